@@ -1,0 +1,70 @@
+//! Command-line definition: the top-level `Cli`, global flags, and dispatch to one module per
+//! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
+//! inputs were rejected but the rest was processed).
+
+pub mod emulator;
+pub mod parse;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The command failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// The command finished, but some inputs were rejected (they are reported).
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// iocsync exports threat indicators to Trend Micro Vision One, Deep Security / Workload
+/// Security and XDR, and keeps them in step: only differences are sent, expired and revoked
+/// indicators are removed, and guards keep what must never be blocked out of every export.
+#[derive(Debug, Parser)]
+#[command(name = "iocsync", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print only errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (repeat for debug output).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, refang, canonicalise and classify indicators from files or stdin.
+    Parse(parse::Args),
+    /// Run the built-in Trend Micro API emulator (Vision One, Deep Security, XDR v2).
+    Emulator(emulator::Args),
+}
+
+/// Sets up `tracing` output on stderr according to the global flags.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IOCSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the chosen subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Parse(args) => parse::run(args, &cli.global),
+        Command::Emulator(args) => emulator::run(args, &cli.global),
+    }
+}

@@ -1,0 +1,23 @@
+//! The `iocsync` binary: a thin command-line layer over the library crates.
+//!
+//! Each subcommand lives in its own module under `cli/` with an `Args` struct (parsed by clap)
+//! and a `run` function. Flags are turned into plain validated values before any I/O happens;
+//! errors surface here as `anyhow` and map to documented exit codes.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_logging(&cli.global);
+    match cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}
