@@ -2,7 +2,10 @@
 //! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
 //! inputs were rejected but the rest was processed).
 
+pub mod collections;
 pub mod emulator;
+pub mod guard;
+pub mod import;
 pub mod parse;
 
 use std::process::ExitCode;
@@ -43,6 +46,14 @@ pub enum Command {
     Parse(parse::Args),
     /// Run the built-in Trend Micro API emulator (Vision One, Deep Security, XDR v2).
     Emulator(emulator::Args),
+    /// Import indicators from files or URLs (text, CSV, JSONL, STIX 2.1, MISP, TAXII 2.1) into the library.
+    Import(import::Args),
+    /// Define, list and show collections: saved, ordered filters over the library.
+    #[command(subcommand)]
+    Collections(collections::Args),
+    /// Test values against the guards that keep them out of every export.
+    #[command(subcommand)]
+    Guard(guard::Args),
 }
 
 /// Sets up `tracing` output on stderr according to the global flags.
@@ -66,5 +77,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Parse(args) => parse::run(args, &cli.global),
         Command::Emulator(args) => emulator::run(args, &cli.global),
+        Command::Import(args) => import::run(args, &cli.global),
+        Command::Collections(args) => collections::run(args, &cli.global),
+        Command::Guard(args) => guard::run(args, &cli.global),
     }
 }
