@@ -1,1 +1,31 @@
-//! store (being built).
+//! The library: iocsync's local store of indicators, plus the ledger, runs, feed cursors and
+//! guard drops the engine needs.
+//!
+//! - [`model`]: sightings (what feeds produce) and indicator records (what the library holds).
+//! - [`collection`]: saved, ordered filters over the library.
+//! - [`engine`]: ledger entries, runs and guard drops.
+//! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
+//! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
+//!   migrations embedded in the binary and tracked in `PRAGMA user_version`.
+//! - [`Library`]: the handle callers hold (`Library::open(path)?.merge(&sightings)?`).
+//!
+//! The API is synchronous; async callers use `spawn_blocking`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod backend;
+pub mod collection;
+pub mod engine;
+pub mod error;
+mod library;
+pub mod model;
+mod sqlite;
+
+pub use backend::LibraryBackend;
+pub use collection::{Collection, InvalidCollection, Order, SeenWithin};
+pub use engine::{GuardDrop, LedgerEntry, RunRecord, RunStatus};
+pub use error::{Error, Result};
+pub use library::Library;
+pub use model::{
+    Class, IndicatorRecord, MergeReport, Rejected, Sighting, SourceVote, Status, UnknownName,
+};
+pub use sqlite::{MERGE_CHUNK, SqliteLibrary};

@@ -1,4 +1,7 @@
-//! `iocsync emulator` (being built).
+//! `iocsync emulator`: runs the built-in Trend Micro API emulator (crate `emulator`) in the
+//! foreground — Vision One v3, Deep Security IP lists under `/api` and XDR v2 on one port —
+//! until Ctrl-C or SIGTERM, then saves `--state` if given. Point iocsync targets at the
+//! printed base URLs to try everything without a tenant.
 
 use std::process::ExitCode;
 
@@ -6,9 +9,17 @@ use super::GlobalArgs;
 
 /// Arguments of `iocsync emulator`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(
+    after_help = "The /_emulator/* endpoints (state, requests, reset, clock, faults) need no key: \
+                  they exist only on the emulator."
+)]
+pub struct Args {
+    #[command(flatten)]
+    serve: emulator::cli::ServeArgs,
+}
 
 /// Runs `iocsync emulator`.
-pub fn run(_args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`iocsync emulator` is not built yet")
+pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    emulator::cli::run(&args.serve)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,11 +2,16 @@
 //! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
 //! inputs were rejected but the rest was processed).
 
+pub mod block;
+pub mod check;
 pub mod collections;
 pub mod emulator;
 pub mod guard;
 pub mod import;
 pub mod parse;
+pub mod plan;
+pub mod run;
+pub mod runs;
 
 use std::process::ExitCode;
 
@@ -38,6 +43,15 @@ pub struct GlobalArgs {
     /// Print more detail (repeat for debug output).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The config file (targets, collections, guard, workflows).
+    #[arg(
+        long,
+        global = true,
+        env = "IOCSYNC_CONFIG",
+        default_value = "iocsync.toml",
+        value_name = "PATH"
+    )]
+    pub config: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +68,18 @@ pub enum Command {
     /// Test values against the guards that keep them out of every export.
     #[command(subcommand)]
     Guard(guard::Args),
+    /// Show what `iocsync run` would send for a workflow, without sending anything.
+    Plan(plan::Args),
+    /// Run a workflow: send the differences between its collection and the ledger to its target.
+    Run(run::Args),
+    /// Block values on a Vision One target at once (guard applied, kept in its own ledger).
+    Block(block::Args),
+    /// Remove blocks made with `iocsync block`.
+    Unblock(block::Args),
+    /// Check that a target is reachable and that its credentials and permissions work.
+    Check(check::Args),
+    /// List recent runs with their counts and errors.
+    Runs(runs::Args),
 }
 
 /// Sets up `tracing` output on stderr according to the global flags.
@@ -80,5 +106,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args, &cli.global),
         Command::Collections(args) => collections::run(args, &cli.global),
         Command::Guard(args) => guard::run(args, &cli.global),
+        Command::Plan(args) => plan::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Block(args) => block::run(args, engine::oneoff::Mode::Block, &cli.global),
+        Command::Unblock(args) => block::run(args, engine::oneoff::Mode::Unblock, &cli.global),
+        Command::Check(args) => check::run(args, &cli.global),
+        Command::Runs(args) => runs::run(args, &cli.global),
     }
 }

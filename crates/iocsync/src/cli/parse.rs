@@ -1,14 +1,355 @@
-//! `iocsync parse` (being built).
+//! `iocsync parse`: refang, canonicalise and classify candidate indicators from files or
+//! standard input, one per line (or found inside free text with `--extract`), and show each
+//! result as a table row or a JSON line. Bad lines are reported with their file, line number
+//! and reason and never stop the run; a summary goes to stderr, and the exit code is 3 when
+//! any line was invalid.
 
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::GlobalArgs;
+use anyhow::Context;
+use comfy_table::{ContentArrangement, Table, presets};
+use indicator::{Flag, Indicator, Kind, Scope};
+use serde::Serialize;
+
+use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
 /// Arguments of `iocsync parse`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Files to read, one candidate indicator per line (`#` comments and blank lines are
+    /// skipped). `-` or no file at all reads standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Find indicators anywhere inside free text (reports, e-mails) instead of reading one
+    /// indicator per line.
+    #[arg(long)]
+    pub extract: bool,
+    /// Print one JSON object per result instead of a table: `{"file", "line", "input", "kind",
+    /// "value", "display", "scope", "flags", "error", "reason"}`.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `iocsync parse`.
-pub fn run(_args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`iocsync parse` is not built yet")
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let sources: Vec<Option<PathBuf>> = if args.files.is_empty() {
+        vec![None]
+    } else {
+        args.files
+            .iter()
+            .map(|f| (f.as_os_str() != "-").then(|| f.clone()))
+            .collect()
+    };
+    let mut sink = Sink::new(args.json, sources.len() > 1);
+    let mut tally = Tally::default();
+    let mut unreadable = false;
+    for source in &sources {
+        let name = source
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |p| p.display().to_string());
+        let outcome = open(source.as_ref())
+            .and_then(|reader| read(reader, &name, args.extract, &mut sink, &mut tally));
+        match outcome {
+            Ok(()) => {}
+            Err(Failure::Output(err)) if err.kind() == io::ErrorKind::BrokenPipe => {
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(Failure::Output(err)) => return Err(err).context("cannot write the results"),
+            Err(Failure::Input(err)) => {
+                eprintln!("error: cannot read {name}: {err}");
+                unreadable = true;
+            }
+        }
+    }
+    match sink.finish() {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("cannot write the results")?,
+    }
+    if !global.quiet {
+        eprintln!("{}", tally.summary(args.extract));
+    }
+    Ok(match (unreadable, tally.invalid) {
+        (true, _) => ExitCode::from(EXIT_FAILURE),
+        (false, 0) => ExitCode::SUCCESS,
+        (false, _) => ExitCode::from(EXIT_PARTIAL),
+    })
+}
+
+/// Why reading a source stopped: its input failed (reported, the run goes on) or the output
+/// failed (the run stops).
+enum Failure {
+    Input(io::Error),
+    Output(io::Error),
+}
+
+/// Opens a file, or standard input for `None`.
+fn open(path: Option<&PathBuf>) -> Result<Box<dyn BufRead>, Failure> {
+    match path {
+        None => Ok(Box::new(io::stdin().lock())),
+        Some(path) => File::open(path)
+            .map(|file| Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>)
+            .map_err(Failure::Input),
+    }
+}
+
+/// Reads every line of one source, sending each result to `sink`.
+fn read(
+    mut reader: Box<dyn BufRead>,
+    file: &str,
+    extract: bool,
+    sink: &mut Sink,
+    tally: &mut Tally,
+) -> Result<(), Failure> {
+    let mut buf = Vec::with_capacity(256);
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(Failure::Input)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let bytes = strip_newline(&buf);
+        let at = Place { file, line: number };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let text = if number == 1 {
+                    text.trim_start_matches('\u{feff}')
+                } else {
+                    text
+                };
+                if extract {
+                    extract_line(text, at, sink, tally)
+                } else {
+                    parse_line(text, at, sink, tally)
+                }
+            }
+            Err(err) => {
+                let input = String::from_utf8_lossy(bytes);
+                let error = format!(
+                    "the line is not valid UTF-8 (bad byte at column {})",
+                    err.valid_up_to() + 1
+                );
+                tally.reject("invalid-utf8");
+                sink.push(Row::error(at, &input, error, "invalid-utf8"))
+            }
+        }
+        .map_err(Failure::Output)?;
+    }
+}
+
+/// The line without its `\n` or `\r\n`.
+fn strip_newline(buf: &[u8]) -> &[u8] {
+    let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
+    buf.strip_suffix(b"\r").unwrap_or(buf)
+}
+
+/// Parses one line holding one candidate indicator (possibly followed by ` # comment`).
+fn parse_line(text: &str, at: Place<'_>, sink: &mut Sink, tally: &mut Tally) -> io::Result<()> {
+    let candidate = strip_comment(text).trim();
+    if candidate.is_empty() {
+        return Ok(());
+    }
+    tally.lines += 1;
+    match indicator::parse(candidate) {
+        Ok(found) => {
+            tally.valid += 1;
+            tally.indicators += found.len();
+            found
+                .iter()
+                .try_for_each(|ind| sink.push(Row::found(at, candidate, ind)))
+        }
+        Err(err) => {
+            tally.reject(err.code());
+            sink.push(Row::error(at, candidate, err.to_string(), err.code()))
+        }
+    }
+}
+
+/// Finds the indicators inside one line of free text.
+fn extract_line(text: &str, at: Place<'_>, sink: &mut Sink, tally: &mut Tally) -> io::Result<()> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    tally.lines += 1;
+    let found = indicator::extract(text);
+    if !found.is_empty() {
+        tally.valid += 1;
+    }
+    tally.indicators += found.len();
+    found
+        .iter()
+        .try_for_each(|ind| sink.push(Row::found(at, text.trim(), ind)))
+}
+
+/// Drops a comment: a line starting with `#`, or ` #...` after a value (a `#` inside a value,
+/// as in a URL fragment, has no space before it).
+fn strip_comment(text: &str) -> &str {
+    if text.trim_start().starts_with('#') {
+        return "";
+    }
+    match text.find(" #").or_else(|| text.find("\t#")) {
+        Some(at) => &text[..at],
+        None => text,
+    }
+}
+
+/// Where a line came from.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    file: &'a str,
+    line: u64,
+}
+
+/// One output record: a found indicator or the reason a line is not one.
+#[derive(Serialize)]
+struct Row<'a> {
+    file: &'a str,
+    line: u64,
+    input: &'a str,
+    kind: Option<Kind>,
+    value: Option<&'a str>,
+    display: Option<&'a str>,
+    scope: Option<Scope>,
+    flags: &'a [Flag],
+    error: Option<String>,
+    reason: Option<&'static str>,
+}
+
+impl<'a> Row<'a> {
+    fn found(at: Place<'a>, input: &'a str, ind: &'a Indicator) -> Self {
+        Row {
+            file: at.file,
+            line: at.line,
+            input,
+            kind: Some(ind.kind),
+            value: Some(&ind.value),
+            display: ind.display.as_deref(),
+            scope: ind.scope,
+            flags: &ind.flags,
+            error: None,
+            reason: None,
+        }
+    }
+
+    fn error(at: Place<'a>, input: &'a str, error: String, reason: &'static str) -> Self {
+        Row {
+            file: at.file,
+            line: at.line,
+            input,
+            kind: None,
+            value: None,
+            display: None,
+            scope: None,
+            flags: &[],
+            error: Some(error),
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Where rows go: streamed to stdout as JSON lines, or gathered into a table.
+enum Sink {
+    Json(BufWriter<io::Stdout>),
+    Table { table: Box<Table>, with_file: bool },
+}
+
+impl Sink {
+    fn new(json: bool, with_file: bool) -> Self {
+        if json {
+            return Sink::Json(BufWriter::with_capacity(1 << 16, io::stdout()));
+        }
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["line", "kind", "value", "scope", "flags", "error"]);
+        Sink::Table { table: Box::new(table), with_file }
+    }
+
+    fn push(&mut self, row: Row<'_>) -> io::Result<()> {
+        match self {
+            Sink::Json(out) => {
+                serde_json::to_writer(&mut *out, &row)?;
+                out.write_all(b"\n")
+            }
+            Sink::Table { table, with_file } => {
+                let line = if *with_file {
+                    format!("{}:{}", row.file, row.line)
+                } else {
+                    row.line.to_string()
+                };
+                let value = match (row.value, row.display) {
+                    (Some(value), Some(display)) => format!("{value} ({display})"),
+                    (value, _) => value.unwrap_or(row.input).to_owned(),
+                };
+                let flags: Vec<&str> = row.flags.iter().map(|f| f.as_str()).collect();
+                table.add_row([
+                    line,
+                    row.kind.map(|k| k.to_string()).unwrap_or_default(),
+                    value,
+                    row.scope.map(|s| s.to_string()).unwrap_or_default(),
+                    flags.join(", "),
+                    row.error.unwrap_or_default(),
+                ]);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::Json(mut out) => out.flush(),
+            Sink::Table { table, .. } if table.row_count() == 0 => Ok(()),
+            Sink::Table { table, .. } => {
+                let mut out = io::stdout().lock();
+                writeln!(out, "{table}")?;
+                out.flush()
+            }
+        }
+    }
+}
+
+/// Counts for the summary.
+#[derive(Default)]
+struct Tally {
+    lines: usize,
+    valid: usize,
+    invalid: usize,
+    indicators: usize,
+    reasons: BTreeMap<&'static str, usize>,
+}
+
+impl Tally {
+    fn reject(&mut self, reason: &'static str) {
+        self.lines += usize::from(reason == "invalid-utf8");
+        self.invalid += 1;
+        *self.reasons.entry(reason).or_default() += 1;
+    }
+
+    fn summary(&self, extract: bool) -> String {
+        let mut text = if extract {
+            format!(
+                "{} lines read, {} indicators found in {} lines",
+                self.lines, self.indicators, self.valid
+            )
+        } else {
+            format!(
+                "{} lines: {} valid ({} indicators), {} invalid",
+                self.lines, self.valid, self.indicators, self.invalid
+            )
+        };
+        if self.invalid > 0 {
+            let reasons: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(reason, n)| format!("{reason} {n}"))
+                .collect();
+            text.push_str(&format!(" ({})", reasons.join(", ")));
+        }
+        text
+    }
 }

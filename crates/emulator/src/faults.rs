@@ -1,0 +1,209 @@
+//! Injected faults: a 500 per request with some probability, a 500 per item inside a 207,
+//! added latency, dropped connections (the socket closes with no response), and bursts of
+//! 429. Probabilities draw from one generator seeded by `--seed`, so a given seed and request
+//! order give the same faults. The middleware applies to the Trend APIs only, never to
+//! `/_emulator/*`.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::Emulator;
+use crate::deep_security::error::DsError;
+use crate::vision_one::error::V1Error;
+
+/// `RateLimit-Limit` reported by injected 429s when no Vision One rate limit is configured.
+const REPORTED_LIMIT_WHEN_UNLIMITED: u32 = 1000;
+
+/// Fault settings, from the configuration or `POST /_emulator/faults`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultSettings {
+    /// Probability (0–1) that a request gets a whole-request 500.
+    pub error_rate: f64,
+    /// Probability (0–1) that an item inside a 207 gets a 500 (and is not applied).
+    pub item_error_rate: f64,
+    /// Latency added to every request, in milliseconds.
+    pub latency_ms: u64,
+    /// Probability (0–1) that the connection is closed without any response.
+    pub drop_rate: f64,
+    /// The next N requests get 429.
+    pub burst_429: u32,
+    /// `Retry-After` seconds sent with injected (burst) 429s.
+    pub retry_after_seconds: u64,
+}
+
+impl FaultSettings {
+    /// Checks that probabilities are within 0–1.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, p) in [
+            ("error_rate", self.error_rate),
+            ("item_error_rate", self.item_error_rate),
+            ("drop_rate", self.drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} must be between 0 and 1, got {p}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What happens to one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub latency_ms: u64,
+    pub drop: bool,
+    pub too_many: bool,
+    pub internal_error: bool,
+}
+
+/// Current fault settings, the burst still to serve, and the seeded generator.
+#[derive(Debug)]
+pub struct Faults {
+    settings: FaultSettings,
+    burst_remaining: u32,
+    rng: StdRng,
+}
+
+impl Faults {
+    pub fn new(settings: FaultSettings, seed: u64) -> Self {
+        Self {
+            burst_remaining: settings.burst_429,
+            settings,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    pub fn settings(&self) -> &FaultSettings {
+        &self.settings
+    }
+
+    /// Replaces the settings; a non-zero `burst_429` starts a new burst.
+    pub fn set(&mut self, settings: FaultSettings) {
+        self.burst_remaining = settings.burst_429;
+        self.settings = settings;
+    }
+
+    /// Draws the faults of one request.
+    pub fn decide(&mut self) -> Decision {
+        let drop = self.draw(self.settings.drop_rate);
+        let too_many = !drop && self.burst_remaining > 0;
+        if too_many {
+            self.burst_remaining -= 1;
+        }
+        let internal_error = !drop && !too_many && self.draw(self.settings.error_rate);
+        Decision {
+            latency_ms: self.settings.latency_ms,
+            drop,
+            too_many,
+            internal_error,
+        }
+    }
+
+    /// Whether one item of a 207 fails.
+    pub fn item_fails(&mut self) -> bool {
+        self.draw(self.settings.item_error_rate)
+    }
+
+    fn draw(&mut self, probability: f64) -> bool {
+        probability > 0.0 && self.rng.random_bool(probability.min(1.0))
+    }
+}
+
+/// Marker on a response telling the server to close the connection instead of answering.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// Middleware applying the drawn faults before the request reaches its handler.
+pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Next) -> Response {
+    let decision = emulator.draw_faults();
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    let deep_security = request.uri().path().starts_with("/api/");
+    if decision.drop {
+        let mut response = ().into_response();
+        response.extensions_mut().insert(DropConnection);
+        return response;
+    }
+    if decision.too_many {
+        return if deep_security {
+            DsError::TooManyRequests.into_response()
+        } else {
+            let limit = match emulator.config().rate_limits.vision_one {
+                0 => REPORTED_LIMIT_WHEN_UNLIMITED,
+                n => n,
+            };
+            V1Error::TooManyRequests {
+                retry_after: decision_retry_after(&emulator),
+                limit,
+            }
+            .into_response()
+        };
+    }
+    if decision.internal_error {
+        return if deep_security {
+            DsError::Internal.into_response()
+        } else {
+            V1Error::Internal.into_response()
+        };
+    }
+    next.run(request).await
+}
+
+fn decision_retry_after(emulator: &Emulator) -> u64 {
+    emulator.fault_settings().retry_after_seconds.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_faults() {
+        let settings = FaultSettings {
+            error_rate: 0.3,
+            drop_rate: 0.1,
+            ..FaultSettings::default()
+        };
+        let draws = |seed| {
+            let mut faults = Faults::new(settings.clone(), seed);
+            (0..200).map(|_| faults.decide()).collect::<Vec<_>>()
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+        let errors = draws(7).iter().filter(|d| d.internal_error).count();
+        assert!(
+            (30..=90).contains(&errors),
+            "{errors} errors of 200 at p=0.3"
+        );
+    }
+
+    #[test]
+    fn burst_serves_exactly_n() {
+        let mut faults = Faults::new(
+            FaultSettings {
+                burst_429: 3,
+                ..FaultSettings::default()
+            },
+            1,
+        );
+        let hits: Vec<bool> = (0..5).map(|_| faults.decide().too_many).collect();
+        assert_eq!(hits, [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn probabilities_are_checked() {
+        let bad = FaultSettings {
+            drop_rate: 1.5,
+            ..FaultSettings::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("drop_rate"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Everything the emulated services hold, in memory behind one lock, and its JSON snapshot —
+//! the same document serves `GET /_emulator/state` and the `--state` file loaded at start and
+//! written at shutdown.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::format_iso;
+use crate::deep_security::model::{IpList, builtin_ip_lists};
+use crate::error::EmulatorError;
+use crate::tasks::Task;
+use crate::vision_one::model::{ExceptionObject, ObjectType, SuspiciousObject};
+
+/// Key of an object in a Vision One list: its type and its identity (see
+/// [`ObjectType::identity`]).
+pub type ObjectKey = (ObjectType, String);
+
+/// A value blocked through the XDR v2 API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct XdrBlock {
+    pub value_type: String,
+    pub target_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Unix seconds when the block took effect.
+    pub since: i64,
+}
+
+/// The emulated services' data.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub suspicious: BTreeMap<ObjectKey, SuspiciousObject>,
+    pub exceptions: BTreeMap<ObjectKey, ExceptionObject>,
+    pub ip_lists: BTreeMap<u32, IpList>,
+    pub next_ip_list_id: u32,
+    pub xdr_blocked: BTreeMap<(String, String), XdrBlock>,
+    pub tasks: BTreeMap<u64, Task>,
+    pub next_task_id: u64,
+    /// Last modification sequence number handed out.
+    pub seq: u64,
+    /// Time of the last expiry sweep: objects expire by the second, so one sweep per second.
+    purged_at: Option<i64>,
+    /// Every task with a smaller id has been applied.
+    pub(crate) settled_upto: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        let ip_lists: BTreeMap<u32, IpList> =
+            builtin_ip_lists().into_iter().map(|l| (l.id, l)).collect();
+        let next_ip_list_id = ip_lists.keys().max().map_or(1, |id| id + 1);
+        Self {
+            suspicious: BTreeMap::new(),
+            exceptions: BTreeMap::new(),
+            ip_lists,
+            next_ip_list_id,
+            xdr_blocked: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            next_task_id: 1,
+            seq: 0,
+            purged_at: None,
+            settled_upto: 0,
+        }
+    }
+}
+
+impl State {
+    /// A fresh modification sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Drops suspicious objects whose expiry has passed (at most one sweep per second).
+    pub fn purge_expired(&mut self, now: i64) {
+        if self.purged_at == Some(now) {
+            return;
+        }
+        self.purged_at = Some(now);
+        self.suspicious
+            .retain(|_, o| o.expires.is_none_or(|expires| expires > now));
+    }
+
+    /// Whether an exception covers this suspicious value.
+    pub fn in_exception_list(&self, kind: ObjectType, value: &str) -> bool {
+        self.exceptions.contains_key(&(kind, kind.identity(value)))
+            || self
+                .exceptions
+                .values()
+                .any(|e| e.value.contains('*') && e.covers(kind, value))
+    }
+
+    /// The JSON document of the whole state.
+    pub fn snapshot(&self, now: i64) -> Snapshot {
+        Snapshot {
+            now: format_iso(now),
+            suspicious_objects: self.suspicious.values().cloned().collect(),
+            exceptions: self.exceptions.values().cloned().collect(),
+            ip_lists: self.ip_lists.values().cloned().collect(),
+            next_ip_list_id: self.next_ip_list_id,
+            xdr_blocked: self.xdr_blocked.values().cloned().collect(),
+            tasks: self.tasks.values().cloned().collect(),
+            next_task_id: self.next_task_id,
+            seq: self.seq,
+        }
+    }
+
+    /// Rebuilds the state from a snapshot.
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let key = |kind: ObjectType, value: &str| (kind, kind.identity(value));
+        Self {
+            suspicious: snapshot
+                .suspicious_objects
+                .into_iter()
+                .map(|o| (key(o.kind, &o.value), o))
+                .collect(),
+            exceptions: snapshot
+                .exceptions
+                .into_iter()
+                .map(|o| (key(o.kind, &o.value), o))
+                .collect(),
+            ip_lists: snapshot.ip_lists.into_iter().map(|l| (l.id, l)).collect(),
+            next_ip_list_id: snapshot.next_ip_list_id,
+            xdr_blocked: snapshot
+                .xdr_blocked
+                .into_iter()
+                .map(|b| ((b.value_type.clone(), b.target_value.clone()), b))
+                .collect(),
+            tasks: snapshot.tasks.into_iter().map(|t| (t.id, t)).collect(),
+            next_task_id: snapshot.next_task_id,
+            seq: snapshot.seq,
+            purged_at: None,
+            settled_upto: 0,
+        }
+    }
+
+    /// Loads a state file written by [`State::save`].
+    pub fn load(path: &Path) -> Result<Self, EmulatorError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::ReadState {
+            path: path.to_owned(),
+            source,
+        })?;
+        let snapshot: Snapshot =
+            serde_json::from_str(&text).map_err(|source| EmulatorError::ParseState {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self::from_snapshot(snapshot))
+    }
+
+    /// Writes the state atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path, now: i64) -> Result<(), EmulatorError> {
+        let write_err = |source| EmulatorError::WriteState {
+            path: path.to_owned(),
+            source,
+        };
+        let text = serde_json::to_string_pretty(&self.snapshot(now))
+            .map_err(|e| write_err(std::io::Error::other(e)))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(write_err)?;
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+}
+
+/// Serializable view of [`State`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// The emulator's clock when the snapshot was taken (informational; ignored on load).
+    #[serde(default)]
+    pub now: String,
+    pub suspicious_objects: Vec<SuspiciousObject>,
+    pub exceptions: Vec<ExceptionObject>,
+    pub ip_lists: Vec<IpList>,
+    pub next_ip_list_id: u32,
+    pub xdr_blocked: Vec<XdrBlock>,
+    pub tasks: Vec<Task>,
+    pub next_task_id: u64,
+    pub seq: u64,
+}

@@ -1,0 +1,896 @@
+//! The config file model: one TOML file with `[library]`, `[[targets]]`, `[[collections]]`,
+//! `[guard]` and `[[workflows]]`.
+//!
+//! Reading is two steps, as in vector's `validate()`/`build()`: [`Config::from_toml`] parses
+//! (serde, `deny_unknown_fields`) and validates without I/O, naming the key path of every bad
+//! value (`workflows[2].parameters.expiry: ...`); secrets are resolved only when a client is
+//! built ([`Target::resolve_key`]), so `iocsync plan` needs no credentials. Secrets are never
+//! written inline: `api_key` must be `env:NAME` or `file:PATH`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use guard::GuardConfig;
+use secrecy::SecretString;
+use serde::Deserialize;
+use store::{Class, Collection};
+use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig};
+use trendmicro::http::{HttpPolicy, ProxySetting};
+use trendmicro::vision_one::config::Region;
+use trendmicro::vision_one::{RiskLevel, ScanAction, VisionOneConfig};
+use trendmicro::xdr_v2::XdrV2Config;
+use url::Url;
+
+/// Why a config file cannot be used. Every message names the file or the key path.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("no workflow named `{0}` in the config file")]
+    UnknownWorkflow(String),
+    #[error("no target named `{0}` in the config file")]
+    UnknownTarget(String),
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The raw file, as serde reads it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    library: LibrarySection,
+    #[serde(default)]
+    targets: Vec<RawTarget>,
+    #[serde(default)]
+    collections: Vec<Collection>,
+    #[serde(default)]
+    guard: GuardConfig,
+    #[serde(default)]
+    workflows: Vec<RawWorkflow>,
+}
+
+/// `[library]`: where the SQLite library lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrarySection {
+    /// Path of the library file (relative paths are taken from the config file's folder).
+    pub path: PathBuf,
+}
+
+/// The products a target can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Product {
+    VisionOne,
+    DeepSecurity,
+    /// The legacy XDR v2.0 block / restore-block response API.
+    XdrV2,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    product: Product,
+    region: Option<Region>,
+    base_url: Option<String>,
+    api_key: String,
+    auth_header: Option<AuthHeader>,
+    tls_verify: Option<bool>,
+    ca_bundle: Option<PathBuf>,
+    proxy: Option<String>,
+    requests_per_minute: Option<std::num::NonZeroU32>,
+    max_concurrency: Option<usize>,
+    batch_size: Option<usize>,
+}
+
+/// One configured connection. Holds the secret's *reference*, never the secret.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub product: Product,
+    region: Option<Region>,
+    base_url: Option<String>,
+    key_ref: String,
+    auth_header: Option<AuthHeader>,
+    http: HttpPolicy,
+    batch_size: Option<usize>,
+}
+
+impl Target {
+    /// Reads the API key from the environment variable or file the config names.
+    pub fn resolve_key(&self) -> Result<SecretString, ConfigError> {
+        trendmicro::secret::expand(&self.key_ref)
+            .map_err(|error| invalid(format!("targets.{}.api_key", self.name), error.to_string()))
+    }
+
+    /// The Vision One client settings (resolving the key).
+    pub fn vision_one(&self) -> Result<VisionOneConfig, ConfigError> {
+        let key = self.resolve_key()?;
+        let mut config = match (&self.base_url, self.region) {
+            (Some(url), _) => {
+                let url = Url::parse(url).map_err(|error| {
+                    invalid(format!("targets.{}.base_url", self.name), error.to_string())
+                })?;
+                VisionOneConfig::with_base_url(url, key)
+            }
+            (None, Some(region)) => VisionOneConfig::with_region(region, key),
+            (None, None) => {
+                return Err(invalid(
+                    format!("targets.{}", self.name),
+                    "give `region` or `base_url`",
+                ));
+            }
+        };
+        config.http = self.http.clone();
+        if let Some(size) = self.batch_size {
+            config.suspicious_batch_size = size;
+            config.exception_batch_size = size;
+        }
+        Ok(config)
+    }
+
+    /// The XDR v2 client settings (resolving the key).
+    pub fn xdr_v2(&self) -> Result<XdrV2Config, ConfigError> {
+        let v1 = self.vision_one()?;
+        let mut config = match (v1.base_url, v1.region) {
+            (Some(url), _) => XdrV2Config::with_base_url(url, v1.api_key),
+            (None, Some(region)) => XdrV2Config::with_region(region, v1.api_key),
+            (None, None) => {
+                return Err(invalid(
+                    format!("targets.{}", self.name),
+                    "give `region` or `base_url`",
+                ));
+            }
+        };
+        config.http = self.http.clone();
+        Ok(config)
+    }
+
+    /// The Deep Security client settings (resolving the key).
+    pub fn deep_security(&self) -> Result<DeepSecurityConfig, ConfigError> {
+        let instance = self
+            .base_url
+            .clone()
+            .ok_or_else(|| invalid(format!("targets.{}.base_url", self.name), "is required"))?;
+        let mut config = DeepSecurityConfig::new(instance, self.resolve_key()?);
+        config.auth_header = self.auth_header;
+        config.http = self.http.clone();
+        Ok(config)
+    }
+}
+
+/// What a workflow does on its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Vision One suspicious-object list ("Add to Blocklist").
+    Blocklist,
+    /// Vision One exception list.
+    Exceptions,
+    /// Deep Security / Workload Security IP lists ("Export Indicators").
+    IpList,
+    /// XDR v2 block (one value at a time; removal is restore-block).
+    XdrBlock,
+}
+
+impl Action {
+    fn product(self) -> Product {
+        match self {
+            Action::Blocklist | Action::Exceptions => Product::VisionOne,
+            Action::IpList => Product::DeepSecurity,
+            Action::XdrBlock => Product::XdrV2,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkflow {
+    name: String,
+    collection: String,
+    target: String,
+    action: Action,
+    #[serde(default)]
+    parameters: toml::Table,
+    schedule: Option<String>,
+}
+
+/// One workflow, validated.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub name: String,
+    pub collection: String,
+    pub target: String,
+    pub parameters: Parameters,
+    pub schedule: Option<Schedule>,
+}
+
+impl Workflow {
+    /// The ledger name this workflow's pushes are recorded under (one per target and workflow,
+    /// so two workflows on one target never remove each other's objects).
+    pub fn ledger_key(&self) -> String {
+        format!("{}/{}", self.target, self.name)
+    }
+}
+
+/// When the daemon runs a workflow (parsed and checked here; the daemon acts on it).
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(String),
+}
+
+/// Per-action parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parameters {
+    Blocklist(BlocklistParams),
+    Exceptions(ExceptionParams),
+    IpList(IpListParams),
+    XdrBlock(XdrParams),
+}
+
+impl Parameters {
+    pub fn action(&self) -> Action {
+        match self {
+            Parameters::Blocklist(_) => Action::Blocklist,
+            Parameters::Exceptions(_) => Action::Exceptions,
+            Parameters::IpList(_) => Action::IpList,
+            Parameters::XdrBlock(_) => Action::XdrBlock,
+        }
+    }
+}
+
+/// What to do with a URL written without a scheme (Vision One needs one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlScheme {
+    Http,
+    Https,
+    Both,
+    Skip,
+}
+
+/// Risk level sent to Vision One.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskSetting {
+    /// From the indicator's score: ≥ `high` → high, ≥ `medium` → medium, else low.
+    Score {
+        high: u8,
+        medium: u8,
+    },
+    Fixed(RiskLevel),
+    Customer,
+}
+
+/// Expiry sent to Vision One.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpirySetting {
+    Days(u16),
+    Never,
+    Customer,
+    /// The indicator's own `valid_until` (never, when it has none).
+    ValidUntil,
+}
+
+/// "Add to Blocklist" parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlocklistParams {
+    pub url_scheme: UrlScheme,
+    pub objects_per_run: Option<usize>,
+    /// `None`: customer settings.
+    pub scan_action: Option<ScanAction>,
+    pub risk_level: RiskSetting,
+    pub expiry: ExpirySetting,
+    /// Most objects of one type iocsync keeps on the list (Vision One holds 10,000 per type).
+    pub cap_per_type: usize,
+    /// Objects whose pushed expiry is this close are sent again.
+    pub renew_within: chrono::Duration,
+}
+
+/// "Add to Exception List" parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionParams {
+    pub url_scheme: UrlScheme,
+    pub objects_per_run: Option<usize>,
+    /// Most exceptions iocsync keeps (Vision One holds 5,000 in all).
+    pub cap: usize,
+}
+
+/// "Export Indicators" (Deep Security IP lists) parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpListParams {
+    pub list_name: String,
+    pub clear_on_manual_run: bool,
+    pub objects_per_run: Option<usize>,
+    pub aggregate: bool,
+    pub include: Vec<Class>,
+    /// Characters per part (Deep Security takes 32,000).
+    pub max_chars: usize,
+}
+
+/// XDR v2 block parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XdrParams {
+    pub url_scheme: UrlScheme,
+    pub objects_per_run: Option<usize>,
+    /// `productId` sent with each block (the seed's webhook sends its own name).
+    pub product_id: String,
+    /// How long to wait for each task to reach a final status.
+    pub task_timeout: Duration,
+}
+
+/// A validated config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub library: PathBuf,
+    pub targets: Vec<Target>,
+    pub collections: Vec<Collection>,
+    pub guard: GuardConfig,
+    pub workflows: Vec<Workflow>,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Config::from_toml(&text).map_err(|error| match error {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })?;
+        if config.library.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            config.library = dir.join(&config.library);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text (no I/O).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+            path: PathBuf::from("<text>"),
+            message: error.to_string(),
+        })?;
+        let targets = raw
+            .targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, target)| validate_target(i, target))
+            .collect::<Result<Vec<_>, _>>()?;
+        unique("targets", targets.iter().map(|t| t.name.as_str()))?;
+        unique(
+            "collections",
+            raw.collections.iter().map(|c| c.name.as_str()),
+        )?;
+        let mut workflows = Vec::new();
+        for (i, workflow) in raw.workflows.into_iter().enumerate() {
+            workflows.push(validate_workflow(i, workflow, &targets)?);
+        }
+        unique("workflows", workflows.iter().map(|w| w.name.as_str()))?;
+        Ok(Config {
+            library: raw.library.path,
+            targets,
+            collections: raw.collections,
+            guard: raw.guard,
+            workflows,
+        })
+    }
+
+    pub fn workflow(&self, name: &str) -> Result<&Workflow, ConfigError> {
+        self.workflows
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| ConfigError::UnknownWorkflow(name.to_owned()))
+    }
+
+    pub fn target(&self, name: &str) -> Result<&Target, ConfigError> {
+        self.targets
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| ConfigError::UnknownTarget(name.to_owned()))
+    }
+
+    pub fn collection(&self, name: &str) -> Option<&Collection> {
+        self.collections.iter().find(|c| c.name == name)
+    }
+}
+
+fn unique<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut seen = BTreeSet::new();
+    for (i, name) in names.enumerate() {
+        if !seen.insert(name) {
+            return Err(invalid(
+                format!("{section}[{i}].name"),
+                format!("`{name}` is used twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
+    let path = format!("targets[{i}]");
+    if raw.name.trim().is_empty() {
+        return Err(invalid(format!("{path}.name"), "must not be empty"));
+    }
+    if !(raw.api_key.starts_with("env:") || raw.api_key.starts_with("file:")) {
+        return Err(invalid(
+            format!("{path}.api_key"),
+            "secrets are never written in the config file: use \"env:NAME\" or \"file:PATH\"",
+        ));
+    }
+    match raw.product {
+        Product::VisionOne | Product::XdrV2 => {
+            if raw.region.is_some() == raw.base_url.is_some() {
+                return Err(invalid(
+                    &path,
+                    "give exactly one of `region` and `base_url`",
+                ));
+            }
+            if raw.auth_header.is_some() {
+                return Err(invalid(
+                    format!("{path}.auth_header"),
+                    "applies to deep-security targets only",
+                ));
+            }
+        }
+        Product::DeepSecurity => {
+            if raw.base_url.is_none() || raw.region.is_some() {
+                return Err(invalid(
+                    format!("{path}.base_url"),
+                    "a deep-security target needs `base_url` (the manager) and no `region`",
+                ));
+            }
+        }
+    }
+    if let Some(url) = &raw.base_url
+        && raw.product != Product::DeepSecurity
+    {
+        Url::parse(url).map_err(|error| invalid(format!("{path}.base_url"), error.to_string()))?;
+    }
+    if raw.batch_size == Some(0) {
+        return Err(invalid(format!("{path}.batch_size"), "must be at least 1"));
+    }
+    let mut http = HttpPolicy::default();
+    if let Some(verify) = raw.tls_verify {
+        http.verify_tls = verify;
+    }
+    http.ca_bundle = raw.ca_bundle;
+    if let Some(proxy) = raw.proxy {
+        http.proxy = proxy
+            .parse::<ProxySetting>()
+            .map_err(|reason| invalid(format!("{path}.proxy"), reason))?;
+    }
+    http.requests_per_minute = raw.requests_per_minute;
+    if let Some(n) = raw.max_concurrency {
+        if n == 0 {
+            return Err(invalid(
+                format!("{path}.max_concurrency"),
+                "must be at least 1",
+            ));
+        }
+        http.max_concurrency = n;
+    }
+    Ok(Target {
+        name: raw.name,
+        product: raw.product,
+        region: raw.region,
+        base_url: raw.base_url,
+        key_ref: raw.api_key,
+        auth_header: raw.auth_header,
+        http,
+        batch_size: raw.batch_size,
+    })
+}
+
+fn validate_workflow(
+    i: usize,
+    raw: RawWorkflow,
+    targets: &[Target],
+) -> Result<Workflow, ConfigError> {
+    let path = format!("workflows[{i}]");
+    let target = targets
+        .iter()
+        .find(|t| t.name == raw.target)
+        .ok_or_else(|| {
+            invalid(
+                format!("{path}.target"),
+                format!("no target `{}`", raw.target),
+            )
+        })?;
+    // A collection may also live in the library (`iocsync collections add`): an unknown
+    // name is reported when the workflow runs.
+    if raw.collection.trim().is_empty() {
+        return Err(invalid(format!("{path}.collection"), "must not be empty"));
+    }
+    if target.product != raw.action.product() {
+        return Err(invalid(
+            format!("{path}.action"),
+            format!(
+                "action {:?} does not apply to target `{}` ({:?})",
+                raw.action, target.name, target.product
+            ),
+        ));
+    }
+    let mut reader = Reader::new(format!("{path}.parameters"), &raw.parameters);
+    let parameters = match raw.action {
+        Action::Blocklist => Parameters::Blocklist(blocklist_params(&mut reader)?),
+        Action::Exceptions => Parameters::Exceptions(exception_params(&mut reader)?),
+        Action::IpList => Parameters::IpList(ip_list_params(&mut reader, &raw.name)?),
+        Action::XdrBlock => Parameters::XdrBlock(xdr_params(&mut reader)?),
+    };
+    reader.finish()?;
+    let schedule = raw
+        .schedule
+        .map(|text| {
+            parse_schedule(&text).map_err(|reason| invalid(format!("{path}.schedule"), reason))
+        })
+        .transpose()?;
+    Ok(Workflow {
+        name: raw.name,
+        collection: raw.collection,
+        target: raw.target,
+        parameters,
+        schedule,
+    })
+}
+
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    if let Ok(every) = humantime::parse_duration(text) {
+        return if every.is_zero() {
+            Err("the interval must be longer than zero".to_owned())
+        } else {
+            Ok(Schedule::Every(every))
+        };
+    }
+    text.parse::<croner::Cron>()
+        .map(|_| Schedule::Cron(text.to_owned()))
+        .map_err(|error| {
+            format!("expected an interval (`15m`, `6h`) or a cron expression: {error}")
+        })
+}
+
+fn blocklist_params(r: &mut Reader<'_>) -> Result<BlocklistParams, ConfigError> {
+    let high = r.integer("high_score", 0, 10)?.unwrap_or(7) as u8;
+    let medium = r.integer("medium_score", 0, 10)?.unwrap_or(4) as u8;
+    if medium > high {
+        return Err(invalid(
+            r.key("medium_score"),
+            "must not be above `high_score`",
+        ));
+    }
+    let risk_level = match r.string(
+        "risk_level",
+        &["score", "high", "medium", "low", "customer"],
+    )? {
+        None | Some("score") => RiskSetting::Score { high, medium },
+        Some("high") => RiskSetting::Fixed(RiskLevel::High),
+        Some("medium") => RiskSetting::Fixed(RiskLevel::Medium),
+        Some("low") => RiskSetting::Fixed(RiskLevel::Low),
+        Some(_) => RiskSetting::Customer,
+    };
+    let scan_action = match r.string("scan_action", &["block", "log", "customer"])? {
+        None | Some("block") => Some(ScanAction::Block),
+        Some("log") => Some(ScanAction::Log),
+        Some(_) => None,
+    };
+    Ok(BlocklistParams {
+        url_scheme: url_scheme(r)?,
+        objects_per_run: objects_per_run(r)?,
+        scan_action,
+        risk_level,
+        expiry: expiry(r)?,
+        cap_per_type: r.integer("cap_per_type", 1, 10_000)?.unwrap_or(9_900) as usize,
+        renew_within: chrono::Duration::days(r.integer("renew_within_days", 0, 365)?.unwrap_or(3)),
+    })
+}
+
+fn exception_params(r: &mut Reader<'_>) -> Result<ExceptionParams, ConfigError> {
+    Ok(ExceptionParams {
+        url_scheme: url_scheme(r)?,
+        objects_per_run: objects_per_run(r)?,
+        cap: r.integer("cap", 1, 5_000)?.unwrap_or(4_900) as usize,
+    })
+}
+
+fn ip_list_params(r: &mut Reader<'_>, workflow: &str) -> Result<IpListParams, ConfigError> {
+    let list_name = match r.raw("list_name") {
+        None => workflow.to_owned(),
+        Some(toml::Value::String(name)) if !name.trim().is_empty() => name.clone(),
+        Some(_) => return Err(invalid(r.key("list_name"), "expected a non-empty string")),
+    };
+    let include = match r.raw("include") {
+        None => vec![Class::Indicator, Class::Asset],
+        Some(toml::Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .and_then(|s| s.parse::<Class>().ok())
+                    .ok_or_else(|| {
+                        invalid(r.key("include"), "expected \"indicator\" and/or \"asset\"")
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(invalid(
+                r.key("include"),
+                "expected [\"indicator\", \"asset\"]",
+            ));
+        }
+    };
+    Ok(IpListParams {
+        list_name,
+        clear_on_manual_run: r.boolean("clear_on_manual_run")?.unwrap_or(false),
+        objects_per_run: objects_per_run(r)?,
+        aggregate: r.boolean("aggregate")?.unwrap_or(true),
+        include,
+        max_chars: r
+            .integer(
+                "max_chars",
+                100,
+                trendmicro::deep_security::IP_LIST_MAX_CHARS as i64,
+            )?
+            .unwrap_or(trendmicro::deep_security::IP_LIST_MAX_CHARS as i64)
+            as usize,
+    })
+}
+
+fn xdr_params(r: &mut Reader<'_>) -> Result<XdrParams, ConfigError> {
+    let product_id = match r.raw("product_id") {
+        None => "iocsync".to_owned(),
+        Some(toml::Value::String(id)) if !id.trim().is_empty() => id.clone(),
+        Some(_) => return Err(invalid(r.key("product_id"), "expected a non-empty string")),
+    };
+    Ok(XdrParams {
+        url_scheme: url_scheme(r)?,
+        objects_per_run: objects_per_run(r)?,
+        product_id,
+        task_timeout: Duration::from_secs(
+            r.integer("task_timeout_secs", 1, 3600)?.unwrap_or(120) as u64
+        ),
+    })
+}
+
+fn url_scheme(r: &mut Reader<'_>) -> Result<UrlScheme, ConfigError> {
+    Ok(
+        match r.string("url_scheme", &["http", "https", "both", "skip"])? {
+            None | Some("http") => UrlScheme::Http,
+            Some("https") => UrlScheme::Https,
+            Some("both") => UrlScheme::Both,
+            Some(_) => UrlScheme::Skip,
+        },
+    )
+}
+
+fn objects_per_run(r: &mut Reader<'_>) -> Result<Option<usize>, ConfigError> {
+    Ok(r.integer("objects_per_run", 1, i64::MAX)?
+        .map(|n| n as usize))
+}
+
+const EXPIRY_CHOICES: &str =
+    "expected one of 7, 15, 30, 45, 60, 75, 90, \"never\", \"customer\", \"valid-until\"";
+
+fn expiry(r: &mut Reader<'_>) -> Result<ExpirySetting, ConfigError> {
+    let key = r.key("expiry");
+    Ok(match r.raw("expiry") {
+        None => ExpirySetting::Days(30),
+        Some(toml::Value::Integer(days @ (7 | 15 | 30 | 45 | 60 | 75 | 90))) => {
+            ExpirySetting::Days(*days as u16)
+        }
+        Some(toml::Value::String(s)) if s == "never" => ExpirySetting::Never,
+        Some(toml::Value::String(s)) if s == "customer" => ExpirySetting::Customer,
+        Some(toml::Value::String(s)) if s == "valid-until" => ExpirySetting::ValidUntil,
+        Some(_) => return Err(invalid(key, EXPIRY_CHOICES)),
+    })
+}
+
+/// Reads a `parameters` table key by key, so that each error names its key path, and refuses
+/// keys nothing read.
+struct Reader<'a> {
+    path: String,
+    table: &'a toml::Table,
+    used: BTreeSet<String>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(path: String, table: &'a toml::Table) -> Self {
+        Reader {
+            path,
+            table,
+            used: BTreeSet::new(),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}.{name}", self.path)
+    }
+
+    fn raw(&mut self, name: &str) -> Option<&'a toml::Value> {
+        self.used.insert(name.to_owned());
+        self.table.get(name)
+    }
+
+    fn string(
+        &mut self,
+        name: &str,
+        choices: &[&'static str],
+    ) -> Result<Option<&'static str>, ConfigError> {
+        let key = self.key(name);
+        let expected = || {
+            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            invalid(&key, format!("expected one of {}", quoted.join(", ")))
+        };
+        match self.raw(name) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => choices
+                .iter()
+                .find(|c| **c == s.as_str())
+                .copied()
+                .map(Some)
+                .ok_or_else(expected),
+            Some(_) => Err(expected()),
+        }
+    }
+
+    fn integer(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
+        let key = self.key(name);
+        match self.raw(name) {
+            None => Ok(None),
+            Some(toml::Value::Integer(n)) if (min..=max).contains(n) => Ok(Some(*n)),
+            Some(_) => Err(invalid(
+                key,
+                format!("expected an integer from {min} to {max}"),
+            )),
+        }
+    }
+
+    fn boolean(&mut self, name: &str) -> Result<Option<bool>, ConfigError> {
+        let key = self.key(name);
+        match self.raw(name) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(_) => Err(invalid(key, "expected true or false")),
+        }
+    }
+
+    fn finish(self) -> Result<(), ConfigError> {
+        match self.table.keys().find(|k| !self.used.contains(k.as_str())) {
+            Some(unknown) => Err(invalid(
+                self.key(unknown),
+                "unknown parameter for this action",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[library]
+path = "lib.db"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "http://127.0.0.1:1"
+api_key = "env:V1_KEY"
+
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "http://127.0.0.1:1/api"
+api_key = "file:/run/secrets/ds"
+auth_header = "api-secret-key"
+
+[[collections]]
+name = "all"
+"#;
+
+    fn with(extra: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(&format!("{BASE}{extra}"))
+    }
+
+    #[test]
+    fn reads_a_full_file() {
+        let config = with(
+            r#"
+[[workflows]]
+name = "block"
+collection = "all"
+target = "v1"
+action = "blocklist"
+schedule = "15m"
+parameters = { expiry = "never", risk_level = "high", url_scheme = "both", objects_per_run = 500 }
+
+[[workflows]]
+name = "ips"
+collection = "all"
+target = "ds"
+action = "ip-list"
+schedule = "0 */6 * * *"
+parameters = { list_name = "Blocked", include = ["asset"] }
+"#,
+        )
+        .unwrap();
+        let Parameters::Blocklist(p) = &config.workflow("block").unwrap().parameters else {
+            panic!("not a blocklist");
+        };
+        assert_eq!(p.expiry, ExpirySetting::Never);
+        assert_eq!(p.url_scheme, UrlScheme::Both);
+        assert_eq!(p.objects_per_run, Some(500));
+        let Parameters::IpList(p) = &config.workflow("ips").unwrap().parameters else {
+            panic!("not an ip list");
+        };
+        assert_eq!(p.include, vec![Class::Asset]);
+        assert!(p.aggregate);
+        assert!(matches!(
+            config.workflow("ips").unwrap().schedule,
+            Some(Schedule::Cron(_))
+        ));
+    }
+
+    #[test]
+    fn bad_values_name_their_key_path() {
+        let flow = |params: &str| {
+            with(&format!(
+                "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nparameters = {{ {params} }}\n"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        let error = flow("expiry = 5");
+        assert_eq!(
+            error,
+            "workflows[0].parameters.expiry: expected one of 7, 15, 30, 45, 60, 75, 90, \"never\", \"customer\", \"valid-until\""
+        );
+        assert!(flow("colour = 1").starts_with("workflows[0].parameters.colour:"));
+        assert!(flow("scan_action = \"nuke\"").contains("\"block\", \"log\", \"customer\""));
+    }
+
+    #[test]
+    fn inline_secrets_are_refused_without_echoing_them() {
+        let text = BASE.replace("env:V1_KEY", "sk-live-abcdef");
+        let error = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(error.starts_with("targets[0].api_key:"), "{error}");
+        assert!(!error.contains("sk-live-abcdef"), "{error}");
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_products_are_refused() {
+        assert!(with("[oops]\n").is_err());
+        let error = with(
+            "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"ds\"\naction = \"blocklist\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("workflows[0].action:"), "{error}");
+        let error = with(
+            "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"nope\"\naction = \"blocklist\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("workflows[0].target:"), "{error}");
+    }
+}

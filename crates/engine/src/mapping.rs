@@ -1,0 +1,347 @@
+//! Mapping: what one library indicator becomes on a target (value key, scheme, risk level,
+//! scan action, expiry, description), or why it cannot go there. Pure functions.
+
+use chrono::{DateTime, Duration, Utc};
+use indicator::Kind;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use store::IndicatorRecord;
+use trendmicro::vision_one::{
+    ExceptionObject, Expiry, ObjectValue, RiskLevel, ScanAction, SuspiciousObject,
+};
+
+use crate::config::{
+    BlocklistParams, ExceptionParams, ExpirySetting, IpListParams, RiskSetting, UrlScheme,
+    XdrParams,
+};
+use trendmicro::xdr_v2::ValueType;
+
+/// Prefix of the description of every object iocsync creates, so people (and `--verify`)
+/// can tell them from objects added in the console.
+pub const MARKER: &str = "[iocsync]";
+
+/// Vision One's longest description.
+const MAX_DESCRIPTION: usize = 1000;
+
+/// One value as the target will hold it, and the attributes it is sent with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub kind: Kind,
+    pub value: String,
+    pub attributes: V1Attributes,
+}
+
+/// The expiry a Vision One object is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpiryIntent {
+    Customer,
+    Never,
+    Days(u16),
+    Until(DateTime<Utc>),
+}
+
+/// What iocsync sends with a Vision One object; stored in the ledger as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct V1Attributes {
+    /// The API's value key (`ip`, `url`, ...).
+    pub key: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_action: Option<ScanAction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_level: Option<RiskLevel>,
+    /// `None` on the exception list (exceptions do not expire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<ExpiryIntent>,
+    /// When the pushed object expires on the target (known only for day counts and dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl V1Attributes {
+    /// True when sending `self` would ask for the same object as `pushed` did.
+    pub fn same_request(&self, pushed: &V1Attributes) -> bool {
+        self.key == pushed.key
+            && self.description == pushed.description
+            && self.scan_action == pushed.scan_action
+            && self.risk_level == pushed.risk_level
+            && self.expiry == pushed.expiry
+    }
+
+    /// Whether an object pushed with these attributes expires within `window` of `now`.
+    pub fn expires_within(&self, now: DateTime<Utc>, window: Duration) -> bool {
+        self.expires_at.is_some_and(|at| at - now <= window)
+    }
+
+    /// The attributes as pushed at `now` (with the expiry instant filled in).
+    pub fn pushed_at(&self, now: DateTime<Utc>) -> V1Attributes {
+        let expires_at = match self.expiry {
+            Some(ExpiryIntent::Days(days)) => Some(now + Duration::days(i64::from(days))),
+            Some(ExpiryIntent::Until(until)) => Some(until.min(now + Duration::days(365))),
+            _ => None,
+        };
+        V1Attributes {
+            expires_at,
+            ..self.clone()
+        }
+    }
+
+    /// The API value.
+    pub fn object_value(&self, value: &str) -> Option<ObjectValue> {
+        ObjectValue::from_key(&self.key, value.to_owned())
+    }
+
+    /// The suspicious object to send at `now`.
+    pub fn suspicious(&self, value: ObjectValue, now: DateTime<Utc>) -> SuspiciousObject {
+        SuspiciousObject {
+            value,
+            description: Some(self.description.clone()),
+            scan_action: self.scan_action,
+            risk_level: self.risk_level,
+            expiry: self
+                .expiry
+                .and_then(|intent| days_to_expiration(intent, now)),
+        }
+    }
+
+    /// The exception to send.
+    pub fn exception(&self, value: ObjectValue) -> ExceptionObject {
+        ExceptionObject {
+            value,
+            description: Some(self.description.clone()),
+        }
+    }
+}
+
+fn days_to_expiration(intent: ExpiryIntent, now: DateTime<Utc>) -> Option<Expiry> {
+    match intent {
+        ExpiryIntent::Customer => None,
+        ExpiryIntent::Never => Some(Expiry::NEVER),
+        ExpiryIntent::Days(days) => Expiry::days(days),
+        ExpiryIntent::Until(until) => {
+            // Whole days left, rounded up, within the API's 1..=365.
+            let seconds = (until - now).num_seconds().max(1);
+            let days = ((seconds + 86_399) / 86_400).clamp(1, 365);
+            Expiry::days(u16::try_from(days).unwrap_or(365))
+        }
+    }
+}
+
+/// The suspicious objects one indicator becomes, or why it becomes none.
+pub fn blocklist(
+    record: &IndicatorRecord,
+    params: &BlocklistParams,
+) -> Result<Vec<Desired>, String> {
+    let values = vision_one_values(record, params.url_scheme)?;
+    let risk_level = match params.risk_level {
+        RiskSetting::Customer => None,
+        RiskSetting::Fixed(level) => Some(level),
+        RiskSetting::Score { high, medium } => Some(match record.score.unwrap_or(0) {
+            s if s >= high => RiskLevel::High,
+            s if s >= medium => RiskLevel::Medium,
+            _ => RiskLevel::Low,
+        }),
+    };
+    let expiry = match params.expiry {
+        ExpirySetting::Customer => ExpiryIntent::Customer,
+        ExpirySetting::Never => ExpiryIntent::Never,
+        ExpirySetting::Days(days) => ExpiryIntent::Days(days),
+        ExpirySetting::ValidUntil => record
+            .valid_until
+            .map_or(ExpiryIntent::Never, ExpiryIntent::Until),
+    };
+    Ok(values
+        .into_iter()
+        .map(|value| Desired {
+            kind: record.kind,
+            attributes: V1Attributes {
+                key: value.key().to_owned(),
+                description: description(record),
+                scan_action: params.scan_action,
+                risk_level,
+                expiry: Some(expiry),
+                expires_at: None,
+            },
+            value: value.value().to_owned(),
+        })
+        .collect())
+}
+
+/// The exceptions one indicator becomes, or why it becomes none.
+pub fn exceptions(
+    record: &IndicatorRecord,
+    params: &ExceptionParams,
+) -> Result<Vec<Desired>, String> {
+    Ok(vision_one_values(record, params.url_scheme)?
+        .into_iter()
+        .map(|value| Desired {
+            kind: record.kind,
+            attributes: V1Attributes {
+                key: value.key().to_owned(),
+                description: description(record),
+                scan_action: None,
+                risk_level: None,
+                expiry: None,
+                expires_at: None,
+            },
+            value: value.value().to_owned(),
+        })
+        .collect())
+}
+
+/// The XDR v2 blocks one indicator becomes (the value key is the `valueType`), or why none.
+pub fn xdr(record: &IndicatorRecord, params: &XdrParams) -> Result<Vec<Desired>, String> {
+    let value_type = ValueType::for_kind(record.kind).map_err(|error| error.to_string())?;
+    Ok(vision_one_values(record, params.url_scheme)?
+        .into_iter()
+        .map(|value| Desired {
+            kind: record.kind,
+            attributes: V1Attributes {
+                key: value_type.as_str().to_owned(),
+                description: description(record),
+                scan_action: None,
+                risk_level: None,
+                expiry: None,
+                expires_at: None,
+            },
+            value: value.value().to_owned(),
+        })
+        .collect())
+}
+
+/// The Vision One values for an indicator: schemeless URLs get the configured scheme(s).
+fn vision_one_values(
+    record: &IndicatorRecord,
+    scheme: UrlScheme,
+) -> Result<Vec<ObjectValue>, String> {
+    if record.kind == Kind::Url && !record.value.contains("://") {
+        let with = |prefix: &str| ObjectValue::Url(format!("{prefix}{}", record.value));
+        return match scheme {
+            UrlScheme::Http => Ok(vec![with("http://")]),
+            UrlScheme::Https => Ok(vec![with("https://")]),
+            UrlScheme::Both => Ok(vec![with("http://"), with("https://")]),
+            UrlScheme::Skip => Err("URL without a scheme (url_scheme = \"skip\")".to_owned()),
+        };
+    }
+    ObjectValue::for_indicator(record.kind, record.value.clone())
+        .map(|value| vec![value])
+        .map_err(|error| error.to_string())
+}
+
+fn description(record: &IndicatorRecord) -> String {
+    let text = match &record.description {
+        Some(text) if !text.trim().is_empty() => format!("{MARKER} {}", text.trim()),
+        _ => MARKER.to_owned(),
+    };
+    text.chars().take(MAX_DESCRIPTION).collect()
+}
+
+/// The network an indicator puts on a Deep Security IP list, or why it puts none.
+pub fn ip_list(record: &IndicatorRecord, params: &IpListParams) -> Result<IpNet, String> {
+    if !params.include.contains(&record.class) {
+        return Err(format!(
+            "class {} is not exported by this workflow",
+            record.class
+        ));
+    }
+    if !record.kind.is_network() {
+        return Err(format!(
+            "IP lists take addresses and CIDRs, not {}",
+            record.kind
+        ));
+    }
+    match record.kind {
+        Kind::Cidr => record.value.parse::<IpNet>().map_err(|e| e.to_string()),
+        _ => record
+            .value
+            .parse::<std::net::IpAddr>()
+            .map(IpNet::from)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// How a network is written on an IP list (a single address without its prefix) and its kind.
+pub fn ip_list_item(net: &IpNet) -> (Kind, String) {
+    if net.prefix_len() == net.max_prefix_len() {
+        let kind = match net {
+            IpNet::V4(_) => Kind::Ipv4,
+            IpNet::V6(_) => Kind::Ipv6,
+        };
+        (kind, net.addr().to_string())
+    } else {
+        (Kind::Cidr, net.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{Class, Status};
+
+    fn record(kind: Kind, value: &str, score: Option<u8>) -> IndicatorRecord {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        IndicatorRecord {
+            kind,
+            value: value.to_owned(),
+            display: None,
+            score,
+            class: Class::Indicator,
+            status: Status::Active,
+            tags: vec![],
+            sources: vec!["t".into()],
+            description: Some("seen in phishing".into()),
+            first_seen: at,
+            last_seen: at,
+            valid_until: None,
+            sightings: 1,
+        }
+    }
+
+    fn params() -> BlocklistParams {
+        BlocklistParams {
+            url_scheme: UrlScheme::Both,
+            objects_per_run: None,
+            scan_action: Some(ScanAction::Block),
+            risk_level: RiskSetting::Score { high: 7, medium: 4 },
+            expiry: ExpirySetting::Days(30),
+            cap_per_type: 10,
+            renew_within: Duration::days(3),
+        }
+    }
+
+    #[test]
+    fn kinds_map_to_value_keys_and_scores_to_risk() {
+        let ip = blocklist(&record(Kind::Ipv4, "1.2.3.4", Some(8)), &params()).unwrap();
+        assert_eq!(ip[0].attributes.key, "ip");
+        assert_eq!(ip[0].attributes.risk_level, Some(RiskLevel::High));
+        assert_eq!(ip[0].attributes.description, "[iocsync] seen in phishing");
+        let mail = blocklist(&record(Kind::Email, "a@b.example", Some(4)), &params()).unwrap();
+        assert_eq!(mail[0].attributes.key, "senderMailAddress");
+        assert_eq!(mail[0].attributes.risk_level, Some(RiskLevel::Medium));
+        let url = blocklist(&record(Kind::Url, "bad.example/x", None), &params()).unwrap();
+        let values: Vec<_> = url.iter().map(|d| d.value.as_str()).collect();
+        assert_eq!(values, ["http://bad.example/x", "https://bad.example/x"]);
+        assert_eq!(url[0].attributes.risk_level, Some(RiskLevel::Low));
+        assert!(blocklist(&record(Kind::Md5, &"a".repeat(32), None), &params()).is_err());
+        assert!(blocklist(&record(Kind::Cidr, "10.0.0.0/8", None), &params()).is_err());
+    }
+
+    #[test]
+    fn valid_until_becomes_whole_days_rounded_up() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let until = now + Duration::hours(36);
+        let days = days_to_expiration(ExpiryIntent::Until(until), now).unwrap();
+        assert_eq!(days.as_days(), 2);
+        let far = days_to_expiration(ExpiryIntent::Until(now + Duration::days(900)), now);
+        assert_eq!(far.unwrap().as_days(), 365);
+    }
+
+    #[test]
+    fn ip_list_items_drop_host_prefixes() {
+        let net: IpNet = "10.1.2.3/32".parse().unwrap();
+        assert_eq!(ip_list_item(&net), (Kind::Ipv4, "10.1.2.3".to_owned()));
+        let net: IpNet = "2001:db8::/32".parse().unwrap();
+        assert_eq!(ip_list_item(&net), (Kind::Cidr, "2001:db8::/32".to_owned()));
+    }
+}

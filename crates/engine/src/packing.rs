@@ -1,0 +1,310 @@
+//! Deep Security IP-list packing: the collection's networks spread over lists named
+//! `<name>_0`, `<name>_1`, … of at most 32,000 characters each.
+//!
+//! Packing is stable so that a small change rewrites few parts: an item stays in the part the
+//! ledger says it lives in, new items go first-fit into the parts with room (lowest index
+//! first, so a run that was killed places them the same way again), and only parts whose
+//! content changed are written. Parts no longer needed are emptied, never deleted (firewall
+//! rules refer to lists by ID). A manual run with "clear on manual run" repacks from scratch
+//! and writes every part once with its whole new content: no list is ever empty in between.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use indicator::Kind;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use store::{IndicatorRecord, LedgerEntry};
+
+use crate::config::IpListParams;
+use crate::mapping;
+use crate::plan::{Change, Plan, PlanInput, Skip};
+
+/// One IP list to write with its whole new content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartWrite {
+    pub index: u32,
+    pub name: String,
+    /// The list's ID when the ledger knows it (else it is found by name, or created).
+    pub list_id: Option<u32>,
+    pub items: Vec<String>,
+}
+
+/// Where a ledger entry says an item lives.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PartAttributes {
+    pub part: u32,
+}
+
+/// The name of part `index` of list `name`.
+pub fn part_name(name: &str, index: u32) -> String {
+    format!("{name}_{index}")
+}
+
+/// The kind of an item as written on an IP list.
+pub fn item_kind(item: &str) -> Kind {
+    if item.contains('/') {
+        Kind::Cidr
+    } else if item.contains(':') {
+        Kind::Ipv6
+    } else {
+        Kind::Ipv4
+    }
+}
+
+/// The ledger's view of the parts: index → items, and index → list ID.
+struct Placed {
+    parts: BTreeMap<u32, BTreeSet<String>>,
+    ids: BTreeMap<u32, u32>,
+    part_of: HashMap<String, u32>,
+}
+
+fn placed(ledger: &[LedgerEntry]) -> Placed {
+    let mut placed = Placed {
+        parts: BTreeMap::new(),
+        ids: BTreeMap::new(),
+        part_of: HashMap::new(),
+    };
+    for entry in ledger {
+        let part = serde_json::from_value::<PartAttributes>(entry.attributes.clone())
+            .map_or(0, |a| a.part);
+        placed
+            .parts
+            .entry(part)
+            .or_default()
+            .insert(entry.value.clone());
+        placed.part_of.insert(entry.value.clone(), part);
+        if let Some(id) = entry.remote_id.as_deref().and_then(|id| id.parse().ok()) {
+            placed.ids.insert(part, id);
+        }
+    }
+    placed
+}
+
+fn chars(items: &BTreeSet<String>) -> usize {
+    items.iter().map(String::len).sum::<usize>() + items.len().saturating_sub(1)
+}
+
+/// Plans a Deep Security "Export Indicators" run into `plan`.
+pub(crate) fn plan_ip_list(
+    params: &IpListParams,
+    allowed: &[&IndicatorRecord],
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+) {
+    let mut nets = Vec::new();
+    for record in allowed {
+        match mapping::ip_list(record, params) {
+            Ok(net) => nets.push(net),
+            Err(reason) => plan.skips.push(Skip {
+                kind: record.kind,
+                value: record.value.clone(),
+                reason,
+            }),
+        }
+    }
+    let desired = desired_items(nets, params.aggregate);
+    let placed = placed(input.ledger);
+    if input.manual && params.clear_on_manual_run {
+        repack(params, &desired, &placed, plan);
+    } else {
+        pack_stable(params, &desired, placed, input, plan);
+    }
+}
+
+/// The items to hold, in priority order (aggregated: in address order), without repeats.
+fn desired_items(nets: Vec<IpNet>, aggregate: bool) -> Vec<(Kind, String)> {
+    let nets = if aggregate {
+        indicator::aggregate::aggregate(nets)
+    } else {
+        let mut seen = HashSet::new();
+        nets.into_iter().filter(|net| seen.insert(*net)).collect()
+    };
+    nets.iter().map(mapping::ip_list_item).collect()
+}
+
+fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
+    Change {
+        kind,
+        value: value.to_owned(),
+        attributes: serde_json::json!({ "part": part }),
+        reason: reason.to_owned(),
+    }
+}
+
+fn pack_stable(
+    params: &IpListParams,
+    desired: &[(Kind, String)],
+    mut placed: Placed,
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+) {
+    let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
+    let mut removals: Vec<&LedgerEntry> = input
+        .ledger
+        .iter()
+        .filter(|e| !wanted.contains(e.value.as_str()))
+        .collect();
+    let mut adds: Vec<&(Kind, String)> = desired
+        .iter()
+        .filter(|(_, v)| !placed.part_of.contains_key(v))
+        .collect();
+    let before = removals.len() + adds.len();
+    if let Some(room) = params.objects_per_run {
+        removals.truncate(room);
+        adds.truncate(room - removals.len());
+    }
+    plan.deferred = before - removals.len() - adds.len();
+
+    let mut dirty = BTreeSet::new();
+    if let Some(remote) = input.remote_parts {
+        for (index, items) in &placed.parts {
+            let seen: BTreeSet<String> = remote.get(index).into_iter().flatten().cloned().collect();
+            if remote.get(index).is_none() {
+                placed.ids.remove(index);
+            }
+            if &seen != items {
+                dirty.insert(*index);
+            }
+        }
+    }
+    for entry in removals {
+        let part = placed.part_of.get(&entry.value).copied().unwrap_or(0);
+        if let Some(items) = placed.parts.get_mut(&part) {
+            items.remove(&entry.value);
+        }
+        dirty.insert(part);
+        plan.removals.push(Change {
+            kind: entry.kind,
+            value: entry.value.clone(),
+            attributes: entry.attributes.clone(),
+            reason: "left the collection (expired, revoked or filtered out)".to_owned(),
+        });
+    }
+    let mut sizes: BTreeMap<u32, usize> =
+        placed.parts.iter().map(|(i, s)| (*i, chars(s))).collect();
+    for (kind, value) in adds {
+        let part = first_fit(&sizes, value.len(), params.max_chars);
+        let size = sizes.entry(part).or_default();
+        *size += value.len() + usize::from(*size > 0);
+        placed.parts.entry(part).or_default().insert(value.clone());
+        dirty.insert(part);
+        plan.adds
+            .push(change(*kind, value, part, "new in the collection"));
+    }
+    plan.parts = dirty
+        .into_iter()
+        .map(|index| PartWrite {
+            index,
+            name: part_name(&params.list_name, index),
+            list_id: placed.ids.get(&index).copied(),
+            items: placed
+                .parts
+                .get(&index)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+}
+
+/// The lowest part with room for an item of `len` characters (a new part after the last when
+/// none has room).
+fn first_fit(sizes: &BTreeMap<u32, usize>, len: usize, max: usize) -> u32 {
+    sizes
+        .iter()
+        .find(|(_, size)| **size + len + usize::from(**size > 0) <= max)
+        .map(|(index, _)| *index)
+        .unwrap_or_else(|| sizes.keys().next_back().map_or(0, |last| last + 1))
+}
+
+/// Manual run with "clear on manual run": every part gets exactly its share of the collection.
+fn repack(params: &IpListParams, desired: &[(Kind, String)], placed: &Placed, plan: &mut Plan) {
+    let mut parts: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
+    let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut part = 0;
+    for (kind, value) in desired {
+        let size = sizes.entry(part).or_default();
+        if *size > 0 && *size + 1 + value.len() > params.max_chars {
+            part += 1;
+        }
+        let size = sizes.entry(part).or_default();
+        *size += value.len() + usize::from(*size > 0);
+        parts.entry(part).or_default().insert(value.clone());
+        if placed.part_of.get(value) != Some(&part) {
+            let reason = if placed.part_of.contains_key(value) {
+                "moved by the manual repack"
+            } else {
+                "new in the collection"
+            };
+            plan.adds.push(change(*kind, value, part, reason));
+        }
+    }
+    let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
+    for (index, items) in &placed.parts {
+        for value in items.iter().filter(|v| !wanted.contains(v.as_str())) {
+            plan.removals.push(change(
+                item_kind(value),
+                value,
+                *index,
+                "left the collection",
+            ));
+        }
+    }
+    let indexes: BTreeSet<u32> = parts.keys().chain(placed.parts.keys()).copied().collect();
+    plan.parts = indexes
+        .into_iter()
+        .map(|index| PartWrite {
+            index,
+            name: part_name(&params.list_name, index),
+            list_id: placed.ids.get(&index).copied(),
+            items: parts
+                .get(&index)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    // Always write at least part 0, so a manual run on an empty collection clears it.
+    if plan.parts.is_empty() {
+        plan.parts.push(PartWrite {
+            index: 0,
+            name: part_name(&params.list_name, 0),
+            list_id: None,
+            items: Vec::new(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_fit_takes_the_lowest_part_with_room() {
+        let sizes = BTreeMap::from([(0, 95), (1, 10)]);
+        assert_eq!(first_fit(&sizes, 4, 100), 0);
+        assert_eq!(first_fit(&sizes, 5, 100), 1);
+        assert_eq!(first_fit(&sizes, 95, 100), 2);
+        assert_eq!(first_fit(&BTreeMap::new(), 5, 100), 0);
+    }
+
+    #[test]
+    fn aggregation_never_widens() {
+        let nets = ["10.0.0.0/25", "10.0.0.128/25", "10.0.1.1/32"]
+            .map(|n| n.parse().unwrap())
+            .to_vec();
+        let items = desired_items(nets, true);
+        assert_eq!(
+            items,
+            vec![
+                (Kind::Cidr, "10.0.0.0/24".to_owned()),
+                (Kind::Ipv4, "10.0.1.1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn item_kinds_follow_their_form() {
+        assert_eq!(item_kind("10.0.0.0/8"), Kind::Cidr);
+        assert_eq!(item_kind("2001:db8::1"), Kind::Ipv6);
+        assert_eq!(item_kind("1.2.3.4"), Kind::Ipv4);
+    }
+}

@@ -1,0 +1,245 @@
+//! The compliance harness: an emulator on a free port, a library file and a config file in a
+//! temporary directory, and helpers that make indicators and read the emulator's counters.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
+use emulator::{EmulatorConfig, RunningEmulator};
+use engine::{Config, NoProgress, RunOptions, RunReport};
+use indicator::Kind;
+use store::{Class, Library, Sighting};
+use tempfile::TempDir;
+
+pub const KEY: &str = "compliance-test-key";
+
+pub struct Harness {
+    pub dir: TempDir,
+    pub emulator: RunningEmulator,
+    pub library: Library,
+    pub config: Config,
+    pub now: DateTime<Utc>,
+}
+
+impl Harness {
+    /// An emulator and a config file with targets `v1` and `ds` on it, collection `all` and
+    /// the given workflows (TOML).
+    pub async fn new(workflows: &str) -> Harness {
+        Harness::with_emulator(EmulatorConfig::default(), workflows).await
+    }
+
+    /// Like [`Harness::new`], with the emulator configured by `settings` (its keys replaced).
+    pub async fn with_emulator(settings: EmulatorConfig, workflows: &str) -> Harness {
+        let settings = EmulatorConfig {
+            api_keys: vec![KEY.into()],
+            ..settings
+        };
+        let emulator = emulator::spawn(settings).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+        let text = config_text(&dir, &emulator, workflows);
+        std::fs::write(dir.path().join("iocsync.toml"), &text).unwrap();
+        let config = Config::load(&dir.path().join("iocsync.toml")).unwrap();
+        let library = Library::open(&config.library).unwrap();
+        Harness {
+            dir,
+            emulator,
+            library,
+            config,
+            now: Utc::now(),
+        }
+    }
+
+    pub fn merge(&mut self, sightings: &[Sighting]) {
+        let report = self.library.merge_at(sightings, self.now).unwrap();
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    }
+
+    pub async fn run(&mut self, workflow: &str) -> RunReport {
+        self.run_with(workflow, false, false).await
+    }
+
+    pub async fn run_with(&mut self, workflow: &str, manual: bool, verify: bool) -> RunReport {
+        let options = RunOptions {
+            now: self.now,
+            manual,
+            dry_run: false,
+            verify,
+        };
+        engine::run_workflow(
+            &self.config,
+            &mut *self.library,
+            workflow,
+            options,
+            &NoProgress,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Requests the emulator has answered, all endpoints and statuses.
+    pub fn requests(&self) -> u64 {
+        let stats = self.emulator.emulator().request_stats();
+        stats.endpoints.values().map(|e| e.requests).sum()
+    }
+
+    /// Write requests (POST/DELETE) the emulator has answered, except searches.
+    pub fn writes(&self) -> u64 {
+        let stats = self.emulator.emulator().request_stats();
+        stats
+            .endpoints
+            .iter()
+            .filter(|(name, _)| {
+                (name.starts_with("POST") || name.starts_with("DELETE"))
+                    && !name.ends_with("/search")
+            })
+            .map(|(_, e)| e.requests)
+            .sum()
+    }
+
+    /// Moves both clocks (the emulator's and the engine's) forward.
+    pub fn advance(&mut self, by: Duration) {
+        self.emulator.emulator().clock().advance(by.num_seconds());
+        self.now += by;
+    }
+
+    /// The suspicious objects the emulator holds, as `value` strings, sorted.
+    pub fn suspicious(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .emulator
+            .emulator()
+            .snapshot()
+            .suspicious_objects
+            .into_iter()
+            .map(|o| o.value)
+            .collect();
+        values.sort();
+        values
+    }
+
+    /// Every item on the emulator's IP lists named `<name>_N`, with repeats, sorted.
+    pub fn ip_list_items(&self, name: &str) -> Vec<String> {
+        let prefix = format!("{name}_");
+        let mut items: Vec<String> = self
+            .emulator
+            .emulator()
+            .snapshot()
+            .ip_lists
+            .into_iter()
+            .filter(|l| l.name.starts_with(&prefix))
+            .flat_map(|l| l.items)
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> String {
+    let key = dir.path().join("key");
+    format!(
+        r#"
+[library]
+path = "library.db"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "{v1}"
+api_key = "file:{key}"
+proxy = "none"
+
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "{ds}"
+api_key = "file:{key}"
+auth_header = "api-secret-key"
+proxy = "none"
+
+[[targets]]
+name = "xdr"
+product = "xdr-v2"
+base_url = "{v1}"
+api_key = "file:{key}"
+proxy = "none"
+
+[[collections]]
+name = "all"
+
+[guard]
+allow_cidrs = ["198.51.100.0/24"]
+
+{workflows}
+"#,
+        v1 = emulator.base_url(),
+        ds = emulator.deep_security_url(),
+        key = key.display(),
+    )
+}
+
+/// A sighting of `value` from source `feed`.
+pub fn sighting(kind: Kind, value: &str, score: u8, now: DateTime<Utc>) -> Sighting {
+    Sighting {
+        kind,
+        value: value.to_owned(),
+        display: None,
+        source: "feed".to_owned(),
+        score: Some(score),
+        class: Class::Indicator,
+        tags: Vec::new(),
+        description: Some("compliance".to_owned()),
+        seen_at: now,
+        valid_until: None,
+        revoked: false,
+    }
+}
+
+/// `n` public IPv4 addresses from 11.0.0.0 on.
+pub fn ips(n: u32, score: u8, now: DateTime<Utc>) -> Vec<Sighting> {
+    (0..n)
+        .map(|i| {
+            let addr = std::net::Ipv4Addr::from(0x0B00_0000 + i * 3);
+            sighting(Kind::Ipv4, &addr.to_string(), score, now)
+        })
+        .collect()
+}
+
+/// `n` indicators of each Vision One kind.
+pub fn mixed(n: u32, now: DateTime<Utc>) -> Vec<Sighting> {
+    let mut out = ips(n, 8, now);
+    for i in 0..n {
+        out.push(sighting(
+            Kind::Domain,
+            &format!("bad{i}.example.com"),
+            5,
+            now,
+        ));
+        out.push(sighting(
+            Kind::Url,
+            &format!("http://bad{i}.example.com/x"),
+            3,
+            now,
+        ));
+        out.push(sighting(
+            Kind::Email,
+            &format!("phish{i}@example.com"),
+            9,
+            now,
+        ));
+        out.push(sighting(Kind::Sha1, &format!("{i:040x}"), 7, now));
+        out.push(sighting(Kind::Sha256, &format!("{i:064x}"), 7, now));
+    }
+    out
+}
+
+/// The same sightings, revoked by their source.
+pub fn revoke(sightings: &[Sighting], now: DateTime<Utc>) -> Vec<Sighting> {
+    sightings
+        .iter()
+        .map(|s| Sighting {
+            revoked: true,
+            seen_at: now,
+            ..s.clone()
+        })
+        .collect()
+}

@@ -1,0 +1,70 @@
+//! Properties over random allowlists: nothing inside an allowlisted network is ever allowed, and
+//! public addresses outside every allowlisted network are.
+
+use std::net::Ipv4Addr;
+
+use guard::{Guard, GuardConfig, Verdict};
+use indicator::{Indicator, scope};
+use ipnet::{IpNet, Ipv4Net};
+use proptest::prelude::*;
+
+fn indicator_for(net: IpNet) -> Indicator {
+    let text = if net.prefix_len() == net.max_prefix_len() {
+        net.addr().to_string()
+    } else {
+        net.to_string()
+    };
+    indicator::parse(&text).unwrap().remove(0)
+}
+
+fn nets() -> impl Strategy<Value = Vec<Ipv4Net>> {
+    prop::collection::vec((any::<u32>(), 8u8..=32), 1..20).prop_map(|v| {
+        v.into_iter()
+            .map(|(addr, prefix)| Ipv4Net::new(Ipv4Addr::from(addr), prefix).unwrap().trunc())
+            .collect()
+    })
+}
+
+fn guard_for(allowed: &[Ipv4Net]) -> Guard {
+    Guard::new(&GuardConfig {
+        allow_cidrs: allowed.iter().map(|n| n.to_string()).collect(),
+        max_prefix_v4: 0,
+        ..GuardConfig::default()
+    })
+    .unwrap()
+}
+
+proptest! {
+    #[test]
+    fn nothing_inside_an_allowlisted_network_is_allowed(
+        allowed in nets(),
+        pick in any::<prop::sample::Index>(),
+        offset in any::<u32>(),
+        extra in 0u8..=32,
+    ) {
+        let guard = guard_for(&allowed);
+        let block = allowed[pick.index(allowed.len())];
+        let size = 1u64 << (32 - block.prefix_len());
+        let addr = Ipv4Addr::from(u32::from(block.network()) + (u64::from(offset) % size) as u32);
+        let verdict = guard.check(&indicator_for(IpNet::from(std::net::IpAddr::V4(addr))));
+        prop_assert!(!verdict.is_allow(), "{addr} inside {block} was allowed");
+        // A narrower network inside the block, and a wider one holding it, are stopped too.
+        let inner = Ipv4Net::new(addr, block.prefix_len().max(extra)).unwrap().trunc();
+        prop_assert!(!guard.check(&indicator_for(IpNet::from(inner))).is_allow(), "{inner}");
+        let outer = Ipv4Net::new(addr, block.prefix_len().min(extra)).unwrap().trunc();
+        prop_assert!(!guard.check(&indicator_for(IpNet::from(outer))).is_allow(), "{outer}");
+    }
+
+    #[test]
+    fn public_addresses_outside_every_allowlisted_network_are_allowed(
+        allowed in nets(),
+        addr in any::<u32>(),
+    ) {
+        let addr = Ipv4Addr::from(addr);
+        let net = IpNet::from(std::net::IpAddr::V4(addr));
+        prop_assume!(scope::classify(&net).is_public());
+        prop_assume!(!allowed.iter().any(|b| b.contains(&addr)));
+        let verdict = guard_for(&allowed).check(&indicator_for(net));
+        prop_assert_eq!(verdict, Verdict::Allow);
+    }
+}

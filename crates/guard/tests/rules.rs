@@ -1,0 +1,298 @@
+//! Every built-in and allowlist rule, by containment, subdomain and exact match.
+
+use guard::{Guard, GuardConfig, GuardError, ListKind, Verdict};
+use indicator::Indicator;
+
+fn ind(value: &str) -> Indicator {
+    let mut parsed = indicator::parse(value).unwrap_or_else(|e| panic!("{value}: {e}"));
+    assert_eq!(parsed.len(), 1, "{value}");
+    parsed.remove(0)
+}
+
+/// The rule that stops `value`, or "allow".
+fn verdict(guard: &Guard, value: &str) -> String {
+    match guard.check(&ind(value)) {
+        Verdict::Allow => "allow".to_owned(),
+        Verdict::Stop { rule, .. } => rule,
+    }
+}
+
+fn reason(guard: &Guard, value: &str) -> String {
+    match guard.check(&ind(value)) {
+        Verdict::Allow => panic!("{value} was allowed"),
+        Verdict::Stop { reason, .. } => reason,
+    }
+}
+
+fn allowlist(cidrs: &[&str], domains: &[&str]) -> Guard {
+    Guard::new(&GuardConfig {
+        allow_cidrs: cidrs.iter().map(|s| (*s).to_owned()).collect(),
+        allow_domains: domains.iter().map(|s| (*s).to_owned()).collect(),
+        ..GuardConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn special_ranges_never_reach_a_blocklist() {
+    let guard = Guard::default();
+    for value in [
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "127.0.0.1",
+        "100.64.1.1",
+        "169.254.1.1",
+        "224.0.0.1",
+        "255.255.255.255",
+        "192.0.2.10",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "2001:db8::1",
+        "10.0.0.0/8",
+        "192.168.0.0/24",
+    ] {
+        assert_eq!(verdict(&guard, value), "builtin:special-range", "{value}");
+    }
+    assert!(
+        reason(&guard, "10.1.2.3").contains("RFC 1918"),
+        "{}",
+        reason(&guard, "10.1.2.3")
+    );
+    // URLs and e-mail addresses on such addresses too.
+    assert_eq!(
+        verdict(&guard, "http://192.168.0.10/admin"),
+        "builtin:special-range"
+    );
+    assert_eq!(verdict(&guard, "8.8.8.8"), "allow");
+    assert_eq!(verdict(&guard, "http://8.8.8.8/x"), "allow");
+}
+
+#[test]
+fn networks_holding_special_space_are_refused_whatever_their_size() {
+    let guard = Guard::default();
+    for value in [
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "0.0.0.0/0",
+        "::/0",
+        "8000::/1",
+        "::/1",
+    ] {
+        assert_eq!(verdict(&guard, value), "builtin:special-range", "{value}");
+    }
+    let why = reason(&guard, "0.0.0.0/1");
+    assert!(why.contains("0.0.0.0/1 holds"), "{why}");
+    // Even a blocklist with no breadth limit refuses them.
+    let unlimited = Guard::new(&GuardConfig {
+        max_prefix_v4: 0,
+        max_prefix_v6: 0,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(verdict(&unlimited, "0.0.0.0/1"), "builtin:special-range");
+    assert_eq!(verdict(&unlimited, "4.0.0.0/6"), "allow");
+}
+
+#[test]
+fn broad_networks_are_refused_by_prefix() {
+    let guard = Guard::default();
+    assert_eq!(verdict(&guard, "8.8.0.0/16"), "allow");
+    assert_eq!(verdict(&guard, "8.8.0.0/15"), "builtin:broad-cidr");
+    assert!(reason(&guard, "8.8.0.0/15").contains("max_prefix_v4"));
+    assert_eq!(verdict(&guard, "2a00:1450::/32"), "allow");
+    assert_eq!(verdict(&guard, "2a00::/31"), "builtin:broad-cidr");
+    let strict = Guard::new(&GuardConfig {
+        max_prefix_v4: 24,
+        max_prefix_v6: 48,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(verdict(&strict, "8.8.0.0/16"), "builtin:broad-cidr");
+    assert_eq!(verdict(&strict, "8.8.8.0/24"), "allow");
+    assert_eq!(verdict(&strict, "2a00:1450::/32"), "builtin:broad-cidr");
+}
+
+#[test]
+fn exception_lists_only_refuse_broad_networks() {
+    let guard = Guard::new(&GuardConfig {
+        list: ListKind::ExceptionList,
+        allow_domains: vec!["corp.example".into()],
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(verdict(&guard, "10.1.2.3"), "allow");
+    assert_eq!(verdict(&guard, "www.corp.example"), "allow");
+    assert_eq!(verdict(&guard, "0.0.0.0/1"), "builtin:broad-cidr");
+    assert_eq!(verdict(&guard, "::/0"), "builtin:broad-cidr");
+    assert_eq!(guard.list_kind(), ListKind::ExceptionList);
+}
+
+#[test]
+fn public_suffixes_are_refused() {
+    let guard = Guard::default();
+    assert_eq!(verdict(&guard, "co.uk"), "builtin:public-suffix");
+    assert_eq!(verdict(&guard, "evil.co.uk"), "allow");
+}
+
+#[test]
+fn allowlisted_cidrs_stop_everything_inside_and_wider_networks_over_them() {
+    let guard = allowlist(&["8.8.8.0/24", "1.1.1.1", "2606:4700::/32"], &[]);
+    assert_eq!(verdict(&guard, "8.8.8.8"), "allowlist:cidr:8.8.8.0/24");
+    assert_eq!(verdict(&guard, "8.8.8.128/25"), "allowlist:cidr:8.8.8.0/24");
+    assert_eq!(verdict(&guard, "8.8.8.0/24"), "allowlist:cidr:8.8.8.0/24");
+    assert_eq!(verdict(&guard, "1.1.1.1"), "allowlist:cidr:1.1.1.1");
+    assert_eq!(
+        verdict(&guard, "2606:4700:10::1"),
+        "allowlist:cidr:2606:4700::/32"
+    );
+    assert_eq!(
+        verdict(&guard, "http://8.8.8.8/dns"),
+        "allowlist:cidr:8.8.8.0/24"
+    );
+    // A wider network that holds an allowlisted block is refused whole.
+    assert_eq!(verdict(&guard, "8.8.0.0/16"), "allowlist:cidr:8.8.8.0/24");
+    assert!(reason(&guard, "8.8.0.0/16").contains("covers 8.8.8.0/24"));
+    assert_eq!(verdict(&guard, "1.1.0.0/16"), "allowlist:cidr:1.1.1.1");
+    // Neighbours are not touched.
+    for value in [
+        "8.8.9.1",
+        "8.8.7.255",
+        "8.8.9.0/24",
+        "1.1.1.2",
+        "2606:4701::1",
+    ] {
+        assert_eq!(verdict(&guard, value), "allow", "{value}");
+    }
+}
+
+#[test]
+fn nested_allowlist_blocks_name_the_innermost() {
+    let guard = allowlist(&["9.0.0.0/8", "9.9.9.0/24", "9.9.0.0/16"], &[]);
+    assert_eq!(verdict(&guard, "9.9.9.9"), "allowlist:cidr:9.9.9.0/24");
+    assert_eq!(verdict(&guard, "9.9.8.1"), "allowlist:cidr:9.9.0.0/16");
+    assert_eq!(verdict(&guard, "9.200.0.1"), "allowlist:cidr:9.0.0.0/8");
+}
+
+#[test]
+fn allowlisted_domains_cover_subdomains_urls_and_mail() {
+    let guard = allowlist(&[], &["Example.COM.", "*.corp.test.org"]);
+    for value in [
+        "example.com",
+        "www.example.com",
+        "a.b.example.com",
+        "https://www.example.com/x?y=1",
+        "ceo@mail.example.com",
+        "ops@example.com",
+    ] {
+        assert_eq!(
+            verdict(&guard, value),
+            "allowlist:domain:example.com",
+            "{value}"
+        );
+    }
+    assert_eq!(
+        verdict(&guard, "vpn.corp.test.org"),
+        "allowlist:domain:corp.test.org"
+    );
+    assert!(reason(&guard, "a.b.example.com").contains("subdomain of example.com"));
+    for value in [
+        "notexample.com",
+        "example.co",
+        "example.com.evil.net",
+        "https://evil.net/?u=example.com",
+        "x@example.net",
+    ] {
+        assert_eq!(verdict(&guard, value), "allow", "{value}");
+    }
+}
+
+#[test]
+fn allowlisted_urls_and_hashes_match_exactly() {
+    let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let guard = Guard::new(&GuardConfig {
+        allow_urls: vec!["hxxps://downloads.vendor[.]com/agent.msi".into()],
+        allow_hashes: vec![
+            sha.to_uppercase(),
+            "d41d8cd98f00b204e9800998ecf8427e".into(),
+        ],
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    let url = ind("https://downloads.vendor.com/agent.msi");
+    assert!(
+        matches!(guard.check(&url), Verdict::Stop { rule, .. } if rule == format!("allowlist:url:{}", url.value))
+    );
+    assert_eq!(
+        verdict(&guard, "https://downloads.vendor.com/other.msi"),
+        "allow"
+    );
+    assert_eq!(verdict(&guard, sha), format!("allowlist:hash:{sha}"));
+    assert_eq!(
+        verdict(&guard, "d41d8cd98f00b204e9800998ecf8427e"),
+        "allowlist:hash:d41d8cd98f00b204e9800998ecf8427e"
+    );
+    assert_eq!(verdict(&guard, &"0".repeat(64)), "allow");
+}
+
+#[test]
+fn bad_settings_name_the_key_and_entry() {
+    let err = |config: GuardConfig| Guard::new(&config).unwrap_err().to_string();
+    let msg = err(GuardConfig {
+        allow_cidrs: vec!["8.8.8.0/24".into(), "example.com".into()],
+        ..GuardConfig::default()
+    });
+    assert!(msg.starts_with("allow_cidrs[1] `example.com`"), "{msg}");
+    let msg = err(GuardConfig {
+        allow_domains: vec!["not a domain".into()],
+        ..GuardConfig::default()
+    });
+    assert!(msg.starts_with("allow_domains[0] `not a domain`"), "{msg}");
+    let msg = err(GuardConfig {
+        allow_hashes: vec!["8.8.8.8".into()],
+        ..GuardConfig::default()
+    });
+    assert!(
+        msg.contains("allow_hashes[0]") && msg.contains("ipv4"),
+        "{msg}"
+    );
+    let e = Guard::new(&GuardConfig {
+        max_prefix_v4: 33,
+        ..GuardConfig::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            GuardError::BadSetting {
+                key: "max_prefix_v4",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn config_reads_from_toml_and_rejects_unknown_keys() {
+    let config: GuardConfig = toml::from_str(
+        r#"
+        list = "exception-list"
+        allow_cidrs = ["10.0.0.0/8"]
+        max_prefix_v4 = 20
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.list, ListKind::ExceptionList);
+    assert_eq!(config.max_prefix_v4, 20);
+    assert_eq!(config.max_prefix_v6, guard::DEFAULT_MAX_PREFIX_V6);
+    let err = toml::from_str::<GuardConfig>("allow_cidr = []").unwrap_err();
+    assert!(err.to_string().contains("allow_cidr"), "{err}");
+}
+
+#[test]
+fn guards_can_be_shared_between_threads() {
+    fn assert_shareable<T: Send + Sync>() {}
+    assert_shareable::<Guard>();
+}

@@ -1,0 +1,68 @@
+//! `iocsync block|unblock --target T VALUE...`: block values on a Vision One target at once,
+//! or remove such blocks. Values are parsed and refanged like any input, the guard applies,
+//! and the blocks are kept in their own ledger so no workflow removes them. Exit code 3 when
+//! some values were refused (each is listed with its reason).
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use engine::oneoff::{self, Mode};
+use store::RunStatus;
+
+use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
+
+/// Arguments of `iocsync block` and `iocsync unblock`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Vision One target, as named in the config file.
+    #[arg(long)]
+    pub target: String,
+    /// Values to (un)block: IPs, domains, URLs, e-mail addresses, SHA-1 or SHA-256 hashes
+    /// (defanged forms such as `hxxp://evil[.]com` are accepted).
+    #[arg(required = true, value_name = "VALUE")]
+    pub values: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `iocsync block` (or `unblock`).
+pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let (config, mut library) = super::run::open(global)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(oneoff::block(
+        &config,
+        &mut *library,
+        &args.target,
+        &args.values,
+        mode,
+        Utc::now(),
+    ))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let verb = match mode {
+            Mode::Block => "blocked",
+            Mode::Unblock => "unblocked",
+        };
+        for value in &report.applied {
+            println!("{verb}: {value}");
+        }
+        for refused in &report.refused {
+            eprintln!("refused: {}: {}", refused.input, refused.reason);
+        }
+        for failure in &report.failed {
+            eprintln!("failed: {}: {}", failure.value, failure.message);
+        }
+        if let Some(halted) = &report.halted {
+            eprintln!("halted: {halted}");
+        }
+    }
+    Ok(match report.status() {
+        RunStatus::Succeeded | RunStatus::Running => ExitCode::SUCCESS,
+        RunStatus::Partial => ExitCode::from(EXIT_PARTIAL),
+        RunStatus::Failed => ExitCode::from(EXIT_FAILURE),
+    })
+}

@@ -1,0 +1,151 @@
+//! The storage interface. `SqliteLibrary` implements it; a PostgreSQL backend can implement the
+//! same trait later without the feeds, the engine or the CLI changing.
+
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Utc};
+use indicator::Kind;
+
+use crate::collection::Collection;
+use crate::engine::{GuardDrop, LedgerEntry, RunRecord, RunStatus};
+use crate::error::Result;
+use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
+
+/// Everything iocsync keeps between runs. Calls are synchronous: async callers use
+/// `spawn_blocking`. Writes take `&mut self` so one handle is one writer.
+pub trait LibraryBackend: Send {
+    // --- indicators -------------------------------------------------------------------------
+
+    /// Merges sightings into the library, deriving statuses as of `now`.
+    ///
+    /// Rules, per indicator `(kind, value)`:
+    /// - each source keeps one vote: its latest score (a sighting without a score keeps the
+    ///   previous one) and whether it revoked the indicator (its latest sighting decides, by
+    ///   `seen_at`); the indicator's score is the highest among the votes not revoked;
+    /// - a source's revocation withdraws only that source's vote: the indicator is `revoked`
+    ///   once no source that reported it still stands behind it, and comes back when any
+    ///   source reports it again;
+    /// - tags and sources are unioned; first seen is the earliest, last seen the latest, and
+    ///   valid until the latest given (an indicator no source gave an end to never expires);
+    /// - class `asset` sticks once any source says so (blocking one's own asset is the worse
+    ///   mistake); description and display keep the latest given;
+    /// - status: `disabled` (by a person) over `revoked` over `expired` (valid until < now)
+    ///   over `active`.
+    ///
+    /// Sightings with an empty value or source, or a score above 10, are refused and listed in
+    /// the report; the rest are merged. Work is committed in chunks, each one transaction.
+    fn merge_at(&mut self, sightings: &[Sighting], now: DateTime<Utc>) -> Result<MergeReport>;
+
+    /// [`merge_at`](Self::merge_at) as of the current time.
+    fn merge(&mut self, sightings: &[Sighting]) -> Result<MergeReport> {
+        self.merge_at(sightings, Utc::now())
+    }
+
+    /// Re-derives every status as of `now` (expiry); returns how many changed.
+    fn refresh_status(&mut self, now: DateTime<Utc>) -> Result<usize>;
+
+    /// Switches an indicator off (or back on) by hand; returns whether it exists.
+    fn set_disabled(
+        &mut self,
+        kind: Kind,
+        value: &str,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// One indicator, with its status as of `now`.
+    fn indicator(
+        &self,
+        kind: Kind,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IndicatorRecord>>;
+
+    /// Each source's vote on one indicator, by source name.
+    fn votes(&self, kind: Kind, value: &str) -> Result<Vec<SourceVote>>;
+
+    /// How many indicators the library holds.
+    fn count(&self) -> Result<u64>;
+
+    // --- collections ------------------------------------------------------------------------
+
+    /// Stores a collection definition; refuses to overwrite one unless `replace`.
+    fn save_collection(&mut self, collection: &Collection, replace: bool) -> Result<()>;
+
+    fn collection(&self, name: &str) -> Result<Option<Collection>>;
+
+    /// Every stored collection, by name.
+    fn collections(&self) -> Result<Vec<Collection>>;
+
+    /// Returns whether the collection existed.
+    fn remove_collection(&mut self, name: &str) -> Result<bool>;
+
+    /// Streams the members of `collection` as of `now` in its order, at most `limit` of them,
+    /// without holding them all in memory. `visit` may stop early with `ControlFlow::Break`.
+    /// Returns how many members were visited.
+    fn scan(
+        &self,
+        collection: &Collection,
+        now: DateTime<Utc>,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64>;
+
+    /// The members of `collection`, collected (for small collections and tests).
+    fn members(
+        &self,
+        collection: &Collection,
+        now: DateTime<Utc>,
+        limit: Option<u64>,
+    ) -> Result<Vec<IndicatorRecord>> {
+        let mut out = Vec::new();
+        self.scan(collection, now, limit, &mut |record| {
+            out.push(record);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    // --- ledger -----------------------------------------------------------------------------
+
+    /// Records what was pushed (replacing an earlier entry for the same target and value).
+    fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()>;
+
+    /// Forgets values removed from a target; returns how many entries were removed.
+    fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize>;
+
+    /// Everything the ledger holds for a target, by kind and value.
+    fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>>;
+
+    // --- runs -------------------------------------------------------------------------------
+
+    /// Opens a run in status `running`; returns its id.
+    fn start_run(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<i64>;
+
+    /// Closes a run with its outcome; returns whether the run exists.
+    fn finish_run(
+        &mut self,
+        id: i64,
+        status: RunStatus,
+        counts: &serde_json::Value,
+        errors: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// The latest runs, newest first.
+    fn runs(&self, limit: u64) -> Result<Vec<RunRecord>>;
+
+    // --- feed cursors -----------------------------------------------------------------------
+
+    fn cursor(&self, feed: &str) -> Result<Option<String>>;
+
+    fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()>;
+
+    // --- guard drops ------------------------------------------------------------------------
+
+    /// Records values a guard kept out of an export.
+    fn record_drops(&mut self, drops: &[GuardDrop]) -> Result<()>;
+
+    /// The latest drops, newest first.
+    fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>>;
+}

@@ -1,0 +1,285 @@
+//! Collections: named, saved filters over the library that yield indicators in priority order.
+//! The same struct is stored in the library (as JSON) and read from the config file (TOML).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use indicator::Kind;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{Class, Status};
+
+/// Highest score an indicator can have.
+pub const MAX_SCORE: u8 = 10;
+
+/// A named filter over the library. Every field narrows the set; an empty list means "any".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Collection {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Indicator kinds to include.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+    /// Lowest score to include (0–10); unscored indicators never pass a minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<u8>,
+    /// The indicator carries at least one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_any: Vec<String>,
+    /// The indicator carries every one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_all: Vec<String>,
+    /// The indicator carries none of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_none: Vec<String>,
+    /// At least one of these sources reports it and has not revoked it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Statuses to include; `active` only unless said otherwise.
+    #[serde(default = "default_status")]
+    pub status: Vec<Status>,
+    /// Only indicators some source saw within this long before now (`30d`, `12h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_within: Option<SeenWithin>,
+    #[serde(default)]
+    pub order: Order,
+}
+
+fn default_status() -> Vec<Status> {
+    vec![Status::Active]
+}
+
+/// The order a collection yields its members in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Highest score first, then most recently seen (unscored last).
+    #[default]
+    Priority,
+    /// Most recently seen first, then highest score.
+    Recent,
+}
+
+impl Order {
+    pub const NAMES: &'static [&'static str] = &["priority", "recent"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Priority => "priority",
+            Order::Recent => "recent",
+        }
+    }
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Order {
+    type Err = InvalidCollection;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "priority" => Ok(Order::Priority),
+            "recent" => Ok(Order::Recent),
+            _ => Err(InvalidCollection::new(
+                "order",
+                format!("`{s}` is not one of {}", Order::NAMES.join(", ")),
+            )),
+        }
+    }
+}
+
+/// A look-back window such as `30d` or `12h` (humantime syntax), serialised as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenWithin(pub Duration);
+
+impl FromStr for SeenWithin {
+    type Err = InvalidCollection;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match humantime::parse_duration(s.trim()) {
+            Ok(d) if !d.is_zero() => Ok(SeenWithin(d)),
+            Ok(_) => Err(InvalidCollection::new(
+                "seen_within",
+                "must be longer than zero",
+            )),
+            Err(e) => Err(InvalidCollection::new(
+                "seen_within",
+                format!("`{s}` is not a duration like 30d or 12h: {e}"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for SeenWithin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_duration(self.0).fmt(f)
+    }
+}
+
+impl Serialize for SeenWithin {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SeenWithin {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A collection definition that cannot be used, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidCollection {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl InvalidCollection {
+    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        InvalidCollection {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Collection {
+    /// A collection with no filter beyond the default status (`active`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Collection {
+            name: name.into(),
+            description: None,
+            kinds: Vec::new(),
+            class: None,
+            min_score: None,
+            tags_any: Vec::new(),
+            tags_all: Vec::new(),
+            tags_none: Vec::new(),
+            sources: Vec::new(),
+            status: default_status(),
+            seen_within: None,
+            order: Order::default(),
+        }
+    }
+
+    /// Checks the definition without touching the library.
+    pub fn validate(&self) -> Result<(), InvalidCollection> {
+        validate_name(&self.name)?;
+        if let Some(score) = self.min_score
+            && score > MAX_SCORE
+        {
+            return Err(InvalidCollection::new(
+                "min_score",
+                format!("{score} is above the maximum score {MAX_SCORE}"),
+            ));
+        }
+        if self.status.is_empty() {
+            return Err(InvalidCollection::new(
+                "status",
+                "needs at least one status",
+            ));
+        }
+        for (field, list) in [
+            ("tags_any", &self.tags_any),
+            ("tags_all", &self.tags_all),
+            ("tags_none", &self.tags_none),
+            ("sources", &self.sources),
+        ] {
+            if list.iter().any(|t| t.trim().is_empty()) {
+                return Err(InvalidCollection::new(field, "contains an empty name"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Names are used on the command line and in config keys: keep them to a safe alphabet.
+fn validate_name(name: &str) -> Result<(), InvalidCollection> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) {
+        return Err(InvalidCollection::new(
+            "name",
+            format!("`{name}` must be 1–64 characters of letters, digits, `-`, `_` or `.`"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_every_field() {
+        let mut c = Collection::new("high");
+        c.kinds = vec![Kind::Ipv4, Kind::Domain];
+        c.class = Some(Class::Indicator);
+        c.min_score = Some(7);
+        c.tags_any = vec!["c2".into()];
+        c.tags_all = vec!["apt".into(), "x".into()];
+        c.tags_none = vec!["fp".into()];
+        c.sources = vec!["misp".into()];
+        c.status = vec![Status::Active, Status::Expired];
+        c.seen_within = Some("30d".parse().unwrap());
+        c.order = Order::Recent;
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Collection>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn defaults_to_active_priority() {
+        let c: Collection = serde_json::from_str(r#"{"name":"all"}"#).unwrap();
+        assert_eq!(c, Collection::new("all"));
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = serde_json::from_str::<Collection>(r#"{"name":"a","min_scor":3}"#).unwrap_err();
+        assert!(err.to_string().contains("min_scor"), "{err}");
+    }
+
+    #[test]
+    fn seen_within_parses_and_prints() {
+        assert_eq!(
+            "12h".parse::<SeenWithin>().unwrap().0,
+            Duration::from_secs(12 * 3600)
+        );
+        assert_eq!(
+            "30d".parse::<SeenWithin>().unwrap().0,
+            Duration::from_secs(30 * 86400)
+        );
+        assert!("0s".parse::<SeenWithin>().is_err());
+        assert!("soon".parse::<SeenWithin>().is_err());
+        let w: SeenWithin = "1day 2h".parse().unwrap();
+        assert_eq!(w.to_string().parse::<SeenWithin>().unwrap(), w);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut c = Collection::new("bad name");
+        assert_eq!(c.validate().unwrap_err().field, "name");
+        c.name = "ok".into();
+        c.min_score = Some(11);
+        assert_eq!(c.validate().unwrap_err().field, "min_score");
+        c.min_score = Some(10);
+        c.status.clear();
+        assert_eq!(c.validate().unwrap_err().field, "status");
+        c.status = vec![Status::Active];
+        c.tags_none = vec![" ".into()];
+        assert_eq!(c.validate().unwrap_err().field, "tags_none");
+        c.tags_none.clear();
+        assert!(c.validate().is_ok());
+    }
+}

@@ -1,0 +1,74 @@
+//! The library's error type. Messages name the file, the collection or the value at fault; the
+//! underlying database error is kept as the source.
+
+use std::path::PathBuf;
+
+use crate::collection::InvalidCollection;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the library {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the library {} has schema version {found}, newer than this iocsync knows ({known}); use a newer iocsync",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("migration {name} failed on {}", path.display())]
+    Migration {
+        path: PathBuf,
+        name: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("library database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("invalid collection `{name}`")]
+    InvalidCollection {
+        name: String,
+        #[source]
+        source: InvalidCollection,
+    },
+    #[error("no collection named `{0}`")]
+    NoSuchCollection(String),
+    #[error("a collection named `{0}` already exists")]
+    CollectionExists(String),
+    #[error("the library holds an unreadable {what} `{value}`")]
+    Corrupt {
+        what: &'static str,
+        value: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot write {what} as JSON")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    /// A value read back from the database that does not parse.
+    pub(crate) fn corrupt(
+        what: &'static str,
+        value: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Corrupt {
+            what,
+            value: value.into(),
+            source: source.into(),
+        }
+    }
+}

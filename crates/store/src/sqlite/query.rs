@@ -1,0 +1,294 @@
+//! Reading indicators back: one indicator, its votes, and a collection's members streamed in
+//! order straight from the cursor. Also the stored collection definitions.
+
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Utc};
+use indicator::Kind;
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
+
+use super::merge::kind_name;
+use super::{from_millis, millis, parse_kind};
+use crate::collection::{Collection, Order};
+use crate::error::{Error, Result};
+use crate::model::{Class, IndicatorRecord, SourceVote, Status};
+
+/// The status as of `?now` without writing: an active indicator whose validity has passed reads
+/// as expired even before `refresh_status` runs. (No other status changes with time alone.)
+const EFFECTIVE_STATUS: &str =
+    "CASE WHEN i.status = 'active' AND i.valid_until < ?1 THEN 'expired' ELSE i.status END";
+
+/// Columns of an indicator record, in the order `read_record` expects; `?1` is now.
+fn select_record() -> String {
+    format!(
+        "SELECT i.kind, i.value, i.display, i.score, i.class, {EFFECTIVE_STATUS} AS effective_status,
+                i.description, i.first_seen, i.last_seen, i.valid_until, i.sightings,
+                (SELECT json_group_array(tag) FROM indicator_tags WHERE indicator_id = i.id),
+                (SELECT json_group_array(source) FROM indicator_sources WHERE indicator_id = i.id)
+         FROM indicators i"
+    )
+}
+
+fn read_record(row: &Row<'_>) -> Result<IndicatorRecord> {
+    let kind: String = row.get(0)?;
+    let class: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    let valid_until: Option<i64> = row.get(9)?;
+    let sightings: i64 = row.get(10)?;
+    Ok(IndicatorRecord {
+        kind: parse_kind(&kind)?,
+        value: row.get(1)?,
+        display: row.get(2)?,
+        score: row.get(3)?,
+        class: class
+            .parse::<Class>()
+            .map_err(|e| Error::corrupt("class", &class, e))?,
+        status: status
+            .parse::<Status>()
+            .map_err(|e| Error::corrupt("status", &status, e))?,
+        tags: json_list(row, 11, "tag list")?,
+        sources: json_list(row, 12, "source list")?,
+        description: row.get(6)?,
+        first_seen: from_millis(row.get(7)?)?,
+        last_seen: from_millis(row.get(8)?)?,
+        valid_until: valid_until.map(from_millis).transpose()?,
+        sightings: u64::try_from(sightings).unwrap_or(0),
+    })
+}
+
+/// A `json_group_array` column, sorted (SQLite does not promise an order within the group).
+fn json_list(row: &Row<'_>, index: usize, what: &'static str) -> Result<Vec<String>> {
+    let text: String = row.get(index)?;
+    let mut list: Vec<String> =
+        serde_json::from_str(&text).map_err(|e| Error::corrupt(what, text, e))?;
+    list.sort_unstable();
+    Ok(list)
+}
+
+pub(super) fn indicator(
+    conn: &Connection,
+    kind: Kind,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<IndicatorRecord>> {
+    let sql = format!("{} WHERE i.kind = ?2 AND i.value = ?3", select_record());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![millis(now), kind_name(kind), value])?;
+    rows.next()?.map(read_record).transpose()
+}
+
+pub(super) fn votes(conn: &Connection, kind: Kind, value: &str) -> Result<Vec<SourceVote>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.source, s.score, s.revoked, s.first_seen, s.last_seen
+         FROM indicator_sources s JOIN indicators i ON i.id = s.indicator_id
+         WHERE i.kind = ?1 AND i.value = ?2 ORDER BY s.source",
+    )?;
+    let mut rows = stmt.query(params![kind_name(kind), value])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(SourceVote {
+            source: row.get(0)?,
+            score: row.get(1)?,
+            revoked: row.get(2)?,
+            first_seen: from_millis(row.get(3)?)?,
+            last_seen: from_millis(row.get(4)?)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM indicators", [], |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(super) fn scan(
+    conn: &Connection,
+    collection: &Collection,
+    now: DateTime<Utc>,
+    limit: Option<u64>,
+    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+) -> Result<u64> {
+    let (sql, values) = member_query(collection, now, limit);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut visited = 0;
+    while let Some(row) = rows.next()? {
+        visited += 1;
+        if visit(read_record(row)?).is_break() {
+            break;
+        }
+    }
+    Ok(visited)
+}
+
+/// Builds the SQL for a collection's members. `?1` is always now; every other value is bound
+/// as a parameter, never spliced into the text.
+fn member_query(c: &Collection, now: DateTime<Utc>, limit: Option<u64>) -> (String, Vec<Value>) {
+    let mut q = QueryBuilder {
+        sql: format!("{} WHERE 1", select_record()),
+        values: vec![Value::Integer(millis(now))],
+    };
+    let statuses: Vec<String> = c.status.iter().map(|s| s.as_str().to_owned()).collect();
+    q.and_in(&format!("({EFFECTIVE_STATUS})"), &statuses);
+    let kinds: Vec<String> = c.kinds.iter().map(|k| kind_name(*k).to_owned()).collect();
+    q.and_in("i.kind", &kinds);
+    if let Some(class) = c.class {
+        q.and_bound("i.class = ", Value::Text(class.as_str().to_owned()));
+    }
+    if let Some(score) = c.min_score {
+        q.and_bound("i.score >= ", Value::Integer(score.into()));
+    }
+    if let Some(window) = c.seen_within {
+        let cutoff = chrono::Duration::from_std(window.0)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .map_or(i64::MIN, millis);
+        q.and_bound("i.last_seen >= ", Value::Integer(cutoff));
+    }
+    q.and_exists(
+        "EXISTS (SELECT 1 FROM indicator_tags t WHERE t.indicator_id = i.id AND t.tag IN",
+        &c.tags_any,
+        ")",
+    );
+    let mut all = c.tags_all.clone();
+    all.sort();
+    all.dedup();
+    let wanted = format!(") = {}", all.len());
+    q.and_exists(
+        "(SELECT count(*) FROM indicator_tags t WHERE t.indicator_id = i.id AND t.tag IN",
+        &all,
+        &wanted,
+    );
+    q.and_exists(
+        "NOT EXISTS (SELECT 1 FROM indicator_tags t WHERE t.indicator_id = i.id AND t.tag IN",
+        &c.tags_none,
+        ")",
+    );
+    // A source that revoked its vote no longer counts, unless every source did (then the
+    // collection is asking for revoked indicators and wants to know who reported them).
+    q.and_exists(
+        "EXISTS (SELECT 1 FROM indicator_sources s WHERE s.indicator_id = i.id
+                 AND (s.revoked = 0 OR i.revoked = 1) AND s.source IN",
+        &c.sources,
+        ")",
+    );
+    q.sql.push_str(match c.order {
+        Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.kind, i.value",
+        Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.kind, i.value",
+    });
+    if let Some(limit) = limit {
+        q.and_limit(limit);
+    }
+    (q.sql, q.values)
+}
+
+struct QueryBuilder {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl QueryBuilder {
+    fn placeholder(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("?{}", self.values.len())
+    }
+
+    fn list(&mut self, items: &[String]) -> String {
+        let marks: Vec<String> = items
+            .iter()
+            .map(|item| self.placeholder(Value::Text(item.clone())))
+            .collect();
+        format!("({})", marks.join(", "))
+    }
+
+    fn and_bound(&mut self, condition: &str, value: Value) {
+        let mark = self.placeholder(value);
+        self.sql.push_str(&format!(" AND {condition}{mark}"));
+    }
+
+    fn and_in(&mut self, column: &str, items: &[String]) {
+        if !items.is_empty() {
+            let list = self.list(items);
+            self.sql.push_str(&format!(" AND {column} IN {list}"));
+        }
+    }
+
+    /// `AND <open> (items...) <close>`, skipped when the filter lists nothing.
+    fn and_exists(&mut self, open: &str, items: &[String], close: &str) {
+        if !items.is_empty() {
+            let list = self.list(items);
+            self.sql.push_str(&format!(" AND {open} {list}{close}"));
+        }
+    }
+
+    fn and_limit(&mut self, limit: u64) {
+        let mark = self.placeholder(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        self.sql.push_str(&format!(" LIMIT {mark}"));
+    }
+}
+
+pub(super) fn save_collection(
+    conn: &Connection,
+    collection: &Collection,
+    replace: bool,
+) -> Result<()> {
+    collection
+        .validate()
+        .map_err(|source| Error::InvalidCollection {
+            name: collection.name.clone(),
+            source,
+        })?;
+    let definition = serde_json::to_string(collection).map_err(|source| Error::Json {
+        what: "collection",
+        source,
+    })?;
+    let sql = if replace {
+        "INSERT INTO collections (name, definition, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET definition = excluded.definition,
+                                          updated_at = excluded.updated_at"
+    } else {
+        "INSERT INTO collections (name, definition, updated_at) VALUES (?1, ?2, ?3)"
+    };
+    match conn.execute(
+        sql,
+        params![collection.name, definition, millis(Utc::now())],
+    ) {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Err(Error::CollectionExists(collection.name.clone()))
+        }
+        other => other.map(drop).map_err(Error::from),
+    }
+}
+
+fn parse_collection(name: &str, definition: &str) -> Result<Collection> {
+    serde_json::from_str(definition).map_err(|e| Error::corrupt("collection", name, e))
+}
+
+pub(super) fn collection(conn: &Connection, name: &str) -> Result<Option<Collection>> {
+    let definition: Option<String> = conn
+        .query_row(
+            "SELECT definition FROM collections WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    definition.map(|d| parse_collection(name, &d)).transpose()
+}
+
+pub(super) fn collections(conn: &Connection) -> Result<Vec<Collection>> {
+    let mut stmt = conn.prepare("SELECT name, definition FROM collections ORDER BY name")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        let definition: String = row.get(1)?;
+        out.push(parse_collection(&name, &definition)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn remove_collection(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM collections WHERE name = ?1", [name])? > 0)
+}

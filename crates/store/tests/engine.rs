@@ -1,0 +1,125 @@
+//! The engine's tables: ledger, runs, cursors and guard drops.
+
+mod common;
+
+use common::{day, library};
+use indicator::Kind;
+use serde_json::json;
+use store::{GuardDrop, LedgerEntry, RunStatus};
+
+fn entry(target: &str, value: &str, score: u8) -> LedgerEntry {
+    LedgerEntry {
+        target: target.into(),
+        kind: Kind::Domain,
+        value: value.into(),
+        attributes: json!({ "riskLevel": "high", "score": score }),
+        remote_id: None,
+        pushed_at: day(1),
+    }
+}
+
+#[test]
+fn ledger_upserts_removes_and_lists_by_target() {
+    let (_dir, mut lib) = library();
+    let mut with_id = entry("v1", "b.example", 9);
+    with_id.remote_id = Some("42".into());
+    lib.ledger_upsert(&[
+        entry("v1", "a.example", 5),
+        with_id,
+        entry("ds", "a.example", 5),
+    ])
+    .unwrap();
+
+    // Re-pushing replaces attributes and time but keeps a remote id it was not given again.
+    let mut again = entry("v1", "b.example", 10);
+    again.pushed_at = day(2);
+    lib.ledger_upsert(&[again]).unwrap();
+    let v1 = lib.ledger("v1").unwrap();
+    assert_eq!(v1.len(), 2);
+    assert_eq!(v1[1].value, "b.example");
+    assert_eq!(v1[1].attributes["score"], 10);
+    assert_eq!(v1[1].remote_id.as_deref(), Some("42"));
+    assert_eq!(v1[1].pushed_at, day(2));
+
+    let removed = lib
+        .ledger_remove(
+            "v1",
+            &[
+                (Kind::Domain, "a.example".into()),
+                (Kind::Domain, "zzz".into()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(lib.ledger("v1").unwrap().len(), 1);
+    assert_eq!(
+        lib.ledger("ds").unwrap().len(),
+        1,
+        "other targets untouched"
+    );
+    assert!(lib.ledger("nowhere").unwrap().is_empty());
+}
+
+#[test]
+fn runs_start_finish_and_list_newest_first() {
+    let (_dir, mut lib) = library();
+    let first = lib.start_run("daily", day(1)).unwrap();
+    let second = lib.start_run("hourly", day(2)).unwrap();
+    assert!(
+        lib.finish_run(
+            first,
+            RunStatus::Partial,
+            &json!({"added": 3, "failed": 1}),
+            &["x: 500".into()],
+            day(1)
+        )
+        .unwrap()
+    );
+    assert!(
+        !lib.finish_run(999, RunStatus::Failed, &json!({}), &[], day(3))
+            .unwrap()
+    );
+    let runs = lib.runs(10).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [second, first]
+    );
+    assert_eq!(runs[0].status, RunStatus::Running);
+    assert_eq!(runs[0].finished_at, None);
+    assert_eq!(runs[1].status, RunStatus::Partial);
+    assert_eq!(runs[1].counts["added"], 3);
+    assert_eq!(runs[1].errors, ["x: 500"]);
+    assert_eq!(lib.runs(1).unwrap().len(), 1);
+}
+
+#[test]
+fn cursors_are_kept_per_feed() {
+    let (_dir, mut lib) = library();
+    assert_eq!(lib.cursor("taxii-a").unwrap(), None);
+    lib.set_cursor("taxii-a", "one", day(1)).unwrap();
+    lib.set_cursor("taxii-a", "two", day(2)).unwrap();
+    lib.set_cursor("taxii-b", "other", day(2)).unwrap();
+    assert_eq!(lib.cursor("taxii-a").unwrap().as_deref(), Some("two"));
+    assert_eq!(lib.cursor("taxii-b").unwrap().as_deref(), Some("other"));
+}
+
+#[test]
+fn guard_drops_are_recorded_with_their_rule() {
+    let (_dir, mut lib) = library();
+    let drop = |value: &str, rule: &str, at| GuardDrop {
+        kind: Kind::Ipv4,
+        value: value.into(),
+        target: Some("v1".into()),
+        rule: rule.into(),
+        reason: format!("{value} stopped"),
+        at,
+    };
+    lib.record_drops(&[drop("10.0.0.1", "builtin:special-range", day(1))])
+        .unwrap();
+    lib.record_drops(&[drop("8.8.8.8", "allowlist:cidr:8.8.8.0/24", day(2))])
+        .unwrap();
+    let drops = lib.drops(10).unwrap();
+    assert_eq!(drops.len(), 2);
+    assert_eq!(drops[0].rule, "allowlist:cidr:8.8.8.0/24");
+    assert_eq!(drops[1], drop("10.0.0.1", "builtin:special-range", day(1)));
+}

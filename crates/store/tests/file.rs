@@ -1,0 +1,169 @@
+//! The SQLite file itself: migrations on existing files, reopening, refusing files it cannot
+//! read, and several handles writing at once.
+
+mod common;
+
+use std::thread;
+
+use common::{day, ip};
+use indicator::Kind;
+use rusqlite::Connection;
+use store::{Error, Library, SqliteLibrary};
+
+#[test]
+fn a_new_file_gets_every_migration_and_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let lib = SqliteLibrary::open(&path).unwrap();
+    assert_eq!(lib.schema_version().unwrap(), 2);
+    assert_eq!(lib.path(), path);
+    drop(lib);
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn an_older_file_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // A library as the first release wrote it: only migration 001.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../migrations/001_library.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO indicators (kind, value, score, class, status, first_seen, last_seen, updated_at)
+             VALUES ('ipv4', '8.8.8.8', 4, 'indicator', 'active', 0, 0, 0);
+             INSERT INTO indicator_sources (indicator_id, source, score, first_seen, last_seen)
+             VALUES (1, 'old-feed', 4, 0, 0);",
+        )
+        .unwrap();
+    }
+    let mut lib = Library::open(&path).unwrap();
+    let rec = lib
+        .indicator(Kind::Ipv4, "8.8.8.8", day(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rec.score, rec.sources.as_slice()),
+        (Some(4), ["old-feed".to_owned()].as_slice())
+    );
+    // The tables of migration 002 exist now.
+    lib.set_cursor("taxii", "2026-01-01T00:00:00Z", day(1))
+        .unwrap();
+    assert_eq!(
+        lib.cursor("taxii").unwrap().as_deref(),
+        Some("2026-01-01T00:00:00Z")
+    );
+    drop(lib);
+    assert_eq!(
+        SqliteLibrary::open(&path)
+            .unwrap()
+            .schema_version()
+            .unwrap(),
+        2
+    );
+}
+
+#[test]
+fn a_file_from_a_newer_iocsync_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = Library::open(&path).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::TooNew {
+                found: 99,
+                known: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("future.db"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "this is not a database, just some text that is long enough\n".repeat(50),
+    )
+    .unwrap();
+    let err = Library::open(&path).err().unwrap();
+    assert!(matches!(err, Error::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("not a database"), "{source}");
+}
+
+#[test]
+fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    Library::open(&path)
+        .unwrap()
+        .merge(&[ip("1.2.3.4", "a", 6, 1)])
+        .unwrap();
+    let mut lib = Library::open(&path).unwrap();
+    assert_eq!(lib.count().unwrap(), 1);
+    let report = lib.merge(&[ip("1.2.3.4", "b", 7, 2)]).unwrap();
+    assert_eq!((report.created, report.updated), (0, 1));
+    let rec = lib
+        .indicator(Kind::Ipv4, "1.2.3.4", day(3))
+        .unwrap()
+        .unwrap();
+    assert_eq!((rec.score, rec.sightings), (Some(7), 2));
+}
+
+#[test]
+fn concurrent_handles_all_get_their_writes_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    Library::open(&path).unwrap();
+    let writers: Vec<_> = (0..4u32)
+        .map(|w| {
+            let path = path.clone();
+            thread::spawn(move || {
+                let mut lib = Library::open(&path).unwrap();
+                for round in 0..10u32 {
+                    // Every writer also touches a shared indicator, so they contend.
+                    let mut batch: Vec<_> = (0..500u32)
+                        .map(|n| {
+                            let addr = std::net::Ipv4Addr::from(
+                                0x0C00_0000 + w * 100_000 + round * 1_000 + n,
+                            );
+                            ip(&addr.to_string(), &format!("writer-{w}"), 5, 1)
+                        })
+                        .collect();
+                    batch.push(ip("12.255.255.255", &format!("writer-{w}"), 5, 1));
+                    lib.merge(&batch).unwrap();
+                    // Readers run alongside the writers.
+                    assert!(lib.count().unwrap() >= 500);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let lib = Library::open(&path).unwrap();
+    assert_eq!(lib.count().unwrap(), 4 * 10 * 500 + 1);
+    let shared = lib
+        .indicator(Kind::Ipv4, "12.255.255.255", day(2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(shared.sightings, 40);
+    assert_eq!(shared.sources.len(), 4);
+}

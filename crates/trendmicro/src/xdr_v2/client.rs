@@ -1,0 +1,204 @@
+//! [`XdrV2Client`]: start a block or a restore-block and follow its task to a final status.
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use bytes::Bytes;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use secrecy::SecretString;
+use tokio::time::Instant;
+use url::Url;
+
+use super::config::XdrV2Config;
+use super::request::{block_body, error_message, parse_action_id, parse_task};
+use super::{ActionId, PRODUCT, TaskStatus, ValueType};
+use crate::Error;
+use crate::error::excerpt;
+use crate::http::{
+    CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path, secret_header,
+};
+
+const BLOCK: &str = "POST /v2.0/xdr/response/block";
+const RESTORE: &str = "POST /v2.0/xdr/response/restoreBlock";
+const GET_TASK: &str = "GET /v2.0/xdr/response/getTask";
+
+/// A client for the XDR v2.0 response API of one region.
+#[derive(Debug)]
+pub struct XdrV2Client {
+    http: HttpClient,
+    base: Url,
+    api_key: SecretString,
+    poll_min: Duration,
+    poll_max: Duration,
+}
+
+/// Why a poll asks for another.
+enum Poll {
+    NotYet(TaskStatus),
+    Failed(Error),
+}
+
+impl XdrV2Client {
+    /// Validates the configuration and builds the client (no request is sent).
+    pub fn new(config: &XdrV2Config) -> Result<Self, Error> {
+        let base = config.validate()?;
+        secret_header("Bearer ", &config.api_key, "api_key")?;
+        let http = HttpClient::new(
+            &config.http,
+            Profile {
+                product: PRODUCT,
+                rate_limit_first_delay: Duration::from_secs(1),
+            },
+        )?;
+        Ok(Self {
+            http,
+            base,
+            api_key: config.api_key.clone(),
+            poll_min: Duration::from_millis(config.poll_min_delay_ms),
+            poll_max: Duration::from_millis(config.poll_max_delay_ms),
+        })
+    }
+
+    /// API calls, retries and rate-limit pauses so far.
+    pub fn stats(&self) -> CallStats {
+        self.http.stats()
+    }
+
+    /// Asks XDR to block `value`; returns the task's action ID.
+    pub async fn block(
+        &self,
+        value_type: ValueType,
+        value: &str,
+        description: &str,
+        product_id: &str,
+    ) -> Result<ActionId, Error> {
+        self.start(
+            BLOCK,
+            "/v2.0/xdr/response/block",
+            value_type,
+            value,
+            description,
+            product_id,
+        )
+        .await
+    }
+
+    /// Asks XDR to lift a block of `value`; returns the task's action ID.
+    pub async fn restore_block(
+        &self,
+        value_type: ValueType,
+        value: &str,
+        description: &str,
+        product_id: &str,
+    ) -> Result<ActionId, Error> {
+        self.start(
+            RESTORE,
+            "/v2.0/xdr/response/restoreBlock",
+            value_type,
+            value,
+            description,
+            product_id,
+        )
+        .await
+    }
+
+    /// The task's current status.
+    pub async fn get_task(&self, action_id: &ActionId) -> Result<TaskStatus, Error> {
+        let mut url = join_path(&self.base, "/v2.0/xdr/response/getTask");
+        url.query_pairs_mut().append_pair("actionId", &action_id.0);
+        let auth = self.auth()?;
+        let response = self
+            .http
+            .send(GET_TASK, |client| {
+                client.get(url.clone()).header(AUTHORIZATION, auth.clone())
+            })
+            .await?;
+        let response = self.succeed(GET_TASK, response)?;
+        parse_task(&response.body)
+            .map_err(|reason| self.http.unexpected(GET_TASK, &response, reason))
+    }
+
+    /// Polls the task, with growing pauses, until its status is final or `timeout` has passed
+    /// ([`Error::TaskTimeout`], carrying the last status seen).
+    pub async fn wait_final(
+        &self,
+        action_id: &ActionId,
+        timeout: Duration,
+    ) -> Result<TaskStatus, Error> {
+        let started = Instant::now();
+        let poll = || async {
+            match self.get_task(action_id).await {
+                Ok(status) if status.is_final() => Ok(status),
+                Ok(status) => Err(Poll::NotYet(status)),
+                Err(error) => Err(Poll::Failed(error)),
+            }
+        };
+        let pace = ExponentialBuilder::default()
+            .with_min_delay(self.poll_min)
+            .with_max_delay(self.poll_max)
+            .without_max_times()
+            .with_total_delay(Some(timeout))
+            .with_jitter();
+        match poll
+            .retry(pace)
+            .when(|poll| matches!(poll, Poll::NotYet(_)))
+            .await
+        {
+            Ok(status) => Ok(status),
+            Err(Poll::NotYet(status)) => Err(Error::TaskTimeout {
+                action_id: action_id.0.clone(),
+                status: status.to_string(),
+                waited: started.elapsed(),
+            }),
+            Err(Poll::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn start(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        value_type: ValueType,
+        value: &str,
+        description: &str,
+        product_id: &str,
+    ) -> Result<ActionId, Error> {
+        for (what, text) in [("value", value), ("product ID", product_id)] {
+            if text.trim().is_empty() {
+                return Err(Error::InvalidInput {
+                    what: what.to_owned(),
+                    reason: "is empty".to_owned(),
+                });
+            }
+        }
+        let body = Bytes::from(block_body(value_type, value, description, product_id).to_string());
+        let url = join_path(&self.base, path);
+        let auth = self.auth()?;
+        let response = self
+            .http
+            .send(endpoint, |client| {
+                client
+                    .post(url.clone())
+                    .header(AUTHORIZATION, auth.clone())
+                    .header(CONTENT_TYPE, "application/json;charset=utf-8")
+                    .body(body.clone())
+            })
+            .await?;
+        let response = self.succeed(endpoint, response)?;
+        parse_action_id(&response.body)
+            .map_err(|reason| self.http.unexpected(endpoint, &response, reason))
+    }
+
+    fn succeed(&self, endpoint: &'static str, response: Response) -> Result<Response, Error> {
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        let message =
+            error_message(&response.body).unwrap_or_else(|| excerpt(&response.body, EXCERPT_CHARS));
+        Err(self.http.status_error(endpoint, &response, message, None))
+    }
+
+    fn auth(&self) -> Result<HeaderValue, Error> {
+        secret_header("Bearer ", &self.api_key, "api_key")
+    }
+}

@@ -1,0 +1,109 @@
+//! The XDR v2 client against the emulator, over real HTTP.
+
+use std::time::Duration;
+
+use emulator::EmulatorConfig;
+use indicator::Kind;
+use trendmicro::Error;
+use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client, XdrV2Config};
+
+use crate::common::{Emu, KEY, fast_policy};
+
+fn client(emu: &Emu) -> XdrV2Client {
+    let mut config = XdrV2Config::with_base_url(emu.base(), KEY.into());
+    config.http = fast_policy();
+    config.poll_min_delay_ms = 50;
+    config.poll_max_delay_ms = 200;
+    XdrV2Client::new(&config).unwrap()
+}
+
+async fn emulator_with_task_delay(seconds: u64) -> Emu {
+    let mut config = EmulatorConfig::default();
+    config.tasks.delay_seconds = seconds;
+    Emu::with(config).await
+}
+
+#[tokio::test]
+async fn blocks_and_restores_through_tasks() {
+    let emu = emulator_with_task_delay(1).await;
+    let client = client(&emu);
+    let value_type = ValueType::for_kind(Kind::Ipv4).unwrap();
+    let action = client
+        .block(value_type, "203.0.113.9", "Blocking malicious IP", "DNIF")
+        .await
+        .unwrap();
+    assert!(!client.get_task(&action).await.unwrap().is_final());
+    let status = client
+        .wait_final(&action, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(status, TaskStatus::Success);
+    let blocked = emu.state().await["xdrBlocked"].to_string();
+    assert!(blocked.contains("203.0.113.9"), "{blocked}");
+
+    let undo = client
+        .restore_block(value_type, "203.0.113.9", "lifted", "DNIF")
+        .await
+        .unwrap();
+    assert_ne!(undo, action);
+    assert_eq!(
+        client
+            .wait_final(&undo, Duration::from_secs(10))
+            .await
+            .unwrap(),
+        TaskStatus::Success
+    );
+    assert!(
+        !emu.state().await["xdrBlocked"]
+            .to_string()
+            .contains("203.0.113.9")
+    );
+}
+
+#[tokio::test]
+async fn waiting_gives_up_with_the_last_status() {
+    let emu = emulator_with_task_delay(3600).await;
+    let client = client(&emu);
+    let action = client
+        .block(ValueType::Domain, "evil.example", "d", "iocsync")
+        .await
+        .unwrap();
+    let error = client
+        .wait_final(&action, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    match error {
+        Error::TaskTimeout {
+            status, action_id, ..
+        } => {
+            assert_eq!(status, "pending");
+            assert_eq!(action_id, action.0);
+        }
+        other => panic!("expected TaskTimeout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn refusals_carry_the_message() {
+    let emu = Emu::start().await;
+    let client = client(&emu);
+    let error = client
+        .block(ValueType::FileSha1, "not-a-hash", "d", "iocsync")
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Rejected {
+            status: 400,
+            message,
+            ..
+        } => {
+            assert!(message.contains("targetValue"), "{message}")
+        }
+        other => panic!("expected a 400, got {other:?}"),
+    }
+    let error = client
+        .get_task(&trendmicro::xdr_v2::ActionId("999999".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}

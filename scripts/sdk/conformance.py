@@ -1,0 +1,371 @@
+"""Drives the iocsync emulator through Trend Micro's official Python SDKs.
+
+pytmv1 0.11.0 (Vision One) and deep-security-api 20.0.463 (Deep Security) are the reference
+clients: every call below must behave exactly as the SDK expects of the real service
+(status codes, 207 bodies, nextLink paging, error objects, response models). Each check
+prints PASS or FAIL with the reason; the last line is "N passed, N failed" and the exit
+status is non-zero when anything failed.
+
+Inputs (environment): EMULATOR_URL (http://127.0.0.1:PORT), EMULATOR_KEY (full key),
+EMULATOR_READ_ONLY_KEY (read-only key). Keys come from the environment, never argv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+import urllib.request
+from typing import Any, Callable, Dict, List
+
+import deepsecurity
+import pytmv1
+from deepsecurity.rest import ApiException
+
+BASE = os.environ["EMULATOR_URL"].rstrip("/")
+KEY = os.environ["EMULATOR_KEY"]
+READ_ONLY = os.environ["EMULATOR_READ_ONLY_KEY"]
+API_VERSION = "v1"
+
+CHECKS: List[Callable[[], None]] = []
+
+
+def check(func: Callable[[], None]) -> Callable[[], None]:
+    CHECKS.append(func)
+    return func
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise Mismatch(message)
+
+
+def control(method: str, path: str, body: Any = None) -> Any:
+    """Calls an /_emulator/* endpoint (no credentials needed)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        BASE + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def reset() -> None:
+    control("POST", "/_emulator/reset")
+
+
+def v1(token: str = KEY) -> pytmv1.Client:
+    # pytmv1 appends /v3.0 to the base URL and accepts plain http.
+    return pytmv1.init("iocsync-conformance", token, BASE)
+
+
+def suspicious(kind: pytmv1.ObjectType, value: str, **kwargs: Any) -> Any:
+    return pytmv1.SuspiciousObjectRequest(
+        object_type=kind, object_value=value, **kwargs
+    )
+
+
+def obj(kind: pytmv1.ObjectType, value: str) -> Any:
+    return pytmv1.ObjectRequest(object_type=kind, object_value=value)
+
+
+def ds(key: str = KEY) -> deepsecurity.IPListsApi:
+    configuration = deepsecurity.Configuration()
+    configuration.host = BASE + "/api"
+    configuration.api_key["api-secret-key"] = key
+    return deepsecurity.IPListsApi(deepsecurity.ApiClient(configuration))
+
+
+def api_error(call: Callable[[], Any]) -> ApiException:
+    try:
+        call()
+    except ApiException as exc:
+        return exc
+    raise Mismatch("expected an ApiException, the call succeeded")
+
+
+def message_of(exc: ApiException) -> str:
+    return json.loads(exc.body)["message"]
+
+
+# --- Vision One through pytmv1 ---------------------------------------------------------
+
+
+@check
+def v1_connectivity() -> None:
+    reset()
+    result = v1().system.check_connectivity()
+    expect(result.result_code == pytmv1.ResultCode.SUCCESS, f"{result}")
+    expect(result.response.status == "available", f"{result.response}")
+
+
+@check
+def v1_add_and_list_suspicious() -> None:
+    reset()
+    client = v1()
+    result = client.object.add_suspicious(
+        suspicious(
+            pytmv1.ObjectType.URL,
+            "http://bad.example/x",
+            description="conformance",
+            risk_level=pytmv1.RiskLevel.HIGH,
+            scan_action=pytmv1.ScanAction.BLOCK,
+            days_to_expiration=30,
+        ),
+        suspicious(pytmv1.ObjectType.IP, "198.51.100.7"),
+        suspicious(pytmv1.ObjectType.DOMAIN, "bad.example", days_to_expiration=-1),
+    )
+    expect(result.result_code == pytmv1.ResultCode.SUCCESS, f"add: {result}")
+    expect([i.status for i in result.response.items] == [201, 201, 201], f"{result}")
+    listed = client.object.list_suspicious()
+    expect(listed.result_code == pytmv1.ResultCode.SUCCESS, f"list: {listed}")
+    by_value = {o.value: o for o in listed.response.items}
+    expect(set(by_value) == {"http://bad.example/x", "198.51.100.7", "bad.example"}, f"{by_value}")
+    url = by_value["http://bad.example/x"]
+    expect(url.type == pytmv1.ObjectType.URL and url.risk_level == pytmv1.RiskLevel.HIGH, f"{url}")
+    expect(url.description == "conformance" and not url.in_exception_list, f"{url}")
+    never = by_value["bad.example"]
+    expect(never.expired_date_time.startswith("9999-12-31"), f"{never}")
+    expect(listed.response.next_link is None, "no nextLink on a single page")
+
+
+@check
+def v1_paging_through_next_link() -> None:
+    reset()
+    client = v1()
+    batch = [suspicious(pytmv1.ObjectType.IP, f"10.1.{i // 256}.{i % 256}") for i in range(230)]
+    added = client.object.add_suspicious(*batch)
+    expect(added.result_code == pytmv1.ResultCode.SUCCESS, f"{added.errors[:3]}")
+    before = control("GET", "/_emulator/requests")["endpoints"]
+    gets_before = before.get("GET /v3.0/threatintel/suspiciousObjects", {}).get("requests", 0)
+    seen: List[str] = []
+    consumed = client.object.consume_suspicious(lambda o: seen.append(o.value))
+    expect(consumed.result_code == pytmv1.ResultCode.SUCCESS, f"{consumed}")
+    expect(consumed.response.total_consumed == 230, f"consumed {consumed.response}")
+    expect(len(set(seen)) == 230, f"{len(set(seen))} distinct values")
+    after = control("GET", "/_emulator/requests")["endpoints"]
+    pages = after["GET /v3.0/threatintel/suspiciousObjects"]["requests"] - gets_before
+    expect(pages == 3, f"expected 3 pages of 100, the SDK fetched {pages}")
+
+
+@check
+def v1_partial_failure() -> None:
+    reset()
+    client = v1()
+    result = client.object.add_suspicious(
+        suspicious(pytmv1.ObjectType.IP, "203.0.113.9"),
+        suspicious(pytmv1.ObjectType.IP, "203.0.113.0/24"),
+        suspicious(pytmv1.ObjectType.FILE_SHA1, "not-a-sha1"),
+    )
+    expect(result.result_code == pytmv1.ResultCode.ERROR, f"{result}")
+    statuses = [e.status for e in result.errors]
+    expect(statuses == [201, 400, 400], f"{statuses}")
+    bad = result.errors[1]
+    expect(bad.code == "BadRequest" and "ip" in (bad.message or ""), f"{bad}")
+    listed = client.object.list_suspicious().response.items
+    expect([o.value for o in listed] == ["203.0.113.9"], "the valid item was applied")
+
+
+@check
+def v1_item_500_fault() -> None:
+    reset()
+    control("POST", "/_emulator/faults", {"item_error_rate": 1.0})
+    try:
+        result = v1().object.add_suspicious(suspicious(pytmv1.ObjectType.IP, "192.0.2.1"))
+    finally:
+        control("POST", "/_emulator/faults", {})
+    expect(result.result_code == pytmv1.ResultCode.ERROR, f"{result}")
+    expect(result.errors[0].status == 500, f"{result.errors}")
+    expect(result.errors[0].code == "InternalServerError", f"{result.errors}")
+
+
+@check
+def v1_delete_suspicious() -> None:
+    reset()
+    client = v1()
+    client.object.add_suspicious(suspicious(pytmv1.ObjectType.DOMAIN, "gone.example"))
+    deleted = client.object.delete_suspicious(obj(pytmv1.ObjectType.DOMAIN, "gone.example"))
+    expect(deleted.result_code == pytmv1.ResultCode.SUCCESS, f"{deleted}")
+    expect([i.status for i in deleted.response.items] == [204], f"{deleted}")
+    again = client.object.delete_suspicious(obj(pytmv1.ObjectType.DOMAIN, "gone.example"))
+    expect(again.result_code == pytmv1.ResultCode.ERROR, f"{again}")
+    expect(again.errors[0].status == 404 and again.errors[0].code == "NotFound", f"{again.errors}")
+    expect(client.object.list_suspicious().response.items == [], "list is empty")
+
+
+@check
+def v1_exceptions() -> None:
+    reset()
+    client = v1()
+    added = client.object.add_exception(
+        pytmv1.ObjectRequest(object_type=pytmv1.ObjectType.DOMAIN, object_value="*.example.com", description="ours"),
+        obj(pytmv1.ObjectType.URL, "https://*.example.com/path/*"),
+    )
+    expect(added.result_code == pytmv1.ResultCode.SUCCESS, f"{added}")
+    listed = client.object.list_exception()
+    expect(listed.result_code == pytmv1.ResultCode.SUCCESS, f"{listed}")
+    values = sorted(e.value for e in listed.response.items)
+    expect(values == ["*.example.com", "https://*.example.com/path/*"], f"{values}")
+    seen: List[str] = []
+    consumed = client.object.consume_exception(lambda e: seen.append(e.value))
+    expect(consumed.response.total_consumed == 2, f"{consumed}")
+    client.object.add_suspicious(suspicious(pytmv1.ObjectType.DOMAIN, "www.example.com"))
+    flagged = client.object.list_suspicious().response.items[0]
+    expect(flagged.in_exception_list, f"{flagged}")
+    deleted = client.object.delete_exception(obj(pytmv1.ObjectType.DOMAIN, "*.example.com"))
+    expect(deleted.result_code == pytmv1.ResultCode.SUCCESS, f"{deleted}")
+
+
+@check
+def v1_block_list_task() -> None:
+    reset()
+    client = v1()
+    added = client.object.add_block(obj(pytmv1.ObjectType.IP, "192.0.2.66"))
+    expect(added.result_code == pytmv1.ResultCode.SUCCESS, f"{added}")
+    item = added.response.items[0]
+    expect(item.status == 202 and item.task_id, f"{item}")
+    task = client.task.get_result(item.task_id, poll=True, poll_time_sec=30)
+    expect(task.result_code == pytmv1.ResultCode.SUCCESS, f"{task}")
+    expect(task.response.status == pytmv1.Status.SUCCEEDED, f"{task.response}")
+    expect(task.response.value == "192.0.2.66", f"{task.response}")
+    values = [o.value for o in client.object.list_suspicious().response.items]
+    expect(values == ["192.0.2.66"], f"blocked value listed: {values}")
+    removed = client.object.delete_block(obj(pytmv1.ObjectType.IP, "192.0.2.66"))
+    expect(removed.result_code == pytmv1.ResultCode.SUCCESS, f"{removed}")
+
+
+@check
+def v1_401_wrong_token() -> None:
+    reset()
+    result = v1("not-a-valid-token").system.check_connectivity()
+    expect(result.result_code == pytmv1.ResultCode.ERROR, f"{result}")
+    expect(result.error.status == 401 and result.error.code == "InvalidCredentials", f"{result.error}")
+
+
+@check
+def v1_403_read_only() -> None:
+    reset()
+    client = v1(READ_ONLY)
+    expect(client.object.list_suspicious().result_code == pytmv1.ResultCode.SUCCESS, "reads work")
+    result = client.object.add_suspicious(suspicious(pytmv1.ObjectType.IP, "192.0.2.5"))
+    expect(result.result_code == pytmv1.ResultCode.ERROR, f"{result}")
+    error = result.errors[0]
+    expect(error.status == 403 and error.code == "AccessDenied", f"{error}")
+
+
+@check
+def v1_429() -> None:
+    reset()
+    control("POST", "/_emulator/faults", {"burst_429": 1})
+    result = v1().system.check_connectivity()
+    expect(result.result_code == pytmv1.ResultCode.ERROR, f"{result}")
+    expect(result.error.status == 429 and result.error.code == "TooManyRequests", f"{result.error}")
+    expect(result.error.number == 4290102, f"{result.error}")
+    expect(v1().system.check_connectivity().result_code == pytmv1.ResultCode.SUCCESS, "recovers")
+
+
+# --- Deep Security through deep-security-api ------------------------------------------------
+
+
+@check
+def ds_builtin_lists() -> None:
+    reset()
+    lists = ds().list_ip_lists(API_VERSION).ip_lists
+    expect([l.id for l in lists] == [1, 2, 3, 4, 5, 6], f"{[l.id for l in lists]}")
+    expect(all(l.name for l in lists), "every list has a name")
+
+
+@check
+def ds_crud() -> None:
+    reset()
+    api = ds()
+    created = api.create_ip_list(
+        deepsecurity.IpList(name="iocsync blocked", description="conformance", items=["192.0.2.1", "198.51.100.0/24", "10.0.0.1 - 10.0.0.9 #range"]),
+        API_VERSION,
+    )
+    expect(created.id == 7 and created.items[1] == "198.51.100.0/24", f"{created}")
+    described = api.describe_ip_list(created.id, API_VERSION)
+    expect(described.to_dict() == created.to_dict(), f"{described}")
+    modified = api.modify_ip_list(created.id, deepsecurity.IpList(items=["203.0.113.7"]), API_VERSION)
+    expect(modified.name == "iocsync blocked" and modified.items == ["203.0.113.7"], f"{modified}")
+    api.delete_ip_list(created.id, API_VERSION)
+    gone = api_error(lambda: api.describe_ip_list(created.id, API_VERSION))
+    expect(gone.status == 404 and message_of(gone) == "The IP list does not exist.", f"{gone}")
+
+
+@check
+def ds_search() -> None:
+    reset()
+    api = ds()
+    api.create_ip_list(deepsecurity.IpList(name="Blocked_IPs"), API_VERSION)
+    api.create_ip_list(deepsecurity.IpList(name="Blocked IPs"), API_VERSION)
+    exact = deepsecurity.SearchFilter(
+        max_items=100,
+        search_criteria=[deepsecurity.SearchCriteria(field_name="name", string_test="equal", string_value="Blocked_IPs", string_wildcards=False)],
+    )
+    found = api.search_ip_lists(API_VERSION, search_filter=exact).ip_lists
+    expect([l.name for l in found] == ["Blocked_IPs"], f"{[l.name for l in found]}")
+    ids: List[int] = []
+    last = 0
+    while True:
+        page = deepsecurity.SearchFilter(
+            max_items=3,
+            search_criteria=[deepsecurity.SearchCriteria(id_value=last, id_test="greater-than")],
+            sort_by_object_id=True,
+        )
+        lists = api.search_ip_lists(API_VERSION, search_filter=page).ip_lists
+        if not lists:
+            break
+        ids.extend(l.id for l in lists)
+        last = lists[-1].id
+    expect(ids == list(range(1, 9)), f"{ids}")
+
+
+@check
+def ds_invalid_item() -> None:
+    reset()
+    err = api_error(lambda: ds().create_ip_list(deepsecurity.IpList(name="bad", items=["10.0.0.0/33"]), API_VERSION))
+    expect(err.status == 400 and "10.0.0.0/33" in message_of(err), f"{err}")
+
+
+@check
+def ds_401_403_429() -> None:
+    reset()
+    unauthorized = api_error(lambda: ds("wrong-key").list_ip_lists(API_VERSION))
+    expect(unauthorized.status == 401 and message_of(unauthorized) == "Invalid API Key", f"{unauthorized}")
+    forbidden = api_error(lambda: ds(READ_ONLY).create_ip_list(deepsecurity.IpList(name="x"), API_VERSION))
+    expect(forbidden.status == 403, f"{forbidden}")
+    expect(len(ds(READ_ONLY).list_ip_lists(API_VERSION).ip_lists) == 6, "read-only key can read")
+    control("POST", "/_emulator/faults", {"burst_429": 1})
+    limited = api_error(lambda: ds().list_ip_lists(API_VERSION))
+    expect(limited.status == 429 and message_of(limited) == "Too many API requests.", f"{limited}")
+    headers: Dict[str, str] = {k.lower(): v for k, v in limited.headers.items()}
+    expect("retry-after" not in headers and "x-dsm-version" in headers, f"{headers}")
+
+
+def main() -> int:
+    passed = failed = 0
+    for func in CHECKS:
+        try:
+            func()
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the run
+            failed += 1
+            detail = str(exc) if isinstance(exc, Mismatch) else traceback.format_exc()
+            print(f"FAIL {func.__name__}: {detail}")
+        else:
+            passed += 1
+            print(f"PASS {func.__name__}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
