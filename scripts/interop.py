@@ -134,7 +134,8 @@ def non_equality():
     """A comparison iocsync must not import on its own."""
     object_type, steps, _, make = RNG.choice(PATHS)
     path = sp.ObjectPath(object_type, steps)
-    choice = RNG.randrange(4)
+    # stix2-patterns checks that hash comparisons hold hashes, so text tests use other paths.
+    choice = RNG.randrange(4) if object_type != "file" else RNG.choice([0, 3])
     if choice == 0:
         return sp.EqualityComparisonExpression(path, sp.StringConstant(make()), negated=True)
     if choice == 1:
@@ -215,8 +216,8 @@ def stix_round_trip(iocsync, workdir):
         if not check_pattern:
             check(f"stix2-patterns accepts {pattern}", False)
             return
-        objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix", valid_from=NOW,
-                                       created_by_ref=identity.id, **extra))
+        objects.append(stix2.Indicator(pattern=pattern, pattern_type="stix", created_by_ref=identity.id,
+                                       **{"valid_from": NOW, **extra}))
         if values:
             for value in values:
                 expected[value] = extra
@@ -237,8 +238,8 @@ def stix_round_trip(iocsync, workdir):
         "confidence": 73, "labels": ["interop", "c2"], "description": "mapped attributes",
         "valid_until": "2031-01-01T00:00:00Z",
     }
-    value = ipv4()
-    add(f"[ipv4-addr:value = '{value}']", {("ipv4", value)}, **attributed)
+    attributed_ip = ipv4()
+    add(f"[ipv4-addr:value = '{attributed_ip}']", {("ipv4", attributed_ip)}, **attributed)
     revoked = domain()
     add(f"[domain-name:value = '{revoked}']", {("domain", revoked)}, revoked=True)
     expired = domain()
@@ -273,7 +274,7 @@ def stix_round_trip(iocsync, workdir):
     extra = set(rows) - set(expected)
     check(f"the library holds exactly the {len(expected)} indicators the patterns carry",
           not missing and not extra, f"missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}")
-    row = rows.get(("ipv4", value), {})
+    row = rows.get(("ipv4", attributed_ip), {})
     check("confidence 73 becomes score 7", row.get("score") == 7, str(row))
     check("labels become tags", {"interop", "c2"} <= row.get("tags", set()), str(row))
     check("description is kept", row.get("description") == "mapped attributes", str(row))

@@ -13,6 +13,7 @@ EMULATOR_READ_ONLY_KEY (read-only key). Keys come from the environment, never ar
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -29,6 +30,10 @@ READ_ONLY = os.environ["EMULATOR_READ_ONLY_KEY"]
 API_VERSION = "v1"
 
 CHECKS: List[Callable[[], None]] = []
+
+# pytmv1 logs every failed call with a traceback; the failures here are expected ones.
+logging.getLogger("pytmv1").addHandler(logging.NullHandler())
+logging.getLogger("pytmv1").propagate = False
 
 
 def check(func: Callable[[], None]) -> Callable[[], None]:
@@ -77,11 +82,32 @@ def obj(kind: pytmv1.ObjectType, value: str) -> Any:
     return pytmv1.ObjectRequest(object_type=kind, object_value=value)
 
 
+DS_CLIENTS: List[deepsecurity.ApiClient] = []
+
+
 def ds(key: str = KEY) -> deepsecurity.IPListsApi:
     configuration = deepsecurity.Configuration()
     configuration.host = BASE + "/api"
     configuration.api_key["api-secret-key"] = key
-    return deepsecurity.IPListsApi(deepsecurity.ApiClient(configuration))
+    client = deepsecurity.ApiClient(configuration)
+    DS_CLIENTS.append(client)
+    return deepsecurity.IPListsApi(client)
+
+
+class _ClosedPool:
+    def close(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+
+def close_ds_clients() -> None:
+    # The SDK closes its thread pool in __del__, which fails at interpreter exit.
+    for client in DS_CLIENTS:
+        client.pool.close()
+        client.pool.join()
+        client.pool = _ClosedPool()
 
 
 def api_error(call: Callable[[], Any]) -> ApiException:
@@ -363,6 +389,7 @@ def main() -> int:
         else:
             passed += 1
             print(f"PASS {func.__name__}")
+    close_ds_clients()
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -1,5 +1,5 @@
 //! Command-line front end shared by `tm-emulator` and `iocsync emulator`: flags (which win
-//! over the TOML file given with `--config`), start-up banner, and serving until SIGINT or
+//! over the TOML file given with `--emulator-config`), start-up banner, and serving until SIGINT or
 //! SIGTERM, after which the state file (if any) is written.
 
 use std::io::Write;
@@ -37,7 +37,8 @@ pub struct ServeArgs {
     pub read_only_keys: Vec<String>,
 
     /// TOML file with emulator options (customer settings, limits, rate limits, faults, ...).
-    #[arg(long, value_name = "FILE")]
+    /// Named apart from iocsync's own global `--config`.
+    #[arg(long = "emulator-config", id = "emulator_config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// JSON file to load the state from at start and save it to on shutdown.
@@ -90,7 +91,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The configuration: the `--config` file (if any) with the flags applied on top.
+    /// The configuration: the `--emulator-config` file (if any) with the flags applied on top.
     pub fn to_config(&self) -> anyhow::Result<EmulatorConfig> {
         let mut config = match &self.config {
             Some(path) => EmulatorConfig::from_toml_file(path)?,

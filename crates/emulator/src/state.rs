@@ -13,9 +13,8 @@ use crate::error::EmulatorError;
 use crate::tasks::Task;
 use crate::vision_one::model::{ExceptionObject, ObjectType, SuspiciousObject};
 
-/// Key of an object in a Vision One list: its type and its identity (see
-/// [`ObjectType::identity`]).
-pub type ObjectKey = (ObjectType, String);
+pub use crate::vision_one::store::ObjectKey;
+use crate::vision_one::store::SuspiciousStore;
 
 /// A value blocked through the XDR v2 API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +33,7 @@ pub struct XdrBlock {
 /// The emulated services' data.
 #[derive(Debug, Clone)]
 pub struct State {
-    pub suspicious: BTreeMap<ObjectKey, SuspiciousObject>,
+    pub suspicious: SuspiciousStore,
     pub exceptions: BTreeMap<ObjectKey, ExceptionObject>,
     pub ip_lists: BTreeMap<u32, IpList>,
     pub next_ip_list_id: u32,
@@ -55,7 +54,7 @@ impl Default for State {
             builtin_ip_lists().into_iter().map(|l| (l.id, l)).collect();
         let next_ip_list_id = ip_lists.keys().max().map_or(1, |id| id + 1);
         Self {
-            suspicious: BTreeMap::new(),
+            suspicious: SuspiciousStore::default(),
             exceptions: BTreeMap::new(),
             ip_lists,
             next_ip_list_id,
@@ -82,8 +81,7 @@ impl State {
             return;
         }
         self.purged_at = Some(now);
-        self.suspicious
-            .retain(|_, o| o.expires.is_none_or(|expires| expires > now));
+        self.suspicious.remove_expired(now);
     }
 
     /// Whether an exception covers this suspicious value.
@@ -113,12 +111,12 @@ impl State {
     /// Rebuilds the state from a snapshot.
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
         let key = |kind: ObjectType, value: &str| (kind, kind.identity(value));
+        let mut suspicious = SuspiciousStore::default();
+        for object in snapshot.suspicious_objects {
+            suspicious.insert(key(object.kind, &object.value), object);
+        }
         Self {
-            suspicious: snapshot
-                .suspicious_objects
-                .into_iter()
-                .map(|o| (key(o.kind, &o.value), o))
-                .collect(),
+            suspicious,
             exceptions: snapshot
                 .exceptions
                 .into_iter()

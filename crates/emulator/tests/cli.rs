@@ -156,7 +156,10 @@ fn state_is_saved_on_sigterm_and_loaded_on_start() {
         .unwrap();
     let listed: Value = runtime.block_on(async {
         reqwest::Client::new()
-            .get(&add)
+            .get(format!(
+                "{}/v3.0/threatintel/suspiciousObjects",
+                second.base
+            ))
             .bearer_auth("k")
             .send()
             .await
@@ -178,7 +181,7 @@ fn bad_config_files_are_reported_with_the_key_and_exit_non_zero() {
         .args([
             "--listen",
             "127.0.0.1:0",
-            "--config",
+            "--emulator-config",
             config.to_str().unwrap(),
         ])
         .output()

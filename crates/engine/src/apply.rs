@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 use store::{LedgerEntry, LibraryBackend};
 use trendmicro::deep_security::{DeepSecurityClient, MAX_IP_LISTS};
+use trendmicro::http_template::{Fields, HttpTemplateClient};
 use trendmicro::vision_one::{BatchReport, ItemOutcome, ObjectValue, VisionOneClient};
 use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client};
 
@@ -387,4 +388,64 @@ async fn xdr_one(
             "task {action_id} ended `{other}`"
         ))),
     }
+}
+
+/// Applies an HTTP template plan: one call per new or changed value, the ledger updated after
+/// each answered call. A webhook has no undo, so a removal only forgets the value.
+pub async fn http(
+    client: &HttpTemplateClient,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+) -> Result<(), EngineError> {
+    let gone: Vec<(Kind, String)> = plan
+        .removals
+        .iter()
+        .map(|c| (c.kind, c.value.clone()))
+        .collect();
+    library.ledger_remove(&plan.ledger, &gone)?;
+    report.removed += gone.len();
+    let extra = std::collections::BTreeMap::new();
+    for change in plan.updates.iter().chain(&plan.adds) {
+        let attributes = match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
+            Ok(attributes) => attributes,
+            Err(error) => {
+                report.fail(change, &error.to_string());
+                continue;
+            }
+        };
+        let fields = Fields {
+            value: &change.value,
+            kind: change.kind.as_str(),
+            score: attributes.score,
+            description: &attributes.description,
+            tags: &[],
+            extra: &extra,
+        };
+        match client.send(&fields).await {
+            Ok(_) => {
+                library.ledger_upsert(&[LedgerEntry {
+                    target: plan.ledger.clone(),
+                    kind: change.kind,
+                    value: change.value.clone(),
+                    attributes: change.attributes.clone(),
+                    remote_id: None,
+                    pushed_at: plan.at,
+                }])?;
+                if plan.adds.contains(change) {
+                    report.added += 1;
+                } else {
+                    report.updated += 1;
+                }
+            }
+            Err(error) if error.stops_target() => {
+                report.halted = Some(error.to_string());
+                return Ok(());
+            }
+            Err(error) => report.fail(change, &error.to_string()),
+        }
+        progress.advance(1);
+    }
+    Ok(())
 }

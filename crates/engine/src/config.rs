@@ -17,6 +17,7 @@ use serde::Deserialize;
 use store::{Class, Collection};
 use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig};
 use trendmicro::http::{HttpPolicy, ProxySetting};
+use trendmicro::http_template::HttpTemplateConfig;
 use trendmicro::vision_one::config::Region;
 use trendmicro::vision_one::{RiskLevel, ScanAction, VisionOneConfig};
 use trendmicro::xdr_v2::XdrV2Config;
@@ -78,6 +79,8 @@ pub enum Product {
     DeepSecurity,
     /// The legacy XDR v2.0 block / restore-block response API.
     XdrV2,
+    /// A generic webhook with a JSON payload template, one call per value.
+    Http,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,8 +90,12 @@ struct RawTarget {
     product: Product,
     region: Option<Region>,
     base_url: Option<String>,
-    api_key: String,
+    api_key: Option<String>,
     auth_header: Option<AuthHeader>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    payload: Option<String>,
     tls_verify: Option<bool>,
     ca_bundle: Option<PathBuf>,
     proxy: Option<String>,
@@ -106,6 +113,7 @@ pub struct Target {
     base_url: Option<String>,
     key_ref: String,
     auth_header: Option<AuthHeader>,
+    webhook: Option<HttpTemplateConfig>,
     http: HttpPolicy,
     batch_size: Option<usize>,
 }
@@ -160,6 +168,18 @@ impl Target {
         Ok(config)
     }
 
+    /// The webhook settings of an `http` target (header secrets are resolved by the client).
+    pub fn http_template(&self) -> Result<HttpTemplateConfig, ConfigError> {
+        let mut config = self.webhook.clone().ok_or_else(|| {
+            invalid(
+                format!("targets.{}.product", self.name),
+                "is not an http target",
+            )
+        })?;
+        config.http = self.http.clone();
+        Ok(config)
+    }
+
     /// The Deep Security client settings (resolving the key).
     pub fn deep_security(&self) -> Result<DeepSecurityConfig, ConfigError> {
         let instance = self
@@ -185,6 +205,8 @@ pub enum Action {
     IpList,
     /// XDR v2 block (one value at a time; removal is restore-block).
     XdrBlock,
+    /// One templated webhook call per new or changed value.
+    Http,
 }
 
 impl Action {
@@ -193,6 +215,7 @@ impl Action {
             Action::Blocklist | Action::Exceptions => Product::VisionOne,
             Action::IpList => Product::DeepSecurity,
             Action::XdrBlock => Product::XdrV2,
+            Action::Http => Product::Http,
         }
     }
 }
@@ -241,6 +264,7 @@ pub enum Parameters {
     Exceptions(ExceptionParams),
     IpList(IpListParams),
     XdrBlock(XdrParams),
+    Http(HttpParams),
 }
 
 impl Parameters {
@@ -250,6 +274,7 @@ impl Parameters {
             Parameters::Exceptions(_) => Action::Exceptions,
             Parameters::IpList(_) => Action::IpList,
             Parameters::XdrBlock(_) => Action::XdrBlock,
+            Parameters::Http(_) => Action::Http,
         }
     }
 }
@@ -330,6 +355,12 @@ pub struct XdrParams {
     pub product_id: String,
     /// How long to wait for each task to reach a final status.
     pub task_timeout: Duration,
+}
+
+/// HTTP template parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpParams {
+    pub objects_per_run: Option<usize>,
 }
 
 /// A validated config file.
@@ -432,12 +463,26 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
     if raw.name.trim().is_empty() {
         return Err(invalid(format!("{path}.name"), "must not be empty"));
     }
-    if !(raw.api_key.starts_with("env:") || raw.api_key.starts_with("file:")) {
-        return Err(invalid(
-            format!("{path}.api_key"),
-            "secrets are never written in the config file: use \"env:NAME\" or \"file:PATH\"",
-        ));
-    }
+    let key_ref = match (raw.product, raw.api_key) {
+        (Product::Http, None) => String::new(),
+        (Product::Http, Some(_)) => {
+            return Err(invalid(
+                format!("{path}.api_key"),
+                "an http target carries its credentials in `headers` (as references)",
+            ));
+        }
+        (_, None) => return Err(invalid(format!("{path}.api_key"), "is required")),
+        (_, Some(key)) if is_reference(&key) => key,
+        (_, Some(_)) => return Err(invalid(format!("{path}.api_key"), INLINE_SECRET)),
+    };
+    let webhook = webhook(
+        &path,
+        raw.product,
+        &raw.base_url,
+        raw.method,
+        raw.headers,
+        raw.payload,
+    )?;
     match raw.product {
         Product::VisionOne | Product::XdrV2 => {
             if raw.region.is_some() == raw.base_url.is_some() {
@@ -453,11 +498,11 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
                 ));
             }
         }
-        Product::DeepSecurity => {
+        Product::DeepSecurity | Product::Http => {
             if raw.base_url.is_none() || raw.region.is_some() {
                 return Err(invalid(
                     format!("{path}.base_url"),
-                    "a deep-security target needs `base_url` (the manager) and no `region`",
+                    "this product needs `base_url` and no `region`",
                 ));
             }
         }
@@ -495,11 +540,58 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         product: raw.product,
         region: raw.region,
         base_url: raw.base_url,
-        key_ref: raw.api_key,
+        key_ref,
         auth_header: raw.auth_header,
+        webhook,
         http,
         batch_size: raw.batch_size,
     })
+}
+
+const INLINE_SECRET: &str =
+    "secrets are never written in the config file: use \"env:NAME\" or \"file:PATH\"";
+
+fn is_reference(value: &str) -> bool {
+    value.starts_with("env:") || value.starts_with("file:")
+}
+
+/// The webhook of an `http` target: `base_url` is where it goes, `payload` its template.
+/// Headers that carry credentials must be secret references.
+fn webhook(
+    path: &str,
+    product: Product,
+    base_url: &Option<String>,
+    method: Option<String>,
+    headers: std::collections::BTreeMap<String, String>,
+    payload: Option<String>,
+) -> Result<Option<HttpTemplateConfig>, ConfigError> {
+    if product != Product::Http {
+        if method.is_some() || !headers.is_empty() || payload.is_some() {
+            return Err(invalid(
+                path,
+                "`method`, `headers` and `payload` apply to http targets only",
+            ));
+        }
+        return Ok(None);
+    }
+    let url = base_url.as_deref().unwrap_or_default();
+    let url = Url::parse(url).map_err(|e| invalid(format!("{path}.base_url"), e.to_string()))?;
+    let payload = payload.ok_or_else(|| invalid(format!("{path}.payload"), "is required"))?;
+    for (name, value) in &headers {
+        let lower = name.to_ascii_lowercase();
+        let sensitive = ["authorization", "key", "token", "secret"]
+            .iter()
+            .any(|word| lower.contains(word));
+        if sensitive && !(is_reference(value) || value.contains("${")) {
+            return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
+        }
+    }
+    let mut config = HttpTemplateConfig::new(url, payload);
+    config.headers = headers;
+    if let Some(method) = method {
+        config.method = method;
+    }
+    Ok(Some(config))
 }
 
 fn validate_workflow(
@@ -537,6 +629,9 @@ fn validate_workflow(
         Action::Exceptions => Parameters::Exceptions(exception_params(&mut reader)?),
         Action::IpList => Parameters::IpList(ip_list_params(&mut reader, &raw.name)?),
         Action::XdrBlock => Parameters::XdrBlock(xdr_params(&mut reader)?),
+        Action::Http => Parameters::Http(HttpParams {
+            objects_per_run: objects_per_run(&mut reader)?,
+        }),
     };
     reader.finish()?;
     let schedule = raw

@@ -54,6 +54,9 @@ pub struct V1Attributes {
     /// `None` on the exception list (exceptions do not expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<ExpiryIntent>,
+    /// The score sent (HTTP template targets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
     /// When the pushed object expires on the target (known only for day counts and dates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
@@ -67,6 +70,7 @@ impl V1Attributes {
             && self.scan_action == pushed.scan_action
             && self.risk_level == pushed.risk_level
             && self.expiry == pushed.expiry
+            && self.score == pushed.score
     }
 
     /// Whether an object pushed with these attributes expires within `window` of `now`.
@@ -161,6 +165,7 @@ pub fn blocklist(
                 scan_action: params.scan_action,
                 risk_level,
                 expiry: Some(expiry),
+                score: None,
                 expires_at: None,
             },
             value: value.value().to_owned(),
@@ -183,6 +188,7 @@ pub fn exceptions(
                 scan_action: None,
                 risk_level: None,
                 expiry: None,
+                score: None,
                 expires_at: None,
             },
             value: value.value().to_owned(),
@@ -203,11 +209,30 @@ pub fn xdr(record: &IndicatorRecord, params: &XdrParams) -> Result<Vec<Desired>,
                 scan_action: None,
                 risk_level: None,
                 expiry: None,
+                score: None,
                 expires_at: None,
             },
             value: value.value().to_owned(),
         })
         .collect())
+}
+
+/// The webhook call one indicator becomes: its value as the library holds it, its kind as the
+/// key, its score and description. Every kind goes.
+pub fn http(record: &IndicatorRecord) -> Desired {
+    Desired {
+        kind: record.kind,
+        value: record.value.clone(),
+        attributes: V1Attributes {
+            key: record.kind.as_str().to_owned(),
+            description: description(record),
+            scan_action: None,
+            risk_level: None,
+            expiry: None,
+            score: record.score,
+            expires_at: None,
+        },
+    }
 }
 
 /// The Vision One values for an indicator: schemeless URLs get the configured scheme(s).

@@ -187,6 +187,7 @@ async fn send_blocks(
             scan_action: Some(ScanAction::Block),
             risk_level: Some(RiskLevel::High),
             expiry: Some(ExpiryIntent::Days(BLOCK_DAYS)),
+            score: None,
             expires_at: None,
         };
         objects.push(attributes.suspicious(object, now));

@@ -116,6 +116,11 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
             limit(params.objects_per_run, &mut plan);
         }
         Parameters::IpList(params) => packing::plan_ip_list(params, &allowed, input, &mut plan),
+        Parameters::Http(params) => {
+            let desired = map_all(&allowed, &mut plan, |r| Ok(vec![mapping::http(r)]));
+            diff_v1(desired, input, None, &mut plan);
+            limit(params.objects_per_run, &mut plan);
+        }
         Parameters::XdrBlock(params) => {
             let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params));
             diff_v1(desired, input, None, &mut plan);

@@ -10,6 +10,7 @@ use guard::{Guard, GuardConfig, ListKind};
 use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
 use trendmicro::CallStats;
 use trendmicro::deep_security::DeepSecurityClient;
+use trendmicro::http_template::HttpTemplateClient;
 use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::XdrV2Client;
 
@@ -109,6 +110,7 @@ enum Client {
     VisionOne(VisionOneClient, usize),
     DeepSecurity(DeepSecurityClient),
     Xdr(XdrV2Client),
+    Http(HttpTemplateClient),
 }
 
 impl Client {
@@ -123,6 +125,7 @@ impl Client {
                 Client::DeepSecurity(DeepSecurityClient::new(&target.deep_security()?)?)
             }
             Product::XdrV2 => Client::Xdr(XdrV2Client::new(&target.xdr_v2()?)?),
+            Product::Http => Client::Http(HttpTemplateClient::new(&target.http_template()?)?),
         })
     }
 
@@ -131,6 +134,7 @@ impl Client {
             Client::VisionOne(client, _) => client.stats(),
             Client::DeepSecurity(client) => client.stats(),
             Client::Xdr(client) => client.stats(),
+            Client::Http(client) => client.stats(),
         }
     }
 }
@@ -179,7 +183,7 @@ pub async fn run_workflow(
     let plan = report.plan.clone();
     let steps = match &client {
         Client::DeepSecurity(_) => plan.parts.len(),
-        Client::VisionOne(..) | Client::Xdr(_) => plan.changes(),
+        Client::VisionOne(..) | Client::Xdr(_) | Client::Http(_) => plan.changes(),
     };
     progress.start(steps as u64);
     let applied = match &client {
@@ -193,6 +197,7 @@ pub async fn run_workflow(
         Client::DeepSecurity(ds) => {
             apply::deep_security(ds, &plan, library, progress, &mut report).await
         }
+        Client::Http(http) => apply::http(http, &plan, library, progress, &mut report).await,
         Client::Xdr(xdr) => match &workflow.parameters {
             Parameters::XdrBlock(params) => {
                 apply::xdr(xdr, params, &plan, library, progress, &mut report).await
@@ -241,6 +246,7 @@ async fn read_back(
                         scan_action: None,
                         risk_level: None,
                         expiry: None,
+                        score: None,
                         expires_at: None,
                     };
                     (
@@ -262,6 +268,7 @@ async fn read_back(
                         scan_action: item.scan_action,
                         risk_level: item.risk_level,
                         expiry: None,
+                        score: None,
                         expires_at: None,
                     };
                     (
@@ -290,7 +297,7 @@ async fn read_back(
             Ok((None, Some(parts)))
         }
         // XDR v2 has no list to read back: its ledger is the only record.
-        (Client::Xdr(_), _) => Ok((None, None)),
+        (Client::Xdr(_) | Client::Http(_), _) => Ok((None, None)),
         (Client::DeepSecurity(_), _) => Err(wrong_product(workflow, Product::DeepSecurity)),
     }
 }

@@ -27,15 +27,23 @@ fn text_feed() -> String {
 }
 
 fn csv_feed() -> String {
-    (0..RECORDS).fold("indicator,type,confidence,labels,description\n".to_owned(), |mut out, i| {
-        let _ = writeln!(out, "{},,{},c2|bench,record {i}", value(i), i % 101);
-        out
-    })
+    (0..RECORDS).fold(
+        "indicator,type,confidence,labels,description\n".to_owned(),
+        |mut out, i| {
+            let _ = writeln!(out, "{},,{},c2|bench,record {i}", value(i), i % 101);
+            out
+        },
+    )
 }
 
 fn jsonl_feed() -> String {
     (0..RECORDS).fold(String::new(), |mut out, i| {
-        let _ = writeln!(out, r#"{{"value": "{}", "score": {}, "tags": ["bench"]}}"#, value(i), i % 11);
+        let _ = writeln!(
+            out,
+            r#"{{"value": "{}", "score": {}, "tags": ["bench"]}}"#,
+            value(i),
+            i % 11
+        );
         out
     })
 }
@@ -50,7 +58,10 @@ fn stix_feed() -> String {
             )
         })
         .collect();
-    format!(r#"{{"type": "bundle", "id": "bundle--1", "objects": [{}]}}"#, objects.join(",\n"))
+    format!(
+        r#"{{"type": "bundle", "id": "bundle--1", "objects": [{}]}}"#,
+        objects.join(",\n")
+    )
 }
 
 fn count(format: Format, feed: &str) -> usize {
@@ -70,8 +81,13 @@ fn readers(c: &mut Criterion) {
         (Format::Jsonl, jsonl_feed()),
         (Format::Stix, stix_feed()),
     ] {
-        assert!(count(format, &feed) >= RECORDS, "{format} feed must read fully");
-        group.bench_function(format.as_str(), |b| b.iter(|| count(format, black_box(&feed))));
+        assert!(
+            count(format, &feed) >= RECORDS,
+            "{format} feed must read fully"
+        );
+        group.bench_function(format.as_str(), |b| {
+            b.iter(|| count(format, black_box(&feed)))
+        });
     }
     group.finish();
 }

@@ -126,7 +126,11 @@ impl<R: std::io::Read> Source for CsvSource<R> {
                 let location = err
                     .position()
                     .map_or(Location::Document, |p| Location::Line(p.line()));
-                out.push_back(Err(FeedError::invalid(&self.origin, location, err.to_string())));
+                out.push_back(Err(FeedError::invalid(
+                    &self.origin,
+                    location,
+                    err.to_string(),
+                )));
                 return None;
             }
         }

@@ -88,17 +88,35 @@ mod tests {
     #[test]
     fn extensions_decide_when_unambiguous() {
         assert_eq!(guess("feed.CSV", "anything"), Format::Csv);
-        assert_eq!(guess("https://x.example/f.ndjson?key=1", "{}"), Format::Jsonl);
+        assert_eq!(
+            guess("https://x.example/f.ndjson?key=1", "{}"),
+            Format::Jsonl
+        );
         assert_eq!(guess("list.txt", "value,type"), Format::Text);
     }
 
     #[test]
     fn content_decides_otherwise() {
-        assert_eq!(guess("b.json", "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\""), Format::Stix);
-        assert_eq!(guess("-", "\u{feff}  {\"Event\": {\"info\": \"x\"}}"), Format::Misp);
+        assert_eq!(
+            guess(
+                "b.json",
+                "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\""
+            ),
+            Format::Stix
+        );
+        assert_eq!(
+            guess("-", "\u{feff}  {\"Event\": {\"info\": \"x\"}}"),
+            Format::Misp
+        );
         assert_eq!(guess("e.json", "[{\"Event\": {}}]"), Format::Misp);
-        assert_eq!(guess("f", "{\"value\": \"198.51.100.1\"}\n{\"value\": \"x\"}\n"), Format::Jsonl);
-        assert_eq!(guess("f", "# comment\nindicator,type,score\n1.2.3.4,ip,5\n"), Format::Csv);
+        assert_eq!(
+            guess("f", "{\"value\": \"198.51.100.1\"}\n{\"value\": \"x\"}\n"),
+            Format::Jsonl
+        );
+        assert_eq!(
+            guess("f", "# comment\nindicator,type,score\n1.2.3.4,ip,5\n"),
+            Format::Csv
+        );
         assert_eq!(guess("f", "198.51.100.1\nevil[.]example\n"), Format::Text);
         assert_eq!(guess("f", "http://a.example/?q=1,2\n"), Format::Text);
         assert_eq!(guess("f", ""), Format::Text);

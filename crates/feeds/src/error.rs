@@ -73,7 +73,10 @@ impl fmt::Display for FeedError {
         };
         match &self.location {
             Location::Line(line) => write!(f, "{}:{line}: ", self.origin)?,
-            Location::Object { id, line: Some(line) } => {
+            Location::Object {
+                id,
+                line: Some(line),
+            } => {
                 write!(f, "{}:{line}: {id}: ", self.origin)?;
             }
             Location::Object { id, line: None } => write!(f, "{}: {id}: ", self.origin)?,

@@ -12,7 +12,9 @@ use url::Url;
 pub enum FetchError {
     #[error("`{0}` is not a URL iocsync downloads (use http:// or https://)")]
     Scheme(String),
-    #[error("the URL carries a user name or password; credentials must not be given on the command line")]
+    #[error(
+        "the URL carries a user name or password; credentials must not be given on the command line"
+    )]
     Credentials,
     #[error("GET {url} failed: {source}")]
     Request {
@@ -99,18 +101,35 @@ mod tests {
 
     #[test]
     fn refuses_credentials_and_other_schemes() {
-        assert!(matches!(check_url("https://u:p@feeds.example/x"), Err(FetchError::Credentials)));
-        assert!(matches!(check_url("https://u@feeds.example/x"), Err(FetchError::Credentials)));
-        assert!(matches!(check_url("file:///etc/passwd"), Err(FetchError::Scheme(_))));
-        let err = check_url("https://u:secret@bad host/").unwrap_err().to_string();
+        assert!(matches!(
+            check_url("https://u:p@feeds.example/x"),
+            Err(FetchError::Credentials)
+        ));
+        assert!(matches!(
+            check_url("https://u@feeds.example/x"),
+            Err(FetchError::Credentials)
+        ));
+        assert!(matches!(
+            check_url("file:///etc/passwd"),
+            Err(FetchError::Scheme(_))
+        ));
+        let err = check_url("https://u:secret@bad host/")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret"), "{err}");
         assert!(check_url("https://feeds.example/list.txt?token=x").is_ok());
     }
 
     #[test]
     fn redaction_hides_user_info_only() {
-        assert_eq!(redact("taxii+https://u:p@h.example/a@b"), "taxii+https://***@h.example/a@b");
-        assert_eq!(redact("taxii+https://h.example/a@b"), "taxii+https://h.example/a@b");
+        assert_eq!(
+            redact("taxii+https://u:p@h.example/a@b"),
+            "taxii+https://***@h.example/a@b"
+        );
+        assert_eq!(
+            redact("taxii+https://h.example/a@b"),
+            "taxii+https://h.example/a@b"
+        );
         assert_eq!(redact("no scheme"), "no scheme");
     }
 }

@@ -50,13 +50,7 @@ const ALIASES: &[(Field, &[&str])] = &[
     ),
     (
         Field::Kind,
-        &[
-            "kind",
-            "type",
-            "indicatortype",
-            "ioctype",
-            "observabletype",
-        ],
+        &["kind", "type", "indicatortype", "ioctype", "observabletype"],
     ),
     (
         Field::Score,
@@ -69,7 +63,14 @@ const ALIASES: &[(Field, &[&str])] = &[
     ),
     (
         Field::Description,
-        &["description", "desc", "comment", "comments", "notes", "note"],
+        &[
+            "description",
+            "desc",
+            "comment",
+            "comments",
+            "notes",
+            "note",
+        ],
     ),
     (
         Field::ValidUntil,
@@ -295,10 +296,19 @@ mod tests {
     fn aliases_resolve_regardless_of_case_and_separators() {
         let columns = Columns::default();
         assert_eq!(columns.field_for("IOC"), Some((Field::Value, 3)));
-        assert_eq!(columns.field_for("Valid Until"), Some((Field::ValidUntil, 1)));
-        assert_eq!(columns.field_for("expiration_date"), Some((Field::ValidUntil, 3)));
+        assert_eq!(
+            columns.field_for("Valid Until"),
+            Some((Field::ValidUntil, 1))
+        );
+        assert_eq!(
+            columns.field_for("expiration_date"),
+            Some((Field::ValidUntil, 3))
+        );
         assert_eq!(columns.field_for("Labels"), Some((Field::Tags, 3)));
-        assert_eq!(columns.field_for("confidence"), Some((Field::Confidence, 1)));
+        assert_eq!(
+            columns.field_for("confidence"),
+            Some((Field::Confidence, 1))
+        );
         assert_eq!(columns.field_for("whatever"), None);
     }
 
@@ -309,7 +319,10 @@ mod tests {
             score: Some("weight".into()),
             ..Columns::default()
         };
-        assert_eq!(columns.field_for("observable_data"), Some((Field::Value, 0)));
+        assert_eq!(
+            columns.field_for("observable_data"),
+            Some((Field::Value, 0))
+        );
         assert_eq!(columns.field_for("indicator"), None);
         assert_eq!(columns.field_for("weight"), Some((Field::Score, 0)));
         assert_eq!(columns.field_for("confidence"), None);
@@ -318,7 +331,17 @@ mod tests {
 
     #[test]
     fn confidence_follows_the_stix_appendix_table() {
-        let expected = [(0, 0), (4, 0), (5, 1), (14, 1), (15, 2), (50, 5), (94, 9), (95, 10), (100, 10)];
+        let expected = [
+            (0, 0),
+            (4, 0),
+            (5, 1),
+            (14, 1),
+            (15, 2),
+            (50, 5),
+            (94, 9),
+            (95, 10),
+            (100, 10),
+        ];
         for (confidence, score) in expected {
             assert_eq!(confidence_to_score(confidence), Ok(score), "{confidence}");
         }
@@ -340,15 +363,27 @@ mod tests {
 
     #[test]
     fn tags_split_on_semicolons_and_pipes() {
-        assert_eq!(tags_from_text(" apt29; phishing |c2||"), ["apt29", "phishing", "c2"]);
+        assert_eq!(
+            tags_from_text(" apt29; phishing |c2||"),
+            ["apt29", "phishing", "c2"]
+        );
         assert!(tags_from_text("  ").is_empty());
     }
 
     #[test]
     fn type_names_from_other_tools_map_to_kinds() {
-        assert_eq!(expect_from_type("IP Address"), Some(Expect::OneOf(IP_KINDS)));
-        assert_eq!(expect_from_type("FQDN"), Some(Expect::Exactly(Kind::Domain)));
-        assert_eq!(expect_from_type("SHA256"), Some(Expect::Exactly(Kind::Sha256)));
+        assert_eq!(
+            expect_from_type("IP Address"),
+            Some(Expect::OneOf(IP_KINDS))
+        );
+        assert_eq!(
+            expect_from_type("FQDN"),
+            Some(Expect::Exactly(Kind::Domain))
+        );
+        assert_eq!(
+            expect_from_type("SHA256"),
+            Some(Expect::Exactly(Kind::Sha256))
+        );
         assert_eq!(expect_from_type(""), Some(Expect::Any));
         assert_eq!(expect_from_type("filename"), None);
     }

@@ -61,7 +61,10 @@ pub(crate) fn opt_str_list<'a>(object: &'a Object, key: &str) -> Result<Vec<&'a 
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| item.as_str().ok_or_else(|| wrong(key, "a list of strings", item)))
+            .map(|item| {
+                item.as_str()
+                    .ok_or_else(|| wrong(key, "a list of strings", item))
+            })
             .collect(),
         Some(other) => Err(wrong(key, "a list of strings", other)),
     }
@@ -80,7 +83,10 @@ pub(crate) fn opt_objects<'a>(object: &'a Object, key: &str) -> Result<Vec<&'a O
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| item.as_object().ok_or_else(|| wrong(key, "a list of objects", item)))
+            .map(|item| {
+                item.as_object()
+                    .ok_or_else(|| wrong(key, "a list of objects", item))
+            })
             .collect(),
         Some(other) => Err(wrong(key, "a list of objects", other)),
     }
@@ -101,9 +107,18 @@ mod tests {
             opt_uint(&o, "c", 100).unwrap_err(),
             "`c` should be an integer 0–100, found a string"
         );
-        assert_eq!(opt_uint(&o, "big", 100).unwrap_err(), "`big` should be an integer 0–100, found 101");
-        assert_eq!(opt_str_list(&o, "l").unwrap_err(), "`l` should be a list of strings, found a number");
-        assert_eq!(opt_bool(&o, "r").unwrap_err(), "`r` should be true or false, found a string");
+        assert_eq!(
+            opt_uint(&o, "big", 100).unwrap_err(),
+            "`big` should be an integer 0–100, found 101"
+        );
+        assert_eq!(
+            opt_str_list(&o, "l").unwrap_err(),
+            "`l` should be a list of strings, found a number"
+        );
+        assert_eq!(
+            opt_bool(&o, "r").unwrap_err(),
+            "`r` should be true or false, found a string"
+        );
         assert_eq!(opt_str(&o, "n"), Ok(None));
         assert_eq!(opt_str(&o, "absent"), Ok(None));
         assert!(opt_time(&o, "c").unwrap_err().starts_with("`c`:"));

@@ -34,7 +34,9 @@ pub(crate) enum SplitError {
 enum State {
     Start,
     /// Inside the top-level object; `first` until a member has been read.
-    Object { first: bool },
+    Object {
+        first: bool,
+    },
     /// Inside a wanted array.
     Array {
         key: Option<&'static str>,
@@ -167,7 +169,11 @@ impl<R: BufRead> Splitter<R> {
         let line = self.line;
         let mut bytes = Vec::new();
         let size = self.value(Some(&mut bytes))?;
-        let bytes = if size > MAX_ELEMENT { Err(size) } else { Ok(bytes) };
+        let bytes = if size > MAX_ELEMENT {
+            Err(size)
+        } else {
+            Ok(bytes)
+        };
         Ok(Element { key, line, bytes })
     }
 
@@ -207,10 +213,8 @@ impl<R: BufRead> Splitter<R> {
                     b'"' => in_string = true,
                     b'{' => closers.push(b'}'),
                     b'[' => closers.push(b']'),
-                    b'}' | b']' => {
-                        if closers.pop() != Some(byte) {
-                            return Err(self.syntax(&format!("unexpected `{}`", byte as char)));
-                        }
+                    b'}' | b']' if closers.pop() != Some(byte) => {
+                        return Err(self.syntax(&format!("unexpected `{}`", byte as char)));
                     }
                     b',' | b':' if closers.is_empty() => {
                         return Err(self.syntax(&format!("unexpected `{}`", byte as char)));
@@ -299,12 +303,17 @@ fn is_scalar_end(byte: u8) -> bool {
 mod tests {
     use super::*;
 
-    fn split(doc: &str, wanted: &'static [&'static str]) -> (Vec<(Option<&'static str>, u64, String)>, Option<String>) {
+    /// Each element as (key, line, text).
+    type Items = Vec<(Option<&'static str>, u64, String)>;
+
+    fn split(doc: &str, wanted: &'static [&'static str]) -> (Items, Option<String>) {
         let mut splitter = Splitter::new(doc.as_bytes(), wanted);
         let mut out = Vec::new();
         loop {
             match splitter.next_element() {
-                Ok(Some(e)) => out.push((e.key, e.line, String::from_utf8(e.bytes.unwrap()).unwrap())),
+                Ok(Some(e)) => {
+                    out.push((e.key, e.line, String::from_utf8(e.bytes.unwrap()).unwrap()))
+                }
                 Ok(None) => return (out, None),
                 Err(err) => return (out, Some(err.to_string())),
             }
@@ -347,7 +356,16 @@ mod tests {
 
     #[test]
     fn structural_errors_are_reported() {
-        for doc in ["", "  ", "\"s\"", "{\"objects\": [1 2]}", "{\"a\" 1}", "{\"objects\": [}", "[1] x", "{\"a\": 1,}"] {
+        for doc in [
+            "",
+            "  ",
+            "\"s\"",
+            "{\"objects\": [1 2]}",
+            "{\"a\" 1}",
+            "{\"objects\": [}",
+            "[1] x",
+            "{\"a\": 1,}",
+        ] {
             let (_, err) = split(doc, &["objects"]);
             assert!(err.is_some(), "{doc:?}");
         }

@@ -81,8 +81,7 @@ impl<R: BufRead> Lines<R> {
                 None => (available, available.len(), false),
             };
             let room = (MAX_LINE + 1).saturating_sub(self.buf.len());
-            self.buf
-                .extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
             length += chunk.len();
             self.input.consume(consumed);
             if done {

@@ -81,7 +81,8 @@ impl<R> MispSource<R> {
         let bytes = match element.bytes {
             Ok(bytes) => bytes,
             Err(size) => {
-                let reason = format!("event of {size} bytes is larger than the {MAX_ELEMENT} allowed");
+                let reason =
+                    format!("event of {size} bytes is larger than the {MAX_ELEMENT} allowed");
                 out.push_back(self.problem(location, reason));
                 return 1;
             }
@@ -103,7 +104,10 @@ impl<R> MispSource<R> {
             _ => &value,
         };
         let Some(event) = event.as_object() else {
-            let reason = format!("expected a MISP event object, found {}", json::type_name(event));
+            let reason = format!(
+                "expected a MISP event object, found {}",
+                json::type_name(event)
+            );
             out.push_back(self.problem(location, reason));
             return 1;
         };
@@ -140,7 +144,12 @@ impl<R> MispSource<R> {
         attributes.len() as u64
     }
 
-    fn attribute(&self, attribute: &Object, context: &EventContext<'_>, out: &mut VecDeque<Record>) {
+    fn attribute(
+        &self,
+        attribute: &Object,
+        context: &EventContext<'_>,
+        out: &mut VecDeque<Record>,
+    ) {
         let id = attribute
             .get("uuid")
             .or_else(|| attribute.get("id"))
@@ -280,7 +289,10 @@ fn values_of<'a>(kind: &str, value: &'a str) -> Result<Vec<(Expect, &'a str)>, P
     let parts = || {
         value.split_once('|').ok_or_else(|| {
             let value = shorten(value);
-            (Severity::Invalid, format!("{kind} `{value}` has no `|` between its two parts"))
+            (
+                Severity::Invalid,
+                format!("{kind} `{value}` has no `|` between its two parts"),
+            )
         })
     };
     let skip = |reason: String| Err((Severity::Skipped, reason));
@@ -321,18 +333,42 @@ mod tests {
                 .map(|v| v.into_iter().map(|(_, p)| p).collect::<Vec<_>>())
                 .map_err(|(severity, reason)| format!("{severity:?}: {reason}"))
         };
-        assert_eq!(parts("ip-dst|port", "198.51.100.4|443"), Ok(vec!["198.51.100.4"]));
-        assert_eq!(parts("domain|ip", "a.example|203.0.113.9"), Ok(vec!["a.example", "203.0.113.9"]));
+        assert_eq!(
+            parts("ip-dst|port", "198.51.100.4|443"),
+            Ok(vec!["198.51.100.4"])
+        );
+        assert_eq!(
+            parts("domain|ip", "a.example|203.0.113.9"),
+            Ok(vec!["a.example", "203.0.113.9"])
+        );
         assert_eq!(parts("filename|sha256", "x.exe|abc"), Ok(vec!["abc"]));
-        assert!(parts("filename|md5", "no-bar").unwrap_err().starts_with("Invalid: filename|md5 `no-bar` has no `|`"));
-        assert!(parts("ip-dst|port", "198.51.100.4").unwrap_err().starts_with("Invalid"));
-        assert!(parts("link", "https://blog.example/").unwrap_err().starts_with("Skipped: link"));
-        assert!(parts("regkey", "HKLM\\x").unwrap_err().starts_with("Skipped: MISP type `regkey`"));
+        assert!(
+            parts("filename|md5", "no-bar")
+                .unwrap_err()
+                .starts_with("Invalid: filename|md5 `no-bar` has no `|`")
+        );
+        assert!(
+            parts("ip-dst|port", "198.51.100.4")
+                .unwrap_err()
+                .starts_with("Invalid")
+        );
+        assert!(
+            parts("link", "https://blog.example/")
+                .unwrap_err()
+                .starts_with("Skipped: link")
+        );
+        assert!(
+            parts("regkey", "HKLM\\x")
+                .unwrap_err()
+                .starts_with("Skipped: MISP type `regkey`")
+        );
     }
 
     #[test]
     fn flags_accept_old_and_new_spellings() {
-        let object: Object = serde_json::from_str(r#"{"a": true, "b": "1", "c": 0, "d": "0", "e": "maybe"}"#).unwrap();
+        let object: Object =
+            serde_json::from_str(r#"{"a": true, "b": "1", "c": 0, "d": "0", "e": "maybe"}"#)
+                .unwrap();
         assert_eq!(flag(&object, "a"), Ok(true));
         assert_eq!(flag(&object, "b"), Ok(true));
         assert_eq!(flag(&object, "c"), Ok(false));

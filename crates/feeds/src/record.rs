@@ -95,8 +95,12 @@ impl<'a> Row<'a> {
             (Field::Value, Cell::Text(text)) => self.value = Some(Cow::Borrowed(text)),
             (Field::Value, Cell::Number(n)) => self.value = Some(Cow::Owned(n.to_string())),
             (Field::Kind, Cell::Text(text)) => self.kind = Some(text),
-            (Field::Score, Cell::Text(text)) => attributes.score = Some(fields::score_from_text(text)?),
-            (Field::Score, Cell::Number(n)) => attributes.score = Some(fields::score_from_number(n)?),
+            (Field::Score, Cell::Text(text)) => {
+                attributes.score = Some(fields::score_from_text(text)?)
+            }
+            (Field::Score, Cell::Number(n)) => {
+                attributes.score = Some(fields::score_from_number(n)?)
+            }
             (Field::Confidence, Cell::Text(text)) => {
                 attributes.score = Some(fields::confidence_from_text(text)?);
             }
@@ -105,18 +109,31 @@ impl<'a> Row<'a> {
             }
             (Field::Tags, Cell::Text(text)) => attributes.tags = fields::tags_from_text(text),
             (Field::Tags, Cell::List(items)) => {
-                attributes.tags = items.iter().flat_map(|t| fields::tags_from_text(t)).collect();
+                attributes.tags = items
+                    .iter()
+                    .flat_map(|t| fields::tags_from_text(t))
+                    .collect();
             }
             (Field::Description, Cell::Text(text)) => {
                 attributes.description = Some(text.trim().to_owned());
             }
-            (Field::ValidUntil, Cell::Text(text)) => attributes.valid_until = Some(time::parse(text)?),
+            (Field::ValidUntil, Cell::Text(text)) => {
+                attributes.valid_until = Some(time::parse(text)?)
+            }
             (Field::ValidUntil, Cell::Number(n)) => attributes.valid_until = Some(epoch(n)?),
             (Field::SeenAt, Cell::Text(text)) => attributes.seen_at = Some(time::parse(text)?),
             (Field::SeenAt, Cell::Number(n)) => attributes.seen_at = Some(epoch(n)?),
-            (Field::Revoked, Cell::Text(text)) => attributes.revoked = fields::bool_from_text(text)?,
+            (Field::Revoked, Cell::Text(text)) => {
+                attributes.revoked = fields::bool_from_text(text)?
+            }
             (Field::Revoked, Cell::Bool(b)) => attributes.revoked = b,
-            (field, cell) => return Err(format!("expected {}, found {}", field.expects(), cell.type_name())),
+            (field, cell) => {
+                return Err(format!(
+                    "expected {}, found {}",
+                    field.expects(),
+                    cell.type_name()
+                ));
+            }
         }
         Ok(())
     }
@@ -130,7 +147,11 @@ impl<'a> Row<'a> {
         out: &mut VecDeque<Record>,
     ) {
         if !self.errors.is_empty() {
-            out.push_back(Err(FeedError::invalid(origin, location, self.errors.join("; "))));
+            out.push_back(Err(FeedError::invalid(
+                origin,
+                location,
+                self.errors.join("; "),
+            )));
             return;
         }
         let Some(value) = self.value else {

@@ -62,7 +62,9 @@ pub enum TaxiiError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url}: the server refused the credentials (HTTP {status}); set IOCSYNC_TAXII_TOKEN or IOCSYNC_TAXII_USER and IOCSYNC_TAXII_PASSWORD")]
+    #[error(
+        "{url}: the server refused the credentials (HTTP {status}); set IOCSYNC_TAXII_TOKEN or IOCSYNC_TAXII_USER and IOCSYNC_TAXII_PASSWORD"
+    )]
     Unauthorized { url: String, status: u16 },
     #[error("{url}: not found (HTTP 404); check the API root and collection id")]
     NotFound { url: String },
@@ -109,7 +111,9 @@ impl Target {
             .ok_or_else(|| bad("it must start with taxii+https://"))?;
         let url = Url::parse(rest).map_err(|_| bad("the part after taxii+ is not a URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("use taxii+https:// (or taxii+http:// for a local server)"));
+            return Err(bad(
+                "use taxii+https:// (or taxii+http:// for a local server)",
+            ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad(
@@ -148,9 +152,9 @@ impl CollectionUrl {
     }
 
     fn join(&self, path: &str) -> Result<Url, TaxiiError> {
-        self.api_root
-            .join(path)
-            .map_err(|_| TaxiiError::BadUrl(self.to_string(), "the collection id does not fit in a URL"))
+        self.api_root.join(path).map_err(|_| {
+            TaxiiError::BadUrl(self.to_string(), "the collection id does not fit in a URL")
+        })
     }
 
     /// The key the collection's cursor is saved under in the library.
@@ -266,9 +270,9 @@ impl Client {
 
     /// `GET {api_root}/collections/`.
     pub async fn collections(&self, api_root: &Url) -> Result<Vec<CollectionInfo>, TaxiiError> {
-        let url = api_root
-            .join("collections/")
-            .map_err(|_| TaxiiError::BadUrl(api_root.to_string(), "cannot add collections/ to it"))?;
+        let url = api_root.join("collections/").map_err(|_| {
+            TaxiiError::BadUrl(api_root.to_string(), "cannot add collections/ to it")
+        })?;
         let (body, _) = self.get(&url).await?;
         Ok(parse_answer::<Collections>(&url, &body, "collections resource")?.collections)
     }
@@ -501,7 +505,8 @@ mod tests {
 
     #[test]
     fn collection_urls_split_into_api_root_and_id() {
-        let target = Target::parse("taxii+https://taxii.example/api1/collections/91a7b528/").unwrap();
+        let target =
+            Target::parse("taxii+https://taxii.example/api1/collections/91a7b528/").unwrap();
         let Target::Collection(collection) = target else {
             panic!("not a collection: {target:?}");
         };
@@ -511,14 +516,22 @@ mod tests {
             collection.objects_url().unwrap().as_str(),
             "https://taxii.example/api1/collections/91a7b528/objects/"
         );
-        assert_eq!(collection.to_string(), "taxii+https://taxii.example/api1/collections/91a7b528/");
+        assert_eq!(
+            collection.to_string(),
+            "taxii+https://taxii.example/api1/collections/91a7b528/"
+        );
         let deep = Target::parse("taxii+http://127.0.0.1:5000/a/b/collections/x").unwrap();
-        assert!(matches!(deep, Target::Collection(c) if c.api_root.as_str() == "http://127.0.0.1:5000/a/b/"));
+        assert!(
+            matches!(deep, Target::Collection(c) if c.api_root.as_str() == "http://127.0.0.1:5000/a/b/")
+        );
     }
 
     #[test]
     fn other_urls_name_servers_and_bad_ones_are_refused() {
-        assert!(matches!(Target::parse("taxii+https://taxii.example/taxii2/"), Ok(Target::Server(_))));
+        assert!(matches!(
+            Target::parse("taxii+https://taxii.example/taxii2/"),
+            Ok(Target::Server(_))
+        ));
         for bad in [
             "https://taxii.example/api1/collections/x/",
             "taxii+ftp://taxii.example/api1/collections/x/",
@@ -534,7 +547,10 @@ mod tests {
 
     #[test]
     fn error_details_come_from_taxii_error_messages() {
-        assert_eq!(error_detail(br#"{"title": "Bad", "description": "no such filter"}"#), ": Bad: no such filter");
+        assert_eq!(
+            error_detail(br#"{"title": "Bad", "description": "no such filter"}"#),
+            ": Bad: no such filter"
+        );
         assert_eq!(error_detail(b"<html>"), "");
     }
 }

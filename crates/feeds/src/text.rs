@@ -13,7 +13,11 @@ use crate::lines::{Line, Lines, MAX_LINE};
 use crate::record::Attributes;
 use crate::{FeedError, FeedReader, Location, Options, Record, Source};
 
-pub(crate) fn reader<'a>(input: impl BufRead + 'a, origin: Arc<str>, options: Options) -> FeedReader<'a> {
+pub(crate) fn reader<'a>(
+    input: impl BufRead + 'a,
+    origin: Arc<str>,
+    options: Options,
+) -> FeedReader<'a> {
     FeedReader::new(TextSource {
         lines: Lines::new(input),
         origin,
@@ -58,10 +62,7 @@ impl<R: BufRead> Source for TextSource<R> {
             return Some(0);
         };
         match indicators(Expect::Any, value) {
-            Ok(found) => self
-                .options
-                .defaults
-                .push_all(found, &self.attributes, out),
+            Ok(found) => self.options.defaults.push_all(found, &self.attributes, out),
             Err(reason) => out.push_back(Err(FeedError::invalid(&self.origin, location, reason))),
         }
         Some(1)
@@ -107,11 +108,17 @@ mod tests {
         assert_eq!(strip_comment("  # header"), None);
         assert_eq!(strip_comment(""), None);
         assert_eq!(strip_comment("198.51.100.7 # c2"), Some("198.51.100.7"));
-        assert_eq!(strip_comment("203.0.113.0/24 ; SBL123"), Some("203.0.113.0/24"));
+        assert_eq!(
+            strip_comment("203.0.113.0/24 ; SBL123"),
+            Some("203.0.113.0/24")
+        );
         assert_eq!(
             strip_comment("http://a.example/x#frag;y"),
             Some("http://a.example/x#frag;y")
         );
-        assert_eq!(strip_comment("1.2.3.4 - 1.2.3.9"), Some("1.2.3.4 - 1.2.3.9"));
+        assert_eq!(
+            strip_comment("1.2.3.4 - 1.2.3.9"),
+            Some("1.2.3.4 - 1.2.3.9")
+        );
     }
 }

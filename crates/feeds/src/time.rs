@@ -18,7 +18,11 @@ pub(crate) fn parse(text: &str) -> Result<DateTime<Utc>, String> {
             .and_then(|secs| DateTime::from_timestamp(secs, 0))
             .ok_or_else(|| format!("epoch time `{}` is out of range", shorten(text)));
     }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(t.and_utc());
         }
@@ -51,9 +55,18 @@ mod tests {
             "2026-03-01T12:30:00",
             "1772368200",
         ] {
-            assert_eq!(parse(text).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), expected, "{text}");
+            assert_eq!(
+                parse(text)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                expected,
+                "{text}"
+            );
         }
-        assert_eq!(parse("2026-03-01").unwrap().to_rfc3339(), "2026-03-01T00:00:00+00:00");
+        assert_eq!(
+            parse("2026-03-01").unwrap().to_rfc3339(),
+            "2026-03-01T00:00:00+00:00"
+        );
     }
 
     #[test]

@@ -20,7 +20,10 @@ struct Read {
 
 impl Read {
     fn values(&self) -> Vec<(Kind, &str)> {
-        self.sightings.iter().map(|s| (s.kind, s.value.as_str())).collect()
+        self.sightings
+            .iter()
+            .map(|s| (s.kind, s.value.as_str()))
+            .collect()
     }
 
     fn messages(&self) -> Vec<String> {
@@ -28,7 +31,11 @@ impl Read {
     }
 
     fn invalid(&self) -> Vec<String> {
-        self.problems.iter().filter(|p| p.is_invalid()).map(ToString::to_string).collect()
+        self.problems
+            .iter()
+            .filter(|p| p.is_invalid())
+            .map(ToString::to_string)
+            .collect()
     }
 
     fn skipped(&self) -> Vec<String> {
@@ -75,12 +82,24 @@ fn text_reads_values_refangs_and_reports_bad_lines_in_place() {
             (Kind::Cidr, "203.0.113.0/24"),
         ]
     );
-    assert_eq!(out.sightings.len(), 6, "the range .1–.2 gives two blocks: {:?}", out.values());
+    assert_eq!(
+        out.sightings.len(),
+        6,
+        "the range .1–.2 gives two blocks: {:?}",
+        out.values()
+    );
     assert_eq!(out.invalid().len(), 1);
-    assert!(out.invalid()[0].starts_with("list.txt:6: "), "{:?}", out.invalid());
+    assert!(
+        out.invalid()[0].starts_with("list.txt:6: "),
+        "{:?}",
+        out.invalid()
+    );
     assert_eq!(out.records, 6);
     let first = &out.sightings[0];
-    assert_eq!((first.source.as_str(), first.score, first.class), ("test-feed", Some(4), Class::Indicator));
+    assert_eq!(
+        (first.source.as_str(), first.score, first.class),
+        ("test-feed", Some(4), Class::Indicator)
+    );
     assert_eq!(first.tags, ["feed-tag"]);
 }
 
@@ -98,10 +117,19 @@ fn text_survives_binary_and_overlong_lines() {
     feed.extend(vec![b'a'; 9000]);
     feed.extend(b"\n198.51.100.2");
     let out = read_with(Format::Text, "bin.txt", &feed, options());
-    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.1"), (Kind::Ipv4, "198.51.100.2")]);
+    assert_eq!(
+        out.values(),
+        [(Kind::Ipv4, "198.51.100.1"), (Kind::Ipv4, "198.51.100.2")]
+    );
     let messages = out.messages();
-    assert!(messages[0].starts_with("bin.txt:2: line is not valid UTF-8"), "{messages:?}");
-    assert!(messages[1].starts_with("bin.txt:3: line is 9000 bytes long"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("bin.txt:2: line is not valid UTF-8"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("bin.txt:3: line is 9000 bytes long"),
+        "{messages:?}"
+    );
 }
 
 // --- CSV ----------------------------------------------------------------------------------
@@ -113,14 +141,24 @@ fn csv_maps_aliases_and_converts_every_attribute() {
                 evil[.]example,domain,,phishing; kit,,\n";
     let out = read(Format::Csv, "p.csv", feed);
     assert!(out.problems.is_empty(), "{:?}", out.messages());
-    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.7"), (Kind::Domain, "evil.example")]);
+    assert_eq!(
+        out.values(),
+        [(Kind::Ipv4, "198.51.100.7"), (Kind::Domain, "evil.example")]
+    );
     let first = &out.sightings[0];
     assert_eq!(first.score, Some(9));
     assert_eq!(first.tags, ["feed-tag", "c2", "apt-x"]);
     assert_eq!(first.description.as_deref(), Some("Known C2"));
-    assert_eq!(first.valid_until.unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
+    assert_eq!(
+        first.valid_until.unwrap().to_rfc3339(),
+        "2030-01-01T00:00:00+00:00"
+    );
     let second = &out.sightings[1];
-    assert_eq!(second.score, Some(4), "default score when the cell is empty");
+    assert_eq!(
+        second.score,
+        Some(4),
+        "default score when the cell is empty"
+    );
     assert_eq!(second.tags, ["feed-tag", "phishing", "kit"]);
 }
 
@@ -137,14 +175,27 @@ fn csv_bad_rows_are_reported_with_their_line_and_the_rest_imported() {
     let out = read(Format::Csv, "f.csv", feed);
     assert_eq!(
         out.values(),
-        [(Kind::Ipv4, "198.51.100.1"), (Kind::Ipv4, "203.0.113.9"), (Kind::Url, "a.example")]
+        [
+            (Kind::Ipv4, "198.51.100.1"),
+            (Kind::Ipv4, "203.0.113.9"),
+            (Kind::Url, "a.example")
+        ]
     );
     let invalid = out.invalid();
     assert_eq!(invalid.len(), 3, "{invalid:?}");
-    assert!(invalid[0].starts_with("f.csv:3: `score`: score `eleven` is not a number"), "{invalid:?}");
+    assert!(
+        invalid[0].starts_with("f.csv:3: `score`: score `eleven` is not a number"),
+        "{invalid:?}"
+    );
     assert!(invalid[1].starts_with("f.csv:4: "), "{invalid:?}");
-    assert!(invalid[2].starts_with("f.csv:5: `valid_until`: `someday` is not a time"), "{invalid:?}");
-    assert_eq!(out.skipped(), ["f.csv:6: skipped: type `filename` is not a kind iocsync imports"]);
+    assert!(
+        invalid[2].starts_with("f.csv:5: `valid_until`: `someday` is not a time"),
+        "{invalid:?}"
+    );
+    assert_eq!(
+        out.skipped(),
+        ["f.csv:6: skipped: type `filename` is not a kind iocsync imports"]
+    );
     assert_eq!(out.records, 7);
 }
 
@@ -154,7 +205,10 @@ fn csv_without_a_value_column_names_the_headers_and_the_flag() {
     assert_eq!(out.sightings.len(), 0);
     let messages = out.messages();
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].contains("address, kind") && messages[0].contains("--csv-value-column"), "{messages:?}");
+    assert!(
+        messages[0].contains("address, kind") && messages[0].contains("--csv-value-column"),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -176,10 +230,17 @@ fn csv_column_overrides_and_other_delimiters() {
 fn csv_line_numbers_count_quoted_newlines() {
     let feed = "value,description\n198.51.100.1,\"two\nlines\"\nbad-value,x\n\"198.51.100.2\n";
     let out = read(Format::Csv, "q.csv", feed);
-    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.1"), (Kind::Ipv4, "198.51.100.2")]);
+    assert_eq!(
+        out.values(),
+        [(Kind::Ipv4, "198.51.100.1"), (Kind::Ipv4, "198.51.100.2")]
+    );
     assert_eq!(out.sightings[0].description.as_deref(), Some("two\nlines"));
     assert_eq!(out.invalid().len(), 1);
-    assert!(out.invalid()[0].starts_with("q.csv:4: "), "{:?}", out.invalid());
+    assert!(
+        out.invalid()[0].starts_with("q.csv:4: "),
+        "{:?}",
+        out.invalid()
+    );
 }
 
 // --- JSON lines ---------------------------------------------------------------------------
@@ -187,15 +248,21 @@ fn csv_line_numbers_count_quoted_newlines() {
 #[test]
 fn jsonl_reads_typed_fields_and_reports_broken_lines() {
     let feed = concat!(
-        r#"{"value": "198.51.100.5", "score": 8, "tags": ["c2", "x"], "valid_until": "2030-01-01T00:00:00Z"}"#, "\n",
-        r#"{"ioc": "bad[.]example", "type": "domain", "confidence": "high", "revoked": true}"#, "\n",
-        r#"{"value": "198.51.100.6", "score": "a lot"}"#, "\n",
+        r#"{"value": "198.51.100.5", "score": 8, "tags": ["c2", "x"], "valid_until": "2030-01-01T00:00:00Z"}"#,
+        "\n",
+        r#"{"ioc": "bad[.]example", "type": "domain", "confidence": "high", "revoked": true}"#,
+        "\n",
+        r#"{"value": "198.51.100.6", "score": "a lot"}"#,
+        "\n",
         "{\"value\": \"truncated\n",
         "[1, 2]\n",
-        r#"{"value": 12345}"#, "\n",
-        r#"{"value": "198.51.100.7", "tags": {"a": 1}}"#, "\n",
+        r#"{"value": 12345}"#,
         "\n",
-        r#"{"value": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "seen_at": 1700000000}"#, "\n",
+        r#"{"value": "198.51.100.7", "tags": {"a": 1}}"#,
+        "\n",
+        "\n",
+        r#"{"value": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "seen_at": 1700000000}"#,
+        "\n",
     );
     let out = read(Format::Jsonl, "f.jsonl", feed);
     assert_eq!(
@@ -203,18 +270,43 @@ fn jsonl_reads_typed_fields_and_reports_broken_lines() {
         [
             (Kind::Ipv4, "198.51.100.5"),
             (Kind::Domain, "bad.example"),
-            (Kind::Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                Kind::Sha256,
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            ),
         ]
     );
     assert_eq!(out.sightings[0].score, Some(8));
     assert_eq!(out.sightings[0].tags, ["feed-tag", "c2", "x"]);
-    assert_eq!((out.sightings[1].score, out.sightings[1].revoked), (Some(9), true));
+    assert_eq!(
+        (out.sightings[1].score, out.sightings[1].revoked),
+        (Some(9), true)
+    );
     assert_eq!(out.sightings[2].seen_at.timestamp(), 1_700_000_000);
     let invalid = out.invalid();
-    let lines: Vec<&str> = invalid.iter().map(|m| m.split(": ").next().unwrap()).collect();
-    assert_eq!(lines, ["f.jsonl:3", "f.jsonl:4", "f.jsonl:5", "f.jsonl:6", "f.jsonl:7"], "{invalid:?}");
-    assert!(invalid[2].contains("expected a JSON object, found an array"), "{invalid:?}");
-    assert!(invalid[4].contains("`tags`: expected text or a list of text, found an object"), "{invalid:?}");
+    let lines: Vec<&str> = invalid
+        .iter()
+        .map(|m| m.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "f.jsonl:3",
+            "f.jsonl:4",
+            "f.jsonl:5",
+            "f.jsonl:6",
+            "f.jsonl:7"
+        ],
+        "{invalid:?}"
+    );
+    assert!(
+        invalid[2].contains("expected a JSON object, found an array"),
+        "{invalid:?}"
+    );
+    assert!(
+        invalid[4].contains("`tags`: expected text or a list of text, found an object"),
+        "{invalid:?}"
+    );
     assert_eq!(out.records, 8);
 }
 
@@ -285,33 +377,57 @@ fn stix_bundle_gives_indicators_observables_and_reasons() {
             (Kind::Domain, "old-c2.example"),
             (Kind::Url, "http://old-c2.example/gate.php"),
             (Kind::Ipv4, "203.0.113.50"),
-            (Kind::Sha256, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            (
+                Kind::Sha256,
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+            ),
         ]
     );
     let c2 = &out.sightings[0];
     assert_eq!(c2.score, Some(7), "confidence 73 is 7 on the 0–10 scale");
     assert_eq!(c2.tags, ["feed-tag", "c2", "apt-x"]);
     assert_eq!(c2.description.as_deref(), Some("Beacon target"));
-    assert_eq!(c2.valid_until.unwrap().to_rfc3339(), "2031-01-01T00:00:00+00:00");
+    assert_eq!(
+        c2.valid_until.unwrap().to_rfc3339(),
+        "2031-01-01T00:00:00+00:00"
+    );
     assert_eq!(c2.seen_at.to_rfc3339(), "2026-01-02T00:00:00+00:00");
     assert!(!c2.revoked);
     assert!(out.sightings[1].revoked && out.sightings[2].revoked);
-    assert_eq!(out.sightings[3].score, Some(4), "observables take the default score");
+    assert_eq!(
+        out.sightings[3].score,
+        Some(4),
+        "observables take the default score"
+    );
 
     let skipped = out.skipped();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     // Objects are located by the line of their opening brace, the one before their id.
     let and_line = line_of(BUNDLE, "indicator--and") - 1;
     let prefix = format!("b.json:{and_line}: indicator--and: skipped: ");
-    assert!(skipped[0].starts_with(&prefix) && skipped[0].contains("AND"), "{skipped:?}");
-    assert!(skipped[1].contains("indicator--sigma: skipped: pattern_type is `sigma`"), "{skipped:?}");
+    assert!(
+        skipped[0].starts_with(&prefix) && skipped[0].contains("AND"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[1].contains("indicator--sigma: skipped: pattern_type is `sigma`"),
+        "{skipped:?}"
+    );
     let invalid = out.invalid();
     assert_eq!(invalid.len(), 2, "{invalid:?}");
     let broken_line = line_of(BUNDLE, "indicator--broken-pattern") - 1;
     let prefix = format!("b.json:{broken_line}: indicator--broken-pattern: invalid STIX pattern");
     assert!(invalid[0].starts_with(&prefix), "{invalid:?}");
-    assert!(invalid[1].contains("indicator--wrong-type: `confidence` should be an integer 0–100, found a string"), "{invalid:?}");
-    assert_eq!(out.records, 8, "6 indicators and 2 observables; identity and relationship are not records");
+    assert!(
+        invalid[1].contains(
+            "indicator--wrong-type: `confidence` should be an integer 0–100, found a string"
+        ),
+        "{invalid:?}"
+    );
+    assert_eq!(
+        out.records, 8,
+        "6 indicators and 2 observables; identity and relationship are not records"
+    );
 }
 
 #[test]
@@ -321,15 +437,27 @@ fn stix_truncated_bundle_keeps_what_came_before() {
     assert_eq!(out.sightings.len(), 3);
     let messages = out.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
-    let end = format!("cut.json: not a readable STIX bundle: line {}: ", line_of(BUNDLE, "indicator--and"));
-    assert!(messages[0].starts_with(&end) && messages[0].contains("truncated"), "{messages:?}");
+    let end = format!(
+        "cut.json: not a readable STIX bundle: line {}: ",
+        line_of(BUNDLE, "indicator--and")
+    );
+    assert!(
+        messages[0].starts_with(&end) && messages[0].contains("truncated"),
+        "{messages:?}"
+    );
 }
 
 #[test]
 fn stix_bad_object_is_reported_by_line_and_the_next_one_read() {
     let feed = "{\"type\": \"bundle\", \"objects\": [\n{\"type\": \"ipv4-addr\", \"id\": \"ipv4-addr--a\", \"value\": 7},\n{\"type\": \"url\", \"value\": \"http://x.example/\"},\n42,\n{\"type\": \"domain-name\", \"id\": \"domain-name--b\", \"value\": \"ok.example\"}\n]}";
     let out = read(Format::Stix, "o.json", feed);
-    assert_eq!(out.values(), [(Kind::Url, "http://x.example/"), (Kind::Domain, "ok.example")]);
+    assert_eq!(
+        out.values(),
+        [
+            (Kind::Url, "http://x.example/"),
+            (Kind::Domain, "ok.example")
+        ]
+    );
     assert_eq!(
         out.messages(),
         [
@@ -341,8 +469,15 @@ fn stix_bad_object_is_reported_by_line_and_the_next_one_read() {
 
 #[test]
 fn stix_document_that_is_not_a_bundle_is_refused() {
-    let out = read(Format::Stix, "r.json", r#"{"type": "report", "objects": []}"#);
-    assert_eq!(out.messages(), [r#"r.json:1: not a STIX bundle: its type is "report", not "bundle""#]);
+    let out = read(
+        Format::Stix,
+        "r.json",
+        r#"{"type": "report", "objects": []}"#,
+    );
+    assert_eq!(
+        out.messages(),
+        [r#"r.json:1: not a STIX bundle: its type is "report", not "bundle""#]
+    );
 }
 
 // --- MISP ---------------------------------------------------------------------------------
@@ -379,24 +514,47 @@ fn misp_event_attributes_composites_and_skips() {
             (Kind::Domain, "mal.example"),
             (Kind::Ipv4, "203.0.113.90"),
             (Kind::Ipv4, "198.51.100.91"),
-            (Kind::Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                Kind::Sha256,
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            ),
             (Kind::Md5, "44d88612fea8a8f36de82e1278abb02f"),
             (Kind::Email, "boss@mal.example"),
             (Kind::Sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
         ]
     );
     let first = &out.sightings[0];
-    assert_eq!(first.tags, ["feed-tag", "tlp:green", "misp-galaxy:threat-actor=\"X\"", "c2"]);
+    assert_eq!(
+        first.tags,
+        [
+            "feed-tag",
+            "tlp:green",
+            "misp-galaxy:threat-actor=\"X\"",
+            "c2"
+        ]
+    );
     assert_eq!(first.description.as_deref(), Some("Phishing wave"));
     assert_eq!(first.seen_at.timestamp(), 1_767_312_000);
-    assert_eq!(out.sightings[1].description.as_deref(), Some("Phishing wave — resolves"));
-    assert_eq!(out.sightings[1].seen_at.timestamp(), 1_767_225_600, "event timestamp when the attribute has none");
+    assert_eq!(
+        out.sightings[1].description.as_deref(),
+        Some("Phishing wave — resolves")
+    );
+    assert_eq!(
+        out.sightings[1].seen_at.timestamp(),
+        1_767_225_600,
+        "event timestamp when the attribute has none"
+    );
     assert!(out.sightings[5].revoked, "deleted → revoked");
     assert_eq!(out.skipped().len(), 2, "{:?}", out.skipped());
-    assert!(out.skipped()[0].contains("attribute a5: skipped: url `https://mal.example/login` is not marked for detection"));
+    assert!(out.skipped()[0].contains(
+        "attribute a5: skipped: url `https://mal.example/login` is not marked for detection"
+    ));
     let invalid = out.invalid();
     assert_eq!(invalid.len(), 1);
-    assert!(invalid[0].starts_with("e.json:1: attribute a7: "), "{invalid:?}");
+    assert!(
+        invalid[0].starts_with("e.json:1: attribute a7: "),
+        "{invalid:?}"
+    );
     assert_eq!(out.records, 10);
 }
 
@@ -406,8 +564,17 @@ fn misp_lists_and_response_wrappers_stream_event_by_event() {
 {"Event": {"info": "two", "Attribute": "not a list"}},
 {"Event": {"info": "three", "Attribute": [{"type": "domain", "value": "three.example", "to_ids": true}]}}]"#;
     let out = read(Format::Misp, "l.json", list);
-    assert_eq!(out.values(), [(Kind::Domain, "one.example"), (Kind::Domain, "three.example")]);
-    assert_eq!(out.messages(), ["l.json:2: event event: `Attribute` should be a list of objects, found a string"]);
+    assert_eq!(
+        out.values(),
+        [
+            (Kind::Domain, "one.example"),
+            (Kind::Domain, "three.example")
+        ]
+    );
+    assert_eq!(
+        out.messages(),
+        ["l.json:2: event event: `Attribute` should be a list of objects, found a string"]
+    );
     let response = format!("{{\"response\": {list}}}");
     assert_eq!(read(Format::Misp, "r.json", &response).sightings.len(), 2);
 }
@@ -417,7 +584,11 @@ fn misp_truncated_document_reports_the_end() {
     let out = read(Format::Misp, "t.json", &MISP_EVENT[..200]);
     assert!(out.sightings.is_empty());
     assert_eq!(out.problems.len(), 1);
-    assert!(out.messages()[0].contains("truncated"), "{:?}", out.messages());
+    assert!(
+        out.messages()[0].contains("truncated"),
+        "{:?}",
+        out.messages()
+    );
 }
 
 // --- formats and detection ----------------------------------------------------------------
@@ -428,12 +599,24 @@ fn format_names_parse_and_print() {
         assert_eq!(format.to_string().parse::<Format>().unwrap(), format);
     }
     assert_eq!("ndjson".parse::<Format>().unwrap(), Format::Jsonl);
-    assert!("xml".parse::<Format>().unwrap_err().to_string().contains("text, csv, jsonl, stix, misp"));
+    assert!(
+        "xml"
+            .parse::<Format>()
+            .unwrap_err()
+            .to_string()
+            .contains("text, csv, jsonl, stix, misp")
+    );
 }
 
 #[test]
 fn a_reader_never_panics_on_any_format_mismatch() {
-    let inputs: [&[u8]; 5] = [BUNDLE.as_bytes(), MISP_EVENT.as_bytes(), b"value\n1.2.3.4\n", b"\x00\x01\xFF", b""];
+    let inputs: [&[u8]; 5] = [
+        BUNDLE.as_bytes(),
+        MISP_EVENT.as_bytes(),
+        b"value\n1.2.3.4\n",
+        b"\x00\x01\xFF",
+        b"",
+    ];
     for format in Format::ALL {
         for input in inputs {
             let out = read_with(format, "x", input, options());

@@ -2,15 +2,17 @@
 //! test that printing any pattern and parsing it back gives the same tree.
 
 use feeds::stix::pattern::{
-    Comparison, Literal, MAX_DEPTH, ObjectPath, Observation, Operator, Qualifier, Step, Test,
-    parse,
+    Comparison, Literal, MAX_DEPTH, ObjectPath, Observation, Operator, Qualifier, Step, Test, parse,
 };
 use proptest::prelude::*;
 
 fn path(object_type: &str, steps: &[&str]) -> ObjectPath {
     ObjectPath {
         object_type: object_type.to_owned(),
-        steps: steps.iter().map(|s| Step::Property((*s).to_owned())).collect(),
+        steps: steps
+            .iter()
+            .map(|s| Step::Property((*s).to_owned()))
+            .collect(),
     }
 }
 
@@ -63,7 +65,8 @@ fn specification_examples_parse() {
 
 #[test]
 fn precedence_is_followedby_then_or_then_and() {
-    let parsed = parse("[a:x = '1'] OR [b:x = '2'] AND [c:x = '3'] FOLLOWEDBY [d:x = '4']").unwrap();
+    let parsed =
+        parse("[a:x = '1'] OR [b:x = '2'] AND [c:x = '3'] FOLLOWEDBY [d:x = '4']").unwrap();
     let Observation::FollowedBy(items) = &parsed else {
         panic!("{parsed:?}");
     };
@@ -86,13 +89,19 @@ fn qualifiers_stack_in_order() {
         panic!("{parsed:?}");
     };
     assert_eq!(seconds, "10.5");
-    assert!(matches!(*inner, Observation::Qualified(_, Qualifier::Repeats(2))));
+    assert!(matches!(
+        *inner,
+        Observation::Qualified(_, Qualifier::Repeats(2))
+    ));
 }
 
 #[test]
 fn strings_unescape_quotes_and_backslashes_only() {
     let parsed = parse(r"[file:name = 'it\'s a \\ path']").unwrap();
-    assert_eq!(parsed, Observation::Comparison(eq("file", &["name"], r"it's a \ path")));
+    assert_eq!(
+        parsed,
+        Observation::Comparison(eq("file", &["name"], r"it's a \ path"))
+    );
     assert!(parse(r"[file:name = 'bad \n escape']").is_err());
 }
 
@@ -107,7 +116,10 @@ fn errors_point_at_the_problem() {
         ("[file:size IN 5]", 14),
         ("[file:name LIKE 5]", 16),
         ("[a:b = 'x'] WITHIN x SECONDS", 19),
-        ("[a:b = 'x'] START t'2016-13-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'", 20),
+        (
+            "[a:b = 'x'] START t'2016-13-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'",
+            20,
+        ),
         ("[a:b = 99999999999999999999]", 7),
         ("[a:b = h'abc']", 7),
         ("[a:b > true]", 7),
@@ -119,7 +131,27 @@ fn errors_point_at_the_problem() {
             err.offset.abs_diff(offset) <= 2,
             "{pattern:?}: expected an error near {offset}, got {err}"
         );
-        assert!(err.to_string().starts_with("invalid STIX pattern at character"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid STIX pattern at character"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn printing_adds_only_the_parentheses_the_tree_needs() {
+    for text in [
+        "[a:x = '1'] OR [b:x = '2'] AND [c:x = '3']",
+        "([a:x = '1'] OR [b:x = '2']) AND [c:x = '3']",
+        "[a:x = '1' OR b:x = '2' AND c:x = '3']",
+        "[(a:x = '1' OR b:x = '2') AND c:x = '3']",
+        "[a:x = '1'] FOLLOWEDBY [b:x = '2'] OR [c:x = '3']",
+        "[a:x = '1'] OR ([b:x = '2'] OR [c:x = '3'])",
+        "([a:x = '1'] AND [b:x = '2']) WITHIN 5 SECONDS",
+        "[file:hashes.'SHA-256' = 'it\\'s' AND file:x[*].y[-1] IN ('a', 1, true)]",
+    ] {
+        assert_eq!(parse(text).unwrap().to_string(), text);
     }
 }
 
@@ -134,7 +166,11 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     let deep = format!("{}[a:b = 'x']{}", "(".repeat(100_000), ")".repeat(100_000));
     let err = parse(&deep).unwrap_err();
     assert!(err.message.contains("nested deeper"), "{err}");
-    let ok = format!("{}[a:b = 'x']{}", "(".repeat(MAX_DEPTH - 1), ")".repeat(MAX_DEPTH - 1));
+    let ok = format!(
+        "{}[a:b = 'x']{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
     assert!(parse(&ok).is_ok());
     let brackets_in_strings = format!("[a:b = '{}']", "(".repeat(1000));
     assert!(parse(&brackets_in_strings).is_ok());
@@ -173,7 +209,15 @@ fn object_path() -> impl Strategy<Value = ObjectPath> {
 }
 
 fn timestamp() -> impl Strategy<Value = String> {
-    (1970u32..2100, 1u32..13, 1u32..29, 0u32..24, 0u32..60, 0u32..60, prop::option::of(0u32..1000))
+    (
+        1970u32..2100,
+        1u32..13,
+        1u32..29,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        prop::option::of(0u32..1000),
+    )
         .prop_map(|(y, mo, d, h, mi, s, ms)| match ms {
             Some(ms) => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"),
             None => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
@@ -222,12 +266,14 @@ fn test_strategy() -> impl Strategy<Value = Test> {
 }
 
 fn comparison() -> impl Strategy<Value = Comparison> {
-    test_strategy().prop_map(Comparison::Test).prop_recursive(4, 16, 3, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Comparison::And),
-            prop::collection::vec(inner, 2..4).prop_map(Comparison::Or),
-        ]
-    })
+    test_strategy()
+        .prop_map(Comparison::Test)
+        .prop_recursive(4, 16, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Comparison::And),
+                prop::collection::vec(inner, 2..4).prop_map(Comparison::Or),
+            ]
+        })
 }
 
 fn qualifier() -> impl Strategy<Value = Qualifier> {
@@ -239,14 +285,16 @@ fn qualifier() -> impl Strategy<Value = Qualifier> {
 }
 
 fn observation() -> impl Strategy<Value = Observation> {
-    comparison().prop_map(Observation::Comparison).prop_recursive(4, 12, 3, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::And),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::Or),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::FollowedBy),
-            (inner, qualifier()).prop_map(|(o, q)| Observation::Qualified(Box::new(o), q)),
-        ]
-    })
+    comparison()
+        .prop_map(Observation::Comparison)
+        .prop_recursive(4, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::Or),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Observation::FollowedBy),
+                (inner, qualifier()).prop_map(|(o, q)| Observation::Qualified(Box::new(o), q)),
+            ]
+        })
 }
 
 proptest! {

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use feeds::Defaults;
-use feeds::taxii::{Auth, Client, CollectionUrl, MEDIA_TYPE, TaxiiError, Target};
+use feeds::taxii::{Auth, Client, CollectionUrl, MEDIA_TYPE, Target, TaxiiError};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "t0ken-that-must-not-leak";
@@ -77,11 +77,18 @@ async fn objects_endpoint(
     };
     server.requests.lock().unwrap().push((raw_query, accept));
     if !authorised(&headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"title": "Unauthorized"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"title": "Unauthorized"})),
+        )
+            .into_response();
     }
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(2);
     let after = query.get("added_after").cloned().unwrap_or_default();
-    let pending: Vec<(String, Value)> = objects().into_iter().filter(|(added, _)| *added > after).collect();
+    let pending: Vec<(String, Value)> = objects()
+        .into_iter()
+        .filter(|(added, _)| *added > after)
+        .collect();
     let start = match (collection.as_str(), query.get("next")) {
         ("with-next", Some(next)) => next.parse().unwrap_or(0),
         _ => 0,
@@ -92,10 +99,15 @@ async fn objects_endpoint(
         pending.iter().skip(start).take(limit).cloned().collect()
     };
     let more = start + page.len() < pending.len() || collection == "stuck";
-    let mut body = json!({"more": more, "objects": page.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>()});
+    let mut body =
+        json!({"more": more, "objects": page.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>()});
     if more && collection != "no-next" {
         // One token for the whole session, as medallion does.
-        body["next"] = json!(if collection == "stuck" { "session".to_owned() } else { (start + page.len()).to_string() });
+        body["next"] = json!(if collection == "stuck" {
+            "session".to_owned()
+        } else {
+            (start + page.len()).to_string()
+        });
     }
     let mut response = (
         [(header::CONTENT_TYPE, MEDIA_TYPE)],
@@ -135,7 +147,11 @@ fn bearer() -> Auth {
 }
 
 /// Polls to the end; returns the values seen and the cursor.
-async fn poll_all(client: &Client, target: &CollectionUrl, after: Option<String>) -> Result<(Vec<String>, Option<String>), TaxiiError> {
+async fn poll_all(
+    client: &Client,
+    target: &CollectionUrl,
+    after: Option<String>,
+) -> Result<(Vec<String>, Option<String>), TaxiiError> {
     let mut poll = client.poll(target, after, Some(2));
     let mut values = Vec::new();
     let origin: Arc<str> = Arc::from(target.to_string());
@@ -166,7 +182,16 @@ async fn pages_by_next_and_polls_incrementally_from_the_cursor() {
     let client = Client::new(bearer()).unwrap();
     let target = collection(&base, "with-next");
     let (values, cursor) = poll_all(&client, &target, None).await.unwrap();
-    assert_eq!(values, ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"]);
+    assert_eq!(
+        values,
+        [
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.3",
+            "198.51.100.4",
+            "198.51.100.5"
+        ]
+    );
     assert_eq!(cursor.as_deref(), Some("2026-02-01T00:05:00.000000Z"));
     {
         let requests = server.requests.lock().unwrap();
@@ -178,12 +203,17 @@ async fn pages_by_next_and_polls_incrementally_from_the_cursor() {
     // The second poll starts from the cursor and finds nothing new.
     let (again, second_cursor) = poll_all(&client, &target, cursor.clone()).await.unwrap();
     assert!(again.is_empty());
-    assert_eq!(second_cursor, None, "no objects, no new cursor: the caller keeps the old one");
+    assert_eq!(
+        second_cursor, None,
+        "no objects, no new cursor: the caller keeps the old one"
+    );
     let last = server.requests.lock().unwrap().last().unwrap().0.clone();
     assert_eq!(last, "added_after=2026-02-01T00:05:00.000000Z&limit=2");
 
     // From a cursor in the middle, only the later objects come.
-    let (later, _) = poll_all(&client, &target, Some("2026-02-01T00:03:00.000000Z".into())).await.unwrap();
+    let (later, _) = poll_all(&client, &target, Some("2026-02-01T00:03:00.000000Z".into()))
+        .await
+        .unwrap();
     assert_eq!(later, ["198.51.100.4", "198.51.100.5"]);
 }
 
@@ -191,11 +221,16 @@ async fn pages_by_next_and_polls_incrementally_from_the_cursor() {
 async fn pages_by_added_after_when_the_server_gives_no_next() {
     let (base, server) = start().await;
     let client = Client::new(bearer()).unwrap();
-    let (values, cursor) = poll_all(&client, &collection(&base, "no-next"), None).await.unwrap();
+    let (values, cursor) = poll_all(&client, &collection(&base, "no-next"), None)
+        .await
+        .unwrap();
     assert_eq!(values.len(), 5);
     assert_eq!(cursor.as_deref(), Some("2026-02-01T00:05:00.000000Z"));
     let requests = server.requests.lock().unwrap();
-    assert_eq!(requests[1].0, "added_after=2026-02-01T00:02:00.000000Z&limit=2");
+    assert_eq!(
+        requests[1].0,
+        "added_after=2026-02-01T00:02:00.000000Z&limit=2"
+    );
 }
 
 #[tokio::test]
@@ -206,16 +241,26 @@ async fn basic_auth_works_and_bad_credentials_are_refused_without_echoing_them()
         password: "pa55word".into(),
     };
     let client = Client::new(basic).unwrap();
-    let (values, _) = poll_all(&client, &collection(&base, "with-next"), None).await.unwrap();
+    let (values, _) = poll_all(&client, &collection(&base, "with-next"), None)
+        .await
+        .unwrap();
     assert_eq!(values.len(), 5);
 
     for auth in [Auth::None, Auth::Bearer("wrong-secret-value".into())] {
         let client = Client::new(auth).unwrap();
-        let err = poll_all(&client, &collection(&base, "with-next"), None).await.unwrap_err();
+        let err = poll_all(&client, &collection(&base, "with-next"), None)
+            .await
+            .unwrap_err();
         let message = err.to_string();
-        assert!(matches!(err, TaxiiError::Unauthorized { status: 401, .. }), "{message}");
+        assert!(
+            matches!(err, TaxiiError::Unauthorized { status: 401, .. }),
+            "{message}"
+        );
         assert!(message.contains("IOCSYNC_TAXII_TOKEN"), "{message}");
-        assert!(!message.contains("wrong-secret-value") && !message.contains(TOKEN), "{message}");
+        assert!(
+            !message.contains("wrong-secret-value") && !message.contains(TOKEN),
+            "{message}"
+        );
     }
 }
 
@@ -223,7 +268,9 @@ async fn basic_auth_works_and_bad_credentials_are_refused_without_echoing_them()
 async fn a_server_that_never_moves_on_is_stopped() {
     let (base, server) = start().await;
     let client = Client::new(bearer()).unwrap();
-    let err = poll_all(&client, &collection(&base, "stuck"), None).await.unwrap_err();
+    let err = poll_all(&client, &collection(&base, "stuck"), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, TaxiiError::Stuck { .. }), "{err}");
     let requests = server.requests.lock().unwrap().len();
     assert_eq!(requests, 3, "gives up after three empty pages");
@@ -239,7 +286,11 @@ async fn missing_collections_and_dead_servers_are_clear_errors() {
 
     let dead = collection("http://127.0.0.1:9", "x");
     let err = poll_all(&client, &dead, None).await.unwrap_err();
-    assert!(err.to_string().starts_with("GET http://127.0.0.1:9/api1/collections/x/objects/"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("GET http://127.0.0.1:9/api1/collections/x/objects/"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -259,5 +310,10 @@ fn page_records_locate_bad_objects_by_id() {
     assert_eq!(read, 2);
     assert_eq!(records[0].as_ref().unwrap().value, "ok.example");
     let err = records[1].as_ref().unwrap_err().to_string();
-    assert!(err.starts_with("taxii+https://t.example/api1/collections/c/: indicator--bad: invalid STIX pattern"), "{err}");
+    assert!(
+        err.starts_with(
+            "taxii+https://t.example/api1/collections/c/: indicator--bad: invalid STIX pattern"
+        ),
+        "{err}"
+    );
 }

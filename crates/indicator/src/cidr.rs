@@ -14,9 +14,17 @@ use crate::{Flag, Indicator, Kind, Reason, ip, scope};
 /// `example.com/path` is left to the URL parser) and the part after is a prefix or mask.
 pub(crate) fn split(s: &str) -> Option<(&str, &str)> {
     let (addr, prefix) = s.split_once('/')?;
-    let addr_like = addr.contains(':') || ip::looks_like_ipv4(addr);
-    let prefix_like = !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    (addr_like && prefix_like).then_some((addr, prefix))
+    // A fragment would be dropped from a URL, leaving a value that reads as a CIDR, so the
+    // shape is judged without it (and the prefix parser then rejects the `#`).
+    let written = prefix.split_once('#').map_or(prefix, |(before, _)| before);
+    let prefix_like =
+        !written.is_empty() && written.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    (is_ip_like(addr) && prefix_like).then_some((addr, prefix))
+}
+
+/// True when `s` has the shape of an address of either family.
+fn is_ip_like(s: &str) -> bool {
+    ip::looks_like_ipv6(s) || ip::looks_like_ipv4(s)
 }
 
 /// Parses `addr/prefix` as split by [`split`].
@@ -88,8 +96,7 @@ pub(crate) fn net_indicator(net: IpNet) -> Indicator {
 pub(crate) fn split_range(s: &str) -> Option<(&str, &str)> {
     let (start, end) = s.split_once('-')?;
     let start = start.trim_end();
-    let start_like = start.contains(':') || ip::looks_like_ipv4(start);
-    start_like.then_some((start, end.trim_start()))
+    is_ip_like(start).then_some((start, end.trim_start()))
 }
 
 /// Parses a range into the CIDRs that cover it exactly. An IPv4 range may give only the last

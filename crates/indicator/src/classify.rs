@@ -91,40 +91,48 @@ impl Shape {
 
 /// [`crate::parse`]: refang, then hand the input to the one parser that fits its shape.
 pub(crate) fn parse(input: &str) -> Result<Vec<Indicator>, ParseError> {
-    let (refanged, changed) = prepare(input)?;
-    let mut out = dispatch(&refanged)?;
-    if changed {
-        out.iter_mut().for_each(|ind| ind.add_flag(Flag::Refanged));
-    }
-    Ok(out)
+    refang_then(input, dispatch)
 }
 
 /// [`crate::parse_as`]: parse, then insist on the stated kind.
 pub(crate) fn parse_as(kind: Kind, input: &str) -> Result<Vec<Indicator>, ParseError> {
+    refang_then(input, |s| {
+        let found = match dispatch(s)? {
+            // A feed of URLs may list bare hosts: they are URLs without a scheme.
+            hosts if kind == Kind::Url && hosts.iter().all(is_host) => {
+                vec![url::parse_without_scheme(&host_of(&hosts, s))?]
+            }
+            found => found,
+        };
+        match found.iter().find(|ind| !agrees(kind, ind.kind)) {
+            Some(wrong) => Err(Reason::KindMismatch {
+                expected: kind,
+                found: wrong.kind,
+            }),
+            None => Ok(found),
+        }
+    })
+}
+
+/// Refangs `input`, parses it with `parser`, and flags the results when refanging changed
+/// anything.
+fn refang_then(
+    input: &str,
+    parser: impl FnOnce(&str) -> Result<Vec<Indicator>, Reason>,
+) -> Result<Vec<Indicator>, ParseError> {
     let (refanged, changed) = prepare(input)?;
-    let mut out = match dispatch(&refanged) {
-        // A feed of URLs may list bare hosts: they are URLs without a scheme.
-        Ok(found)
-            if kind == Kind::Url
-                && found
-                    .iter()
-                    .all(|i| matches!(i.kind, Kind::Domain | Kind::Ipv4 | Kind::Ipv6)) =>
-        {
-            vec![url::parse_without_scheme(&host_of(&found, &refanged))?]
-        }
-        other => other?,
-    };
-    if let Some(wrong) = out.iter().find(|ind| !agrees(kind, ind.kind)) {
-        return Err(Reason::KindMismatch {
-            expected: kind,
-            found: wrong.kind,
-        }
-        .into());
-    }
+    let mut found = parser(&refanged)?;
     if changed {
-        out.iter_mut().for_each(|ind| ind.add_flag(Flag::Refanged));
+        found
+            .iter_mut()
+            .for_each(|ind| ind.add_flag(Flag::Refanged));
     }
-    Ok(out)
+    Ok(found)
+}
+
+/// True for a domain or a single address: what a URL without scheme or path is.
+fn is_host(ind: &Indicator) -> bool {
+    matches!(ind.kind, Kind::Domain | Kind::Ipv4 | Kind::Ipv6)
 }
 
 /// The host text to build a scheme-less URL from: IPv6 needs brackets.
@@ -191,10 +199,12 @@ fn one(s: &str, shape: &Shape) -> Result<Indicator, Reason> {
         }
         _ => {}
     }
-    if shape.colons >= 2 && !s.starts_with('[') {
+    // Two colons outside brackets cannot be `host:port`, unless they sit in a query or fragment.
+    let url_like = shape.has(QUESTION | HASH) || s.starts_with('[');
+    if shape.colons >= 2 && (ip::looks_like_ipv6(s) || !url_like) {
         return ip::parse(s);
     }
-    if shape.colons == 1 || shape.has(QUESTION | HASH) || s.starts_with('[') {
+    if shape.has(COLON | QUESTION | HASH) || s.starts_with('[') {
         return scheme_less(s);
     }
     if shape.all_hex && hash::looks_like_hash(s) {
@@ -263,6 +273,8 @@ mod tests {
             ("1.2.3.4/admin.php", "1.2.3.4/admin.php"),
             ("1.2.3.4:4444", "1.2.3.4:4444"),
             ("[2001:db8::1]:8443", "[2001:db8::1]:8443"),
+            ("example.com?t=12:30:00", "example.com?t=12:30:00"),
+            ("1.2.3.4:80?a-b", "1.2.3.4:80?a-b"),
         ] {
             let ind = one_of(input);
             assert_eq!(
@@ -310,6 +322,8 @@ mod tests {
             Reason::BadPrefix("255.255.0.0".into(), 128)
         );
         assert_eq!(err("010.0.0.0/8"), Reason::Ipv4LeadingZero("010".into()));
+        // Found by fuzzing: a fragment must not turn a would-be CIDR into a URL.
+        assert_eq!(err("10.0.0.0/8#x"), Reason::BadPrefix("8#x".into(), 32));
     }
 
     #[test]
@@ -367,6 +381,10 @@ mod tests {
         assert_eq!(err("   "), Reason::Empty);
         assert_eq!(err("\"\""), Reason::Empty);
         assert_eq!(err("two words"), Reason::BadCharacter);
+        assert_eq!(err("2001:db8::g"), Reason::Ipv6Malformed);
+        // Found by property testing: multi-byte characters where ASCII prefixes are looked for.
+        assert!(matches!(err("®𞅎\u{fffc}"), Reason::BadIdn(_)));
+        assert_eq!(kv("H.mm.#H:H"), (Kind::Domain, "h.mm".into()));
         assert_eq!(err("a\u{7}b.com"), Reason::BadCharacter);
         assert_eq!(err("foo"), Reason::SingleLabel("foo".into()));
         assert_eq!(err("1.2.3"), Reason::Ipv4PartCount(3));

@@ -24,6 +24,17 @@ pub(crate) fn looks_like_ipv4(s: &str) -> bool {
         .all(|part| part.bytes().all(|b| b.is_ascii_digit()) || hex_part(part).is_some())
 }
 
+/// True when `s` has the characters of an IPv6 address (hex digits, colons, dots for an
+/// embedded IPv4 part) with at least two colons, optionally followed by a `%zone`: the inputs
+/// the IPv6 parser should judge.
+pub(crate) fn looks_like_ipv6(s: &str) -> bool {
+    let address = s.split_once('%').map_or(s, |(address, _)| address);
+    address.bytes().filter(|&b| b == b':').count() >= 2
+        && address
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
 /// The digits of a `0x`-prefixed hexadecimal part.
 fn hex_part(part: &str) -> Option<&str> {
     let digits = part
@@ -190,5 +201,14 @@ mod tests {
         assert!(!looks_like_ipv4("1e100.net"));
         assert!(!looks_like_ipv4("123.abc"));
         assert!(!looks_like_ipv4("a.1.1.1"));
+    }
+
+    #[test]
+    fn looks_like_ipv6_only_for_address_characters() {
+        assert!(looks_like_ipv6("2001:db8::1"));
+        assert!(looks_like_ipv6("::ffff:1.2.3.4"));
+        assert!(looks_like_ipv6("fe80::1%eth0"));
+        assert!(!looks_like_ipv6("1.2.3.4:80"));
+        assert!(!looks_like_ipv6("example.com?a=1:2:3"));
     }
 }

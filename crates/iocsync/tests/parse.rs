@@ -135,7 +135,12 @@ fn bad_lines_are_reported_and_do_not_stop_the_run() {
     assert_eq!(code, 3);
     let lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [1, 2, 3, 4]);
-    assert!(rows[0]["error"].as_str().unwrap().contains("four parts, not 3"));
+    assert!(
+        rows[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("four parts, not 3")
+    );
     assert!(rows[1]["error"].as_str().unwrap().contains("single label"));
     assert_eq!(rows[2]["reason"], "invalid-utf8");
     assert!(

@@ -39,8 +39,6 @@ pub enum Error {
         #[source]
         source: InvalidCollection,
     },
-    #[error("no collection named `{0}`")]
-    NoSuchCollection(String),
     #[error("a collection named `{0}` already exists")]
     CollectionExists(String),
     #[error("the library holds an unreadable {what} `{value}`")]

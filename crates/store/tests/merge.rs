@@ -284,3 +284,43 @@ fn bad_sightings_are_listed_and_the_rest_merged() {
     assert_eq!((again.created, again.updated), (0, total - 3));
     assert_eq!(lib.count().unwrap(), (total - 3) as u64);
 }
+
+#[test]
+fn mixed_batches_count_new_and_known_indicators() {
+    let (_dir, mut lib) = library();
+    lib.merge(&[
+        ip("2.2.2.1", "a", 1, 1),
+        ip("2.2.2.2", "a", 1, 1),
+        ip("2.2.2.3", "a", 1, 1),
+    ])
+    .unwrap();
+    // Mostly known: the library looks each one up before inserting.
+    let report = lib
+        .merge(&[
+            ip("2.2.2.1", "a", 2, 2),
+            ip("2.2.2.9", "a", 2, 2),
+            ip("2.2.2.2", "a", 2, 2),
+            ip("2.2.2.3", "a", 2, 2),
+        ])
+        .unwrap();
+    assert_eq!((report.created, report.updated), (1, 3));
+    // Mostly new, with a repeat inside the batch: it inserts first and falls back to a lookup.
+    let report = lib
+        .merge(&[
+            ip("2.2.3.1", "a", 2, 2),
+            ip("2.2.3.2", "a", 2, 2),
+            ip("2.2.3.1", "b", 7, 3),
+            ip("2.2.2.1", "b", 5, 3),
+        ])
+        .unwrap();
+    assert_eq!((report.created, report.updated), (2, 2));
+    let rec = lib
+        .indicator(Kind::Ipv4, "2.2.3.1", day(4))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rec.score, rec.sightings, rec.sources.len()),
+        (Some(7), 2, 2)
+    );
+    assert_eq!(lib.count().unwrap(), 6);
+}

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod list;
 pub mod model;
 pub mod objects;
+pub mod store;
 pub mod validate;
 
 use std::collections::HashMap;

@@ -44,12 +44,6 @@ fn key_of(value: &TypedValue) -> ObjectKey {
     (value.kind, value.kind.identity(&value.value))
 }
 
-fn count_of<V>(map: &std::collections::BTreeMap<ObjectKey, V>, kind: ObjectType) -> usize {
-    map.range((kind, String::new())..)
-        .take_while(|((k, _), _)| *k == kind)
-        .count()
-}
-
 /// Adds to the Suspicious Object List.
 pub fn add_suspicious(
     state: &mut State,
@@ -91,18 +85,17 @@ fn check_room_for_suspicious(
     for kind in ObjectType::ALL {
         let new = keys
             .iter()
-            .filter(|k| k.0 == kind && !state.suspicious.contains_key(*k))
+            .filter(|k| k.0 == kind && !state.suspicious.contains_key(k))
             .count();
-        let present = count_of(&state.suspicious, kind);
-        let over = (present + new).saturating_sub(limit);
+        let over = (state.suspicious.count(kind) + new).saturating_sub(limit);
         if over == 0 {
             continue;
         }
-        let evictable = state
-            .suspicious
+        let protected = keys
             .iter()
-            .filter(|(k, o)| k.0 == kind && o.expires.is_some() && !keys.contains(*k))
+            .filter(|k| k.0 == kind && state.suspicious.get(k).is_some_and(|o| o.expires.is_some()))
             .count();
+        let evictable = state.suspicious.expiring_count(kind) - protected;
         if evictable < over {
             return Err(V1Error::LimitExceeded(format!(
                 "{LIMIT_MESSAGE} of {limit} objects of type {}.",
@@ -122,7 +115,7 @@ fn upsert_suspicious(
 ) {
     let key = key_of(&value);
     if !state.suspicious.contains_key(&key)
-        && count_of(&state.suspicious, value.kind) >= ctx.per_type_limit
+        && state.suspicious.count(value.kind) >= ctx.per_type_limit
     {
         evict_closest_to_expiry(state, value.kind, protected);
     }
@@ -148,10 +141,8 @@ fn upsert_suspicious(
 fn evict_closest_to_expiry(state: &mut State, kind: ObjectType, protected: &BTreeSet<ObjectKey>) {
     let victim = state
         .suspicious
-        .iter()
-        .filter(|(k, o)| k.0 == kind && o.expires.is_some() && !protected.contains(*k))
-        .min_by_key(|(_, o)| (o.expiry_or_never(), o.seq))
-        .map(|(k, _)| k.clone());
+        .expiring(kind)
+        .find(|k| !protected.contains(k));
     if let Some(victim) = victim {
         state.suspicious.remove(&victim);
     }

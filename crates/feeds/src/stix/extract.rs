@@ -140,10 +140,16 @@ mod tests {
 
     #[test]
     fn equalities_and_ors_of_them_are_indicators() {
-        assert_eq!(values("[ipv4-addr:value = '198.51.100.1']"), [Ok("198.51.100.1".to_owned())]);
+        assert_eq!(
+            values("[ipv4-addr:value = '198.51.100.1']"),
+            [Ok("198.51.100.1".to_owned())]
+        );
         assert_eq!(
             values("[domain-name:value = 'a.example' OR url:value = 'http://b.example/']"),
-            [Ok("a.example".to_owned()), Ok("http://b.example/".to_owned())]
+            [
+                Ok("a.example".to_owned()),
+                Ok("http://b.example/".to_owned())
+            ]
         );
         assert_eq!(
             values("[file:hashes.MD5 = 'x'] OR ([file:hashes.'SHA-256' = 'y'])"),

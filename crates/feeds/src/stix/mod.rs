@@ -137,7 +137,11 @@ pub(crate) fn object_records(
     let object_type = match json::opt_str(object, "type") {
         Ok(Some(object_type)) => object_type,
         Ok(None) => {
-            out.push_back(Err(FeedError::invalid(origin, location, "object has no `type`")));
+            out.push_back(Err(FeedError::invalid(
+                origin,
+                location,
+                "object has no `type`",
+            )));
             return 1;
         }
         Err(reason) => {
@@ -227,7 +231,12 @@ fn indicator_attributes(object: &Object) -> Result<Attributes, String> {
     })
 }
 
-fn sightings(expect: Expect, value: &str, attributes: &Attributes, defaults: &Defaults) -> Vec<Found> {
+fn sightings(
+    expect: Expect,
+    value: &str,
+    attributes: &Attributes,
+    defaults: &Defaults,
+) -> Vec<Found> {
     match indicators(expect, value) {
         Ok(found) => found
             .into_iter()
@@ -261,7 +270,12 @@ fn hashes_object(object: &Object, defaults: &Defaults) -> Vec<Found> {
         .filter_map(|(algorithm, value)| {
             let kind = extract::hash_kind(algorithm)?;
             Some(match value.as_str() {
-                Some(value) => sightings(Expect::Exactly(kind), value, &Attributes::default(), defaults),
+                Some(value) => sightings(
+                    Expect::Exactly(kind),
+                    value,
+                    &Attributes::default(),
+                    defaults,
+                ),
                 None => vec![invalid(format!(
                     "hash `{algorithm}` should be a string, found {}",
                     json::type_name(value)

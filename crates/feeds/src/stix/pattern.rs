@@ -10,7 +10,9 @@
 use std::fmt;
 
 use winnow::ascii::{digit0, digit1, multispace0};
-use winnow::combinator::{alt, cut_err, delimited, not, opt, preceded, repeat, separated, terminated};
+use winnow::combinator::{
+    alt, cut_err, delimited, not, opt, preceded, repeat, separated, terminated,
+};
 use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
 use winnow::prelude::*;
 use winnow::token::{none_of, one_of, take_while};
@@ -404,11 +406,13 @@ fn number(input: &mut Input<'_>) -> ModalResult<Literal> {
 fn timestamp(input: &mut Input<'_>) -> ModalResult<String> {
     preceded(
         "t'",
-        cut_err(terminated(take_while(1.., |c| c != '\''), '\'').verify(|s: &str| is_stix_timestamp(s))),
+        cut_err(
+            terminated(take_while(1.., |c| c != '\''), '\'').verify(|s: &str| is_stix_timestamp(s)),
+        ),
     )
-        .context(expected("a timestamp t'YYYY-MM-DDTHH:MM:SS[.s]Z'"))
-        .map(str::to_owned)
-        .parse_next(input)
+    .context(expected("a timestamp t'YYYY-MM-DDTHH:MM:SS[.s]Z'"))
+    .map(str::to_owned)
+    .parse_next(input)
 }
 
 /// STIX timestamps are RFC 3339 in UTC with a `Z` suffix.
@@ -514,19 +518,21 @@ fn write_quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_str("'")
 }
 
-/// Writes `items` joined by ` word `, parenthesising compound children so the tree shape
-/// survives a round trip.
+/// Writes `items` joined by ` word `. A child is parenthesised when it binds no tighter than
+/// its parent (`a AND (b OR c)`, `a OR (b OR c)`), so the tree shape survives a round trip and
+/// the text nests no deeper than the pattern it was parsed from.
 fn write_joined<T: fmt::Display>(
     f: &mut fmt::Formatter<'_>,
     items: &[T],
     word: &str,
-    is_compound: fn(&T) -> bool,
+    parent: Precedence,
+    precedence: fn(&T) -> Precedence,
 ) -> fmt::Result {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             write!(f, " {word} ")?;
         }
-        if is_compound(item) {
+        if precedence(item) <= parent {
             write!(f, "({item})")?;
         } else {
             write!(f, "{item}")?;
@@ -535,9 +541,23 @@ fn write_joined<T: fmt::Display>(
     Ok(())
 }
 
+/// How tightly an expression binds, loosest first; atoms never need parentheses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Precedence {
+    FollowedBy,
+    Or,
+    And,
+    Atom,
+}
+
 impl Observation {
-    fn is_compound(&self) -> bool {
-        matches!(self, Self::And(_) | Self::Or(_) | Self::FollowedBy(_))
+    fn precedence(&self) -> Precedence {
+        match self {
+            Self::FollowedBy(_) => Precedence::FollowedBy,
+            Self::Or(_) => Precedence::Or,
+            Self::And(_) => Precedence::And,
+            Self::Comparison(_) | Self::Qualified(..) => Precedence::Atom,
+        }
     }
 }
 
@@ -545,10 +565,18 @@ impl fmt::Display for Observation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Comparison(c) => write!(f, "[{c}]"),
-            Self::And(items) => write_joined(f, items, "AND", Self::is_compound),
-            Self::Or(items) => write_joined(f, items, "OR", Self::is_compound),
-            Self::FollowedBy(items) => write_joined(f, items, "FOLLOWEDBY", Self::is_compound),
-            Self::Qualified(inner, q) if inner.is_compound() => write!(f, "({inner}) {q}"),
+            Self::And(items) => write_joined(f, items, "AND", Precedence::And, Self::precedence),
+            Self::Or(items) => write_joined(f, items, "OR", Precedence::Or, Self::precedence),
+            Self::FollowedBy(items) => write_joined(
+                f,
+                items,
+                "FOLLOWEDBY",
+                Precedence::FollowedBy,
+                Self::precedence,
+            ),
+            Self::Qualified(inner, q) if inner.precedence() < Precedence::Atom => {
+                write!(f, "({inner}) {q}")
+            }
             Self::Qualified(inner, q) => write!(f, "{inner} {q}"),
         }
     }
@@ -565,8 +593,12 @@ impl fmt::Display for Qualifier {
 }
 
 impl Comparison {
-    fn is_compound(&self) -> bool {
-        matches!(self, Self::And(_) | Self::Or(_))
+    fn precedence(&self) -> Precedence {
+        match self {
+            Self::Or(_) => Precedence::Or,
+            Self::And(_) => Precedence::And,
+            Self::Test(_) => Precedence::Atom,
+        }
     }
 }
 
@@ -574,8 +606,8 @@ impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Test(t) => write!(f, "{t}"),
-            Self::And(items) => write_joined(f, items, "AND", Self::is_compound),
-            Self::Or(items) => write_joined(f, items, "OR", Self::is_compound),
+            Self::And(items) => write_joined(f, items, "AND", Precedence::And, Self::precedence),
+            Self::Or(items) => write_joined(f, items, "OR", Precedence::Or, Self::precedence),
         }
     }
 }

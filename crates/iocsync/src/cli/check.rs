@@ -37,6 +37,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                     .await?;
             }
             Product::XdrV2 => check_xdr(target).await?,
+            Product::Http => anyhow::bail!(
+                "an http target has no side-effect-free call to check; use `iocsync run --dry-run`"
+            ),
         }
         anyhow::Ok(())
     });

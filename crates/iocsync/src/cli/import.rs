@@ -203,9 +203,10 @@ impl Input {
 
 /// `blocklist.txt` → `blocklist`, `campaign.stix.json` → `campaign`.
 fn file_source(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     [".stix", ".misp"]
         .iter()
         .find_map(|suffix| stem.strip_suffix(suffix))
@@ -215,7 +216,11 @@ fn file_source(path: &Path) -> String {
 /// The host and path of a URL, without the scheme or a query that may hold a key.
 fn url_source(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['?', '#']).next().unwrap_or(rest).trim_end_matches('/').to_owned()
+    rest.split(['?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// Everything the flags say, checked before any I/O.
@@ -244,7 +249,12 @@ impl Plan {
         }
         let mut defaults = Defaults::new(String::new());
         defaults.score = args.score;
-        defaults.tags = args.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+        defaults.tags = args
+            .tags
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         defaults.class = args.class;
         let columns = &args.columns;
         let options = Options {
@@ -270,7 +280,10 @@ impl Plan {
     /// The options for one input, with its source name.
     fn options_for(&self, input: &Input) -> Options {
         let mut options = self.options.clone();
-        options.defaults.source = self.source.clone().unwrap_or_else(|| input.default_source());
+        options.defaults.source = self
+            .source
+            .clone()
+            .unwrap_or_else(|| input.default_source());
         options
     }
 }
@@ -297,7 +310,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .inputs
         .iter()
         .any(|i| matches!(i, Input::Taxii(_) | Input::TaxiiServer(_)));
-    let auth = if needs_taxii { taxii_auth()? } else { Auth::None };
+    let auth = if needs_taxii {
+        taxii_auth()?
+    } else {
+        Auth::None
+    };
     let errors_file = args
         .errors_file
         .as_ref()
@@ -318,13 +335,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let options = plan.options_for(input);
         let before = import.counts();
         let outcome = match input {
-            Input::Taxii(collection) => taxii.import(collection, options, &mut import, show_progress),
+            Input::Taxii(collection) => {
+                taxii.import(collection, options, &mut import, show_progress)
+            }
             Input::TaxiiServer(spec) => taxii.list(spec).map(|()| None),
             _ => import_stream(input, plan.format, options, &mut import, show_progress).map(Some),
         };
         // A failed input still counts what it gave before failing (it was merged).
         let format = outcome.unwrap_or_else(|err| {
-            import.problems.show(&format!("error: {}: {err:#}", input.name()));
+            import
+                .problems
+                .show(&format!("error: {}: {err:#}", input.name()));
             failed = true;
             None
         });
@@ -400,7 +421,10 @@ fn byte_progress(length: Option<u64>, name: &str) -> ProgressBar {
             ProgressBar::new(length),
             "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         ),
-        None => (ProgressBar::no_length(), "{spinner} {msg} {bytes} {bytes_per_sec}"),
+        None => (
+            ProgressBar::no_length(),
+            "{spinner} {msg} {bytes} {bytes_per_sec}",
+        ),
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
@@ -514,14 +538,20 @@ impl<'a> TaxiiSession<'a> {
             let discovery = client.discovery(&url).await?;
             let mut lines = Vec::new();
             for root in &discovery.api_roots {
-                let api_root = url.join(root).context("bad API root in the discovery answer")?;
+                let api_root = url
+                    .join(root)
+                    .context("bad API root in the discovery answer")?;
                 for collection in client.collections(&api_root).await? {
                     lines.push(format!(
                         "  {}{api_root}collections/{}/  {}{}",
                         taxii::URL_PREFIX,
                         collection.id,
                         collection.title,
-                        if collection.can_read { "" } else { " (not readable)" }
+                        if collection.can_read {
+                            ""
+                        } else {
+                            " (not readable)"
+                        }
                     ));
                 }
             }
@@ -529,7 +559,11 @@ impl<'a> TaxiiSession<'a> {
         })?;
         bail!(
             "this names a TAXII server, not a collection; import one of its collections:\n{}",
-            if listing.is_empty() { "  (none)".to_owned() } else { listing.join("\n") }
+            if listing.is_empty() {
+                "  (none)".to_owned()
+            } else {
+                listing.join("\n")
+            }
         )
     }
 
@@ -593,7 +627,10 @@ impl Problems {
             } else {
                 "--errors-file PATH keeps them all"
             };
-            self.show(&format!("… and {} more problems not shown ({hint})", self.hidden));
+            self.show(&format!(
+                "… and {} more problems not shown ({hint})",
+                self.hidden
+            ));
         }
         if let Some(file) = &mut self.file {
             file.flush().context("cannot write the errors file")?;
@@ -688,7 +725,10 @@ impl<'l> Import<'l> {
 
     fn merge(&mut self) -> anyhow::Result<()> {
         for chunk in self.pending.chunks(CHUNK) {
-            let report = self.library.merge(chunk).context("cannot write to the library")?;
+            let report = self
+                .library
+                .merge(chunk)
+                .context("cannot write to the library")?;
             self.counts.new += report.created as u64;
             self.counts.updated += report.updated as u64;
             for rejected in &report.rejected {
@@ -699,7 +739,10 @@ impl<'l> Import<'l> {
                 let problem = FeedError::invalid(
                     &Arc::from(origin),
                     feeds::Location::Document,
-                    format!("`{}` refused by the library: {}", rejected.value, rejected.reason),
+                    format!(
+                        "`{}` refused by the library: {}",
+                        rejected.value, rejected.reason
+                    ),
                 );
                 self.problems.report(&problem)?;
             }
@@ -826,6 +869,9 @@ mod tests {
         assert_eq!(file_source(Path::new("/x/blocklist.txt")), "blocklist");
         assert_eq!(file_source(Path::new("campaign.stix.json")), "campaign");
         assert_eq!(file_source(Path::new("noext")), "noext");
-        assert_eq!(url_source("https://feeds.example/a/list.txt?key=secret"), "feeds.example/a/list.txt");
+        assert_eq!(
+            url_source("https://feeds.example/a/list.txt?key=secret"),
+            "feeds.example/a/list.txt"
+        );
     }
 }

@@ -267,7 +267,10 @@ impl Sink {
             .load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(["line", "kind", "value", "scope", "flags", "error"]);
-        Sink::Table { table: Box::new(table), with_file }
+        Sink::Table {
+            table: Box::new(table),
+            with_file,
+        }
     }
 
     fn push(&mut self, row: Row<'_>) -> io::Result<()> {

@@ -120,18 +120,14 @@ pub(super) fn merge(
         received: sightings.len(),
         ..MergeReport::default()
     };
-    // A batch is usually all new (a first import) or mostly known (a re-import); each chunk
-    // guesses from the one before.
-    let mut insert_first = true;
     for (chunk_no, chunk) in sightings.chunks(CHUNK).enumerate() {
-        let (created, updated) = (report.created, report.updated);
         // IMMEDIATE takes the write lock up front, so a busy library makes us wait (busy
         // timeout) instead of failing when a read transaction tries to become a write.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let merger = Merger::new(&tx, now, insert_first)?;
+        let mut merger = Merger::new(&tx, now)?;
+        merger.insert_first = merger.mostly_new(chunk)?;
         merge_chunk(merger, chunk, chunk_no * CHUNK, &mut report)?;
         tx.commit()?;
-        insert_first = report.created - created >= report.updated - updated;
     }
     report.rejected.sort_by_key(|r| r.index);
     Ok(report)
@@ -194,7 +190,7 @@ struct Merger<'conn> {
 }
 
 impl<'conn> Merger<'conn> {
-    fn new(conn: &'conn Connection, now: DateTime<Utc>, insert_first: bool) -> Result<Self> {
+    fn new(conn: &'conn Connection, now: DateTime<Utc>) -> Result<Self> {
         Ok(Merger {
             conn,
             find_id: conn.prepare_cached(FIND_ID)?,
@@ -203,8 +199,24 @@ impl<'conn> Merger<'conn> {
             insert_tag: conn.prepare_cached(INSERT_TAG)?,
             update_indicator: conn.prepare_cached(UPDATE_INDICATOR)?,
             now: millis(now),
-            insert_first,
+            insert_first: true,
         })
+    }
+
+    /// Whether most of `chunk` is new to the library, judged from a few evenly spread
+    /// sightings. A batch is usually all new (a first import) or mostly known (a re-import).
+    fn mostly_new(&mut self, chunk: &[Sighting]) -> Result<bool> {
+        const SAMPLE: usize = 32;
+        let step = (chunk.len() / SAMPLE).max(1);
+        let mut sampled = 0;
+        let mut known = 0;
+        for s in chunk.iter().step_by(step).take(SAMPLE) {
+            sampled += 1;
+            if self.find(kind_name(s.kind), &s.value)?.is_some() {
+                known += 1;
+            }
+        }
+        Ok(known * 2 <= sampled)
     }
 
     /// Merges one sighting; returns whether it created the indicator.
