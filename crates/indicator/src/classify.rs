@@ -91,13 +91,13 @@ impl Shape {
 
 /// [`crate::parse`]: refang, then hand the input to the one parser that fits its shape.
 pub(crate) fn parse(input: &str) -> Result<Vec<Indicator>, ParseError> {
-    refang_then(input, dispatch)
+    refang_then(input, |s| dispatch(s, true))
 }
 
 /// [`crate::parse_as`]: parse, then insist on the stated kind.
 pub(crate) fn parse_as(kind: Kind, input: &str) -> Result<Vec<Indicator>, ParseError> {
     refang_then(input, |s| {
-        let found = match dispatch(s)? {
+        let found = match dispatch(s, true)? {
             // A feed of URLs may list bare hosts: they are URLs without a scheme.
             hosts if kind == Kind::Url && hosts.iter().all(is_host) => {
                 vec![url::parse_without_scheme(&host_of(&hosts, s))?]
@@ -167,8 +167,8 @@ fn prepare(input: &str) -> Result<(Cow<'_, str>, bool), Reason> {
     Ok((refanged, changed))
 }
 
-/// Sends a refanged input to the parser its shape calls for.
-fn dispatch(s: &str) -> Result<Vec<Indicator>, Reason> {
+/// Sends a refanged input to the parser its shape calls for (`recheck`: see [`scheme_less`]).
+fn dispatch(s: &str, recheck: bool) -> Result<Vec<Indicator>, Reason> {
     let shape = Shape::of(s);
     if shape.has(CONTROL) {
         return Err(Reason::BadCharacter);
@@ -181,11 +181,11 @@ fn dispatch(s: &str) -> Result<Vec<Indicator>, Reason> {
     if shape.has(SPACE) {
         return Err(Reason::BadCharacter);
     }
-    one(s, &shape).map(|ind| vec![ind])
+    one(s, &shape, recheck).map(|ind| vec![ind])
 }
 
 /// Parses an input that yields a single indicator.
-fn one(s: &str, shape: &Shape) -> Result<Indicator, Reason> {
+fn one(s: &str, shape: &Shape, recheck: bool) -> Result<Indicator, Reason> {
     if let Some(end) = shape.scheme_end {
         return url::parse_with_scheme(s, end);
     }
@@ -194,7 +194,7 @@ fn one(s: &str, shape: &Shape) -> Result<Indicator, Reason> {
         (_, Some(_)) => {
             return match cidr::split(s) {
                 Some((addr, prefix)) => cidr::parse(addr, prefix),
-                None => scheme_less(s),
+                None => scheme_less(s, recheck),
             };
         }
         _ => {}
@@ -205,7 +205,7 @@ fn one(s: &str, shape: &Shape) -> Result<Indicator, Reason> {
         return ip::parse(s);
     }
     if shape.has(COLON | QUESTION | HASH) || s.starts_with('[') {
-        return scheme_less(s);
+        return scheme_less(s, recheck);
     }
     if shape.all_hex && hash::looks_like_hash(s) {
         return hash::parse(s);
@@ -216,14 +216,28 @@ fn one(s: &str, shape: &Shape) -> Result<Indicator, Reason> {
     domain::parse(s)
 }
 
-/// A URL written without a scheme; one that canonicalises to a bare host (`example.com:`,
-/// `example.com#top`) is that host, a domain or an address.
-fn scheme_less(s: &str) -> Result<Indicator, Reason> {
+/// A URL written without a scheme. Canonicalising can change the shape of the text (a dropped
+/// fragment, trimmed punctuation, `host:` losing its colon), and the value must read the same
+/// way when parsed again; so a changed value is read again, and that reading wins: a bare host
+/// is a domain or an address, a value that reads as a malformed CIDR is rejected as one.
+fn scheme_less(s: &str, recheck: bool) -> Result<Indicator, Reason> {
     let ind = url::parse_without_scheme(s)?;
-    if ind.value.contains(['/', '?', ':']) {
-        Ok(ind)
-    } else {
-        one(&ind.value, &Shape::of(&ind.value))
+    if !recheck || ind.value == s {
+        return Ok(ind);
+    }
+    let mut again = read_again(&ind.value)?;
+    if again.kind == Kind::Url {
+        ind.flags.iter().for_each(|&flag| again.add_flag(flag));
+    }
+    Ok(again)
+}
+
+/// Reads a canonical URL value again, without a further recheck; it yields one indicator.
+fn read_again(value: &str) -> Result<Indicator, Reason> {
+    let mut found = dispatch(value, false)?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        _ => Err(Reason::Unrecognised),
     }
 }
 
@@ -324,6 +338,7 @@ mod tests {
         assert_eq!(err("010.0.0.0/8"), Reason::Ipv4LeadingZero("010".into()));
         // Found by fuzzing: a fragment must not turn a would-be CIDR into a URL.
         assert_eq!(err("10.0.0.0/8#x"), Reason::BadPrefix("8#x".into(), 32));
+        assert_eq!(err("12.11.1.21/.1'#1&"), Reason::BadPrefix(".1".into(), 32));
     }
 
     #[test]

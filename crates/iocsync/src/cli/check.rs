@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Runs `iocsync check`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let config = engine::Config::load(&global.config)?;
+    let config = engine::Config::load(&global.config_path())?;
     let target = config.target(&args.target)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

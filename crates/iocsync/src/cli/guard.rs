@@ -31,11 +31,6 @@ pub struct TestArgs {
     /// Print one JSON object per value instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// A TOML file whose `[guard]` table holds guard settings (allow_cidrs, allow_domains,
-    /// allow_urls, allow_hashes, warninglists, max_prefix_v4, max_prefix_v6, list). Relative
-    /// warninglist paths are relative to the file. The flags below add to it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
     /// A network or address never to block; repeat for several.
     #[arg(long = "allow-cidr", value_name = "CIDR")]
     pub allow_cidrs: Vec<String>,
@@ -72,7 +67,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn test(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let config = settings(args)?;
+    let config = settings(args, global)?;
     let guard = Guard::new(&config).context("cannot build the guard")?;
     if !global.quiet {
         for note in guard.notes() {
@@ -100,8 +95,8 @@ fn test(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The `[guard]` table of a config file, plus the flags.
-fn settings(args: &TestArgs) -> anyhow::Result<GuardConfig> {
-    let mut config = match &args.config {
+fn settings(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<GuardConfig> {
+    let mut config = match &global.optional_config() {
         Some(path) => read_config(path)?,
         None => GuardConfig::default(),
     };

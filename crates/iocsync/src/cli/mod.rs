@@ -43,15 +43,28 @@ pub struct GlobalArgs {
     /// Print more detail (repeat for debug output).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// The config file (targets, collections, guard, workflows).
-    #[arg(
-        long,
-        global = true,
-        env = "IOCSYNC_CONFIG",
-        default_value = "iocsync.toml",
-        value_name = "PATH"
-    )]
-    pub config: std::path::PathBuf,
+    /// The config file (targets, collections, guard, workflows) [default: iocsync.toml].
+    #[arg(long, global = true, env = "IOCSYNC_CONFIG", value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Where the config file is when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "iocsync.toml";
+
+impl GlobalArgs {
+    /// The config file to use: `--config`, `IOCSYNC_CONFIG`, or `iocsync.toml`.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_CONFIG))
+    }
+
+    /// The config file if one was named or the default one exists; commands that work without
+    /// a config (such as `guard test`) use this.
+    pub fn optional_config(&self) -> Option<std::path::PathBuf> {
+        let path = self.config_path();
+        (self.config.is_some() || path.exists()).then_some(path)
+    }
 }
 
 #[derive(Debug, Subcommand)]

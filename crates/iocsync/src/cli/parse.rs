@@ -17,7 +17,11 @@ use serde::Serialize;
 
 use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
-/// Arguments of `iocsync parse`.
+/// Parse, refang, canonicalise and classify indicators, one per line or found in free text.
+///
+/// Every result shows the kind, the canonical value, the IANA scope of addresses and networks,
+/// and flags saying what canonicalising changed; a line that is not a valid indicator shows the
+/// reason. Exit code 3 when some lines were invalid.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files to read, one candidate indicator per line (`#` comments and blank lines are
@@ -267,6 +271,11 @@ impl Sink {
             .load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(["line", "kind", "value", "scope", "flags", "error"]);
+        if !table.is_tty() {
+            // Piped output has no terminal width: wrap long values at `$COLUMNS` or 160.
+            let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+            table.set_width(width.unwrap_or(160));
+        }
         Sink::Table {
             table: Box::new(table),
             with_file,

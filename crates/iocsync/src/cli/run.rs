@@ -37,7 +37,7 @@ pub struct Args {
 
 /// Loads the config file and opens its library.
 pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Library)> {
-    let config = Config::load(&global.config)?;
+    let config = Config::load(&global.config_path())?;
     let library = Library::open(&config.library)
         .with_context(|| format!("cannot open the library {}", config.library.display()))?;
     Ok((config, library))
