@@ -253,3 +253,43 @@ fn the_default_library_is_in_the_current_directory() {
         .success();
     assert!(f.dir.path().join("iocsync.db").exists());
 }
+
+#[test]
+fn collections_defined_in_the_config_file_are_listed_and_shown() {
+    let fixture = Fixture::seeded();
+    std::fs::write(
+        fixture.dir.path().join("iocsync.toml"),
+        "[library]\npath = \"lib.db\"\n\n[[collections]]\nname = \"from-config\"\nmin_score = 8\n",
+    )
+    .unwrap();
+    let listed = fixture
+        .cmd(&["collections", "list", "--json"])
+        .assert()
+        .success();
+    let names: Vec<String> = String::from_utf8(listed.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["from-config"]);
+    let shown = fixture
+        .cmd(&["collections", "show", "from-config", "--json"])
+        .assert()
+        .success();
+    let values: Vec<String> = String::from_utf8(shown.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(values, ["198.51.100.7"]);
+}

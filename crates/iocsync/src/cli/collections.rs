@@ -4,7 +4,8 @@
 //!
 //! `show` streams members straight from the database cursor to stdout (aligned columns, or one
 //! JSON object per line with `--json`), so a collection of a million indicators never sits in
-//! memory.
+//! memory. Collections defined in the config file (`[[collections]]`) are listed and shown too;
+//! a config collection wins over a library one of the same name, as it does for `iocsync run`.
 
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
@@ -146,7 +147,7 @@ pub struct RemoveArgs {
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     match args {
         Args::Add(args) => add(args, global),
-        Args::List(args) => list(&args),
+        Args::List(args) => list(&args, global),
         Args::Show(args) => show(&args, global),
         Args::Remove(args) => remove(&args, global),
     }
@@ -183,8 +184,21 @@ fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let collections = args.library.open_existing()?.collections()?;
+/// The collections the config file defines, if there is a config file.
+fn config_collections(global: &GlobalArgs) -> anyhow::Result<Vec<Collection>> {
+    match global.optional_config() {
+        Some(path) => Ok(engine::Config::load(&path)?.collections),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let mut collections = config_collections(global)?;
+    for stored in args.library.open_existing()?.collections()? {
+        if !collections.iter().any(|c| c.name == stored.name) {
+            collections.push(stored);
+        }
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
         collections
@@ -210,7 +224,10 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
 
 fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let library = args.library.open_existing()?;
-    let Some(collection) = library.collection(&args.name)? else {
+    let from_config = config_collections(global)?
+        .into_iter()
+        .find(|c| c.name == args.name);
+    let Some(collection) = from_config.or(library.collection(&args.name)?) else {
         bail!(
             "no collection named `{}` (see `iocsync collections list`)",
             args.name

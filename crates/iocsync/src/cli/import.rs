@@ -9,10 +9,10 @@
 //! poll is simply repeated next time.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Cursor, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Cursor, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -379,8 +379,8 @@ fn import_stream(
     import: &mut Import<'_>,
     show_progress: bool,
 ) -> anyhow::Result<Format> {
-    let (raw, length): (Box<dyn Read>, Option<u64>) = match input {
-        Input::Stdin => (Box::new(io::stdin().lock()), None),
+    let (raw, length): (Box<dyn Read + Send>, Option<u64>) = match input {
+        Input::Stdin => (Box::new(io::stdin()), None),
         Input::File(path) => {
             let file = File::open(path).context("cannot open")?;
             let length = file.metadata().ok().map(|m| m.len());
@@ -394,7 +394,7 @@ fn import_stream(
     };
     let name = input.name();
     let progress = show_progress.then(|| byte_progress(length, &name));
-    let mut raw: Box<dyn Read> = match &progress {
+    let mut raw: Box<dyn Read + Send> = match &progress {
         Some(bar) => Box::new(bar.wrap_read(raw)),
         None => raw,
     };
@@ -402,17 +402,53 @@ fn import_stream(
     let format = format.unwrap_or_else(|| feeds::detect(&name, &head, &options.columns));
     let reader = BufReader::with_capacity(1 << 16, Cursor::new(head).chain(raw));
     import.problems.progress = progress.clone();
-    let mut feed = feeds::open(format, &name, reader, options);
-    for record in feed.by_ref() {
-        import.record(record)?;
-    }
-    import.read += feed.records();
+    import.read += read_in_parallel(format, name, reader, options, import)?;
     import.flush()?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     import.problems.progress = None;
     Ok(format)
+}
+
+/// Parses the feed on a second thread while this one merges, so parsing and the library's
+/// writes overlap. Returns how many records the feed had.
+fn read_in_parallel(
+    format: Format,
+    name: String,
+    reader: impl BufRead + Send,
+    options: Options,
+    import: &mut Import<'_>,
+) -> anyhow::Result<u64> {
+    /// Records handed over at once, and batches in flight: enough to keep both threads busy,
+    /// few enough that memory stays flat.
+    const BATCH: usize = 2048;
+    const IN_FLIGHT: usize = 8;
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel::<Vec<Record>>(IN_FLIGHT);
+        let parser = scope.spawn(move || {
+            let mut feed = feeds::open(format, &name, reader, options);
+            let mut batch = Vec::with_capacity(BATCH);
+            for record in feed.by_ref() {
+                batch.push(record);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // The receiver is gone only when merging failed: stop reading.
+                    if sender.send(full).is_err() {
+                        return feed.records();
+                    }
+                }
+            }
+            let _ = sender.send(batch);
+            feed.records()
+        });
+        for record in receiver.into_iter().flatten() {
+            import.record(record)?;
+        }
+        parser
+            .join()
+            .map_err(|_| anyhow::anyhow!("the feed reader stopped unexpectedly"))
+    })
 }
 
 fn byte_progress(length: Option<u64>, name: &str) -> ProgressBar {
