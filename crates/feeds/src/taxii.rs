@@ -55,9 +55,10 @@ pub enum Auth {
 pub enum TaxiiError {
     #[error("`{0}` is not a TAXII URL: {1}")]
     BadUrl(String, &'static str),
-    #[error("{method} {url} failed: {source}")]
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("GET {url} failed: {source}")]
     Request {
-        method: &'static str,
         url: String,
         #[source]
         source: reqwest::Error,
@@ -180,6 +181,27 @@ pub struct Discovery {
     pub api_roots: Vec<String>,
 }
 
+/// An API root's information resource.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiRoot {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Media types of the TAXII versions the root speaks.
+    #[serde(default)]
+    pub versions: Vec<String>,
+}
+
+impl ApiRoot {
+    /// Whether the root speaks TAXII 2.1 (the only version this client knows).
+    pub fn speaks_taxii_21(&self) -> bool {
+        self.versions
+            .iter()
+            .any(|v| v.replace(' ', "").eq_ignore_ascii_case(MEDIA_TYPE))
+    }
+}
+
 /// A collection as the server describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CollectionInfo {
@@ -247,11 +269,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(300))
             .build()
-            .map_err(|source| TaxiiError::Request {
-                method: "build",
-                url: String::new(),
-                source,
-            })?;
+            .map_err(TaxiiError::Client)?;
         Ok(Self { http, auth })
     }
 
@@ -266,6 +284,12 @@ impl Client {
         };
         let (body, _) = self.get(&url).await?;
         parse_answer(&url, &body, "discovery resource")
+    }
+
+    /// `GET {api_root}` (the API root's information).
+    pub async fn api_root(&self, api_root: &Url) -> Result<ApiRoot, TaxiiError> {
+        let (body, _) = self.get(api_root).await?;
+        parse_answer(api_root, &body, "API root information")
     }
 
     /// `GET {api_root}/collections/`.
@@ -350,7 +374,6 @@ impl Client {
 
     async fn get(&self, url: &Url) -> Result<(Vec<u8>, HeaderMap), TaxiiError> {
         let request_error = |source| TaxiiError::Request {
-            method: "GET",
             url: url.to_string(),
             source,
         };

@@ -52,6 +52,12 @@ async fn discovery() -> Json<Value> {
     Json(json!({"title": "Test TAXII", "default": "/api1/", "api_roots": ["/api1/"]}))
 }
 
+async fn api_root() -> Json<Value> {
+    Json(
+        json!({"title": "API 1", "versions": ["application/taxii+json; version=2.1"], "max_content_length": 1000}),
+    )
+}
+
 async fn collections() -> Json<Value> {
     Json(json!({"collections": [
         {"id": "with-next", "title": "Paged by next", "can_read": true, "can_write": false},
@@ -126,6 +132,7 @@ async fn start() -> (String, Server) {
     let server = Server::default();
     let app = Router::new()
         .route("/taxii2/", get(discovery))
+        .route("/api1/", get(api_root))
         .route("/api1/collections/", get(collections))
         .route("/api1/collections/{id}/objects/", get(objects_endpoint))
         .with_state(server.clone());
@@ -170,6 +177,9 @@ async fn discovery_and_collections() {
     let discovery = client.discovery(&base.parse().unwrap()).await.unwrap();
     assert_eq!(discovery.api_roots, ["/api1/"]);
     let api_root = format!("{base}/api1/").parse().unwrap();
+    let root = client.api_root(&api_root).await.unwrap();
+    assert_eq!(root.title, "API 1");
+    assert!(root.speaks_taxii_21());
     let listed = client.collections(&api_root).await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["with-next", "no-next"]);

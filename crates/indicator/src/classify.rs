@@ -232,9 +232,10 @@ fn scheme_less(s: &str, recheck: bool) -> Result<Indicator, Reason> {
     Ok(again)
 }
 
-/// Reads a canonical URL value again, without a further recheck; it yields one indicator.
+/// Reads a canonical URL value again as [`crate::parse`] would (refanging included: `[::]:`
+/// leaves `[::]`, which unwraps to `::`), without a further recheck; it yields one indicator.
 fn read_again(value: &str) -> Result<Indicator, Reason> {
-    let mut found = dispatch(value, false)?;
+    let mut found = dispatch(&refang(value), false)?;
     match found.len() {
         1 => Ok(found.remove(0)),
         _ => Err(Reason::Unrecognised),
@@ -305,6 +306,7 @@ mod tests {
         assert_eq!(kv("example.com:"), (Kind::Domain, "example.com".into()));
         assert_eq!(kv("Example.com#top"), (Kind::Domain, "example.com".into()));
         assert_eq!(kv("1.2.3.4:"), (Kind::Ipv4, "1.2.3.4".into()));
+        assert_eq!(kv("[0::]:"), (Kind::Ipv6, "::".into()));
     }
 
     #[test]

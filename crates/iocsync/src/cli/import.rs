@@ -577,11 +577,17 @@ impl<'a> TaxiiSession<'a> {
                 let api_root = url
                     .join(root)
                     .context("bad API root in the discovery answer")?;
+                let info = client.api_root(&api_root).await?;
+                if !info.speaks_taxii_21() {
+                    lines.push(format!("  {api_root} ({}): not TAXII 2.1", info.title));
+                    continue;
+                }
                 for collection in client.collections(&api_root).await? {
                     lines.push(format!(
-                        "  {}{api_root}collections/{}/  {}{}",
+                        "  {}{api_root}collections/{}/  {} / {}{}",
                         taxii::URL_PREFIX,
                         collection.id,
+                        info.title,
                         collection.title,
                         if collection.can_read {
                             ""
