@@ -10,10 +10,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::json;
-use crate::lines::{Line, Lines};
+use crate::lines::{Lines, Next, next_text};
 use crate::record::{Cell, Row};
-use crate::text::{not_utf8, too_long};
-use crate::{FeedError, FeedReader, Location, Options, Record, Source};
+use crate::{FeedError, FeedReader, Options, Record, Source};
 
 pub(crate) fn reader<'a>(
     input: impl BufRead + 'a,
@@ -35,28 +34,10 @@ struct JsonlSource<R> {
 
 impl<R: BufRead> Source for JsonlSource<R> {
     fn fill(&mut self, out: &mut VecDeque<Record>) -> Option<u64> {
-        let (number, line) = match self.lines.next_line()? {
-            Ok(line) => line,
-            Err(err) => {
-                out.push_back(Err(FeedError::invalid(
-                    &self.origin,
-                    Location::Document,
-                    format!("read error: {err}"),
-                )));
-                return None;
-            }
-        };
-        let location = Location::Line(number);
-        let text = match line {
-            Line::Text(text) => text,
-            Line::TooLong(length) => {
-                out.push_back(Err(too_long(&self.origin, location, length)));
-                return Some(1);
-            }
-            Line::NotUtf8(at) => {
-                out.push_back(Err(not_utf8(&self.origin, location, at)));
-                return Some(1);
-            }
+        let (location, text) = match next_text(&mut self.lines, &self.origin, out) {
+            Next::End => return None,
+            Next::Reported => return Some(1),
+            Next::Text(location, text) => (location, text),
         };
         if text.trim().is_empty() {
             return Some(0);

@@ -2,7 +2,11 @@
 //! longer than [`MAX_LINE`] is reported and skipped without ever being held in memory whole,
 //! and a line that is not UTF-8 is reported rather than ending the feed.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead};
+use std::sync::Arc;
+
+use crate::{FeedError, Location, Record};
 
 /// Longest line accepted, in bytes (without the line ending).
 pub(crate) const MAX_LINE: usize = 8 * 1024;
@@ -89,6 +93,66 @@ impl<R: BufRead> Lines<R> {
             }
         }
     }
+}
+
+/// What [`next_text`] found.
+pub(crate) enum Next<'a> {
+    /// The input ended (or could not be read; that error is already reported).
+    End,
+    /// The line was unusable (overlong or not UTF-8) and has been reported.
+    Reported,
+    /// A usable line and where it is.
+    Text(Location, &'a str),
+}
+
+/// The next usable line for a line-oriented reader; a read error, an overlong line or one that
+/// is not UTF-8 is pushed to `out` as an error naming `origin` and the line, so each reader only
+/// handles text.
+pub(crate) fn next_text<'a, R: BufRead>(
+    lines: &'a mut Lines<R>,
+    origin: &Arc<str>,
+    out: &mut VecDeque<Record>,
+) -> Next<'a> {
+    let (number, line) = match lines.next_line() {
+        None => return Next::End,
+        Some(Ok(found)) => found,
+        Some(Err(err)) => {
+            out.push_back(Err(FeedError::invalid(
+                origin,
+                Location::Document,
+                format!("read error: {err}"),
+            )));
+            return Next::End;
+        }
+    };
+    let location = Location::Line(number);
+    match line {
+        Line::Text(text) => Next::Text(location, text),
+        Line::TooLong(length) => {
+            out.push_back(Err(too_long(origin, location, length)));
+            Next::Reported
+        }
+        Line::NotUtf8(at) => {
+            out.push_back(Err(not_utf8(origin, location, at)));
+            Next::Reported
+        }
+    }
+}
+
+fn too_long(origin: &Arc<str>, location: Location, length: usize) -> FeedError {
+    FeedError::invalid(
+        origin,
+        location,
+        format!("line is {length} bytes long, more than the {MAX_LINE} allowed"),
+    )
+}
+
+fn not_utf8(origin: &Arc<str>, location: Location, at: usize) -> FeedError {
+    FeedError::invalid(
+        origin,
+        location,
+        format!("line is not valid UTF-8 (bad byte at column {})", at + 1),
+    )
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use crate::fields::{Expect, indicators};
-use crate::lines::{Line, Lines, MAX_LINE};
+use crate::lines::{Lines, Next, next_text};
 use crate::record::Attributes;
-use crate::{FeedError, FeedReader, Location, Options, Record, Source};
+use crate::{FeedError, FeedReader, Options, Record, Source};
 
 pub(crate) fn reader<'a>(
     input: impl BufRead + 'a,
@@ -35,28 +35,10 @@ struct TextSource<R> {
 
 impl<R: BufRead> Source for TextSource<R> {
     fn fill(&mut self, out: &mut VecDeque<Record>) -> Option<u64> {
-        let (number, line) = match self.lines.next_line()? {
-            Ok(line) => line,
-            Err(err) => {
-                out.push_back(Err(FeedError::invalid(
-                    &self.origin,
-                    Location::Document,
-                    format!("read error: {err}"),
-                )));
-                return None;
-            }
-        };
-        let location = Location::Line(number);
-        let text = match line {
-            Line::Text(text) => text,
-            Line::TooLong(length) => {
-                out.push_back(Err(too_long(&self.origin, location, length)));
-                return Some(1);
-            }
-            Line::NotUtf8(at) => {
-                out.push_back(Err(not_utf8(&self.origin, location, at)));
-                return Some(1);
-            }
+        let (location, text) = match next_text(&mut self.lines, &self.origin, out) {
+            Next::End => return None,
+            Next::Reported => return Some(1),
+            Next::Text(location, text) => (location, text),
         };
         let Some(value) = strip_comment(text) else {
             return Some(0);
@@ -67,22 +49,6 @@ impl<R: BufRead> Source for TextSource<R> {
         }
         Some(1)
     }
-}
-
-pub(crate) fn too_long(origin: &Arc<str>, location: Location, length: usize) -> FeedError {
-    FeedError::invalid(
-        origin,
-        location,
-        format!("line is {length} bytes long, more than the {MAX_LINE} allowed"),
-    )
-}
-
-pub(crate) fn not_utf8(origin: &Arc<str>, location: Location, at: usize) -> FeedError {
-    FeedError::invalid(
-        origin,
-        location,
-        format!("line is not valid UTF-8 (bad byte at column {})", at + 1),
-    )
 }
 
 /// The value on a line without its comment, or `None` for blank and comment lines.
