@@ -63,6 +63,20 @@ pub struct V1Attributes {
 }
 
 impl V1Attributes {
+    /// Attributes with only a value key and a description; the rest is added with struct update
+    /// syntax where an action sets it.
+    pub fn new(key: impl Into<String>, description: String) -> Self {
+        Self {
+            key: key.into(),
+            description,
+            scan_action: None,
+            risk_level: None,
+            expiry: None,
+            score: None,
+            expires_at: None,
+        }
+    }
+
     /// True when sending `self` would ask for the same object as `pushed` did.
     pub fn same_request(&self, pushed: &V1Attributes) -> bool {
         self.key == pushed.key
@@ -160,13 +174,10 @@ pub fn blocklist(
         .map(|value| Desired {
             kind: record.kind,
             attributes: V1Attributes {
-                key: value.key().to_owned(),
-                description: description(record),
                 scan_action: params.scan_action,
                 risk_level,
                 expiry: Some(expiry),
-                score: None,
-                expires_at: None,
+                ..V1Attributes::new(value.key(), description(record))
             },
             value: value.value().to_owned(),
         })
@@ -182,15 +193,7 @@ pub fn exceptions(
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes {
-                key: value.key().to_owned(),
-                description: description(record),
-                scan_action: None,
-                risk_level: None,
-                expiry: None,
-                score: None,
-                expires_at: None,
-            },
+            attributes: V1Attributes::new(value.key(), description(record)),
             value: value.value().to_owned(),
         })
         .collect())
@@ -203,15 +206,7 @@ pub fn xdr(record: &IndicatorRecord, params: &XdrParams) -> Result<Vec<Desired>,
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes {
-                key: value_type.as_str().to_owned(),
-                description: description(record),
-                scan_action: None,
-                risk_level: None,
-                expiry: None,
-                score: None,
-                expires_at: None,
-            },
+            attributes: V1Attributes::new(value_type.as_str(), description(record)),
             value: value.value().to_owned(),
         })
         .collect())
@@ -224,13 +219,8 @@ pub fn http(record: &IndicatorRecord) -> Desired {
         kind: record.kind,
         value: record.value.clone(),
         attributes: V1Attributes {
-            key: record.kind.as_str().to_owned(),
-            description: description(record),
-            scan_action: None,
-            risk_level: None,
-            expiry: None,
             score: record.score,
-            expires_at: None,
+            ..V1Attributes::new(record.kind.as_str(), description(record))
         },
     }
 }

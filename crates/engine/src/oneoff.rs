@@ -182,13 +182,10 @@ async fn send_blocks(
     let mut sent = Vec::new();
     for (kind, value, object) in ready {
         let attributes = V1Attributes {
-            key: object.key().to_owned(),
-            description: format!("{MARKER} blocked by hand"),
             scan_action: Some(ScanAction::Block),
             risk_level: Some(RiskLevel::High),
             expiry: Some(ExpiryIntent::Days(BLOCK_DAYS)),
-            score: None,
-            expires_at: None,
+            ..V1Attributes::new(object.key(), format!("{MARKER} blocked by hand"))
         };
         objects.push(attributes.suspicious(object, now));
         sent.push((kind, value, attributes.pushed_at(now)));

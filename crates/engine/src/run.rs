@@ -240,15 +240,8 @@ async fn read_back(
             let remote = listed
                 .into_iter()
                 .map(|item| {
-                    let attributes = V1Attributes {
-                        key: item.value.key().to_owned(),
-                        description: item.description.unwrap_or_default(),
-                        scan_action: None,
-                        risk_level: None,
-                        expiry: None,
-                        score: None,
-                        expires_at: None,
-                    };
+                    let attributes =
+                        V1Attributes::new(item.value.key(), item.description.unwrap_or_default());
                     (
                         (attributes.key.clone(), item.value.value().to_owned()),
                         attributes,
@@ -263,13 +256,9 @@ async fn read_back(
                 .into_iter()
                 .map(|item| {
                     let attributes = V1Attributes {
-                        key: item.value.key().to_owned(),
-                        description: item.description.unwrap_or_default(),
                         scan_action: item.scan_action,
                         risk_level: item.risk_level,
-                        expiry: None,
-                        score: None,
-                        expires_at: None,
+                        ..V1Attributes::new(item.value.key(), item.description.unwrap_or_default())
                     };
                     (
                         (attributes.key.clone(), item.value.value().to_owned()),
