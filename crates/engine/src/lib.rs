@@ -24,6 +24,8 @@ pub mod packing;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod schedule;
+pub mod trigger;
 
 pub use config::{Config, ConfigError};
 pub use error::EngineError;

@@ -5,6 +5,7 @@
 //! errors surface here as `anyhow` and map to documented exit codes.
 
 mod cli;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -5,13 +5,18 @@
 pub mod block;
 pub mod check;
 pub mod collections;
+pub mod completions;
+pub mod config;
 pub mod emulator;
 pub mod guard;
 pub mod import;
+pub mod init;
 pub mod parse;
 pub mod plan;
+pub mod quickstart;
 pub mod run;
 pub mod runs;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -46,6 +51,9 @@ pub struct GlobalArgs {
     /// The config file (targets, collections, guard, workflows) [default: iocsync.toml].
     #[arg(long, global = true, env = "IOCSYNC_CONFIG", value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
+    /// Write logs as JSON lines (for `serve` under a log collector) instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
 }
 
 /// Where the config file is when `--config` is not given.
@@ -93,9 +101,21 @@ pub enum Command {
     Check(check::Args),
     /// List recent runs with their counts and errors.
     Runs(runs::Args),
+    /// Run the daemon: scheduled workflows, webhook triggers, status page, JSON API and metrics.
+    Serve(serve::Args),
+    /// Write a commented example config file.
+    Init(init::Args),
+    /// Validate the config file without network access.
+    #[command(subcommand)]
+    Config(config::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Try iocsync end to end on the built-in emulator with the bundled sample feeds.
+    Quickstart(quickstart::Args),
 }
 
-/// Sets up `tracing` output on stderr according to the global flags.
+/// Sets up `tracing` output on stderr according to the global flags: JSON lines with
+/// `--log-json`, otherwise text, coloured only on a terminal and never when `NO_COLOR` is set.
 pub fn init_logging(global: &GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
@@ -105,10 +125,20 @@ pub fn init_logging(global: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IOCSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if global.log_json {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(color_enabled()).try_init()
+    };
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// Runs the chosen subcommand.
@@ -125,5 +155,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unblock(args) => block::run(args, engine::oneoff::Mode::Unblock, &cli.global),
         Command::Check(args) => check::run(args, &cli.global),
         Command::Runs(args) => runs::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
+        Command::Init(args) => init::run(args, &cli.global),
+        Command::Config(args) => config::run(args, &cli.global),
+        Command::Completions(args) => completions::run(args, &cli.global),
+        Command::Quickstart(args) => quickstart::run(args, &cli.global),
     }
 }

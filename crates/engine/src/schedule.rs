@@ -1,0 +1,1 @@
+//! When scheduled workflows are due (placeholder until built).

@@ -1,0 +1,1 @@
+//! Webhook triggers: alert fields → indicators → one action (placeholder until built).

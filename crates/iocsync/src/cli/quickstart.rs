@@ -1,0 +1,14 @@
+//! `iocsync quickstart: emulator, sample feeds and every example workflow in one command.`
+
+use std::process::ExitCode;
+
+use super::GlobalArgs;
+
+/// Arguments (placeholder until built).
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs the command.
+pub fn run(_args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not built yet")
+}

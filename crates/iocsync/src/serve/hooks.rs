@@ -1,0 +1,1 @@
+//! Webhook triggers: `POST /hooks/NAME` (placeholder until built).
