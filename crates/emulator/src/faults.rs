@@ -1,11 +1,12 @@
 //! Injected faults: a 500 per request with some probability, a 500 per item inside a 207,
-//! added latency, dropped connections (the socket closes with no response), and bursts of
-//! 429. Probabilities draw from one generator seeded by `--seed`, so a given seed and request
+//! added latency, dropped connections (the socket closes with no response), bursts of 429, and
+//! a 400 for any request whose body names a given value (a value the product will not take). Probabilities draw from one generator seeded by `--seed`, so a given seed and request
 //! order give the same faults. The middleware applies to the Trend APIs only, never to
 //! `/_emulator/*`.
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -36,6 +37,11 @@ pub struct FaultSettings {
     pub burst_429: u32,
     /// `Retry-After` seconds sent with injected (burst) 429s.
     pub retry_after_seconds: u64,
+    /// The next N requests (after any 429 burst) get 500.
+    pub burst_500: u32,
+    /// A request whose body contains one of these strings is refused with HTTP 400, every
+    /// time: a deterministic per-call failure (one XDR block, one IP-list write).
+    pub reject_values: Vec<String>,
 }
 
 impl FaultSettings {
@@ -68,6 +74,7 @@ pub struct Decision {
 pub struct Faults {
     settings: FaultSettings,
     burst_remaining: u32,
+    burst_500_remaining: u32,
     rng: StdRng,
 }
 
@@ -75,6 +82,7 @@ impl Faults {
     pub fn new(settings: FaultSettings, seed: u64) -> Self {
         Self {
             burst_remaining: settings.burst_429,
+            burst_500_remaining: settings.burst_500,
             settings,
             rng: StdRng::seed_from_u64(seed),
         }
@@ -84,9 +92,10 @@ impl Faults {
         &self.settings
     }
 
-    /// Replaces the settings; a non-zero `burst_429` starts a new burst.
+    /// Replaces the settings; a non-zero `burst_429` or `burst_500` starts a new burst.
     pub fn set(&mut self, settings: FaultSettings) {
         self.burst_remaining = settings.burst_429;
+        self.burst_500_remaining = settings.burst_500;
         self.settings = settings;
     }
 
@@ -97,7 +106,12 @@ impl Faults {
         if too_many {
             self.burst_remaining -= 1;
         }
-        let internal_error = !drop && !too_many && self.draw(self.settings.error_rate);
+        let burst_500 = !drop && !too_many && self.burst_500_remaining > 0;
+        if burst_500 {
+            self.burst_500_remaining -= 1;
+        }
+        let internal_error =
+            burst_500 || (!drop && !too_many && self.draw(self.settings.error_rate));
         Decision {
             latency_ms: self.settings.latency_ms,
             drop,
@@ -154,7 +168,27 @@ pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Ne
             V1Error::Internal.into_response()
         };
     }
-    next.run(request).await
+    let rejected = emulator.fault_settings().reject_values;
+    if rejected.is_empty() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) =
+        axum::body::to_bytes(body, emulator.config().limits.deep_security_body_bytes).await
+    else {
+        return DsError::PayloadTooLarge.into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if let Some(value) = rejected.iter().find(|v| text.contains(v.as_str())) {
+        let message = format!("Invalid request - the value `{value}` is refused.");
+        return if deep_security {
+            DsError::BadRequest(message).into_response()
+        } else {
+            V1Error::BadRequest(message).into_response()
+        };
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn decision_retry_after(emulator: &Emulator) -> u64 {
@@ -196,6 +230,26 @@ mod tests {
         );
         let hits: Vec<bool> = (0..5).map(|_| faults.decide().too_many).collect();
         assert_eq!(hits, [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn a_500_burst_follows_the_429_burst() {
+        let mut faults = Faults::new(
+            FaultSettings {
+                burst_429: 1,
+                burst_500: 2,
+                ..FaultSettings::default()
+            },
+            1,
+        );
+        let hits: Vec<(bool, bool)> = (0..4)
+            .map(|_| faults.decide())
+            .map(|d| (d.too_many, d.internal_error))
+            .collect();
+        assert_eq!(
+            hits,
+            [(true, false), (false, true), (false, true), (false, false)]
+        );
     }
 
     #[test]

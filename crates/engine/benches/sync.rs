@@ -4,7 +4,9 @@
 //!   re-synced with 1% changed;
 //! - Deep Security: 200,000 IPs into parts of 32,000 characters, then re-synced unchanged.
 //!
-//! `cargo bench -p engine --bench sync`. Figures, not assertions: speed is never asserted.
+//! For each 1% churn step it prints requests and objects written as a share of the full
+//! sync's. `cargo bench -p engine --bench sync`. Figures, not assertions: speed is never
+//! asserted.
 
 use std::time::Instant;
 
@@ -95,7 +97,8 @@ impl Bench {
         }
     }
 
-    async fn run(&mut self, label: &str, workflow: &str) -> u64 {
+    /// Runs `workflow` once; returns the API calls it made and the objects it wrote.
+    async fn run(&mut self, label: &str, workflow: &str) -> Step {
         let before = requests(&self.emu);
         let started = Instant::now();
         let options = RunOptions {
@@ -122,8 +125,34 @@ impl Bench {
             report.removed,
             report.failed.len()
         );
-        calls
+        Step {
+            calls,
+            objects: (report.added + report.updated + report.removed) as u64,
+        }
     }
+}
+
+/// What one run cost.
+struct Step {
+    calls: u64,
+    objects: u64,
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    part as f64 * 100.0 / whole.max(1) as f64
+}
+
+/// The churn step against the full sync: requests and objects written, each as a share.
+fn shares(label: &str, churn: &Step, full: &Step) {
+    println!(
+        "{label}: 1% churn used {} of {} requests ({:.1}%) and wrote {} of {} objects ({:.1}%)",
+        churn.calls,
+        full.calls,
+        percent(churn.calls, full.calls),
+        churn.objects,
+        full.objects,
+        percent(churn.objects, full.objects),
+    );
 }
 
 async fn vision_one() {
@@ -148,10 +177,7 @@ async fn vision_one() {
     let fresh = vision_one_set(50, 20_000);
     bench.library.merge(&fresh).expect("merge");
     let churn = bench.run("vision one: 1% churn re-sync", "block").await;
-    println!(
-        "vision one: churn used {:.1}% of the full sync's requests",
-        churn as f64 * 100.0 / full as f64
-    );
+    shares("vision one", &churn, &full);
 }
 
 async fn deep_security() {
@@ -163,7 +189,7 @@ async fn deep_security() {
         .map(|i| sighting(Kind::Ipv4, ip(i), 8))
         .collect();
     bench.library.merge(&all).expect("merge");
-    bench
+    let full = bench
         .run("deep security: 200,000 IPs first sync", "ips")
         .await;
     bench.run("deep security: unchanged re-sync", "ips").await;
@@ -177,7 +203,8 @@ async fn deep_security() {
         .take(2_000)
         .collect();
     bench.library.merge(&revoked).expect("merge");
-    bench.run("deep security: 1% removed re-sync", "ips").await;
+    let churn = bench.run("deep security: 1% removed re-sync", "ips").await;
+    shares("deep security", &churn, &full);
 }
 
 fn main() {

@@ -1,8 +1,11 @@
 //! Apply: sends a plan to its target in batches, in priority order, and records in the
-//! ledger — one transaction per confirmed batch — exactly the items the target confirmed. A
-//! process killed anywhere leaves the ledger a subset of the truth (Vision One upserts by
-//! value) or an exact copy of it (Deep Security parts are written whole and placed
-//! deterministically), so the next run converges without duplicates or losses.
+//! ledger — one transaction per confirmed batch ([`LibraryBackend::ledger_apply`]) — exactly
+//! the items the target confirmed. A process killed anywhere leaves the ledger a subset of the
+//! truth (Vision One upserts by value) or an exact copy of it (Deep Security parts are written
+//! whole and placed deterministically), so the next run converges without duplicates or losses.
+//! Between batches each loop asks [`Progress::cancelled`] and stops cleanly when told to.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use indicator::Kind;
@@ -40,31 +43,35 @@ pub async fn vision_one(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    if !plan.forget.is_empty() {
-        library.ledger_remove(&plan.ledger, &plan.forget)?;
-    }
+    forget(library, plan)?;
     for chunk in plan.removals.chunks(batch.max(1)) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
         let (values, keys) = object_values(chunk, report);
         let result = match list {
             V1List::Suspicious => client.delete_suspicious(&values).await,
             V1List::Exceptions => client.delete_exceptions(&values).await,
         };
         let done = confirmed(&result, &keys, report);
-        library.ledger_remove(&plan.ledger, &done)?;
+        library.ledger_apply(&plan.ledger, &[], &done)?;
         report.removed += done.len();
         progress.advance(chunk.len() as u64);
         if halt(result, report) {
             return Ok(());
         }
     }
-    let sends: Vec<&Change> = plan.updates.iter().chain(&plan.adds).collect();
+    let sends: Vec<(&Change, bool)> = sends(plan).collect();
     for chunk in sends.chunks(batch.max(1)) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
         let now = Utc::now().max(plan.at);
         let mut pending = Vec::with_capacity(chunk.len());
-        for change in chunk {
+        for &(change, is_add) in chunk {
             match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
                 Ok(attributes) => match attributes.object_value(&change.value) {
-                    Some(value) => pending.push((*change, attributes, value)),
+                    Some(value) => pending.push((change, is_add, attributes, value)),
                     None => report.fail(change, "unknown Vision One value key"),
                 },
                 Err(error) => report.fail(change, &error.to_string()),
@@ -74,20 +81,20 @@ pub async fn vision_one(
             V1List::Suspicious => {
                 let objects: Vec<_> = pending
                     .iter()
-                    .map(|(_, a, v)| a.suspicious(v.clone(), plan.at))
+                    .map(|(_, _, a, v)| a.suspicious(v.clone(), plan.at))
                     .collect();
                 client.add_suspicious(&objects).await
             }
             V1List::Exceptions => {
                 let objects: Vec<_> = pending
                     .iter()
-                    .map(|(_, a, v)| a.exception(v.clone()))
+                    .map(|(_, _, a, v)| a.exception(v.clone()))
                     .collect();
                 client.add_exceptions(&objects).await
             }
         };
         let mut entries = Vec::new();
-        for ((change, attributes, _), item) in pending.iter().zip(&result.items) {
+        for ((change, is_add, attributes, _), item) in pending.iter().zip(&result.items) {
             match &item.outcome {
                 outcome if outcome.is_done() => {
                     entries.push(LedgerEntry {
@@ -99,20 +106,30 @@ pub async fn vision_one(
                         remote_id: None,
                         pushed_at: now,
                     });
-                    if plan.adds.contains(change) {
-                        report.added += 1;
-                    } else {
-                        report.updated += 1;
-                    }
+                    report.count_sent(*is_add);
                 }
                 outcome => record_failure(change.kind, &change.value, outcome, report),
             }
         }
-        library.ledger_upsert(&entries)?;
+        library.ledger_apply(&plan.ledger, &entries, &[])?;
         progress.advance(chunk.len() as u64);
         if halt(result, report) {
             return Ok(());
         }
+    }
+    Ok(())
+}
+
+/// Updates then adds, each with whether it is an add.
+fn sends(plan: &Plan) -> impl Iterator<Item = (&Change, bool)> {
+    let updates = plan.updates.iter().map(|c| (c, false));
+    updates.chain(plan.adds.iter().map(|c| (c, true)))
+}
+
+/// Forgets the ledger entries `--verify` found gone from the target (nothing to send).
+fn forget(library: &mut dyn LibraryBackend, plan: &Plan) -> Result<(), EngineError> {
+    if !plan.forget.is_empty() {
+        library.ledger_apply(&plan.ledger, &[], &plan.forget)?;
     }
     Ok(())
 }
@@ -193,9 +210,12 @@ pub async fn deep_security(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    let mut list_count: Option<usize> = None;
+    let mut directory = None;
     for part in &plan.parts {
-        match write_part(client, part, &mut list_count).await {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
+        match write_part(client, part, &mut directory).await {
             Ok(id) => record_part(library, plan, part, id, report)?,
             Err(error) => {
                 let stop = error.stops_target();
@@ -211,41 +231,78 @@ pub async fn deep_security(
     Ok(())
 }
 
+/// The manager's IP lists by exact name, and how many there are (for the 5,000-list cap).
+/// Read with one page walk the first time a part's ID is unknown: a first sync then costs one
+/// walk plus one write per part, not one search per part besides.
+struct Directory {
+    ids: HashMap<String, Vec<u32>>,
+    count: usize,
+}
+
+impl Directory {
+    async fn read(client: &DeepSecurityClient) -> Result<Directory, trendmicro::Error> {
+        let lists = client.list_all().await?;
+        let mut ids: HashMap<String, Vec<u32>> = HashMap::new();
+        for list in &lists {
+            ids.entry(list.name.clone()).or_default().push(list.id);
+        }
+        Ok(Directory {
+            ids,
+            count: lists.len(),
+        })
+    }
+
+    /// The list named exactly `name`; several of them is an error (managing one is a guess).
+    fn find(&self, name: &str) -> Result<Option<u32>, trendmicro::Error> {
+        match self.ids.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([id]) => Ok(Some(*id)),
+            Some(ids) => Err(trendmicro::Error::DuplicateListName {
+                name: name.to_owned(),
+                count: ids.len(),
+                ids: ids.to_vec(),
+            }),
+        }
+    }
+}
+
 /// Writes one part in place (found by ID, else by exact name, else created); returns its ID,
 /// or `None` for an empty part that does not exist (nothing to empty).
 async fn write_part(
     client: &DeepSecurityClient,
     part: &PartWrite,
-    list_count: &mut Option<usize>,
+    directory: &mut Option<Directory>,
 ) -> Result<Option<u32>, trendmicro::Error> {
-    let id = match part.list_id {
-        Some(id) => Some(id),
-        None => client
-            .find_list_by_name(&part.name)
-            .await?
-            .map(|list| list.id),
+    if let Some(id) = part.list_id {
+        client.modify_items(id, &part.items, None).await?;
+        return Ok(Some(id));
+    }
+    let lists = match directory {
+        Some(lists) => lists,
+        None => directory.insert(Directory::read(client).await?),
     };
-    match id {
+    match lists.find(&part.name)? {
         Some(id) => {
             client.modify_items(id, &part.items, None).await?;
             Ok(Some(id))
         }
         None if part.items.is_empty() => Ok(None),
         None => {
-            let count = match *list_count {
-                Some(count) => count,
-                None => client.count_lists().await?,
-            };
-            if count >= MAX_IP_LISTS {
+            if lists.count >= MAX_IP_LISTS {
                 return Err(trendmicro::Error::CapReached {
                     product: trendmicro::deep_security::PRODUCT,
-                    message: format!("the manager already holds {count} IP lists"),
+                    message: format!("the manager already holds {} IP lists", lists.count),
                 });
             }
             let list = client
                 .create_list(&part.name, LIST_DESCRIPTION, &part.items)
                 .await?;
-            *list_count = Some(count + 1);
+            lists.count += 1;
+            lists
+                .ids
+                .entry(part.name.clone())
+                .or_default()
+                .push(list.id);
             Ok(Some(list.id))
         }
     }
@@ -271,7 +328,6 @@ fn record_part(
             pushed_at: now,
         })
         .collect();
-    library.ledger_upsert(&entries)?;
     let in_part = |change: &&Change| {
         change.attributes.get("part").and_then(|p| p.as_u64()) == Some(u64::from(part.index))
     };
@@ -281,7 +337,7 @@ fn record_part(
         .filter(in_part)
         .map(|c| (c.kind, c.value.clone()))
         .collect();
-    library.ledger_remove(&plan.ledger, &gone)?;
+    library.ledger_apply(&plan.ledger, &entries, &gone)?;
     report.added += plan.adds.iter().filter(in_part).count();
     report.removed += gone.len();
     Ok(())
@@ -298,34 +354,28 @@ pub async fn xdr(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    if !plan.forget.is_empty() {
-        library.ledger_remove(&plan.ledger, &plan.forget)?;
-    }
-    let removing = plan.removals.iter().map(|c| (c, true));
-    let sending = plan.updates.iter().chain(&plan.adds).map(|c| (c, false));
-    for (change, remove) in removing.chain(sending) {
-        let outcome = xdr_one(client, params, change, remove).await;
+    forget(library, plan)?;
+    let removing = plan.removals.iter().map(|c| (c, None));
+    let sending = sends(plan).map(|(c, is_add)| (c, Some(is_add)));
+    for (change, sent) in removing.chain(sending) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
+        let outcome = xdr_one(client, params, change, sent.is_none()).await;
         progress.advance(1);
         match outcome {
-            Ok(_) if remove => {
-                library.ledger_remove(&plan.ledger, &[(change.kind, change.value.clone())])?;
-                report.removed += 1;
-            }
-            Ok(action_id) => {
-                library.ledger_upsert(&[LedgerEntry {
-                    target: plan.ledger.clone(),
-                    kind: change.kind,
-                    value: change.value.clone(),
-                    attributes: change.attributes.clone(),
-                    remote_id: Some(action_id),
-                    pushed_at: plan.at,
-                }])?;
-                if plan.adds.contains(change) {
-                    report.added += 1;
-                } else {
-                    report.updated += 1;
+            Ok(action_id) => match sent {
+                None => {
+                    let gone = [(change.kind, change.value.clone())];
+                    library.ledger_apply(&plan.ledger, &[], &gone)?;
+                    report.removed += 1;
                 }
-            }
+                Some(is_add) => {
+                    let entry = sent_entry(plan, change, Some(action_id));
+                    library.ledger_apply(&plan.ledger, &[entry], &[])?;
+                    report.count_sent(is_add);
+                }
+            },
             Err(XdrOutcome::Item(message)) => report.fail(change, &message),
             Err(XdrOutcome::Halt(error)) => {
                 report.halted = Some(error.to_string());
@@ -404,14 +454,19 @@ pub async fn http(
         .iter()
         .map(|c| (c.kind, c.value.clone()))
         .collect();
-    library.ledger_remove(&plan.ledger, &gone)?;
+    library.ledger_apply(&plan.ledger, &[], &gone)?;
     report.removed += gone.len();
+    progress.advance(gone.len() as u64);
     let extra = std::collections::BTreeMap::new();
-    for change in plan.updates.iter().chain(&plan.adds) {
+    for (change, is_add) in sends(plan) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
         let attributes = match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
             Ok(attributes) => attributes,
             Err(error) => {
                 report.fail(change, &error.to_string());
+                progress.advance(1);
                 continue;
             }
         };
@@ -425,19 +480,9 @@ pub async fn http(
         };
         match client.send(&fields).await {
             Ok(_) => {
-                library.ledger_upsert(&[LedgerEntry {
-                    target: plan.ledger.clone(),
-                    kind: change.kind,
-                    value: change.value.clone(),
-                    attributes: change.attributes.clone(),
-                    remote_id: None,
-                    pushed_at: plan.at,
-                }])?;
-                if plan.adds.contains(change) {
-                    report.added += 1;
-                } else {
-                    report.updated += 1;
-                }
+                let entry = sent_entry(plan, change, None);
+                library.ledger_apply(&plan.ledger, &[entry], &[])?;
+                report.count_sent(is_add);
             }
             Err(error) if error.stops_target() => {
                 report.halted = Some(error.to_string());
@@ -448,4 +493,16 @@ pub async fn http(
         progress.advance(1);
     }
     Ok(())
+}
+
+/// The ledger entry of one value a one-at-a-time target (XDR, HTTP) confirmed.
+fn sent_entry(plan: &Plan, change: &Change, remote_id: Option<String>) -> LedgerEntry {
+    LedgerEntry {
+        target: plan.ledger.clone(),
+        kind: change.kind,
+        value: change.value.clone(),
+        attributes: change.attributes.clone(),
+        remote_id,
+        pushed_at: plan.at,
+    }
 }

@@ -30,5 +30,5 @@ pub mod trigger;
 pub use config::{Config, ConfigError};
 pub use error::EngineError;
 pub use plan::Plan;
-pub use report::{NoProgress, Progress, RunReport};
+pub use report::{NoProgress, Progress, RunReport, STOPPED};
 pub use run::{RunOptions, plan_workflow, run_workflow};

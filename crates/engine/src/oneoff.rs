@@ -1,20 +1,29 @@
-//! One-off blocks (`iocsync block|unblock --target T VALUE...`): values typed by a person go
-//! through the same parsing, guard and mapping as a workflow's, and are recorded in their own
-//! ledger (`<target>/manual`), so no workflow ever removes them and `unblock` removes only what
-//! `block` pushed.
+//! One-off actions on single values: `iocsync block|unblock --target T VALUE...` and webhook
+//! triggers ([`crate::trigger`]). Values go through the same parsing, refanging and guard as a
+//! workflow's, then one [`Sender`] acts on each: Vision One's suspicious-object list, an XDR v2
+//! block / restore-block, or an HTTP template call. What was pushed is recorded in a ledger of
+//! its own (`<target>/manual` for `block`, `<target>/hook:<name>` for a trigger), so no
+//! workflow ever removes it and `unblock` removes only what `block` pushed.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig, ListKind};
-use serde::Serialize;
+use indicator::Kind;
+use serde::{Deserialize, Serialize};
 use store::{GuardDrop, LedgerEntry, LibraryBackend, RunStatus};
-use trendmicro::vision_one::{ObjectValue, RiskLevel, ScanAction, VisionOneClient};
+use trendmicro::http_template::{Fields, HttpTemplateClient};
+use trendmicro::vision_one::{
+    Expiry, ItemOutcome, ObjectValue, RiskLevel, ScanAction, SuspiciousObject, VisionOneClient,
+};
+use trendmicro::xdr_v2::{ValueType, XdrV2Client};
 
-use crate::config::{Config, Product};
+use crate::config::{Config, Product, Target};
 use crate::error::EngineError;
-use crate::mapping::{ExpiryIntent, MARKER, V1Attributes};
+use crate::mapping::MARKER;
 use crate::report::Failure;
 
-/// Days a one-off block lasts.
+/// Days a one-off block lasts on Vision One when nothing lifts it sooner.
 const BLOCK_DAYS: u16 = 30;
 
 /// Block or remove a block.
@@ -59,10 +68,278 @@ pub fn manual_ledger(target: &str) -> String {
     format!("{target}/manual")
 }
 
-/// A value ready to send: its kind, its value on the target and the API value.
-type Ready = (indicator::Kind, String, ObjectValue);
+/// What the ledger keeps about a one-off push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OneOffAttributes {
+    pub description: String,
+    /// When iocsync lifts the block (triggers with a `ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lift_at: Option<DateTime<Utc>>,
+    /// The XDR task that applied it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+}
 
-/// Blocks or unblocks `inputs` on a Vision One target, now.
+/// A value ready to send: its kind and its value as the target takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: Kind,
+    pub value: String,
+}
+
+/// What to send with each value.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub description: &'a str,
+    /// Days until Vision One expires the object by itself.
+    pub expiry_days: u16,
+    /// Fields an HTTP template may use besides `$value` and `$kind` (an alert's fields).
+    pub extra: &'a BTreeMap<String, serde_json::Value>,
+}
+
+/// What happened to one item: the target's id for it (an XDR action ID), or its message.
+pub type Sent = Result<Option<String>, String>;
+
+/// A built client for one target that acts on single values.
+#[derive(Debug)]
+pub enum Sender {
+    VisionOne(VisionOneClient),
+    XdrV2 {
+        client: XdrV2Client,
+        product_id: String,
+    },
+    Http(HttpTemplateClient),
+}
+
+impl Sender {
+    /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR blocks.
+    pub fn new(target: &Target, product_id: &str) -> Result<Sender, EngineError> {
+        Ok(match target.product {
+            Product::VisionOne => Sender::VisionOne(VisionOneClient::new(&target.vision_one()?)?),
+            Product::XdrV2 => Sender::XdrV2 {
+                client: XdrV2Client::new(&target.xdr_v2()?)?,
+                product_id: product_id.to_owned(),
+            },
+            Product::Http => Sender::Http(HttpTemplateClient::new(&target.http_template()?)?),
+            Product::DeepSecurity => {
+                return Err(EngineError::WrongProduct {
+                    target: target.name.clone(),
+                    product: target.product,
+                    what: "a one-off block (Deep Security takes whole IP lists: use an ip-list workflow)"
+                        .to_owned(),
+                });
+            }
+        })
+    }
+
+    /// The value this target takes for `found`, or why it takes none.
+    pub fn accept(&self, found: &indicator::Indicator) -> Result<String, String> {
+        match self {
+            Sender::VisionOne(_) => {
+                // Vision One needs a scheme on URLs.
+                let value = if found.kind == Kind::Url && !found.value.contains("://") {
+                    format!("http://{}", found.value)
+                } else {
+                    found.value.clone()
+                };
+                ObjectValue::for_indicator(found.kind, value.clone())
+                    .map(|_| value)
+                    .map_err(|error| error.to_string())
+            }
+            Sender::XdrV2 { .. } => ValueType::for_kind(found.kind)
+                .map(|_| found.value.clone())
+                .map_err(|error| error.to_string()),
+            Sender::Http(_) => Ok(found.value.clone()),
+        }
+    }
+
+    /// Acts on every item; one result per item, in order, and the error that halted the rest.
+    pub async fn send(
+        &self,
+        mode: Mode,
+        items: &[Item],
+        request: Request<'_>,
+    ) -> (Vec<Sent>, Option<String>) {
+        match self {
+            Sender::VisionOne(client) => vision_one(client, mode, items, request).await,
+            Sender::XdrV2 { client, product_id } => {
+                let mut results = Vec::with_capacity(items.len());
+                for item in items {
+                    results.push(xdr(client, product_id, mode, item, request.description).await);
+                }
+                (results, None)
+            }
+            Sender::Http(client) => {
+                let mut results = Vec::with_capacity(items.len());
+                for item in items {
+                    results.push(match mode {
+                        Mode::Block => http(client, item, request).await,
+                        Mode::Unblock => {
+                            Err("an http target has no way to lift a block".to_owned())
+                        }
+                    });
+                }
+                (results, None)
+            }
+        }
+    }
+}
+
+async fn vision_one(
+    client: &VisionOneClient,
+    mode: Mode,
+    items: &[Item],
+    request: Request<'_>,
+) -> (Vec<Sent>, Option<String>) {
+    // `accept` checked every value; one the API still cannot name fails alone, in place.
+    let mut results: Vec<Option<Sent>> = Vec::with_capacity(items.len());
+    let mut values = Vec::new();
+    for item in items {
+        match ObjectValue::for_indicator(item.kind, item.value.clone()) {
+            Ok(value) => {
+                values.push(value);
+                results.push(None);
+            }
+            Err(error) => results.push(Some(Err(error.to_string()))),
+        }
+    }
+    let report = match mode {
+        Mode::Block => {
+            let objects: Vec<SuspiciousObject> = values
+                .into_iter()
+                .map(|value| SuspiciousObject {
+                    description: Some(request.description.to_owned()),
+                    scan_action: Some(ScanAction::Block),
+                    risk_level: Some(RiskLevel::High),
+                    expiry: Expiry::days(request.expiry_days),
+                    ..SuspiciousObject::new(value)
+                })
+                .collect();
+            client.add_suspicious(&objects).await
+        }
+        Mode::Unblock => client.delete_suspicious(&values).await,
+    };
+    let mut outcomes = report.items.iter().map(|item| match &item.outcome {
+        outcome if outcome.is_done() => Ok(None),
+        ItemOutcome::Rejected { message, .. } | ItemOutcome::Failed { message, .. } => {
+            Err(message.clone())
+        }
+        _ => Err("not sent: the request was halted".to_owned()),
+    });
+    let results = results
+        .into_iter()
+        .map(|known| {
+            known.unwrap_or_else(|| {
+                outcomes
+                    .next()
+                    .unwrap_or_else(|| Err("no answer for this value".to_owned()))
+            })
+        })
+        .collect();
+    (results, report.halted.map(|error| error.to_string()))
+}
+
+async fn xdr(
+    client: &XdrV2Client,
+    product_id: &str,
+    mode: Mode,
+    item: &Item,
+    description: &str,
+) -> Sent {
+    let value_type = ValueType::for_kind(item.kind).map_err(|error| error.to_string())?;
+    let started = match mode {
+        Mode::Block => {
+            client
+                .block(value_type, &item.value, description, product_id)
+                .await
+        }
+        Mode::Unblock => {
+            client
+                .restore_block(value_type, &item.value, description, product_id)
+                .await
+        }
+    };
+    started
+        .map(|action| Some(action.0))
+        .map_err(|error| error.to_string())
+}
+
+async fn http(client: &HttpTemplateClient, item: &Item, request: Request<'_>) -> Sent {
+    let fields = Fields {
+        value: &item.value,
+        kind: item.kind.as_str(),
+        score: None,
+        description: request.description,
+        tags: &[],
+        extra: request.extra,
+    };
+    client
+        .send(&fields)
+        .await
+        .map(|_| None)
+        .map_err(|error| error.to_string())
+}
+
+/// One indicator found in an input, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    Ready(Item),
+    /// Not an indicator, or not one the target takes.
+    Refused(Refused),
+    /// Stopped by the guard: the drop to record.
+    Stopped(Refused, GuardDrop),
+}
+
+/// Parses and refangs `input`, applies the guard, and checks the target takes the value.
+pub fn prepare(
+    input: &str,
+    guard: &Guard,
+    sender: &Sender,
+    target: &str,
+    now: DateTime<Utc>,
+) -> Vec<Prepared> {
+    let refused = |reason: String| Refused {
+        input: input.to_owned(),
+        reason,
+    };
+    let parsed = match indicator::parse(input) {
+        Ok(parsed) => parsed,
+        Err(error) => return vec![Prepared::Refused(refused(error.to_string()))],
+    };
+    parsed
+        .into_iter()
+        .map(|found| {
+            if let guard::Verdict::Stop { rule, reason } = guard.check(&found) {
+                let drop = GuardDrop {
+                    kind: found.kind,
+                    value: found.value,
+                    target: Some(target.to_owned()),
+                    rule: rule.clone(),
+                    reason: reason.clone(),
+                    at: now,
+                };
+                return Prepared::Stopped(refused(format!("guard {rule}: {reason}")), drop);
+            }
+            match sender.accept(&found) {
+                Ok(value) => Prepared::Ready(Item {
+                    kind: found.kind,
+                    value,
+                }),
+                Err(reason) => Prepared::Refused(refused(reason)),
+            }
+        })
+        .collect()
+}
+
+/// The blocklist guard of `config` (one-off actions always block).
+pub fn blocking_guard(config: &Config) -> Result<Guard, EngineError> {
+    Ok(Guard::new(&GuardConfig {
+        list: ListKind::Blocklist,
+        ..config.guard.clone()
+    })?)
+}
+
+/// Blocks or unblocks `inputs` on a Vision One, XDR v2 or HTTP target, now.
 pub async fn block(
     config: &Config,
     library: &mut dyn LibraryBackend,
@@ -72,14 +349,7 @@ pub async fn block(
     now: DateTime<Utc>,
 ) -> Result<OneOffReport, EngineError> {
     let target = config.target(target)?;
-    if target.product != Product::VisionOne {
-        return Err(EngineError::WrongProduct {
-            target: target.name.clone(),
-            product: target.product,
-            what: "`block` (Vision One's suspicious-object list; use an ip-list workflow for Deep Security)"
-                .to_owned(),
-        });
-    }
+    let sender = Sender::new(target, "iocsync")?;
     let ledger = manual_ledger(&target.name);
     let mut report = OneOffReport {
         target: target.name.clone(),
@@ -88,17 +358,71 @@ pub async fn block(
         failed: Vec::new(),
         halted: None,
     };
-    let guard = Guard::new(&GuardConfig {
-        list: ListKind::Blocklist,
-        ..config.guard.clone()
-    })?;
-    let (ready, drops) = prepare(inputs, &guard, &target.name, now, &mut report);
+    let guard = blocking_guard(config)?;
+    let mut items = Vec::new();
+    let mut drops = Vec::new();
+    for input in inputs {
+        for prepared in prepare(input, &guard, &sender, &target.name, now) {
+            match prepared {
+                Prepared::Ready(item) => items.push(item),
+                Prepared::Refused(refused) => report.refused.push(refused),
+                Prepared::Stopped(refused, drop) => {
+                    report.refused.push(refused);
+                    drops.push(drop);
+                }
+            }
+        }
+    }
     library.record_drops(&drops)?;
-    let client = VisionOneClient::new(&target.vision_one()?)?;
+    if mode == Mode::Unblock {
+        items = only_pushed(library, &ledger, items, &mut report)?;
+    }
     let run = library.start_run(&format!("{mode:?}:{}", target.name).to_lowercase(), now)?;
+    let description = format!("{MARKER} blocked by hand");
+    let extra = BTreeMap::new();
+    let request = Request {
+        description: &description,
+        expiry_days: BLOCK_DAYS,
+        extra: &extra,
+    };
+    let (results, halted) = sender.send(mode, &items, request).await;
+    let mut done = Vec::new();
+    for (item, result) in items.into_iter().zip(results) {
+        match result {
+            Ok(action_id) => {
+                report.applied.push(item.value.clone());
+                done.push((item, action_id));
+            }
+            Err(message) => report.failed.push(Failure {
+                kind: item.kind,
+                value: item.value,
+                message,
+            }),
+        }
+    }
+    report.halted = halted;
     match mode {
-        Mode::Block => send_blocks(&client, library, &ledger, ready, now, &mut report).await?,
-        Mode::Unblock => send_unblocks(&client, library, &ledger, ready, &mut report).await?,
+        Mode::Block => {
+            let entries = done
+                .into_iter()
+                .map(|(item, action_id)| {
+                    let attributes = OneOffAttributes {
+                        description: description.clone(),
+                        lift_at: None,
+                        action_id,
+                    };
+                    ledger_entry(&ledger, item, &attributes, now)
+                })
+                .collect::<Vec<_>>();
+            library.ledger_upsert(&entries)?;
+        }
+        Mode::Unblock => {
+            let keys: Vec<(Kind, String)> = done
+                .into_iter()
+                .map(|(item, _)| (item.kind, item.value))
+                .collect();
+            library.ledger_remove(&ledger, &keys)?;
+        }
     }
     let counts = serde_json::json!({
         "applied": report.applied.len(),
@@ -109,157 +433,53 @@ pub async fn block(
         .refused
         .iter()
         .map(|r| format!("{}: {}", r.input, r.reason))
+        .chain(
+            report
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.value, f.message)),
+        )
         .chain(report.halted.iter().cloned())
         .collect();
     library.finish_run(run, report.status(), &counts, &errors, Utc::now().max(now))?;
     Ok(report)
 }
 
-/// Parses, guards and maps every input; refusals go to the report.
-fn prepare(
-    inputs: &[String],
-    guard: &Guard,
-    target: &str,
-    now: DateTime<Utc>,
-    report: &mut OneOffReport,
-) -> (Vec<Ready>, Vec<GuardDrop>) {
-    let mut ready = Vec::new();
-    let mut drops = Vec::new();
-    for input in inputs {
-        let parsed = match indicator::parse(input) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                report.refused.push(Refused {
-                    input: input.clone(),
-                    reason: error.to_string(),
-                });
-                continue;
-            }
-        };
-        for found in parsed {
-            if let guard::Verdict::Stop { rule, reason } = guard.check(&found) {
-                report.refused.push(Refused {
-                    input: input.clone(),
-                    reason: format!("guard {rule}: {reason}"),
-                });
-                drops.push(GuardDrop {
-                    kind: found.kind,
-                    value: found.value,
-                    target: Some(target.to_owned()),
-                    rule,
-                    reason,
-                    at: now,
-                });
-                continue;
-            }
-            let value = if found.kind == indicator::Kind::Url && !found.value.contains("://") {
-                format!("http://{}", found.value)
-            } else {
-                found.value.clone()
-            };
-            match ObjectValue::for_indicator(found.kind, value.clone()) {
-                Ok(object) => ready.push((found.kind, value, object)),
-                Err(error) => report.refused.push(Refused {
-                    input: input.clone(),
-                    reason: error.to_string(),
-                }),
-            }
-        }
-    }
-    (ready, drops)
-}
-
-async fn send_blocks(
-    client: &VisionOneClient,
-    library: &mut dyn LibraryBackend,
+/// Keeps the items `block` pushed; the others are refused (they are not ours to remove).
+fn only_pushed(
+    library: &dyn LibraryBackend,
     ledger: &str,
-    ready: Vec<Ready>,
-    now: DateTime<Utc>,
+    items: Vec<Item>,
     report: &mut OneOffReport,
-) -> Result<(), EngineError> {
-    let mut entries = Vec::new();
-    let mut objects = Vec::new();
-    let mut sent = Vec::new();
-    for (kind, value, object) in ready {
-        let attributes = V1Attributes {
-            scan_action: Some(ScanAction::Block),
-            risk_level: Some(RiskLevel::High),
-            expiry: Some(ExpiryIntent::Days(BLOCK_DAYS)),
-            ..V1Attributes::new(object.key(), format!("{MARKER} blocked by hand"))
-        };
-        objects.push(attributes.suspicious(object, now));
-        sent.push((kind, value, attributes.pushed_at(now)));
-    }
-    let result = client.add_suspicious(&objects).await;
-    for ((kind, value, attributes), item) in sent.into_iter().zip(&result.items) {
-        if item.outcome.is_done() {
-            report.applied.push(value.clone());
-            entries.push(LedgerEntry {
-                target: ledger.to_owned(),
-                kind,
-                value,
-                attributes: serde_json::to_value(attributes).unwrap_or_default(),
-                remote_id: None,
-                pushed_at: now,
-            });
-        } else {
-            report.failed.push(failure(kind, value, &item.outcome));
-        }
-    }
-    library.ledger_upsert(&entries)?;
-    report.halted = result.halted.map(|error| error.to_string());
-    Ok(())
-}
-
-async fn send_unblocks(
-    client: &VisionOneClient,
-    library: &mut dyn LibraryBackend,
-    ledger: &str,
-    ready: Vec<Ready>,
-    report: &mut OneOffReport,
-) -> Result<(), EngineError> {
+) -> Result<Vec<Item>, EngineError> {
     let pushed = library.ledger(ledger)?;
-    let mut values = Vec::new();
-    let mut keys = Vec::new();
-    for (kind, value, object) in ready {
-        if pushed.iter().any(|e| e.kind == kind && e.value == value) {
-            values.push(object);
-            keys.push((kind, value));
-        } else {
-            report.refused.push(Refused {
-                input: value,
-                reason: "not blocked with `iocsync block` on this target: left alone".to_owned(),
-            });
-        }
-    }
-    let result = client.delete_suspicious(&values).await;
-    let mut done = Vec::new();
-    for ((kind, value), item) in keys.into_iter().zip(&result.items) {
-        if item.outcome.is_done() {
-            report.applied.push(value.clone());
-            done.push((kind, value));
-        } else {
-            report.failed.push(failure(kind, value, &item.outcome));
-        }
-    }
-    library.ledger_remove(ledger, &done)?;
-    report.halted = result.halted.map(|error| error.to_string());
-    Ok(())
+    let (ours, others): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|item| {
+        pushed
+            .iter()
+            .any(|e| e.kind == item.kind && e.value == item.value)
+    });
+    report
+        .refused
+        .extend(others.into_iter().map(|item| Refused {
+            input: item.value,
+            reason: "not blocked with `iocsync block` on this target: left alone".to_owned(),
+        }));
+    Ok(ours)
 }
 
-fn failure(
-    kind: indicator::Kind,
-    value: String,
-    outcome: &trendmicro::vision_one::ItemOutcome,
-) -> Failure {
-    let message = match outcome {
-        trendmicro::vision_one::ItemOutcome::Rejected { message, .. }
-        | trendmicro::vision_one::ItemOutcome::Failed { message, .. } => message.clone(),
-        _ => "not sent: the request was halted".to_owned(),
-    };
-    Failure {
-        kind,
-        value,
-        message,
+/// A ledger entry for a one-off push.
+pub fn ledger_entry(
+    ledger: &str,
+    item: Item,
+    attributes: &OneOffAttributes,
+    now: DateTime<Utc>,
+) -> LedgerEntry {
+    LedgerEntry {
+        target: ledger.to_owned(),
+        kind: item.kind,
+        value: item.value,
+        attributes: serde_json::to_value(attributes).unwrap_or_default(),
+        remote_id: attributes.action_id.clone(),
+        pushed_at: now,
     }
 }

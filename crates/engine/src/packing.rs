@@ -111,15 +111,43 @@ pub(crate) fn plan_ip_list(
     }
 }
 
-/// The items to hold, in priority order (aggregated: in address order), without repeats.
+/// The items to hold, in priority order, without repeats. An aggregated network takes the
+/// priority of its best member, so `objects_per_run` sends the most important first.
 fn desired_items(nets: Vec<IpNet>, aggregate: bool) -> Vec<(Kind, String)> {
     let nets = if aggregate {
-        indicator::aggregate::aggregate(nets)
+        by_priority(indicator::aggregate::aggregate(nets.iter().copied()), &nets)
     } else {
         let mut seen = HashSet::new();
         nets.into_iter().filter(|net| seen.insert(*net)).collect()
     };
     nets.iter().map(mapping::ip_list_item).collect()
+}
+
+/// Where a network starts, comparable across families (IPv4 first).
+fn start(net: &IpNet) -> (bool, u128) {
+    match net {
+        IpNet::V4(n) => (false, u128::from(n.network().to_bits())),
+        IpNet::V6(n) => (true, n.network().to_bits()),
+    }
+}
+
+/// Orders `aggregated` (disjoint, in address order) by the first of `members` (in priority
+/// order) each one covers.
+fn by_priority(mut aggregated: Vec<IpNet>, members: &[IpNet]) -> Vec<IpNet> {
+    aggregated.sort_by_key(start);
+    let mut rank = vec![usize::MAX; aggregated.len()];
+    for (position, member) in members.iter().enumerate() {
+        let after = aggregated.partition_point(|a| start(a) <= start(member));
+        if let Some(index) = after
+            .checked_sub(1)
+            .filter(|&i| aggregated[i].contains(member))
+        {
+            rank[index] = rank[index].min(position);
+        }
+    }
+    let mut ranked: Vec<(usize, IpNet)> = rank.into_iter().zip(aggregated).collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, net)| net).collect()
 }
 
 fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
@@ -299,6 +327,23 @@ mod tests {
                 (Kind::Ipv4, "10.0.1.1".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn aggregated_networks_keep_their_best_members_priority() {
+        let nets = [
+            "45.9.9.9/32",
+            "10.0.0.128/25",
+            "2001:db8::1/128",
+            "10.0.0.0/25",
+        ]
+        .map(|n| n.parse::<IpNet>().unwrap())
+        .to_vec();
+        let items: Vec<String> = desired_items(nets, true)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(items, ["45.9.9.9", "10.0.0.0/24", "2001:db8::1"]);
     }
 
     #[test]

@@ -1,18 +1,30 @@
 //! Run reports: what a run did (counts, per-item failures, the error that halted it, API
-//! calls, time), and the progress hook the CLI draws a bar with.
+//! calls per endpoint and status, 429 pauses, time), and the progress hook the CLI draws a
+//! bar with and a daemon asks a run to stop through.
 
 use indicator::Kind;
 use serde::Serialize;
 use store::RunStatus;
 
+use trendmicro::{CallCount, CallStats};
+
 use crate::plan::{Change, Plan};
 
-/// Told how far a run has got (the CLI shows a bar on a terminal).
+/// The halted message of a run stopped through [`Progress::cancelled`].
+pub const STOPPED: &str = "stopped: shutdown requested";
+
+/// Told how far a run has got (the CLI shows a bar on a terminal), and asked whether to stop.
 pub trait Progress {
     /// The run will make `total` steps.
     fn start(&self, total: u64);
     /// `steps` more are done.
     fn advance(&self, steps: u64);
+    /// Whether the run should stop. Apply asks between batches (calls, for one-at-a-time
+    /// targets): what was confirmed so far is in the ledger, nothing more is sent, and the run
+    /// is recorded as halted with [`STOPPED`]. A daemon answers true after SIGTERM.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A progress hook that shows nothing.
@@ -52,6 +64,11 @@ pub struct RunReport {
     /// Requests sent to the target, retries included.
     pub api_calls: u64,
     pub retries: u64,
+    /// Attempts per endpoint and HTTP status (`None`: no response came), retries included.
+    pub calls: Vec<CallCount>,
+    /// Pauses of the whole target after HTTP 429, and the milliseconds spent in them.
+    pub rate_limit_pauses: u64,
+    pub paused_ms: u64,
     pub elapsed_ms: u64,
     pub plan: Plan,
 }
@@ -74,8 +91,38 @@ impl RunReport {
             halted: None,
             api_calls: 0,
             retries: 0,
+            calls: Vec::new(),
+            rate_limit_pauses: 0,
+            paused_ms: 0,
             elapsed_ms: 0,
             plan,
+        }
+    }
+
+    /// Takes the client's call counts.
+    pub(crate) fn record_calls(&mut self, stats: CallStats) {
+        self.api_calls = stats.total_calls();
+        self.retries = stats.retries;
+        self.rate_limit_pauses = stats.rate_limit_pauses;
+        self.paused_ms = stats.paused_ms;
+        self.calls = stats.calls;
+    }
+
+    /// Stops the run when `progress` asks; true when the apply loop must return.
+    pub(crate) fn stop_requested(&mut self, progress: &dyn Progress) -> bool {
+        let stop = progress.cancelled();
+        if stop {
+            self.halted = Some(STOPPED.to_owned());
+        }
+        stop
+    }
+
+    /// Counts one confirmed add (or update).
+    pub(crate) fn count_sent(&mut self, is_add: bool) {
+        if is_add {
+            self.added += 1;
+        } else {
+            self.updated += 1;
         }
     }
 
@@ -109,6 +156,8 @@ impl RunReport {
             "failed": self.failed.len(),
             "api_calls": self.api_calls,
             "retries": self.retries,
+            "rate_limit_pauses": self.rate_limit_pauses,
+            "paused_ms": self.paused_ms,
             "elapsed_ms": self.elapsed_ms,
         })
     }

@@ -205,9 +205,7 @@ pub async fn run_workflow(
             _ => Err(wrong_product(workflow, Product::XdrV2)),
         },
     };
-    let stats = client.stats();
-    report.api_calls = stats.total_calls();
-    report.retries = stats.retries;
+    report.record_calls(client.stats());
     report.elapsed_ms = elapsed_ms(started);
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());

@@ -1,1 +1,360 @@
-//! When scheduled workflows are due (placeholder until built).
+//! When scheduled workflows are due: a workflow's [`Schedule`] (an interval or a cron
+//! expression, evaluated in UTC) becomes a [`Timetable`], and a [`Scheduler`] keeps, for each
+//! scheduled workflow, its next run and whether a run is in flight.
+//!
+//! The scheduler is pure: the daemon asks it which workflows are [`due`](Scheduler::due) at an
+//! instant and tells it when a run has [`finished`](Scheduler::finished). Rules:
+//! - an interval workflow is due as soon as the daemon starts, then one interval after each run
+//!   started (a run longer than its interval is followed at once by the next, never overlapped);
+//! - a cron workflow is due at each occurrence after the daemon started; occurrences missed while
+//!   a run was in flight collapse into one run;
+//! - a workflow is never due while one of its runs is in flight;
+//! - a failed run is retried at the next tick (`retry` after it ended), and after repeated
+//!   failures the wait doubles (up to an hour, never later than the regular schedule) so a target
+//!   that keeps refusing is not hammered every tick.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::{Schedule, Workflow};
+
+/// The longest wait before retrying a workflow whose runs keep failing.
+const MAX_RETRY_WAIT: TimeDelta = TimeDelta::hours(1);
+
+/// Why a schedule cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("workflow `{workflow}`: bad cron expression `{expression}`: {reason}")]
+    Cron {
+        workflow: String,
+        expression: String,
+        reason: String,
+    },
+    #[error("workflow `{workflow}`: the interval is too long")]
+    Interval { workflow: String },
+}
+
+/// A schedule ready to answer "when next?".
+#[derive(Debug, Clone)]
+pub enum Timetable {
+    Every(TimeDelta),
+    Cron(Box<croner::Cron>),
+}
+
+impl Timetable {
+    /// Parses `schedule` (checked once already by the config loader) for `workflow`.
+    pub fn new(workflow: &str, schedule: &Schedule) -> Result<Timetable, ScheduleError> {
+        match schedule {
+            Schedule::Every(every) => {
+                TimeDelta::from_std(*every)
+                    .map(Timetable::Every)
+                    .map_err(|_| ScheduleError::Interval {
+                        workflow: workflow.to_owned(),
+                    })
+            }
+            Schedule::Cron(expression) => expression
+                .parse::<croner::Cron>()
+                .map(|cron| Timetable::Cron(Box::new(cron)))
+                .map_err(|error| ScheduleError::Cron {
+                    workflow: workflow.to_owned(),
+                    expression: expression.clone(),
+                    reason: error.to_string(),
+                }),
+        }
+    }
+
+    /// The first time strictly after `after` this timetable fires; `None` when it never does
+    /// (a cron date that does not exist, an interval past the end of time).
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Timetable::Every(every) => after.checked_add_signed(*every),
+            Timetable::Cron(cron) => cron.find_next_occurrence(&after, false).ok(),
+        }
+    }
+}
+
+/// One scheduled workflow's state.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub timetable: Timetable,
+    /// When the workflow is next due (`None`: never again).
+    pub next: Option<DateTime<Utc>>,
+    /// When the run in flight was started, if one is.
+    pub running_since: Option<DateTime<Utc>>,
+    /// Failed runs in a row.
+    pub failures: u32,
+}
+
+/// Which scheduled workflows are due, and which are running.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    slots: BTreeMap<String, Slot>,
+    retry: TimeDelta,
+}
+
+impl Scheduler {
+    /// A scheduler for every workflow that has a schedule, as of `now`. `retry` is how soon a
+    /// failed run is tried again (the daemon's tick).
+    pub fn new<'a>(
+        workflows: impl IntoIterator<Item = &'a Workflow>,
+        now: DateTime<Utc>,
+        retry: std::time::Duration,
+    ) -> Result<Scheduler, ScheduleError> {
+        let mut slots = BTreeMap::new();
+        for workflow in workflows {
+            let Some(schedule) = &workflow.schedule else {
+                continue;
+            };
+            let timetable = Timetable::new(&workflow.name, schedule)?;
+            let next = match timetable {
+                Timetable::Every(_) => Some(now),
+                Timetable::Cron(_) => timetable.next_after(now),
+            };
+            let slot = Slot {
+                timetable,
+                next,
+                running_since: None,
+                failures: 0,
+            };
+            slots.insert(workflow.name.clone(), slot);
+        }
+        let retry = TimeDelta::from_std(retry).unwrap_or(MAX_RETRY_WAIT);
+        Ok(Scheduler { slots, retry })
+    }
+
+    /// The workflows due at `now`, in name order, each marked running until
+    /// [`finished`](Self::finished) is called for it.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<String> {
+        let mut due = Vec::new();
+        for (name, slot) in &mut self.slots {
+            let is_due = slot.running_since.is_none() && slot.next.is_some_and(|next| next <= now);
+            if is_due {
+                slot.running_since = Some(now);
+                slot.next = slot.timetable.next_after(now);
+                due.push(name.clone());
+            }
+        }
+        due
+    }
+
+    /// Records that the run of `workflow` ended at `now`; returns whether it was running.
+    pub fn finished(&mut self, workflow: &str, succeeded: bool, now: DateTime<Utc>) -> bool {
+        let Some(slot) = self.slots.get_mut(workflow) else {
+            return false;
+        };
+        if slot.running_since.take().is_none() {
+            return false;
+        }
+        if succeeded {
+            slot.failures = 0;
+        } else {
+            slot.failures = slot.failures.saturating_add(1);
+            let retry_at = now.checked_add_signed(retry_wait(self.retry, slot.failures));
+            slot.next = match (slot.next, retry_at) {
+                (Some(next), Some(retry_at)) => Some(next.min(retry_at)),
+                (next, retry_at) => next.or(retry_at),
+            };
+        }
+        true
+    }
+
+    /// The state of one scheduled workflow.
+    pub fn slot(&self, workflow: &str) -> Option<&Slot> {
+        self.slots.get(workflow)
+    }
+
+    /// Every scheduled workflow's state, by name.
+    pub fn slots(&self) -> impl Iterator<Item = (&str, &Slot)> {
+        self.slots.iter().map(|(name, slot)| (name.as_str(), slot))
+    }
+}
+
+/// `retry`, doubled for each failure after the first, capped at an hour.
+fn retry_wait(retry: TimeDelta, failures: u32) -> TimeDelta {
+    let doublings = failures.saturating_sub(1).min(20);
+    retry
+        .checked_mul(1 << doublings)
+        .map_or(MAX_RETRY_WAIT, |wait| wait.min(MAX_RETRY_WAIT))
+        .max(retry)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Config;
+
+    fn config(schedules: &[(&str, &str)]) -> Config {
+        let mut text = String::from(
+            "[library]\npath = \"l.db\"\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"http://127.0.0.1:9\"\napi_key = \"env:NOPE\"\n[[collections]]\nname = \"all\"\n",
+        );
+        for (name, schedule) in schedules {
+            text.push_str(&format!(
+                "[[workflows]]\nname = \"{name}\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nschedule = \"{schedule}\"\n"
+            ));
+        }
+        Config::from_toml(&text).unwrap()
+    }
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, m, s).unwrap()
+    }
+
+    const TICK: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn an_interval_workflow_runs_at_start_then_each_interval_after_it_started() {
+        let config = config(&[("a", "10m")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(12, 0, 0), TICK).unwrap();
+        assert_eq!(scheduler.due(at(12, 0, 0)), ["a"]);
+        assert!(scheduler.finished("a", true, at(12, 3, 0)));
+        assert!(scheduler.due(at(12, 9, 59)).is_empty());
+        assert_eq!(scheduler.due(at(12, 10, 0)), ["a"]);
+    }
+
+    #[test]
+    fn a_workflow_is_never_due_while_it_runs() {
+        let config = config(&[("a", "1m")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(12, 0, 0), TICK).unwrap();
+        assert_eq!(scheduler.due(at(12, 0, 0)), ["a"]);
+        assert!(scheduler.due(at(12, 5, 0)).is_empty(), "still running");
+        scheduler.finished("a", true, at(12, 5, 0));
+        // The overdue run starts at once, and the missed ones collapse into it.
+        assert_eq!(scheduler.due(at(12, 5, 1)), ["a"]);
+        assert!(scheduler.due(at(12, 5, 2)).is_empty());
+    }
+
+    #[test]
+    fn a_cron_workflow_waits_for_its_next_occurrence() {
+        let config = config(&[("c", "0 */6 * * *")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(7, 30, 0), TICK).unwrap();
+        assert_eq!(scheduler.slot("c").unwrap().next, Some(at(12, 0, 0)));
+        assert!(scheduler.due(at(11, 59, 59)).is_empty());
+        assert_eq!(scheduler.due(at(12, 0, 0)), ["c"]);
+        scheduler.finished("c", true, at(12, 0, 30));
+        assert_eq!(scheduler.slot("c").unwrap().next, Some(at(18, 0, 0)));
+    }
+
+    #[test]
+    fn a_failed_run_is_retried_on_the_next_tick_then_backs_off() {
+        let config = config(&[("c", "0 0 * * *")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(23, 0, 0), TICK).unwrap();
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+        assert_eq!(scheduler.due(midnight), ["c"]);
+        scheduler.finished("c", false, midnight);
+        let one = midnight + TimeDelta::seconds(1);
+        assert_eq!(scheduler.due(one), ["c"], "retried on the next tick");
+        scheduler.finished("c", false, one);
+        assert!(scheduler.due(one + TimeDelta::seconds(1)).is_empty());
+        assert_eq!(scheduler.due(one + TimeDelta::seconds(2)), ["c"]);
+        scheduler.finished("c", true, one + TimeDelta::seconds(2));
+        assert_eq!(scheduler.slot("c").unwrap().failures, 0);
+        assert_eq!(
+            scheduler.slot("c").unwrap().next,
+            Some(midnight + TimeDelta::days(1))
+        );
+    }
+
+    #[test]
+    fn retries_never_wait_longer_than_an_hour() {
+        let tick = TimeDelta::seconds(1);
+        assert_eq!(retry_wait(tick, 1), tick);
+        assert_eq!(retry_wait(tick, 4), TimeDelta::seconds(8));
+        assert_eq!(retry_wait(tick, u32::MAX), MAX_RETRY_WAIT);
+    }
+
+    #[test]
+    fn unscheduled_workflows_and_unknown_names_are_ignored() {
+        let mut config = config(&[("a", "1h")]);
+        config.workflows[0].schedule = None;
+        let mut scheduler = Scheduler::new(&config.workflows, at(0, 0, 0), TICK).unwrap();
+        assert!(scheduler.due(at(1, 0, 0)).is_empty());
+        assert!(!scheduler.finished("a", true, at(1, 0, 0)));
+        assert!(!scheduler.finished("nope", true, at(1, 0, 0)));
+    }
+
+    #[test]
+    fn a_bad_cron_expression_names_the_workflow() {
+        let schedule = Schedule::Cron("61 * * * *".into());
+        let error = Timetable::new("w", &schedule).unwrap_err().to_string();
+        assert!(error.contains("workflow `w`"), "{error}");
+    }
+
+    /// One step of a simulated daemon: time passes, then the scheduler is asked what is due,
+    /// and runs in flight may end (succeeding or failing).
+    #[derive(Debug, Clone)]
+    struct Step {
+        advance_ms: u32,
+        ends: Vec<(usize, bool)>,
+    }
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        let step = (
+            0u32..120_000,
+            prop::collection::vec((0usize..3, any::<bool>()), 0..3),
+        )
+            .prop_map(|(advance_ms, ends)| Step { advance_ms, ends });
+        prop::collection::vec(step, 1..200)
+    }
+
+    proptest! {
+        /// Whatever the timing: no workflow is claimed twice without finishing, an interval
+        /// workflow that succeeded is not claimed again before its interval has passed since
+        /// the previous claim, a failed one is due again within its retry wait, and a workflow
+        /// that is due and idle is claimed.
+        #[test]
+        fn never_overlaps_never_early_never_forgotten(
+            intervals in prop::collection::vec(1u64..300, 3),
+            steps in steps(),
+        ) {
+            let names = ["w0", "w1", "w2"];
+            let schedules: Vec<(&str, String)> = names
+                .iter()
+                .zip(&intervals)
+                .map(|(name, secs)| (*name, format!("{secs}s")))
+                .collect();
+            let refs: Vec<(&str, &str)> = schedules.iter().map(|(n, s)| (*n, s.as_str())).collect();
+            let config = config(&refs);
+            let mut now = at(0, 0, 0);
+            let mut scheduler = Scheduler::new(&config.workflows, now, TICK).unwrap();
+            let mut running = [false; 3];
+            let mut last_claim: [Option<DateTime<Utc>>; 3] = [None; 3];
+            let mut last_failed = [false; 3];
+            for step in steps {
+                now += TimeDelta::milliseconds(i64::from(step.advance_ms));
+                for (i, succeeded) in step.ends {
+                    if running[i] {
+                        prop_assert!(scheduler.finished(names[i], succeeded, now));
+                        running[i] = false;
+                        last_failed[i] = !succeeded;
+                        let slot = scheduler.slot(names[i]).unwrap();
+                        let retry_by = now + retry_wait(TimeDelta::seconds(1), slot.failures);
+                        prop_assert!(succeeded || slot.next.is_some_and(|next| next <= retry_by));
+                    }
+                }
+                let idle_and_due: Vec<bool> = (0..3)
+                    .map(|i| !running[i] && scheduler.slot(names[i]).unwrap().next.is_some_and(|n| n <= now))
+                    .collect();
+                let due = scheduler.due(now);
+                for i in 0..3 {
+                    let claimed = due.iter().any(|d| d == names[i]);
+                    prop_assert_eq!(claimed, idle_and_due[i]);
+                    if claimed {
+                        prop_assert!(!running[i], "claimed while running");
+                        if let (Some(previous), false) = (last_claim[i], last_failed[i]) {
+                            let interval = TimeDelta::seconds(intervals[i] as i64);
+                            prop_assert!(now - previous >= interval, "claimed early");
+                        }
+                        running[i] = true;
+                        last_claim[i] = Some(now);
+                    }
+                }
+            }
+        }
+    }
+}

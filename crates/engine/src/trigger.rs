@@ -1,1 +1,840 @@
-//! Webhook triggers: alert fields → indicators → one action (placeholder until built).
+//! Webhook triggers: a SIEM alert (JSON) → indicator values through the trigger's templates →
+//! parse and refang → guard first → one action per value on the target ([`crate::oneoff`]).
+//!
+//! - [`sign`] / [`Authenticator`]: HMAC-SHA256 over `"<timestamp>.<body>"` with a tolerance
+//!   window and a replay cache, or a bearer token; both compared in constant time. Errors say
+//!   what was wrong, never what the secret is.
+//! - [`ValueTemplate`] / [`map_alert`]: `$Field` placeholders filled once from dotted paths into
+//!   the alert, so text inside an alert never becomes another placeholder or another value.
+//! - [`ArmedTrigger`]: a trigger with its client built; [`ArmedTrigger::fire`] records each call
+//!   as a run named `hook:<name>`, and blocks with a TTL are kept in the trigger's ledger
+//!   (`<target>/hook:<name>`) with their lift time, so [`ArmedTrigger::lift_due`] finds them
+//!   after a restart.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use guard::Guard;
+use hmac::{Hmac, Mac};
+use indicator::Kind;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use store::{GuardDrop, Library, LibraryBackend, RunStatus};
+use subtle::ConstantTimeEq;
+
+use crate::config::{Action, Config, ConfigError, Trigger, TriggerAuth};
+use crate::error::EngineError;
+use crate::oneoff::{self, Item, Mode, OneOffAttributes, Prepared, Request, Sender};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Days Vision One keeps a trigger's block when the trigger sets no TTL.
+const BLOCK_DAYS: u16 = 30;
+
+// --- authentication ---------------------------------------------------------------------------
+
+/// The signature header's value for `body` sent at `timestamp` (Unix seconds):
+/// `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = keyed(secret);
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256=");
+    for byte in digest {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn keyed(secret: &[u8]) -> HmacSha256 {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC accepts any key"))
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |b: u8| (b as char).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
+        .collect()
+}
+
+/// Why a call was not let in. Messages name headers, never secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing header `{0}`")]
+    Missing(String),
+    #[error("header `{header}` {reason}")]
+    Malformed {
+        header: String,
+        reason: &'static str,
+    },
+    #[error("the timestamp is outside the accepted window")]
+    Stale,
+    #[error("wrong signature or token")]
+    Wrong,
+    #[error("this signature was already used")]
+    Replayed,
+}
+
+enum Method {
+    Hmac {
+        secret: SecretString,
+        signature_header: String,
+        timestamp_header: String,
+        tolerance: i64,
+        /// Signatures seen and when they may be forgotten (the end of their window).
+        seen: Mutex<Seen>,
+    },
+    Bearer {
+        digest: [u8; 32],
+    },
+}
+
+#[derive(Default)]
+struct Seen {
+    by_expiry: BTreeSet<(i64, [u8; 32])>,
+    signatures: HashSet<[u8; 32]>,
+}
+
+impl Seen {
+    /// Forgets signatures whose window has passed, then records `signature`; false if it was
+    /// already there.
+    fn insert(&mut self, signature: [u8; 32], expires: i64, now: i64) -> bool {
+        while let Some(first) = self.by_expiry.first().copied()
+            && first.0 < now
+        {
+            self.by_expiry.remove(&first);
+            self.signatures.remove(&first.1);
+        }
+        if !self.signatures.insert(signature) {
+            return false;
+        }
+        self.by_expiry.insert((expires, signature));
+        true
+    }
+}
+
+/// Checks the credentials of calls to one trigger.
+pub struct Authenticator {
+    method: Method,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authenticator(..)")
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave these structures half-written: keep going.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Authenticator {
+    /// Resolves the trigger's secret or token.
+    pub fn new(trigger: &Trigger) -> Result<Self, ConfigError> {
+        let secret = trigger.resolve_secret()?;
+        let method = match &trigger.auth {
+            TriggerAuth::Hmac {
+                signature_header,
+                timestamp_header,
+                tolerance,
+                ..
+            } => Method::Hmac {
+                secret,
+                signature_header: signature_header.clone(),
+                timestamp_header: timestamp_header.clone(),
+                tolerance: i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX),
+                seen: Mutex::default(),
+            },
+            TriggerAuth::Bearer { .. } => Method::Bearer {
+                digest: Sha256::digest(secret.expose_secret().as_bytes()).into(),
+            },
+        };
+        Ok(Authenticator { method })
+    }
+
+    /// Checks a call's headers (`header(name)` looks one up, case-insensitively) and body.
+    pub fn check(
+        &self,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        match &self.method {
+            Method::Bearer { digest } => {
+                let value = header("authorization")
+                    .ok_or_else(|| AuthError::Missing("Authorization".to_owned()))?;
+                let token = value
+                    .get(..7)
+                    .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                    .map(|_| &value[7..])
+                    .ok_or(AuthError::Malformed {
+                        header: "Authorization".to_owned(),
+                        reason: "is not `Bearer <token>`",
+                    })?;
+                // Digests have one length, so the comparison time says nothing about the token.
+                let given: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+                if bool::from(given.ct_eq(digest)) {
+                    Ok(())
+                } else {
+                    Err(AuthError::Wrong)
+                }
+            }
+            Method::Hmac {
+                secret,
+                signature_header,
+                timestamp_header,
+                tolerance,
+                seen,
+            } => {
+                let stamp = header(timestamp_header)
+                    .ok_or_else(|| AuthError::Missing(timestamp_header.clone()))?;
+                let at: i64 = stamp.trim().parse().map_err(|_| AuthError::Malformed {
+                    header: timestamp_header.clone(),
+                    reason: "is not a Unix time in seconds",
+                })?;
+                let now = now.timestamp();
+                if at.abs_diff(now) > tolerance.unsigned_abs() {
+                    return Err(AuthError::Stale);
+                }
+                let signature = header(signature_header)
+                    .ok_or_else(|| AuthError::Missing(signature_header.clone()))?;
+                let bytes = signature
+                    .trim()
+                    .strip_prefix("sha256=")
+                    .and_then(unhex)
+                    .ok_or_else(|| AuthError::Malformed {
+                        header: signature_header.clone(),
+                        reason: "is not `sha256=<hex>`",
+                    })?;
+                let mut mac = keyed(secret.expose_secret().as_bytes());
+                mac.update(format!("{}.", stamp.trim()).as_bytes());
+                mac.update(body);
+                mac.verify_slice(&bytes).map_err(|_| AuthError::Wrong)?;
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&bytes);
+                if lock(seen).insert(key, at.saturating_add(*tolerance), now) {
+                    Ok(())
+                } else {
+                    Err(AuthError::Replayed)
+                }
+            }
+        }
+    }
+}
+
+// --- templates --------------------------------------------------------------------------------
+
+/// True for `$Field` names: a letter or `_`, then letters, digits and `_`.
+pub fn is_field_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Field(String),
+}
+
+/// One `values` entry: text with `$Field` placeholders (`$$` is a literal `$`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueTemplate {
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl ValueTemplate {
+    pub fn parse(text: &str) -> Self {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            literal.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if let Some(tail) = after.strip_prefix('$') {
+                literal.push('$');
+                rest = tail;
+            } else if len > 0 && is_field_name(&after[..len]) {
+                if !literal.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                }
+                pieces.push(Piece::Field(after[..len].to_owned()));
+                rest = &after[len..];
+            } else {
+                literal.push('$');
+                rest = after;
+            }
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        ValueTemplate {
+            text: text.to_owned(),
+            pieces,
+        }
+    }
+
+    /// The template as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The field names it uses.
+    pub fn fields(&self) -> Vec<&str> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Field(name) => Some(name.as_str()),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    }
+
+    /// The values for one alert's fields. A template that is exactly one field whose value is
+    /// an array gives one value per element; otherwise one value. Field text is inserted once
+    /// and never read as a template again.
+    pub fn render(&self, fields: &BTreeMap<String, Value>) -> Result<Vec<String>, String> {
+        if let [Piece::Field(name)] = self.pieces.as_slice()
+            && let Some(Value::Array(items)) = fields.get(name)
+        {
+            return items.iter().map(|item| scalar(name, item)).collect();
+        }
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Field(name) => {
+                    let value = fields
+                        .get(name)
+                        .ok_or_else(|| format!("field `{name}` is not in the alert"))?;
+                    out.push_str(&scalar(name, value)?);
+                }
+            }
+        }
+        Ok(vec![out])
+    }
+}
+
+fn scalar(name: &str, value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Null => Err(format!("field `{name}` is null in the alert")),
+        Value::Array(_) | Value::Object(_) => {
+            Err(format!("field `{name}` is not a single value in the alert"))
+        }
+    }
+}
+
+/// The value at a dotted path (`alert.hits.0.ip`: object keys, or array indexes).
+pub fn lookup<'a>(alert: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(alert, |node, step| match node {
+        Value::Object(map) => map.get(step),
+        Value::Array(items) => items.get(step.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+/// An alert mapped through a trigger's templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapped {
+    /// The alert's fields, by placeholder name (absent fields left out).
+    pub fields: BTreeMap<String, Value>,
+    /// Indicator inputs, each with the template that made it.
+    pub inputs: Vec<(String, String)>,
+    /// Templates that gave nothing, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Fills the trigger's templates from `alert`.
+pub fn map_alert(trigger: &Trigger, alert: &Value) -> Mapped {
+    let fields: BTreeMap<String, Value> = trigger
+        .fields
+        .iter()
+        .filter_map(|(name, path)| Some((name.clone(), lookup(alert, path)?.clone())))
+        .collect();
+    let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    for template in &trigger.values {
+        match template.render(&fields) {
+            Ok(values) => inputs.extend(
+                values
+                    .into_iter()
+                    .map(|value| (template.as_str().to_owned(), value)),
+            ),
+            Err(reason) => skipped.push((template.as_str().to_owned(), reason)),
+        }
+    }
+    Mapped {
+        fields,
+        inputs,
+        skipped,
+    }
+}
+
+// --- firing -----------------------------------------------------------------------------------
+
+/// What became of one value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Blocked on the target; lifted at `lift_at` when the trigger has a TTL.
+    Blocked {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lift_at: Option<DateTime<Utc>>,
+        /// The XDR task that applies it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action_id: Option<String>,
+    },
+    /// Sent to an HTTP template target.
+    Sent,
+    /// Not sent: the guard's `rule` stopped it, or it is no indicator the target takes.
+    Refused {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+        reason: String,
+    },
+    /// The target refused it or could not be reached; `message` is the target's.
+    Failed { message: String },
+    /// A TTL'd block lifted.
+    Lifted,
+}
+
+/// One value's line in a trigger's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueResult {
+    /// What the template produced (or the template itself, when it produced nothing).
+    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// The value as sent to the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The answer to one trigger call (or one lift).
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerReport {
+    pub trigger: String,
+    pub target: String,
+    /// The run this call is recorded as.
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub values: Vec<ValueResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
+}
+
+impl TriggerReport {
+    fn status_of(values: &[ValueResult], halted: bool) -> RunStatus {
+        let done = |v: &&ValueResult| {
+            matches!(
+                v.outcome,
+                Outcome::Blocked { .. } | Outcome::Sent | Outcome::Lifted
+            )
+        };
+        let done = values.iter().filter(done).count();
+        if halted || (done == 0 && !values.is_empty()) {
+            RunStatus::Failed
+        } else if done == values.len() {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Partial
+        }
+    }
+
+    /// `{outcome: count}` for the run record and metrics.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for value in &self.values {
+            *counts.entry(outcome_name(&value.outcome)).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// The outcome's name, as in the JSON answer.
+pub fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Blocked { .. } => "blocked",
+        Outcome::Sent => "sent",
+        Outcome::Refused { .. } => "refused",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Lifted => "lifted",
+    }
+}
+
+/// An alert's values after parsing and the guard, before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Values to send, each with the input it came from.
+    pub items: Vec<(String, Item)>,
+    /// Values refused (by the guard, by parsing, or because the target takes no such kind).
+    pub values: Vec<ValueResult>,
+    /// Guard stops to record.
+    pub drops: Vec<GuardDrop>,
+}
+
+/// A trigger ready to fire: credentials resolved, client and guard built.
+#[derive(Debug)]
+pub struct ArmedTrigger {
+    pub trigger: Trigger,
+    pub auth: Authenticator,
+    sender: Sender,
+    guard: Guard,
+}
+
+/// The ledger a trigger's blocks are recorded under.
+pub fn hook_ledger(target: &str, trigger: &str) -> String {
+    format!("{target}/hook:{trigger}")
+}
+
+/// The run name of a trigger's calls.
+pub fn run_name(trigger: &str) -> String {
+    format!("hook:{trigger}")
+}
+
+fn library(mutex: &Mutex<Library>) -> MutexGuard<'_, Library> {
+    lock(mutex)
+}
+
+impl ArmedTrigger {
+    /// Resolves the secret and builds the target's client (no request is sent).
+    pub fn new(config: &Config, trigger: &Trigger) -> Result<Self, EngineError> {
+        let target = config.target(&trigger.target)?;
+        Ok(ArmedTrigger {
+            auth: Authenticator::new(trigger)?,
+            sender: Sender::new(target, &trigger.product_id)?,
+            guard: oneoff::blocking_guard(config)?,
+            trigger: trigger.clone(),
+        })
+    }
+
+    fn ledger(&self) -> String {
+        hook_ledger(&self.trigger.target, &self.trigger.name)
+    }
+
+    /// Maps `alert`, guards, acts on each value and records the call as run `hook:<name>`.
+    /// Library work happens in short sections between requests, so other callers are not held
+    /// up while the target answers.
+    pub async fn fire(
+        &self,
+        library_lock: &Mutex<Library>,
+        mapped: &Mapped,
+        now: DateTime<Utc>,
+    ) -> Result<TriggerReport, EngineError> {
+        let Checked {
+            items,
+            mut values,
+            drops,
+        } = self.check(mapped, now);
+        let run = {
+            let mut library = library(library_lock);
+            library.record_drops(&drops)?;
+            library.start_run(&run_name(&self.trigger.name), now)?
+        };
+        let lift_at = self
+            .trigger
+            .ttl
+            .and_then(|ttl| chrono::Duration::from_std(ttl).ok())
+            .map(|ttl| now + ttl);
+        let request = Request {
+            description: &self.trigger.description,
+            expiry_days: self.expiry_days(),
+            extra: &mapped.fields,
+        };
+        let items_only: Vec<Item> = items.iter().map(|(_, item)| item.clone()).collect();
+        let (results, halted) = self.sender.send(Mode::Block, &items_only, request).await;
+        let mut entries = Vec::new();
+        for ((input, item), result) in items.into_iter().zip(results) {
+            let outcome = match result {
+                Ok(_) if self.trigger.action == Action::Http => Outcome::Sent,
+                Ok(action_id) => {
+                    let attributes = OneOffAttributes {
+                        description: self.trigger.description.clone(),
+                        lift_at,
+                        action_id: action_id.clone(),
+                    };
+                    entries.push(oneoff::ledger_entry(
+                        &self.ledger(),
+                        item.clone(),
+                        &attributes,
+                        now,
+                    ));
+                    Outcome::Blocked { lift_at, action_id }
+                }
+                Err(message) => Outcome::Failed { message },
+            };
+            values.push(ValueResult {
+                input,
+                kind: Some(item.kind),
+                value: Some(item.value),
+                outcome,
+            });
+        }
+        let report = TriggerReport {
+            trigger: self.trigger.name.clone(),
+            target: self.trigger.target.clone(),
+            run_id: run,
+            status: TriggerReport::status_of(&values, halted.is_some()),
+            values,
+            halted,
+        };
+        let mut library = library(library_lock);
+        library.ledger_upsert(&entries)?;
+        finish(&mut **library, &report, now)?;
+        Ok(report)
+    }
+
+    /// Vision One's own expiry: a day past the TTL (in case iocsync is down when it is due),
+    /// else the one-off default.
+    fn expiry_days(&self) -> u16 {
+        self.trigger.ttl.map_or(BLOCK_DAYS, |ttl| {
+            u16::try_from(ttl.as_secs() / 86_400 + 2)
+                .unwrap_or(365)
+                .min(365)
+        })
+    }
+
+    /// Parses, refangs and guards every mapped value; sends nothing.
+    pub fn check(&self, mapped: &Mapped, now: DateTime<Utc>) -> Checked {
+        let mut checked = Checked {
+            items: Vec::new(),
+            values: mapped
+                .skipped
+                .iter()
+                .map(|(template, reason)| refused(template, None, reason.clone()))
+                .collect(),
+            drops: Vec::new(),
+        };
+        for (_, input) in &mapped.inputs {
+            self.prepare_one(
+                input,
+                now,
+                &mut checked.items,
+                &mut checked.values,
+                &mut checked.drops,
+            );
+        }
+        checked
+    }
+
+    fn prepare_one(
+        &self,
+        input: &str,
+        now: DateTime<Utc>,
+        items: &mut Vec<(String, Item)>,
+        values: &mut Vec<ValueResult>,
+        drops: &mut Vec<GuardDrop>,
+    ) {
+        let prepared = oneoff::prepare(input, &self.guard, &self.sender, &self.trigger.target, now);
+        if prepared.is_empty() {
+            values.push(refused(input, None, "no indicator in it".to_owned()));
+            return;
+        }
+        if prepared.len() > 1 {
+            // One template gives one indicator: a value that reads as several (a range, a list)
+            // is refused whole, so alert text cannot widen the action.
+            values.push(refused(
+                input,
+                None,
+                format!(
+                    "reads as {} indicators; a trigger value must be one",
+                    prepared.len()
+                ),
+            ));
+            return;
+        }
+        for result in prepared {
+            match result {
+                Prepared::Ready(item) => items.push((input.to_owned(), item)),
+                Prepared::Refused(refusal) => values.push(refused(input, None, refusal.reason)),
+                Prepared::Stopped(refusal, drop) => {
+                    values.push(refused(input, Some(drop.rule.clone()), refusal.reason));
+                    drops.push(drop);
+                }
+            }
+        }
+    }
+
+    /// Lifts this trigger's blocks whose TTL has passed (as of `now`); recorded as run
+    /// `lift:<name>` when there was anything to lift. `None` when nothing was due.
+    pub async fn lift_due(
+        &self,
+        library_lock: &Mutex<Library>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TriggerReport>, EngineError> {
+        let ledger = self.ledger();
+        let due: Vec<Item> = {
+            let library = library(library_lock);
+            library
+                .ledger(&ledger)?
+                .into_iter()
+                .filter(|entry| {
+                    serde_json::from_value::<OneOffAttributes>(entry.attributes.clone())
+                        .ok()
+                        .and_then(|a| a.lift_at)
+                        .is_some_and(|at| at <= now)
+                })
+                .map(|entry| Item {
+                    kind: entry.kind,
+                    value: entry.value,
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(None);
+        }
+        let run = library(library_lock).start_run(&format!("lift:{}", self.trigger.name), now)?;
+        let request = Request {
+            description: &self.trigger.description,
+            expiry_days: BLOCK_DAYS,
+            extra: &BTreeMap::new(),
+        };
+        let (results, halted) = self.sender.send(Mode::Unblock, &due, request).await;
+        let mut lifted = Vec::new();
+        let mut values = Vec::new();
+        for (item, result) in due.into_iter().zip(results) {
+            let outcome = match result {
+                Ok(_) => {
+                    lifted.push((item.kind, item.value.clone()));
+                    Outcome::Lifted
+                }
+                Err(message) => Outcome::Failed { message },
+            };
+            values.push(ValueResult {
+                input: item.value.clone(),
+                kind: Some(item.kind),
+                value: Some(item.value),
+                outcome,
+            });
+        }
+        let report = TriggerReport {
+            trigger: self.trigger.name.clone(),
+            target: self.trigger.target.clone(),
+            run_id: run,
+            status: TriggerReport::status_of(&values, halted.is_some()),
+            values,
+            halted,
+        };
+        let mut library = library(library_lock);
+        library.ledger_remove(&ledger, &lifted)?;
+        finish(&mut **library, &report, now)?;
+        Ok(Some(report))
+    }
+}
+
+fn refused(input: &str, rule: Option<String>, reason: String) -> ValueResult {
+    ValueResult {
+        input: input.to_owned(),
+        kind: None,
+        value: None,
+        outcome: Outcome::Refused { rule, reason },
+    }
+}
+
+/// Closes the run with the report's counts and one error line per value not done.
+fn finish(
+    library: &mut dyn LibraryBackend,
+    report: &TriggerReport,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let counts = serde_json::to_value(report.counts()).unwrap_or_default();
+    let errors: Vec<String> = report
+        .values
+        .iter()
+        .filter_map(|v| match &v.outcome {
+            Outcome::Refused { reason, .. } => Some(format!("{}: refused: {reason}", v.input)),
+            Outcome::Failed { message } => Some(format!("{}: failed: {message}", v.input)),
+            _ => None,
+        })
+        .chain(report.halted.iter().cloned())
+        .collect();
+    library.finish_run(
+        report.run_id,
+        report.status,
+        &counts,
+        &errors,
+        Utc::now().max(now),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_into_text_and_fields() {
+        let template = ValueTemplate::parse("http://$Host/$$x/$9");
+        assert_eq!(template.fields(), ["Host"]);
+        let fields = BTreeMap::from([("Host".to_owned(), Value::from("evil.example"))]);
+        assert_eq!(
+            template.render(&fields).unwrap(),
+            ["http://evil.example/$x/$9"]
+        );
+    }
+
+    #[test]
+    fn arrays_give_one_value_each_only_for_a_bare_field() {
+        let fields = BTreeMap::from([("Ips".to_owned(), serde_json::json!(["1.2.3.4", 5]))]);
+        assert_eq!(
+            ValueTemplate::parse("$Ips").render(&fields).unwrap(),
+            ["1.2.3.4", "5"]
+        );
+        assert!(ValueTemplate::parse("x$Ips").render(&fields).is_err());
+    }
+
+    #[test]
+    fn dotted_paths_walk_objects_and_arrays() {
+        let alert = serde_json::json!({"a": {"hits": [{"ip": "9.9.9.9"}]}});
+        assert_eq!(lookup(&alert, "a.hits.0.ip"), Some(&Value::from("9.9.9.9")));
+        assert_eq!(lookup(&alert, "a.hits.1.ip"), None);
+        assert_eq!(lookup(&alert, "a.hits.x"), None);
+    }
+
+    #[test]
+    fn signatures_are_hex_hmac_sha256_of_timestamp_dot_body() {
+        // Expected value from Python's hmac module, computed independently.
+        assert_eq!(
+            sign(b"Jefe", 1_700_000_000, br#"{"a":1}"#),
+            "sha256=fa5f6481efc59da48b19c9dc10196c9953e5651f8304b3a318b6b87d70272e0a"
+        );
+        assert_eq!(unhex("0aff"), Some(vec![0x0a, 0xff]));
+        assert!(unhex("zz").is_none());
+        assert!(unhex("abc").is_none());
+    }
+
+    #[test]
+    fn the_replay_cache_forgets_after_the_window() {
+        let mut seen = Seen::default();
+        assert!(seen.insert([1; 32], 100, 50));
+        assert!(!seen.insert([1; 32], 100, 60));
+        assert!(seen.insert([1; 32], 300, 101));
+        assert_eq!(seen.signatures.len(), 1);
+    }
+}

@@ -1,10 +1,34 @@
-//! Compliance of the Deep Security "Export Indicators" workflow against the emulator: parts of
-//! at most `max_chars`, stable packing, in-place writes, manual clear.
+//! Compliance of the Deep Security "Export Indicators" workflow against the emulator: the
+//! shared suite on parts of 100 characters, then what only IP lists do: parts of at most
+//! `max_chars` (32,000 by default), stable packing, in-place writes, manual clear, the
+//! 5,000-list cap, and values an IP list cannot take.
 
 mod common;
 
+use common::suite::{Spec, compliance, ip};
 use common::{Harness, ips, revoke, sighting};
+use emulator::deep_security::model::IpList;
 use indicator::Kind;
+use store::{Class, RunStatus};
+
+fn suite_items(h: &Harness) -> Vec<String> {
+    h.ip_list_items("Suite")
+}
+
+const SPEC: Spec = Spec {
+    target: "ds",
+    action: "ip-list",
+    parameters: r#"list_name = "Suite", max_chars = 100"#,
+    value: ip,
+    held: suite_items,
+    undoes: true,
+    // Each changed value rewrites at most its own part.
+    writes_for: |adds, removals| adds + removals,
+    stop_after: 1,
+    emulator: emulator::EmulatorConfig::default,
+};
+
+compliance!(SPEC);
 
 /// The lists this workflow manages (the emulator also holds built-in lists).
 fn ours(h: &Harness) -> Vec<emulator::deep_security::model::IpList> {
@@ -120,4 +144,104 @@ async fn aggregation_and_verify_repair_a_console_edit() {
     assert!(h.ip_list_items("Blocked").is_empty());
     h.run_with("ips", false, true).await;
     assert_eq!(h.ip_list_items("Blocked"), ["45.0.0.0/24", "45.9.9.9"]);
+}
+
+#[tokio::test]
+async fn parts_hold_at_most_32000_characters_by_default() {
+    let flow = IPS.replace(", max_chars = 1000", "");
+    let mut h = Harness::new(&flow).await;
+    let all = ips(6000, 8, h.now);
+    h.merge(&all);
+    let report = h.run("ips").await;
+    assert_eq!(
+        report.added, 6000,
+        "{:?} {:?}",
+        report.errors, report.halted
+    );
+    let lists = ours(&h);
+    assert_eq!(lists.len(), 3, "6,000 addresses of 9-11 characters");
+    // One write per part, and one walk of the manager's lists (a page and the empty page
+    // that ends it) instead of a search per part.
+    assert_eq!(h.writes(), 3);
+    assert_eq!(h.requests(), 3 + 2);
+    for list in &lists {
+        let chars = trendmicro::deep_security::list_chars(&list.items);
+        assert!(chars <= 32_000, "{} holds {chars} characters", list.name);
+    }
+    assert_eq!(h.ip_list_items("Blocked").len(), 6000);
+}
+
+#[tokio::test]
+async fn the_5000_list_cap_is_checked_before_creating() {
+    let mut h = Harness::new(IPS).await;
+    // Fill the manager up to one list short of the cap.
+    h.emulator.emulator().with_state(|state| {
+        while state.ip_lists.len() < trendmicro::deep_security::MAX_IP_LISTS - 1 {
+            let id = state.next_ip_list_id;
+            state.next_ip_list_id += 1;
+            let name = format!("other_{id}");
+            state.ip_lists.insert(
+                id,
+                IpList {
+                    id,
+                    name,
+                    description: None,
+                    items: Vec::new(),
+                },
+            );
+        }
+    });
+    h.merge(&ips(200, 8, h.now));
+    let writes = h.writes();
+    let report = h.run("ips").await;
+    assert_eq!(report.status(), RunStatus::Failed);
+    let halted = report.halted.unwrap_or_default();
+    assert!(halted.contains("5000 IP lists"), "{halted}");
+    assert_eq!(h.writes() - writes, 1, "one list created, none refused");
+    assert_eq!(ours(&h).len(), 1);
+    // What part 0 holds is recorded; the rest waits.
+    assert_eq!(h.ledger_values("ips"), h.ip_list_items("Blocked"));
+    assert_eq!(report.added, h.ip_list_items("Blocked").len());
+}
+
+#[tokio::test]
+async fn values_an_ip_list_cannot_take_never_fail_a_batch() {
+    let flow = IPS.replace(
+        "aggregate = false",
+        "aggregate = false, include = [\"indicator\"]",
+    );
+    let mut h = Harness::new(&flow).await;
+    let now = h.now;
+    let mut own = sighting(Kind::Ipv4, "45.8.8.8", 9, now);
+    own.class = Class::Asset;
+    h.merge(&[
+        sighting(Kind::Ipv4, "45.1.1.1", 9, now),
+        sighting(Kind::Ipv6, "2a00:1450:1::1", 9, now),
+        sighting(Kind::Cidr, "45.2.0.0/16", 9, now),
+        sighting(Kind::Cidr, "2a00:1450:2::/48", 9, now),
+        sighting(Kind::Domain, "evil.example.com", 9, now),
+        sighting(Kind::Url, "http://evil.example.com/x", 9, now),
+        sighting(Kind::Email, "a@evil.example.com", 9, now),
+        sighting(Kind::Sha256, &"d".repeat(64), 9, now),
+        own,
+    ]);
+    let report = h.run("ips").await;
+    assert!(report.errors.is_empty() && report.halted.is_none());
+    assert_eq!(report.status(), RunStatus::Succeeded);
+    assert_eq!(report.added, 4);
+    assert_eq!(report.skipped, 5);
+    assert!(
+        report.plan.skips.iter().all(|s| !s.reason.is_empty()),
+        "{:?}",
+        report.plan.skips
+    );
+    assert_eq!(
+        h.ip_list_items("Blocked"),
+        [
+            "2a00:1450:1::1",
+            "2a00:1450:2::/48",
+            "45.1.1.1",
+            "45.2.0.0/16"
+        ]
+    );
 }

@@ -1,5 +1,7 @@
-//! The HTTP template workflow against a real webhook receiver: one call per new or changed
-//! value, nothing on an unchanged re-run, credentials in headers only as references.
+//! The HTTP template workflow: the shared suite with the emulator as the webhook's receiver
+//! (target `webhook` posts `[{"ip": "$value"}]` to its suspicious-object endpoint, so faults
+//! and request counts apply), then a small axum receiver that checks the payload and the
+//! credential header, which config refers to and never holds inline.
 
 mod common;
 
@@ -9,9 +11,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use common::suite::{Spec, compliance, ip};
 use common::{Harness, sighting};
 use indicator::Kind;
 use serde_json::Value;
+
+const SPEC: Spec = Spec {
+    target: "webhook",
+    action: "http",
+    parameters: "",
+    value: ip,
+    held: Harness::suspicious,
+    // A webhook has no undo: a removal only forgets the value.
+    undoes: false,
+    writes_for: |adds, _removals| adds,
+    stop_after: 10,
+    emulator: emulator::EmulatorConfig::default,
+};
+
+compliance!(SPEC);
 
 type Seen = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 

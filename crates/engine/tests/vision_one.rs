@@ -1,12 +1,29 @@
 //! Compliance of the Vision One blocklist and exception-list workflows against the emulator,
-//! over real HTTP with a real SQLite library.
+//! over real HTTP with a real SQLite library: the shared suite on a target with batches of
+//! ten, then what only Vision One does (renewal, per-type caps, 207 item failures, read-back).
 
 mod common;
 
 use chrono::Duration;
-use common::{Harness, ips, mixed, revoke, sighting};
+use common::suite::{Spec, compliance, ip_or_domain};
+use common::{Harness, ips, sighting};
 use emulator::faults::FaultSettings;
 use indicator::Kind;
+
+const SPEC: Spec = Spec {
+    target: "v1b",
+    action: "blocklist",
+    parameters: "",
+    value: ip_or_domain,
+    held: Harness::suspicious,
+    undoes: true,
+    // Batches of ten: one request per started ten adds, and per started ten removals.
+    writes_for: |adds, removals| adds.div_ceil(10) + removals.div_ceil(10),
+    stop_after: 10,
+    emulator: emulator::EmulatorConfig::default,
+};
+
+compliance!(SPEC);
 
 const BLOCK: &str = r#"
 [[workflows]]
@@ -16,41 +33,6 @@ target = "v1"
 action = "blocklist"
 parameters = { expiry = 7, renew_within_days = 3, cap_per_type = 10000 }
 "#;
-
-#[tokio::test]
-async fn first_sync_rerun_churn_and_removals() {
-    let mut h = Harness::new(BLOCK).await;
-    let now = h.now;
-    let all = mixed(40, now);
-    h.merge(&all);
-    let first = h.run("block").await;
-    assert_eq!(first.added, 240, "{:?}", first.failed);
-    assert!(first.failed.is_empty() && first.halted.is_none());
-    assert_eq!(h.suspicious().len(), 240);
-    let full_writes = h.writes();
-
-    // Unchanged: zero writes.
-    let again = h.run("block").await;
-    assert_eq!((again.added, again.updated, again.removed), (0, 0, 0));
-    assert_eq!(h.writes(), full_writes);
-
-    // Churn: 2 revoked, 2 new, 1 rescored: one removal request and one add request.
-    h.merge(&revoke(&all[0..2], now));
-    h.merge(&[
-        sighting(Kind::Domain, "new1.example.net", 6, now),
-        sighting(Kind::Domain, "new2.example.net", 6, now),
-        sighting(Kind::Domain, "bad5.example.com", 9, now),
-    ]);
-    let churn = h.run("block").await;
-    assert_eq!((churn.added, churn.updated, churn.removed), (2, 1, 2));
-    assert_eq!(h.writes() - full_writes, 2);
-    assert_eq!(h.suspicious().len(), 240);
-    assert!(!h.suspicious().contains(&all[0].value));
-
-    let runs = h.library.runs(10).unwrap();
-    assert_eq!(runs.len(), 3);
-    assert_eq!(runs[0].counts["removed"], 2);
-}
 
 #[tokio::test]
 async fn objects_near_expiry_are_renewed() {
@@ -129,31 +111,6 @@ async fn per_item_failures_are_reported_and_the_next_run_converges() {
 }
 
 #[tokio::test]
-async fn rate_limit_storms_and_server_errors_are_ridden_out() {
-    let flow = BLOCK.replace("[[workflows]]", "[[workflows]]\n");
-    let mut h = Harness::new(&flow).await;
-    let now = h.now;
-    h.merge(&ips(30, 8, now));
-    h.emulator.emulator().set_faults(FaultSettings {
-        burst_429: 4,
-        retry_after_seconds: 0,
-        ..FaultSettings::default()
-    });
-    let stormy = h.run("block").await;
-    assert_eq!(stormy.added, 30, "{:?} {:?}", stormy.failed, stormy.halted);
-    h.merge(&ips(60, 8, now));
-    h.emulator.emulator().set_faults(FaultSettings {
-        error_rate: 0.3,
-        ..FaultSettings::default()
-    });
-    let flaky = h.run("block").await;
-    assert_eq!(flaky.added + flaky.failed.len(), 30);
-    h.emulator.emulator().set_faults(FaultSettings::default());
-    h.run("block").await;
-    assert_eq!(h.suspicious().len(), 60);
-}
-
-#[tokio::test]
 async fn verify_repairs_objects_deleted_in_the_console() {
     let mut h = Harness::new(BLOCK).await;
     let now = h.now;
@@ -205,4 +162,34 @@ action = "exceptions"
         ["good.example.org", "http://partner.example.org/api"]
     );
     assert!(h.suspicious().is_empty());
+}
+
+#[tokio::test]
+async fn the_exception_cap_keeps_the_highest_scores() {
+    let flow = r#"
+[[workflows]]
+name = "allow"
+collection = "all"
+target = "v1"
+action = "exceptions"
+parameters = { cap = 3 }
+"#;
+    let mut h = Harness::new(flow).await;
+    let now = h.now;
+    let sightings: Vec<_> = (0..5u8)
+        .map(|i| sighting(Kind::Domain, &format!("ok{i}.example.org"), 2 * i, now))
+        .collect();
+    h.merge(&sightings);
+    let report = h.run("allow").await;
+    assert_eq!(report.added, 3, "{:?}", report.failed);
+    let over: Vec<&str> = report
+        .plan
+        .skips
+        .iter()
+        .filter(|s| s.reason.starts_with("over cap"))
+        .map(|s| s.value.as_str())
+        .collect();
+    assert_eq!(over.len(), 2);
+    assert!(over.contains(&"ok0.example.org") && over.contains(&"ok1.example.org"));
+    assert_eq!(h.emulator.emulator().snapshot().exceptions.len(), 3);
 }

@@ -3,12 +3,37 @@
 
 mod common;
 
-use common::{Harness, revoke, sighting};
+use common::suite::{Spec, compliance, ip_or_domain};
+use common::{Harness, sighting};
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
 use indicator::Kind;
 
-const XDR: &str = r#"
+fn emulator() -> EmulatorConfig {
+    EmulatorConfig {
+        tasks: TaskSettings { delay_seconds: 0 },
+        ..EmulatorConfig::default()
+    }
+}
+
+const SPEC: Spec = Spec {
+    target: "xdr",
+    action: "xdr-block",
+    parameters: r#"product_id = "compliance", task_timeout_secs = 20"#,
+    value: ip_or_domain,
+    held: Harness::xdr_blocked,
+    undoes: true,
+    // One block or restore-block per value.
+    writes_for: |adds, removals| adds + removals,
+    stop_after: 10,
+    emulator,
+};
+
+compliance!(SPEC);
+
+#[tokio::test]
+async fn action_ids_are_kept_and_unmapped_kinds_skipped() {
+    let flow = r#"
 [[workflows]]
 name = "xdr"
 collection = "all"
@@ -16,54 +41,20 @@ target = "xdr"
 action = "xdr-block"
 parameters = { product_id = "compliance", task_timeout_secs = 20 }
 "#;
-
-fn blocked(h: &Harness) -> Vec<String> {
-    let mut values: Vec<String> = h
-        .emulator
-        .emulator()
-        .snapshot()
-        .xdr_blocked
-        .into_iter()
-        .map(|b| b.target_value)
-        .collect();
-    values.sort();
-    values
-}
-
-#[tokio::test]
-async fn blocks_follow_tasks_and_removals_restore() {
-    let settings = EmulatorConfig {
-        tasks: TaskSettings { delay_seconds: 0 },
-        ..EmulatorConfig::default()
-    };
-    let mut h = Harness::with_emulator(settings, XDR).await;
+    let mut h = Harness::with_emulator(emulator(), flow).await;
     let now = h.now;
-    let sightings = vec![
+    h.merge(&[
         sighting(Kind::Ipv4, "45.3.3.3", 9, now),
-        sighting(Kind::Domain, "evil.example.com", 9, now),
         sighting(Kind::Sha1, &"a".repeat(40), 9, now),
         sighting(Kind::Sha256, &"b".repeat(64), 9, now),
-    ];
-    h.merge(&sightings);
+    ]);
     let first = h.run("xdr").await;
-    assert_eq!(first.added, 3, "{:?} {:?}", first.failed, first.halted);
+    assert_eq!(first.added, 2, "{:?} {:?}", first.failed, first.halted);
     assert_eq!(first.skipped, 1, "sha256 has no XDR v2 value type");
-    assert_eq!(
-        blocked(&h),
-        ["45.3.3.3", &"a".repeat(40), "evil.example.com"]
-    );
+    assert_eq!(h.xdr_blocked(), ["45.3.3.3", &"a".repeat(40)]);
     let ledger = h.library.ledger("xdr/xdr").unwrap();
     assert!(
         ledger.iter().all(|e| e.remote_id.is_some()),
         "action ids are kept"
     );
-
-    let writes = h.writes();
-    assert_eq!(h.run("xdr").await.plan.changes(), 0);
-    assert_eq!(h.writes(), writes);
-
-    h.merge(&revoke(&sightings[..1], now));
-    let removal = h.run("xdr").await;
-    assert_eq!(removal.removed, 1);
-    assert_eq!(blocked(&h), [&"a".repeat(40), "evil.example.com"]);
 }

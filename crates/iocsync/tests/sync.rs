@@ -1,20 +1,28 @@
 //! `iocsync plan`, `run` and `runs` as a user runs them: the real binary against an emulator
-//! on a free port, with a real library file — including a run killed with SIGKILL mid-way.
+//! on a free port, with a real library file — including, for every target, a run killed with
+//! SIGKILL mid-way and a re-run that converges exactly (no duplicates, no losses).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use emulator::EmulatorConfig;
+use emulator::config::TaskSettings;
 use emulator::faults::FaultSettings;
+use emulator::{EmulatorConfig, RunningEmulator, Snapshot};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 
 const KEY: &str = "cli-test-key";
-const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
 
+/// A config with one target of each product on `emu` (or on `base_url` alone) and one
+/// workflow per target: `block` (Vision One, batches of 10), `ips` (Deep Security, parts of
+/// 100 characters), `xdr` (XDR v2) and `hook` (a webhook posting to Vision One).
 fn write_config(dir: &Path, base_url: &str) {
+    write_config_for(dir, base_url, "http://127.0.0.1:9");
+}
+
+fn write_config_for(dir: &Path, base_url: &str, ds_url: &str) {
     std::fs::write(dir.join("key"), KEY).unwrap();
     let text = format!(
         r#"
@@ -29,6 +37,29 @@ api_key = "file:{key}"
 proxy = "none"
 batch_size = 10
 
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "{ds_url}"
+api_key = "file:{key}"
+auth_header = "api-secret-key"
+proxy = "none"
+
+[[targets]]
+name = "xdr"
+product = "xdr-v2"
+base_url = "{base_url}"
+api_key = "file:{key}"
+proxy = "none"
+
+[[targets]]
+name = "webhook"
+product = "http"
+base_url = "{base_url}/v3.0/threatintel/suspiciousObjects"
+proxy = "none"
+payload = '[{{"ip": "$value"}}]'
+headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
+
 [[collections]]
 name = "all"
 
@@ -37,19 +68,54 @@ name = "block"
 collection = "all"
 target = "v1"
 action = "blocklist"
+
+[[workflows]]
+name = "ips"
+collection = "all"
+target = "ds"
+action = "ip-list"
+parameters = {{ list_name = "Killed", max_chars = 100 }}
+
+[[workflows]]
+name = "xdr"
+collection = "all"
+target = "xdr"
+action = "xdr-block"
+parameters = {{ product_id = "killed", task_timeout_secs = 20 }}
+
+[[workflows]]
+name = "hook"
+collection = "all"
+target = "webhook"
+action = "http"
 "#,
         key = dir.join("key").display()
     );
     std::fs::write(dir.join("iocsync.toml"), text).unwrap();
 }
 
+fn domain(i: u32) -> (Kind, String) {
+    (Kind::Domain, format!("evil{i}.example.com"))
+}
+
+fn ip(i: u32) -> (Kind, String) {
+    let addr = std::net::Ipv4Addr::from(0x2D00_0000 + i * 3);
+    (Kind::Ipv4, addr.to_string())
+}
+
 fn seed(dir: &Path, n: u32) -> Vec<String> {
+    seed_with(dir, n, domain)
+}
+
+/// Puts `n` values made by `value` in the library; returns them.
+fn seed_with(dir: &Path, n: u32, value: fn(u32) -> (Kind, String)) -> Vec<String> {
     let mut library = Library::open(dir.join("library.db")).unwrap();
     let now = Utc::now();
     let sightings: Vec<Sighting> = (0..n)
-        .map(|i| Sighting {
-            kind: Kind::Domain,
-            value: format!("evil{i}.example.com"),
+        .map(value)
+        .map(|(kind, value)| Sighting {
+            kind,
+            value,
             display: None,
             source: "feed".into(),
             score: Some(8),
@@ -115,6 +181,15 @@ async fn plan_run_and_runs_through_the_binary() {
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["added"], 25);
     assert_eq!(report["api_calls"], 3);
+    assert_eq!(
+        report["calls"],
+        serde_json::json!([{
+            "endpoint": "POST /v3.0/threatintel/suspiciousObjects",
+            "status": 207,
+            "count": 3
+        }])
+    );
+    assert_eq!(report["rate_limit_pauses"], 0);
 
     let runs = iocsync(dir.path())
         .args(["runs", "--json"])
@@ -128,43 +203,68 @@ async fn plan_run_and_runs_through_the_binary() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no workflow named `nope`"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_run_killed_mid_way_converges_on_the_next_run() {
+/// One target in the killed-run check.
+struct Killed {
+    workflow: &'static str,
+    ledger: &'static str,
+    n: u32,
+    value: fn(u32) -> (Kind, String),
+    /// What the target holds, with any repeats.
+    held: fn(&Snapshot) -> Vec<String>,
+}
+
+/// Write requests the emulator has answered (searches and reads excluded).
+fn writes(emu: &RunningEmulator) -> u64 {
+    let stats = emu.emulator().request_stats();
+    stats
+        .endpoints
+        .iter()
+        .filter(|(name, _)| name.starts_with("POST") && !name.ends_with("/search"))
+        .map(|(_, e)| e.requests)
+        .sum()
+}
+
+/// A real `iocsync run` is SIGKILLed after a few writes; the next run must leave the target
+/// and the ledger holding exactly the collection, with nothing sent twice that could repeat.
+async fn killed_then_rerun(case: Killed) {
     let settings = EmulatorConfig {
         api_keys: vec![KEY.into()],
+        tasks: TaskSettings { delay_seconds: 0 },
         ..EmulatorConfig::default()
     };
     let emu = emulator::spawn(settings).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &emu.base_url());
-    let values = seed(dir.path(), 100);
-    // Slow requests make a window in which the child is killed between batches.
+    write_config_for(dir.path(), &emu.base_url(), &emu.deep_security_url());
+    let mut expected = seed_with(dir.path(), case.n, case.value);
+    expected.sort();
+    // Slow requests make a window in which the child is killed between writes.
     emu.emulator().set_faults(FaultSettings {
         latency_ms: 150,
         ..FaultSettings::default()
     });
     let mut child = iocsync(dir.path())
-        .args(["run", "block"])
+        .args(["run", case.workflow])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while emu.emulator().request_stats().count(ADD, "207") < 4 {
+    while writes(&emu) < 4 {
         assert!(Instant::now() < deadline, "the child never got going");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let partial = emu.emulator().snapshot().suspicious_objects.len();
+    let partial = (case.held)(&emu.emulator().snapshot()).len();
     assert!(
-        (40..100).contains(&partial),
-        "{partial} objects after the kill"
+        (1..case.n as usize).contains(&partial),
+        "{partial} of {} held after the kill",
+        case.n
     );
 
     emu.emulator().set_faults(FaultSettings::default());
     let rerun = iocsync(dir.path())
-        .args(["run", "block", "--json"])
+        .args(["run", case.workflow, "--json"])
         .output()
         .unwrap();
     assert_eq!(
@@ -173,31 +273,85 @@ async fn a_run_killed_mid_way_converges_on_the_next_run() {
         "{}",
         String::from_utf8_lossy(&rerun.stderr)
     );
-    let mut held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
+    let mut held = (case.held)(&emu.emulator().snapshot());
     held.sort();
-    let mut expected = values.clone();
-    expected.sort();
     assert_eq!(
         held, expected,
         "exactly the desired state: no duplicates, no losses"
     );
     let ledger = Library::open(dir.path().join("library.db"))
         .unwrap()
-        .ledger("v1/block")
+        .ledger(case.ledger)
         .unwrap();
-    assert_eq!(ledger.len(), 100);
+    let mut recorded: Vec<String> = ledger.into_iter().map(|e| e.value).collect();
+    recorded.sort();
+    assert_eq!(recorded, expected);
     let again = iocsync(dir.path())
-        .args(["plan", "block", "--json"])
+        .args(["plan", case.workflow, "--json"])
         .output()
         .unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert!(plan["adds"].as_array().unwrap().is_empty());
+    assert!(plan["adds"].as_array().unwrap().is_empty(), "{plan}");
+}
+
+fn suspicious(snapshot: &Snapshot) -> Vec<String> {
+    let objects = snapshot.suspicious_objects.iter();
+    objects.map(|o| o.value.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vision_one_run_killed_mid_way_converges() {
+    killed_then_rerun(Killed {
+        workflow: "block",
+        ledger: "v1/block",
+        n: 100,
+        value: domain,
+        held: suspicious,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deep_security_run_killed_mid_way_converges() {
+    killed_then_rerun(Killed {
+        workflow: "ips",
+        ledger: "ds/ips",
+        n: 100,
+        value: ip,
+        held: |snapshot| {
+            let lists = snapshot.ip_lists.iter();
+            let ours = lists.filter(|l| l.name.starts_with("Killed_"));
+            ours.flat_map(|l| l.items.clone()).collect()
+        },
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_xdr_run_killed_mid_way_converges() {
+    killed_then_rerun(Killed {
+        workflow: "xdr",
+        ledger: "xdr/xdr",
+        n: 30,
+        value: domain,
+        held: |snapshot| {
+            let blocked = snapshot.xdr_blocked.iter();
+            blocked.map(|b| b.target_value.clone()).collect()
+        },
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_run_killed_mid_way_converges() {
+    killed_then_rerun(Killed {
+        workflow: "hook",
+        ledger: "webhook/hook",
+        n: 30,
+        value: ip,
+        held: suspicious,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -114,8 +114,23 @@ pub trait LibraryBackend: Send {
     /// Forgets values removed from a target; returns how many entries were removed.
     fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize>;
 
+    /// Records one confirmed batch atomically: `upserts` as [`ledger_upsert`](Self::ledger_upsert)
+    /// and `removals` forgotten from `target`, in one transaction (a crash leaves both or
+    /// neither). Returns how many entries were removed.
+    fn ledger_apply(
+        &mut self,
+        target: &str,
+        upserts: &[LedgerEntry],
+        removals: &[(Kind, String)],
+    ) -> Result<usize>;
+
     /// Everything the ledger holds for a target, by kind and value.
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>>;
+
+    /// How many entries the ledger holds for a target (the daemon's status page asks often).
+    fn ledger_count(&self, target: &str) -> Result<u64> {
+        Ok(self.ledger(target)?.len() as u64)
+    }
 
     // --- runs -------------------------------------------------------------------------------
 

@@ -60,6 +60,52 @@ fn ledger_upserts_removes_and_lists_by_target() {
     assert!(lib.ledger("nowhere").unwrap().is_empty());
 }
 
+fn ledger_values(lib: &store::Library, target: &str) -> Vec<String> {
+    let entries = lib.ledger(target).unwrap();
+    entries.into_iter().map(|e| e.value).collect()
+}
+
+#[test]
+fn ledger_apply_records_a_batch_whole_or_not_at_all() {
+    let (dir, mut lib) = library();
+    lib.ledger_upsert(&[
+        entry("v1", "old.example", 5),
+        entry("v1", "boom.example", 5),
+    ])
+    .unwrap();
+    let removed = lib
+        .ledger_apply(
+            "v1",
+            &[entry("v1", "new.example", 7)],
+            &[(Kind::Domain, "old.example".into())],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    let values = ledger_values(&lib, "v1");
+    assert_eq!(values, ["boom.example", "new.example"]);
+
+    // A removal that fails after the upserts ran takes the upserts back with it.
+    let other = rusqlite::Connection::open(dir.path().join("lib.db")).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE DELETE ON ledger WHEN old.value = 'boom.example'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let failed = lib.ledger_apply(
+        "v1",
+        &[entry("v1", "later.example", 7)],
+        &[(Kind::Domain, "boom.example".into())],
+    );
+    assert!(failed.is_err());
+    let values = ledger_values(&lib, "v1");
+    assert_eq!(
+        values,
+        ["boom.example", "new.example"],
+        "nothing of the batch"
+    );
+}
+
 #[test]
 fn runs_start_finish_and_list_newest_first() {
     let (_dir, mut lib) = library();

@@ -75,18 +75,35 @@ fn add_context(emulator: &Emulator) -> AddContext {
     }
 }
 
+/// How one list takes a batch of new objects (see [`objects`]).
+type AddFn = fn(
+    &mut crate::State,
+    &[serde_json::Value],
+    &AddContext,
+    &mut dyn FnMut() -> bool,
+) -> Result<Vec<serde_json::Value>, V1Error>;
+
+/// Checks the caller and the body, then adds to one list and answers 207.
+fn add(
+    emulator: &Emulator,
+    caller: crate::auth::Caller,
+    body: &serde_json::Value,
+    add_to: AddFn,
+) -> Result<Response, V1Error> {
+    caller.require_write(V1Error::AccessDenied)?;
+    let items = objects::elements(body)?;
+    let ctx = add_context(emulator);
+    let results =
+        emulator.with_state(|state| add_to(state, items, &ctx, &mut || emulator.item_fails()))?;
+    Ok(multi_status(results))
+}
+
 async fn add_suspicious(
     State(emulator): State<Emulator>,
     V1Caller(caller): V1Caller,
     V1Json(body): V1Json,
 ) -> Result<Response, V1Error> {
-    caller.require_write(V1Error::AccessDenied)?;
-    let items = objects::elements(&body)?;
-    let ctx = add_context(&emulator);
-    let results = emulator.with_state(|state| {
-        objects::add_suspicious(state, items, &ctx, &mut || emulator.item_fails())
-    })?;
-    Ok(multi_status(results))
+    add(&emulator, caller, &body, objects::add_suspicious)
 }
 
 async fn add_exceptions(
@@ -94,13 +111,7 @@ async fn add_exceptions(
     V1Caller(caller): V1Caller,
     V1Json(body): V1Json,
 ) -> Result<Response, V1Error> {
-    caller.require_write(V1Error::AccessDenied)?;
-    let items = objects::elements(&body)?;
-    let ctx = add_context(&emulator);
-    let results = emulator.with_state(|state| {
-        objects::add_exceptions(state, items, &ctx, &mut || emulator.item_fails())
-    })?;
-    Ok(multi_status(results))
+    add(&emulator, caller, &body, objects::add_exceptions)
 }
 
 async fn delete_suspicious(

@@ -239,3 +239,21 @@ async fn bad_fault_settings_are_refused() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_rejected_value_gets_400_every_time_and_other_requests_pass() {
+    let api = Api::start().await;
+    set_faults(&api, json!({"reject_values": ["45.6.6.6"]})).await;
+    let body = json!({"name": "l", "items": ["45.6.6.6"]});
+    for _ in 0..2 {
+        let refused = api.ds(Method::POST, "/api/iplists", Some(&body)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert!(refused.text.contains("45.6.6.6"), "{}", refused.text);
+    }
+    let fine = json!({"name": "l", "items": ["45.7.7.7"]});
+    let created = api.ds(Method::POST, "/api/iplists", Some(&fine)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let block = json!({"valueType": "ip", "targetValue": "45.6.6.6"});
+    let xdr = api.v1_post("/v2.0/xdr/response/block", &block).await;
+    assert_eq!(xdr.status, StatusCode::BAD_REQUEST, "{}", xdr.text);
+}

@@ -1,11 +1,14 @@
 //! The compliance harness: an emulator on a free port, a library file and a config file in a
 //! temporary directory, and helpers that make indicators and read the emulator's counters.
+//! [`suite`] is the one compliance suite every target passes.
 
 #![allow(dead_code)]
 
+pub mod suite;
+
 use chrono::{DateTime, Duration, Utc};
 use emulator::{EmulatorConfig, RunningEmulator};
-use engine::{Config, NoProgress, RunOptions, RunReport};
+use engine::{Config, NoProgress, Progress, RunOptions, RunReport};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;
@@ -60,6 +63,18 @@ impl Harness {
     }
 
     pub async fn run_with(&mut self, workflow: &str, manual: bool, verify: bool) -> RunReport {
+        self.run_watched(workflow, manual, verify, &NoProgress)
+            .await
+    }
+
+    /// A run whose progress hook is `progress` (which may ask it to stop).
+    pub async fn run_watched(
+        &mut self,
+        workflow: &str,
+        manual: bool,
+        verify: bool,
+        progress: &dyn Progress,
+    ) -> RunReport {
         let options = RunOptions {
             now: self.now,
             manual,
@@ -71,10 +86,48 @@ impl Harness {
             &mut *self.library,
             workflow,
             options,
-            &NoProgress,
+            progress,
         )
         .await
         .unwrap()
+    }
+
+    /// The values the ledger holds for `workflow`, sorted.
+    pub fn ledger_values(&self, workflow: &str) -> Vec<String> {
+        let key = self.config.workflow(workflow).unwrap().ledger_key();
+        let mut values: Vec<String> = self
+            .library
+            .ledger(&key)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.value)
+            .collect();
+        values.sort();
+        values
+    }
+
+    /// Requests the emulator answered with `status`, all endpoints.
+    pub fn answered(&self, status: &str) -> u64 {
+        let stats = self.emulator.emulator().request_stats();
+        stats
+            .endpoints
+            .keys()
+            .map(|endpoint| stats.count(endpoint, status))
+            .sum()
+    }
+
+    /// What XDR v2 holds blocked, sorted.
+    pub fn xdr_blocked(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .emulator
+            .emulator()
+            .snapshot()
+            .xdr_blocked
+            .into_iter()
+            .map(|b| b.target_value)
+            .collect();
+        values.sort();
+        values
     }
 
     /// Requests the emulator has answered, all endpoints and statuses.
@@ -147,6 +200,22 @@ product = "vision-one"
 base_url = "{v1}"
 api_key = "file:{key}"
 proxy = "none"
+
+[[targets]]
+name = "v1b"
+product = "vision-one"
+base_url = "{v1}"
+api_key = "file:{key}"
+proxy = "none"
+batch_size = 10
+
+[[targets]]
+name = "webhook"
+product = "http"
+base_url = "{v1}/v3.0/threatintel/suspiciousObjects"
+proxy = "none"
+payload = '[{{"ip": "$value", "description": "$description"}}]'
+headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
 
 [[targets]]
 name = "ds"

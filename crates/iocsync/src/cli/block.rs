@@ -1,7 +1,8 @@
-//! `iocsync block|unblock --target T VALUE...`: block values on a Vision One target at once,
-//! or remove such blocks. Values are parsed and refanged like any input, the guard applies,
-//! and the blocks are kept in their own ledger so no workflow removes them. Exit code 3 when
-//! some values were refused (each is listed with its reason).
+//! `iocsync block|unblock --target T VALUE...`: block values at once on a Vision One target
+//! (suspicious-object list), an XDR v2 target (block / restore-block) or an HTTP template
+//! target (block only), or remove such blocks. Values are parsed and refanged like any input,
+//! the guard applies, and the blocks are kept in their own ledger so no workflow removes them.
+//! Exit code 3 when some values were refused (each is listed with its reason).
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 /// Arguments of `iocsync block` and `iocsync unblock`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Vision One target, as named in the config file.
+    /// The target, as named in the config file (vision-one, xdr-v2, or http for `block` only).
     #[arg(long)]
     pub target: String,
     /// Values to (un)block: IPs, domains, URLs, e-mail addresses, SHA-1 or SHA-256 hashes

@@ -1,14 +1,81 @@
-//! `iocsync serve: the daemon (scheduler, webhook triggers, status page, JSON API, metrics).`
+//! `iocsync serve`: the daemon (scheduler, webhook triggers, status page, JSON API, metrics)
+//! until SIGTERM or Ctrl-C, which stop scheduling, let runs in flight finish their batch, record
+//! them and exit 0. A second signal exits at once.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
 
 use super::GlobalArgs;
+use crate::serve::{self, Options};
 
-/// Arguments (placeholder until built).
+/// Arguments of `iocsync serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address and port of the HTTP listener (status page, /api/, /metrics, /hooks/).
+    /// Port 0 picks a free port; the URL is printed on stdout. Only /hooks/ authenticates
+    /// callers: keep the listener on loopback or behind a proxy that does.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// How often the scheduler looks for due workflows; a failed run is retried one tick later.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub tick: Duration,
+    /// How often every target's health is probed (with the call `iocsync check` makes).
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub probe_every: Duration,
+}
 
-/// Runs the command.
-pub fn run(_args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+/// Exit code when a second signal interrupts the graceful shutdown (128 + SIGINT).
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// Runs `iocsync serve`.
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if args.tick.is_zero() || args.probe_every.is_zero() {
+        anyhow::bail!("--tick and --probe-every must be longer than zero");
+    }
+    let config = engine::Config::load(&global.config_path())?;
+    let options = Options {
+        tick: args.tick,
+        probe_every: args.probe_every,
+        ..Options::new(Arc::new(config), args.listen)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = serve::start(options).await?;
+        println!("iocsync serve: listening on {}", server.url());
+        shutdown_signal().await?;
+        tracing::warn!("shutdown requested: finishing the batches in flight");
+        tokio::spawn(async {
+            if shutdown_signal().await.is_ok() {
+                eprintln!("second signal: exiting without waiting for the runs in flight");
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        });
+        server.shutdown().await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            _ = terminate.recv() => Ok(()),
+            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")
+    }
 }

@@ -1,1 +1,565 @@
-//! Webhook triggers: `POST /hooks/NAME` (placeholder until built).
+//! Webhook triggers over HTTP: `POST /hooks/{name}`. This module owns the HTTP side — status
+//! codes, the body limit, metrics — and leaves authentication, mapping, the guard and the
+//! action to [`engine::trigger`].
+//!
+//! Answers: 200 with what was done to each value (502 when the target failed every value
+//! it was sent or halted), 400 for a body that is not JSON or yields no value, 401 for missing, malformed,
+//! wrong or stale credentials, 409 for a replayed signature, 404 for an unknown trigger and
+//! 413 for a body over the trigger's `max_body`. Error answers never carry a secret.
+//!
+//! The module uses nothing else of the binary, so the latency bench can include it as is.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use engine::trigger::{self, ArmedTrigger, AuthError, TriggerReport};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use store::{Library, RunStatus};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CallLabels {
+    hook: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HookLabel {
+    hook: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+struct Metrics {
+    calls: Family<CallLabels, Counter>,
+    values: Family<CallLabels, Counter>,
+    latency: Family<HookLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Metrics {
+    fn register(registry: &mut Registry) -> Metrics {
+        let metrics = Metrics {
+            calls: Family::default(),
+            values: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+        };
+        registry.register(
+            "iocsync_triggers",
+            "Webhook trigger calls, by trigger and outcome (succeeded, partial, failed, unauthorized, replayed, too_large, bad_request, error)",
+            metrics.calls.clone(),
+        );
+        registry.register(
+            "iocsync_trigger_values",
+            "Values handled by webhook triggers, by trigger and outcome (blocked, sent, refused, failed, lifted)",
+            metrics.values.clone(),
+        );
+        registry.register(
+            "iocsync_trigger_latency_seconds",
+            "Time from a trigger call's arrival to its answer, by trigger",
+            metrics.latency.clone(),
+        );
+        metrics
+    }
+
+    fn call(&self, hook: &str, outcome: &str) {
+        self.calls
+            .get_or_create(&CallLabels {
+                hook: hook.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    fn report(&self, report: &TriggerReport) {
+        for (outcome, count) in report.counts() {
+            self.values
+                .get_or_create(&CallLabels {
+                    hook: report.trigger.clone(),
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(count as u64);
+        }
+    }
+}
+
+/// Every configured trigger, armed, with the library its calls are recorded in.
+pub struct Hooks {
+    triggers: BTreeMap<String, ArmedTrigger>,
+    library: Mutex<Library>,
+    metrics: Metrics,
+}
+
+impl Hooks {
+    /// Resolves every trigger's secret, builds its target's client, opens the library and
+    /// registers the trigger metrics in `registry`. Fails (naming the trigger) when a secret
+    /// cannot be read.
+    pub fn new(config: Arc<engine::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
+        let triggers = config
+            .triggers
+            .iter()
+            .map(|t| {
+                let armed = ArmedTrigger::new(&config, t)
+                    .with_context(|| format!("cannot set up trigger `{}`", t.name))?;
+                Ok((t.name.clone(), armed))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let library = Library::open(&config.library)
+            .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+        Ok(Arc::new(Hooks {
+            triggers,
+            library: Mutex::new(library),
+            metrics: Metrics::register(registry),
+        }))
+    }
+
+    /// The routes: `POST /hooks/{name}`.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/hooks/{name}", post(handle))
+            .with_state(Arc::clone(self))
+    }
+
+    /// Lifts every block whose TTL has passed as of `now` (the daemon calls this on its
+    /// scheduler tick). A trigger whose lift fails is logged and tried again next time.
+    pub async fn lift_due(&self, now: DateTime<Utc>) -> Vec<TriggerReport> {
+        let mut reports = Vec::new();
+        for (name, armed) in &self.triggers {
+            if armed.trigger.ttl.is_none() {
+                continue;
+            }
+            match armed.lift_due(&self.library, now).await {
+                Ok(Some(report)) => {
+                    tracing::info!(trigger = %name, status = %report.status, lifted = report.values.len(), "lifted blocks whose TTL passed");
+                    self.metrics.report(&report);
+                    reports.push(report);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(trigger = %name, %error, "cannot lift blocks"),
+            }
+        }
+        reports
+    }
+}
+
+/// A JSON error answer.
+fn refuse(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, axum::Json(json!({ "error": message.to_string() }))).into_response()
+}
+
+async fn handle(
+    State(hooks): State<Arc<Hooks>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let Some(armed) = hooks.triggers.get(&name) else {
+        return refuse(StatusCode::NOT_FOUND, "no trigger of that name");
+    };
+    let (outcome, response) = answer(&hooks, armed, &headers, body).await;
+    hooks.metrics.call(&name, outcome);
+    hooks
+        .metrics
+        .latency
+        .get_or_create(&HookLabel { hook: name })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Reads, authenticates, maps and fires one call; returns the metric outcome and the answer.
+async fn answer(
+    hooks: &Hooks,
+    armed: &ArmedTrigger,
+    headers: &HeaderMap,
+    body: Body,
+) -> (&'static str, Response) {
+    let name = &armed.trigger.name;
+    let limit = armed.trigger.max_body;
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over this trigger's limit of {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return ("too_large", too_large());
+    }
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return ("too_large", too_large());
+    };
+    let lookup = |wanted: &str| {
+        headers
+            .get(wanted)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let Err(error) = armed.auth.check(&lookup, &body, Utc::now()) {
+        tracing::warn!(trigger = %name, %error, "trigger call refused");
+        return match error {
+            AuthError::Replayed => ("replayed", refuse(StatusCode::CONFLICT, error)),
+            _ => ("unauthorized", refuse(StatusCode::UNAUTHORIZED, error)),
+        };
+    }
+    let alert: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(alert) => alert,
+        Err(error) => {
+            let message = format!("the body is not JSON: {error}");
+            return ("bad_request", refuse(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let mapped = trigger::map_alert(&armed.trigger, &alert);
+    if mapped.inputs.is_empty() {
+        let reasons: Vec<String> = mapped
+            .skipped
+            .iter()
+            .map(|(template, reason)| format!("{template}: {reason}"))
+            .collect();
+        let message = format!("the alert gives no value: {}", reasons.join("; "));
+        return ("bad_request", refuse(StatusCode::BAD_REQUEST, message));
+    }
+    match armed.fire(&hooks.library, &mapped, Utc::now()).await {
+        Ok(report) => {
+            tracing::info!(trigger = %name, status = %report.status, run = report.run_id, values = report.values.len(), "trigger fired");
+            hooks.metrics.report(&report);
+            // 502 only when the target let us down; values the guard refused are an answer.
+            let counts = report.counts();
+            let nothing_done = !counts.contains_key("blocked") && !counts.contains_key("sent");
+            let status =
+                if report.halted.is_some() || (nothing_done && counts.contains_key("failed")) {
+                    StatusCode::BAD_GATEWAY
+                } else {
+                    StatusCode::OK
+                };
+            let outcome = match report.status {
+                RunStatus::Succeeded => "succeeded",
+                RunStatus::Partial | RunStatus::Running => "partial",
+                RunStatus::Failed => "failed",
+            };
+            (outcome, (status, axum::Json(report)).into_response())
+        }
+        Err(error) => {
+            tracing::error!(trigger = %name, %error, "trigger failed");
+            ("error", refuse(StatusCode::INTERNAL_SERVER_ERROR, error))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use emulator::EmulatorConfig;
+    use reqwest::StatusCode as Status;
+    use serde_json::Value;
+
+    use super::*;
+
+    const KEY: &str = "hooks-test-key";
+    const SECRET: &str = "hooks-test-secret";
+    const TOKEN: &str = "hooks-test-token";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        emulator: emulator::RunningEmulator,
+        url: String,
+        registry: Registry,
+        config: Arc<engine::Config>,
+        hooks: Arc<Hooks>,
+        client: reqwest::Client,
+    }
+
+    fn config_text(dir: &Path, v1: &str) -> String {
+        let file = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let (key, secret, token) = (
+            file("key", KEY),
+            file("secret", SECRET),
+            file("token", TOKEN),
+        );
+        format!(
+            r#"
+[library]
+path = "{lib}"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "{v1}"
+api_key = "file:{key}"
+proxy = "none"
+
+[[triggers]]
+name = "signed"
+target = "v1"
+action = "blocklist"
+secret = "file:{secret}"
+max_body = 256
+values = ["$SrcIP"]
+[triggers.fields]
+SrcIP = "event.src"
+
+[[triggers]]
+name = "bearer"
+target = "v1"
+action = "blocklist"
+token = "file:{token}"
+values = ["$SrcIP"]
+[triggers.fields]
+SrcIP = "event.src"
+
+[[triggers]]
+name = "ttl"
+target = "v1"
+action = "blocklist"
+token = "file:{token}"
+ttl = "1h"
+values = ["$SrcIP"]
+[triggers.fields]
+SrcIP = "event.src"
+"#,
+            lib = dir.join("library.db").display(),
+        )
+    }
+
+    async fn fixture() -> Fixture {
+        let emulator = emulator::spawn(EmulatorConfig {
+            api_keys: vec![KEY.into()],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let text = config_text(dir.path(), &emulator.base_url().to_string());
+        let config = Arc::new(engine::Config::from_toml(&text).unwrap());
+        let mut registry = Registry::default();
+        let hooks = Hooks::new(Arc::clone(&config), &mut registry).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = hooks.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Fixture {
+            _dir: dir,
+            emulator,
+            url,
+            registry,
+            config,
+            hooks,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    impl Fixture {
+        async fn post(
+            &self,
+            hook: &str,
+            headers: &[(&str, String)],
+            body: &str,
+        ) -> (Status, Value) {
+            let mut request = self
+                .client
+                .post(format!("{}/hooks/{hook}", self.url))
+                .body(body.to_owned());
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+
+        async fn signed(&self, body: &str, at: i64) -> (Status, Value) {
+            let headers = [
+                (
+                    "X-Iocsync-Signature",
+                    trigger::sign(SECRET.as_bytes(), at, body.as_bytes()),
+                ),
+                ("X-Iocsync-Timestamp", at.to_string()),
+            ];
+            self.post("signed", &headers, body).await
+        }
+
+        fn blocked(&self) -> Vec<String> {
+            let snapshot = self.emulator.emulator().snapshot();
+            snapshot
+                .suspicious_objects
+                .into_iter()
+                .map(|o| o.value)
+                .collect()
+        }
+
+        fn metrics(&self) -> String {
+            let mut text = String::new();
+            prometheus_client::encoding::text::encode(&mut text, &self.registry).unwrap();
+            text
+        }
+    }
+
+    const ALERT: &str = r#"{"event": {"src": "45.6.6.6"}}"#;
+
+    #[tokio::test]
+    async fn signed_calls_block_and_bad_ones_get_their_status() {
+        let f = fixture().await;
+        let now = Utc::now().timestamp();
+
+        let (status, answer) = f.post("signed", &[], ALERT).await;
+        assert_eq!(status, Status::UNAUTHORIZED, "{answer}");
+        let wrong = [
+            (
+                "X-Iocsync-Signature",
+                trigger::sign(b"guess", now, ALERT.as_bytes()),
+            ),
+            ("X-Iocsync-Timestamp", now.to_string()),
+        ];
+        assert_eq!(
+            f.post("signed", &wrong, ALERT).await.0,
+            Status::UNAUTHORIZED
+        );
+        assert_eq!(
+            f.signed(ALERT, now - 3600).await.0,
+            Status::UNAUTHORIZED,
+            "stale"
+        );
+        assert!(f.blocked().is_empty(), "nothing sent for refused calls");
+
+        let (status, answer) = f.signed(ALERT, now).await;
+        assert_eq!(status, Status::OK, "{answer}");
+        assert_eq!(answer["status"], "succeeded");
+        assert_eq!(answer["values"][0]["outcome"], "blocked");
+        assert_eq!(answer["values"][0]["value"], "45.6.6.6");
+        assert_eq!(f.blocked(), ["45.6.6.6"]);
+        let (status, answer) = f.signed(ALERT, now).await;
+        assert_eq!(status, Status::CONFLICT, "replay: {answer}");
+
+        let text = f.metrics();
+        assert!(
+            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="succeeded"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="unauthorized"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="replayed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"iocsync_trigger_values_total{hook="signed",outcome="blocked"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("iocsync_trigger_latency_seconds_count{hook=\"signed\"} 5"),
+            "{text}"
+        );
+        assert!(!text.contains(SECRET));
+    }
+
+    #[tokio::test]
+    async fn bodies_unknown_hooks_and_unmappable_alerts_are_refused() {
+        let f = fixture().await;
+        let now = Utc::now().timestamp();
+        let big = format!(
+            r#"{{"event": {{"src": "45.6.6.6", "pad": "{}"}}}}"#,
+            "x".repeat(300)
+        );
+        assert_eq!(f.signed(&big, now).await.0, Status::PAYLOAD_TOO_LARGE);
+        assert_eq!(f.post("nope", &[], ALERT).await.0, Status::NOT_FOUND);
+        let (status, answer) = f.signed("{not json", now).await;
+        assert_eq!(status, Status::BAD_REQUEST);
+        assert!(
+            answer["error"].as_str().unwrap().contains("not JSON"),
+            "{answer}"
+        );
+        let (status, answer) = f.signed(r#"{"event": {}}"#, now).await;
+        assert_eq!(status, Status::BAD_REQUEST);
+        assert!(
+            answer["error"].as_str().unwrap().contains("SrcIP"),
+            "{answer}"
+        );
+
+        let private = r#"{"event": {"src": "10.9.9.9"}}"#;
+        let (status, answer) = f.signed(private, now).await;
+        assert_eq!(status, Status::OK, "a guard refusal is an answer: {answer}");
+        assert_eq!(answer["values"][0]["outcome"], "refused");
+        assert!(
+            answer["values"][0]["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("builtin:")
+        );
+        let stats = f.emulator.emulator().request_stats();
+        let requests: u64 = stats.endpoints.values().map(|e| e.requests).sum();
+        assert_eq!(requests, 0, "nothing reached the target");
+    }
+
+    #[tokio::test]
+    async fn bearer_tokens_let_the_right_caller_in() {
+        let f = fixture().await;
+        let auth = |token: &str| [("Authorization", format!("Bearer {token}"))];
+        assert_eq!(
+            f.post("bearer", &auth("wrong"), ALERT).await.0,
+            Status::UNAUTHORIZED
+        );
+        let (status, answer) = f.post("bearer", &auth(TOKEN), ALERT).await;
+        assert_eq!(status, Status::OK, "{answer}");
+        assert_eq!(f.blocked(), ["45.6.6.6"]);
+        assert!(
+            f.hooks.lift_due(Utc::now()).await.is_empty(),
+            "no TTL, nothing to lift"
+        );
+    }
+
+    #[tokio::test]
+    async fn ttl_blocks_are_lifted_after_a_restart() {
+        let f = fixture().await;
+        let auth = [("Authorization", format!("Bearer {TOKEN}"))];
+        let (status, answer) = f.post("ttl", &auth, ALERT).await;
+        assert_eq!(status, Status::OK, "{answer}");
+        assert!(answer["values"][0]["lift_at"].is_string(), "{answer}");
+        assert_eq!(f.blocked(), ["45.6.6.6"]);
+
+        // A restart: new hooks over the same config and library file.
+        let mut registry = Registry::default();
+        let restarted = Hooks::new(Arc::clone(&f.config), &mut registry).unwrap();
+        let now = Utc::now();
+        assert!(
+            restarted
+                .lift_due(now + chrono::Duration::minutes(30))
+                .await
+                .is_empty()
+        );
+        assert_eq!(f.blocked(), ["45.6.6.6"]);
+        let lifted = restarted.lift_due(now + chrono::Duration::hours(2)).await;
+        assert_eq!(lifted.len(), 1);
+        assert_eq!(lifted[0].status, RunStatus::Succeeded, "{:?}", lifted[0]);
+        assert!(f.blocked().is_empty());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(r#"iocsync_trigger_values_total{hook="ttl",outcome="lifted"} 1"#),
+            "{text}"
+        );
+    }
+}

@@ -1,4 +1,323 @@
 //! The daemon behind `iocsync serve`: scheduler, webhook triggers, status page, JSON API and
 //! Prometheus metrics on one HTTP listener.
+//!
+//! - [`runner`]: the tick loop; each due workflow runs as `iocsync run` would, on its own
+//!   thread and library handle, and stops after its batch in flight on shutdown.
+//! - [`health`]: periodic cheap probes of every target.
+//! - [`status`]: the data the page and the API show; [`page`] renders it as HTML; [`api`] is
+//!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families.
+//! - [`hooks`]: `POST /hooks/{name}` webhook triggers.
+//!
+//! [`start`] runs all of it inside the caller's Tokio runtime and returns a [`RunningServer`]
+//! (used by `iocsync serve`, `iocsync quickstart --serve` and tests).
 
+mod api;
+mod health;
 pub mod hooks;
+mod metrics;
+mod page;
+mod runner;
+mod status;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use engine::Config;
+use engine::schedule::Scheduler;
+use prometheus_client::registry::Registry;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::health::Health;
+use self::hooks::Hooks;
+use self::metrics::Metrics;
+use self::runner::RunProgress;
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: Arc<Config>,
+    /// Where the HTTP listener binds (port 0 picks a free port; see [`RunningServer::url`]).
+    pub listen: SocketAddr,
+    /// How often the scheduler looks for due workflows (and how soon a failed run is retried).
+    pub tick: Duration,
+    /// How often every target's health is probed.
+    pub probe_every: Duration,
+}
+
+impl Options {
+    /// The defaults `iocsync serve` uses: a one-second tick, a probe a minute.
+    pub fn new(config: Arc<Config>, listen: SocketAddr) -> Options {
+        Options {
+            config,
+            listen,
+            tick: Duration::from_secs(1),
+            probe_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// State shared by the scheduler, the probes and the HTTP handlers.
+pub(crate) struct Shared {
+    options: Options,
+    scheduler: Mutex<Scheduler>,
+    /// Runs in flight, by workflow.
+    running: Mutex<BTreeMap<String, Arc<RunProgress>>>,
+    /// The last probe of each target, by name.
+    health: Mutex<BTreeMap<String, Health>>,
+    metrics: Metrics,
+    registry: Registry,
+    hooks: Arc<Hooks>,
+    started_at: DateTime<Utc>,
+    /// Cancelled when shutdown is requested.
+    stop: CancellationToken,
+}
+
+/// A daemon running inside the caller's runtime.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// The base URL of the status page, the API and the hooks (`http://127.0.0.1:8080`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Asks the daemon to stop: no run is started any more, runs in flight stop after the
+    /// batch in flight. [`wait`](Self::wait) returns once they are recorded.
+    pub fn request_shutdown(&self) {
+        self.stop.cancel();
+    }
+
+    /// Waits until the daemon has stopped (after [`request_shutdown`](Self::request_shutdown)).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("the daemon task failed")?
+    }
+
+    /// Requests shutdown and waits for it: runs in flight finish their batch and are
+    /// recorded, then the listener closes.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.request_shutdown();
+        self.wait().await
+    }
+}
+
+/// Starts the daemon: checks the library and the schedules, binds the listener, then runs the
+/// scheduler, the health probes and the HTTP server until shutdown is requested.
+pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
+    let config = Arc::clone(&options.config);
+    check_library(&config).await?;
+    let now = Utc::now();
+    let scheduler = Scheduler::new(&config.workflows, now, options.tick)?;
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let hooks = Hooks::new(Arc::clone(&config), &mut registry)?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        options,
+        scheduler: Mutex::new(scheduler),
+        running: Mutex::new(BTreeMap::new()),
+        health: Mutex::new(BTreeMap::new()),
+        metrics,
+        registry,
+        hooks: Arc::clone(&hooks),
+        started_at: now,
+        stop: CancellationToken::new(),
+    });
+    let app = api::router(Arc::clone(&shared)).merge(hooks.router());
+    let stop = shared.stop.clone();
+    let task = tokio::spawn(run(shared, listener, app));
+    tracing::info!(%addr, "iocsync serve listening");
+    Ok(RunningServer { addr, stop, task })
+}
+
+/// Opens the library once so a bad path fails at start, not at the first run.
+async fn check_library(config: &Config) -> anyhow::Result<()> {
+    let path = config.library.clone();
+    tokio::task::spawn_blocking(move || {
+        store::Library::open(&path)
+            .map(drop)
+            .with_context(|| format!("cannot open the library {}", path.display()))
+    })
+    .await?
+}
+
+/// The daemon's life: serve HTTP while the scheduler and the probes run; once shutdown is
+/// requested and the runs in flight are recorded, close the listener.
+async fn run(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    let closing = CancellationToken::new();
+    let http = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(closing.clone().cancelled_owned())
+            .into_future(),
+    );
+    let probes = tokio::spawn(health::watch(Arc::clone(&shared)));
+    runner::schedule(Arc::clone(&shared)).await;
+    if let Err(error) = probes.await {
+        tracing::error!(%error, "the health probes panicked");
+    }
+    closing.cancel();
+    http.await
+        .context("the HTTP server panicked")?
+        .context("the HTTP server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "in-process-key";
+
+    fn config(dir: &std::path::Path, library: &std::path::Path, base_url: &str) -> Arc<Config> {
+        std::fs::write(dir.join("key"), KEY).unwrap();
+        let text = format!(
+            "[library]\npath = \"{}\"\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\n\
+             base_url = \"{base_url}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n\
+             [[collections]]\nname = \"all\"\n[[workflows]]\nname = \"block\"\n\
+             collection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nschedule = \"1h\"\n",
+            library.display(),
+            dir.join("key").display()
+        );
+        Arc::new(Config::from_toml(&text).unwrap())
+    }
+
+    fn options(config: Arc<Config>) -> Options {
+        Options {
+            tick: Duration::from_millis(50),
+            ..Options::new(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn starts_runs_serves_and_shuts_down_in_process() {
+        let settings = emulator::EmulatorConfig {
+            api_keys: vec![KEY.into()],
+            ..emulator::EmulatorConfig::default()
+        };
+        let emu = emulator::spawn(settings).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), &dir.path().join("l.db"), &emu.base_url());
+        let server = start(options(config)).await.unwrap();
+        let url = server.url();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let runs = loop {
+            let runs: serde_json::Value = reqwest::get(format!("{url}/api/runs"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if runs[0]["status"] == "succeeded" {
+                break runs;
+            }
+            assert!(std::time::Instant::now() < deadline, "no run: {runs}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(runs[0]["workflow"], "block");
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        server.shutdown().await.unwrap();
+        assert!(
+            reqwest::get(&url).await.is_err(),
+            "the listener is closed after shutdown"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn while_a_batch_is_in_flight_shutdown_waits_and_healthz_says_stopping() {
+        let settings = emulator::EmulatorConfig {
+            api_keys: vec![KEY.into()],
+            ..emulator::EmulatorConfig::default()
+        };
+        let emu = emulator::spawn(settings).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("l.db");
+        let sighting = store::Sighting {
+            kind: indicator::Kind::Domain,
+            value: "slow.example.com".into(),
+            display: None,
+            source: "test".into(),
+            score: Some(9),
+            class: store::Class::Indicator,
+            tags: Vec::new(),
+            description: None,
+            seen_at: Utc::now(),
+            valid_until: None,
+            revoked: false,
+        };
+        store::Library::open(&library)
+            .unwrap()
+            .merge(&[sighting])
+            .unwrap();
+        emu.emulator().set_faults(emulator::faults::FaultSettings {
+            latency_ms: 1500,
+            ..Default::default()
+        });
+        let server = start(options(config(dir.path(), &library, &emu.base_url())))
+            .await
+            .unwrap();
+        let url = server.url();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let status: serde_json::Value = reqwest::get(format!("{url}/api/status"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if status["workflows"][0]["running"]["total"] == 1 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no run: {status}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.request_shutdown();
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(
+            health.status(),
+            503,
+            "the batch in flight keeps the daemon up"
+        );
+        server.wait().await.unwrap();
+        let recorded = store::Library::open(&library).unwrap().runs(1).unwrap();
+        assert_eq!(
+            recorded[0].counts["added"], 1,
+            "the batch in flight finished"
+        );
+        assert_ne!(recorded[0].status, store::RunStatus::Running);
+    }
+
+    #[tokio::test]
+    async fn start_names_what_it_cannot_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("no-such-dir").join("l.db");
+        let error = start(options(config(dir.path(), &library, "http://127.0.0.1:9")))
+            .await
+            .err()
+            .unwrap();
+        assert!(format!("{error:#}").contains("no-such-dir"), "{error:#}");
+
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = config(dir.path(), &dir.path().join("l.db"), "http://127.0.0.1:9");
+        let options = Options {
+            listen: taken.local_addr().unwrap(),
+            ..options(config)
+        };
+        let error = start(options).await.err().unwrap();
+        assert!(error.to_string().contains("cannot listen on"), "{error:#}");
+    }
+}

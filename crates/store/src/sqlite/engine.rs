@@ -22,10 +22,18 @@ fn limit_param(limit: u64) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-pub(super) fn ledger_upsert(conn: &mut Connection, entries: &[LedgerEntry]) -> Result<()> {
+/// Upserts and removals for one target in one transaction: a batch the target confirmed is
+/// recorded whole or not at all.
+pub(super) fn ledger_apply(
+    conn: &mut Connection,
+    target: &str,
+    upserts: &[LedgerEntry],
+    removals: &[(Kind, String)],
+) -> Result<usize> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut removed = 0;
     {
-        let mut stmt = tx.prepare_cached(
+        let mut upsert = tx.prepare_cached(
             "INSERT INTO ledger (target, kind, value, attributes, remote_id, pushed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (target, kind, value) DO UPDATE SET
@@ -33,8 +41,8 @@ pub(super) fn ledger_upsert(conn: &mut Connection, entries: &[LedgerEntry]) -> R
                 remote_id = coalesce(excluded.remote_id, remote_id),
                 pushed_at = excluded.pushed_at",
         )?;
-        for e in entries {
-            stmt.execute(params![
+        for e in upserts {
+            upsert.execute(params![
                 e.target,
                 kind_name(e.kind),
                 e.value,
@@ -43,23 +51,10 @@ pub(super) fn ledger_upsert(conn: &mut Connection, entries: &[LedgerEntry]) -> R
                 millis(e.pushed_at),
             ])?;
         }
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-pub(super) fn ledger_remove(
-    conn: &mut Connection,
-    target: &str,
-    values: &[(Kind, String)],
-) -> Result<usize> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut removed = 0;
-    {
-        let mut stmt =
+        let mut remove =
             tx.prepare_cached("DELETE FROM ledger WHERE target = ?1 AND kind = ?2 AND value = ?3")?;
-        for (kind, value) in values {
-            removed += stmt.execute(params![target, kind_name(*kind), value])?;
+        for (kind, value) in removals {
+            removed += remove.execute(params![target, kind_name(*kind), value])?;
         }
     }
     tx.commit()?;

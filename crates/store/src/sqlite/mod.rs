@@ -156,15 +156,33 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()> {
-        engine::ledger_upsert(&mut self.conn, entries)
+        engine::ledger_apply(&mut self.conn, "", entries, &[]).map(drop)
     }
 
     fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize> {
-        engine::ledger_remove(&mut self.conn, target, values)
+        engine::ledger_apply(&mut self.conn, target, &[], values)
+    }
+
+    fn ledger_apply(
+        &mut self,
+        target: &str,
+        upserts: &[LedgerEntry],
+        removals: &[(Kind, String)],
+    ) -> Result<usize> {
+        engine::ledger_apply(&mut self.conn, target, upserts, removals)
     }
 
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>> {
         engine::ledger(&self.conn, target)
+    }
+
+    fn ledger_count(&self, target: &str) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM ledger WHERE target = ?1",
+            [target],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     fn start_run(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<i64> {

@@ -1,0 +1,129 @@
+//! The HTTP side of the daemon: the status page, the JSON API under `/api/`, `/metrics` and
+//! `/healthz`.
+//! Handlers read the library on the blocking pool (a library handle per request).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use store::Library;
+
+use super::Shared;
+use super::status::{self, Status};
+
+/// Runs listed by `/api/runs` when no limit is given, and the most it lists.
+const DEFAULT_RUNS: u64 = 50;
+const MAX_RUNS: u64 = 1000;
+
+/// The routes of the status page, the JSON API and the metrics.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/status", get(api_status))
+        .route("/api/workflows", get(api_workflows))
+        .route("/api/targets", get(api_targets))
+        .route("/api/triggers", get(api_triggers))
+        .route("/api/runs", get(api_runs))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(shared)
+}
+
+/// An error answered as `{"error": "..."}`.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.1 });
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "status request failed");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"))
+    }
+}
+
+/// Runs `read` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    shared: Arc<Shared>,
+    read: impl FnOnce(&Shared) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || read(&shared))
+        .await
+        .map_err(|error| anyhow::anyhow!("status task failed: {error}"))?
+        .map_err(ApiError::from)
+}
+
+async fn status(shared: Arc<Shared>) -> Result<Status, ApiError> {
+    blocking(shared, status::gather).await
+}
+
+async fn page(State(shared): State<Arc<Shared>>) -> Result<Html<String>, ApiError> {
+    Ok(Html(super::page::render(&status(shared).await?)))
+}
+
+async fn api_status(State(shared): State<Arc<Shared>>) -> Result<Json<Status>, ApiError> {
+    Ok(Json(status(shared).await?))
+}
+
+async fn api_workflows(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    Ok(Json(status(shared).await?.workflows).into_response())
+}
+
+async fn api_targets(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    Ok(Json(status(shared).await?.targets).into_response())
+}
+
+async fn api_triggers(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    Ok(Json(status(shared).await?.triggers).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct RunsQuery {
+    limit: Option<u64>,
+}
+
+async fn api_runs(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_RUNS);
+    if !(1..=MAX_RUNS).contains(&limit) {
+        let message = format!("limit must be between 1 and {MAX_RUNS}");
+        return Err(ApiError(StatusCode::BAD_REQUEST, message));
+    }
+    let runs = blocking(shared, move |shared| {
+        let library = Library::open(&shared.options.config.library)?;
+        Ok(library.runs(limit)?)
+    })
+    .await?;
+    Ok(Json(runs).into_response())
+}
+
+/// Liveness for process supervisors: answers without touching the library or any target;
+/// 503 once shutdown was requested.
+async fn healthz(State(shared): State<Arc<Shared>>) -> (StatusCode, &'static str) {
+    if shared.stop.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
+    } else {
+        (StatusCode::OK, "ok\n")
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &shared.registry)
+        .map_err(|error| anyhow::anyhow!("cannot encode the metrics: {error}"))?;
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}

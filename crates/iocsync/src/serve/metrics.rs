@@ -1,0 +1,183 @@
+//! The daemon's Prometheus metrics (`/metrics`): runs by workflow and status, items by outcome,
+//! API calls by target, endpoint and status, retries, rate-limit pauses, run duration and target
+//! health. The hooks register their own families into the same [`Registry`].
+
+use engine::RunReport;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use store::RunStatus;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    workflow: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ItemLabels {
+    workflow: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    target: String,
+    endpoint: String,
+    /// The HTTP status, or `none` when no response came.
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkflowLabels {
+    workflow: String,
+}
+
+/// Every family the daemon itself updates.
+pub struct Metrics {
+    runs: Family<RunLabels, Counter>,
+    items: Family<ItemLabels, Counter>,
+    api_calls: Family<CallLabels, Counter>,
+    retries: Family<TargetLabels, Counter>,
+    rate_limit_pauses: Family<TargetLabels, Counter>,
+    rate_limit_paused_seconds: Family<TargetLabels, Counter<f64>>,
+    run_duration: Family<WorkflowLabels, Histogram>,
+    target_up: Family<TargetLabels, Gauge>,
+}
+
+impl Metrics {
+    /// Creates the families and registers them in `registry`.
+    pub fn register(registry: &mut Registry) -> Metrics {
+        let metrics = Metrics {
+            runs: Family::default(),
+            items: Family::default(),
+            api_calls: Family::default(),
+            retries: Family::default(),
+            rate_limit_pauses: Family::default(),
+            rate_limit_paused_seconds: Family::default(),
+            // 10 ms to ~45 min: a run is anything from an empty diff to a first full sync.
+            run_duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.01, 3.0, 14))
+            }),
+            target_up: Family::default(),
+        };
+        registry.register(
+            "iocsync_runs",
+            "Workflow runs by workflow and final status",
+            metrics.runs.clone(),
+        );
+        registry.register(
+            "iocsync_items",
+            "Items of workflow runs by outcome (added, updated, removed, skipped, deferred, failed)",
+            metrics.items.clone(),
+        );
+        registry.register(
+            "iocsync_api_calls",
+            "Requests sent to targets by workflow runs, by target, endpoint and HTTP status",
+            metrics.api_calls.clone(),
+        );
+        registry.register(
+            "iocsync_retries",
+            "Requests retried after server errors, timeouts or dropped connections",
+            metrics.retries.clone(),
+        );
+        registry.register(
+            "iocsync_rate_limit_pauses",
+            "Pauses of a whole target after HTTP 429",
+            metrics.rate_limit_pauses.clone(),
+        );
+        registry.register(
+            "iocsync_rate_limit_paused_seconds",
+            "Time spent paused after HTTP 429",
+            metrics.rate_limit_paused_seconds.clone(),
+        );
+        registry.register(
+            "iocsync_run_duration_seconds",
+            "Duration of workflow runs",
+            metrics.run_duration.clone(),
+        );
+        registry.register(
+            "iocsync_target_up",
+            "Whether the last health probe of a target succeeded (1) or failed (0)",
+            metrics.target_up.clone(),
+        );
+        metrics
+    }
+
+    /// Counts one finished run of `workflow` (`report` is `None` when it failed before the
+    /// engine could report anything).
+    pub fn record_run(
+        &self,
+        workflow: &str,
+        status: RunStatus,
+        report: Option<&RunReport>,
+        seconds: f64,
+    ) {
+        let labels = RunLabels {
+            workflow: workflow.to_owned(),
+            status: status.to_string(),
+        };
+        self.runs.get_or_create(&labels).inc();
+        let duration = WorkflowLabels {
+            workflow: workflow.to_owned(),
+        };
+        self.run_duration.get_or_create(&duration).observe(seconds);
+        if let Some(report) = report {
+            self.record_report(report);
+        }
+    }
+
+    fn record_report(&self, report: &RunReport) {
+        let outcomes = [
+            ("added", report.added),
+            ("updated", report.updated),
+            ("removed", report.removed),
+            ("skipped", report.skipped),
+            ("deferred", report.deferred),
+            ("failed", report.failed.len()),
+        ];
+        for (outcome, count) in outcomes {
+            let labels = ItemLabels {
+                workflow: report.workflow.clone(),
+                outcome,
+            };
+            self.items.get_or_create(&labels).inc_by(count as u64);
+        }
+        for call in &report.calls {
+            let labels = CallLabels {
+                target: report.target.clone(),
+                endpoint: call.endpoint.clone(),
+                status: call
+                    .status
+                    .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+            };
+            self.api_calls.get_or_create(&labels).inc_by(call.count);
+        }
+        let target = TargetLabels {
+            target: report.target.clone(),
+        };
+        self.retries.get_or_create(&target).inc_by(report.retries);
+        self.rate_limit_pauses
+            .get_or_create(&target)
+            .inc_by(report.rate_limit_pauses);
+        self.rate_limit_paused_seconds
+            .get_or_create(&target)
+            .inc_by(report.paused_ms as f64 / 1000.0);
+    }
+
+    /// Records the outcome of a health probe.
+    pub fn record_probe(&self, target: &str, up: bool) {
+        let labels = TargetLabels {
+            target: target.to_owned(),
+        };
+        self.target_up.get_or_create(&labels).set(i64::from(up));
+    }
+}

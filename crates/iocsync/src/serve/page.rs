@@ -1,0 +1,356 @@
+//! The status page at `/`: one server-rendered HTML document, no scripts, refreshed by the
+//! browser every few seconds. Every value that comes from the config, the library or a target
+//! goes through [`Html::text`], which escapes it; only `&'static str` markup can be written
+//! raw, so a value cannot become markup by mistake.
+
+use chrono::{DateTime, Utc};
+use store::RunRecord;
+
+use super::status::{Running, Status, TargetStatus, WorkflowStatus};
+
+/// How often the browser reloads the page, in seconds.
+const REFRESH_SECONDS: u32 = 5;
+/// Errors shown per run (the JSON API has them all).
+const ERRORS_SHOWN: usize = 3;
+
+/// An HTML document under construction.
+struct Html(String);
+
+impl Html {
+    /// Appends markup written in this file.
+    fn raw(&mut self, markup: &'static str) -> &mut Self {
+        self.0.push_str(markup);
+        self
+    }
+
+    /// Appends `value` as text (also safe inside a quoted attribute value).
+    fn text(&mut self, value: &str) -> &mut Self {
+        for c in value.chars() {
+            match c {
+                '&' => self.0.push_str("&amp;"),
+                '<' => self.0.push_str("&lt;"),
+                '>' => self.0.push_str("&gt;"),
+                '"' => self.0.push_str("&quot;"),
+                '\'' => self.0.push_str("&#39;"),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+
+    /// An instant, readable and machine-readable.
+    fn when(&mut self, at: DateTime<Utc>) -> &mut Self {
+        self.raw("<time datetime=\"")
+            .text(&at.to_rfc3339())
+            .raw("\">")
+            .text(&at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .raw("</time>")
+    }
+
+    /// `<td>` with an instant, or empty.
+    fn when_cell(&mut self, at: Option<DateTime<Utc>>) -> &mut Self {
+        self.raw("<td>");
+        if let Some(at) = at {
+            self.when(at);
+        }
+        self.raw("</td>")
+    }
+
+    /// `<td>value</td>`.
+    fn cell(&mut self, value: &str) -> &mut Self {
+        self.raw("<td>").text(value).raw("</td>")
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}\
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;\
+padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}\
+.succeeded,.up{color:#1a7f37}.failed,.down{color:#cf222e}.partial,.running{color:#9a6700}\
+.muted{color:#57606a}time{white-space:nowrap}\
+td ul{max-width:32rem;overflow-wrap:anywhere}.stopping{background:#fff8c5;padding:.5rem}ul{margin:0;padding-left:1rem}";
+
+/// Renders the whole page.
+pub fn render(status: &Status) -> String {
+    let mut html = Html(String::with_capacity(16 * 1024));
+    html.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .raw("<meta name=\"viewport\" content=\"width=device-width\">")
+        .raw("<meta http-equiv=\"refresh\" content=\"")
+        .text(&REFRESH_SECONDS.to_string())
+        .raw("\"><title>iocsync status</title><style>")
+        .raw(STYLE)
+        .raw("</style></head><body><h1>iocsync</h1><p class=\"muted\">Daemon started ")
+        .when(status.started_at)
+        .raw(" · page generated ")
+        .when(status.generated_at)
+        .raw(" · <a href=\"/api/status\">JSON</a> · <a href=\"/metrics\">metrics</a></p>");
+    if status.stopping {
+        html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
+    }
+    workflows(&mut html, &status.workflows);
+    targets(&mut html, &status.targets);
+    triggers(&mut html, &status.triggers);
+    html.raw("</body></html>");
+    html.0
+}
+
+fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
+    html.raw("<h2>Workflows</h2>");
+    if workflows.is_empty() {
+        html.raw("<p class=\"muted\">No workflow is configured.</p>");
+        return;
+    }
+    html.raw("<table id=\"workflows\"><thead><tr><th>Workflow</th><th>Action</th>")
+        .raw("<th>Target</th><th>Schedule</th><th>Next run</th><th>Now</th>")
+        .raw("<th>Last run</th><th>Items</th><th>Errors</th></tr></thead><tbody>");
+    for workflow in workflows {
+        html.raw("<tr data-workflow=\"")
+            .text(&workflow.name)
+            .raw("\">")
+            .cell(&workflow.name)
+            .cell(&kebab(&workflow.action))
+            .cell(&workflow.target)
+            .cell(workflow.schedule.as_deref().unwrap_or("by hand"))
+            .when_cell(workflow.next_run);
+        now_cell(html, workflow.running.as_ref(), workflow.failures);
+        run_cells(html, workflow.last_run.as_ref());
+        html.raw("</tr>");
+    }
+    html.raw("</tbody></table>");
+}
+
+fn now_cell(html: &mut Html, running: Option<&Running>, failures: u32) {
+    match running {
+        Some(running) => {
+            let progress = if running.total == 0 {
+                "planning".to_owned()
+            } else {
+                format!("{}/{} steps", running.done, running.total)
+            };
+            html.raw("<td class=\"running\">running since ")
+                .when(running.started_at)
+                .raw(" (")
+                .text(&progress)
+                .raw(")</td>");
+        }
+        None if failures > 0 => {
+            html.raw("<td class=\"failed\">idle, ")
+                .text(&failures.to_string())
+                .raw(" failed in a row</td>");
+        }
+        None => {
+            html.raw("<td class=\"muted\">idle</td>");
+        }
+    }
+}
+
+/// Status and start, the counts, and the errors of a run (or empty cells).
+fn run_cells(html: &mut Html, run: Option<&RunRecord>) {
+    let Some(run) = run else {
+        html.raw("<td class=\"muted\">never</td><td></td><td></td>");
+        return;
+    };
+    status_cell(html, run);
+    html.cell(&counts(run));
+    errors_cell(html, &run.errors);
+}
+
+fn status_cell(html: &mut Html, run: &RunRecord) {
+    html.raw("<td><span class=\"")
+        .text(run.status.as_str())
+        .raw("\">")
+        .text(run.status.as_str())
+        .raw("</span> ")
+        .when(run.started_at)
+        .raw("</td>");
+}
+
+fn errors_cell(html: &mut Html, errors: &[String]) {
+    html.raw("<td>");
+    if !errors.is_empty() {
+        html.raw("<ul>");
+        for error in errors.iter().take(ERRORS_SHOWN) {
+            html.raw("<li>").text(error).raw("</li>");
+        }
+        if errors.len() > ERRORS_SHOWN {
+            html.raw("<li class=\"muted\">and ")
+                .text(&(errors.len() - ERRORS_SHOWN).to_string())
+                .raw(" more</li>");
+        }
+        html.raw("</ul>");
+    }
+    html.raw("</td>");
+}
+
+fn targets(html: &mut Html, targets: &[TargetStatus]) {
+    html.raw("<h2>Targets</h2><table id=\"targets\"><thead><tr><th>Target</th>")
+        .raw("<th>Product</th><th>Health</th><th>Checked</th><th>Last run</th>")
+        .raw("<th>Ledger entries</th></tr></thead><tbody>");
+    for target in targets {
+        html.raw("<tr data-target=\"")
+            .text(&target.name)
+            .raw("\">")
+            .cell(&target.name)
+            .cell(&kebab(&target.product))
+            .raw("<td><span class=\"")
+            .text(target.health.state)
+            .raw("\">")
+            .text(target.health.state)
+            .raw("</span>");
+        if let Some(error) = &target.health.error {
+            html.raw(": ").text(error);
+        }
+        html.raw("</td>").when_cell(target.health.checked_at);
+        match &target.last_run {
+            Some(run) => status_cell(html, run),
+            None => {
+                html.raw("<td class=\"muted\">never</td>");
+            }
+        }
+        html.cell(&target.ledger_entries.to_string()).raw("</tr>");
+    }
+    html.raw("</tbody></table>");
+}
+
+fn triggers(html: &mut Html, triggers: &[RunRecord]) {
+    html.raw("<h2>Recent triggers</h2>");
+    if triggers.is_empty() {
+        html.raw("<p class=\"muted\">No webhook trigger has been called yet.</p>");
+        return;
+    }
+    html.raw("<table id=\"triggers\"><thead><tr><th>Trigger</th><th>Outcome</th>")
+        .raw("<th>Items</th><th>Errors</th></tr></thead><tbody>");
+    for run in triggers {
+        let name = run
+            .workflow
+            .strip_prefix(super::status::TRIGGER_PREFIX)
+            .unwrap_or(&run.workflow);
+        html.raw("<tr>").cell(name);
+        run_cells(html, Some(run));
+        html.raw("</tr>");
+    }
+    html.raw("</tbody></table>");
+}
+
+/// The run's non-zero item counts (`30 added, 2 failed`), or `no changes`.
+fn counts(run: &RunRecord) -> String {
+    let outcomes = [
+        "added", "updated", "removed", "skipped", "deferred", "failed",
+    ];
+    let shown: Vec<String> = outcomes
+        .iter()
+        .filter_map(|key| {
+            let value = run.counts.get(key)?;
+            (value.as_u64() != Some(0)).then(|| format!("{value} {key}"))
+        })
+        .collect();
+    if shown.is_empty() {
+        "no changes".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The name a serde enum is written under in the config file (`vision-one`, `ip-list`).
+fn kebab(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::serve::health::Health;
+    use crate::serve::status::TargetStatus;
+
+    fn unescape(html: &str) -> String {
+        html.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    proptest! {
+        /// Any text comes out with no character that could open a tag or leave an attribute,
+        /// and reads back as itself.
+        #[test]
+        fn any_text_is_inert_and_reads_back(value in any::<String>()) {
+            let mut html = Html(String::new());
+            html.text(&value);
+            prop_assert!(!html.0.contains(['<', '>', '"', '\'']));
+            prop_assert_eq!(unescape(&html.0), value);
+        }
+    }
+
+    #[test]
+    fn item_counts_show_what_changed() {
+        let run = |counts: serde_json::Value| RunRecord {
+            id: 1,
+            workflow: "w".into(),
+            started_at: Utc::now(),
+            finished_at: None,
+            status: store::RunStatus::Succeeded,
+            counts,
+            errors: Vec::new(),
+        };
+        let changed = serde_json::json!({ "added": 30, "updated": 0, "failed": 2, "api_calls": 4 });
+        assert_eq!(counts(&run(changed)), "30 added, 2 failed");
+        assert_eq!(
+            counts(&run(serde_json::json!({ "added": 0 }))),
+            "no changes"
+        );
+    }
+
+    #[test]
+    fn values_from_targets_and_the_library_cannot_inject_markup() {
+        let hostile = "<img src=x onerror=alert(1)>";
+        let run = RunRecord {
+            id: 1,
+            workflow: format!("hook:{hostile}"),
+            started_at: Utc::now(),
+            finished_at: Some(Utc::now()),
+            status: store::RunStatus::Failed,
+            counts: serde_json::json!({ "added": hostile }),
+            errors: vec![hostile.to_owned()],
+        };
+        let status = Status {
+            generated_at: Utc::now(),
+            started_at: Utc::now(),
+            stopping: true,
+            workflows: Vec::new(),
+            targets: vec![TargetStatus {
+                name: hostile.to_owned(),
+                product: engine::config::Product::Http,
+                health: Health {
+                    state: "down",
+                    checked_at: None,
+                    error: Some(hostile.to_owned()),
+                },
+                last_run: Some(run.clone()),
+                ledger_entries: 0,
+            }],
+            triggers: vec![run],
+        };
+        let page = render(&status);
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("Shutting down"));
+    }
+
+    #[test]
+    fn text_is_escaped_everywhere_it_goes() {
+        let mut html = Html(String::new());
+        html.raw("<td title=\"")
+            .text("\"><script>alert('x')</script>&")
+            .raw("\">");
+        assert_eq!(
+            html.0,
+            "<td title=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;\">"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! Scheduled runs: each tick, the loop asks the [`Scheduler`](engine::schedule::Scheduler)
+//! what is due and runs each due workflow exactly as `iocsync run` does, on its own library
+//! handle (a handle is `Send` but not `Sync`) and its own thread, so a slow target never holds
+//! up the listener or the other workflows; it also lifts webhook-trigger blocks whose TTL passed.
+//!
+//! Shutdown: once the daemon's token is cancelled no run is started, and runs in flight see
+//! [`Progress::cancelled`] and stop after the batch in flight; the loop returns when they have
+//! all been recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use engine::{Config, Progress, RunOptions, RunReport};
+use store::{Library, LibraryBackend, RunStatus};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+
+/// How far a run in flight has got, shown on the status page; tells the engine to stop
+/// between batches once the daemon shuts down.
+pub struct RunProgress {
+    pub started_at: DateTime<Utc>,
+    pub total: AtomicU64,
+    pub done: AtomicU64,
+    stop: CancellationToken,
+}
+
+impl Progress for RunProgress {
+    fn start(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    fn advance(&self, steps: u64) {
+        self.done.fetch_add(steps, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+/// Every tick until `shared.stop` is cancelled: runs the due workflows and lifts trigger blocks
+/// whose TTL has passed; then waits for the runs (and the lift) in flight.
+pub async fn schedule(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(shared.options.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut runs = JoinSet::new();
+    // One lift of expired trigger blocks at a time, off the tick loop (it calls targets).
+    let mut lifting: Option<JoinHandle<()>> = None;
+    loop {
+        tokio::select! {
+            () = shared.stop.cancelled() => break,
+            Some(joined) = runs.join_next() => {
+                log_panic(joined);
+                continue;
+            }
+            _ = ticker.tick() => {}
+        }
+        let now = Utc::now();
+        let due = lock(&shared.scheduler).due(now);
+        for workflow in due {
+            runs.spawn(run_scheduled(Arc::clone(&shared), workflow, now));
+        }
+        if lifting.as_ref().is_none_or(JoinHandle::is_finished) {
+            let hooks = Arc::clone(&shared.hooks);
+            lifting = Some(tokio::spawn(async move {
+                hooks.lift_due(Utc::now()).await;
+            }));
+        }
+    }
+    if !runs.is_empty() {
+        tracing::info!(
+            runs = runs.len(),
+            "shutdown requested: waiting for the batches in flight"
+        );
+    }
+    if let Some(lift) = lifting
+        && let Err(error) = lift.await
+    {
+        tracing::error!(%error, "lifting trigger blocks panicked");
+    }
+    while let Some(joined) = runs.join_next().await {
+        log_panic(joined);
+    }
+}
+
+fn log_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = joined {
+        tracing::error!(%error, "a scheduled run panicked");
+    }
+}
+
+/// Locks a mutex, taking the data even if a panicking thread poisoned it: every writer leaves
+/// the daemon's state consistent between statements.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs one workflow that fell due `at` (the run's "now", so its record shows the schedule
+/// kept) and tells the scheduler and the metrics how it went.
+async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>) {
+    let progress = Arc::new(RunProgress {
+        started_at: at,
+        total: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        stop: shared.stop.clone(),
+    });
+    lock(&shared.running).insert(workflow.clone(), Arc::clone(&progress));
+    let started = Instant::now();
+    let config = Arc::clone(&shared.options.config);
+    let name = workflow.clone();
+    let run_progress = Arc::clone(&progress);
+    let outcome = tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress))
+        .await
+        .unwrap_or_else(|error| Err(anyhow::anyhow!("the run panicked: {error}")));
+    let seconds = started.elapsed().as_secs_f64();
+    let status = match &outcome {
+        Ok(report) => report.status(),
+        Err(_) => RunStatus::Failed,
+    };
+    log_outcome(&workflow, status, &outcome);
+    shared
+        .metrics
+        .record_run(&workflow, status, outcome.as_ref().ok(), seconds);
+    lock(&shared.running).remove(&workflow);
+    let succeeded = matches!(status, RunStatus::Succeeded | RunStatus::Partial);
+    lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunReport>) {
+    match outcome {
+        Ok(report) if status == RunStatus::Failed => tracing::warn!(
+            workflow,
+            halted = report.halted,
+            added = report.added,
+            removed = report.removed,
+            "run failed"
+        ),
+        Ok(report) => tracing::info!(
+            workflow, %status, added = report.added, updated = report.updated,
+            removed = report.removed, failed = report.failed.len(), "run finished"
+        ),
+        Err(error) => tracing::error!(workflow, error = format!("{error:#}"), "run failed"),
+    }
+}
+
+/// One run on this thread: its own library handle and runtime, as `iocsync run` has. An error
+/// the engine returns before it recorded the run is recorded here as a failed run, so the
+/// status page and `iocsync runs` show every attempt.
+fn run_once(config: &Config, workflow: &str, progress: &RunProgress) -> anyhow::Result<RunReport> {
+    let mut library = Library::open(&config.library)
+        .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+    let before = library.runs(1)?.first().map_or(0, |run| run.id);
+    let options = RunOptions {
+        now: progress.started_at,
+        manual: false,
+        dry_run: false,
+        verify: false,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(engine::run_workflow(
+        config,
+        &mut *library,
+        workflow,
+        options,
+        progress,
+    ));
+    outcome.map_err(|error| {
+        let message = error.to_string();
+        if let Err(record) = record_failure(&mut *library, workflow, before, &message) {
+            tracing::error!(workflow, error = %record, "cannot record the failed run");
+        }
+        anyhow::Error::new(error)
+    })
+}
+
+/// Makes sure the failed run of `workflow` started after run `before` is recorded as failed
+/// with `message`: closes it if the engine left it open, records one if the engine failed
+/// before recording it.
+fn record_failure(
+    library: &mut dyn LibraryBackend,
+    workflow: &str,
+    before: i64,
+    message: &str,
+) -> store::Result<()> {
+    let now = Utc::now();
+    let errors = [message.to_owned()];
+    let counts = serde_json::json!({});
+    let recent = library.runs(50)?;
+    let ours = recent
+        .iter()
+        .find(|run| run.id > before && run.workflow == workflow);
+    match ours {
+        Some(run) if run.status == RunStatus::Running => {
+            library.finish_run(run.id, RunStatus::Failed, &counts, &errors, now)?;
+        }
+        Some(_) => {}
+        None => {
+            let id = library.start_run(workflow, now)?;
+            library.finish_run(id, RunStatus::Failed, &counts, &errors, now)?;
+        }
+    }
+    Ok(())
+}

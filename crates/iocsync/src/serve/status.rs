@@ -1,0 +1,191 @@
+//! What the status page and the JSON API show, gathered in one place: each workflow with its
+//! schedule, next run, run in flight and last run; each target with its health, last run and
+//! ledger size; and the recent webhook triggers (runs named `hook:<NAME>`).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use engine::Config;
+use engine::config::{Action, Product, Schedule, Target, Workflow};
+use serde::Serialize;
+use store::{Library, LibraryBackend, RunRecord, RunStatus};
+
+use super::Shared;
+use super::health::Health;
+use super::runner::lock;
+use crate::cli::check;
+
+/// How many recent runs are searched for each workflow's last run.
+const RECENT_RUNS: u64 = 1000;
+/// How many recent trigger calls are shown.
+const RECENT_TRIGGERS: usize = 20;
+/// The prefix of the run names webhook triggers record.
+pub const TRIGGER_PREFIX: &str = "hook:";
+
+/// Everything the daemon shows.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub generated_at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+    /// Shutdown was requested: no run is started any more.
+    pub stopping: bool,
+    pub workflows: Vec<WorkflowStatus>,
+    pub targets: Vec<TargetStatus>,
+    /// The latest trigger calls, newest first.
+    pub triggers: Vec<RunRecord>,
+}
+
+/// One workflow.
+#[derive(Debug, Serialize)]
+pub struct WorkflowStatus {
+    pub name: String,
+    pub action: Action,
+    pub collection: String,
+    pub target: String,
+    /// `every 15m` or `cron 0 */6 * * *`; `None` for workflows run only by hand.
+    pub schedule: Option<String>,
+    pub next_run: Option<DateTime<Utc>>,
+    /// Failed runs in a row (retried on the next tick, then less often).
+    pub failures: u32,
+    pub running: Option<Running>,
+    /// The latest finished run.
+    pub last_run: Option<RunRecord>,
+    /// Entries in this workflow's ledger.
+    pub ledger_entries: u64,
+}
+
+/// A run in flight.
+#[derive(Debug, Serialize)]
+pub struct Running {
+    pub started_at: DateTime<Utc>,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// One target.
+#[derive(Debug, Serialize)]
+pub struct TargetStatus {
+    pub name: String,
+    pub product: Product,
+    pub health: Health,
+    /// The latest finished run of any workflow on this target.
+    pub last_run: Option<RunRecord>,
+    /// Entries in the ledgers of all its workflows, its triggers and `iocsync block`.
+    pub ledger_entries: u64,
+}
+
+/// Reads the library and the daemon's state (blocking: call it off the async threads).
+pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
+    let config = &shared.options.config;
+    let library = Library::open(&config.library)
+        .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+    let runs = library.runs(RECENT_RUNS)?;
+    let mut last: HashMap<&str, &RunRecord> = HashMap::new();
+    for run in runs.iter().filter(|run| run.status != RunStatus::Running) {
+        last.entry(run.workflow.as_str()).or_insert(run);
+    }
+    let workflows = config
+        .workflows
+        .iter()
+        .map(|workflow| workflow_status(shared, &*library, workflow, &last))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets = config
+        .targets
+        .iter()
+        .map(|target| target_status(shared, &*library, target, &workflows))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let triggers = runs
+        .iter()
+        .filter(|run| run.workflow.starts_with(TRIGGER_PREFIX))
+        .take(RECENT_TRIGGERS)
+        .cloned()
+        .collect();
+    Ok(Status {
+        generated_at: Utc::now(),
+        started_at: shared.started_at,
+        stopping: shared.stop.is_cancelled(),
+        workflows,
+        targets,
+        triggers,
+    })
+}
+
+fn target_status(
+    shared: &Shared,
+    library: &dyn LibraryBackend,
+    target: &Target,
+    workflows: &[WorkflowStatus],
+) -> anyhow::Result<TargetStatus> {
+    let ours = workflows.iter().filter(|w| w.target == target.name);
+    let by_hand = ledger_outside_workflows(&shared.options.config, library, &target.name)?;
+    let health = lock(&shared.health).get(&target.name).cloned();
+    Ok(TargetStatus {
+        name: target.name.clone(),
+        product: target.product,
+        health: health.unwrap_or_else(|| Health::initial(check::probeable(target.product))),
+        last_run: ours
+            .clone()
+            .filter_map(|w| w.last_run.as_ref())
+            .max_by_key(|run| run.id)
+            .cloned(),
+        ledger_entries: by_hand + ours.map(|w| w.ledger_entries).sum::<u64>(),
+    })
+}
+
+/// Entries pushed to `target` outside its workflows: `iocsync block` and webhook triggers.
+fn ledger_outside_workflows(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    target: &str,
+) -> anyhow::Result<u64> {
+    let triggers = config
+        .triggers
+        .iter()
+        .filter(|trigger| trigger.target == target)
+        .map(|trigger| engine::trigger::hook_ledger(target, &trigger.name));
+    let mut entries = 0;
+    for key in triggers.chain([engine::oneoff::manual_ledger(target)]) {
+        entries += library.ledger_count(&key)?;
+    }
+    Ok(entries)
+}
+
+fn workflow_status(
+    shared: &Shared,
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+    last: &HashMap<&str, &RunRecord>,
+) -> anyhow::Result<WorkflowStatus> {
+    let (next_run, failures) = lock(&shared.scheduler)
+        .slot(&workflow.name)
+        .map_or((None, 0), |slot| (slot.next, slot.failures));
+    let running = lock(&shared.running)
+        .get(&workflow.name)
+        .map(|progress| Running {
+            started_at: progress.started_at,
+            done: progress.done.load(Ordering::Relaxed),
+            total: progress.total.load(Ordering::Relaxed),
+        });
+    Ok(WorkflowStatus {
+        name: workflow.name.clone(),
+        action: workflow.parameters.action(),
+        collection: workflow.collection.clone(),
+        target: workflow.target.clone(),
+        schedule: workflow.schedule.as_ref().map(describe),
+        next_run,
+        failures,
+        running,
+        last_run: last.get(workflow.name.as_str()).map(|run| (*run).clone()),
+        ledger_entries: library.ledger_count(&workflow.ledger_key())?,
+    })
+}
+
+/// A schedule as people write it.
+fn describe(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Every(every) => format!("every {}", humantime::format_duration(*every)),
+        Schedule::Cron(expression) => format!("cron {expression} (UTC)"),
+    }
+}

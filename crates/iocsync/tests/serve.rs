@@ -1,0 +1,483 @@
+//! `iocsync serve` as a user runs it: the real binary against an emulator, with a real library
+//! file — scheduling, the status page and JSON API, `/metrics`, and SIGTERM during a run.
+
+mod serve_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use emulator::faults::FaultSettings;
+use serve_support::{ADD, Daemon, emulator, seed, wait_for, write_config};
+use store::Library;
+
+fn time(run: &serde_json::Value, key: &str) -> DateTime<Utc> {
+    run[key].as_str().unwrap().parse().unwrap()
+}
+
+/// One sample of the OpenMetrics text: name, labels, value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses `name{label="value",...} number` lines (comments skipped).
+fn parse_metrics(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let value: f64 = value.parse().unwrap();
+            let Some((name, rest)) = series.split_once('{') else {
+                return (series.to_owned(), BTreeMap::new(), value);
+            };
+            let mut labels = BTreeMap::new();
+            let mut rest = rest.strip_suffix('}').unwrap();
+            while let Some((key, tail)) = rest.split_once("=\"") {
+                let end = tail.find('"').unwrap();
+                labels.insert(key.to_owned(), tail[..end].to_owned());
+                rest = tail[end + 1..].trim_start_matches(',');
+            }
+            (name.to_owned(), labels, value)
+        })
+        .collect()
+}
+
+/// The value of the series `name` with (at least) `labels`, summed over the other labels.
+fn metric(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, value)| value)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_metrics() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url(), "1s", "");
+    let values = seed(dir.path(), 30);
+    // The first run (3 batches at 500 ms each) outlasts the interval: the second run is due
+    // while the first is in flight and must wait for it.
+    emu.emulator().set_faults(FaultSettings {
+        latency_ms: 500,
+        ..FaultSettings::default()
+    });
+    let daemon = Daemon::start(dir.path());
+    wait_for("three runs of `block`", Duration::from_secs(30), || async {
+        daemon
+            .runs_of("block")
+            .await
+            .iter()
+            .filter(|r| r["status"] == "succeeded")
+            .count()
+            >= 3
+    })
+    .await;
+
+    let runs = daemon.runs_of("block").await;
+    let finished: Vec<_> = runs.iter().filter(|r| r["status"] != "running").collect();
+    assert!(
+        finished.iter().all(|r| r["status"] == "succeeded"),
+        "{runs:#?}"
+    );
+    assert_eq!(finished[0]["counts"]["added"], 30);
+    let first_took = time(finished[0], "finished_at") - time(finished[0], "started_at");
+    assert!(first_took > chrono::TimeDelta::seconds(1), "{first_took}");
+    for pair in runs.windows(2) {
+        assert!(
+            time(&pair[1], "started_at") >= time(&pair[0], "finished_at"),
+            "overlapping runs: {pair:#?}"
+        );
+        let gap = time(&pair[1], "started_at") - time(&pair[0], "started_at");
+        assert!(
+            gap >= chrono::TimeDelta::milliseconds(999),
+            "started early: {pair:#?}"
+        );
+    }
+    let mut held: Vec<String> = emu
+        .emulator()
+        .snapshot()
+        .suspicious_objects
+        .into_iter()
+        .map(|o| o.value)
+        .collect();
+    held.sort();
+    let mut expected = values;
+    expected.sort();
+    assert_eq!(held, expected, "repeated runs change nothing once in step");
+
+    // The failing workflow is recorded with its error and retried.
+    wait_for("`broken` retried", Duration::from_secs(30), || async {
+        daemon.runs_of("broken").await.len() >= 2
+    })
+    .await;
+    let broken = daemon.runs_of("broken").await;
+    assert!(
+        broken
+            .iter()
+            .all(|r| r["status"] == "failed" || r["status"] == "running"),
+        "{broken:#?}"
+    );
+    assert!(!broken[0]["errors"].as_array().unwrap().is_empty());
+
+    // A run that fails before the engine records it is recorded all the same.
+    let orphan = daemon.runs_of("orphan").await;
+    assert_eq!(orphan[0]["status"], "failed", "{orphan:#?}");
+    assert!(
+        orphan[0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no collection named `nowhere`"),
+        "{orphan:#?}"
+    );
+
+    let status = daemon.json("/api/status").await;
+    let workflow = |name: &str| {
+        status["workflows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let block = workflow("block");
+    assert_eq!(block["schedule"], "every 1s");
+    assert_eq!(block["action"], "blocklist");
+    assert_eq!(block["ledger_entries"], 30);
+    assert!(block["next_run"].is_string());
+    assert_eq!(block["last_run"]["status"], "succeeded");
+    let broken = workflow("broken");
+    assert!(broken["failures"].as_u64().unwrap() >= 1);
+    assert_eq!(broken["last_run"]["status"], "failed");
+    let target = |name: &str| {
+        status["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(target("v1")["health"]["state"], "up");
+    assert_eq!(target("v1")["ledger_entries"], 30);
+    assert_eq!(target("v1-bad")["health"]["state"], "down");
+    assert!(target("v1-bad")["health"]["error"].is_string());
+    assert_eq!(
+        daemon
+            .json("/api/workflows")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        daemon.json("/api/targets").await.as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(daemon.get("/api/runs?limit=0").await.status(), 400);
+    assert_eq!(daemon.get("/api/runs?limit=x").await.status(), 400);
+    assert_eq!(
+        daemon
+            .json("/api/runs?limit=1")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let page = daemon.text("/").await;
+    for expected in [
+        "<tr data-workflow=\"block\">",
+        "every 1s",
+        "succeeded",
+        "<tr data-target=\"v1-bad\">",
+        "down",
+    ] {
+        assert!(page.contains(expected), "the page lacks {expected}");
+    }
+
+    // Metrics: read between two counts of the runs, as runs keep happening.
+    let before = daemon
+        .runs_of("block")
+        .await
+        .iter()
+        .filter(|r| r["status"] == "succeeded")
+        .count() as f64;
+    let samples = parse_metrics(&daemon.text("/metrics").await);
+    let after = daemon
+        .runs_of("block")
+        .await
+        .iter()
+        .filter(|r| r["status"] == "succeeded")
+        .count() as f64;
+    let runs = metric(
+        &samples,
+        "iocsync_runs_total",
+        &[("workflow", "block"), ("status", "succeeded")],
+    );
+    assert!(
+        (before..=after).contains(&runs),
+        "{before} <= {runs} <= {after}"
+    );
+    assert!(
+        metric(
+            &samples,
+            "iocsync_runs_total",
+            &[("workflow", "broken"), ("status", "failed")]
+        ) >= 2.0
+    );
+    assert_eq!(
+        metric(
+            &samples,
+            "iocsync_items_total",
+            &[("workflow", "block"), ("outcome", "added")]
+        ),
+        30.0
+    );
+    assert_eq!(
+        metric(
+            &samples,
+            "iocsync_items_total",
+            &[("workflow", "block"), ("outcome", "failed")]
+        ),
+        0.0
+    );
+    let adds = metric(
+        &samples,
+        "iocsync_api_calls_total",
+        &[("target", "v1"), ("endpoint", ADD)],
+    );
+    assert_eq!(
+        adds,
+        emu.emulator().request_stats().count(ADD, "207") as f64
+    );
+    assert_eq!(adds, 3.0);
+    assert_eq!(
+        metric(&samples, "iocsync_target_up", &[("target", "v1")]),
+        1.0
+    );
+    assert_eq!(
+        metric(&samples, "iocsync_target_up", &[("target", "v1-bad")]),
+        0.0
+    );
+    let timed = metric(
+        &samples,
+        "iocsync_run_duration_seconds_count",
+        &[("workflow", "block")],
+    );
+    assert!(timed >= runs, "{timed} durations for {runs} runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_run_finishes_the_batch_records_the_run_and_exits_zero() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url(), "1h", "");
+    let values = seed(dir.path(), 200);
+    emu.emulator().set_faults(FaultSettings {
+        latency_ms: 200,
+        ..FaultSettings::default()
+    });
+    let mut daemon = Daemon::start(dir.path());
+    wait_for("two batches confirmed", Duration::from_secs(30), || async {
+        emu.emulator().request_stats().count(ADD, "207") >= 2
+    })
+    .await;
+    let status = daemon.terminate();
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+    let logs: Vec<serde_json::Value> = daemon
+        .logs()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        logs.iter().any(|log| log["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutdown requested"))),
+        "{logs:#?}"
+    );
+
+    let library = Library::open(dir.path().join("library.db")).unwrap();
+    let runs: Vec<_> = library
+        .runs(10)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.workflow == "block")
+        .collect();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, store::RunStatus::Failed);
+    assert!(
+        runs[0].finished_at.is_some(),
+        "the run is closed, not left running"
+    );
+    assert!(
+        runs[0]
+            .errors
+            .iter()
+            .any(|e| e.contains(engine::report::STOPPED)),
+        "{:?}",
+        runs[0].errors
+    );
+
+    // The ledger holds exactly what the emulator holds: the batches confirmed before the stop.
+    let mut ledger: Vec<String> = library
+        .ledger("v1/block")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.value)
+        .collect();
+    ledger.sort();
+    let mut held: Vec<String> = emu
+        .emulator()
+        .snapshot()
+        .suspicious_objects
+        .into_iter()
+        .map(|o| o.value)
+        .collect();
+    held.sort();
+    assert_eq!(ledger, held);
+    assert!((20..200).contains(&held.len()), "{} objects", held.len());
+
+    // The next start converges: the rest is sent, nothing twice.
+    emu.emulator().set_faults(FaultSettings::default());
+    let daemon = Daemon::start(dir.path());
+    wait_for("the rest sent", Duration::from_secs(30), || async {
+        daemon
+            .runs_of("block")
+            .await
+            .iter()
+            .any(|r| r["status"] == "succeeded")
+    })
+    .await;
+    let mut held: Vec<String> = emu
+        .emulator()
+        .snapshot()
+        .suspicious_objects
+        .into_iter()
+        .map(|o| o.value)
+        .collect();
+    held.sort();
+    let mut expected = values;
+    expected.sort();
+    assert_eq!(held, expected);
+    assert_eq!(
+        emu.emulator().request_stats().count(ADD, "207"),
+        20,
+        "every object sent once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "hook-token").unwrap();
+    let trigger = format!(
+        "[[triggers]]\nname = \"siem\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
+         token = \"file:{}\"\nvalues = [\"$SrcIP\"]\n[triggers.fields]\nSrcIP = \"alert.ip\"\n",
+        dir.path().join("token").display()
+    );
+    write_config(dir.path(), &emu.base_url(), "1h", &trigger);
+    seed(dir.path(), 0);
+    let daemon = Daemon::start(dir.path());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/hooks/siem", daemon.url))
+        .bearer_auth("hook-token")
+        .json(&serde_json::json!({ "alert": { "ip": "45.33.32.156" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    let held: Vec<String> = emu
+        .emulator()
+        .snapshot()
+        .suspicious_objects
+        .into_iter()
+        .map(|o| o.value)
+        .collect();
+    assert_eq!(held, ["45.33.32.156"]);
+
+    let triggers = daemon.json("/api/triggers").await;
+    assert_eq!(triggers[0]["workflow"], "hook:siem", "{triggers:#}");
+    let page = daemon.text("/").await;
+    let recent = &page[page.find("Recent triggers").unwrap()..];
+    assert!(recent.contains("<td>siem</td>"), "{recent}");
+    let status = daemon.json("/api/status").await;
+    let v1 = status["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "v1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        v1["ledger_entries"], 1,
+        "trigger blocks count in the target's ledger"
+    );
+    let metrics = daemon.text("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("hook=\"siem\"")),
+        "the hooks' metrics are in the same registry:\n{metrics}"
+    );
+}
+
+/// Sums `key` of the run counts of every finished run.
+fn sum_counts(runs: &serde_json::Value, key: &str) -> f64 {
+    runs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|run| run["status"] != "running")
+        .filter_map(|run| run["counts"][key].as_f64())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_and_rate_limit_pauses_reach_the_metrics() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url(), "1s", "");
+    seed(dir.path(), 0);
+    let daemon = Daemon::start(dir.path());
+    wait_for("the first probes", Duration::from_secs(30), || async {
+        let status = daemon.json("/api/status").await;
+        status["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["health"]["checked_at"].is_string())
+    })
+    .await;
+    // From now on only runs call the emulator: the next one meets a 429, then a 500.
+    emu.emulator().set_faults(FaultSettings {
+        burst_429: 1,
+        retry_after_seconds: 1,
+        burst_500: 1,
+        ..FaultSettings::default()
+    });
+    seed(dir.path(), 20);
+    wait_for(
+        "metrics that agree with the recorded runs",
+        Duration::from_secs(30),
+        || async {
+            let runs = daemon.json("/api/runs?limit=1000").await;
+            let samples = parse_metrics(&daemon.text("/metrics").await);
+            let pauses = sum_counts(&runs, "rate_limit_pauses");
+            let retries = sum_counts(&runs, "retries");
+            pauses >= 1.0
+                && retries >= 1.0
+                && metric(&samples, "iocsync_rate_limit_pauses_total", &[]) == pauses
+                && metric(&samples, "iocsync_retries_total", &[]) == retries
+                && metric(&samples, "iocsync_rate_limit_paused_seconds_total", &[]) >= 1.0
+        },
+    )
+    .await;
+}

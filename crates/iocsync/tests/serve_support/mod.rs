@@ -1,0 +1,248 @@
+//! Shared by the `iocsync serve` tests: an emulator, a config and library in a temp dir, and
+//! the real binary running as a daemon on a free port.
+
+#![allow(dead_code)] // each test file uses its own part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use emulator::{EmulatorConfig, RunningEmulator};
+use indicator::Kind;
+use store::{Class, Library, Sighting};
+
+pub const KEY: &str = "serve-test-key";
+pub const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
+
+pub async fn emulator() -> RunningEmulator {
+    let settings = EmulatorConfig {
+        api_keys: vec![KEY.into()],
+        ..EmulatorConfig::default()
+    };
+    emulator::spawn(settings).await.unwrap()
+}
+
+/// A config with a good Vision One target `v1` and one with a wrong key, `v1-bad`; workflow
+/// `block` runs every `every` on `v1`, `broken` hourly on `v1-bad` (so it fails at once) and
+/// `orphan` hourly on a collection that exists nowhere (so it fails before the engine records it).
+/// `extra` is appended (triggers).
+pub fn write_config(dir: &Path, base_url: &str, every: &str, extra: &str) {
+    std::fs::write(dir.join("key"), KEY).unwrap();
+    std::fs::write(dir.join("bad-key"), "not-the-key").unwrap();
+    let text = format!(
+        r#"
+[library]
+path = "{library}"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "{base_url}"
+api_key = "file:{key}"
+proxy = "none"
+batch_size = 10
+
+[[targets]]
+name = "v1-bad"
+product = "vision-one"
+base_url = "{base_url}"
+api_key = "file:{bad_key}"
+proxy = "none"
+
+[[collections]]
+name = "all"
+
+[[workflows]]
+name = "block"
+collection = "all"
+target = "v1"
+action = "blocklist"
+schedule = "{every}"
+
+[[workflows]]
+name = "broken"
+collection = "all"
+target = "v1-bad"
+action = "blocklist"
+schedule = "1h"
+
+[[workflows]]
+name = "orphan"
+collection = "nowhere"
+target = "v1"
+action = "blocklist"
+schedule = "1h"
+
+{extra}
+"#,
+        library = dir.join("library.db").display(),
+        key = dir.join("key").display(),
+        bad_key = dir.join("bad-key").display(),
+    );
+    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+}
+
+/// Puts `n` domains in the library; returns them.
+pub fn seed(dir: &Path, n: u32) -> Vec<String> {
+    let mut library = Library::open(dir.join("library.db")).unwrap();
+    let now = Utc::now();
+    let sightings: Vec<Sighting> = (0..n)
+        .map(|i| Sighting {
+            kind: Kind::Domain,
+            value: format!("bad{i}.example.org"),
+            display: None,
+            source: "feed".into(),
+            score: Some(8),
+            class: Class::Indicator,
+            tags: vec![],
+            description: None,
+            seen_at: now,
+            valid_until: None,
+            revoked: false,
+        })
+        .collect();
+    library.merge(&sightings).unwrap();
+    sightings.into_iter().map(|s| s.value).collect()
+}
+
+/// `iocsync serve --log-json -v` as a child process, its logs collected.
+pub struct Daemon {
+    pub child: Child,
+    pub url: String,
+    client: reqwest::Client,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    /// Starts `iocsync serve` on a free port with a short tick and waits until it listens.
+    pub fn start(dir: &Path) -> Daemon {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"))
+            .current_dir(dir)
+            .arg("--config")
+            .arg(dir.join("iocsync.toml"))
+            .args([
+                "--log-json",
+                "-v",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tick",
+                "100ms",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("iocsync serve did not print its URL")
+            });
+        let url = line
+            .rsplit(' ')
+            .next()
+            .filter(|url| url.starts_with("http://"))
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_owned();
+        Daemon {
+            child,
+            url,
+            client: reqwest::Client::new(),
+            logs,
+        }
+    }
+
+    /// The log lines the daemon has written on stderr so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// The runs of `workflow` the API lists, oldest first.
+    pub async fn runs_of(&self, workflow: &str) -> Vec<serde_json::Value> {
+        let runs = self.json("/api/runs?limit=1000").await;
+        let mut ours: Vec<serde_json::Value> = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|run| run["workflow"] == workflow)
+            .cloned()
+            .collect();
+        ours.reverse();
+        ours
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for the daemon to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 50 ms until it is true; panics with `what` after `limit`.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

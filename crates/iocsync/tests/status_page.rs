@@ -1,0 +1,157 @@
+//! The status page in a real browser: `iocsync serve` against an emulator, loaded in Debian's
+//! headless `chromium` while a run is in flight. The screenshot is kept under
+//! `$CARGO_TARGET_TMPDIR/test-output/status-page.png`.
+//!
+//! Without chromium the test is skipped with a loud message, unless `IOCSYNC_REQUIRE_CHROMIUM=1`
+//! (CI), where a missing browser fails it.
+
+mod serve_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use emulator::faults::FaultSettings;
+use serve_support::{Daemon, emulator, seed, wait_for, write_config};
+
+/// The browser's path, or `None` (and a loud message) when it is missing and not required.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
+        let path = Command::new("which").arg(name).output().ok()?;
+        let path = String::from_utf8(path.stdout).ok()?;
+        let path = path.trim();
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("IOCSYNC_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+            "IOCSYNC_REQUIRE_CHROMIUM=1 but chromium is not installed (apt-get install -y chromium)"
+        );
+        eprintln!(
+            "\n*** SKIPPED: chromium is not installed; the status page was NOT tested in a browser ***\n"
+        );
+    }
+    found
+}
+
+/// Runs headless chromium on `url` with `args` (at most 90 s); returns its stdout.
+fn browse(browser: &Path, profile: &Path, args: &[&str], url: &str) -> String {
+    let output = Command::new("timeout")
+        .arg("90")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
+    let Some(browser) = chromium() else { return };
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url(), "1h", "");
+    seed(dir.path(), 600);
+    // 60 batches at half a second each: the run is in flight for about 30 s (it is stopped
+    // by SIGTERM as soon as the browser is done).
+    emu.emulator().set_faults(FaultSettings {
+        latency_ms: 500,
+        ..FaultSettings::default()
+    });
+    let mut daemon = Daemon::start(dir.path());
+    wait_for(
+        "a run in flight, a failed run and probed targets",
+        Duration::from_secs(30),
+        || async {
+            let status = daemon.json("/api/status").await;
+            let workflows = status["workflows"].as_array().unwrap();
+            let running = workflows
+                .iter()
+                .any(|w| w["name"] == "block" && w["running"]["done"].as_u64() > Some(0));
+            let failed = workflows
+                .iter()
+                .any(|w| w["name"] == "broken" && w["last_run"]["status"] == "failed");
+            let probed = status["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["health"]["checked_at"].is_string());
+            running && failed && probed
+        },
+    )
+    .await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let dom = browse(&browser, profile.path(), &["--dump-dom"], &daemon.url);
+    let output = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-output");
+    std::fs::create_dir_all(&output).unwrap();
+    let screenshot = output.join("status-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    browse(
+        &browser,
+        profile.path(),
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1400,900",
+        ],
+        &daemon.url,
+    );
+    let still_running = daemon.json("/api/status").await["workflows"][0]["running"].is_object();
+    assert_eq!(daemon.terminate().code(), Some(0));
+
+    let row = |attribute: &str| {
+        let start = dom
+            .find(attribute)
+            .unwrap_or_else(|| panic!("no {attribute} in the page:\n{dom}"));
+        let end = start + dom[start..].find("</tr>").unwrap();
+        dom[start..end].to_owned()
+    };
+    let block = row("data-workflow=\"block\"");
+    assert!(
+        block.contains("blocklist") && block.contains("every 1h"),
+        "{block}"
+    );
+    assert!(
+        block.contains("running since"),
+        "the run in flight: {block}"
+    );
+    assert!(block.contains("/600 steps"), "its progress: {block}");
+    let broken = row("data-workflow=\"broken\"");
+    assert!(
+        broken.contains("failed") && broken.contains("rejected the API key"),
+        "{broken}"
+    );
+    let v1 = row("data-target=\"v1\"");
+    assert!(v1.contains("vision-one") && v1.contains(">up<"), "{v1}");
+    let bad = row("data-target=\"v1-bad\"");
+    assert!(bad.contains(">down<") && bad.contains("401"), "{bad}");
+    assert!(dom.contains("No webhook trigger has been called yet."));
+    assert!(
+        still_running,
+        "the browser loaded the page while the run was in flight"
+    );
+
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    assert!(
+        png.len() > 10_000,
+        "a screenshot with content: {} bytes",
+        png.len()
+    );
+    eprintln!("status page screenshot: {}", screenshot.display());
+}
