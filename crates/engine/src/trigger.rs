@@ -22,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use store::{GuardDrop, Library, LibraryBackend, RunStatus};
+use store::{GuardDrop, LedgerEntry, Library, LibraryBackend, RunStatus};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Action, Config, ConfigError, Trigger, TriggerAuth};
@@ -174,25 +174,7 @@ impl Authenticator {
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
         match &self.method {
-            Method::Bearer { digest } => {
-                let value = header("authorization")
-                    .ok_or_else(|| AuthError::Missing("Authorization".to_owned()))?;
-                let token = value
-                    .get(..7)
-                    .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-                    .map(|_| &value[7..])
-                    .ok_or(AuthError::Malformed {
-                        header: "Authorization".to_owned(),
-                        reason: "is not `Bearer <token>`",
-                    })?;
-                // Digests have one length, so the comparison time says nothing about the token.
-                let given: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-                if bool::from(given.ct_eq(digest)) {
-                    Ok(())
-                } else {
-                    Err(AuthError::Wrong)
-                }
-            }
+            Method::Bearer { digest } => check_bearer(digest, header),
             Method::Hmac {
                 secret,
                 signature_header,
@@ -202,7 +184,8 @@ impl Authenticator {
             } => {
                 let stamp = header(timestamp_header)
                     .ok_or_else(|| AuthError::Missing(timestamp_header.clone()))?;
-                let at: i64 = stamp.trim().parse().map_err(|_| AuthError::Malformed {
+                let stamp = stamp.trim();
+                let at: i64 = stamp.parse().map_err(|_| AuthError::Malformed {
                     header: timestamp_header.clone(),
                     reason: "is not a Unix time in seconds",
                 })?;
@@ -212,21 +195,14 @@ impl Authenticator {
                 }
                 let signature = header(signature_header)
                     .ok_or_else(|| AuthError::Missing(signature_header.clone()))?;
-                let bytes = signature
-                    .trim()
-                    .strip_prefix("sha256=")
-                    .and_then(unhex)
-                    .ok_or_else(|| AuthError::Malformed {
+                let signature = verify_hmac(secret, stamp, body, &signature).map_err(|error| {
+                    error.unwrap_or_else(|| AuthError::Malformed {
                         header: signature_header.clone(),
                         reason: "is not `sha256=<hex>`",
-                    })?;
-                let mut mac = keyed(secret.expose_secret().as_bytes());
-                mac.update(format!("{}.", stamp.trim()).as_bytes());
-                mac.update(body);
-                mac.verify_slice(&bytes).map_err(|_| AuthError::Wrong)?;
-                let mut key = [0u8; 32];
-                key.copy_from_slice(&bytes);
-                if lock(seen).insert(key, at.saturating_add(*tolerance), now) {
+                    })
+                })?;
+                // Checked after the signature, so that no caller can fill the cache.
+                if lock(seen).insert(signature, at.saturating_add(*tolerance), now) {
                     Ok(())
                 } else {
                     Err(AuthError::Replayed)
@@ -234,6 +210,52 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// `Authorization: Bearer <token>` against the token's digest.
+fn check_bearer(
+    digest: &[u8; 32],
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), AuthError> {
+    let value =
+        header("authorization").ok_or_else(|| AuthError::Missing("Authorization".to_owned()))?;
+    let token = value
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .and_then(|_| value.get(7..))
+        .ok_or(AuthError::Malformed {
+            header: "Authorization".to_owned(),
+            reason: "is not `Bearer <token>`",
+        })?;
+    // Digests have one length, so the comparison time says nothing about the token.
+    let given: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    if bool::from(given.ct_eq(digest)) {
+        Ok(())
+    } else {
+        Err(AuthError::Wrong)
+    }
+}
+
+/// Verifies `sha256=<hex>` over `"<stamp>.<body>"` in constant time; returns the signature's
+/// bytes. `Err(None)`: the header is not of that form.
+fn verify_hmac(
+    secret: &SecretString,
+    stamp: &str,
+    body: &[u8],
+    signature: &str,
+) -> Result<[u8; 32], Option<AuthError>> {
+    let bytes = signature
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(unhex)
+        .ok_or(None)?;
+    let mut mac = keyed(secret.expose_secret().as_bytes());
+    mac.update(stamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&bytes)
+        .map_err(|_| Some(AuthError::Wrong))?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Some(AuthError::Wrong))
 }
 
 // --- templates --------------------------------------------------------------------------------
@@ -569,6 +591,32 @@ impl ArmedTrigger {
         };
         let items_only: Vec<Item> = items.iter().map(|(_, item)| item.clone()).collect();
         let (results, halted) = self.sender.send(Mode::Block, &items_only, request).await;
+        let (sent, entries) = self.settle(items, results, lift_at, now);
+        values.extend(sent);
+        let report = TriggerReport {
+            trigger: self.trigger.name.clone(),
+            target: self.trigger.target.clone(),
+            run_id: run,
+            status: TriggerReport::status_of(&values, halted.is_some()),
+            values,
+            halted,
+        };
+        let mut library = library(library_lock);
+        library.ledger_upsert(&entries)?;
+        finish(&mut **library, &report, now)?;
+        Ok(report)
+    }
+
+    /// Each sent value's line in the answer, and the ledger entries of those now blocked.
+    fn settle(
+        &self,
+        items: Vec<(String, Item)>,
+        results: Vec<oneoff::Sent>,
+        lift_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> (Vec<ValueResult>, Vec<LedgerEntry>) {
+        let ledger = self.ledger();
+        let mut values = Vec::with_capacity(items.len());
         let mut entries = Vec::new();
         for ((input, item), result) in items.into_iter().zip(results) {
             let outcome = match result {
@@ -580,7 +628,7 @@ impl ArmedTrigger {
                         action_id: action_id.clone(),
                     };
                     entries.push(oneoff::ledger_entry(
-                        &self.ledger(),
+                        &ledger,
                         item.clone(),
                         &attributes,
                         now,
@@ -596,18 +644,7 @@ impl ArmedTrigger {
                 outcome,
             });
         }
-        let report = TriggerReport {
-            trigger: self.trigger.name.clone(),
-            target: self.trigger.target.clone(),
-            run_id: run,
-            status: TriggerReport::status_of(&values, halted.is_some()),
-            values,
-            halted,
-        };
-        let mut library = library(library_lock);
-        library.ledger_upsert(&entries)?;
-        finish(&mut **library, &report, now)?;
-        Ok(report)
+        (values, entries)
     }
 
     /// Vision One's own expiry: a day past the TTL (in case iocsync is down when it is due),

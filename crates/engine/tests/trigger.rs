@@ -444,3 +444,30 @@ async fn ttl_blocks_are_lifted_by_a_new_trigger_after_a_restart() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn xdr_ttl_blocks_are_lifted_with_restore_block() {
+    let (_dir, secret) = secret_file();
+    let auth = format!("secret = \"{secret}\"");
+    let h = harness(&trigger_toml(
+        "x",
+        "xdr",
+        "xdr-block",
+        &auth,
+        "ttl = \"30m\"",
+    ))
+    .await;
+    let alert = json!({"alert": {"source": {"ip": "45.4.4.4"}, "url": "http://bad.example/"}});
+    let report = fire(&h, "x", alert).await;
+    assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
+    assert_eq!(h.xdr_blocked(), ["45.4.4.4", "http://bad.example/"]);
+    let armed = ArmedTrigger::new(&h.config, h.config.trigger("x").unwrap()).unwrap();
+    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    let lifted = armed
+        .lift_due(&library, h.now + Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lifted.values.len(), 2, "{lifted:?}");
+    assert!(h.xdr_blocked().is_empty());
+}
