@@ -94,10 +94,10 @@ def cases():
         ("replayed", "/hooks/siem-signed", good, good_headers, {409, 401}, False),
         ("oversized", "/hooks/siem-signed", big, signed(big), {413}, False),
         ("malformed JSON", "/hooks/siem-signed", bad_json, signed(bad_json), {400}, False),
-        # Every value refused: the documented answer is 502 with status "failed" and each value's reason.
-        ("template injection", "/hooks/siem-signed", injected, signed(injected), {400, 502}, False),
+        # Values refused by parsing or the guard: the documented answer is 200, each value "refused" with its reason.
+        ("template injection", "/hooks/siem-signed", injected, signed(injected), {200}, False),
         ("guarded value (private IP)", "/hooks/siem-token", alert("10.1.2.3"),
-         {"Authorization": f"Bearer {HOOK_TOKEN}"}, {502}, False),
+         {"Authorization": f"Bearer {HOOK_TOKEN}"}, {200}, False),
         ("wrong token", "/hooks/siem-token", good, {"Authorization": "Bearer wrong"}, {401}, False),
         ("no token", "/hooks/siem-token", good, {}, {401}, False),
         ("unknown hook", "/hooks/nope", good, signed(good), {404}, False),
@@ -121,12 +121,12 @@ def start_serve(workspace):
     raise RuntimeError(f"iocsync serve did not start:\n{log_path.read_text()[-2000:]}")
 
 
-def blocked_anything(body):
+def outcomes(body):
+    """The per-value outcomes of a trigger's answer (none for an error answer)."""
     try:
-        values = json.loads(body).get("values", [])
+        return [v.get("outcome") for v in json.loads(body).get("values", [])]
     except (ValueError, AttributeError):
-        return False
-    return any(v.get("outcome") in ("blocked", "sent") for v in values)
+        return []
 
 
 def hooks_workspace(binary, work, emu, key):
@@ -145,8 +145,11 @@ def run(binary, work, emu, key):
             status, answer = post(base, path, body, headers)
             writes = emu.requests_to(ADD_ENDPOINT) - before
             changed = emu.v1_objects() != listed
-            reached = bool(writes or changed or blocked_anything(answer))
-            if status not in statuses or reached != may_write:
+            done = outcomes(answer)
+            reached = bool(writes or changed or {"blocked", "sent"} & set(done))
+            # A 200 for a hostile request is right only when it says every value was refused.
+            refused_all = status != 200 or may_write or (done and set(done) == {"refused"})
+            if status not in statuses or reached != may_write or not refused_all:
                 problems.append(f"{name}: HTTP {status} (expected {sorted(statuses)}), {writes} adds sent to the "
                                 f"target, list {'changed' if changed else 'unchanged'}, answer {answer[:200]!r}")
             else:

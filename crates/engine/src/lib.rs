@@ -10,6 +10,9 @@
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
 //! - [`report`]: run reports and the progress hook.
 //! - [`oneoff`]: `block`/`unblock` of values typed by a person, in their own ledger.
+//! - [`schedule`]: when scheduled workflows are due (interval or cron, UTC) for the daemon.
+//! - [`trigger`]: webhook triggers: an authenticated SIEM alert → values → guarded one-off
+//!   actions, with TTL blocks lifted later.
 //!
 //! Stores are synchronous and clients async: the engine calls the store between requests
 //! (a run is one sequential task, so nothing waits on it).
@@ -31,4 +34,4 @@ pub use config::{Config, ConfigError};
 pub use error::EngineError;
 pub use plan::Plan;
 pub use report::{NoProgress, Progress, RunReport, STOPPED};
-pub use run::{RunOptions, plan_workflow, run_workflow};
+pub use run::{LEASE_TTL, RunOptions, plan_workflow, run_workflow};

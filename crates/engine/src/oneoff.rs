@@ -349,8 +349,59 @@ pub async fn block(
     now: DateTime<Utc>,
 ) -> Result<OneOffReport, EngineError> {
     let target = config.target(target)?;
-    let sender = Sender::new(target, "iocsync")?;
-    let ledger = manual_ledger(&target.name);
+    let scope = Scope {
+        target,
+        ledger: manual_ledger(&target.name),
+        product_id: "iocsync",
+        owner: "`iocsync block` on this target".to_owned(),
+    };
+    act(config, library, &scope, inputs, mode, now).await
+}
+
+/// Lifts blocks webhook trigger `trigger` made (kept in its ledger `<target>/hook:<name>`),
+/// now; values the trigger did not block are refused and left alone.
+pub async fn unblock_trigger(
+    config: &Config,
+    library: &mut dyn LibraryBackend,
+    trigger: &str,
+    inputs: &[String],
+    now: DateTime<Utc>,
+) -> Result<OneOffReport, EngineError> {
+    let trigger = config
+        .trigger(trigger)
+        .ok_or_else(|| EngineError::UnknownTrigger(trigger.to_owned()))?;
+    let target = config.target(&trigger.target)?;
+    let scope = Scope {
+        target,
+        ledger: crate::trigger::hook_ledger(&target.name, &trigger.name),
+        product_id: &trigger.product_id,
+        owner: format!("trigger `{}`", trigger.name),
+    };
+    act(config, library, &scope, inputs, Mode::Unblock, now).await
+}
+
+/// Where a one-off action goes and whose blocks it may remove.
+struct Scope<'a> {
+    target: &'a Target,
+    /// The ledger the blocks are kept in.
+    ledger: String,
+    /// XDR v2's productId.
+    product_id: &'a str,
+    /// Who made the blocks, for refusals ("not blocked with ...").
+    owner: String,
+}
+
+async fn act(
+    config: &Config,
+    library: &mut dyn LibraryBackend,
+    scope: &Scope<'_>,
+    inputs: &[String],
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Result<OneOffReport, EngineError> {
+    let target = scope.target;
+    let sender = Sender::new(target, scope.product_id)?;
+    let ledger = &scope.ledger;
     let mut report = OneOffReport {
         target: target.name.clone(),
         applied: Vec::new(),
@@ -375,9 +426,14 @@ pub async fn block(
     }
     library.record_drops(&drops)?;
     if mode == Mode::Unblock {
-        items = only_pushed(library, &ledger, items, &mut report)?;
+        items = only_pushed(library, scope, items, &mut report)?;
     }
-    let run = library.start_run(&format!("{mode:?}:{}", target.name).to_lowercase(), now)?;
+    let run_target = ledger.strip_suffix("/manual").unwrap_or(ledger);
+    let verb = match mode {
+        Mode::Block => "block",
+        Mode::Unblock => "unblock",
+    };
+    let run = library.start_run(&format!("{verb}:{run_target}"), now)?;
     let description = format!("{MARKER} blocked by hand");
     let extra = BTreeMap::new();
     let request = Request {
@@ -411,7 +467,7 @@ pub async fn block(
                         lift_at: None,
                         action_id,
                     };
-                    ledger_entry(&ledger, item, &attributes, now)
+                    ledger_entry(ledger, item, &attributes, now)
                 })
                 .collect::<Vec<_>>();
             library.ledger_upsert(&entries)?;
@@ -421,7 +477,7 @@ pub async fn block(
                 .into_iter()
                 .map(|(item, _)| (item.kind, item.value))
                 .collect();
-            library.ledger_remove(&ledger, &keys)?;
+            library.ledger_remove(ledger, &keys)?;
         }
     }
     let counts = serde_json::json!({
@@ -445,14 +501,14 @@ pub async fn block(
     Ok(report)
 }
 
-/// Keeps the items `block` pushed; the others are refused (they are not ours to remove).
+/// Keeps the items the scope's owner pushed; the others are refused (not ours to remove).
 fn only_pushed(
     library: &dyn LibraryBackend,
-    ledger: &str,
+    scope: &Scope<'_>,
     items: Vec<Item>,
     report: &mut OneOffReport,
 ) -> Result<Vec<Item>, EngineError> {
-    let pushed = library.ledger(ledger)?;
+    let pushed = library.ledger(&scope.ledger)?;
     let (ours, others): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|item| {
         pushed
             .iter()
@@ -462,7 +518,7 @@ fn only_pushed(
         .refused
         .extend(others.into_iter().map(|item| Refused {
             input: item.value,
-            reason: "not blocked with `iocsync block` on this target: left alone".to_owned(),
+            reason: format!("not blocked with {}: left alone", scope.owner),
         }));
     Ok(ours)
 }

@@ -5,8 +5,10 @@
 //! ledger says it lives in, new items go first-fit into the parts with room (lowest index
 //! first, so a run that was killed places them the same way again), and only parts whose
 //! content changed are written. Parts no longer needed are emptied, never deleted (firewall
-//! rules refer to lists by ID). A manual run with "clear on manual run" repacks from scratch
-//! and writes every part once with its whole new content: no list is ever empty in between.
+//! rules refer to lists by ID). A manual run with "clear on manual run" writes every part with
+//! exactly its share of the collection, dropping whatever else the list holds (entries added in
+//! the console): items keep their parts, so none is missing between two writes and no list is
+//! ever empty in between.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -104,11 +106,8 @@ pub(crate) fn plan_ip_list(
     }
     let desired = desired_items(nets, params.aggregate);
     let placed = placed(input.ledger);
-    if input.manual && params.clear_on_manual_run {
-        repack(params, &desired, &placed, plan);
-    } else {
-        pack_stable(params, &desired, placed, input, plan);
-    }
+    let clear = input.manual && params.clear_on_manual_run;
+    pack_stable(params, &desired, placed, input, clear, plan);
 }
 
 /// The items to hold, in priority order, without repeats. An aggregated network takes the
@@ -159,11 +158,14 @@ fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
     }
 }
 
+/// Removals first, then adds first-fit; only changed parts are written, or every part when
+/// `clear` (a manual run with "clear on manual run": the lists get exactly the collection).
 fn pack_stable(
     params: &IpListParams,
     desired: &[(Kind, String)],
     mut placed: Placed,
     input: &PlanInput<'_>,
+    clear: bool,
     plan: &mut Plan,
 ) {
     let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
@@ -184,6 +186,11 @@ fn pack_stable(
     plan.deferred = before - removals.len() - adds.len();
 
     let mut dirty = BTreeSet::new();
+    if clear {
+        // Every known part, and at least part 0, so a clear on an empty collection empties it.
+        dirty.extend(placed.parts.keys().copied());
+        dirty.insert(0);
+    }
     if let Some(remote) = input.remote_parts {
         for (index, items) in &placed.parts {
             let seen: BTreeSet<String> = remote.get(index).into_iter().flatten().cloned().collect();
@@ -242,63 +249,6 @@ fn first_fit(sizes: &BTreeMap<u32, usize>, len: usize, max: usize) -> u32 {
         .find(|(_, size)| **size + len + usize::from(**size > 0) <= max)
         .map(|(index, _)| *index)
         .unwrap_or_else(|| sizes.keys().next_back().map_or(0, |last| last + 1))
-}
-
-/// Manual run with "clear on manual run": every part gets exactly its share of the collection.
-fn repack(params: &IpListParams, desired: &[(Kind, String)], placed: &Placed, plan: &mut Plan) {
-    let mut parts: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
-    let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
-    let mut part = 0;
-    for (kind, value) in desired {
-        let size = sizes.entry(part).or_default();
-        if *size > 0 && *size + 1 + value.len() > params.max_chars {
-            part += 1;
-        }
-        let size = sizes.entry(part).or_default();
-        *size += value.len() + usize::from(*size > 0);
-        parts.entry(part).or_default().insert(value.clone());
-        if placed.part_of.get(value) != Some(&part) {
-            let reason = if placed.part_of.contains_key(value) {
-                "moved by the manual repack"
-            } else {
-                "new in the collection"
-            };
-            plan.adds.push(change(*kind, value, part, reason));
-        }
-    }
-    let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
-    for (index, items) in &placed.parts {
-        for value in items.iter().filter(|v| !wanted.contains(v.as_str())) {
-            plan.removals.push(change(
-                item_kind(value),
-                value,
-                *index,
-                "left the collection",
-            ));
-        }
-    }
-    let indexes: BTreeSet<u32> = parts.keys().chain(placed.parts.keys()).copied().collect();
-    plan.parts = indexes
-        .into_iter()
-        .map(|index| PartWrite {
-            index,
-            name: part_name(&params.list_name, index),
-            list_id: placed.ids.get(&index).copied(),
-            items: parts
-                .get(&index)
-                .map(|s| s.iter().cloned().collect())
-                .unwrap_or_default(),
-        })
-        .collect();
-    // Always write at least part 0, so a manual run on an empty collection clears it.
-    if plan.parts.is_empty() {
-        plan.parts.push(PartWrite {
-            index: 0,
-            name: part_name(&params.list_name, 0),
-            list_id: None,
-            items: Vec::new(),
-        });
-    }
 }
 
 #[cfg(test)]

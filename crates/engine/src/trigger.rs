@@ -2,7 +2,8 @@
 //! parse and refang → guard first → one action per value on the target ([`crate::oneoff`]).
 //!
 //! - [`sign`] / [`Authenticator`]: HMAC-SHA256 over `"<timestamp>.<body>"` with a tolerance
-//!   window and a replay cache, or a bearer token; both compared in constant time. Errors say
+//!   window and a replay memory (kept in the library by [`ArmedTrigger::authenticate`], so it
+//!   survives a restart), or a bearer token; both compared in constant time. Errors say
 //!   what was wrong, never what the secret is.
 //! - [`ValueTemplate`] / [`map_alert`]: `$Field` placeholders filled once from dotted paths into
 //!   the alert, so text inside an alert never becomes another placeholder or another value.
@@ -166,21 +167,43 @@ impl Authenticator {
         Ok(Authenticator { method })
     }
 
-    /// Checks a call's headers (`header(name)` looks one up, case-insensitively) and body.
+    /// Checks a call's headers (`header(name)` looks one up, case-insensitively) and body,
+    /// and refuses a signature this authenticator already let in (memory of this process
+    /// only: the daemon uses [`ArmedTrigger::authenticate`], which remembers in the library).
     pub fn check(
         &self,
         header: &dyn Fn(&str) -> Option<String>,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
+        let (Some(signed), Method::Hmac { seen, .. }) =
+            (self.verify(header, body, now)?, &self.method)
+        else {
+            return Ok(());
+        };
+        if lock(seen).insert(signed.signature_hash, signed.expires_at, now.timestamp()) {
+            Ok(())
+        } else {
+            Err(AuthError::Replayed)
+        }
+    }
+
+    /// Checks credentials without the replay memory. For a signed call, returns what the
+    /// replay memory must record; `None` for a bearer token.
+    pub fn verify(
+        &self,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Signed>, AuthError> {
         match &self.method {
-            Method::Bearer { digest } => check_bearer(digest, header),
+            Method::Bearer { digest } => check_bearer(digest, header).map(|()| None),
             Method::Hmac {
                 secret,
                 signature_header,
                 timestamp_header,
                 tolerance,
-                seen,
+                ..
             } => {
                 let stamp = header(timestamp_header)
                     .ok_or_else(|| AuthError::Missing(timestamp_header.clone()))?;
@@ -189,8 +212,7 @@ impl Authenticator {
                     header: timestamp_header.clone(),
                     reason: "is not a Unix time in seconds",
                 })?;
-                let now = now.timestamp();
-                if at.abs_diff(now) > tolerance.unsigned_abs() {
+                if at.abs_diff(now.timestamp()) > tolerance.unsigned_abs() {
                     return Err(AuthError::Stale);
                 }
                 let signature = header(signature_header)
@@ -201,15 +223,24 @@ impl Authenticator {
                         reason: "is not `sha256=<hex>`",
                     })
                 })?;
-                // Checked after the signature, so that no caller can fill the cache.
-                if lock(seen).insert(signature, at.saturating_add(*tolerance), now) {
-                    Ok(())
-                } else {
-                    Err(AuthError::Replayed)
-                }
+                // Only signatures that verified reach the replay memory, so no caller can
+                // fill it; it keeps a hash, never the signature.
+                Ok(Some(Signed {
+                    signature_hash: Sha256::digest(signature).into(),
+                    expires_at: at.saturating_add(*tolerance),
+                }))
             }
         }
     }
+}
+
+/// A signed call that verified: what the replay memory keeps of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    /// SHA-256 of the signature.
+    pub signature_hash: [u8; 32],
+    /// When its timestamp leaves the window (Unix seconds): it can be forgotten after that.
+    pub expires_at: i64,
 }
 
 /// `Authorization: Bearer <token>` against the token's digest.
@@ -560,6 +591,35 @@ impl ArmedTrigger {
         hook_ledger(&self.trigger.target, &self.trigger.name)
     }
 
+    /// Checks a call's credentials; a signature is remembered in the library until its window
+    /// ends, so a replay is refused even after a restart or by another process. The outer
+    /// error is the library's; the inner one says why the call is refused.
+    pub fn authenticate(
+        &self,
+        library_lock: &Mutex<Library>,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), AuthError>, EngineError> {
+        let signed = match self.auth.verify(header, body, now) {
+            Ok(Some(signed)) => signed,
+            Ok(None) => return Ok(Ok(())),
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let expires_at = DateTime::from_timestamp(signed.expires_at, 0).unwrap_or(now);
+        let fresh = library(library_lock).remember_signature(
+            &self.trigger.name,
+            &signed.signature_hash,
+            now,
+            expires_at,
+        )?;
+        Ok(if fresh {
+            Ok(())
+        } else {
+            Err(AuthError::Replayed)
+        })
+    }
+
     /// Maps `alert`, guards, acts on each value and records the call as run `hook:<name>`.
     /// Library work happens in short sections between requests, so other callers are not held
     /// up while the target answers.
@@ -593,18 +653,27 @@ impl ArmedTrigger {
         let (results, halted) = self.sender.send(Mode::Block, &items_only, request).await;
         let (sent, entries) = self.settle(items, results, lift_at, now);
         values.extend(sent);
-        let report = TriggerReport {
-            trigger: self.trigger.name.clone(),
-            target: self.trigger.target.clone(),
-            run_id: run,
-            status: TriggerReport::status_of(&values, halted.is_some()),
-            values,
-            halted,
-        };
+        let report = self.report(run, values, halted);
         let mut library = library(library_lock);
         library.ledger_upsert(&entries)?;
         finish(&mut **library, &report, now)?;
         Ok(report)
+    }
+
+    fn report(
+        &self,
+        run_id: i64,
+        values: Vec<ValueResult>,
+        halted: Option<String>,
+    ) -> TriggerReport {
+        TriggerReport {
+            trigger: self.trigger.name.clone(),
+            target: self.trigger.target.clone(),
+            run_id,
+            status: TriggerReport::status_of(&values, halted.is_some()),
+            values,
+            halted,
+        }
     }
 
     /// Each sent value's line in the answer, and the ledger entries of those now blocked.
@@ -637,12 +706,7 @@ impl ArmedTrigger {
                 }
                 Err(message) => Outcome::Failed { message },
             };
-            values.push(ValueResult {
-                input,
-                kind: Some(item.kind),
-                value: Some(item.value),
-                outcome,
-            });
+            values.push(acted(input, item, outcome));
         }
         (values, entries)
     }
@@ -763,25 +827,23 @@ impl ArmedTrigger {
                 }
                 Err(message) => Outcome::Failed { message },
             };
-            values.push(ValueResult {
-                input: item.value.clone(),
-                kind: Some(item.kind),
-                value: Some(item.value),
-                outcome,
-            });
+            values.push(acted(item.value.clone(), item, outcome));
         }
-        let report = TriggerReport {
-            trigger: self.trigger.name.clone(),
-            target: self.trigger.target.clone(),
-            run_id: run,
-            status: TriggerReport::status_of(&values, halted.is_some()),
-            values,
-            halted,
-        };
+        let report = self.report(run, values, halted);
         let mut library = library(library_lock);
         library.ledger_remove(&ledger, &lifted)?;
         finish(&mut **library, &report, now)?;
         Ok(Some(report))
+    }
+}
+
+/// The answer line of a value that was sent to the target.
+fn acted(input: String, item: Item, outcome: Outcome) -> ValueResult {
+    ValueResult {
+        input,
+        kind: Some(item.kind),
+        value: Some(item.value),
+        outcome,
     }
 }
 

@@ -95,22 +95,49 @@ async fn parts_are_stable_and_written_only_when_changed() {
     assert!(lists.iter().all(|l| l.items.is_empty()));
 }
 
+/// Which list (by ID) holds each item.
+fn placement(h: &Harness) -> std::collections::BTreeMap<String, u32> {
+    ours(h)
+        .into_iter()
+        .flat_map(|list| list.items.into_iter().map(move |item| (item, list.id)))
+        .collect()
+}
+
 #[tokio::test]
-async fn manual_clear_repacks_without_deleting_lists() {
+async fn manual_clear_drops_foreign_items_without_moving_ours() {
     let mut h = Harness::new(IPS).await;
     let now = h.now;
     let all = ips(200, 8, now);
     h.merge(&all);
     h.run("ips").await;
+    let before = placement(&h);
+    let ids: Vec<u32> = ours(&h).iter().map(|l| l.id).collect();
+    // Someone adds an entry to our last list in the console.
+    let last = ours(&h).pop().unwrap();
+    let mut items = last.items.clone();
+    items.push("203.0.113.250".to_owned());
+    let url = format!("{}/iplists/{}", h.emulator.deep_security_url(), last.id);
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("api-secret-key", common::KEY)
+        .header("api-version", "v1")
+        .json(&serde_json::json!({ "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
     h.merge(&revoke(&all[..150], now));
     let manual = h.run_with("ips", true, false).await;
     assert!(manual.errors.is_empty() && manual.halted.is_none());
     let mut expected: Vec<String> = all[150..].iter().map(|s| s.value.clone()).collect();
     expected.sort();
     assert_eq!(h.ip_list_items("Blocked"), expected);
-    // The 50 left fit in part 0; the other parts are emptied.
-    let lists = ours(&h);
-    assert_eq!(lists.iter().filter(|l| !l.items.is_empty()).count(), 1);
+    // Same lists, never deleted; every item that stayed is still in the list it was in, so
+    // no item was missing between two part writes.
+    assert_eq!(ours(&h).iter().map(|l| l.id).collect::<Vec<_>>(), ids);
+    for (item, list) in placement(&h) {
+        assert_eq!(before.get(&item), Some(&list), "{item} moved");
+    }
     assert_eq!(h.run("ips").await.plan.parts.len(), 0);
 }
 

@@ -54,6 +54,22 @@ async fn harness(triggers: &str) -> Harness {
     Harness::with_emulator(settings, triggers).await
 }
 
+/// A harness whose one trigger `name` signs with HMAC (the secret in a file kept by the
+/// returned directory).
+async fn hmac_harness(name: &str, target: &str, action: &str, extra: &str) -> (TempDir, Harness) {
+    let (dir, secret) = secret_file();
+    let auth = format!("secret = \"{secret}\"");
+    let h = harness(&trigger_toml(name, target, action, &auth, extra)).await;
+    (dir, h)
+}
+
+/// The trigger `name` armed afresh over a new handle on the same library file: a restart.
+fn restarted(h: &Harness, name: &str) -> (ArmedTrigger, Mutex<Library>) {
+    let armed = ArmedTrigger::new(&h.config, h.config.trigger(name).unwrap()).unwrap();
+    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    (armed, library)
+}
+
 fn headers(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
     move |wanted: &str| {
         pairs
@@ -317,15 +333,7 @@ async fn fire(h: &Harness, name: &str, alert: serde_json::Value) -> trigger::Tri
 
 #[tokio::test]
 async fn the_guard_refuses_private_addresses_before_anything_is_sent() {
-    let (_dir, secret) = secret_file();
-    let h = harness(&trigger_toml(
-        "t",
-        "v1",
-        "blocklist",
-        &format!("secret = \"{secret}\""),
-        "",
-    ))
-    .await;
+    let (_dir, h) = hmac_harness("t", "v1", "blocklist", "").await;
     let before = h.requests();
     let alert = json!({"alert": {"source": {"ip": "10.1.2.3"}, "url": "1.2.3.4 5.6.7.8"}});
     let report = fire(&h, "t", alert).await;
@@ -350,15 +358,7 @@ async fn the_guard_refuses_private_addresses_before_anything_is_sent() {
 
 #[tokio::test]
 async fn vision_one_blocks_are_recorded_as_hook_runs() {
-    let (_dir, secret) = secret_file();
-    let h = harness(&trigger_toml(
-        "v1hook",
-        "v1",
-        "blocklist",
-        &format!("secret = \"{secret}\""),
-        "",
-    ))
-    .await;
+    let (_dir, h) = hmac_harness("v1hook", "v1", "blocklist", "").await;
     let alert = json!({"alert": {"source": {"ip": "45.9.9.9"}, "url": "hxxp://evil[.]example/x"}});
     let report = fire(&h, "v1hook", alert).await;
     assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
@@ -372,15 +372,7 @@ async fn vision_one_blocks_are_recorded_as_hook_runs() {
 
 #[tokio::test]
 async fn xdr_blocks_carry_their_action_ids_and_missing_fields_are_reported() {
-    let (_dir, secret) = secret_file();
-    let h = harness(&trigger_toml(
-        "x",
-        "xdr",
-        "xdr-block",
-        &format!("secret = \"{secret}\""),
-        "product_id = \"DNIF\"",
-    ))
-    .await;
+    let (_dir, h) = hmac_harness("x", "xdr", "xdr-block", "product_id = \"DNIF\"").await;
     let report = fire(&h, "x", json!({"alert": {"source": {"ip": "45.7.7.7"}}})).await;
     assert_eq!(report.status, RunStatus::Partial, "{report:?}");
     assert!(
@@ -398,15 +390,7 @@ async fn xdr_blocks_carry_their_action_ids_and_missing_fields_are_reported() {
 
 #[tokio::test]
 async fn ttl_blocks_are_lifted_by_a_new_trigger_after_a_restart() {
-    let (_dir, secret) = secret_file();
-    let h = harness(&trigger_toml(
-        "t",
-        "v1",
-        "blocklist",
-        &format!("secret = \"{secret}\""),
-        "ttl = \"1h\"",
-    ))
-    .await;
+    let (_dir, h) = hmac_harness("t", "v1", "blocklist", "ttl = \"1h\"").await;
     let report = fire(&h, "t", json!({"alert": {"source": {"ip": "45.5.5.5"}}})).await;
     let Outcome::Blocked {
         lift_at: Some(lift_at),
@@ -419,8 +403,7 @@ async fn ttl_blocks_are_lifted_by_a_new_trigger_after_a_restart() {
     assert_eq!(h.suspicious(), ["45.5.5.5"]);
 
     // A restart: a new trigger and library handle over the same file.
-    let armed = ArmedTrigger::new(&h.config, h.config.trigger("t").unwrap()).unwrap();
-    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    let (armed, library) = restarted(&h, "t");
     let early = armed
         .lift_due(&library, h.now + Duration::minutes(59))
         .await
@@ -447,22 +430,12 @@ async fn ttl_blocks_are_lifted_by_a_new_trigger_after_a_restart() {
 
 #[tokio::test]
 async fn xdr_ttl_blocks_are_lifted_with_restore_block() {
-    let (_dir, secret) = secret_file();
-    let auth = format!("secret = \"{secret}\"");
-    let h = harness(&trigger_toml(
-        "x",
-        "xdr",
-        "xdr-block",
-        &auth,
-        "ttl = \"30m\"",
-    ))
-    .await;
+    let (_dir, h) = hmac_harness("x", "xdr", "xdr-block", "ttl = \"30m\"").await;
     let alert = json!({"alert": {"source": {"ip": "45.4.4.4"}, "url": "http://bad.example/"}});
     let report = fire(&h, "x", alert).await;
     assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
     assert_eq!(h.xdr_blocked(), ["45.4.4.4", "http://bad.example/"]);
-    let armed = ArmedTrigger::new(&h.config, h.config.trigger("x").unwrap()).unwrap();
-    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    let (armed, library) = restarted(&h, "x");
     let lifted = armed
         .lift_due(&library, h.now + Duration::hours(1))
         .await

@@ -137,16 +137,23 @@ async fn verify_repairs_objects_deleted_in_the_console() {
     assert!(h.suspicious().contains(&gone));
 }
 
-#[tokio::test]
-async fn exceptions_go_to_the_exception_list() {
-    let flow = r#"
+/// Workflow `allow`: the whole library to the Vision One exception list, with `extra` lines.
+fn exceptions_flow(extra: &str) -> String {
+    format!(
+        r#"
 [[workflows]]
 name = "allow"
 collection = "all"
 target = "v1"
 action = "exceptions"
-"#;
-    let mut h = Harness::new(flow).await;
+{extra}
+"#
+    )
+}
+
+#[tokio::test]
+async fn exceptions_go_to_the_exception_list() {
+    let mut h = Harness::new(&exceptions_flow("")).await;
     let now = h.now;
     h.merge(&[
         sighting(Kind::Domain, "good.example.org", 1, now),
@@ -166,15 +173,7 @@ action = "exceptions"
 
 #[tokio::test]
 async fn the_exception_cap_keeps_the_highest_scores() {
-    let flow = r#"
-[[workflows]]
-name = "allow"
-collection = "all"
-target = "v1"
-action = "exceptions"
-parameters = { cap = 3 }
-"#;
-    let mut h = Harness::new(flow).await;
+    let mut h = Harness::new(&exceptions_flow("parameters = { cap = 3 }")).await;
     let now = h.now;
     let sightings: Vec<_> = (0..5u8)
         .map(|i| sighting(Kind::Domain, &format!("ok{i}.example.org"), 2 * i, now))

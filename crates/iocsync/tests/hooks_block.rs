@@ -1,38 +1,19 @@
 //! `iocsync block|unblock` on an XDR v2 target (the one-off path webhook triggers share): the
 //! real binary against the emulator, with a real library file.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-use emulator::EmulatorConfig;
-use emulator::config::TaskSettings;
-
-const KEY: &str = "hooks-cli-key";
-
-fn iocsync(dir: &Path) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"));
-    command
-        .current_dir(dir)
-        .arg("--config")
-        .arg(dir.join("iocsync.toml"));
-    command
-}
+use support::{emulator, run_expecting, write_key};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn xdr_block_and_unblock_by_hand() {
-    let emu = emulator::spawn(EmulatorConfig {
-        api_keys: vec![KEY.into()],
-        tasks: TaskSettings { delay_seconds: 0 },
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key"), KEY).unwrap();
+    let key = write_key(dir.path());
     let config = format!(
         "[library]\npath = \"library.db\"\n\n[[targets]]\nname = \"xdr\"\nproduct = \"xdr-v2\"\nbase_url = \"{}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n",
         emu.base_url(),
-        dir.path().join("key").display()
+        key.display()
     );
     std::fs::write(dir.path().join("iocsync.toml"), config).unwrap();
     let blocked = || -> Vec<String> {
@@ -44,8 +25,9 @@ async fn xdr_block_and_unblock_by_hand() {
             .collect()
     };
 
-    let block = iocsync(dir.path())
-        .args([
+    let block = run_expecting(
+        dir.path(),
+        &[
             "block",
             "--target",
             "xdr",
@@ -53,14 +35,8 @@ async fn xdr_block_and_unblock_by_hand() {
             "45.8.8.8",
             "192.168.1.1",
             "a".repeat(64).as_str(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        block.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&block.stderr)
+        ],
+        3,
     );
     let report: serde_json::Value = serde_json::from_slice(&block.stdout).unwrap();
     assert_eq!(report["applied"], serde_json::json!(["45.8.8.8"]));
@@ -72,15 +48,6 @@ async fn xdr_block_and_unblock_by_hand() {
     );
     assert_eq!(blocked(), ["45.8.8.8"]);
 
-    let unblock = iocsync(dir.path())
-        .args(["unblock", "--target", "xdr", "45.8.8.8"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        unblock.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&unblock.stderr)
-    );
+    run_expecting(dir.path(), &["unblock", "--target", "xdr", "45.8.8.8"], 0);
     assert!(blocked().is_empty());
 }

@@ -1,15 +1,15 @@
 //! `iocsync serve` as a user runs it: the real binary against an emulator, with a real library
 //! file — scheduling, the status page and JSON API, `/metrics`, and SIGTERM during a run.
 
-mod serve_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use emulator::faults::FaultSettings;
-use serve_support::{ADD, Daemon, emulator, seed, wait_for, write_config};
 use store::Library;
+use support::{ADD, Daemon, emulator, seed, suspicious, wait_for, write_serve_config};
 
 fn time(run: &serde_json::Value, key: &str) -> DateTime<Utc> {
     run[key].as_str().unwrap().parse().unwrap()
@@ -54,11 +54,20 @@ fn metric(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
+/// The entry of the JSON array `list` whose `name` is `name`.
+fn named(list: &serde_json::Value, name: &str) -> serde_json::Value {
+    let entries = list.as_array().unwrap();
+    let found = entries.iter().find(|entry| entry["name"] == name);
+    found
+        .unwrap_or_else(|| panic!("no {name} in {list:#}"))
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_metrics() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &emu.base_url(), "1s", "");
+    write_serve_config(dir.path(), &emu.base_url(), "1s", "");
     let values = seed(dir.path(), 30);
     // The first run (3 batches at 500 ms each) outlasts the interval: the second run is due
     // while the first is in flight and must wait for it.
@@ -68,13 +77,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     });
     let daemon = Daemon::start(dir.path());
     wait_for("three runs of `block`", Duration::from_secs(30), || async {
-        daemon
-            .runs_of("block")
-            .await
-            .iter()
-            .filter(|r| r["status"] == "succeeded")
-            .count()
-            >= 3
+        daemon.succeeded("block").await >= 3
     })
     .await;
 
@@ -98,14 +101,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
             "started early: {pair:#?}"
         );
     }
-    let mut held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
-    held.sort();
+    let held = suspicious(&emu.emulator().snapshot());
     let mut expected = values;
     expected.sort();
     assert_eq!(held, expected, "repeated runs change nothing once in step");
@@ -136,15 +132,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     );
 
     let status = daemon.json("/api/status").await;
-    let workflow = |name: &str| {
-        status["workflows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let workflow = |name: &str| named(&status["workflows"], name);
     let block = workflow("block");
     assert_eq!(block["schedule"], "every 1s");
     assert_eq!(block["action"], "blocklist");
@@ -154,15 +142,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     let broken = workflow("broken");
     assert!(broken["failures"].as_u64().unwrap() >= 1);
     assert_eq!(broken["last_run"]["status"], "failed");
-    let target = |name: &str| {
-        status["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let target = |name: &str| named(&status["targets"], name);
     assert_eq!(target("v1")["health"]["state"], "up");
     assert_eq!(target("v1")["ledger_entries"], 30);
     assert_eq!(target("v1-bad")["health"]["state"], "down");
@@ -204,19 +184,9 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     }
 
     // Metrics: read between two counts of the runs, as runs keep happening.
-    let before = daemon
-        .runs_of("block")
-        .await
-        .iter()
-        .filter(|r| r["status"] == "succeeded")
-        .count() as f64;
+    let before = daemon.succeeded("block").await as f64;
     let samples = parse_metrics(&daemon.text("/metrics").await);
-    let after = daemon
-        .runs_of("block")
-        .await
-        .iter()
-        .filter(|r| r["status"] == "succeeded")
-        .count() as f64;
+    let after = daemon.succeeded("block").await as f64;
     let runs = metric(
         &samples,
         "iocsync_runs_total",
@@ -279,7 +249,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
 async fn sigterm_during_a_run_finishes_the_batch_records_the_run_and_exits_zero() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &emu.base_url(), "1h", "");
+    write_serve_config(dir.path(), &emu.base_url(), "1h", "");
     let values = seed(dir.path(), 200);
     emu.emulator().set_faults(FaultSettings {
         latency_ms: 200,
@@ -334,14 +304,7 @@ async fn sigterm_during_a_run_finishes_the_batch_records_the_run_and_exits_zero(
         .map(|e| e.value)
         .collect();
     ledger.sort();
-    let mut held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
-    held.sort();
+    let held = suspicious(&emu.emulator().snapshot());
     assert_eq!(ledger, held);
     assert!((20..200).contains(&held.len()), "{} objects", held.len());
 
@@ -349,21 +312,10 @@ async fn sigterm_during_a_run_finishes_the_batch_records_the_run_and_exits_zero(
     emu.emulator().set_faults(FaultSettings::default());
     let daemon = Daemon::start(dir.path());
     wait_for("the rest sent", Duration::from_secs(30), || async {
-        daemon
-            .runs_of("block")
-            .await
-            .iter()
-            .any(|r| r["status"] == "succeeded")
+        daemon.succeeded("block").await >= 1
     })
     .await;
-    let mut held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
-    held.sort();
+    let held = suspicious(&emu.emulator().snapshot());
     let mut expected = values;
     expected.sort();
     assert_eq!(held, expected);
@@ -384,7 +336,7 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
          token = \"file:{}\"\nvalues = [\"$SrcIP\"]\n[triggers.fields]\nSrcIP = \"alert.ip\"\n",
         dir.path().join("token").display()
     );
-    write_config(dir.path(), &emu.base_url(), "1h", &trigger);
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &trigger);
     seed(dir.path(), 0);
     let daemon = Daemon::start(dir.path());
     let answer = reqwest::Client::new()
@@ -395,14 +347,7 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
-    let held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
-    assert_eq!(held, ["45.33.32.156"]);
+    assert_eq!(suspicious(&emu.emulator().snapshot()), ["45.33.32.156"]);
 
     let triggers = daemon.json("/api/triggers").await;
     assert_eq!(triggers[0]["workflow"], "hook:siem", "{triggers:#}");
@@ -410,13 +355,7 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
     let recent = &page[page.find("Recent triggers").unwrap()..];
     assert!(recent.contains("<td>siem</td>"), "{recent}");
     let status = daemon.json("/api/status").await;
-    let v1 = status["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "v1")
-        .unwrap()
-        .clone();
+    let v1 = named(&status["targets"], "v1");
     assert_eq!(
         v1["ledger_entries"], 1,
         "trigger blocks count in the target's ledger"
@@ -444,7 +383,7 @@ fn sum_counts(runs: &serde_json::Value, key: &str) -> f64 {
 async fn retries_and_rate_limit_pauses_reach_the_metrics() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &emu.base_url(), "1s", "");
+    write_serve_config(dir.path(), &emu.base_url(), "1s", "");
     seed(dir.path(), 0);
     let daemon = Daemon::start(dir.path());
     wait_for("the first probes", Duration::from_secs(30), || async {

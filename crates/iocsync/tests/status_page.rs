@@ -5,14 +5,14 @@
 //! Without chromium the test is skipped with a loud message, unless `IOCSYNC_REQUIRE_CHROMIUM=1`
 //! (CI), where a missing browser fails it.
 
-mod serve_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use emulator::faults::FaultSettings;
-use serve_support::{Daemon, emulator, seed, wait_for, write_config};
+use support::{Daemon, emulator, seed, wait_for, write_serve_config};
 
 /// The browser's path, or `None` (and a loud message) when it is missing and not required.
 fn chromium() -> Option<PathBuf> {
@@ -65,7 +65,7 @@ async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
     let Some(browser) = chromium() else { return };
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &emu.base_url(), "1h", "");
+    write_serve_config(dir.path(), &emu.base_url(), "1h", "");
     seed(dir.path(), 600);
     // 60 batches at half a second each: the run is in flight for about 30 s (it is stopped
     // by SIGTERM as soon as the browser is done).

@@ -2,18 +2,19 @@
 //! on a free port, with a real library file — including, for every target, a run killed with
 //! SIGKILL mid-way and a re-run that converges exactly (no duplicates, no losses).
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use emulator::config::TaskSettings;
 use emulator::faults::FaultSettings;
-use emulator::{EmulatorConfig, RunningEmulator, Snapshot};
+use emulator::{RunningEmulator, Snapshot};
 use indicator::Kind;
-use store::{Class, Library, Sighting};
-
-const KEY: &str = "cli-test-key";
+use store::Library;
+use support::{
+    domain, emulator, iocsync, ip, run_expecting, seed, seed_with, suspicious, write_key,
+};
 
 /// A config with one target of each product on `emu` (or on `base_url` alone) and one
 /// workflow per target: `block` (Vision One, batches of 10), `ips` (Deep Security, parts of
@@ -23,7 +24,7 @@ fn write_config(dir: &Path, base_url: &str) {
 }
 
 fn write_config_for(dir: &Path, base_url: &str, ds_url: &str) {
-    std::fs::write(dir.join("key"), KEY).unwrap();
+    let key = write_key(dir);
     let text = format!(
         r#"
 [library]
@@ -89,77 +90,19 @@ collection = "all"
 target = "webhook"
 action = "http"
 "#,
-        key = dir.join("key").display()
+        key = key.display()
     );
     std::fs::write(dir.join("iocsync.toml"), text).unwrap();
 }
 
-fn domain(i: u32) -> (Kind, String) {
-    (Kind::Domain, format!("evil{i}.example.com"))
-}
-
-fn ip(i: u32) -> (Kind, String) {
-    let addr = std::net::Ipv4Addr::from(0x2D00_0000 + i * 3);
-    (Kind::Ipv4, addr.to_string())
-}
-
-fn seed(dir: &Path, n: u32) -> Vec<String> {
-    seed_with(dir, n, domain)
-}
-
-/// Puts `n` values made by `value` in the library; returns them.
-fn seed_with(dir: &Path, n: u32, value: fn(u32) -> (Kind, String)) -> Vec<String> {
-    let mut library = Library::open(dir.join("library.db")).unwrap();
-    let now = Utc::now();
-    let sightings: Vec<Sighting> = (0..n)
-        .map(value)
-        .map(|(kind, value)| Sighting {
-            kind,
-            value,
-            display: None,
-            source: "feed".into(),
-            score: Some(8),
-            class: Class::Indicator,
-            tags: vec![],
-            description: None,
-            seen_at: now,
-            valid_until: None,
-            revoked: false,
-        })
-        .collect();
-    library.merge(&sightings).unwrap();
-    sightings.into_iter().map(|s| s.value).collect()
-}
-
-fn iocsync(dir: &Path) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"));
-    command
-        .current_dir(dir)
-        .arg("--config")
-        .arg(dir.join("iocsync.toml"));
-    command
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_run_and_runs_through_the_binary() {
-    let settings = EmulatorConfig {
-        api_keys: vec![KEY.into()],
-        ..EmulatorConfig::default()
-    };
-    let emu = emulator::spawn(settings).await.unwrap();
+    let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &emu.base_url());
     seed(dir.path(), 25);
 
-    let plan = iocsync(dir.path())
-        .args(["plan", "block", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    let plan = run_expecting(dir.path(), &["plan", "block", "--json"], 0);
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(plan["adds"].as_array().unwrap().len(), 25);
     assert_eq!(
@@ -168,16 +111,7 @@ async fn plan_run_and_runs_through_the_binary() {
         "plan sends nothing"
     );
 
-    let run = iocsync(dir.path())
-        .args(["run", "block", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = run_expecting(dir.path(), &["run", "block", "--json"], 0);
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["added"], 25);
     assert_eq!(report["api_calls"], 3);
@@ -191,15 +125,11 @@ async fn plan_run_and_runs_through_the_binary() {
     );
     assert_eq!(report["rate_limit_pauses"], 0);
 
-    let runs = iocsync(dir.path())
-        .args(["runs", "--json"])
-        .output()
-        .unwrap();
+    let runs = run_expecting(dir.path(), &["runs", "--json"], 0);
     let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
     assert_eq!(runs[0]["status"], "succeeded");
 
-    let missing = iocsync(dir.path()).args(["run", "nope"]).output().unwrap();
-    assert_eq!(missing.status.code(), Some(1));
+    let missing = run_expecting(dir.path(), &["run", "nope"], 1);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no workflow named `nope`"));
 }
 
@@ -227,12 +157,7 @@ fn writes(emu: &RunningEmulator) -> u64 {
 /// A real `iocsync run` is SIGKILLed after a few writes; the next run must leave the target
 /// and the ledger holding exactly the collection, with nothing sent twice that could repeat.
 async fn killed_then_rerun(case: Killed) {
-    let settings = EmulatorConfig {
-        api_keys: vec![KEY.into()],
-        tasks: TaskSettings { delay_seconds: 0 },
-        ..EmulatorConfig::default()
-    };
-    let emu = emulator::spawn(settings).await.unwrap();
+    let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     write_config_for(dir.path(), &emu.base_url(), &emu.deep_security_url());
     let mut expected = seed_with(dir.path(), case.n, case.value);
@@ -263,16 +188,7 @@ async fn killed_then_rerun(case: Killed) {
     );
 
     emu.emulator().set_faults(FaultSettings::default());
-    let rerun = iocsync(dir.path())
-        .args(["run", case.workflow, "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        rerun.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&rerun.stderr)
-    );
+    run_expecting(dir.path(), &["run", case.workflow, "--json"], 0);
     let mut held = (case.held)(&emu.emulator().snapshot());
     held.sort();
     assert_eq!(
@@ -286,17 +202,9 @@ async fn killed_then_rerun(case: Killed) {
     let mut recorded: Vec<String> = ledger.into_iter().map(|e| e.value).collect();
     recorded.sort();
     assert_eq!(recorded, expected);
-    let again = iocsync(dir.path())
-        .args(["plan", case.workflow, "--json"])
-        .output()
-        .unwrap();
+    let again = run_expecting(dir.path(), &["plan", case.workflow, "--json"], 0);
     let plan: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert!(plan["adds"].as_array().unwrap().is_empty(), "{plan}");
-}
-
-fn suspicious(snapshot: &Snapshot) -> Vec<String> {
-    let objects = snapshot.suspicious_objects.iter();
-    objects.map(|o| o.value.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -356,88 +264,52 @@ async fn a_webhook_run_killed_mid_way_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn block_and_unblock_by_hand() {
-    let settings = EmulatorConfig {
-        api_keys: vec![KEY.into()],
-        ..EmulatorConfig::default()
-    };
-    let emu = emulator::spawn(settings).await.unwrap();
+    let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &emu.base_url());
     seed(dir.path(), 0);
 
-    let block = iocsync(dir.path())
-        .args([
+    let block = run_expecting(
+        dir.path(),
+        &[
             "block",
             "--target",
             "v1",
             "hxxp://evil[.]example/x",
             "10.0.0.1",
             "not a value",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        block.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&block.stderr)
+        ],
+        3,
     );
     let stderr = String::from_utf8_lossy(&block.stderr);
     assert!(stderr.contains("refused: 10.0.0.1: guard"), "{stderr}");
     assert!(stderr.contains("refused: not a value"), "{stderr}");
-    let held: Vec<String> = emu
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .map(|o| o.value)
-        .collect();
-    assert_eq!(held, ["http://evil.example/x"]);
+    assert_eq!(
+        suspicious(&emu.emulator().snapshot()),
+        ["http://evil.example/x"]
+    );
 
     // A workflow on the same target leaves the hand-made block alone.
-    let run = iocsync(dir.path()).args(["run", "block"]).output().unwrap();
-    assert_eq!(run.status.code(), Some(0));
+    run_expecting(dir.path(), &["run", "block"], 0);
     assert_eq!(emu.emulator().snapshot().suspicious_objects.len(), 1);
 
-    let unblock = iocsync(dir.path())
-        .args(["unblock", "--target", "v1", "http://evil.example/x"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        unblock.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&unblock.stderr)
+    run_expecting(
+        dir.path(),
+        &["unblock", "--target", "v1", "http://evil.example/x"],
+        0,
     );
     assert!(emu.emulator().snapshot().suspicious_objects.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_tells_a_good_key_from_a_bad_one() {
-    let settings = EmulatorConfig {
-        api_keys: vec![KEY.into()],
-        ..EmulatorConfig::default()
-    };
-    let emu = emulator::spawn(settings).await.unwrap();
+    let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &emu.base_url());
-    let good = iocsync(dir.path())
-        .args(["check", "v1", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        good.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&good.stdout)
-    );
+    run_expecting(dir.path(), &["check", "v1", "--json"], 0);
 
     std::fs::write(dir.path().join("key"), "wrong-key").unwrap();
-    let bad = iocsync(dir.path())
-        .args(["check", "v1", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    let bad = run_expecting(dir.path(), &["check", "v1", "--json"], 1);
     let result: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     let error = result["error"].as_str().unwrap();
     assert!(error.contains("401"), "{error}");
@@ -455,11 +327,7 @@ fn a_literal_key_in_the_config_is_refused_by_name() {
     let text = std::fs::read_to_string(&path).unwrap();
     let key_ref = format!("file:{}", dir.path().join("key").display());
     std::fs::write(&path, text.replace(&key_ref, "sk-inline-secret")).unwrap();
-    let out = iocsync(dir.path())
-        .args(["plan", "block"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = run_expecting(dir.path(), &["plan", "block"], 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("targets[0].api_key"), "{stderr}");
     assert!(!stderr.contains("sk-inline-secret"), "{stderr}");

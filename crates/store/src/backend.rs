@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 
 use crate::collection::Collection;
-use crate::engine::{GuardDrop, LedgerEntry, RunRecord, RunStatus};
+use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::Result;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 
@@ -163,4 +163,36 @@ pub trait LibraryBackend: Send {
 
     /// The latest drops, newest first.
     fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>>;
+
+    // --- webhook replay memory --------------------------------------------------------------
+
+    /// Records that `trigger` let in a call whose signature hashes to `signature_hash`, kept
+    /// until `expires_at` (the end of its timestamp window); first forgets every signature
+    /// whose window ended before `now`. Returns false, recording nothing, when the signature
+    /// is already known: a replay. Atomic, so of two calls with one signature only one passes.
+    fn remember_signature(
+        &mut self,
+        trigger: &str,
+        signature_hash: &[u8; 32],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    // --- leases -----------------------------------------------------------------------------
+
+    /// Takes the lease `name` for `holder` until `expires_at`, in one transaction. A lease held
+    /// by another process is taken over only when `may_take` says so (it expired, or its
+    /// process is gone); one held by the same process (host and pid) is renewed. Returns
+    /// `None` when taken, else the lease that stands in the way.
+    fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &LeaseHolder,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        may_take: &dyn Fn(&Lease) -> bool,
+    ) -> Result<Option<Lease>>;
+
+    /// Gives the lease `name` back if `holder`'s process holds it; returns whether it did.
+    fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool>;
 }

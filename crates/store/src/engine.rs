@@ -95,3 +95,27 @@ pub struct GuardDrop {
     pub reason: String,
     pub at: DateTime<Utc>,
 }
+
+/// A process holding (or asking for) a lease: what it is, where it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseHolder {
+    /// What holds it, for people (`iocsync run`, `iocsync serve`).
+    pub holder: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+impl fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (pid {} on {})", self.holder, self.pid, self.host)
+    }
+}
+
+/// A named lease (one per workflow) held until released or expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub name: String,
+    pub holder: LeaseHolder,
+    pub taken_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}

@@ -3,7 +3,7 @@
 //!
 //! - [`model`]: sightings (what feeds produce) and indicator records (what the library holds).
 //! - [`collection`]: saved, ordered filters over the library.
-//! - [`engine`]: ledger entries, runs and guard drops.
+//! - [`engine`]: ledger entries, runs, guard drops and workflow leases.
 //! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
 //! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
 //!   migrations embedded in the binary and tracked in `PRAGMA user_version`.
@@ -22,7 +22,7 @@ mod sqlite;
 
 pub use backend::LibraryBackend;
 pub use collection::{Collection, InvalidCollection, Order, SeenWithin};
-pub use engine::{GuardDrop, LedgerEntry, RunRecord, RunStatus};
+pub use engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 pub use error::{Error, Result};
 pub use library::Library;
 pub use model::{

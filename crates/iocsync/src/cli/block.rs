@@ -2,6 +2,8 @@
 //! (suspicious-object list), an XDR v2 target (block / restore-block) or an HTTP template
 //! target (block only), or remove such blocks. Values are parsed and refanged like any input,
 //! the guard applies, and the blocks are kept in their own ledger so no workflow removes them.
+//! `iocsync unblock --trigger NAME VALUE...` lifts blocks a webhook trigger made (its ledger
+//! `<target>/hook:<name>`) before their TTL, or when they have none.
 //! Exit code 3 when some values were refused (each is listed with its reason).
 
 use std::process::ExitCode;
@@ -16,8 +18,12 @@ use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The target, as named in the config file (vision-one, xdr-v2, or http for `block` only).
-    #[arg(long)]
-    pub target: String,
+    #[arg(long, required_unless_present = "trigger")]
+    pub target: Option<String>,
+    /// `unblock` only: lift blocks made by this webhook trigger (as named in `[[triggers]]`)
+    /// instead of blocks made with `iocsync block`; its target is the trigger's.
+    #[arg(long, conflicts_with = "target", value_name = "NAME")]
+    pub trigger: Option<String>,
     /// Values to (un)block: IPs, domains, URLs, e-mail addresses, SHA-1 or SHA-256 hashes
     /// (defanged forms such as `hxxp://evil[.]com` are accepted).
     #[arg(required = true, value_name = "VALUE")]
@@ -33,14 +39,30 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(oneoff::block(
-        &config,
-        &mut *library,
-        &args.target,
-        &args.values,
-        mode,
-        Utc::now(),
-    ))?;
+    let now = Utc::now();
+    let report = match (&args.trigger, &args.target, mode) {
+        (Some(trigger), _, Mode::Unblock) => runtime.block_on(oneoff::unblock_trigger(
+            &config,
+            &mut *library,
+            trigger,
+            &args.values,
+            now,
+        ))?,
+        (Some(_), _, Mode::Block) => {
+            anyhow::bail!(
+                "--trigger works with `iocsync unblock` only: blocks are the trigger's to make"
+            )
+        }
+        (None, Some(target), _) => runtime.block_on(oneoff::block(
+            &config,
+            &mut *library,
+            target,
+            &args.values,
+            mode,
+            now,
+        ))?,
+        (None, None, _) => anyhow::bail!("give --target (or --trigger with `unblock`)"),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -95,7 +95,7 @@ pub enum Command {
     Run(run::Args),
     /// Block values on a Vision One target at once (guard applied, kept in its own ledger).
     Block(block::Args),
-    /// Remove blocks made with `iocsync block`.
+    /// Remove blocks made with `iocsync block` (or by a webhook trigger, with --trigger).
     Unblock(block::Args),
     /// Check that a target is reachable and that its credentials and permissions work.
     Check(check::Args),

@@ -212,12 +212,19 @@ async fn answer(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    if let Err(error) = armed.auth.check(&lookup, &body, Utc::now()) {
-        tracing::warn!(trigger = %name, %error, "trigger call refused");
-        return match error {
-            AuthError::Replayed => ("replayed", refuse(StatusCode::CONFLICT, error)),
-            _ => ("unauthorized", refuse(StatusCode::UNAUTHORIZED, error)),
-        };
+    match armed.authenticate(&hooks.library, &lookup, &body, Utc::now()) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(trigger = %name, %error, "trigger call refused");
+            return match error {
+                AuthError::Replayed => ("replayed", refuse(StatusCode::CONFLICT, error)),
+                _ => ("unauthorized", refuse(StatusCode::UNAUTHORIZED, error)),
+            };
+        }
+        Err(error) => {
+            tracing::error!(trigger = %name, %error, "cannot check the replay memory");
+            return ("error", refuse(StatusCode::INTERNAL_SERVER_ERROR, error));
+        }
     }
     let alert: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(alert) => alert,
@@ -377,27 +384,12 @@ SrcIP = "event.src"
             headers: &[(&str, String)],
             body: &str,
         ) -> (Status, Value) {
-            let mut request = self
-                .client
-                .post(format!("{}/hooks/{hook}", self.url))
-                .body(body.to_owned());
-            for (name, value) in headers {
-                request = request.header(*name, value);
-            }
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            (status, response.json().await.unwrap_or(Value::Null))
+            let url = format!("{}/hooks/{hook}", self.url);
+            post_to(&self.client, &url, headers, body).await
         }
 
         async fn signed(&self, body: &str, at: i64) -> (Status, Value) {
-            let headers = [
-                (
-                    "X-Iocsync-Signature",
-                    trigger::sign(SECRET.as_bytes(), at, body.as_bytes()),
-                ),
-                ("X-Iocsync-Timestamp", at.to_string()),
-            ];
-            self.post("signed", &headers, body).await
+            self.post("signed", &signed_headers(body, at), body).await
         }
 
         fn blocked(&self) -> Vec<String> {
@@ -414,6 +406,32 @@ SrcIP = "event.src"
             prometheus_client::encoding::text::encode(&mut text, &self.registry).unwrap();
             text
         }
+    }
+
+    async fn post_to(
+        client: &reqwest::Client,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> (Status, Value) {
+        let mut request = client.post(url).body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The headers of `body` signed with the test secret at `at`.
+    fn signed_headers(body: &str, at: i64) -> [(&'static str, String); 2] {
+        [
+            (
+                "X-Iocsync-Signature",
+                trigger::sign(SECRET.as_bytes(), at, body.as_bytes()),
+            ),
+            ("X-Iocsync-Timestamp", at.to_string()),
+        ]
     }
 
     const ALERT: &str = r#"{"event": {"src": "45.6.6.6"}}"#;
@@ -453,26 +471,15 @@ SrcIP = "event.src"
         assert_eq!(status, Status::CONFLICT, "replay: {answer}");
 
         let text = f.metrics();
-        assert!(
-            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="succeeded"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="unauthorized"} 3"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"iocsync_triggers_total{hook="signed",outcome="replayed"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"iocsync_trigger_values_total{hook="signed",outcome="blocked"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains("iocsync_trigger_latency_seconds_count{hook=\"signed\"} 5"),
-            "{text}"
-        );
+        for line in [
+            r#"iocsync_triggers_total{hook="signed",outcome="succeeded"} 1"#,
+            r#"iocsync_triggers_total{hook="signed",outcome="unauthorized"} 3"#,
+            r#"iocsync_triggers_total{hook="signed",outcome="replayed"} 1"#,
+            r#"iocsync_trigger_values_total{hook="signed",outcome="blocked"} 1"#,
+            r#"iocsync_trigger_latency_seconds_count{hook="signed"} 5"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         assert!(!text.contains(SECRET));
     }
 
@@ -561,5 +568,38 @@ SrcIP = "event.src"
             text.contains(r#"iocsync_trigger_values_total{hook="ttl",outcome="lifted"} 1"#),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_signature_replayed_after_a_restart_gets_409() {
+        let f = fixture().await;
+        let now = Utc::now().timestamp();
+        let headers = signed_headers(ALERT, now);
+        assert_eq!(f.post("signed", &headers, ALERT).await.0, Status::OK);
+
+        // A restart: new hooks over the same config and library file, on a new listener.
+        let restarted = Hooks::new(Arc::clone(&f.config), &mut Registry::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks/signed", listener.local_addr().unwrap());
+        let router = restarted.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let (status, answer) = post_to(&f.client, &url, &headers, ALERT).await;
+        assert_eq!(status, Status::CONFLICT, "{answer}");
+        let fresh = signed_headers(ALERT, now + 1);
+        assert_eq!(post_to(&f.client, &url, &fresh, ALERT).await.0, Status::OK);
+        let stored = library_bytes(&f.config.library);
+        let signature = headers[0].1.as_bytes();
+        assert!(
+            !stored.windows(signature.len()).any(|w| w == signature),
+            "the library keeps a hash, not the signature"
+        );
+    }
+
+    /// The library file's bytes, with its WAL (the signature must be in neither).
+    fn library_bytes(library: &Path) -> Vec<u8> {
+        let mut bytes = std::fs::read(library).unwrap();
+        let wal = library.with_extension("db-wal");
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        bytes
     }
 }

@@ -8,7 +8,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use store::RunStatus;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,60 +56,59 @@ pub struct Metrics {
 impl Metrics {
     /// Creates the families and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Metrics {
-        let metrics = Metrics {
-            runs: Family::default(),
-            items: Family::default(),
-            api_calls: Family::default(),
-            retries: Family::default(),
-            rate_limit_pauses: Family::default(),
-            rate_limit_paused_seconds: Family::default(),
+        Metrics {
+            runs: registered(
+                registry,
+                "iocsync_runs",
+                "Workflow runs by workflow and final status",
+                Family::default(),
+            ),
+            items: registered(
+                registry,
+                "iocsync_items",
+                "Items of workflow runs by outcome (added, updated, removed, skipped, deferred, failed)",
+                Family::default(),
+            ),
+            api_calls: registered(
+                registry,
+                "iocsync_api_calls",
+                "Requests sent to targets by workflow runs, by target, endpoint and HTTP status",
+                Family::default(),
+            ),
+            retries: registered(
+                registry,
+                "iocsync_retries",
+                "Requests retried after server errors, timeouts or dropped connections",
+                Family::default(),
+            ),
+            rate_limit_pauses: registered(
+                registry,
+                "iocsync_rate_limit_pauses",
+                "Pauses of a whole target after HTTP 429",
+                Family::default(),
+            ),
+            rate_limit_paused_seconds: registered(
+                registry,
+                "iocsync_rate_limit_paused_seconds",
+                "Time spent paused after HTTP 429",
+                Family::default(),
+            ),
             // 10 ms to ~45 min: a run is anything from an empty diff to a first full sync.
-            run_duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.01, 3.0, 14))
-            }),
-            target_up: Family::default(),
-        };
-        registry.register(
-            "iocsync_runs",
-            "Workflow runs by workflow and final status",
-            metrics.runs.clone(),
-        );
-        registry.register(
-            "iocsync_items",
-            "Items of workflow runs by outcome (added, updated, removed, skipped, deferred, failed)",
-            metrics.items.clone(),
-        );
-        registry.register(
-            "iocsync_api_calls",
-            "Requests sent to targets by workflow runs, by target, endpoint and HTTP status",
-            metrics.api_calls.clone(),
-        );
-        registry.register(
-            "iocsync_retries",
-            "Requests retried after server errors, timeouts or dropped connections",
-            metrics.retries.clone(),
-        );
-        registry.register(
-            "iocsync_rate_limit_pauses",
-            "Pauses of a whole target after HTTP 429",
-            metrics.rate_limit_pauses.clone(),
-        );
-        registry.register(
-            "iocsync_rate_limit_paused_seconds",
-            "Time spent paused after HTTP 429",
-            metrics.rate_limit_paused_seconds.clone(),
-        );
-        registry.register(
-            "iocsync_run_duration_seconds",
-            "Duration of workflow runs",
-            metrics.run_duration.clone(),
-        );
-        registry.register(
-            "iocsync_target_up",
-            "Whether the last health probe of a target succeeded (1) or failed (0)",
-            metrics.target_up.clone(),
-        );
-        metrics
+            run_duration: registered(
+                registry,
+                "iocsync_run_duration_seconds",
+                "Duration of workflow runs",
+                Family::<WorkflowLabels, Histogram>::new_with_constructor(|| {
+                    Histogram::new(exponential_buckets(0.01, 3.0, 14))
+                }),
+            ),
+            target_up: registered(
+                registry,
+                "iocsync_target_up",
+                "Whether the last health probe of a target succeeded (1) or failed (0)",
+                Family::default(),
+            ),
+        }
     }
 
     /// Counts one finished run of `workflow` (`report` is `None` when it failed before the
@@ -180,4 +179,11 @@ impl Metrics {
         };
         self.target_up.get_or_create(&labels).set(i64::from(up));
     }
+}
+
+/// Registers `metric` under `name` and returns it: the registry keeps a clone, and clones of a
+/// family share their series, so the daemon updates what `/metrics` encodes.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }

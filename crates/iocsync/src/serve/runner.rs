@@ -2,6 +2,8 @@
 //! what is due and runs each due workflow exactly as `iocsync run` does, on its own library
 //! handle (a handle is `Send` but not `Sync`) and its own thread, so a slow target never holds
 //! up the listener or the other workflows; it also lifts webhook-trigger blocks whose TTL passed.
+//! A workflow whose lease another process holds (a manual `iocsync run`) is skipped for that
+//! tick, with nothing recorded.
 //!
 //! Shutdown: once the daemon's token is cancelled no run is started, and runs in flight see
 //! [`Progress::cancelled`] and stop after the batch in flight; the loop returns when they have
@@ -13,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use engine::{Config, Progress, RunOptions, RunReport};
+use engine::{Config, EngineError, Progress, RunOptions, RunReport};
 use store::{Library, LibraryBackend, RunStatus};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -119,6 +121,14 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
     let outcome = tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress))
         .await
         .unwrap_or_else(|error| Err(anyhow::anyhow!("the run panicked: {error}")));
+    if let Some(busy) = held_elsewhere(&outcome) {
+        // Another process (a manual `iocsync run`) holds the workflow: skip this tick, record
+        // nothing, and try again on the next one.
+        tracing::info!(workflow, reason = %busy, "run skipped");
+        lock(&shared.running).remove(&workflow);
+        lock(&shared.scheduler).finished(&workflow, false, Utc::now());
+        return;
+    }
     let seconds = started.elapsed().as_secs_f64();
     let status = match &outcome {
         Ok(report) => report.status(),
@@ -131,6 +141,12 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
     lock(&shared.running).remove(&workflow);
     let succeeded = matches!(status, RunStatus::Succeeded | RunStatus::Partial);
     lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+/// The lease error of a run that did not start because another process holds its workflow.
+fn held_elsewhere(outcome: &anyhow::Result<RunReport>) -> Option<&EngineError> {
+    let error = outcome.as_ref().err()?.downcast_ref::<EngineError>()?;
+    matches!(error, EngineError::Busy(_)).then_some(error)
 }
 
 fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunReport>) {
@@ -174,6 +190,9 @@ fn run_once(config: &Config, workflow: &str, progress: &RunProgress) -> anyhow::
         progress,
     ));
     outcome.map_err(|error| {
+        if matches!(error, EngineError::Busy(_)) {
+            return anyhow::Error::new(error);
+        }
         let message = error.to_string();
         if let Err(record) = record_failure(&mut *library, workflow, before, &message) {
             tracing::error!(workflow, error = %record, "cannot record the failed run");

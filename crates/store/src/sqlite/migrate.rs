@@ -18,6 +18,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "002_engine",
         include_str!("../../migrations/002_engine.sql"),
     ),
+    (
+        "003_hooks_leases",
+        include_str!("../../migrations/003_hooks_leases.sql"),
+    ),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

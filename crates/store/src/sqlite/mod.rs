@@ -2,6 +2,7 @@
 //! handles (CLI, scheduler, webhook) can share it, and migrations embedded in the binary.
 
 mod engine;
+mod lease;
 mod merge;
 mod migrate;
 mod query;
@@ -16,7 +17,7 @@ use rusqlite::Connection;
 
 use crate::backend::LibraryBackend;
 use crate::collection::Collection;
-use crate::engine::{GuardDrop, LedgerEntry, RunRecord, RunStatus};
+use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::{Error, Result};
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 
@@ -218,5 +219,30 @@ impl LibraryBackend for SqliteLibrary {
 
     fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>> {
         engine::drops(&self.conn, limit)
+    }
+
+    fn remember_signature(
+        &mut self,
+        trigger: &str,
+        signature_hash: &[u8; 32],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        lease::remember_signature(&mut self.conn, trigger, signature_hash, now, expires_at)
+    }
+
+    fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &LeaseHolder,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        may_take: &dyn Fn(&Lease) -> bool,
+    ) -> Result<Option<Lease>> {
+        lease::take_lease(&mut self.conn, name, holder, now, expires_at, may_take)
+    }
+
+    fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool> {
+        lease::release_lease(&self.conn, name, holder)
     }
 }

@@ -1,36 +1,122 @@
-//! Shared by the `iocsync serve` tests: an emulator, a config and library in a temp dir, and
-//! the real binary running as a daemon on a free port.
+//! Shared by the real-binary tests: the emulator with the tests' API key, the `iocsync`
+//! command over a config in a temp dir, indicators seeded into a real library file, and
+//! `iocsync serve` running as a daemon on a free port.
 
 #![allow(dead_code)] // each test file uses its own part of the harness
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use emulator::{EmulatorConfig, RunningEmulator};
+use emulator::config::TaskSettings;
+use emulator::{EmulatorConfig, RunningEmulator, Snapshot};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 
-pub const KEY: &str = "serve-test-key";
+pub const KEY: &str = "cli-test-key";
 pub const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
 
+/// An emulator that accepts [`KEY`] and finishes XDR tasks at once.
 pub async fn emulator() -> RunningEmulator {
     let settings = EmulatorConfig {
         api_keys: vec![KEY.into()],
+        tasks: TaskSettings { delay_seconds: 0 },
         ..EmulatorConfig::default()
     };
     emulator::spawn(settings).await.unwrap()
+}
+
+/// Writes [`KEY`] to `dir/key`; returns that path (for `api_key = "file:..."`).
+pub fn write_key(dir: &Path) -> PathBuf {
+    let path = dir.join("key");
+    std::fs::write(&path, KEY).unwrap();
+    path
+}
+
+/// `iocsync --config dir/iocsync.toml`, run in `dir`.
+pub fn iocsync(dir: &Path) -> Command {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"));
+    command
+        .current_dir(dir)
+        .arg("--config")
+        .arg(dir.join("iocsync.toml"));
+    command
+}
+
+/// Runs `iocsync args` in `dir` and asserts that it exits with `code` (showing its output when
+/// not).
+pub fn run_expecting(dir: &Path, args: &[&str], code: i32) -> Output {
+    let output = iocsync(dir).args(args).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "iocsync {args:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The `i`-th test domain.
+pub fn domain(i: u32) -> (Kind, String) {
+    (Kind::Domain, format!("evil{i}.example.com"))
+}
+
+/// The `i`-th test address (public, spaced so that no two merge into a range).
+pub fn ip(i: u32) -> (Kind, String) {
+    let addr = std::net::Ipv4Addr::from(0x2D00_0000 + i * 3);
+    (Kind::Ipv4, addr.to_string())
+}
+
+/// Puts `n` domains in the library (creating it); returns them.
+pub fn seed(dir: &Path, n: u32) -> Vec<String> {
+    seed_with(dir, n, domain)
+}
+
+/// Puts `n` values made by `value` in the library; returns them.
+pub fn seed_with(dir: &Path, n: u32, value: fn(u32) -> (Kind, String)) -> Vec<String> {
+    let mut library = Library::open(dir.join("library.db")).unwrap();
+    let now = Utc::now();
+    let sightings: Vec<Sighting> = (0..n)
+        .map(value)
+        .map(|(kind, value)| Sighting {
+            kind,
+            value,
+            display: None,
+            source: "feed".into(),
+            score: Some(8),
+            class: Class::Indicator,
+            tags: vec![],
+            description: None,
+            seen_at: now,
+            valid_until: None,
+            revoked: false,
+        })
+        .collect();
+    library.merge(&sightings).unwrap();
+    sightings.into_iter().map(|s| s.value).collect()
+}
+
+/// The values of the suspicious objects the emulator holds, sorted, with any repeats.
+pub fn suspicious(snapshot: &Snapshot) -> Vec<String> {
+    let mut values: Vec<String> = snapshot
+        .suspicious_objects
+        .iter()
+        .map(|o| o.value.clone())
+        .collect();
+    values.sort();
+    values
 }
 
 /// A config with a good Vision One target `v1` and one with a wrong key, `v1-bad`; workflow
 /// `block` runs every `every` on `v1`, `broken` hourly on `v1-bad` (so it fails at once) and
 /// `orphan` hourly on a collection that exists nowhere (so it fails before the engine records it).
 /// `extra` is appended (triggers).
-pub fn write_config(dir: &Path, base_url: &str, every: &str, extra: &str) {
-    std::fs::write(dir.join("key"), KEY).unwrap();
+pub fn write_serve_config(dir: &Path, base_url: &str, every: &str, extra: &str) {
+    let key = write_key(dir);
     std::fs::write(dir.join("bad-key"), "not-the-key").unwrap();
     let text = format!(
         r#"
@@ -79,33 +165,10 @@ schedule = "1h"
 {extra}
 "#,
         library = dir.join("library.db").display(),
-        key = dir.join("key").display(),
+        key = key.display(),
         bad_key = dir.join("bad-key").display(),
     );
     std::fs::write(dir.join("iocsync.toml"), text).unwrap();
-}
-
-/// Puts `n` domains in the library; returns them.
-pub fn seed(dir: &Path, n: u32) -> Vec<String> {
-    let mut library = Library::open(dir.join("library.db")).unwrap();
-    let now = Utc::now();
-    let sightings: Vec<Sighting> = (0..n)
-        .map(|i| Sighting {
-            kind: Kind::Domain,
-            value: format!("bad{i}.example.org"),
-            display: None,
-            source: "feed".into(),
-            score: Some(8),
-            class: Class::Indicator,
-            tags: vec![],
-            description: None,
-            seen_at: now,
-            valid_until: None,
-            revoked: false,
-        })
-        .collect();
-    library.merge(&sightings).unwrap();
-    sightings.into_iter().map(|s| s.value).collect()
 }
 
 /// `iocsync serve --log-json -v` as a child process, its logs collected.
@@ -119,10 +182,7 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `iocsync serve` on a free port with a short tick and waits until it listens.
     pub fn start(dir: &Path) -> Daemon {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"))
-            .current_dir(dir)
-            .arg("--config")
-            .arg(dir.join("iocsync.toml"))
+        let mut child = iocsync(dir)
             .args([
                 "--log-json",
                 "-v",
@@ -209,6 +269,12 @@ impl Daemon {
             .collect();
         ours.reverse();
         ours
+    }
+
+    /// How many runs of `workflow` the API lists as succeeded.
+    pub async fn succeeded(&self, workflow: &str) -> usize {
+        let runs = self.runs_of(workflow).await;
+        runs.iter().filter(|r| r["status"] == "succeeded").count()
     }
 
     /// Sends SIGTERM and waits (at most 30 s) for the daemon to exit.

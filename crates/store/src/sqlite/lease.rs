@@ -1,0 +1,109 @@
+//! Webhook replay memory and workflow leases: small rows several processes share, each
+//! changed in one IMMEDIATE transaction so two processes cannot both pass the same check.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{from_millis, millis};
+use crate::engine::{Lease, LeaseHolder};
+use crate::error::Result;
+
+pub(super) fn remember_signature(
+    conn: &mut Connection,
+    trigger: &str,
+    signature_hash: &[u8; 32],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM hook_signatures WHERE expires_at < ?1",
+        [millis(now)],
+    )?;
+    // ON CONFLICT DO NOTHING changes no row for a known signature: that is the replay.
+    let added = tx.execute(
+        "INSERT INTO hook_signatures (trigger, signature_hash, seen_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        params![
+            trigger,
+            signature_hash.as_slice(),
+            millis(now),
+            millis(expires_at)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(added == 1)
+}
+
+fn read_lease(conn: &Connection, name: &str) -> Result<Option<Lease>> {
+    let row = conn
+        .query_row(
+            "SELECT holder, host, pid, taken_at, expires_at FROM leases WHERE name = ?1",
+            [name],
+            |row| {
+                Ok((
+                    LeaseHolder {
+                        holder: row.get(0)?,
+                        host: row.get(1)?,
+                        pid: row.get(2)?,
+                    },
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(holder, taken, expires)| {
+        Ok(Lease {
+            name: name.to_owned(),
+            holder,
+            taken_at: from_millis(taken)?,
+            expires_at: from_millis(expires)?,
+        })
+    })
+    .transpose()
+}
+
+fn same_process(a: &LeaseHolder, b: &LeaseHolder) -> bool {
+    a.host == b.host && a.pid == b.pid
+}
+
+pub(super) fn take_lease(
+    conn: &mut Connection,
+    name: &str,
+    holder: &LeaseHolder,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    may_take: &dyn Fn(&Lease) -> bool,
+) -> Result<Option<Lease>> {
+    // IMMEDIATE: the read and the write below happen under one write lock.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(held) = read_lease(&tx, name)?
+        && !same_process(&held.holder, holder)
+        && !may_take(&held)
+    {
+        return Ok(Some(held));
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO leases (name, holder, host, pid, taken_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            name,
+            holder.holder,
+            holder.host,
+            holder.pid,
+            millis(now),
+            millis(expires_at)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(None)
+}
+
+pub(super) fn release_lease(conn: &Connection, name: &str, holder: &LeaseHolder) -> Result<bool> {
+    let removed = conn.execute(
+        "DELETE FROM leases WHERE name = ?1 AND host = ?2 AND pid = ?3",
+        params![name, holder.host, holder.pid],
+    )?;
+    Ok(removed > 0)
+}
