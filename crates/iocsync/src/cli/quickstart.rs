@@ -244,6 +244,23 @@ fn quickstart(
 
 /// Sends the sample alert to every trigger, signed as the trigger's config asks; returns each
 /// trigger's JSON answer.
+/// The sample alert stamped with the instant it is sent: every alert a SIEM sends is its own,
+/// and the daemon refuses the same signed bytes twice inside the replay window, so a second
+/// quickstart a moment after the first must not resend the first one's request.
+fn unique_alert() -> anyhow::Result<Vec<u8>> {
+    let mut alert: serde_json::Value =
+        serde_json::from_str(SAMPLE_ALERT).context("the bundled sample alert is not JSON")?;
+    if let Some(fields) = alert.as_object_mut() {
+        fields.insert(
+            "sent_at".into(),
+            Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                .into(),
+        );
+    }
+    Ok(serde_json::to_vec(&alert)?)
+}
+
 async fn fire_triggers(
     config: &Config,
     daemon: &str,
@@ -265,18 +282,15 @@ async fn fire_triggers(
         else {
             continue;
         };
+        let body = unique_alert()?;
         let timestamp = Utc::now().timestamp();
-        let signature = engine::trigger::sign(
-            secret.expose_secret().as_bytes(),
-            timestamp,
-            SAMPLE_ALERT.as_bytes(),
-        );
+        let signature = engine::trigger::sign(secret.expose_secret().as_bytes(), timestamp, &body);
         let response = client
             .post(format!("{daemon}/hooks/{}", trigger.name))
             .header(signature_header.as_str(), signature)
             .header(timestamp_header.as_str(), timestamp.to_string())
             .header("content-type", "application/json")
-            .body(SAMPLE_ALERT)
+            .body(body)
             .send()
             .await
             .with_context(|| format!("cannot reach the daemon's /hooks/{}", trigger.name))?;
