@@ -6,6 +6,7 @@
 //! Between batches each loop asks [`Progress::cancelled`] and stops cleanly when told to.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use indicator::Kind;
@@ -34,90 +35,191 @@ pub enum V1List {
 }
 
 /// Applies a Vision One plan: removals first, then updates and adds.
-pub async fn vision_one(
+///
+/// Items Vision One answers with a server error are sent again in later rounds over the whole
+/// plan, up to `rounds` sends each, with one backoff pause between rounds: pausing inside every
+/// batch instead would make a run under a steady trickle of per-item errors pay a pause per
+/// batch (measured: 250 s instead of ~3 s for 60,000 objects at 5% item errors).
+#[allow(clippy::too_many_arguments)]
+pub async fn vision_one<'p>(
     client: &VisionOneClient,
     list: V1List,
-    plan: &Plan,
+    plan: &'p Plan,
     library: &mut dyn LibraryBackend,
     batch: usize,
+    rounds: u32,
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
     forget(library, plan)?;
-    for chunk in plan.removals.chunks(batch.max(1)) {
-        if report.stop_requested(progress) {
-            return Ok(());
-        }
-        let (values, keys) = object_values(chunk, report);
-        let result = match list {
-            V1List::Suspicious => client.delete_suspicious(&values).await,
-            V1List::Exceptions => client.delete_exceptions(&values).await,
-        };
-        let done = confirmed(&result, &keys, report);
-        library.ledger_apply(&plan.ledger, &[], &done)?;
-        report.removed += done.len();
-        progress.advance(chunk.len() as u64);
-        if halt(result, report) {
-            return Ok(());
-        }
+    let batch = batch.max(1);
+    let removals: Vec<&'p Change> = plan.removals.iter().collect();
+    let mut remove = async |chunk: &[&'p Change], last: bool, report: &mut RunReport| {
+        remove_batch(client, list, plan, &mut *library, chunk, last, report).await
+    };
+    let pauses = client.retry_pauses(rounds);
+    if in_rounds(removals, batch, pauses, progress, report, &mut remove).await? {
+        return Ok(());
     }
-    let sends: Vec<(&Change, bool)> = sends(plan).collect();
-    for chunk in sends.chunks(batch.max(1)) {
-        if report.stop_requested(progress) {
-            return Ok(());
-        }
-        let now = Utc::now().max(plan.at);
-        let mut pending = Vec::with_capacity(chunk.len());
-        for &(change, is_add) in chunk {
-            match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
-                Ok(attributes) => match attributes.object_value(&change.value) {
-                    Some(value) => pending.push((change, is_add, attributes, value)),
-                    None => report.fail(change, "unknown Vision One value key"),
-                },
-                Err(error) => report.fail(change, &error.to_string()),
-            }
-        }
-        let result = match list {
-            V1List::Suspicious => {
-                let objects: Vec<_> = pending
-                    .iter()
-                    .map(|(_, _, a, v)| a.suspicious(v.clone(), plan.at))
-                    .collect();
-                client.add_suspicious(&objects).await
-            }
-            V1List::Exceptions => {
-                let objects: Vec<_> = pending
-                    .iter()
-                    .map(|(_, _, a, v)| a.exception(v.clone()))
-                    .collect();
-                client.add_exceptions(&objects).await
-            }
-        };
-        let mut entries = Vec::new();
-        for ((change, is_add, attributes, _), item) in pending.iter().zip(&result.items) {
-            match &item.outcome {
-                outcome if outcome.is_done() => {
-                    entries.push(LedgerEntry {
-                        target: plan.ledger.clone(),
-                        kind: change.kind,
-                        value: change.value.clone(),
-                        attributes: serde_json::to_value(attributes.pushed_at(plan.at))
-                            .unwrap_or_default(),
-                        remote_id: None,
-                        pushed_at: now,
-                    });
-                    report.count_sent(*is_add);
-                }
-                outcome => record_failure(change.kind, &change.value, outcome, report),
-            }
-        }
-        library.ledger_apply(&plan.ledger, &entries, &[])?;
-        progress.advance(chunk.len() as u64);
-        if halt(result, report) {
-            return Ok(());
-        }
-    }
+    let sends: Vec<(&'p Change, bool)> = sends(plan).collect();
+    let mut send = async |chunk: &[(&'p Change, bool)], last: bool, report: &mut RunReport| {
+        send_batch(client, list, plan, &mut *library, chunk, last, report).await
+    };
+    in_rounds(
+        sends,
+        batch,
+        client.retry_pauses(rounds),
+        progress,
+        report,
+        &mut send,
+    )
+    .await?;
     Ok(())
+}
+
+/// What one batch left to do: the items to send again, and whether the workflow must stop.
+struct Sent<T> {
+    again: Vec<T>,
+    halted: bool,
+}
+
+/// Sends `items` batch by batch, then again the ones each batch returned, after a pause, while
+/// pauses last. True when the run stopped (halted or cancelled).
+async fn in_rounds<T: Copy>(
+    mut items: Vec<T>,
+    batch: usize,
+    pauses: impl Iterator<Item = Duration>,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+    send: &mut impl AsyncFnMut(&[T], bool, &mut RunReport) -> Result<Sent<T>, EngineError>,
+) -> Result<bool, EngineError> {
+    let mut pauses = pauses.peekable();
+    let mut first = true;
+    while !items.is_empty() {
+        let last = pauses.peek().is_none();
+        let mut again = Vec::new();
+        for chunk in items.chunks(batch) {
+            if report.stop_requested(progress) {
+                return Ok(true);
+            }
+            let sent = send(chunk, last, report).await?;
+            again.extend(sent.again);
+            if first {
+                progress.advance(chunk.len() as u64);
+            }
+            if sent.halted {
+                return Ok(true);
+            }
+        }
+        match pauses.next() {
+            Some(pause) if !again.is_empty() => tokio::time::sleep(pause).await,
+            _ => break,
+        }
+        items = again;
+        first = false;
+    }
+    Ok(false)
+}
+
+/// A failure worth another round: a server error on the item (its state is unknown or
+/// transiently refused), never a refusal of the value itself.
+fn worth_another_round(outcome: &ItemOutcome) -> bool {
+    matches!(outcome, ItemOutcome::Failed { status: Some(status), .. } if *status >= 500)
+}
+
+async fn remove_batch<'p>(
+    client: &VisionOneClient,
+    list: V1List,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    chunk: &[&'p Change],
+    last: bool,
+    report: &mut RunReport,
+) -> Result<Sent<&'p Change>, EngineError> {
+    let (values, changes) = object_values(chunk, report);
+    let result = match list {
+        V1List::Suspicious => client.delete_suspicious(&values).await,
+        V1List::Exceptions => client.delete_exceptions(&values).await,
+    };
+    let mut done = Vec::new();
+    let mut again = Vec::new();
+    for (change, item) in changes.into_iter().zip(&result.items) {
+        if item.outcome.is_done() {
+            done.push((change.kind, change.value.clone()));
+        } else if !last && worth_another_round(&item.outcome) {
+            again.push(change);
+        } else {
+            record_failure(change.kind, &change.value, &item.outcome, report);
+        }
+    }
+    library.ledger_apply(&plan.ledger, &[], &done)?;
+    report.removed += done.len();
+    Ok(Sent {
+        again,
+        halted: halt(result, report),
+    })
+}
+
+async fn send_batch<'p>(
+    client: &VisionOneClient,
+    list: V1List,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    chunk: &[(&'p Change, bool)],
+    last: bool,
+    report: &mut RunReport,
+) -> Result<Sent<(&'p Change, bool)>, EngineError> {
+    let now = Utc::now().max(plan.at);
+    let mut pending = Vec::with_capacity(chunk.len());
+    for &(change, is_add) in chunk {
+        match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
+            Ok(attributes) => match attributes.object_value(&change.value) {
+                Some(value) => pending.push((change, is_add, attributes, value)),
+                None => report.fail(change, "unknown Vision One value key"),
+            },
+            Err(error) => report.fail(change, &error.to_string()),
+        }
+    }
+    let result = match list {
+        V1List::Suspicious => {
+            let objects: Vec<_> = pending
+                .iter()
+                .map(|(_, _, a, v)| a.suspicious(v.clone(), plan.at))
+                .collect();
+            client.add_suspicious(&objects).await
+        }
+        V1List::Exceptions => {
+            let objects: Vec<_> = pending
+                .iter()
+                .map(|(_, _, a, v)| a.exception(v.clone()))
+                .collect();
+            client.add_exceptions(&objects).await
+        }
+    };
+    let mut entries = Vec::new();
+    let mut again = Vec::new();
+    for ((change, is_add, attributes, _), item) in pending.iter().zip(&result.items) {
+        if item.outcome.is_done() {
+            entries.push(LedgerEntry {
+                target: plan.ledger.clone(),
+                kind: change.kind,
+                value: change.value.clone(),
+                attributes: serde_json::to_value(attributes.pushed_at(plan.at)).unwrap_or_default(),
+                remote_id: None,
+                pushed_at: now,
+            });
+            report.count_sent(*is_add);
+        } else if !last && worth_another_round(&item.outcome) {
+            again.push((*change, *is_add));
+        } else {
+            record_failure(change.kind, &change.value, &item.outcome, report);
+        }
+    }
+    library.ledger_apply(&plan.ledger, &entries, &[])?;
+    Ok(Sent {
+        again,
+        halted: halt(result, report),
+    })
 }
 
 /// Updates then adds, each with whether it is an add.
@@ -134,42 +236,25 @@ fn forget(library: &mut dyn LibraryBackend, plan: &Plan) -> Result<(), EngineErr
     Ok(())
 }
 
-fn object_values(
-    chunk: &[Change],
+fn object_values<'p>(
+    chunk: &[&'p Change],
     report: &mut RunReport,
-) -> (Vec<ObjectValue>, Vec<(Kind, String)>) {
+) -> (Vec<ObjectValue>, Vec<&'p Change>) {
     let mut values = Vec::with_capacity(chunk.len());
-    let mut keys = Vec::with_capacity(chunk.len());
-    for change in chunk {
+    let mut changes = Vec::with_capacity(chunk.len());
+    for &change in chunk {
         let value = serde_json::from_value::<V1Attributes>(change.attributes.clone())
             .ok()
             .and_then(|a| a.object_value(&change.value));
         match value {
             Some(value) => {
                 values.push(value);
-                keys.push((change.kind, change.value.clone()));
+                changes.push(change);
             }
             None => report.fail(change, "the ledger entry names no Vision One value key"),
         }
     }
-    (values, keys)
-}
-
-/// The keys whose items the target confirmed; failures go to the report.
-fn confirmed(
-    result: &BatchReport,
-    keys: &[(Kind, String)],
-    report: &mut RunReport,
-) -> Vec<(Kind, String)> {
-    let mut done = Vec::new();
-    for (key, item) in keys.iter().zip(&result.items) {
-        if item.outcome.is_done() {
-            done.push(key.clone());
-        } else {
-            record_failure(key.0, &key.1, &item.outcome, report);
-        }
-    }
-    done
+    (values, changes)
 }
 
 fn record_failure(kind: Kind, value: &str, outcome: &ItemOutcome, report: &mut RunReport) {

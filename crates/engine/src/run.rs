@@ -111,7 +111,8 @@ pub fn plan_workflow(
 
 /// A built client for a workflow's target.
 enum Client {
-    VisionOne(VisionOneClient, usize),
+    /// The client, its batch size and how many sends an item with a server error gets.
+    VisionOne(VisionOneClient, usize, u32),
     DeepSecurity(DeepSecurityClient),
     Xdr(XdrV2Client),
     Http(HttpTemplateClient),
@@ -121,9 +122,12 @@ impl Client {
     fn build(target: &Target) -> Result<Client, EngineError> {
         Ok(match target.product {
             Product::VisionOne => {
-                let config = target.vision_one()?;
+                let mut config = target.vision_one()?;
                 let batch = config.suspicious_batch_size;
-                Client::VisionOne(VisionOneClient::new(&config)?, batch)
+                // The engine re-sends items with server errors itself, in rounds over the whole
+                // plan (see `apply::vision_one`), so the client sends each item once per call.
+                let rounds = std::mem::replace(&mut config.item_attempts, 1);
+                Client::VisionOne(VisionOneClient::new(&config)?, batch, rounds)
             }
             Product::DeepSecurity => {
                 Client::DeepSecurity(DeepSecurityClient::new(&target.deep_security()?)?)
@@ -135,7 +139,7 @@ impl Client {
 
     fn stats(&self) -> CallStats {
         match self {
-            Client::VisionOne(client, _) => client.stats(),
+            Client::VisionOne(client, ..) => client.stats(),
             Client::DeepSecurity(client) => client.stats(),
             Client::Xdr(client) => client.stats(),
             Client::Http(client) => client.stats(),
@@ -288,12 +292,22 @@ async fn run_leased(
     };
     progress.start(steps as u64);
     let applied = match &client {
-        Client::VisionOne(v1, batch) => {
+        Client::VisionOne(v1, batch, rounds) => {
             let list = match workflow.parameters {
                 Parameters::Exceptions(_) => V1List::Exceptions,
                 _ => V1List::Suspicious,
             };
-            apply::vision_one(v1, list, &plan, library, *batch, progress, &mut report).await
+            apply::vision_one(
+                v1,
+                list,
+                &plan,
+                library,
+                *batch,
+                *rounds,
+                progress,
+                &mut report,
+            )
+            .await
         }
         Client::DeepSecurity(ds) => {
             apply::deep_security(ds, &plan, library, progress, &mut report).await
@@ -334,7 +348,7 @@ async fn read_back(
     ledger: &[LedgerEntry],
 ) -> Result<ReadBack, EngineError> {
     match (client, &workflow.parameters) {
-        (Client::VisionOne(v1, _), Parameters::Exceptions(_)) => {
+        (Client::VisionOne(v1, ..), Parameters::Exceptions(_)) => {
             let listed = v1.list_exceptions(None).await?;
             let remote = listed
                 .into_iter()
@@ -349,7 +363,7 @@ async fn read_back(
                 .collect();
             Ok((Some(remote), None))
         }
-        (Client::VisionOne(v1, _), _) => {
+        (Client::VisionOne(v1, ..), _) => {
             let listed = v1.list_suspicious(None).await?;
             let remote = listed
                 .into_iter()

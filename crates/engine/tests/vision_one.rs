@@ -111,6 +111,28 @@ async fn per_item_failures_are_reported_and_the_next_run_converges() {
 }
 
 #[tokio::test]
+async fn item_server_errors_are_resent_in_rounds_over_the_whole_run() {
+    let flow = BLOCK.replace("target = \"v1\"", "target = \"v1b\"");
+    let mut h = Harness::new(&flow).await;
+    let now = h.now;
+    h.merge(&ips(200, 8, now));
+    h.emulator.emulator().set_faults(FaultSettings {
+        item_error_rate: 0.1,
+        ..FaultSettings::default()
+    });
+    let report = h.run("block").await;
+    // Three sends each: an item failing all three (p = 0.001) waits for the next run.
+    assert!(report.added >= 195, "{:?}", report.failed);
+    assert_eq!(report.added + report.failed.len(), 200);
+    // 20 batches of ten, then the ~20 failed items regrouped into a few requests per later
+    // round — not a retry request (and a pause) for every batch that had a failure (~35).
+    assert!(h.writes() <= 26, "{} write requests", h.writes());
+    h.emulator.emulator().set_faults(FaultSettings::default());
+    assert_eq!(h.run("block").await.added, report.failed.len());
+    assert_eq!(h.suspicious().len(), 200);
+}
+
+#[tokio::test]
 async fn verify_repairs_objects_deleted_in_the_console() {
     let mut h = Harness::new(BLOCK).await;
     let now = h.now;

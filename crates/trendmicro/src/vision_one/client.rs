@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use backon::Retryable;
+use backon::{BackoffBuilder, Retryable};
 
 use super::config::VisionOneConfig;
 use super::request::{
@@ -110,6 +110,12 @@ impl VisionOneClient {
     }
 
     /// API calls, retries and rate-limit pauses so far.
+    /// The pauses before each of the `rounds - 1` later rounds in which a caller re-sends the
+    /// items that failed with a server error (the policy's backoff, with jitter).
+    pub fn retry_pauses(&self, rounds: u32) -> impl Iterator<Item = std::time::Duration> {
+        self.http.backoff(rounds.saturating_sub(1) as usize).build()
+    }
+
     pub fn stats(&self) -> CallStats {
         self.http.stats()
     }
