@@ -61,20 +61,33 @@ fn first_line_is_object(text: &str) -> bool {
     serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line).is_ok()
 }
 
-/// A first non-comment line that splits on a delimiter and names a value column.
+/// A first non-comment line that splits on a delimiter and names a value column, or a comment
+/// before it that does (public feeds comment their header out) when that line has at least as
+/// many cells.
 fn looks_like_csv(text: &str, columns: &Columns) -> bool {
-    let Some(header) = text
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty() && !line.starts_with('#'))
-    else {
-        return false;
-    };
-    header
-        .split([',', '\t', ';', '|'])
-        .map(|name| name.trim().trim_matches('"'))
-        .any(|name| matches!(columns.field_for(name), Some((Field::Value, _))))
-        && header.contains([',', '\t', ';', '|'])
+    let mut commented = None;
+    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let Some(comment) = line.strip_prefix('#') else {
+            return names_a_value_column(line, columns)
+                || commented.is_some_and(|cells| cell_count(line) >= cells);
+        };
+        if names_a_value_column(comment, columns) {
+            commented = Some(cell_count(comment));
+        }
+    }
+    false
+}
+
+fn names_a_value_column(header: &str, columns: &Columns) -> bool {
+    header.contains([',', '\t', ';', '|'])
+        && header
+            .split([',', '\t', ';', '|'])
+            .map(|name| name.trim().trim_matches('"'))
+            .any(|name| matches!(columns.field_for(name), Some((Field::Value, _))))
+}
+
+fn cell_count(line: &str) -> usize {
+    line.split([',', '\t', ';', '|']).count()
 }
 
 #[cfg(test)]
@@ -118,6 +131,17 @@ mod tests {
             Format::Csv
         );
         assert_eq!(guess("f", "198.51.100.1\nevil[.]example\n"), Format::Text);
+        assert_eq!(
+            guess(
+                "f",
+                "####\n# id,dateadded,url\n\"1\",\"2026-01-01\",\"http://x.example/\"\n"
+            ),
+            Format::Csv
+        );
+        assert_eq!(
+            guess("f", "# blocked ip,domain\n198.51.100.1\nevil.example\n"),
+            Format::Text
+        );
         assert_eq!(guess("f", "http://a.example/?q=1,2\n"), Format::Text);
         assert_eq!(guess("f", ""), Format::Text);
     }

@@ -2,6 +2,8 @@
 //! keys): which name means which attribute, what a `type` cell means as an indicator kind, and
 //! how scores, confidences, tags and booleans are written in the wild.
 
+use std::net::SocketAddr;
+
 use indicator::{Indicator, Kind};
 
 /// Names that override the built-in aliases, one per attribute (`--csv-value-column` ...).
@@ -46,6 +48,20 @@ const ALIASES: &[(Field, &[&str])] = &[
             "indicatorvalue",
             "observable",
             "observablevalue",
+            // Column names of public feeds that hold one kind of value (abuse.ch URLhaus,
+            // Feodo Tracker, MalwareBazaar, SSLBL, ...): the value is parsed for its kind.
+            "url",
+            "dstip",
+            "ipaddress",
+            "ip",
+            "domain",
+            "hostname",
+            "sha256hash",
+            "sha256",
+            "sha1hash",
+            "sha1",
+            "md5hash",
+            "md5",
         ],
     ),
     (
@@ -56,10 +72,20 @@ const ALIASES: &[(Field, &[&str])] = &[
         Field::Score,
         &["score", "threatscore", "riskscore", "risk", "severity"],
     ),
-    (Field::Confidence, &["confidence"]),
+    (Field::Confidence, &["confidence", "confidencelevel"]),
     (
         Field::Tags,
-        &["tags", "tag", "labels", "label", "categories", "category"],
+        &[
+            "tags",
+            "tag",
+            "labels",
+            "label",
+            "categories",
+            "category",
+            "malware",
+            "malwareprintable",
+            "threat",
+        ],
     ),
     (
         Field::Description,
@@ -86,7 +112,16 @@ const ALIASES: &[(Field, &[&str])] = &[
     ),
     (
         Field::SeenAt,
-        &["seenat", "lastseen", "firstseen", "timestamp", "date"],
+        &[
+            "seenat",
+            "lastseen",
+            "lastseenutc",
+            "firstseen",
+            "firstseenutc",
+            "dateadded",
+            "timestamp",
+            "date",
+        ],
     ),
     (Field::Revoked, &["revoked", "deleted", "withdrawn"]),
 ];
@@ -149,6 +184,9 @@ pub(crate) enum Expect {
     Exactly(Kind),
     /// One of these kinds.
     OneOf(&'static [Kind]),
+    /// An IP address that may carry a port (`198.51.100.7:443`, `[2001:db8::1]:443`, as
+    /// ThreatFox writes `ip:port`); the port is dropped.
+    AddressWithPort,
 }
 
 pub(crate) const IP_KINDS: &[Kind] = &[Kind::Ipv4, Kind::Ipv6, Kind::Cidr];
@@ -162,6 +200,10 @@ pub(crate) fn indicators(expect: Expect, value: &str) -> Result<Vec<Indicator>, 
     let parsed = match expect {
         Expect::Exactly(kind) => indicator::parse_as(kind, value),
         Expect::Any | Expect::OneOf(_) => indicator::parse(value),
+        Expect::AddressWithPort => match value.trim().parse::<SocketAddr>() {
+            Ok(socket) => indicator::parse(&socket.ip().to_string()),
+            Err(_) => return indicators(Expect::OneOf(IP_KINDS), value),
+        },
     }
     .map_err(|err| format!("`{}`: {err}", shorten(value)))?;
     if let Expect::OneOf(kinds) = expect {
@@ -203,6 +245,7 @@ pub(crate) fn expect_from_type(name: &str) -> Option<Expect> {
     }
     Some(match name.as_str() {
         "ip" | "ipaddress" | "ipaddr" | "address" | "ipsrc" | "ipdst" => Expect::OneOf(IP_KINDS),
+        "ip:port" | "ipport" => Expect::AddressWithPort,
         "ipv4addr" | "ipv4address" => Expect::OneOf(IPV4_KINDS),
         "ipv6addr" | "ipv6address" => Expect::OneOf(IPV6_KINDS),
         "network" | "netblock" | "subnet" | "iprange" | "range" => Expect::Exactly(Kind::Cidr),
@@ -270,9 +313,10 @@ pub(crate) fn score_from_text(text: &str) -> Result<u8, String> {
     score_from_number(number)
 }
 
-/// Tags in one cell, separated by `;` or `|`, trimmed, empty ones dropped.
+/// Tags in one cell, separated by `;`, `|` or `,` (a quoted CSV cell), trimmed, empty ones
+/// dropped.
 pub(crate) fn tags_from_text(text: &str) -> Vec<String> {
-    text.split([';', '|'])
+    text.split([';', '|', ','])
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)

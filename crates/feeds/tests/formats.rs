@@ -243,6 +243,74 @@ fn csv_line_numbers_count_quoted_newlines() {
     );
 }
 
+#[test]
+fn csv_public_feeds_with_their_header_in_a_comment() {
+    // The shapes of abuse.ch dumps (values replaced by documentation ones): a banner of
+    // comments, the header as the last comment, quoted cells.
+    let urlhaus = "################################################################\n\
+        # abuse.ch URLhaus Database Dump (CSV - recent URLs only)      #\n\
+        # Last updated: 2026-11-23 10:00:05 UTC                        #\n\
+        ################################################################\n\
+        #\n\
+        # id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\
+        \"3203573\",\"2026-11-23 09:31:06\",\"http://198.51.100.7:41066/i\",\"online\",\"2026-11-23 09:31:06\",\"malware_download\",\"32-bit,elf,mips,Mozi\",\"https://urlhaus.abuse.ch/url/3203573/\",\"geenensp\"\n\
+        \"3203572\",\"2026-11-23 09:30:05\",\"not a url at all\",\"online\",\"\",\"malware_download\",\"\",\"https://urlhaus.abuse.ch/url/3203572/\",\"x\"\n";
+    let out = read(Format::Csv, "urlhaus.csv", urlhaus);
+    assert_eq!(out.values(), [(Kind::Url, "http://198.51.100.7:41066/i")]);
+    let first = &out.sightings[0];
+    assert_eq!(first.tags, ["feed-tag", "32-bit", "elf", "mips", "Mozi"]);
+    assert_eq!(first.seen_at.to_rfc3339(), "2026-11-23T09:31:06+00:00");
+    assert_eq!(out.invalid().len(), 1, "{:?}", out.messages());
+    assert!(
+        out.invalid()[0].starts_with("urlhaus.csv:8: "),
+        "{:?}",
+        out.invalid()
+    );
+
+    let feodo = "#####\n# Feodo Tracker: Botnet C2 IP Blocklist (CSV)\n#####\n\
+        # \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n\
+        \"2026-10-17 07:30:05\",\"203.0.113.205\",\"443\",\"online\",\"2026-11-22\",\"QakBot\"\n\
+        # Number of entries: 1\n";
+    let out = read(Format::Csv, "feodo.csv", feodo);
+    assert_eq!(out.values(), [(Kind::Ipv4, "203.0.113.205")]);
+    assert_eq!(out.sightings[0].tags, ["feed-tag", "QakBot"]);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+
+    // ThreatFox: a blank after every comma hides the quotes from the CSV parser; `ip:port`
+    // values keep the address; the 0–100 confidence becomes the score.
+    let threatfox = "# ThreatFox IOCs: CSV\n\
+        # \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"fk_malware\",\"malware_alias\",\"malware_printable\",\"last_seen_utc\",\"confidence_level\",\"reference\",\"tags\",\"anonymous\",\"reporter\"\n\
+        \"2026-11-23 09:00:00\", \"1333333\", \"198.51.100.9:443\", \"ip:port\", \"botnet_cc\", \"win.cobalt_strike\", \"None\", \"Cobalt Strike\", \"\", \"100\", \"\", \"c2,CobaltStrike\", \"0\", \"x\"\n\
+        \"2026-11-23 09:00:01\", \"1333334\", \"[2001:db8::9]:8443\", \"ip:port\", \"botnet_cc\", \"win.x\", \"None\", \"X\", \"\", \"50\", \"\", \"\", \"0\", \"x\"\n\
+        \"2026-11-23 09:00:02\", \"1333335\", \"bad-c2[.]example\", \"domain\", \"botnet_cc\", \"win.x\", \"None\", \"X\", \"\", \"75\", \"\", \"\", \"0\", \"x\"\n\
+        \"2026-11-23 09:00:03\", \"1333336\", \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\", \"sha256_hash\", \"payload\", \"win.x\", \"None\", \"X\", \"\", \"75\", \"\", \"\", \"0\", \"x\"\n";
+    let out = read(Format::Csv, "threatfox.csv", threatfox);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    assert_eq!(
+        out.values(),
+        [
+            (Kind::Ipv4, "198.51.100.9"),
+            (Kind::Ipv6, "2001:db8::9"),
+            (Kind::Domain, "bad-c2.example"),
+            (
+                Kind::Sha256,
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            ),
+        ]
+    );
+    assert_eq!(out.sightings[0].score, Some(10));
+    assert_eq!(out.sightings[0].tags, ["feed-tag", "c2", "CobaltStrike"]);
+    assert_eq!(out.sightings[1].score, Some(5));
+}
+
+#[test]
+fn csv_plain_header_after_comments_wins() {
+    let feed = "# value,type\n# exported by hand\nindicator,type\n198.51.100.3,ip\n";
+    let out = read(Format::Csv, "h.csv", feed);
+    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.3")]);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+}
+
 // --- JSON lines ---------------------------------------------------------------------------
 
 #[test]

@@ -1,8 +1,17 @@
 //! CSV feeds with a header row. Header names map to attributes through the aliases in
 //! `fields` (`value`/`indicator`/`ioc`, `type`, `score`, `confidence`, `tags`/`labels`,
 //! `description`, `valid_until`/`expiration`, ...) or through [`Columns`](crate::Columns)
-//! overrides. The delimiter (`,`, tab, `;` or `|`) is taken from the header line. Rows are
-//! read one at a time; a bad row is reported with its line number and reading goes on.
+//! overrides. The delimiter (`,`, tab, `;` or `|`) is taken from the first line that is not a
+//! `#` comment. Rows are read one at a time; a bad row is reported with its line number and
+//! reading goes on.
+//!
+//! Rows whose first cell starts with `#` are comments. Public feeds (abuse.ch URLhaus, Feodo
+//! Tracker, ThreatFox, MalwareBazaar) put their header in the last comment before the data
+//! (`# id,dateadded,url,...`): a comment that names a value column is taken as the header when
+//! no plain header row follows. Blanks between a delimiter and a quote are dropped before
+//! parsing ([`quotes`]: ThreatFox writes `"a", "b,c"`) and cells are trimmed.
+
+mod quotes;
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -22,19 +31,26 @@ pub(crate) fn reader<'a>(
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(input);
+        .from_reader(quotes::TightQuotes::new(input, delimiter));
     FeedReader::new(CsvSource {
         csv,
         origin,
         options,
         columns: None,
+        commented_header: None,
         record: ::csv::ByteRecord::new(),
     })
 }
 
-/// The most frequent of `,`, tab, `;` and `|` on the first line (a comma when none occurs).
+/// The most frequent of `,`, tab, `;` and `|` on the first line that is not a comment (a comma
+/// when none occurs).
 fn sniff_delimiter(head: &[u8]) -> u8 {
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut lines = head.split(|&b| b == b'\n');
+    let first_line = lines
+        .clone()
+        .find(|line| !line.trim_ascii().is_empty() && !line.trim_ascii().starts_with(b"#"))
+        .or_else(|| lines.next())
+        .unwrap_or_default();
     [b',', b'\t', b';', b'|']
         .into_iter()
         .map(|d| (first_line.iter().filter(|&&b| b == d).count(), d))
@@ -43,12 +59,17 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
         .map_or(b',', |(_, d)| d)
 }
 
+/// Column index → (attribute, header name).
+type ColumnMap = Vec<Option<(Field, String)>>;
+
 struct CsvSource<R> {
     csv: ::csv::Reader<R>,
     origin: Arc<str>,
     options: Options,
     /// Column index → (attribute, header name), once the header is read.
-    columns: Option<Vec<Option<(Field, String)>>>,
+    columns: Option<ColumnMap>,
+    /// The last comment before the data that reads as a header.
+    commented_header: Option<ColumnMap>,
     record: ::csv::ByteRecord,
 }
 
@@ -58,11 +79,11 @@ impl<R: std::io::Read> CsvSource<R> {
     }
 
     /// Maps the header row; fails when no column holds the value.
-    fn read_header(&self) -> Result<Vec<Option<(Field, String)>>, String> {
+    fn read_header(&self) -> Result<ColumnMap, String> {
         let names: Vec<String> = self
             .record
             .iter()
-            .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
+            .map(|raw| header_name(&String::from_utf8_lossy(raw)))
             .collect();
         let mut best: Vec<(Field, usize, usize)> = Vec::new();
         for (index, name) in names.iter().enumerate() {
@@ -95,6 +116,20 @@ impl<R: std::io::Read> CsvSource<R> {
         Ok(columns)
     }
 
+    /// The columns, from this row or the commented header before it, and whether this row was
+    /// the header. A plain header row wins over a commented one; with a commented header, any
+    /// other row is the first of the data. `None` (after reporting why) when there is none.
+    fn header(&mut self, out: &mut VecDeque<Record>) -> Option<(ColumnMap, bool)> {
+        match (self.read_header(), self.commented_header.take()) {
+            (Ok(columns), _) => Some((columns, true)),
+            (Err(_), Some(commented)) => Some((commented, false)),
+            (Err(reason), None) => {
+                out.push_back(Err(FeedError::invalid(&self.origin, self.line(), reason)));
+                None
+            }
+        }
+    }
+
     fn row(&self, columns: &[Option<(Field, String)>], out: &mut VecDeque<Record>) {
         let mut row = Row::default();
         for (raw, column) in self.record.iter().zip(columns) {
@@ -102,7 +137,7 @@ impl<R: std::io::Read> CsvSource<R> {
                 continue;
             };
             match std::str::from_utf8(raw) {
-                Ok(text) => row.set(*field, name, Cell::Text(text)),
+                Ok(text) => row.set(*field, name, Cell::Text(text.trim())),
                 Err(_) => {
                     out.push_back(Err(FeedError::invalid(
                         &self.origin,
@@ -137,24 +172,44 @@ impl<R: std::io::Read> Source for CsvSource<R> {
         if is_blank(&self.record) {
             return Some(0);
         }
-        match self.columns.take() {
-            None => match self.read_header() {
-                Ok(columns) => {
-                    self.columns = Some(columns);
-                    Some(0)
-                }
-                Err(reason) => {
-                    out.push_back(Err(FeedError::invalid(&self.origin, self.line(), reason)));
-                    None
-                }
-            },
-            Some(columns) => {
-                self.row(&columns, out);
-                self.columns = Some(columns);
-                Some(1)
+        if is_comment(&self.record) {
+            if self.columns.is_none() {
+                self.commented_header = self.read_header().ok().or(self.commented_header.take());
             }
+            return Some(0);
         }
+        let columns = match self.columns.take() {
+            Some(columns) => columns,
+            None => {
+                let (header, consumed) = self.header(out)?;
+                if consumed {
+                    self.columns = Some(header);
+                    return Some(0);
+                }
+                header
+            }
+        };
+        self.row(&columns, out);
+        self.columns = Some(columns);
+        Some(1)
     }
+}
+
+fn is_comment(record: &::csv::ByteRecord) -> bool {
+    record
+        .get(0)
+        .is_some_and(|first| first.trim_ascii_start().starts_with(b"#"))
+}
+
+/// A header cell as a name: a commented header's `#` and the quotes the parser kept after it
+/// (`# "first_seen_utc","ioc_id"`) are not part of it.
+fn header_name(cell: &str) -> String {
+    let name = cell.trim().trim_start_matches('#').trim();
+    name.strip_prefix('"')
+        .and_then(|n| n.strip_suffix('"'))
+        .unwrap_or(name)
+        .trim()
+        .to_owned()
 }
 
 fn is_blank(record: &::csv::ByteRecord) -> bool {
@@ -172,5 +227,15 @@ mod tests {
         assert_eq!(sniff_delimiter(b"value;type;tags\n"), b';');
         assert_eq!(sniff_delimiter(b"value\n"), b',');
         assert_eq!(sniff_delimiter(b""), b',');
+        assert_eq!(sniff_delimiter(b"# a,b,c\n#\nvalue;type\n"), b';');
+        assert_eq!(sniff_delimiter(b"#####\n"), b',');
+    }
+
+    #[test]
+    fn header_names_lose_comment_marks_and_kept_quotes() {
+        assert_eq!(header_name("# \"first_seen_utc\""), "first_seen_utc");
+        assert_eq!(header_name("#id"), "id");
+        assert_eq!(header_name(" Valid Until "), "Valid Until");
+        assert_eq!(header_name("\""), "\"");
     }
 }
