@@ -63,6 +63,44 @@ struct RawConfig {
     workflows: Vec<RawWorkflow>,
     #[serde(default)]
     triggers: Vec<RawTrigger>,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+/// `[serve]`: settings of the daemon's HTTP listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    token: Option<String>,
+}
+
+/// The daemon's settings, validated. Holds the token's *reference*, never the token.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    token_ref: Option<String>,
+}
+
+impl ServeSettings {
+    /// The token the status page, `/api/` and `/metrics` require (`None`: open to whoever can
+    /// reach the listener), read from the environment variable or file the config names.
+    pub fn resolve_token(&self) -> Result<Option<SecretString>, ConfigError> {
+        let Some(reference) = &self.token_ref else {
+            return Ok(None);
+        };
+        let token = trendmicro::secret::expand(reference)
+            .map_err(|error| invalid("serve.token", error.to_string()))?;
+        if secrecy::ExposeSecret::expose_secret(&token).is_empty() {
+            return Err(invalid("serve.token", "the secret it names is empty"));
+        }
+        Ok(Some(token))
+    }
+}
+
+fn validate_serve(raw: RawServe) -> Result<ServeSettings, ConfigError> {
+    match raw.token {
+        Some(token) if !is_reference(&token) => Err(invalid("serve.token", INLINE_SECRET)),
+        token_ref => Ok(ServeSettings { token_ref }),
+    }
 }
 
 /// `[library]`: where the SQLite library lives.
@@ -374,6 +412,7 @@ pub struct Config {
     pub guard: GuardConfig,
     pub workflows: Vec<Workflow>,
     pub triggers: Vec<Trigger>,
+    pub serve: ServeSettings,
 }
 
 impl Config {
@@ -427,6 +466,7 @@ impl Config {
             .map(|(i, trigger)| validate_trigger(i, trigger, &targets))
             .collect::<Result<Vec<_>, _>>()?;
         unique("triggers", triggers.iter().map(|t| t.name.as_str()))?;
+        let serve = validate_serve(raw.serve)?;
         Ok(Config {
             library: raw.library.path,
             targets,
@@ -434,6 +474,7 @@ impl Config {
             guard: raw.guard,
             workflows,
             triggers,
+            serve,
         })
     }
 
@@ -1276,6 +1317,27 @@ parameters = { list_name = "Blocked", include = ["asset"] }
         let error = Config::from_toml(&text).unwrap_err().to_string();
         assert!(error.starts_with("targets[0].api_key:"), "{error}");
         assert!(!error.contains("sk-live-abcdef"), "{error}");
+    }
+
+    #[test]
+    fn the_status_token_is_a_reference_that_must_resolve() {
+        let open = with("").unwrap();
+        assert!(open.serve.resolve_token().unwrap().is_none());
+        let error = with("[serve]\ntoken = \"hunter2\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("serve.token:"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let missing = with("[serve]\ntoken = \"env:IOCSYNC_TEST_NO_SUCH_VARIABLE\"\n").unwrap();
+        let error = missing.serve.resolve_token().unwrap_err().to_string();
+        assert!(error.starts_with("serve.token:"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let text = format!("[serve]\ntoken = \"file:{}\"\n", file.display());
+        let token = with(&text).unwrap().serve.resolve_token().unwrap().unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "s3cret");
+        assert!(with("[serve]\nlisten = \"0.0.0.0:1\"\n").is_err());
     }
 
     #[test]

@@ -162,11 +162,13 @@ fn missing_secrets_collections_and_folders_are_named() {
             "path = \"iocsync.db\"",
             "path = \"no-such-folder/iocsync.db\"",
         )
-        .replace("min_score = 5", "min_score = 11");
+        .replace("min_score = 5", "min_score = 11")
+        + "\n[serve]\ntoken = \"env:CHECK_TEST_UNSET_STATUS_TOKEN\"\n";
     let run = check(dir.path(), &broken, false);
     assert_eq!(run.code, 1);
     for expected in [
         "targets[0].api_key: cannot resolve secret `env:CHECK_TEST_UNSET_VARIABLE`",
+        "serve.token: cannot resolve secret `env:CHECK_TEST_UNSET_STATUS_TOKEN`",
         "targets[1].api_key: cannot resolve secret `file:ds.key`",
         "collections[0].min_score: 11 is above the maximum score 10",
         "workflows[1].collection: no collection `gone`",

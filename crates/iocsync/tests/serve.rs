@@ -326,26 +326,37 @@ async fn sigterm_during_a_run_finishes_the_batch_records_the_run_and_exits_zero(
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), "hook-token").unwrap();
-    let trigger = format!(
+/// A `siem` webhook trigger (bearer token `hook-token`, written to a file in `dir`) that blocks
+/// `alert.ip` on Vision One.
+fn siem_trigger(dir: &std::path::Path) -> String {
+    std::fs::write(dir.join("hook-token"), "hook-token").unwrap();
+    format!(
         "[[triggers]]\nname = \"siem\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
          token = \"file:{}\"\nvalues = [\"$SrcIP\"]\n[triggers.fields]\nSrcIP = \"alert.ip\"\n",
-        dir.path().join("token").display()
-    );
-    write_serve_config(dir.path(), &emu.base_url(), "1h", &trigger);
-    seed(dir.path(), 0);
-    let daemon = Daemon::start(dir.path());
-    let answer = reqwest::Client::new()
+        dir.join("hook-token").display()
+    )
+}
+
+/// Fires the `siem` trigger with an alert about 45.33.32.156.
+async fn fire_siem(daemon: &Daemon) -> reqwest::Response {
+    reqwest::Client::new()
         .post(format!("{}/hooks/siem", daemon.url))
         .bearer_auth("hook-token")
         .json(&serde_json::json!({ "alert": { "ip": "45.33.32.156" } }))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let trigger = siem_trigger(dir.path());
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &trigger);
+    seed(dir.path(), 0);
+    let daemon = Daemon::start(dir.path());
+    let answer = fire_siem(&daemon).await;
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
     assert_eq!(suspicious(&emu.emulator().snapshot()), ["45.33.32.156"]);
 
@@ -367,6 +378,57 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
             .any(|l| !l.starts_with('#') && l.contains("hook=\"siem\"")),
         "the hooks' metrics are in the same registry:\n{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_token_guards_page_api_and_metrics_but_not_healthz_or_hooks() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("status-token"), "status-s3cret\n").unwrap();
+    let extra = format!(
+        "{}[serve]\ntoken = \"file:{}\"\n",
+        siem_trigger(dir.path()),
+        dir.path().join("status-token").display()
+    );
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &extra);
+    seed(dir.path(), 0);
+    let daemon = Daemon::start(dir.path());
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", daemon.url));
+
+    for path in ["/", "/api/status", "/api/runs", "/metrics"] {
+        let refused = get(path).send().await.unwrap();
+        assert_eq!(refused.status(), 401, "GET {path} without the token");
+        assert_eq!(
+            refused.headers()["www-authenticate"],
+            "Basic realm=\"iocsync\", charset=\"UTF-8\""
+        );
+        let wrong = get(path).bearer_auth("status-s3cre").send().await.unwrap();
+        assert_eq!(wrong.status(), 401, "GET {path} with a wrong token");
+        let hook_token = get(path).bearer_auth("hook-token").send().await.unwrap();
+        assert_eq!(hook_token.status(), 401, "GET {path} with the hook's token");
+        let bearer = get(path).bearer_auth("status-s3cret").send().await.unwrap();
+        assert_eq!(bearer.status(), 200, "GET {path} with the bearer token");
+        let basic = get(path)
+            .basic_auth("anyone", Some("status-s3cret"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(basic.status(), 200, "GET {path} with the token as password");
+    }
+    let page = get("/").bearer_auth("status-s3cret").send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("iocsync"));
+    assert_eq!(daemon.get("/healthz").await.status(), 200);
+
+    let answer = fire_siem(&daemon).await;
+    assert_eq!(
+        answer.status(),
+        200,
+        "the hook keeps its own authentication"
+    );
+    assert_eq!(suspicious(&emu.emulator().snapshot()), ["45.33.32.156"]);
+    let logs = daemon.logs().join("\n");
+    assert!(!logs.contains("status-s3cret"), "{logs}");
 }
 
 /// Sums `key` of the run counts of every finished run.

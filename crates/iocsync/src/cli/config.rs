@@ -217,8 +217,8 @@ fn offline_problems(config: &Config) -> Vec<Problem> {
     problems
 }
 
-/// Every secret reference must resolve to something non-empty; a webhook's payload template
-/// must be JSON.
+/// Every secret reference (target keys, trigger secrets, the status token) must resolve to
+/// something non-empty; a webhook's payload template must be JSON.
 fn target_problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (i, target) in config.targets.iter().enumerate() {
@@ -250,14 +250,14 @@ fn target_problems(config: &Config) -> Vec<Problem> {
             Err(other) => problems.push(Problem::new(key, other.to_string())),
         }
     }
-    for trigger in &config.triggers {
-        if let Err(error) = trigger.resolve_secret() {
-            let (key, message) = match error {
-                ConfigError::Invalid { key, reason } => (key, reason),
-                other => (String::new(), other.to_string()),
-            };
-            problems.push(Problem::new(key, message));
-        }
+    let trigger_secrets = config.triggers.iter().map(|t| t.resolve_secret().map(drop));
+    let status_token = std::iter::once(config.serve.resolve_token().map(drop));
+    for error in trigger_secrets.chain(status_token).filter_map(Result::err) {
+        let (key, message) = match error {
+            ConfigError::Invalid { key, reason } => (key, reason),
+            other => (String::new(), other.to_string()),
+        };
+        problems.push(Problem::new(key, message));
     }
     problems
 }

@@ -16,8 +16,8 @@ use crate::serve::{self, Options};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address and port of the HTTP listener (status page, /api/, /metrics, /hooks/).
-    /// Port 0 picks a free port; the URL is printed on stdout. Only /hooks/ authenticates
-    /// callers: keep the listener on loopback or behind a proxy that does.
+    /// Port 0 picks a free port; the URL is printed on stdout. Beyond loopback, set
+    /// `[serve] token` so the status page, /api/ and /metrics ask for it.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
     /// How often the scheduler looks for due workflows; a failed run is retried one tick later.

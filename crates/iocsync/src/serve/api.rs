@@ -1,5 +1,5 @@
-//! The HTTP side of the daemon: the status page, the JSON API under `/api/`, `/metrics` and
-//! `/healthz`.
+//! The HTTP side of the daemon: the status page, the JSON API under `/api/`, `/metrics` (behind
+//! the status token when there is one, see [`access`](super::access)) and `/healthz`.
 //! Handlers read the library on the blocking pool (a library handle per request).
 
 use std::sync::Arc;
@@ -8,30 +8,36 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use store::Library;
 
 use super::Shared;
+use super::access::{StatusToken, require_token};
 use super::status::{self, Status};
 
 /// Runs listed by `/api/runs` when no limit is given, and the most it lists.
 const DEFAULT_RUNS: u64 = 50;
 const MAX_RUNS: u64 = 1000;
 
-/// The routes of the status page, the JSON API and the metrics.
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// The routes of the status page, the JSON API and the metrics; all but `/healthz` require
+/// `token` when there is one.
+pub fn router(shared: Arc<Shared>, token: Option<StatusToken>) -> Router {
+    let status = Router::new()
         .route("/", get(page))
         .route("/api/status", get(api_status))
         .route("/api/workflows", get(api_workflows))
         .route("/api/targets", get(api_targets))
         .route("/api/triggers", get(api_triggers))
         .route("/api/runs", get(api_runs))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .with_state(shared)
+        .route("/metrics", get(metrics));
+    let status = match token {
+        Some(token) => status.route_layer(middleware::from_fn_with_state(token, require_token)),
+        None => status,
+    };
+    status.route("/healthz", get(healthz)).with_state(shared)
 }
 
 /// An error answered as `{"error": "..."}`.

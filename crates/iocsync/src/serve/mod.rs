@@ -5,12 +5,14 @@
 //!   thread and library handle, and stops after its batch in flight on shutdown.
 //! - [`health`]: periodic cheap probes of every target.
 //! - [`status`]: the data the page and the API show; [`page`] renders it as HTML; [`api`] is
-//!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families.
+//!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families;
+//!   [`access`] the optional status token in front of them.
 //! - [`hooks`]: `POST /hooks/{name}` webhook triggers.
 //!
 //! [`start`] runs all of it inside the caller's Tokio runtime and returns a [`RunningServer`]
 //! (used by `iocsync serve`, `iocsync quickstart --serve` and tests).
 
+mod access;
 mod api;
 mod health;
 pub mod hooks;
@@ -32,6 +34,7 @@ use prometheus_client::registry::Registry;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use self::access::StatusToken;
 use self::health::Health;
 use self::hooks::Hooks;
 use self::metrics::Metrics;
@@ -119,6 +122,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let hooks = Hooks::new(Arc::clone(&config), &mut registry)?;
+    let token = status_token(&config, options.listen)?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -134,11 +138,25 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         started_at: now,
         stop: CancellationToken::new(),
     });
-    let app = api::router(Arc::clone(&shared)).merge(hooks.router());
+    let app = api::router(Arc::clone(&shared), token).merge(hooks.router());
     let stop = shared.stop.clone();
     let task = tokio::spawn(run(shared, listener, app));
     tracing::info!(%addr, "iocsync serve listening");
     Ok(RunningServer { addr, stop, task })
+}
+
+/// The status token, when `[serve] token` names one; a warning when there is none and the
+/// listener is reachable from other hosts.
+fn status_token(config: &Config, listen: SocketAddr) -> anyhow::Result<Option<StatusToken>> {
+    let token = config.serve.resolve_token()?;
+    if token.is_none() && !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "the status page, /api/ and /metrics are open to every host that can reach {listen}: \
+             set [serve] token, or keep the listener on loopback"
+        );
+    }
+    Ok(token.as_ref().map(StatusToken::new))
 }
 
 /// Opens the library once so a bad path fails at start, not at the first run.
