@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     for record in feeds::open(Format::Csv, "fuzz", data, options) {
         match record {
             Ok(sighting) => assert!(!sighting.value.is_empty()),
-            Err(problem) => assert!(!problem.reason.is_empty() && problem.location != Location::Line(0)),
+            Err(problem) => {
+                assert!(!problem.reason.is_empty() && problem.location != Location::Line(0))
+            }
         }
     }
 });

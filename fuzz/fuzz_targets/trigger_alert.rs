@@ -44,7 +44,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let mapped = map_alert(&CONFIG.triggers[0], &alert);
     let wrapped = mapped.inputs.iter().filter(|(t, _)| t == "x-$A-$B").count();
-    let wrapped_skipped = mapped.skipped.iter().filter(|(t, _)| t == "x-$A-$B").count();
+    let wrapped_skipped = mapped
+        .skipped
+        .iter()
+        .filter(|(t, _)| t == "x-$A-$B")
+        .count();
     assert_eq!(wrapped + wrapped_skipped, 1);
     assert!(mapped.skipped.iter().all(|(_, reason)| !reason.is_empty()));
 });
