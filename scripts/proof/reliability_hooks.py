@@ -24,15 +24,18 @@ from .workspace import Workspace
 
 HOOK_SECRET = secrets.token_hex(24)
 HOOK_TOKEN = secrets.token_hex(24)
-SECRETS = [HOOK_SECRET, HOOK_TOKEN]
+STATUS_TOKEN = secrets.token_hex(24)
+SECRETS = [HOOK_SECRET, HOOK_TOKEN, STATUS_TOKEN]
 MAX_BODY = 4096
 ADD_ENDPOINT = "POST /v3.0/threatintel/suspiciousObjects"
 
 
 def triggers(directory):
+    """The two triggers, and the status token in front of the page, API and metrics."""
     directory.mkdir(parents=True, exist_ok=True)
     secret_file, token_file = directory / "hook.secret", directory / "hook.token"
-    for path, value in ((secret_file, HOOK_SECRET), (token_file, HOOK_TOKEN)):
+    status_file = directory / "status.token"
+    for path, value in ((secret_file, HOOK_SECRET), (token_file, HOOK_TOKEN), (status_file, STATUS_TOKEN)):
         path.write_text(value)
         os.chmod(path, 0o600)
     return f"""
@@ -55,6 +58,9 @@ token = "file:{token_file}"
 values = ["$SrcIP"]
 [triggers.fields]
 SrcIP = "alert.source.ip"
+
+[serve]
+token = "file:{status_file}"
 """
 
 

@@ -14,12 +14,13 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .verdict import Verdict
 
-ALLOWED_NAMES = {"api.key", "emulator.toml", "hook.secret", "hook.token"}
+ALLOWED_NAMES = {"api.key", "emulator.toml", "hook.secret", "hook.token", "status.token"}
 SERVE_PAGES = ["/", "/api/status", "/api/workflows", "/api/targets", "/api/triggers", "/api/runs", "/metrics"]
 
 
@@ -54,8 +55,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def scan_serve(workspace, secrets):
-    """Starts `iocsync serve` on the workspace; returns (hits, pages read) or None when unavailable."""
+def fetch(url, token=None):
+    """The body of a GET, with the status token as a bearer when given; None on an HTTP error."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+    except urllib.error.HTTPError:
+        return None
+
+
+def scan_serve(workspace, secrets, token):
+    """Starts `iocsync serve` on the workspace (its status pages behind `token`); returns (hits,
+    pages read) or None when unavailable. Raises when a page answers without the token."""
     port = free_port()
     with open(workspace.dir / "serve.log", "w") as log_file:
         child = subprocess.Popen(workspace.command("serve", "--listen", f"127.0.0.1:{port}"), stdout=log_file,
@@ -67,8 +79,12 @@ def scan_serve(workspace, secrets):
                 return None
             try:
                 for page in SERVE_PAGES:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=10) as response:
-                        pages[page] = response.read()
+                    if fetch(f"http://127.0.0.1:{port}{page}") is not None:
+                        raise RuntimeError(f"{page} answered without the status token")
+                    body = fetch(f"http://127.0.0.1:{port}{page}", token)
+                    if body is None:
+                        raise RuntimeError(f"{page} refused the status token")
+                    pages[page] = body
                 break
             except OSError:
                 time.sleep(0.1)
@@ -99,15 +115,17 @@ def scanners_work(work):
     return found
 
 
-def run(work, workspace, secret_values):
-    """`secret_values`: every secret the scenarios used; `workspace`: one to start `serve` on."""
+def run(work, workspace, secret_values, status_token):
+    """`secret_values`: every secret the scenarios used; `workspace`: one to start `serve` on,
+    its status pages behind `status_token`."""
     if not scanners_work(work):
         return Verdict("secrets", False, "the scanners missed a planted canary")
-    served = scan_serve(workspace, secret_values)
+    served = scan_serve(workspace, secret_values, status_token)
     file_hits, files = scan_files(work, secret_values)
     db_hits, rows = scan_databases(work, secret_values)
     hits = file_hits + db_hits + (served[0] if served else [])
-    serve_text = (f"the status page, JSON API and /metrics ({served[1]} pages)" if served
+    serve_text = (f"the status page, JSON API and /metrics ({served[1]} pages, each refused without the status "
+                  "token and read with it)" if served
                   else "`iocsync serve` not available in this tree, so no status page or /metrics searched")
     details = (f"a planted canary was found by both scanners; searched {files} files (logs at -v, run reports, errors files, databases and WAL bytes), "
                f"{rows:,} database rows, and {serve_text}: "
