@@ -176,6 +176,34 @@ fn standard_input_with_defaults_from_flags() {
 }
 
 #[test]
+fn an_abuse_ch_dump_imports_as_downloaded() {
+    // A ThreatFox-shaped dump named as its download URL names it (no extension): the format
+    // is detected from the commented header, quoted tag lists and `ip:port` values are read.
+    let dir = TempDir::new().unwrap();
+    let dump = "################\n# ThreatFox IOCs: recent\n################\n\
+        # \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"malware_printable\",\"confidence_level\",\"tags\"\n\
+        \"2026-11-23 09:00:00\", \"1\", \"198.51.101.20:443\", \"ip:port\", \"botnet_cc\", \"Cobalt Strike\", \"100\", \"c2,CobaltStrike\"\n\
+        \"2026-11-23 09:00:01\", \"2\", \"bad-c2[.]example\", \"domain\", \"botnet_cc\", \"X\", \"50\", \"\"\n";
+    let path = write(&dir, "recent", dump);
+    let run = import(&dir, &[&path, "--source", "threatfox"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let library = library(&dir);
+    let now = chrono::Utc::now();
+    let ip = library
+        .indicator(indicator::Kind::Ipv4, "198.51.101.20", now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ip.score, Some(10));
+    assert_eq!(ip.tags, ["CobaltStrike", "c2"], "tags are kept sorted");
+    let domain = library
+        .indicator(indicator::Kind::Domain, "bad-c2.example", now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(domain.score, Some(5));
+    assert_eq!(library.count().unwrap(), 2);
+}
+
+#[test]
 fn unreadable_inputs_fail_but_the_others_are_imported() {
     let dir = TempDir::new().unwrap();
     let good = write(&dir, "good.txt", "198.51.101.1\n");
