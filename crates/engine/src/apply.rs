@@ -526,7 +526,9 @@ async fn xdr_one(
 }
 
 /// Applies an HTTP template plan: one call per new or changed value, the ledger updated after
-/// each answered call. A webhook has no undo, so a removal only forgets the value.
+/// each answered call. Removals are sent through the removal template when the target has one
+/// (`remove_payload`), each forgotten once answered; without one a webhook has no undo, so a
+/// removal only forgets the value.
 pub async fn http(
     client: &HttpTemplateClient,
     plan: &Plan,
@@ -534,50 +536,90 @@ pub async fn http(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    let gone: Vec<(Kind, String)> = plan
-        .removals
+    let undone: &[Change] = if client.can_remove() {
+        &plan.removals
+    } else {
+        let gone: Vec<(Kind, String)> = plan
+            .removals
+            .iter()
+            .map(|c| (c.kind, c.value.clone()))
+            .collect();
+        library.ledger_apply(&plan.ledger, &[], &gone)?;
+        report.removed += gone.len();
+        progress.advance(gone.len() as u64);
+        &[]
+    };
+    let calls = undone
         .iter()
-        .map(|c| (c.kind, c.value.clone()))
-        .collect();
-    library.ledger_apply(&plan.ledger, &[], &gone)?;
-    report.removed += gone.len();
-    progress.advance(gone.len() as u64);
-    let extra = std::collections::BTreeMap::new();
-    for (change, is_add) in sends(plan) {
+        .map(|c| (c, Call::Remove))
+        .chain(sends(plan).map(|(c, is_add)| (c, if is_add { Call::Add } else { Call::Update })));
+    for (change, call) in calls {
         if report.stop_requested(progress) {
             return Ok(());
         }
-        let attributes = match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
-            Ok(attributes) => attributes,
-            Err(error) => {
-                report.fail(change, &error.to_string());
-                progress.advance(1);
-                continue;
-            }
-        };
-        let fields = Fields {
-            value: &change.value,
-            kind: change.kind.as_str(),
-            score: attributes.score,
-            description: &attributes.description,
-            tags: &[],
-            extra: &extra,
-        };
-        match client.send(&fields).await {
-            Ok(_) => {
-                let entry = sent_entry(plan, change, None);
-                library.ledger_apply(&plan.ledger, &[entry], &[])?;
-                report.count_sent(is_add);
-            }
-            Err(error) if error.stops_target() => {
-                report.halted = Some(error.to_string());
-                return Ok(());
-            }
-            Err(error) => report.fail(change, &error.to_string()),
+        if !http_call(client, plan, change, call, library, report).await? {
+            return Ok(());
         }
         progress.advance(1);
     }
     Ok(())
+}
+
+/// What one HTTP template call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Add,
+    Update,
+    Remove,
+}
+
+/// Sends one change and records the answer; `false` when the target stopped the run.
+async fn http_call(
+    client: &HttpTemplateClient,
+    plan: &Plan,
+    change: &Change,
+    call: Call,
+    library: &mut dyn LibraryBackend,
+    report: &mut RunReport,
+) -> Result<bool, EngineError> {
+    let attributes = match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
+        Ok(attributes) => attributes,
+        Err(error) => {
+            report.fail(change, &error.to_string());
+            return Ok(true);
+        }
+    };
+    let extra = std::collections::BTreeMap::new();
+    let fields = Fields {
+        value: &change.value,
+        kind: change.kind.as_str(),
+        score: attributes.score,
+        description: &attributes.description,
+        tags: &[],
+        extra: &extra,
+    };
+    let answer = match call {
+        Call::Remove => client.remove(&fields).await,
+        Call::Add | Call::Update => client.send(&fields).await,
+    };
+    match answer {
+        Ok(_) if call == Call::Remove => {
+            let gone = [(change.kind, change.value.clone())];
+            library.ledger_apply(&plan.ledger, &[], &gone)?;
+            report.removed += 1;
+        }
+        Ok(_) => {
+            let entry = sent_entry(plan, change, None);
+            library.ledger_apply(&plan.ledger, &[entry], &[])?;
+            report.count_sent(call == Call::Add);
+        }
+        Err(error) if error.stops_target() => {
+            report.halted = Some(error.to_string());
+            return Ok(false);
+        }
+        Err(error) => report.fail(change, &error.to_string()),
+    }
+    Ok(true)
 }
 
 /// The ledger entry of one value a one-at-a-time target (XDR, HTTP) confirmed.

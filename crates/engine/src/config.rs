@@ -136,6 +136,9 @@ struct RawTarget {
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
     payload: Option<String>,
+    remove_url: Option<String>,
+    remove_method: Option<String>,
+    remove_payload: Option<String>,
     tls_verify: Option<bool>,
     ca_bundle: Option<PathBuf>,
     proxy: Option<String>,
@@ -536,9 +539,14 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         &path,
         raw.product,
         &raw.base_url,
-        raw.method,
-        raw.headers,
-        raw.payload,
+        RawWebhook {
+            method: raw.method,
+            headers: raw.headers,
+            payload: raw.payload,
+            remove_url: raw.remove_url,
+            remove_method: raw.remove_method,
+            remove_payload: raw.remove_payload,
+        },
     )?;
     match raw.product {
         Product::VisionOne | Product::XdrV2 => {
@@ -612,29 +620,53 @@ fn is_reference(value: &str) -> bool {
     value.starts_with("env:") || value.starts_with("file:")
 }
 
-/// The webhook of an `http` target: `base_url` is where it goes, `payload` its template.
+/// The keys only an `http` target takes.
+struct RawWebhook {
+    method: Option<String>,
+    headers: std::collections::BTreeMap<String, String>,
+    payload: Option<String>,
+    remove_url: Option<String>,
+    remove_method: Option<String>,
+    remove_payload: Option<String>,
+}
+
+impl RawWebhook {
+    fn is_empty(&self) -> bool {
+        self.method.is_none()
+            && self.headers.is_empty()
+            && self.payload.is_none()
+            && self.remove_url.is_none()
+            && self.remove_method.is_none()
+            && self.remove_payload.is_none()
+    }
+}
+
+/// The webhook of an `http` target: `base_url` is where it goes, `payload` its template, and
+/// `remove_payload` (to `remove_url`, default `base_url`) how a value is undone.
 /// Headers that carry credentials must be secret references.
 fn webhook(
     path: &str,
     product: Product,
     base_url: &Option<String>,
-    method: Option<String>,
-    headers: std::collections::BTreeMap<String, String>,
-    payload: Option<String>,
+    raw: RawWebhook,
 ) -> Result<Option<HttpTemplateConfig>, ConfigError> {
     if product != Product::Http {
-        if method.is_some() || !headers.is_empty() || payload.is_some() {
+        if !raw.is_empty() {
             return Err(invalid(
                 path,
-                "`method`, `headers` and `payload` apply to http targets only",
+                "`method`, `headers`, `payload` and `remove_*` apply to http targets only",
             ));
         }
         return Ok(None);
     }
-    let url = base_url.as_deref().unwrap_or_default();
-    let url = Url::parse(url).map_err(|e| invalid(format!("{path}.base_url"), e.to_string()))?;
-    let payload = payload.ok_or_else(|| invalid(format!("{path}.payload"), "is required"))?;
-    for (name, value) in &headers {
+    let parse_url = |key: &str, url: &str| {
+        Url::parse(url).map_err(|e| invalid(format!("{path}.{key}"), e.to_string()))
+    };
+    let url = parse_url("base_url", base_url.as_deref().unwrap_or_default())?;
+    let payload = raw
+        .payload
+        .ok_or_else(|| invalid(format!("{path}.payload"), "is required"))?;
+    for (name, value) in &raw.headers {
         let lower = name.to_ascii_lowercase();
         let sensitive = ["authorization", "key", "token", "secret"]
             .iter()
@@ -643,11 +675,23 @@ fn webhook(
             return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
         }
     }
+    if raw.remove_payload.is_none() && (raw.remove_url.is_some() || raw.remove_method.is_some()) {
+        return Err(invalid(
+            format!("{path}.remove_payload"),
+            "is required with `remove_url` or `remove_method`",
+        ));
+    }
     let mut config = HttpTemplateConfig::new(url, payload);
-    config.headers = headers;
-    if let Some(method) = method {
+    config.headers = raw.headers;
+    if let Some(method) = raw.method {
         config.method = method;
     }
+    config.remove_url = raw
+        .remove_url
+        .map(|url| parse_url("remove_url", &url))
+        .transpose()?;
+    config.remove_method = raw.remove_method;
+    config.remove_payload = raw.remove_payload;
     Ok(Some(config))
 }
 
@@ -990,10 +1034,17 @@ fn validate_trigger(i: usize, raw: RawTrigger, targets: &[Target]) -> Result<Tri
         .as_deref()
         .map(|text| positive_duration(&key("ttl"), text))
         .transpose()?;
-    if ttl.is_some() && raw.action == Action::Http {
+    let undoable = target
+        .webhook
+        .as_ref()
+        .is_some_and(|webhook| webhook.remove_payload.is_some());
+    if ttl.is_some() && raw.action == Action::Http && !undoable {
         return Err(invalid(
             key("ttl"),
-            "an http target has no way to lift a block: use blocklist or xdr-block",
+            format!(
+                "target `{}` has no `remove_payload`, so a block cannot be lifted",
+                target.name
+            ),
         ));
     }
     if raw.product_id.is_some() && raw.action != Action::XdrBlock {
@@ -1317,6 +1368,34 @@ parameters = { list_name = "Blocked", include = ["asset"] }
         let error = Config::from_toml(&text).unwrap_err().to_string();
         assert!(error.starts_with("targets[0].api_key:"), "{error}");
         assert!(!error.contains("sk-live-abcdef"), "{error}");
+    }
+
+    #[test]
+    fn removal_templates_belong_to_http_targets_and_need_a_payload() {
+        let http = |keys: &str| {
+            with(&format!(
+                "[[targets]]\nname = \"hook\"\nproduct = \"http\"\nbase_url = \"http://127.0.0.1:9/add\"\npayload = '{{}}'\n{keys}\n"
+            ))
+        };
+        let config =
+            http("remove_url = \"http://127.0.0.1:9/del\"\nremove_payload = '[\"$value\"]'")
+                .unwrap();
+        let webhook = config.target("hook").unwrap().http_template().unwrap();
+        assert_eq!(webhook.remove_url.unwrap().path(), "/del");
+        assert_eq!(webhook.remove_payload.as_deref(), Some("[\"$value\"]"));
+        let error = http("remove_method = \"DELETE\"").unwrap_err().to_string();
+        assert!(error.contains(".remove_payload: is required"), "{error}");
+        let error = http("remove_url = \"not a url\"\nremove_payload = '{}'")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(".remove_url:"), "{error}");
+        let error = BASE.replacen(
+            "api_key = \"env:V1_KEY\"",
+            "api_key = \"env:V1_KEY\"\nremove_payload = '{}'",
+            1,
+        );
+        let error = Config::from_toml(&error).unwrap_err().to_string();
+        assert!(error.contains("apply to http targets only"), "{error}");
     }
 
     #[test]

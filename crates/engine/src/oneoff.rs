@@ -112,6 +112,15 @@ pub enum Sender {
 }
 
 impl Sender {
+    /// Whether what it sends can be undone: always on Vision One and XDR v2, on an HTTP
+    /// target only with a removal template (`remove_payload`).
+    pub fn can_undo(&self) -> bool {
+        match self {
+            Sender::Http(client) => client.can_remove(),
+            Sender::VisionOne(_) | Sender::XdrV2 { .. } => true,
+        }
+    }
+
     /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR blocks.
     pub fn new(target: &Target, product_id: &str) -> Result<Sender, EngineError> {
         Ok(match target.product {
@@ -172,12 +181,7 @@ impl Sender {
             Sender::Http(client) => {
                 let mut results = Vec::with_capacity(items.len());
                 for item in items {
-                    results.push(match mode {
-                        Mode::Block => http(client, item, request).await,
-                        Mode::Unblock => {
-                            Err("an http target has no way to lift a block".to_owned())
-                        }
-                    });
+                    results.push(http(client, mode, item, request).await);
                 }
                 (results, None)
             }
@@ -264,7 +268,8 @@ async fn xdr(
         .map_err(|error| error.to_string())
 }
 
-async fn http(client: &HttpTemplateClient, item: &Item, request: Request<'_>) -> Sent {
+/// The payload for a block, the removal template (`remove_payload`) to lift one.
+async fn http(client: &HttpTemplateClient, mode: Mode, item: &Item, request: Request<'_>) -> Sent {
     let fields = Fields {
         value: &item.value,
         kind: item.kind.as_str(),
@@ -273,11 +278,11 @@ async fn http(client: &HttpTemplateClient, item: &Item, request: Request<'_>) ->
         tags: &[],
         extra: request.extra,
     };
-    client
-        .send(&fields)
-        .await
-        .map(|_| None)
-        .map_err(|error| error.to_string())
+    let answer = match mode {
+        Mode::Block => client.send(&fields).await,
+        Mode::Unblock => client.remove(&fields).await,
+    };
+    answer.map(|_| None).map_err(|error| error.to_string())
 }
 
 /// One indicator found in an input, checked.

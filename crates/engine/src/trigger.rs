@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use store::{GuardDrop, LedgerEntry, Library, LibraryBackend, RunStatus};
 use subtle::ConstantTimeEq;
 
-use crate::config::{Action, Config, ConfigError, Trigger, TriggerAuth};
+use crate::config::{Config, ConfigError, Trigger, TriggerAuth};
 use crate::error::EngineError;
 use crate::oneoff::{self, Item, Mode, OneOffAttributes, Prepared, Request, Sender};
 
@@ -461,7 +461,7 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         action_id: Option<String>,
     },
-    /// Sent to an HTTP template target.
+    /// Sent to an HTTP template target without a removal template (nothing to lift).
     Sent,
     /// Not sent: the guard's `rule` stopped it, or it is no indicator the target takes.
     Refused {
@@ -689,7 +689,8 @@ impl ArmedTrigger {
         let mut entries = Vec::new();
         for ((input, item), result) in items.into_iter().zip(results) {
             let outcome = match result {
-                Ok(_) if self.trigger.action == Action::Http => Outcome::Sent,
+                // A call that cannot be undone is not a block: nothing to keep or lift.
+                Ok(_) if !self.sender.can_undo() => Outcome::Sent,
                 Ok(action_id) => {
                     let attributes = OneOffAttributes {
                         description: self.trigger.description.clone(),

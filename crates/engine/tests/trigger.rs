@@ -12,7 +12,7 @@ use common::Harness;
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
 use engine::Config;
-use engine::trigger::{self, ArmedTrigger, AuthError, Authenticator, Outcome};
+use engine::trigger::{self, ArmedTrigger, AuthError, Authenticator, Outcome, TriggerReport};
 use proptest::prelude::*;
 use serde_json::json;
 use store::{Library, RunStatus};
@@ -68,6 +68,16 @@ fn restarted(h: &Harness, name: &str) -> (ArmedTrigger, Mutex<Library>) {
     let armed = ArmedTrigger::new(&h.config, h.config.trigger(name).unwrap()).unwrap();
     let library = Mutex::new(Library::open(&h.config.library).unwrap());
     (armed, library)
+}
+
+/// After a restart, lifts what trigger `name` blocked that is due `after` from the harness's now.
+async fn lift_after_restart(h: &Harness, name: &str, after: Duration) -> TriggerReport {
+    let (armed, library) = restarted(h, name);
+    armed
+        .lift_due(&library, h.now + after)
+        .await
+        .unwrap()
+        .expect("something was due")
 }
 
 fn headers(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
@@ -238,7 +248,10 @@ fn config_errors_name_the_trigger_key() {
     ));
     assert!(both.starts_with("triggers[1]:"), "{both}");
     let ttl = error(&trigger_toml("t", "web", "http", &auth, "ttl = \"1h\""));
-    assert!(ttl.starts_with("triggers[1].ttl:"), "{ttl}");
+    assert!(
+        ttl.starts_with("triggers[1].ttl:") && ttl.contains("remove_payload"),
+        "{ttl}"
+    );
     let bad_ttl = error(&trigger_toml(
         "t",
         "v1",
@@ -435,12 +448,31 @@ async fn xdr_ttl_blocks_are_lifted_with_restore_block() {
     let report = fire(&h, "x", alert).await;
     assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
     assert_eq!(h.xdr_blocked(), ["45.4.4.4", "http://bad.example/"]);
-    let (armed, library) = restarted(&h, "x");
-    let lifted = armed
-        .lift_due(&library, h.now + Duration::hours(1))
-        .await
-        .unwrap()
-        .unwrap();
+    let lifted = lift_after_restart(&h, "x", Duration::hours(1)).await;
     assert_eq!(lifted.values.len(), 2, "{lifted:?}");
     assert!(h.xdr_blocked().is_empty());
+}
+
+#[tokio::test]
+async fn http_ttl_blocks_are_lifted_with_the_removal_template() {
+    let (_dir, h) = hmac_harness("w", "webhook-undo", "http", "ttl = \"1h\"").await;
+    let report = fire(&h, "w", json!({"alert": {"source": {"ip": "45.6.6.6"}}})).await;
+    assert!(
+        matches!(
+            report.values[1].outcome,
+            Outcome::Blocked {
+                lift_at: Some(_),
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(h.suspicious(), ["45.6.6.6"]);
+    let lifted = lift_after_restart(&h, "w", Duration::hours(2)).await;
+    assert_eq!(lifted.status, RunStatus::Succeeded, "{lifted:?}");
+    assert!(
+        h.suspicious().is_empty(),
+        "the removal template undid the block"
+    );
+    assert!(h.library.ledger("webhook-undo/hook:w").unwrap().is_empty());
 }

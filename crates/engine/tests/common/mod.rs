@@ -218,6 +218,16 @@ payload = '[{{"ip": "$value", "description": "$description"}}]'
 headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
 
 [[targets]]
+name = "webhook-undo"
+product = "http"
+base_url = "{v1}/v3.0/threatintel/suspiciousObjects"
+proxy = "none"
+payload = '[{{"ip": "$value", "description": "$description"}}]'
+remove_url = "{v1}/v3.0/threatintel/suspiciousObjects/delete"
+remove_payload = '[{{"ip": "$value"}}]'
+headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
+
+[[targets]]
 name = "ds"
 product = "deep-security"
 base_url = "{ds}"

@@ -1,4 +1,5 @@
-//! [`HttpTemplateClient`]: renders the payload for one set of fields and sends it.
+//! [`HttpTemplateClient`]: renders the payload for one set of fields and sends it; with a
+//! removal template, renders and sends the undo too.
 
 use std::time::Duration;
 
@@ -16,17 +17,49 @@ use crate::error::excerpt;
 use crate::http::{CallStats, EXCERPT_CHARS, HttpClient, Profile, config_error, secret_header};
 use crate::secret::expand;
 
-/// The label of every call in the metrics.
+/// The labels of the calls in the metrics.
 const ENDPOINT: &str = "webhook";
+const REMOVE_ENDPOINT: &str = "webhook-remove";
 
-/// A built webhook: secrets resolved, template parsed.
+/// A built webhook: secrets resolved, templates parsed.
 #[derive(Debug)]
 pub struct HttpTemplateClient {
     http: HttpClient,
+    headers: Vec<(HeaderName, SecretString)>,
+    send: Call,
+    removal: Option<Call>,
+}
+
+/// Where one kind of request goes, how, and with which body.
+#[derive(Debug)]
+struct Call {
     url: Url,
     method: Method,
-    headers: Vec<(HeaderName, SecretString)>,
     template: Template,
+    endpoint: &'static str,
+}
+
+impl Call {
+    fn new(
+        url: &Url,
+        method: &str,
+        payload: &str,
+        [url_key, method_key, payload_key]: [&str; 3],
+        endpoint: &'static str,
+    ) -> Result<Call, Error> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config_error(url_key, "must be an http(s) URL"));
+        }
+        let method = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| config_error(method_key, &format!("`{method}` is not an HTTP method")))?;
+        Ok(Call {
+            url: url.clone(),
+            method,
+            template: Template::parse(payload)
+                .map_err(|error| config_error(payload_key, &error.to_string()))?,
+            endpoint,
+        })
+    }
 }
 
 /// A 2xx answer.
@@ -38,19 +71,28 @@ pub struct WebhookResponse {
 }
 
 impl HttpTemplateClient {
-    /// Parses the template, resolves header secrets and builds the client.
+    /// Parses the templates, resolves header secrets and builds the client.
     pub fn new(config: &HttpTemplateConfig) -> Result<Self, Error> {
-        let template = Template::parse(&config.payload)?;
-        let method = Method::from_bytes(config.method.trim().to_ascii_uppercase().as_bytes())
-            .map_err(|_| {
-                config_error(
-                    "method",
-                    &format!("`{}` is not an HTTP method", config.method),
+        let send = Call::new(
+            &config.url,
+            &config.method,
+            &config.payload,
+            ["url", "method", "payload"],
+            ENDPOINT,
+        )?;
+        let removal = config
+            .remove_payload
+            .as_deref()
+            .map(|payload| {
+                Call::new(
+                    config.remove_url.as_ref().unwrap_or(&config.url),
+                    config.remove_method.as_deref().unwrap_or(&config.method),
+                    payload,
+                    ["remove_url", "remove_method", "remove_payload"],
+                    REMOVE_ENDPOINT,
                 )
-            })?;
-        if !matches!(config.url.scheme(), "http" | "https") {
-            return Err(config_error("url", "must be an http(s) URL"));
-        }
+            })
+            .transpose()?;
         let mut headers = Vec::with_capacity(config.headers.len());
         for (name, value) in &config.headers {
             let key = format!("headers.{name}");
@@ -69,16 +111,20 @@ impl HttpTemplateClient {
         )?;
         Ok(Self {
             http,
-            url: config.url.clone(),
-            method,
             headers,
-            template,
+            send,
+            removal,
         })
     }
 
     /// The parsed template (its placeholders tell which fields an alert must provide).
     pub fn template(&self) -> &Template {
-        &self.template
+        &self.send.template
+    }
+
+    /// Whether a value can be undone (the config has a `remove_payload`).
+    pub fn can_remove(&self) -> bool {
+        self.removal.is_some()
     }
 
     /// API calls, retries and rate-limit pauses so far.
@@ -89,7 +135,25 @@ impl HttpTemplateClient {
     /// Renders the payload for `fields` and sends it. A non-2xx answer (after the policy's
     /// retries for 429 and 5xx) is [`Error::Webhook`] with the status and the body's start.
     pub async fn send(&self, fields: &Fields<'_>) -> Result<WebhookResponse, Error> {
-        let body = Bytes::from(self.template.render(fields)?.to_string());
+        self.call(&self.send, fields).await
+    }
+
+    /// Renders the removal payload for `fields` and sends it, answered like [`send`]; a
+    /// configuration error when there is no removal template.
+    ///
+    /// [`send`]: Self::send
+    pub async fn remove(&self, fields: &Fields<'_>) -> Result<WebhookResponse, Error> {
+        match &self.removal {
+            Some(call) => self.call(call, fields).await,
+            None => Err(config_error(
+                "remove_payload",
+                "this webhook has no removal template, so nothing can be undone",
+            )),
+        }
+    }
+
+    async fn call(&self, call: &Call, fields: &Fields<'_>) -> Result<WebhookResponse, Error> {
+        let body = Bytes::from(call.template.render(fields)?.to_string());
         let headers = self
             .headers
             .iter()
@@ -98,9 +162,9 @@ impl HttpTemplateClient {
         let has_type = headers.iter().any(|(name, _)| name == CONTENT_TYPE);
         let response = self
             .http
-            .send(ENDPOINT, |client| {
+            .send(call.endpoint, |client| {
                 let mut request = client
-                    .request(self.method.clone(), self.url.clone())
+                    .request(call.method.clone(), call.url.clone())
                     .body(body.clone());
                 if !has_type {
                     request = request.header(CONTENT_TYPE, "application/json");
@@ -118,7 +182,7 @@ impl HttpTemplateClient {
                 excerpt,
             })
         } else {
-            let mut shown = self.url.clone();
+            let mut shown = call.url.clone();
             shown.set_query(None);
             Err(Error::Webhook {
                 url: shown.to_string(),

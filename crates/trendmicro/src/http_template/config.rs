@@ -25,6 +25,16 @@ pub struct HttpTemplateConfig {
     pub headers: BTreeMap<String, String>,
     /// The JSON payload template (see [`super::request`] for the placeholders).
     pub payload: String,
+    /// Where a removal goes (default `url`).
+    #[serde(default)]
+    pub remove_url: Option<Url>,
+    /// The method of a removal (default `method`).
+    #[serde(default)]
+    pub remove_method: Option<String>,
+    /// The JSON payload template that undoes a value, with the same placeholders. Without it
+    /// the webhook has no undo: a removal only forgets the value and no block can be lifted.
+    #[serde(default)]
+    pub remove_payload: Option<String>,
     /// Timeouts, proxy, TLS, limits and retries. A webhook that is not idempotent may want
     /// `retry.max_attempts = 1`.
     #[serde(default)]
@@ -43,6 +53,9 @@ impl HttpTemplateConfig {
             method: default_method(),
             headers: BTreeMap::new(),
             payload: payload.into(),
+            remove_url: None,
+            remove_method: None,
+            remove_payload: None,
             http: HttpPolicy::default(),
         }
     }
@@ -51,18 +64,26 @@ impl HttpTemplateConfig {
 impl fmt::Debug for HttpTemplateConfig {
     /// Header values may be literal secrets: only their names are shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.url.clone();
-        if shown.query().is_some() {
-            shown.set_query(Some("REDACTED"));
-        }
         f.debug_struct("HttpTemplateConfig")
-            .field("url", &shown.as_str())
+            .field("url", &redacted(&self.url))
             .field("method", &self.method)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("payload", &self.payload)
+            .field("remove_url", &self.remove_url.as_ref().map(redacted))
+            .field("remove_method", &self.remove_method)
+            .field("remove_payload", &self.remove_payload)
             .field("http", &self.http)
             .finish()
     }
+}
+
+/// A URL whose query (which may carry a token) is not shown.
+fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.query().is_some() {
+        shown.set_query(Some("REDACTED"));
+    }
+    shown.into()
 }
 
 #[cfg(test)]
@@ -75,13 +96,17 @@ mod tests {
             Url::parse("https://hooks.example/x?token=abc123").unwrap(),
             "{}",
         );
+        config.remove_url = Some(Url::parse("https://hooks.example/undo?token=def456").unwrap());
         config
             .headers
             .insert("Authorization".into(), "Bearer literal-secret-value".into());
         let shown = format!("{config:?}");
         assert!(shown.contains("Authorization"), "{shown}");
         assert!(!shown.contains("literal-secret-value"), "{shown}");
-        assert!(!shown.contains("abc123"), "{shown}");
+        assert!(
+            !shown.contains("abc123") && !shown.contains("def456"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -74,6 +74,43 @@ async fn sends_the_dnif_block_payload_with_a_secret_header() {
 }
 
 #[tokio::test]
+async fn a_removal_template_undoes_what_the_payload_did() {
+    let mut settings = emulator::EmulatorConfig::default();
+    settings.tasks.delay_seconds = 0;
+    let emu = Emu::with(settings).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("xdr-token");
+    std::fs::write(&token, KEY).unwrap();
+    let mut config = config(&emu, &token);
+    let blocked = |state: &serde_json::Value| state["xdrBlocked"].to_string();
+    let without = HttpTemplateClient::new(&config).unwrap();
+    assert!(!without.can_remove());
+    let extra = BTreeMap::from([("SrcIP".to_owned(), json!("203.0.113.50"))]);
+    let error = without.remove(&fields(&extra)).await.unwrap_err();
+    assert!(error.to_string().contains("remove_payload"), "{error}");
+
+    config.remove_url = Some(emu.base().join("/v2.0/xdr/response/restoreBlock").unwrap());
+    config.remove_payload = Some(DNIF_BLOCK.to_owned());
+    let client = HttpTemplateClient::new(&config).unwrap();
+    assert!(client.can_remove());
+    client.send(&fields(&extra)).await.unwrap();
+    assert!(blocked(&emu.state().await).contains("203.0.113.50"));
+    client.remove(&fields(&extra)).await.unwrap();
+    assert!(!blocked(&emu.state().await).contains("203.0.113.50"));
+    let endpoints: Vec<String> = client
+        .stats()
+        .calls
+        .iter()
+        .map(|c| c.endpoint.clone())
+        .collect();
+    assert_eq!(endpoints, ["webhook", "webhook-remove"]);
+
+    config.remove_payload = Some("{\"a\": $value}".to_owned());
+    let error = HttpTemplateClient::new(&config).unwrap_err().to_string();
+    assert!(error.contains("remove_payload"), "{error}");
+}
+
+#[tokio::test]
 async fn a_refused_request_reports_status_and_body() {
     let emu = Emu::start().await;
     let dir = tempfile::tempdir().unwrap();
