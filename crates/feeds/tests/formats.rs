@@ -304,6 +304,29 @@ fn csv_public_feeds_with_their_header_in_a_comment() {
 }
 
 #[test]
+fn csv_quote_never_closed_is_reported_not_swallowed() {
+    let feed = "value,description\n198.51.100.1,\"unterminated\n198.51.100.2,ok\n198.51.100.3,ok\n";
+    let out = read(Format::Csv, "u.csv", feed);
+    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.1")]);
+    let invalid = out.invalid();
+    assert_eq!(invalid.len(), 1, "{invalid:?}");
+    assert!(
+        invalid[0].starts_with("u.csv:2: a quote opened in this row is never closed"),
+        "{invalid:?}"
+    );
+    let fine = read(
+        Format::Csv,
+        "f.csv",
+        "value,description\n198.51.100.3,O\"Brien\n",
+    );
+    assert!(
+        fine.problems.is_empty(),
+        "a quote inside a cell is text: {:?}",
+        fine.messages()
+    );
+}
+
+#[test]
 fn csv_plain_header_after_comments_wins() {
     let feed = "# value,type\n# exported by hand\nindicator,type\n198.51.100.3,ip\n";
     let out = read(Format::Csv, "h.csv", feed);

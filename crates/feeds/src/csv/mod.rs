@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::io::BufRead;
 use std::sync::Arc;
 
+use self::quotes::TightQuotes;
 use crate::fields::Field;
 use crate::record::{Cell, Row};
 use crate::{FeedError, FeedReader, Location, Options, Record, Source};
@@ -31,7 +32,7 @@ pub(crate) fn reader<'a>(
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(quotes::TightQuotes::new(input, delimiter));
+        .from_reader(TightQuotes::new(input, delimiter));
     FeedReader::new(CsvSource {
         csv,
         origin,
@@ -39,6 +40,7 @@ pub(crate) fn reader<'a>(
         columns: None,
         commented_header: None,
         record: ::csv::ByteRecord::new(),
+        last_line: 0,
     })
 }
 
@@ -63,7 +65,7 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
 type ColumnMap = Vec<Option<(Field, String)>>;
 
 struct CsvSource<R> {
-    csv: ::csv::Reader<R>,
+    csv: ::csv::Reader<TightQuotes<R>>,
     origin: Arc<str>,
     options: Options,
     /// Column index → (attribute, header name), once the header is read.
@@ -71,6 +73,8 @@ struct CsvSource<R> {
     /// The last comment before the data that reads as a header.
     commented_header: Option<ColumnMap>,
     record: ::csv::ByteRecord,
+    /// The line the last record started on.
+    last_line: u64,
 }
 
 impl<R: std::io::Read> CsvSource<R> {
@@ -116,6 +120,19 @@ impl<R: std::io::Read> CsvSource<R> {
         Ok(columns)
     }
 
+    /// A quote left open swallows every later line into one cell; the CSV parser takes that
+    /// silently, so the row where it opened is reported.
+    fn report_open_quote(&self, out: &mut VecDeque<Record>) {
+        if self.csv.get_ref().ended_in_quotes() {
+            out.push_back(Err(FeedError::invalid(
+                &self.origin,
+                Location::Line(self.last_line),
+                "a quote opened in this row is never closed: every line after it was read as \
+                 part of one cell",
+            )));
+        }
+    }
+
     /// The columns, from this row or the commented header before it, and whether this row was
     /// the header. A plain header row wins over a commented one; with a commented header, any
     /// other row is the first of the data. `None` (after reporting why) when there is none.
@@ -155,8 +172,13 @@ impl<R: std::io::Read> CsvSource<R> {
 impl<R: std::io::Read> Source for CsvSource<R> {
     fn fill(&mut self, out: &mut VecDeque<Record>) -> Option<u64> {
         match self.csv.read_byte_record(&mut self.record) {
-            Ok(false) => return None,
-            Ok(true) => {}
+            Ok(false) => {
+                self.report_open_quote(out);
+                return None;
+            }
+            Ok(true) => {
+                self.last_line = self.record.position().map_or(0, ::csv::Position::line);
+            }
             Err(err) => {
                 let location = err
                     .position()

@@ -1,16 +1,37 @@
 //! Blanks between a delimiter and an opening quote. The CSV parser (the `csv` crate, like RFC
 //! 4180) sees a quote only as a cell's first byte, so in `a, "b,c"` it splits inside the quotes
 //! and keeps them. ThreatFox writes every row that way. [`TightQuotes`] drops those blanks as
-//! the bytes stream by, so the parser sees `a,"b,c"`; every other byte passes unchanged.
+//! the bytes stream by, so the parser sees `a,"b,c"`; every other byte passes unchanged. It
+//! follows the quoting as the parser does, so it can also tell when the input ended inside a
+//! quoted cell, which the parser accepts silently.
 
 use std::io::{self, Read};
 
-/// A reader that drops the spaces between a delimiter and an opening quote, outside quotes.
+/// Where the last byte left the reader, as the CSV parser sees quoting: a quote opens a
+/// quoted cell only as the cell's first byte; elsewhere in an unquoted cell it is text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a cell; `after_delimiter` unless at the start of a line.
+    CellStart {
+        after_delimiter: bool,
+    },
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: it closes the cell unless another quote follows.
+    QuoteInQuoted,
+}
+
+/// A reader that drops the spaces between a delimiter and an opening quote.
 pub(super) struct TightQuotes<R> {
     inner: R,
     delimiter: u8,
-    in_quotes: bool,
-    after_delimiter: bool,
+    state: State,
+    /// The inner reader has ended.
+    at_end: bool,
+    /// The open quoted cell holds a line break with more after it (lines would be lost in it).
+    spans_lines: bool,
+    /// The last byte inside the open quoted cell was a line break.
+    after_break: bool,
     /// Spaces seen right after a delimiter, held until the next byte shows whether a quote
     /// follows (then they are dropped) or not (then they are written).
     held: usize,
@@ -24,8 +45,12 @@ impl<R: Read> TightQuotes<R> {
         TightQuotes {
             inner,
             delimiter,
-            in_quotes: false,
-            after_delimiter: false,
+            state: State::CellStart {
+                after_delimiter: false,
+            },
+            at_end: false,
+            spans_lines: false,
+            after_break: false,
             held: 0,
             out: Vec::new(),
             pos: 0,
@@ -33,23 +58,43 @@ impl<R: Read> TightQuotes<R> {
         }
     }
 
+    /// Whether the input ended inside a quoted cell (a quote never closed) that took in
+    /// later lines. (One that only took the final line break loses nothing.)
+    pub(super) fn ended_in_quotes(&self) -> bool {
+        self.at_end && self.state == State::Quoted && self.spans_lines
+    }
+
     fn push(&mut self, byte: u8) {
-        if self.in_quotes {
-            // A doubled quote inside quotes leaves and re-enters: the state stays right.
-            self.in_quotes = byte != b'"';
-            self.out.push(byte);
-            return;
-        }
-        if self.after_delimiter && byte == b' ' {
-            self.held += 1;
-            return;
-        }
-        if byte != b'"' {
-            self.out.extend(std::iter::repeat_n(b' ', self.held));
-        }
+        let ends_cell = byte == self.delimiter || byte == b'\n' || byte == b'\r';
+        let start = State::CellStart {
+            after_delimiter: byte == self.delimiter,
+        };
+        self.state = match self.state {
+            State::CellStart {
+                after_delimiter: true,
+            } if byte == b' ' => {
+                self.held += 1;
+                return;
+            }
+            State::CellStart { .. } if byte == b'"' => {
+                self.held = 0;
+                self.spans_lines = false;
+                self.after_break = false;
+                State::Quoted
+            }
+            State::Quoted if byte == b'"' => State::QuoteInQuoted,
+            State::Quoted => {
+                let line_break = byte == b'\n' || byte == b'\r';
+                self.spans_lines |= self.after_break && !line_break;
+                self.after_break = line_break;
+                State::Quoted
+            }
+            State::QuoteInQuoted if byte == b'"' => State::Quoted,
+            _ if ends_cell => start,
+            _ => State::Unquoted,
+        };
+        self.out.extend(std::iter::repeat_n(b' ', self.held));
         self.held = 0;
-        self.after_delimiter = byte == self.delimiter;
-        self.in_quotes = byte == b'"';
         self.out.push(byte);
     }
 
@@ -59,6 +104,7 @@ impl<R: Read> TightQuotes<R> {
         self.pos = 0;
         let read = self.inner.read(&mut self.scratch)?;
         if read == 0 {
+            self.at_end = true;
             self.out.extend(std::iter::repeat_n(b' ', self.held));
             self.held = 0;
             return Ok(!self.out.is_empty());
@@ -113,6 +159,30 @@ mod tests {
         );
         assert_eq!(tight(b"a;  \"b\"", b';'), b"a;\"b\"");
         assert_eq!(tight(b"a,   ", b','), b"a,   ");
+    }
+
+    fn ends_in_quotes(input: &[u8]) -> bool {
+        let mut reader = TightQuotes::new(input, b',');
+        reader.read_to_end(&mut Vec::new()).unwrap();
+        reader.ended_in_quotes()
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_told_from_quotes_inside_text() {
+        assert!(ends_in_quotes(b"a,\"never closed\nb,c\n"));
+        assert!(
+            !ends_in_quotes(b"a, \"never closed"),
+            "nothing after it is lost"
+        );
+        assert!(ends_in_quotes(b"a, \"never closed\r\nb"));
+        assert!(
+            !ends_in_quotes(b"a,O\"Brien\nb,c\n"),
+            "a quote inside a cell is text"
+        );
+        assert!(!ends_in_quotes(b"a,\"closed \"\"twice\"\"\"\n"));
+        assert!(!ends_in_quotes(b"a,\"closed\"x\n"));
+        assert!(!ends_in_quotes(b""));
+        assert!(!ends_in_quotes(b"a,\"only the last line break\n"));
     }
 
     proptest! {
