@@ -110,11 +110,35 @@ impl<R: Read> TightQuotes<R> {
             return Ok(!self.out.is_empty());
         }
         let scratch = std::mem::take(&mut self.scratch);
-        for &byte in &scratch[..read] {
-            self.push(byte);
+        let mut rest = &scratch[..read];
+        while !rest.is_empty() {
+            let span = self.pass_span(rest);
+            if let Some(&byte) = rest.get(span) {
+                self.push(byte);
+                rest = &rest[span + 1..];
+            } else {
+                rest = &[];
+            }
         }
         self.scratch = scratch;
         Ok(true)
+    }
+
+    /// Copies the bytes at the start of `rest` that cannot change the state (the inside of a
+    /// cell up to the next delimiter, quote or line break) in one go; returns how many.
+    fn pass_span(&mut self, rest: &[u8]) -> usize {
+        let span = match self.state {
+            State::Unquoted => memchr::memchr3(self.delimiter, b'\n', b'\r', rest),
+            State::Quoted => memchr::memchr3(b'"', b'\n', b'\r', rest),
+            State::CellStart { .. } | State::QuoteInQuoted => return 0,
+        }
+        .unwrap_or(rest.len());
+        if span > 0 && self.state == State::Quoted {
+            self.spans_lines |= self.after_break;
+            self.after_break = false;
+        }
+        self.out.extend_from_slice(&rest[..span]);
+        span
     }
 }
 
