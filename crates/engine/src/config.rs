@@ -294,7 +294,7 @@ impl Workflow {
 }
 
 /// When the daemon runs a workflow (parsed and checked here; the daemon acts on it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Every(Duration),
     Cron(String),

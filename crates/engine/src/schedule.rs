@@ -77,6 +77,8 @@ impl Timetable {
 /// One scheduled workflow's state.
 #[derive(Debug, Clone)]
 pub struct Slot {
+    /// The schedule as configured (a reload keeps the slot while this is unchanged).
+    pub schedule: Schedule,
     pub timetable: Timetable,
     /// When the workflow is next due (`None`: never again).
     pub next: Option<DateTime<Utc>>,
@@ -84,6 +86,24 @@ pub struct Slot {
     pub running_since: Option<DateTime<Utc>>,
     /// Failed runs in a row.
     pub failures: u32,
+}
+
+impl Slot {
+    /// A workflow's slot as of `now`: an interval is due at once, a cron at its next time.
+    fn new(workflow: &str, schedule: &Schedule, now: DateTime<Utc>) -> Result<Slot, ScheduleError> {
+        let timetable = Timetable::new(workflow, schedule)?;
+        let next = match timetable {
+            Timetable::Every(_) => Some(now),
+            Timetable::Cron(_) => timetable.next_after(now),
+        };
+        Ok(Slot {
+            schedule: schedule.clone(),
+            timetable,
+            next,
+            running_since: None,
+            failures: 0,
+        })
+    }
 }
 
 /// Which scheduled workflows are due, and which are running.
@@ -103,24 +123,45 @@ impl Scheduler {
     ) -> Result<Scheduler, ScheduleError> {
         let mut slots = BTreeMap::new();
         for workflow in workflows {
-            let Some(schedule) = &workflow.schedule else {
-                continue;
-            };
-            let timetable = Timetable::new(&workflow.name, schedule)?;
-            let next = match timetable {
-                Timetable::Every(_) => Some(now),
-                Timetable::Cron(_) => timetable.next_after(now),
-            };
-            let slot = Slot {
-                timetable,
-                next,
-                running_since: None,
-                failures: 0,
-            };
-            slots.insert(workflow.name.clone(), slot);
+            if let Some(schedule) = &workflow.schedule {
+                slots.insert(
+                    workflow.name.clone(),
+                    Slot::new(&workflow.name, schedule, now)?,
+                );
+            }
         }
         let retry = TimeDelta::from_std(retry).unwrap_or(MAX_RETRY_WAIT);
         Ok(Scheduler { slots, retry })
+    }
+
+    /// The scheduler for a reloaded configuration: a workflow whose schedule is unchanged keeps
+    /// its next time and failure count, a new or rescheduled one starts as [`new`](Self::new)
+    /// would, one no longer scheduled is dropped. A run in flight stays marked running, so a
+    /// reload never starts a second run of a workflow.
+    pub fn reconfigure<'a>(
+        &self,
+        workflows: impl IntoIterator<Item = &'a Workflow>,
+        now: DateTime<Utc>,
+    ) -> Result<Scheduler, ScheduleError> {
+        let mut slots = BTreeMap::new();
+        for workflow in workflows {
+            let Some(schedule) = &workflow.schedule else {
+                continue;
+            };
+            let old = self.slots.get(&workflow.name);
+            let slot = match old {
+                Some(old) if old.schedule == *schedule => old.clone(),
+                _ => Slot {
+                    running_since: old.and_then(|old| old.running_since),
+                    ..Slot::new(&workflow.name, schedule, now)?
+                },
+            };
+            slots.insert(workflow.name.clone(), slot);
+        }
+        Ok(Scheduler {
+            slots,
+            retry: self.retry,
+        })
     }
 
     /// The workflows due at `now`, in name order, each marked running until
@@ -276,6 +317,36 @@ mod tests {
         assert!(scheduler.due(at(1, 0, 0)).is_empty());
         assert!(!scheduler.finished("a", true, at(1, 0, 0)));
         assert!(!scheduler.finished("nope", true, at(1, 0, 0)));
+    }
+
+    #[test]
+    fn a_reload_keeps_unchanged_schedules_and_runs_in_flight() {
+        let start = at(9, 0, 0);
+        let before = config(&[("a", "1h"), ("b", "1h"), ("c", "1h"), ("gone", "1h")]);
+        let mut scheduler = Scheduler::new(&before.workflows, start, TICK).unwrap();
+        assert_eq!(scheduler.due(start), ["a", "b", "c", "gone"]);
+        scheduler.finished("a", true, start);
+        scheduler.finished("b", false, start);
+        let later = start + TimeDelta::minutes(10);
+        let after = config(&[("a", "1h"), ("b", "1h"), ("c", "5m"), ("new", "1h")]);
+        let mut reloaded = scheduler.reconfigure(&after.workflows, later).unwrap();
+        let names: Vec<&str> = reloaded.slots().map(|(name, _)| name).collect();
+        assert_eq!(names, ["a", "b", "c", "new"]);
+        assert_eq!(
+            reloaded.slot("a").unwrap().next,
+            Some(start + TimeDelta::hours(1))
+        );
+        assert_eq!(reloaded.slot("b").unwrap().failures, 1);
+        // `c` was rescheduled while running: it stays running, due again only after it ends.
+        assert!(reloaded.slot("c").unwrap().running_since.is_some());
+        // `b` keeps its retry (due a tick after its failure), `new` starts at once.
+        assert_eq!(reloaded.due(later), ["b", "new"]);
+        assert!(reloaded.finished("c", true, later));
+        assert!(reloaded.due(later).contains(&"c".to_owned()));
+        assert!(
+            !reloaded.finished("gone", true, later),
+            "a dropped workflow is forgotten"
+        );
     }
 
     #[test]

@@ -431,6 +431,113 @@ async fn the_status_token_guards_page_api_and_metrics_but_not_healthz_or_hooks()
     assert!(!logs.contains("status-s3cret"), "{logs}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &siem_trigger(dir.path()));
+    seed(dir.path(), 0);
+    let mut daemon = Daemon::start(dir.path());
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        let names = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap().to_owned());
+        names.collect()
+    };
+    assert_eq!(
+        names(&daemon.json("/api/workflows").await),
+        ["block", "broken", "orphan"]
+    );
+    assert_eq!(fire_siem(&daemon).await.status(), 200);
+
+    // The new file: one more workflow, the trigger renamed, a status token.
+    std::fs::write(dir.path().join("status-token"), "status-s3cret").unwrap();
+    let renamed = siem_trigger(dir.path()).replace("name = \"siem\"", "name = \"siem2\"");
+    let extra = format!(
+        "[[workflows]]\nname = \"added\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
+         schedule = \"1h\"\n{renamed}[serve]\ntoken = \"file:{}\"\n",
+        dir.path().join("status-token").display()
+    );
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &extra);
+    daemon.signal("HUP");
+    let client = reqwest::Client::new();
+    let workflows = |token: Option<&'static str>| {
+        let mut request = client.get(format!("{}/api/workflows", daemon.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    wait_for("the reload", Duration::from_secs(10), || async {
+        workflows(None).await.unwrap().status() == 401
+    })
+    .await;
+    let listed = workflows(Some("status-s3cret"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&listed), ["block", "broken", "orphan", "added"]);
+    wait_for(
+        "a run of the added workflow",
+        Duration::from_secs(20),
+        || async {
+            let runs: serde_json::Value = client
+                .get(format!("{}/api/runs", daemon.url))
+                .bearer_auth("status-s3cret")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            runs.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["workflow"] == "added")
+        },
+    )
+    .await;
+    assert_eq!(
+        fire_siem(&daemon).await.status(),
+        404,
+        "the old trigger is gone"
+    );
+    let renamed_call = client
+        .post(format!("{}/hooks/siem2", daemon.url))
+        .bearer_auth("hook-token")
+        .json(&serde_json::json!({ "alert": { "ip": "45.33.32.157" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed_call.status(), 200);
+
+    // A file that does not set up is refused whole: the daemon keeps what it has.
+    let broken = extra.replace(
+        "[serve]\ntoken = \"file:",
+        "[serve]\ntoken = \"env:IOCSYNC_TEST_UNSET_TOKEN\"\n# was: \"file:",
+    );
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &broken);
+    daemon.signal("HUP");
+    wait_for(
+        "the refused reload in the log",
+        Duration::from_secs(10),
+        || async {
+            daemon
+                .logs()
+                .iter()
+                .any(|l| l.contains("NOT reloaded") && l.contains("serve.token"))
+        },
+    )
+    .await;
+    let kept = workflows(Some("status-s3cret")).await.unwrap();
+    assert_eq!(kept.status(), 200, "the old token is still in force");
+    assert!(daemon.terminate().success());
+}
+
 /// Sums `key` of the run counts of every finished run.
 fn sum_counts(runs: &serde_json::Value, key: &str) -> f64 {
     runs.as_array()

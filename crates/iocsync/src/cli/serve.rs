@@ -1,8 +1,10 @@
 //! `iocsync serve`: the daemon (scheduler, webhook triggers, status page, JSON API, metrics)
 //! until SIGTERM or Ctrl-C, which stop scheduling, let runs in flight finish their batch, record
-//! them and exit 0. A second signal exits at once.
+//! them and exit 0. A second signal exits at once. SIGHUP reads the config file again and puts
+//! it in force if all of it is valid (see [`serve::Reloader::reload`]).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if args.tick.is_zero() || args.probe_every.is_zero() {
         anyhow::bail!("--tick and --probe-every must be longer than zero");
     }
-    let config = engine::Config::load(&global.config_path())?;
+    let path = global.config_path();
+    let config = engine::Config::load(&path)?;
     let options = Options {
         tick: args.tick,
         probe_every: args.probe_every,
@@ -48,6 +51,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let server = serve::start(options).await?;
         println!("iocsync serve: listening on {}", server.url());
+        reload_on_hangup(server.reloader(), path)?;
         shutdown_signal().await?;
         tracing::warn!("shutdown requested: finishing the batches in flight");
         tokio::spawn(async {
@@ -59,6 +63,32 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         server.shutdown().await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// On every SIGHUP, loads the config file at `path` and reloads the daemon with it; a file
+/// that does not load or set up is logged and the daemon goes on as it was.
+fn reload_on_hangup(reloader: serve::Reloader, path: PathBuf) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let loaded = engine::Config::load(&path).map_err(anyhow::Error::from);
+                match loaded.and_then(|config| reloader.reload(config)) {
+                    Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
+                    Err(error) => tracing::error!(
+                        config = %path.display(),
+                        error = format!("{error:#}"),
+                        "configuration NOT reloaded: the daemon keeps the one it has"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (reloader, path);
+    Ok(())
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C).

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use store::Library;
 
 use super::Shared;
-use super::access::{StatusToken, require_token};
+use super::access::require_token;
 use super::status::{self, Status};
 
 /// Runs listed by `/api/runs` when no limit is given, and the most it lists.
@@ -23,21 +23,22 @@ const DEFAULT_RUNS: u64 = 50;
 const MAX_RUNS: u64 = 1000;
 
 /// The routes of the status page, the JSON API and the metrics; all but `/healthz` require
-/// `token` when there is one.
-pub fn router(shared: Arc<Shared>, token: Option<StatusToken>) -> Router {
-    let status = Router::new()
+/// the status token when there is one.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
         .route("/", get(page))
         .route("/api/status", get(api_status))
         .route("/api/workflows", get(api_workflows))
         .route("/api/targets", get(api_targets))
         .route("/api/triggers", get(api_triggers))
         .route("/api/runs", get(api_runs))
-        .route("/metrics", get(metrics));
-    let status = match token {
-        Some(token) => status.route_layer(middleware::from_fn_with_state(token, require_token)),
-        None => status,
-    };
-    status.route("/healthz", get(healthz)).with_state(shared)
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            require_token,
+        ))
+        .route("/healthz", get(healthz))
+        .with_state(shared)
 }
 
 /// An error answered as `{"error": "..."}`.
@@ -109,7 +110,7 @@ async fn api_runs(
         return Err(ApiError(StatusCode::BAD_REQUEST, message));
     }
     let runs = blocking(shared, move |shared| {
-        let library = Library::open(&shared.options.config.library)?;
+        let library = Library::open(&shared.config().library)?;
         Ok(library.runs(limit)?)
     })
     .await?;

@@ -43,9 +43,8 @@ pub async fn watch(shared: Arc<Shared>) {
             () = shared.stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let probes = shared
-            .options
-            .config
+        let config = shared.config();
+        let probes = config
             .targets
             .iter()
             .filter(|target| check::probeable(target.product))

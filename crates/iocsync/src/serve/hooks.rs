@@ -10,7 +10,7 @@
 //! The module uses nothing else of the binary, so the latency bench can include it as is.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -98,34 +98,51 @@ impl Metrics {
     }
 }
 
+/// The armed triggers, by name.
+pub type Armed = BTreeMap<String, Arc<ArmedTrigger>>;
+
 /// Every configured trigger, armed, with the library its calls are recorded in.
 pub struct Hooks {
-    triggers: BTreeMap<String, ArmedTrigger>,
+    /// Swapped whole by a reload; a call in flight keeps the trigger it started with.
+    triggers: RwLock<Arc<Armed>>,
     library: Mutex<Library>,
     metrics: Metrics,
 }
 
 impl Hooks {
-    /// Resolves every trigger's secret, builds its target's client, opens the library and
-    /// registers the trigger metrics in `registry`. Fails (naming the trigger) when a secret
-    /// cannot be read.
+    /// Arms every trigger of `config`, opens the library and registers the trigger metrics in
+    /// `registry`. Fails (naming the trigger) when a secret cannot be read.
     pub fn new(config: Arc<engine::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
-        let triggers = config
-            .triggers
-            .iter()
-            .map(|t| {
-                let armed = ArmedTrigger::new(&config, t)
-                    .with_context(|| format!("cannot set up trigger `{}`", t.name))?;
-                Ok((t.name.clone(), armed))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let triggers = Hooks::arm(&config)?;
         let library = Library::open(&config.library)
             .with_context(|| format!("cannot open the library {}", config.library.display()))?;
         Ok(Arc::new(Hooks {
-            triggers,
+            triggers: RwLock::new(Arc::new(triggers)),
             library: Mutex::new(library),
             metrics: Metrics::register(registry),
         }))
+    }
+
+    /// Resolves every trigger's secret and builds its target's client.
+    pub fn arm(config: &engine::Config) -> anyhow::Result<Armed> {
+        config
+            .triggers
+            .iter()
+            .map(|t| {
+                let armed = ArmedTrigger::new(config, t)
+                    .with_context(|| format!("cannot set up trigger `{}`", t.name))?;
+                Ok((t.name.clone(), Arc::new(armed)))
+            })
+            .collect()
+    }
+
+    /// Replaces the triggers (a configuration reload).
+    pub fn rearm(&self, triggers: Armed) {
+        *self.triggers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(triggers);
+    }
+
+    fn triggers(&self) -> Arc<Armed> {
+        Arc::clone(&self.triggers.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The routes: `POST /hooks/{name}`.
@@ -139,7 +156,7 @@ impl Hooks {
     /// scheduler tick). A trigger whose lift fails is logged and tried again next time.
     pub async fn lift_due(&self, now: DateTime<Utc>) -> Vec<TriggerReport> {
         let mut reports = Vec::new();
-        for (name, armed) in &self.triggers {
+        for (name, armed) in self.triggers().iter() {
             if armed.trigger.ttl.is_none() {
                 continue;
             }
@@ -169,10 +186,10 @@ async fn handle(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let Some(armed) = hooks.triggers.get(&name) else {
+    let Some(armed) = hooks.triggers().get(&name).cloned() else {
         return refuse(StatusCode::NOT_FOUND, "no trigger of that name");
     };
-    let (outcome, response) = answer(&hooks, armed, &headers, body).await;
+    let (outcome, response) = answer(&hooks, &armed, &headers, body).await;
     hooks.metrics.call(&name, outcome);
     hooks
         .metrics

@@ -23,7 +23,7 @@ mod status;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -67,6 +67,10 @@ impl Options {
 /// State shared by the scheduler, the probes and the HTTP handlers.
 pub(crate) struct Shared {
     options: Options,
+    /// The configuration in force: `options.config` until a reload replaces it.
+    config: RwLock<Arc<Config>>,
+    /// The token the status side requires, if any (replaced by a reload too).
+    token: RwLock<Option<StatusToken>>,
     scheduler: Mutex<Scheduler>,
     /// Runs in flight, by workflow.
     running: Mutex<BTreeMap<String, Arc<RunProgress>>>,
@@ -80,10 +84,21 @@ pub(crate) struct Shared {
     stop: CancellationToken,
 }
 
+impl Shared {
+    /// The configuration in force now.
+    pub(crate) fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn token(&self) -> Option<StatusToken> {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// A daemon running inside the caller's runtime.
 pub struct RunningServer {
     addr: SocketAddr,
-    stop: CancellationToken,
+    shared: Arc<Shared>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -96,7 +111,12 @@ impl RunningServer {
     /// Asks the daemon to stop: no run is started any more, runs in flight stop after the
     /// batch in flight. [`wait`](Self::wait) returns once they are recorded.
     pub fn request_shutdown(&self) {
-        self.stop.cancel();
+        self.shared.stop.cancel();
+    }
+
+    /// A handle that reloads the daemon's configuration (see [`Reloader::reload`]).
+    pub fn reloader(&self) -> Reloader {
+        Reloader(Arc::clone(&self.shared))
     }
 
     /// Waits until the daemon has stopped (after [`request_shutdown`](Self::request_shutdown)).
@@ -109,6 +129,38 @@ impl RunningServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.request_shutdown();
         self.wait().await
+    }
+}
+
+/// Reloads a running daemon's configuration; cheap to clone and send to a signal handler.
+#[derive(Clone)]
+pub struct Reloader(Arc<Shared>);
+
+impl Reloader {
+    /// Puts `config` in force without stopping: workflows and their schedules (an unchanged
+    /// schedule keeps its next time; runs in flight finish with the configuration they
+    /// started with), triggers, targets and the status token. All or nothing: when anything
+    /// in `config` cannot be set up the daemon keeps the configuration it has and the error
+    /// says why. The library and the listen address need a restart.
+    pub fn reload(&self, config: Config) -> anyhow::Result<()> {
+        let shared = &self.0;
+        let current = shared.config();
+        if config.library != current.library {
+            anyhow::bail!(
+                "library.path: a reload cannot move the library ({} → {}); restart the daemon",
+                current.library.display(),
+                config.library.display()
+            );
+        }
+        let scheduler =
+            runner::lock(&shared.scheduler).reconfigure(&config.workflows, Utc::now())?;
+        let triggers = Hooks::arm(&config)?;
+        let token = status_token(&config, shared.options.listen)?;
+        *runner::lock(&shared.scheduler) = scheduler;
+        shared.hooks.rearm(triggers);
+        *shared.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        Ok(())
     }
 }
 
@@ -128,6 +180,8 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
+        config: RwLock::new(Arc::clone(&options.config)),
+        token: RwLock::new(token),
         options,
         scheduler: Mutex::new(scheduler),
         running: Mutex::new(BTreeMap::new()),
@@ -138,11 +192,10 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         started_at: now,
         stop: CancellationToken::new(),
     });
-    let app = api::router(Arc::clone(&shared), token).merge(hooks.router());
-    let stop = shared.stop.clone();
-    let task = tokio::spawn(run(shared, listener, app));
+    let app = api::router(Arc::clone(&shared)).merge(hooks.router());
+    let task = tokio::spawn(run(Arc::clone(&shared), listener, app));
     tracing::info!(%addr, "iocsync serve listening");
-    Ok(RunningServer { addr, stop, task })
+    Ok(RunningServer { addr, shared, task })
 }
 
 /// The status token, when `[serve] token` names one; a warning when there is none and the

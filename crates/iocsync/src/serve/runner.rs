@@ -115,7 +115,7 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
     });
     lock(&shared.running).insert(workflow.clone(), Arc::clone(&progress));
     let started = Instant::now();
-    let config = Arc::clone(&shared.options.config);
+    let config = shared.config();
     let name = workflow.clone();
     let run_progress = Arc::clone(&progress);
     let outcome = tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress))

@@ -78,7 +78,7 @@ pub struct TargetStatus {
 
 /// Reads the library and the daemon's state (blocking: call it off the async threads).
 pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
-    let config = &shared.options.config;
+    let config = shared.config();
     let library = Library::open(&config.library)
         .with_context(|| format!("cannot open the library {}", config.library.display()))?;
     let runs = library.runs(RECENT_RUNS)?;
@@ -119,7 +119,7 @@ fn target_status(
     workflows: &[WorkflowStatus],
 ) -> anyhow::Result<TargetStatus> {
     let ours = workflows.iter().filter(|w| w.target == target.name);
-    let by_hand = ledger_outside_workflows(&shared.options.config, library, &target.name)?;
+    let by_hand = ledger_outside_workflows(&shared.config(), library, &target.name)?;
     let health = lock(&shared.health).get(&target.name).cloned();
     Ok(TargetStatus {
         name: target.name.clone(),

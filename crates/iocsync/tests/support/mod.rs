@@ -277,11 +277,19 @@ impl Daemon {
         runs.iter().filter(|r| r["status"] == "succeeded").count()
     }
 
+    /// Sends `signal` (`HUP`, `TERM`, ...) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
     /// Sends SIGTERM and waits (at most 30 s) for the daemon to exit.
     pub fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
+        self.signal("TERM");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
