@@ -66,7 +66,7 @@ impl Metrics {
             items: registered(
                 registry,
                 "iocsync_items",
-                "Items of workflow runs by outcome (added, updated, removed, skipped, deferred, failed)",
+                "Items of workflow runs by outcome (added, updated, removed, skipped, deferred, failed), summed over runs: a value skipped by every run counts once per run",
                 Family::default(),
             ),
             api_calls: registered(

@@ -157,6 +157,8 @@ impl Reloader {
         let triggers = Hooks::arm(&config)?;
         let token = status_token(&config, shared.options.listen)?;
         *runner::lock(&shared.scheduler) = scheduler;
+        runner::lock(&shared.health)
+            .retain(|name, _| config.targets.iter().any(|t| t.name == *name));
         shared.hooks.rearm(triggers);
         *shared.token.write().unwrap_or_else(|e| e.into_inner()) = token;
         *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);

@@ -113,9 +113,18 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
         done: AtomicU64::new(0),
         stop: shared.stop.clone(),
     });
+    let config = shared.config();
+    if config.workflow(&workflow).is_err() {
+        // A reload removed it between falling due and now: nothing to run or record.
+        tracing::info!(
+            workflow,
+            "run skipped: the workflow was removed by a reload"
+        );
+        lock(&shared.scheduler).finished(&workflow, true, Utc::now());
+        return;
+    }
     lock(&shared.running).insert(workflow.clone(), Arc::clone(&progress));
     let started = Instant::now();
-    let config = shared.config();
     let name = workflow.clone();
     let run_progress = Arc::clone(&progress);
     let outcome = tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress))
