@@ -183,15 +183,19 @@ fn a_webhook_template_that_is_no_json_is_named() {
     let dir = TempDir::new().unwrap();
     with_key_file(&dir);
     let webhook = "\n[[targets]]\nname = \"hook\"\nproduct = \"http\"\n\
-                   base_url = \"https://soar.example/api\"\npayload = '{\"value\": \"$value\"'\n";
+                   base_url = \"https://soar.example/api\"\npayload = '{\"value\": \"$value\"'\n\
+                   remove_payload = '[$value]'\n";
     let run = check(dir.path(), &format!("{VALID}{webhook}"), false);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stdout
-            .contains("targets[2].payload: payload template is not valid JSON"),
-        "{}",
-        run.stdout
-    );
+    for key in ["payload", "remove_payload"] {
+        assert!(
+            run.stdout.contains(&format!(
+                "targets[2].{key}: payload template is not valid JSON"
+            )),
+            "{}",
+            run.stdout
+        );
+    }
 }
 
 #[test]

@@ -232,11 +232,17 @@ fn target_problems(config: &Config) -> Vec<Problem> {
                     problems.push(Problem::new(format!("targets[{i}].headers.{name}"), reason));
                 }
             }
-            if let Err(error) = Template::parse(&webhook.payload) {
-                problems.push(Problem::new(
-                    format!("targets[{i}].payload"),
-                    error.to_string(),
-                ));
+            let templates = [
+                ("payload", Some(&webhook.payload)),
+                ("remove_payload", webhook.remove_payload.as_ref()),
+            ];
+            for (key, template) in templates {
+                if let Some(Err(error)) = template.map(|t| Template::parse(t)) {
+                    problems.push(Problem::new(
+                        format!("targets[{i}].{key}"),
+                        error.to_string(),
+                    ));
+                }
             }
             continue;
         }
