@@ -26,7 +26,7 @@ pub enum EngineError {
     /// Another process holds the workflow's lease: nothing was run or recorded.
     #[error(
         "workflow `{}` is already running: {} has held it since {} (lease until {})",
-        .0.name.strip_prefix(crate::run::LEASE_PREFIX).unwrap_or(&.0.name),
+        .0.name.strip_prefix(crate::lease::LEASE_PREFIX).unwrap_or(&.0.name),
         .0.holder,
         .0.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         .0.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

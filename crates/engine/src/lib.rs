@@ -8,6 +8,7 @@
 //!   caps and objects-per-run; [`packing`] does the Deep Security IP-list parts.
 //! - [`apply`]: batches in priority order, ledger updated per confirmed batch.
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
+//! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
 //! - [`report`]: run reports and the progress hook.
 //! - [`oneoff`]: `block`/`unblock` of values typed by a person, in their own ledger.
 //! - [`schedule`]: when scheduled workflows are due (interval or cron, UTC) for the daemon.
@@ -21,6 +22,7 @@
 pub mod apply;
 pub mod config;
 pub mod error;
+pub mod lease;
 pub mod mapping;
 pub mod oneoff;
 pub mod packing;
@@ -32,6 +34,7 @@ pub mod trigger;
 
 pub use config::{Config, ConfigError};
 pub use error::EngineError;
+pub use lease::LEASE_TTL;
 pub use plan::Plan;
 pub use report::{NoProgress, Progress, RunReport, STOPPED};
-pub use run::{LEASE_TTL, RunOptions, plan_workflow, run_workflow};
+pub use run::{RunOptions, plan_workflow, run_workflow};

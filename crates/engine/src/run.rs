@@ -2,16 +2,16 @@
 //! (`--verify`), plan, apply, and record the run. [`plan_workflow`] is the same without the
 //! network, for `iocsync plan`.
 //!
-//! A run that writes holds the workflow's lease in the library for its whole length, so two
-//! processes (a manual `iocsync run` and the daemon) never run one workflow at once.
+//! A run that writes holds the workflow's lease in the library for its whole length (see
+//! [`lease`](crate::lease)), so two processes (a manual `iocsync run` and the daemon) never run
+//! one workflow at once.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig, ListKind};
-use store::{Collection, IndicatorRecord, Lease, LeaseHolder, LedgerEntry, LibraryBackend};
+use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
 use trendmicro::CallStats;
 use trendmicro::deep_security::DeepSecurityClient;
 use trendmicro::http_template::HttpTemplateClient;
@@ -21,6 +21,7 @@ use trendmicro::xdr_v2::XdrV2Client;
 use crate::apply::{self, V1List};
 use crate::config::{Config, Parameters, Product, Target, Workflow};
 use crate::error::EngineError;
+use crate::lease;
 use crate::mapping::V1Attributes;
 use crate::packing::part_name;
 use crate::plan::{self, Plan, PlanInput, RemoteV1};
@@ -147,80 +148,6 @@ impl Client {
     }
 }
 
-/// How long a workflow lease lasts. A holder on this host is known dead or alive from its pid,
-/// so this only frees the lease of a holder on another host (a shared library file) that
-/// vanished; it is longer than any run should take.
-pub const LEASE_TTL: Duration = Duration::from_secs(6 * 3600);
-
-/// Lease names of workflows: `workflow:<name>`.
-pub(crate) const LEASE_PREFIX: &str = "workflow:";
-
-/// Longest command line kept in a lease, in characters.
-const HOLDER_CHARS: usize = 200;
-
-/// This process, as a lease holder: its command line as `ps` shows it (program name, then its
-/// arguments, which never hold a secret), host and pid.
-pub fn lease_holder() -> LeaseHolder {
-    let mut args = std::env::args();
-    let program = args
-        .next()
-        .and_then(|arg0| Some(Path::new(&arg0).file_name()?.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "iocsync".to_owned());
-    let holder = std::iter::once(program)
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(HOLDER_CHARS)
-        .collect();
-    LeaseHolder {
-        holder,
-        host: host_name(),
-        pid: std::process::id(),
-    }
-}
-
-fn host_name() -> String {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .find_map(|path| {
-            let name = std::fs::read_to_string(path).ok()?;
-            Some(name.trim().to_owned()).filter(|name| !name.is_empty())
-        })
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// Whether process `pid` of this host is alive; `None` where that cannot be told.
-fn process_alive(pid: u32) -> Option<bool> {
-    cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
-}
-
-/// A lease may be taken over once its process is gone (same host) or it has expired.
-fn may_take(lease: &Lease, me: &LeaseHolder, now: DateTime<Utc>) -> bool {
-    if lease.holder.host == me.host
-        && let Some(alive) = process_alive(lease.holder.pid)
-    {
-        return !alive;
-    }
-    lease.expires_at <= now
-}
-
-/// Takes `workflow`'s lease for this process, or says who holds it.
-fn take_lease(
-    library: &mut dyn LibraryBackend,
-    workflow: &str,
-    me: &LeaseHolder,
-) -> Result<(), EngineError> {
-    let now = Utc::now();
-    let ttl = chrono::Duration::from_std(LEASE_TTL).unwrap_or(chrono::Duration::MAX);
-    let name = format!("{LEASE_PREFIX}{workflow}");
-    let check = |lease: &Lease| may_take(lease, me, now);
-    match library.take_lease(&name, me, now, now + ttl, &check)? {
-        None => Ok(()),
-        Some(held) => Err(EngineError::Busy(Box::new(held))),
-    }
-}
-
 /// Runs `workflow` once: plan, apply, record. A run that writes first takes the workflow's
 /// lease ([`EngineError::Busy`], nothing recorded, when another process holds it) and gives it
 /// back when done, whatever the outcome.
@@ -235,10 +162,12 @@ pub async fn run_workflow(
         return run_leased(config, library, workflow, options, progress).await;
     }
     let name = config.workflow(workflow)?.name.clone();
-    let me = lease_holder();
-    take_lease(library, &name, &me)?;
+    let me = lease::lease_holder();
+    lease::take(library, &name, &me)?;
+    let keeper = lease::Keeper::start(&*library, &name, &me, lease::RENEW_EVERY);
     let outcome = run_leased(config, library, &name, options, progress).await;
-    let released = library.release_lease(&format!("{LEASE_PREFIX}{name}"), &me);
+    keeper.stop();
+    let released = library.release_lease(&lease::name(&name), &me);
     let report = outcome?;
     released?;
     Ok(report)

@@ -8,7 +8,7 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{Harness, ips};
 use engine::EngineError;
-use engine::run::lease_holder;
+use engine::lease::lease_holder;
 use engine::{NoProgress, RunOptions};
 use store::{Lease, LeaseHolder};
 

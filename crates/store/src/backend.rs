@@ -195,4 +195,11 @@ pub trait LibraryBackend: Send {
 
     /// Gives the lease `name` back if `holder`'s process holds it; returns whether it did.
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool>;
+
+    /// A second handle on the same library, for renewing a lease from another thread while
+    /// this handle is busy with the run. `None` when the backend cannot give one; its leases
+    /// then last their whole term.
+    fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
+        Ok(None)
+    }
 }

@@ -245,4 +245,8 @@ impl LibraryBackend for SqliteLibrary {
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool> {
         lease::release_lease(&self.conn, name, holder)
     }
+
+    fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
+        Ok(Some(Box::new(SqliteLibrary::open(&self.path)?)))
+    }
 }

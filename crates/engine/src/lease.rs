@@ -1,0 +1,213 @@
+//! Workflow leases: a run that writes holds `workflow:<name>` in the library, so two processes
+//! never run one workflow at once. A holder on this host is known dead or alive from its pid;
+//! for a holder on another host (a library file shared between hosts) the lease's expiry is
+//! what frees it, so a [`Keeper`] renews it from a second library handle while the run goes
+//! on, and a vanished holder blocks the workflow for at most [`LEASE_TTL`].
+
+use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use store::{Lease, LeaseHolder, LibraryBackend};
+
+use crate::error::EngineError;
+
+/// How long a lease lasts unless renewed.
+pub const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// How often a running workflow renews its lease: well inside [`LEASE_TTL`], so a slow
+/// renewal (a busy library) never lets it lapse.
+pub const RENEW_EVERY: Duration = Duration::from_secs(60);
+
+/// Lease names of workflows: `workflow:<name>`.
+pub(crate) const LEASE_PREFIX: &str = "workflow:";
+
+/// Longest command line kept in a lease, in characters.
+const HOLDER_CHARS: usize = 200;
+
+/// The lease name of `workflow`.
+pub fn name(workflow: &str) -> String {
+    format!("{LEASE_PREFIX}{workflow}")
+}
+
+/// This process, as a lease holder: its command line as `ps` shows it (program name, then its
+/// arguments, which never hold a secret), host and pid.
+pub fn lease_holder() -> LeaseHolder {
+    let mut args = std::env::args();
+    let program = args
+        .next()
+        .and_then(|arg0| Some(Path::new(&arg0).file_name()?.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "iocsync".to_owned());
+    let holder = std::iter::once(program)
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(HOLDER_CHARS)
+        .collect();
+    LeaseHolder {
+        holder,
+        host: host_name(),
+        pid: std::process::id(),
+    }
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| {
+            let name = std::fs::read_to_string(path).ok()?;
+            Some(name.trim().to_owned()).filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether process `pid` of this host is alive; `None` where that cannot be told.
+fn process_alive(pid: u32) -> Option<bool> {
+    cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// A lease may be taken over once its process is gone (same host) or it has expired.
+fn may_take(lease: &Lease, me: &LeaseHolder, now: DateTime<Utc>) -> bool {
+    if lease.holder.host == me.host
+        && let Some(alive) = process_alive(lease.holder.pid)
+    {
+        return !alive;
+    }
+    lease.expires_at <= now
+}
+
+/// Takes (or renews) `workflow`'s lease for this process, or says who holds it.
+pub(crate) fn take(
+    library: &mut dyn LibraryBackend,
+    workflow: &str,
+    me: &LeaseHolder,
+) -> Result<(), EngineError> {
+    let now = Utc::now();
+    let ttl = chrono::Duration::from_std(LEASE_TTL).unwrap_or(chrono::Duration::MAX);
+    let check = |lease: &Lease| may_take(lease, me, now);
+    match library.take_lease(&name(workflow), me, now, now + ttl, &check)? {
+        None => Ok(()),
+        Some(held) => Err(EngineError::Busy(Box::new(held))),
+    }
+}
+
+/// Renews a lease every `every` on its own thread and library handle until stopped.
+pub struct Keeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Keeper {
+    /// Starts renewing `workflow`'s lease (held by `me`). Does nothing when the backend gives
+    /// no second handle; the lease then lasts [`LEASE_TTL`] from when it was taken.
+    pub fn start(
+        library: &dyn LibraryBackend,
+        workflow: &str,
+        me: &LeaseHolder,
+        every: Duration,
+    ) -> Keeper {
+        let handle = match library.second_handle() {
+            Ok(Some(handle)) => handle,
+            Ok(None) => return Keeper::idle(),
+            Err(error) => {
+                tracing::warn!(workflow, %error, "cannot open a handle to renew the lease");
+                return Keeper::idle();
+            }
+        };
+        let (stop, stopped) = mpsc::channel();
+        let (workflow, me) = (workflow.to_owned(), me.clone());
+        let thread = std::thread::spawn(move || {
+            renew_until_stopped(handle, &workflow, &me, every, &stopped)
+        });
+        Keeper {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn idle() -> Keeper {
+        Keeper {
+            stop: None,
+            thread: None,
+        }
+    }
+
+    /// Stops renewing and waits for the renewing thread.
+    pub fn stop(mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the lease renewal thread panicked");
+        }
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread, which then ends on its own.
+        self.stop.take();
+    }
+}
+
+fn renew_until_stopped(
+    mut library: Box<dyn LibraryBackend + Send>,
+    workflow: &str,
+    me: &LeaseHolder,
+    every: Duration,
+    stopped: &mpsc::Receiver<()>,
+) {
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+        if let Err(error) = take(&mut *library, workflow, me) {
+            // Another process took it (this one stalled past the expiry) or the library is
+            // unwell: the run goes on; the next renewal tries again.
+            tracing::warn!(workflow, %error, "cannot renew the workflow's lease");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease_of(library: &mut dyn LibraryBackend, workflow: &str) -> Lease {
+        let other = LeaseHolder {
+            holder: "probe".into(),
+            host: "elsewhere".into(),
+            pid: 1,
+        };
+        let seen = std::cell::RefCell::new(None);
+        let now = Utc::now();
+        let probe = |lease: &Lease| {
+            *seen.borrow_mut() = Some(lease.clone());
+            false
+        };
+        library
+            .take_lease(&name(workflow), &other, now, now, &probe)
+            .unwrap();
+        seen.into_inner().expect("the lease is held")
+    }
+
+    #[test]
+    fn a_keeper_renews_the_lease_until_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut library = store::SqliteLibrary::open(dir.path().join("l.db")).unwrap();
+        let me = lease_holder();
+        take(&mut library, "flow", &me).unwrap();
+        let first = lease_of(&mut library, "flow").expires_at;
+        let keeper = Keeper::start(&library, "flow", &me, Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(200));
+        keeper.stop();
+        let renewed = lease_of(&mut library, "flow").expires_at;
+        assert!(renewed > first, "{renewed} > {first}");
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(
+            lease_of(&mut library, "flow").expires_at,
+            renewed,
+            "stopped means stopped"
+        );
+    }
+}
