@@ -152,16 +152,20 @@ impl Reloader {
                 config.library.display()
             );
         }
-        let scheduler =
-            runner::lock(&shared.scheduler).reconfigure(&config.workflows, Utc::now())?;
         let triggers = Hooks::arm(&config)?;
         let token = status_token(&config, shared.options.listen)?;
-        *runner::lock(&shared.scheduler) = scheduler;
+        // Every schedule is checked here, so the swap below cannot fail half-way.
+        Scheduler::new(&config.workflows, Utc::now(), shared.options.tick)?;
+        let config = Arc::new(config);
+        // The configuration first: a workflow the new scheduler finds due must be in it.
+        *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&config);
+        *shared.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        shared.hooks.rearm(triggers);
         runner::lock(&shared.health)
             .retain(|name, _| config.targets.iter().any(|t| t.name == *name));
-        shared.hooks.rearm(triggers);
-        *shared.token.write().unwrap_or_else(|e| e.into_inner()) = token;
-        *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        // Under one lock, so no run the tick loop starts or ends meanwhile is lost.
+        let mut scheduler = runner::lock(&shared.scheduler);
+        *scheduler = scheduler.reconfigure(&config.workflows, Utc::now())?;
         Ok(())
     }
 }
