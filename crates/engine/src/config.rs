@@ -84,16 +84,21 @@ impl ServeSettings {
     /// The token the status page, `/api/` and `/metrics` require (`None`: open to whoever can
     /// reach the listener), read from the environment variable or file the config names.
     pub fn resolve_token(&self) -> Result<Option<SecretString>, ConfigError> {
-        let Some(reference) = &self.token_ref else {
-            return Ok(None);
-        };
-        let token = trendmicro::secret::expand(reference)
-            .map_err(|error| invalid("serve.token", error.to_string()))?;
-        if secrecy::ExposeSecret::expose_secret(&token).is_empty() {
-            return Err(invalid("serve.token", "the secret it names is empty"));
-        }
-        Ok(Some(token))
+        self.token_ref
+            .as_deref()
+            .map(|reference| non_empty_secret("serve.token".to_owned(), reference))
+            .transpose()
     }
+}
+
+/// The secret `reference` names (`env:` / `file:`), refused when empty; errors name `key`.
+fn non_empty_secret(key: String, reference: &str) -> Result<SecretString, ConfigError> {
+    let secret = trendmicro::secret::expand(reference)
+        .map_err(|error| invalid(key.clone(), error.to_string()))?;
+    if secrecy::ExposeSecret::expose_secret(&secret).is_empty() {
+        return Err(invalid(key, "the secret it names is empty"));
+    }
+    Ok(secret)
 }
 
 fn validate_serve(raw: RawServe) -> Result<ServeSettings, ConfigError> {
@@ -972,16 +977,7 @@ impl Trigger {
             TriggerAuth::Hmac { secret_ref, .. } => ("secret", secret_ref),
             TriggerAuth::Bearer { token_ref } => ("token", token_ref),
         };
-        let secret = trendmicro::secret::expand(reference).map_err(|error| {
-            invalid(format!("triggers[{}].{key}", self.index), error.to_string())
-        })?;
-        if secrecy::ExposeSecret::expose_secret(&secret).is_empty() {
-            return Err(invalid(
-                format!("triggers[{}].{key}", self.index),
-                "is empty",
-            ));
-        }
-        Ok(secret)
+        non_empty_secret(format!("triggers[{}].{key}", self.index), reference)
     }
 }
 

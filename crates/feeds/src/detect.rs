@@ -78,16 +78,19 @@ fn looks_like_csv(text: &str, columns: &Columns) -> bool {
     false
 }
 
+/// The delimiters a CSV feed may use.
+const DELIMITERS: [char; 4] = [',', '\t', ';', '|'];
+
 fn names_a_value_column(header: &str, columns: &Columns) -> bool {
-    header.contains([',', '\t', ';', '|'])
+    header.contains(DELIMITERS)
         && header
-            .split([',', '\t', ';', '|'])
+            .split(DELIMITERS)
             .map(|name| name.trim().trim_matches('"'))
             .any(|name| matches!(columns.field_for(name), Some((Field::Value, _))))
 }
 
 fn cell_count(line: &str) -> usize {
-    line.split([',', '\t', ';', '|']).count()
+    line.split(DELIMITERS).count()
 }
 
 #[cfg(test)]
