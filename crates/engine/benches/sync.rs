@@ -106,6 +106,7 @@ impl Bench {
             manual: false,
             dry_run: false,
             verify: false,
+            allow_removals: false,
         };
         let report = engine::run_workflow(
             &self.config,

@@ -1,9 +1,15 @@
 //! Apply: sends a plan to its target in batches, in priority order, and records in the
 //! ledger — one transaction per confirmed batch ([`LibraryBackend::ledger_apply`]) — exactly
-//! the items the target confirmed. A process killed anywhere leaves the ledger a subset of the
-//! truth (Vision One upserts by value) or an exact copy of it (Deep Security parts are written
-//! whole and placed deterministically), so the next run converges without duplicates or losses.
-//! Between batches each loop asks [`Progress::cancelled`] and stops cleanly when told to.
+//! the claims whose writes the target confirmed. A process killed anywhere leaves the ledger a
+//! subset of the truth (Vision One upserts by value) or an exact copy of it (Deep Security
+//! parts are written whole and placed deterministically), so the next run converges without
+//! duplicates or losses. Between batches each loop asks [`Progress::cancelled`] and stops
+//! cleanly when told to.
+//!
+//! On per-object targets each batch is decided again when it goes: under the space's lease
+//! ([`crate::space`]) the claims on its values are read, [`claims::decide`] says what to write
+//! for each, the target is written and the ledger updated. So a plan made before a trigger
+//! blocked a value, or before another workflow claimed it, never removes it from under them.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,21 +17,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use indicator::Kind;
 use store::{LedgerEntry, LibraryBackend};
-use trendmicro::deep_security::{DeepSecurityClient, MAX_IP_LISTS};
+use trendmicro::deep_security::{DeepSecurityClient, IpList, MAX_IP_LISTS};
 use trendmicro::http_template::{Fields, HttpTemplateClient};
 use trendmicro::vision_one::{BatchReport, ItemOutcome, ObjectValue, VisionOneClient};
 use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client};
 
-use crate::config::XdrParams;
-
+use crate::budget;
+use crate::claims::{self, Write};
+use crate::config::{Capacity, XdrParams};
 use crate::error::EngineError;
-use crate::mapping::V1Attributes;
+use crate::mapping::{V1Attributes, v1_key};
+use crate::marker::{Maker, Marker};
 use crate::packing::{PartWrite, item_kind};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, Plan, Seen};
 use crate::report::{Failure, Progress, RunReport};
-
-/// The description iocsync gives the IP lists it creates.
-const LIST_DESCRIPTION: &str = "[iocsync] managed list: edits are overwritten on the next run";
+use crate::space;
 
 /// Which Vision One list a plan goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,46 +40,197 @@ pub enum V1List {
     Exceptions,
 }
 
+/// One claim change of the plan, re-decided when its batch goes.
+#[derive(Debug, Clone)]
+struct Work<'p> {
+    change: &'p Change,
+    /// The claim asked for; `None`: the claim is dropped.
+    want: Option<V1Attributes>,
+}
+
+/// The plan's claim changes: drops first (they make room), then sets in priority order.
+fn works<'p>(plan: &'p Plan, report: &mut RunReport) -> (Vec<Work<'p>>, Vec<Work<'p>>) {
+    let drops = [&plan.removals, &plan.releases, &plan.restores]
+        .into_iter()
+        .flatten()
+        .map(|change| Work { change, want: None })
+        .collect();
+    let mut sets = Vec::new();
+    for change in [&plan.updates, &plan.adds, &plan.joins]
+        .into_iter()
+        .flatten()
+    {
+        match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
+            Ok(want) => sets.push(Work {
+                change,
+                want: Some(want),
+            }),
+            Err(error) => report.fail(change, &error.to_string()),
+        }
+    }
+    (drops, sets)
+}
+
+/// What a batch's values are decided with.
+struct Decided<'p> {
+    work: Work<'p>,
+    write: Write,
+}
+
+/// Reads the claims on the batch's values now and decides each write.
+fn decide_batch<'p>(
+    library: &dyn LibraryBackend,
+    plan: &Plan,
+    chunk: &[Work<'p>],
+    key_of: &dyn Fn(Kind) -> Option<String>,
+) -> Result<Vec<Decided<'p>>, EngineError> {
+    let values: Vec<(Kind, String)> = chunk
+        .iter()
+        .map(|w| (w.change.kind, w.change.value.clone()))
+        .collect();
+    let claims = library.claims_on(&plan.space, &values)?;
+    let objects = claims::by_object(&plan.ledger, &claims, key_of);
+    Ok(chunk
+        .iter()
+        .map(|work| {
+            let holders = objects
+                .get(&(work.change.kind, work.change.value.clone()))
+                .cloned()
+                .unwrap_or_default();
+            let found = Seen::found(work.change.seen.as_ref());
+            Decided {
+                write: claims::decide(&holders, work.want.as_ref(), found),
+                work: work.clone(),
+            }
+        })
+        .collect())
+}
+
+/// Keeps the creates of a batch that fit the list now (other claimants may have filled it
+/// since the plan); the rest wait for a later run, reported as deferred.
+fn room_for_creates<'p>(
+    library: &dyn LibraryBackend,
+    plan: &Plan,
+    capacity: Option<&Capacity>,
+    decided: Vec<Decided<'p>>,
+    report: &mut RunReport,
+) -> Result<Vec<Decided<'p>>, EngineError> {
+    let Some(capacity) = capacity else {
+        return Ok(decided);
+    };
+    if !decided.iter().any(|d| matches!(d.write, Write::Create(_))) {
+        return Ok(decided);
+    }
+    let mut held: HashMap<String, u64> = HashMap::new();
+    for (kind, count) in library.space_counts(&plan.space)? {
+        *held
+            .entry(budget::bucket_of_kind(capacity, kind))
+            .or_default() += count;
+    }
+    let mut kept = Vec::with_capacity(decided.len());
+    for d in decided {
+        if matches!(d.write, Write::Create(_)) {
+            let count = held
+                .entry(budget::bucket_of_kind(capacity, d.work.change.kind))
+                .or_default();
+            if *count >= capacity.capacity as u64 {
+                report.deferred += 1;
+                continue;
+            }
+            *count += 1;
+        }
+        kept.push(d);
+    }
+    Ok(kept)
+}
+
+/// Counts a confirmed write in the report.
+fn count(report: &mut RunReport, write: &Write, set: bool) {
+    match (write, set) {
+        (Write::Create(_), _) => report.added += 1,
+        (Write::Delete, _) => report.removed += 1,
+        (Write::Update(_), true) => report.updated += 1,
+        (Write::Nothing, true) => report.joined += 1,
+        (Write::Update(_) | Write::Nothing, false) => report.released += 1,
+    }
+}
+
+/// The ledger row of a set claim whose write the target confirmed.
+fn claim_entry(plan: &Plan, work: &Work<'_>, remote_id: Option<String>) -> Option<LedgerEntry> {
+    let mut want = work.want.clone()?;
+    if remote_id.is_some() {
+        want.action_id.clone_from(&remote_id);
+    }
+    Some(LedgerEntry {
+        target: plan.ledger.clone(),
+        space: plan.space.clone(),
+        kind: work.change.kind,
+        value: work.change.value.clone(),
+        attributes: serde_json::to_value(&want).unwrap_or_default(),
+        remote_id,
+        pushed_at: plan.at,
+    })
+}
+
+/// A batch's confirmed claims, recorded in one transaction.
+#[derive(Default)]
+struct Confirmed {
+    upserts: Vec<LedgerEntry>,
+    removals: Vec<(Kind, String)>,
+}
+
+impl Confirmed {
+    fn add(&mut self, plan: &Plan, work: &Work<'_>, remote_id: Option<String>) {
+        match claim_entry(plan, work, remote_id) {
+            Some(entry) => self.upserts.push(entry),
+            None => self
+                .removals
+                .push((work.change.kind, work.change.value.clone())),
+        }
+    }
+
+    fn record(self, library: &mut dyn LibraryBackend, plan: &Plan) -> Result<(), EngineError> {
+        if !self.upserts.is_empty() || !self.removals.is_empty() {
+            library.ledger_apply(&plan.ledger, &self.upserts, &self.removals)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a Vision One apply needs besides the plan.
+pub struct VisionOne<'a> {
+    pub client: &'a VisionOneClient,
+    pub list: V1List,
+    pub batch: usize,
+    /// How many sends an item answered with a server error gets, over the whole run.
+    pub rounds: u32,
+    pub capacity: Option<Capacity>,
+}
+
 /// Applies a Vision One plan: removals first, then updates and adds.
 ///
 /// Items Vision One answers with a server error are sent again in later rounds over the whole
 /// plan, up to `rounds` sends each, with one backoff pause between rounds: pausing inside every
 /// batch instead would make a run under a steady trickle of per-item errors pay a pause per
 /// batch (measured: 250 s instead of ~3 s for 60,000 objects at 5% item errors).
-#[allow(clippy::too_many_arguments)]
 pub async fn vision_one<'p>(
-    client: &VisionOneClient,
-    list: V1List,
+    target: &VisionOne<'_>,
     plan: &'p Plan,
     library: &mut dyn LibraryBackend,
-    batch: usize,
-    rounds: u32,
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    forget(library, plan)?;
-    let batch = batch.max(1);
-    let removals: Vec<&'p Change> = plan.removals.iter().collect();
-    let mut remove = async |chunk: &[&'p Change], last: bool, report: &mut RunReport| {
-        remove_batch(client, list, plan, &mut *library, chunk, last, report).await
-    };
-    let pauses = client.retry_pauses(rounds);
-    if in_rounds(removals, batch, pauses, progress, report, &mut remove).await? {
-        return Ok(());
+    let (drops, sets) = works(plan, report);
+    let batch = target.batch.max(1);
+    for items in [drops, sets] {
+        let mut send = async |chunk: &[Work<'p>], last: bool, report: &mut RunReport| {
+            v1_batch(target, plan, &mut *library, chunk, last, report).await
+        };
+        let pauses = target.client.retry_pauses(target.rounds);
+        if in_rounds(items, batch, pauses, progress, report, &mut send).await? {
+            return Ok(());
+        }
     }
-    let sends: Vec<(&'p Change, bool)> = sends(plan).collect();
-    let mut send = async |chunk: &[(&'p Change, bool)], last: bool, report: &mut RunReport| {
-        send_batch(client, list, plan, &mut *library, chunk, last, report).await
-    };
-    in_rounds(
-        sends,
-        batch,
-        client.retry_pauses(rounds),
-        progress,
-        report,
-        &mut send,
-    )
-    .await?;
     Ok(())
 }
 
@@ -85,7 +242,7 @@ struct Sent<T> {
 
 /// Sends `items` batch by batch, then again the ones each batch returned, after a pause, while
 /// pauses last. True when the run stopped (halted or cancelled).
-async fn in_rounds<T: Copy>(
+async fn in_rounds<T: Clone>(
     mut items: Vec<T>,
     batch: usize,
     pauses: impl Iterator<Item = Duration>,
@@ -127,134 +284,153 @@ fn worth_another_round(outcome: &ItemOutcome) -> bool {
     matches!(outcome, ItemOutcome::Failed { status: Some(status), .. } if *status >= 500)
 }
 
-async fn remove_batch<'p>(
-    client: &VisionOneClient,
-    list: V1List,
-    plan: &Plan,
-    library: &mut dyn LibraryBackend,
-    chunk: &[&'p Change],
-    last: bool,
-    report: &mut RunReport,
-) -> Result<Sent<&'p Change>, EngineError> {
-    let (values, changes) = object_values(chunk, report);
-    let result = match list {
-        V1List::Suspicious => client.delete_suspicious(&values).await,
-        V1List::Exceptions => client.delete_exceptions(&values).await,
-    };
-    let mut done = Vec::new();
-    let mut again = Vec::new();
-    for (change, item) in changes.into_iter().zip(&result.items) {
-        if item.outcome.is_done() {
-            done.push((change.kind, change.value.clone()));
-        } else if !last && worth_another_round(&item.outcome) {
-            again.push(change);
-        } else {
-            record_failure(change.kind, &change.value, &item.outcome, report);
-        }
-    }
-    library.ledger_apply(&plan.ledger, &[], &done)?;
-    report.removed += done.len();
-    Ok(Sent {
-        again,
-        halted: halt(result, report),
-    })
+fn v1_key_of(kind: Kind) -> Option<String> {
+    v1_key(kind).map(str::to_owned)
 }
 
-async fn send_batch<'p>(
-    client: &VisionOneClient,
-    list: V1List,
+/// One Vision One batch under the space's lease.
+async fn v1_batch<'p>(
+    target: &VisionOne<'_>,
     plan: &Plan,
     library: &mut dyn LibraryBackend,
-    chunk: &[(&'p Change, bool)],
+    chunk: &[Work<'p>],
     last: bool,
     report: &mut RunReport,
-) -> Result<Sent<(&'p Change, bool)>, EngineError> {
-    let now = Utc::now().max(plan.at);
-    let mut pending = Vec::with_capacity(chunk.len());
-    for &(change, is_add) in chunk {
-        match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
-            Ok(attributes) => match attributes.object_value(&change.value) {
-                Some(value) => pending.push((change, is_add, attributes, value)),
-                None => report.fail(change, "unknown Vision One value key"),
-            },
-            Err(error) => report.fail(change, &error.to_string()),
+) -> Result<Sent<Work<'p>>, EngineError> {
+    let guard = space::lock(library, &plan.space).await?;
+    let sent = v1_batch_locked(target, plan, library, chunk, last, report).await;
+    guard.release(library)?;
+    sent
+}
+
+async fn v1_batch_locked<'p>(
+    target: &VisionOne<'_>,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    chunk: &[Work<'p>],
+    last: bool,
+    report: &mut RunReport,
+) -> Result<Sent<Work<'p>>, EngineError> {
+    let decided = decide_batch(&*library, plan, chunk, &v1_key_of)?;
+    let decided = room_for_creates(&*library, plan, target.capacity.as_ref(), decided, report)?;
+    let mut confirmed = Confirmed::default();
+    let mut deletes = Vec::new();
+    let mut writes = Vec::new();
+    for d in decided {
+        match &d.write {
+            Write::Nothing => {
+                count(report, &d.write, d.work.want.is_some());
+                confirmed.add(plan, &d.work, None);
+            }
+            Write::Delete => deletes.push(d),
+            Write::Create(_) | Write::Update(_) => writes.push(d),
         }
     }
-    let result = match list {
+    let mut again = Vec::new();
+    let mut halted = false;
+    if !deletes.is_empty() {
+        let values = deletes
+            .iter()
+            .map(|d| object_value(d, None))
+            .collect::<Vec<_>>();
+        let values: Vec<ObjectValue> = values.into_iter().flatten().collect();
+        let result = match target.list {
+            V1List::Suspicious => target.client.delete_suspicious(&values).await,
+            V1List::Exceptions => target.client.delete_exceptions(&values).await,
+        };
+        settle(
+            plan,
+            deletes,
+            &result,
+            last,
+            report,
+            &mut confirmed,
+            &mut again,
+        );
+        halted |= halt(result, report);
+    }
+    if !writes.is_empty() && !halted {
+        let result = send_objects(target, plan, &writes).await;
+        settle(
+            plan,
+            writes,
+            &result,
+            last,
+            report,
+            &mut confirmed,
+            &mut again,
+        );
+        halted |= halt(result, report);
+    }
+    confirmed.record(library, plan)?;
+    Ok(Sent { again, halted })
+}
+
+/// The API value a write acts on (the value key of the object's kind).
+fn object_value(d: &Decided<'_>, attributes: Option<&V1Attributes>) -> Option<ObjectValue> {
+    let key = attributes
+        .map(|a| a.key.clone())
+        .filter(|k| !k.is_empty())
+        .or_else(|| v1_key_of(d.work.change.kind))?;
+    ObjectValue::from_key(&key, d.work.change.value.clone())
+}
+
+async fn send_objects(target: &VisionOne<'_>, plan: &Plan, writes: &[Decided<'_>]) -> BatchReport {
+    let objects = writes.iter().filter_map(|d| {
+        let (Write::Create(attributes) | Write::Update(attributes)) = &d.write else {
+            return None;
+        };
+        Some((attributes, object_value(d, Some(attributes))?))
+    });
+    match target.list {
         V1List::Suspicious => {
-            let objects: Vec<_> = pending
-                .iter()
-                .map(|(_, _, a, v)| a.suspicious(v.clone(), plan.at))
+            let objects: Vec<_> = objects
+                .map(|(a, value)| a.suspicious(value, plan.at))
                 .collect();
-            client.add_suspicious(&objects).await
+            target.client.add_suspicious(&objects).await
         }
         V1List::Exceptions => {
-            let objects: Vec<_> = pending
-                .iter()
-                .map(|(_, _, a, v)| a.exception(v.clone()))
-                .collect();
-            client.add_exceptions(&objects).await
-        }
-    };
-    let mut entries = Vec::new();
-    let mut again = Vec::new();
-    for ((change, is_add, attributes, _), item) in pending.iter().zip(&result.items) {
-        if item.outcome.is_done() {
-            entries.push(LedgerEntry {
-                target: plan.ledger.clone(),
-                kind: change.kind,
-                value: change.value.clone(),
-                attributes: serde_json::to_value(attributes.pushed_at(plan.at)).unwrap_or_default(),
-                remote_id: None,
-                pushed_at: now,
-            });
-            report.count_sent(*is_add);
-        } else if !last && worth_another_round(&item.outcome) {
-            again.push((*change, *is_add));
-        } else {
-            record_failure(change.kind, &change.value, &item.outcome, report);
+            let objects: Vec<_> = objects.map(|(a, value)| a.exception(value)).collect();
+            target.client.add_exceptions(&objects).await
         }
     }
-    library.ledger_apply(&plan.ledger, &entries, &[])?;
-    Ok(Sent {
-        again,
-        halted: halt(result, report),
-    })
 }
 
-/// Updates then adds, each with whether it is an add.
-fn sends(plan: &Plan) -> impl Iterator<Item = (&Change, bool)> {
-    let updates = plan.updates.iter().map(|c| (c, false));
-    updates.chain(plan.adds.iter().map(|c| (c, true)))
-}
-
-/// Forgets the ledger entries `--verify` found gone from the target (nothing to send).
-fn forget(library: &mut dyn LibraryBackend, plan: &Plan) -> Result<(), EngineError> {
-    if !plan.forget.is_empty() {
-        library.ledger_apply(&plan.ledger, &[], &plan.forget)?;
-    }
-    Ok(())
-}
-
-fn object_values<'p>(
-    chunk: &[&'p Change],
+/// Records each item's answer: confirmed, to send again, or failed.
+fn settle<'p>(
+    plan: &Plan,
+    decided: Vec<Decided<'p>>,
+    result: &BatchReport,
+    last: bool,
     report: &mut RunReport,
-) -> (Vec<ObjectValue>, Vec<&'p Change>) {
-    let mut values = Vec::with_capacity(chunk.len());
-    let mut changes = Vec::with_capacity(chunk.len());
-    for &change in chunk {
-        let value = serde_json::from_value::<V1Attributes>(change.attributes.clone())
-            .ok()
-            .and_then(|a| a.object_value(&change.value));
-        match value {
-            Some(value) => {
-                values.push(value);
-                changes.push(change);
-            }
-            None => report.fail(change, "the ledger entry names no Vision One value key"),
+    confirmed: &mut Confirmed,
+    again: &mut Vec<Work<'p>>,
+) {
+    let mut answers = result.items.iter();
+    for d in decided {
+        let Some(item) = answers.next() else {
+            record_failure(
+                d.work.change.kind,
+                &d.work.change.value,
+                &ItemOutcome::Skipped,
+                report,
+            );
+            continue;
+        };
+        if item.outcome.is_done() {
+            count(report, &d.write, d.work.want.is_some());
+            confirmed.add(plan, &d.work, None);
+        } else if !last && worth_another_round(&item.outcome) {
+            again.push(d.work);
+        } else {
+            record_failure(
+                d.work.change.kind,
+                &d.work.change.value,
+                &item.outcome,
+                report,
+            );
         }
     }
-    (values, changes)
 }
 
 fn record_failure(kind: Kind, value: &str, outcome: &ItemOutcome, report: &mut RunReport) {
@@ -286,10 +462,19 @@ fn halt(result: BatchReport, report: &mut RunReport) -> bool {
     }
 }
 
+/// Everything a Deep Security apply needs besides the plan.
+pub struct DeepSecurity<'a> {
+    pub client: &'a DeepSecurityClient,
+    pub target: &'a str,
+    pub marker: &'a Marker,
+    /// Take over a list of the configured name that iocsync did not create.
+    pub adopt_existing: bool,
+}
+
 /// Applies a Deep Security plan: one write per changed part, each followed by its ledger
 /// update.
 pub async fn deep_security(
-    client: &DeepSecurityClient,
+    ds: &DeepSecurity<'_>,
     plan: &Plan,
     library: &mut dyn LibraryBackend,
     progress: &dyn Progress,
@@ -300,9 +485,21 @@ pub async fn deep_security(
         if report.stop_requested(progress) {
             return Ok(());
         }
-        match write_part(client, part, &mut directory).await {
-            Ok(id) => record_part(library, plan, part, id, report)?,
-            Err(error) => {
+        match write_part(ds, part, &mut directory).await {
+            Ok((id, kept)) => {
+                if kept > 0 {
+                    report.notes.push(format!(
+                        "{}: kept {kept} entries someone else added to the list",
+                        part.name
+                    ));
+                }
+                record_part(library, plan, part, id, report)?;
+            }
+            Err(PartError::Foreign(error)) => {
+                report.halted = Some(error.to_string());
+                return Ok(());
+            }
+            Err(PartError::Target(error)) => {
                 let stop = error.stops_target();
                 report.errors.push(format!("{}: {error}", part.name));
                 if stop {
@@ -316,81 +513,146 @@ pub async fn deep_security(
     Ok(())
 }
 
+/// Why a part was not written.
+enum PartError {
+    Target(trendmicro::Error),
+    /// A list of the part's name that iocsync may not touch: the run stops.
+    Foreign(EngineError),
+}
+
+impl From<trendmicro::Error> for PartError {
+    fn from(error: trendmicro::Error) -> Self {
+        PartError::Target(error)
+    }
+}
+
 /// The manager's IP lists by exact name, and how many there are (for the 5,000-list cap).
 /// Read with one page walk the first time a part's ID is unknown: a first sync then costs one
 /// walk plus one write per part, not one search per part besides.
 struct Directory {
-    ids: HashMap<String, Vec<u32>>,
+    lists: HashMap<String, Vec<IpList>>,
     count: usize,
 }
 
 impl Directory {
     async fn read(client: &DeepSecurityClient) -> Result<Directory, trendmicro::Error> {
-        let lists = client.list_all().await?;
-        let mut ids: HashMap<String, Vec<u32>> = HashMap::new();
-        for list in &lists {
-            ids.entry(list.name.clone()).or_default().push(list.id);
+        let all = client.list_all().await?;
+        let count = all.len();
+        let mut lists: HashMap<String, Vec<IpList>> = HashMap::new();
+        for list in all {
+            lists.entry(list.name.clone()).or_default().push(list);
         }
-        Ok(Directory {
-            ids,
-            count: lists.len(),
-        })
+        Ok(Directory { lists, count })
     }
 
     /// The list named exactly `name`; several of them is an error (managing one is a guess).
-    fn find(&self, name: &str) -> Result<Option<u32>, trendmicro::Error> {
-        match self.ids.get(name).map(Vec::as_slice) {
+    fn find(&self, name: &str) -> Result<Option<&IpList>, trendmicro::Error> {
+        match self.lists.get(name).map(Vec::as_slice) {
             None | Some([]) => Ok(None),
-            Some([id]) => Ok(Some(*id)),
-            Some(ids) => Err(trendmicro::Error::DuplicateListName {
+            Some([list]) => Ok(Some(list)),
+            Some(lists) => Err(trendmicro::Error::DuplicateListName {
                 name: name.to_owned(),
-                count: ids.len(),
-                ids: ids.to_vec(),
+                count: lists.len(),
+                ids: lists.iter().map(|l| l.id).collect(),
             }),
         }
     }
 }
 
-/// Writes one part in place (found by ID, else by exact name, else created); returns its ID,
-/// or `None` for an empty part that does not exist (nothing to empty).
+/// The description iocsync gives the IP lists it creates.
+fn list_description(marker: &Marker) -> String {
+    format!(
+        "{} managed list: iocsync adds and removes its own entries; entries added here are kept (a manual run with clear_on_manual_run removes them)",
+        marker.text()
+    )
+}
+
+/// Writes one part in place (found by ID, else by exact name — only a list this library made,
+/// or one adopted on purpose — else created); returns its ID (`None` for an empty part that
+/// does not exist) and how many entries others added were kept.
 async fn write_part(
-    client: &DeepSecurityClient,
+    ds: &DeepSecurity<'_>,
     part: &PartWrite,
     directory: &mut Option<Directory>,
-) -> Result<Option<u32>, trendmicro::Error> {
+) -> Result<(Option<u32>, usize), PartError> {
     if let Some(id) = part.list_id {
-        client.modify_items(id, &part.items, None).await?;
-        return Ok(Some(id));
+        let kept = rewrite(ds, part, id, None).await?;
+        return Ok((Some(id), kept));
     }
     let lists = match directory {
         Some(lists) => lists,
-        None => directory.insert(Directory::read(client).await?),
+        None => directory.insert(Directory::read(ds.client).await?),
     };
-    match lists.find(&part.name)? {
-        Some(id) => {
-            client.modify_items(id, &part.items, None).await?;
-            Ok(Some(id))
+    if let Some(list) = lists.find(&part.name)? {
+        let id = list.id;
+        let maker = ds.marker.maker(list.description.as_deref());
+        if maker != Maker::ThisLibrary && !ds.adopt_existing {
+            return Err(PartError::Foreign(EngineError::ForeignList {
+                target: ds.target.to_owned(),
+                name: part.name.clone(),
+                id,
+                maker: maker.describe(),
+            }));
         }
-        None if part.items.is_empty() => Ok(None),
-        None => {
-            if lists.count >= MAX_IP_LISTS {
-                return Err(trendmicro::Error::CapReached {
-                    product: trendmicro::deep_security::PRODUCT,
-                    message: format!("the manager already holds {} IP lists", lists.count),
-                });
+        let description = (maker != Maker::ThisLibrary).then(|| list_description(ds.marker));
+        let kept = rewrite(ds, part, id, description.as_deref()).await?;
+        return Ok((Some(id), kept));
+    }
+    if part.items.is_empty() {
+        return Ok((None, 0));
+    }
+    if lists.count >= MAX_IP_LISTS {
+        return Err(PartError::Target(trendmicro::Error::CapReached {
+            product: trendmicro::deep_security::PRODUCT,
+            message: format!("the manager already holds {} IP lists", lists.count),
+        }));
+    }
+    let list = ds
+        .client
+        .create_list(&part.name, &list_description(ds.marker), &part.items)
+        .await?;
+    lists.count += 1;
+    lists
+        .lists
+        .entry(part.name.clone())
+        .or_default()
+        .push(list.clone());
+    Ok((Some(list.id), 0))
+}
+
+/// Writes iocsync's entries of a part into list `id`, keeping the entries someone else added
+/// (unless the part clears the list); returns how many were kept.
+async fn rewrite(
+    ds: &DeepSecurity<'_>,
+    part: &PartWrite,
+    id: u32,
+    description: Option<&str>,
+) -> Result<usize, trendmicro::Error> {
+    let mut items = part.items.clone();
+    let mut kept = 0;
+    let ours_description = list_description(ds.marker);
+    let mut description = description.map(str::to_owned);
+    if part.clear {
+        description.get_or_insert(ours_description);
+    } else {
+        let ours: std::collections::HashSet<&String> =
+            part.items.iter().chain(&part.ours_before).collect();
+        let list = ds.client.describe(id).await?;
+        // A list adopted from a lost library gets this library's marker.
+        if ds.marker.maker(list.description.as_deref()) != Maker::ThisLibrary {
+            description.get_or_insert(ours_description);
+        }
+        for item in list.items {
+            if !ours.contains(&item) {
+                items.push(item);
+                kept += 1;
             }
-            let list = client
-                .create_list(&part.name, LIST_DESCRIPTION, &part.items)
-                .await?;
-            lists.count += 1;
-            lists
-                .ids
-                .entry(part.name.clone())
-                .or_default()
-                .push(list.id);
-            Ok(Some(list.id))
         }
     }
+    ds.client
+        .modify_items(id, &items, description.as_deref())
+        .await?;
+    Ok(kept)
 }
 
 fn record_part(
@@ -406,6 +668,7 @@ fn record_part(
         .iter()
         .map(|item| LedgerEntry {
             target: plan.ledger.clone(),
+            space: plan.space.clone(),
             kind: item_kind(item),
             value: item.clone(),
             attributes: serde_json::json!({ "part": part.index }),
@@ -428,9 +691,82 @@ fn record_part(
     Ok(())
 }
 
+/// One-at-a-time targets (XDR v2, HTTP templates): each claim change is decided and sent
+/// alone, under the space's lease, and recorded once answered.
+async fn one_at_a_time(
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+) -> Result<(), EngineError> {
+    let (drops, sets) = works(plan, report);
+    for work in drops.into_iter().chain(sets) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
+        let guard = space::lock(library, &plan.space).await?;
+        let outcome = one(plan, &mut *library, &work, report, key_of, send).await;
+        guard.release(library)?;
+        progress.advance(1);
+        if !outcome? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Why one value's call failed.
+enum ItemError {
+    /// This value only: reported, the run goes on.
+    Item(String),
+    /// The target stops the run (bad key, unreachable).
+    Halt(trendmicro::Error),
+}
+
+impl ItemError {
+    fn of(error: trendmicro::Error) -> ItemError {
+        if error.stops_target() {
+            ItemError::Halt(error)
+        } else {
+            ItemError::Item(error.to_string())
+        }
+    }
+}
+
+/// Decides, sends and records one change; `false` when the run must stop.
+async fn one(
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    work: &Work<'_>,
+    report: &mut RunReport,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+) -> Result<bool, EngineError> {
+    let Some(d) = decide_batch(&*library, plan, std::slice::from_ref(work), key_of)?.pop() else {
+        return Ok(true);
+    };
+    let mut confirmed = Confirmed::default();
+    match send(&d).await {
+        Ok(remote_id) => {
+            count(report, &d.write, work.want.is_some());
+            confirmed.add(plan, work, remote_id);
+        }
+        Err(ItemError::Item(message)) => report.fail(work.change, &message),
+        Err(ItemError::Halt(error)) => {
+            report.halted = Some(error.to_string());
+            return Ok(false);
+        }
+    }
+    confirmed.record(library, plan)?;
+    Ok(true)
+}
+
 /// Applies an XDR v2 plan one value at a time: each block or restore-block is followed until
 /// its task is final, and only a successful task changes the ledger (with the task's action
-/// ID).
+/// ID). XDR v2 blocks carry nothing to update: a claim that only changes attributes is
+/// recorded without a call.
 pub async fn xdr(
     client: &XdrV2Client,
     params: &XdrParams,
@@ -439,58 +775,44 @@ pub async fn xdr(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    forget(library, plan)?;
-    let removing = plan.removals.iter().map(|c| (c, None));
-    let sending = sends(plan).map(|(c, is_add)| (c, Some(is_add)));
-    for (change, sent) in removing.chain(sending) {
-        if report.stop_requested(progress) {
-            return Ok(());
+    let key_of = |kind: Kind| {
+        ValueType::for_kind(kind)
+            .ok()
+            .map(|t| t.as_str().to_owned())
+    };
+    let mut send = async |d: &Decided<'_>| match &d.write {
+        Write::Create(attributes) => xdr_one(client, params, d, attributes, false)
+            .await
+            .map(Some),
+        Write::Delete => {
+            let attributes = V1Attributes::new(
+                key_of(d.work.change.kind).unwrap_or_default(),
+                String::new(),
+            );
+            xdr_one(client, params, d, &attributes, true)
+                .await
+                .map(Some)
         }
-        let outcome = xdr_one(client, params, change, sent.is_none()).await;
-        progress.advance(1);
-        match outcome {
-            Ok(action_id) => match sent {
-                None => {
-                    let gone = [(change.kind, change.value.clone())];
-                    library.ledger_apply(&plan.ledger, &[], &gone)?;
-                    report.removed += 1;
-                }
-                Some(is_add) => {
-                    let entry = sent_entry(plan, change, Some(action_id));
-                    library.ledger_apply(&plan.ledger, &[entry], &[])?;
-                    report.count_sent(is_add);
-                }
-            },
-            Err(XdrOutcome::Item(message)) => report.fail(change, &message),
-            Err(XdrOutcome::Halt(error)) => {
-                report.halted = Some(error.to_string());
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
-}
-
-enum XdrOutcome {
-    Item(String),
-    Halt(trendmicro::Error),
+        Write::Update(_) | Write::Nothing => Ok(None),
+    };
+    one_at_a_time(plan, library, progress, report, &key_of, &mut send).await
 }
 
 async fn xdr_one(
     client: &XdrV2Client,
     params: &XdrParams,
-    change: &Change,
+    d: &Decided<'_>,
+    attributes: &V1Attributes,
     remove: bool,
-) -> Result<String, XdrOutcome> {
-    let attributes = serde_json::from_value::<V1Attributes>(change.attributes.clone())
-        .map_err(|error| XdrOutcome::Item(error.to_string()))?;
+) -> Result<String, ItemError> {
     let value_type: ValueType = serde_json::from_value(serde_json::json!(attributes.key))
-        .map_err(|_| XdrOutcome::Item(format!("unknown XDR value type `{}`", attributes.key)))?;
+        .map_err(|_| ItemError::Item(format!("unknown XDR value type `{}`", attributes.key)))?;
+    let value = &d.work.change.value;
     let started = if remove {
         client
             .restore_block(
                 value_type,
-                &change.value,
+                value,
                 &attributes.description,
                 &params.product_id,
             )
@@ -499,36 +821,27 @@ async fn xdr_one(
         client
             .block(
                 value_type,
-                &change.value,
+                value,
                 &attributes.description,
                 &params.product_id,
             )
             .await
     };
-    let halt_or_item = |error: trendmicro::Error| {
-        if error.stops_target() {
-            XdrOutcome::Halt(error)
-        } else {
-            XdrOutcome::Item(error.to_string())
-        }
-    };
-    let action_id = started.map_err(halt_or_item)?;
+    let action_id = started.map_err(ItemError::of)?;
     match client
         .wait_final(&action_id, params.task_timeout)
         .await
-        .map_err(halt_or_item)?
+        .map_err(ItemError::of)?
     {
         TaskStatus::Success | TaskStatus::Finished => Ok(action_id.0),
-        other => Err(XdrOutcome::Item(format!(
-            "task {action_id} ended `{other}`"
-        ))),
+        other => Err(ItemError::Item(format!("task {action_id} ended `{other}`"))),
     }
 }
 
-/// Applies an HTTP template plan: one call per new or changed value, the ledger updated after
-/// each answered call. Removals are sent through the removal template when the target has one
-/// (`remove_payload`), each forgotten once answered; without one a webhook has no undo, so a
-/// removal only forgets the value.
+/// Applies an HTTP template plan: one call per new or changed object, the ledger updated after
+/// each answered call. An object whose last claim goes is undone through the removal template
+/// when the target has one (`remove_payload`); without one a webhook has no undo, so the
+/// claim is only forgotten.
 pub async fn http(
     client: &HttpTemplateClient,
     plan: &Plan,
@@ -536,100 +849,32 @@ pub async fn http(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
-    let undone: &[Change] = if client.can_remove() {
-        &plan.removals
-    } else {
-        let gone: Vec<(Kind, String)> = plan
-            .removals
-            .iter()
-            .map(|c| (c.kind, c.value.clone()))
-            .collect();
-        library.ledger_apply(&plan.ledger, &[], &gone)?;
-        report.removed += gone.len();
-        progress.advance(gone.len() as u64);
-        &[]
-    };
-    let calls = undone
-        .iter()
-        .map(|c| (c, Call::Remove))
-        .chain(sends(plan).map(|(c, is_add)| (c, if is_add { Call::Add } else { Call::Update })));
-    for (change, call) in calls {
-        if report.stop_requested(progress) {
-            return Ok(());
-        }
-        if !http_call(client, plan, change, call, library, report).await? {
-            return Ok(());
-        }
-        progress.advance(1);
-    }
-    Ok(())
-}
-
-/// What one HTTP template call does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Call {
-    Add,
-    Update,
-    Remove,
-}
-
-/// Sends one change and records the answer; `false` when the target stopped the run.
-async fn http_call(
-    client: &HttpTemplateClient,
-    plan: &Plan,
-    change: &Change,
-    call: Call,
-    library: &mut dyn LibraryBackend,
-    report: &mut RunReport,
-) -> Result<bool, EngineError> {
-    let attributes = match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
-        Ok(attributes) => attributes,
-        Err(error) => {
-            report.fail(change, &error.to_string());
-            return Ok(true);
-        }
-    };
+    let key_of = |kind: Kind| Some(kind.as_str().to_owned());
     let extra = std::collections::BTreeMap::new();
-    let fields = Fields {
-        value: &change.value,
-        kind: change.kind.as_str(),
-        score: attributes.score,
-        description: &attributes.description,
-        tags: &[],
-        extra: &extra,
+    let mut send = async |d: &Decided<'_>| {
+        let (attributes, remove) = match &d.write {
+            Write::Create(attributes) | Write::Update(attributes) => (attributes.clone(), false),
+            Write::Delete if client.can_remove() => {
+                let old = serde_json::from_value::<V1Attributes>(d.work.change.attributes.clone())
+                    .unwrap_or_else(|_| V1Attributes::new(String::new(), String::new()));
+                (old, true)
+            }
+            Write::Delete | Write::Nothing => return Ok(None),
+        };
+        let fields = Fields {
+            value: &d.work.change.value,
+            kind: d.work.change.kind.as_str(),
+            score: attributes.score,
+            description: &attributes.description,
+            tags: &[],
+            extra: &extra,
+        };
+        let answer = if remove {
+            client.remove(&fields).await
+        } else {
+            client.send(&fields).await
+        };
+        answer.map(|_| None).map_err(ItemError::of)
     };
-    let answer = match call {
-        Call::Remove => client.remove(&fields).await,
-        Call::Add | Call::Update => client.send(&fields).await,
-    };
-    match answer {
-        Ok(_) if call == Call::Remove => {
-            let gone = [(change.kind, change.value.clone())];
-            library.ledger_apply(&plan.ledger, &[], &gone)?;
-            report.removed += 1;
-        }
-        Ok(_) => {
-            let entry = sent_entry(plan, change, None);
-            library.ledger_apply(&plan.ledger, &[entry], &[])?;
-            report.count_sent(call == Call::Add);
-        }
-        Err(error) if error.stops_target() => {
-            report.halted = Some(error.to_string());
-            return Ok(false);
-        }
-        Err(error) => report.fail(change, &error.to_string()),
-    }
-    Ok(true)
-}
-
-/// The ledger entry of one value a one-at-a-time target (XDR, HTTP) confirmed.
-fn sent_entry(plan: &Plan, change: &Change, remote_id: Option<String>) -> LedgerEntry {
-    LedgerEntry {
-        target: plan.ledger.clone(),
-        kind: change.kind,
-        value: change.value.clone(),
-        attributes: change.attributes.clone(),
-        remote_id,
-        pushed_at: plan.at,
-    }
+    one_at_a_time(plan, library, progress, report, &key_of, &mut send).await
 }

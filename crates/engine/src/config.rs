@@ -150,6 +150,40 @@ struct RawTarget {
     requests_per_minute: Option<std::num::NonZeroU32>,
     max_concurrency: Option<usize>,
     batch_size: Option<usize>,
+    capacity_per_type: Option<usize>,
+    reserve_per_type: Option<usize>,
+    when_full: Option<WhenFull>,
+}
+
+/// What a one-off or trigger block does when its type is at the target's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// Remove iocsync's own lowest-ranked workflow object of that type to make room (reported;
+    /// the workflow adds it back when room returns).
+    #[default]
+    Displace,
+    /// Answer "not blocked: capacity reached".
+    Refuse,
+}
+
+/// How many objects of one type a Vision One suspicious-object list holds (Trend's limit for
+/// third-party objects).
+pub const V1_CAPACITY_PER_TYPE: usize = 10_000;
+/// How many of them workflows leave free for one-off and trigger blocks, by default.
+pub const DEFAULT_RESERVE_PER_TYPE: usize = 100;
+/// How many exceptions a Vision One exception list holds in all.
+pub const V1_EXCEPTION_CAPACITY: usize = 5_000;
+
+/// One target list's room: workflows together keep `capacity − reserve` objects per bucket
+/// (a type, or the whole list), one-off and trigger blocks may fill it to `capacity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub capacity: usize,
+    pub reserve: usize,
+    /// Whether the limit is per object type (suspicious objects) or for the whole list.
+    pub per_type: bool,
+    pub when_full: WhenFull,
 }
 
 /// One configured connection. Holds the secret's *reference*, never the secret.
@@ -164,9 +198,33 @@ pub struct Target {
     webhook: Option<HttpTemplateConfig>,
     http: HttpPolicy,
     batch_size: Option<usize>,
+    capacity_per_type: usize,
+    reserve_per_type: usize,
+    when_full: WhenFull,
 }
 
 impl Target {
+    /// The room of this target's suspicious-object list (Vision One).
+    pub fn suspicious_capacity(&self) -> Capacity {
+        Capacity {
+            capacity: self.capacity_per_type,
+            reserve: self.reserve_per_type,
+            per_type: true,
+            when_full: self.when_full,
+        }
+    }
+
+    /// The room of this target's exception list (Vision One): 5,000 in all, no reserve (only
+    /// workflows write exceptions).
+    pub fn exception_capacity(&self) -> Capacity {
+        Capacity {
+            capacity: V1_EXCEPTION_CAPACITY,
+            reserve: 0,
+            per_type: false,
+            when_full: WhenFull::Refuse,
+        }
+    }
+
     /// Reads the API key from the environment variable or file the config names.
     pub fn resolve_key(&self) -> Result<SecretString, ConfigError> {
         trendmicro::secret::expand(&self.key_ref)
@@ -278,6 +336,10 @@ struct RawWorkflow {
     #[serde(default)]
     parameters: toml::Table,
     schedule: Option<String>,
+    max_removals: Option<toml::Value>,
+    #[serde(default)]
+    adopt_existing: bool,
+    verify_every: Option<String>,
 }
 
 /// One workflow, validated.
@@ -288,13 +350,120 @@ pub struct Workflow {
     pub target: String,
     pub parameters: Parameters,
     pub schedule: Option<Schedule>,
+    /// The bound on what one run may remove.
+    pub max_removals: Brake,
+    /// Take over objects already on the target that iocsync did not create.
+    pub adopt_existing: bool,
+    /// How often the daemon runs this workflow with `--verify` (`None`: never).
+    pub verify_every: Option<Duration>,
 }
 
 impl Workflow {
-    /// The ledger name this workflow's pushes are recorded under (one per target and workflow,
-    /// so two workflows on one target never remove each other's objects).
+    /// The ledger key of this workflow's claims (one per target and workflow).
     pub fn ledger_key(&self) -> String {
-        format!("{}/{}", self.target, self.name)
+        crate::keys::workflow_ledger(&self.target, &self.name)
+    }
+
+    /// The list on its target this workflow's objects live in.
+    pub fn list(&self) -> crate::keys::List<'_> {
+        use crate::keys::List;
+        match &self.parameters {
+            Parameters::Blocklist(_) => List::Suspicious,
+            Parameters::Exceptions(_) => List::Exceptions,
+            Parameters::XdrBlock(_) => List::XdrBlocks,
+            Parameters::Http(_) => List::Http,
+            Parameters::IpList(params) => List::IpList(&params.list_name),
+        }
+    }
+
+    /// The space key of [`Workflow::list`].
+    pub fn space(&self) -> String {
+        crate::keys::space(&self.target, self.list())
+    }
+}
+
+/// The removal brake: how many removals one run may send before the rest are held.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Brake {
+    /// At most this many.
+    Count(usize),
+    /// At most this share (0–100) of what the workflow holds, and never fewer than `floor`.
+    Percent { percent: f64, floor: usize },
+}
+
+/// The default brake: 10% of what the workflow holds, at least 100.
+pub const DEFAULT_BRAKE: Brake = Brake::Percent {
+    percent: 10.0,
+    floor: 100,
+};
+
+/// Default interval of the daemon's verifying pass.
+pub const DEFAULT_VERIFY_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// A workflow holding more than this many objects never loses all of them in one run without
+/// a person releasing it.
+pub const HANDFUL: usize = 10;
+
+impl Brake {
+    /// How many removals a run of a workflow that holds `held` objects may send.
+    pub fn limit(self, held: usize) -> usize {
+        match self {
+            Brake::Count(n) => n,
+            Brake::Percent { percent, floor } => {
+                let share = (held as f64 * percent / 100.0).ceil() as usize;
+                share.max(floor)
+            }
+        }
+    }
+
+    /// Why `removals` of `held` must wait for a person, or `None` when they may go.
+    pub fn holds(self, removals: usize, held: usize) -> Option<String> {
+        if removals == 0 {
+            return None;
+        }
+        let limit = self.limit(held);
+        if removals > limit {
+            return Some(format!(
+                "{removals} removals exceed max_removals ({}, {limit} for {held} held objects)",
+                self.describe()
+            ));
+        }
+        if removals >= held && held > HANDFUL {
+            return Some(format!(
+                "the run would remove every one of the {held} objects the workflow holds"
+            ));
+        }
+        None
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Brake::Count(n) => n.to_string(),
+            Brake::Percent { percent, floor } => format!("{percent}% with a floor of {floor}"),
+        }
+    }
+}
+
+fn parse_brake(key: &str, value: Option<toml::Value>) -> Result<Brake, ConfigError> {
+    const EXPECTED: &str =
+        "expected a count (50) or a percentage of what the workflow holds (\"10%\")";
+    match value {
+        None => Ok(DEFAULT_BRAKE),
+        Some(toml::Value::Integer(n)) if n >= 0 => Ok(Brake::Count(n as usize)),
+        Some(toml::Value::String(text)) => {
+            let percent = text
+                .trim()
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .ok_or_else(|| invalid(key, EXPECTED))?;
+            let floor = match DEFAULT_BRAKE {
+                Brake::Percent { floor, .. } => floor,
+                Brake::Count(n) => n,
+            };
+            Ok(Brake::Percent { percent, floor })
+        }
+        Some(_) => Err(invalid(key, EXPECTED)),
     }
 }
 
@@ -467,6 +636,7 @@ impl Config {
             workflows.push(validate_workflow(i, workflow, &targets)?);
         }
         unique("workflows", workflows.iter().map(|w| w.name.as_str()))?;
+        one_workflow_per_ip_list(&workflows)?;
         let triggers = raw
             .triggers
             .into_iter()
@@ -510,6 +680,25 @@ impl Config {
     }
 }
 
+/// Deep Security lists are written whole, so two workflows must never share one list family.
+fn one_workflow_per_ip_list(workflows: &[Workflow]) -> Result<(), ConfigError> {
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, workflow) in workflows.iter().enumerate() {
+        if let Parameters::IpList(params) = &workflow.parameters
+            && let Some(first) = seen.insert(workflow.space(), &workflow.name)
+        {
+            return Err(invalid(
+                format!("workflows[{i}].parameters.list_name"),
+                format!(
+                    "`{}` on target `{}` is already written by workflow `{first}`: IP lists are written whole, give each workflow its own list_name",
+                    params.list_name, workflow.target
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn unique<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
     let mut seen = BTreeSet::new();
     for (i, name) in names.enumerate() {
@@ -528,6 +717,7 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
     if raw.name.trim().is_empty() {
         return Err(invalid(format!("{path}.name"), "must not be empty"));
     }
+    let (capacity_per_type, reserve_per_type) = capacity_keys(&path, &raw)?;
     let key_ref = match (raw.product, raw.api_key) {
         (Product::Http, None) => String::new(),
         (Product::Http, Some(_)) => {
@@ -585,6 +775,7 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
     if raw.batch_size == Some(0) {
         return Err(invalid(format!("{path}.batch_size"), "must be at least 1"));
     }
+
     let mut http = HttpPolicy::default();
     if let Some(verify) = raw.tls_verify {
         http.verify_tls = verify;
@@ -615,7 +806,42 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         webhook,
         http,
         batch_size: raw.batch_size,
+        capacity_per_type,
+        reserve_per_type,
+        when_full: raw.when_full.unwrap_or_default(),
     })
+}
+
+/// `capacity_per_type` and `reserve_per_type` (Vision One targets only): the list's limit and
+/// the room workflows leave for one-off and trigger blocks.
+fn capacity_keys(path: &str, raw: &RawTarget) -> Result<(usize, usize), ConfigError> {
+    if raw.product != Product::VisionOne
+        && (raw.capacity_per_type.is_some()
+            || raw.reserve_per_type.is_some()
+            || raw.when_full.is_some())
+    {
+        return Err(invalid(
+            path,
+            "`capacity_per_type`, `reserve_per_type` and `when_full` apply to vision-one targets only",
+        ));
+    }
+    let capacity = raw.capacity_per_type.unwrap_or(V1_CAPACITY_PER_TYPE);
+    if capacity == 0 {
+        return Err(invalid(
+            format!("{path}.capacity_per_type"),
+            "must be at least 1",
+        ));
+    }
+    let reserve = raw
+        .reserve_per_type
+        .unwrap_or(DEFAULT_RESERVE_PER_TYPE.min(capacity / 10));
+    if reserve >= capacity {
+        return Err(invalid(
+            format!("{path}.reserve_per_type"),
+            format!("must be below capacity_per_type ({capacity})"),
+        ));
+    }
+    Ok((capacity, reserve))
 }
 
 const INLINE_SECRET: &str =
@@ -706,6 +932,12 @@ fn validate_workflow(
     targets: &[Target],
 ) -> Result<Workflow, ConfigError> {
     let path = format!("workflows[{i}]");
+    if !crate::keys::valid_workflow_name(&raw.name) {
+        return Err(invalid(
+            format!("{path}.name"),
+            "must not be empty, `manual`, start with `hook:` or contain `/` (those name other claimants in the ledger)",
+        ));
+    }
     let target = targets
         .iter()
         .find(|t| t.name == raw.target)
@@ -746,12 +978,21 @@ fn validate_workflow(
             parse_schedule(&text).map_err(|reason| invalid(format!("{path}.schedule"), reason))
         })
         .transpose()?;
+    let max_removals = parse_brake(&format!("{path}.max_removals"), raw.max_removals)?;
+    let verify_every = match raw.verify_every.as_deref() {
+        None => Some(DEFAULT_VERIFY_EVERY),
+        Some("never") => None,
+        Some(text) => Some(positive_duration(&format!("{path}.verify_every"), text)?),
+    };
     Ok(Workflow {
         name: raw.name,
         collection: raw.collection,
         target: raw.target,
         parameters,
         schedule,
+        max_removals,
+        adopt_existing: raw.adopt_existing,
+        verify_every,
     })
 }
 

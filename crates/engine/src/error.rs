@@ -26,10 +26,28 @@ pub enum EngineError {
     /// Another process holds the workflow's lease: nothing was run or recorded.
     #[error(
         "workflow `{}` is already running: {} has held it since {} (lease until {})",
-        .0.name.strip_prefix(crate::lease::LEASE_PREFIX).unwrap_or(&.0.name),
+        crate::keys::lease_workflow(&.0.name),
         .0.holder,
         .0.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         .0.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )]
     Busy(Box<store::Lease>),
+    /// Another process kept a target list busy for minutes: the batch was not sent.
+    #[error(
+        "{} is busy: {} has held it since {}",
+        .0.name,
+        .0.holder,
+        .0.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    SpaceBusy(Box<store::Lease>),
+    /// A Deep Security list of the configured name exists and iocsync did not create it.
+    #[error(
+        "the IP list `{name}` (ID {id}) on target `{target}` was not created by this iocsync library ({maker}); it is left untouched. Rename the workflow's list_name, or set adopt_existing = true on the workflow to take it over"
+    )]
+    ForeignList {
+        target: String,
+        name: String,
+        id: u32,
+        maker: String,
+    },
 }

@@ -1,10 +1,12 @@
 //! Workflow leases: a run that writes holds `workflow:<name>` in the library, so two processes
-//! never run one workflow at once. A holder on this host is known dead or alive from its pid;
-//! for a holder on another host (a library file shared between hosts) the lease's expiry is
+//! never run one workflow at once. A holder on this host is known dead or alive from its pid
+//! and its process start stamp (a pid reused by a new process is not the holder); for a
+//! holder on another host (a library file shared between hosts) the lease's expiry is
 //! what frees it, so a [`Keeper`] renews it from a second library handle while the run goes
 //! on, and a vanished holder blocks the workflow for at most [`LEASE_TTL`].
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,20 +23,24 @@ pub const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
 /// renewal (a busy library) never lets it lapse.
 pub const RENEW_EVERY: Duration = Duration::from_secs(60);
 
-/// Lease names of workflows: `workflow:<name>`.
-pub(crate) const LEASE_PREFIX: &str = "workflow:";
-
 /// Longest command line kept in a lease, in characters.
 const HOLDER_CHARS: usize = 200;
 
 /// The lease name of `workflow`.
 pub fn name(workflow: &str) -> String {
-    format!("{LEASE_PREFIX}{workflow}")
+    crate::keys::workflow_lease(workflow)
 }
 
+static THIS_PROCESS: LazyLock<LeaseHolder> = LazyLock::new(describe_this_process);
+
 /// This process, as a lease holder: its command line as `ps` shows it (program name, then its
-/// arguments, which never hold a secret), host and pid.
+/// arguments, which never hold a secret), host, pid and start stamp.
 pub fn lease_holder() -> LeaseHolder {
+    THIS_PROCESS.clone()
+}
+
+fn describe_this_process() -> LeaseHolder {
+    let pid = std::process::id();
     let mut args = std::env::args();
     let program = args
         .next()
@@ -50,8 +56,28 @@ pub fn lease_holder() -> LeaseHolder {
     LeaseHolder {
         holder,
         host: host_name(),
-        pid: std::process::id(),
+        pid,
+        started: start_stamp(pid),
     }
+}
+
+/// When process `pid` of this host started (see [`LeaseHolder::started`]), `None` where that
+/// cannot be told.
+pub fn process_start(pid: u32) -> Option<String> {
+    start_stamp(pid)
+}
+
+/// When process `pid` started, as `<boot id>:<clock ticks after boot>` from `/proc` (`None`
+/// where there is no `/proc`, or the process is gone). Stable for the life of the process and
+/// never the same for two processes of one boot that shared a pid.
+fn start_stamp(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last `)`.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Field 22 (starttime) is the 20th after the name: state is field 3.
+    let ticks = after_name.split_whitespace().nth(19)?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(format!("{}:{ticks}", boot.trim()))
 }
 
 fn host_name() -> String {
@@ -69,14 +95,23 @@ fn process_alive(pid: u32) -> Option<bool> {
     cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
 }
 
-/// A lease may be taken over once its process is gone (same host) or it has expired.
-fn may_take(lease: &Lease, me: &LeaseHolder, now: DateTime<Utc>) -> bool {
-    if lease.holder.host == me.host
-        && let Some(alive) = process_alive(lease.holder.pid)
-    {
-        return !alive;
+/// A lease may be taken over once its process is gone (same host: no such pid, or the pid now
+/// belongs to a process that started at another time) or once it has expired.
+pub(crate) fn may_take(lease: &Lease, me: &LeaseHolder, now: DateTime<Utc>) -> bool {
+    if lease.expires_at <= now {
+        return true;
     }
-    lease.expires_at <= now
+    if lease.holder.host != me.host {
+        return false;
+    }
+    match process_alive(lease.holder.pid) {
+        Some(false) => true,
+        Some(true) => match (&lease.holder.started, start_stamp(lease.holder.pid)) {
+            (Some(recorded), Some(now_running)) => *recorded != now_running,
+            _ => false,
+        },
+        None => false,
+    }
 }
 
 /// Takes (or renews) `workflow`'s lease for this process, or says who holds it.
@@ -178,6 +213,7 @@ mod tests {
             holder: "probe".into(),
             host: "elsewhere".into(),
             pid: 1,
+            started: None,
         };
         let seen = std::cell::RefCell::new(None);
         let now = Utc::now();
@@ -197,6 +233,7 @@ mod tests {
         let mut library = store::SqliteLibrary::open(dir.path().join("l.db")).unwrap();
         let me = lease_holder();
         take(&mut library, "flow", &me).unwrap();
+        assert!(me.started.is_some(), "Linux gives a start stamp");
         let first = lease_of(&mut library, "flow").expires_at;
         let keeper = Keeper::start(&library, "flow", &me, Duration::from_millis(20));
         std::thread::sleep(Duration::from_millis(200));
@@ -209,5 +246,38 @@ mod tests {
             renewed,
             "stopped means stopped"
         );
+    }
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    /// A holder whose pid is alive but whose start stamp differs is a new process that was
+    /// given a dead holder's pid: its lease is free.
+    #[test]
+    fn a_reused_pid_does_not_keep_a_lease() {
+        let me = lease_holder();
+        let now = Utc::now();
+        let lease = |started: Option<String>| Lease {
+            name: name("flow"),
+            holder: LeaseHolder {
+                holder: "iocsync run flow".into(),
+                host: me.host.clone(),
+                pid: std::process::id(),
+                started,
+            },
+            taken_at: now,
+            expires_at: now + chrono::Duration::minutes(5),
+        };
+        assert!(!may_take(&lease(me.started.clone()), &me, now), "alive");
+        assert!(
+            may_take(&lease(Some("other-boot:1".into())), &me, now),
+            "pid reused"
+        );
+        assert!(!may_take(&lease(None), &me, now), "no stamp: trust the pid");
+        let mut expired = lease(me.started.clone());
+        expired.expires_at = now - chrono::Duration::seconds(1);
+        assert!(may_take(&expired, &me, now), "expired");
     }
 }

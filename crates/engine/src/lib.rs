@@ -10,7 +10,12 @@
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
 //! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
 //! - [`report`]: run reports and the progress hook.
-//! - [`oneoff`]: `block`/`unblock` of values typed by a person, in their own ledger.
+//! - [`claims`]: why a value is on a target — one claim per claimant (workflow, `block`,
+//!   trigger) — and what the strongest claim makes of the object; [`budget`] counts them
+//!   against the list's capacity; [`space`] serialises decisions on one list; [`marker`] tells
+//!   this library's objects from other iocsyncs' and foreign ones; [`keys`] names it all.
+//! - [`adopt`]: rebuilds a lost ledger from the target.
+//! - [`oneoff`]: `block`/`unblock` of values typed by a person, as claims of their own.
 //! - [`schedule`]: when scheduled workflows are due (interval or cron, UTC) for the daemon.
 //! - [`trigger`]: webhook triggers: an authenticated SIEM alert → values → guarded one-off
 //!   actions, with TTL blocks lifted later.
@@ -19,17 +24,24 @@
 //! (a run is one sequential task, so nothing waits on it).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod adopt;
 pub mod apply;
+pub mod budget;
+pub mod claims;
 pub mod config;
 pub mod error;
+pub mod keys;
 pub mod lease;
 pub mod mapping;
+pub mod marker;
 pub mod oneoff;
 pub mod packing;
 pub mod plan;
+mod readback;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod space;
 pub mod trigger;
 
 pub use config::{Config, ConfigError};

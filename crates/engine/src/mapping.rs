@@ -16,9 +16,7 @@ use crate::config::{
 };
 use trendmicro::xdr_v2::ValueType;
 
-/// Prefix of the description of every object iocsync creates, so people (and `--verify`)
-/// can tell them from objects added in the console.
-pub const MARKER: &str = "[iocsync]";
+use crate::marker::Marker;
 
 /// Vision One's longest description.
 const MAX_DESCRIPTION: usize = 1000;
@@ -41,10 +39,14 @@ pub enum ExpiryIntent {
     Until(DateTime<Utc>),
 }
 
-/// What iocsync sends with a Vision One object; stored in the ledger as JSON.
+/// What one claim wants an object to be on a per-object target (Vision One lists, XDR v2
+/// blocks, HTTP template calls); stored in the ledger as JSON. The object on the target is the
+/// strongest of its claims (see [`crate::claims`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct V1Attributes {
-    /// The API's value key (`ip`, `url`, ...).
+    /// The API's value key (`ip`, `url`, ...). Empty in claims written by older versions'
+    /// one-off blocks, which is filled from the value's kind when read.
+    #[serde(default)]
     pub key: String,
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +62,20 @@ pub struct V1Attributes {
     /// When the pushed object expires on the target (known only for day counts and dates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The value's place in its workflow's priority order when claimed (0 first): a one-off
+    /// block that needs room displaces the workflow object ranked last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    /// When iocsync lifts the claim (trigger blocks with a `ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lift_at: Option<DateTime<Utc>>,
+    /// The target's task or action id for the claim's last write (XDR v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+    /// The object was on the target before iocsync and was taken over on purpose
+    /// (`adopt_existing`, `iocsync adopt`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 impl V1Attributes {
@@ -74,6 +90,10 @@ impl V1Attributes {
             expiry: None,
             score: None,
             expires_at: None,
+            rank: None,
+            lift_at: None,
+            action_id: None,
+            adopted: false,
         }
     }
 
@@ -150,6 +170,7 @@ fn days_to_expiration(intent: ExpiryIntent, now: DateTime<Utc>) -> Option<Expiry
 pub fn blocklist(
     record: &IndicatorRecord,
     params: &BlocklistParams,
+    marker: &Marker,
 ) -> Result<Vec<Desired>, String> {
     let values = vision_one_values(record, params.url_scheme)?;
     let risk_level = match params.risk_level {
@@ -177,7 +198,7 @@ pub fn blocklist(
                 scan_action: params.scan_action,
                 risk_level,
                 expiry: Some(expiry),
-                ..V1Attributes::new(value.key(), description(record))
+                ..V1Attributes::new(value.key(), description(record, marker))
             },
             value: value.value().to_owned(),
         })
@@ -188,25 +209,30 @@ pub fn blocklist(
 pub fn exceptions(
     record: &IndicatorRecord,
     params: &ExceptionParams,
+    marker: &Marker,
 ) -> Result<Vec<Desired>, String> {
     Ok(vision_one_values(record, params.url_scheme)?
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes::new(value.key(), description(record)),
+            attributes: V1Attributes::new(value.key(), description(record, marker)),
             value: value.value().to_owned(),
         })
         .collect())
 }
 
 /// The XDR v2 blocks one indicator becomes (the value key is the `valueType`), or why none.
-pub fn xdr(record: &IndicatorRecord, params: &XdrParams) -> Result<Vec<Desired>, String> {
+pub fn xdr(
+    record: &IndicatorRecord,
+    params: &XdrParams,
+    marker: &Marker,
+) -> Result<Vec<Desired>, String> {
     let value_type = ValueType::for_kind(record.kind).map_err(|error| error.to_string())?;
     Ok(vision_one_values(record, params.url_scheme)?
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes::new(value_type.as_str(), description(record)),
+            attributes: V1Attributes::new(value_type.as_str(), description(record, marker)),
             value: value.value().to_owned(),
         })
         .collect())
@@ -214,15 +240,44 @@ pub fn xdr(record: &IndicatorRecord, params: &XdrParams) -> Result<Vec<Desired>,
 
 /// The webhook call one indicator becomes: its value as the library holds it, its kind as the
 /// key, its score and description. Every kind goes.
-pub fn http(record: &IndicatorRecord) -> Desired {
+pub fn http(record: &IndicatorRecord, marker: &Marker) -> Desired {
     Desired {
         kind: record.kind,
         value: record.value.clone(),
         attributes: V1Attributes {
             score: record.score,
-            ..V1Attributes::new(record.kind.as_str(), description(record))
+            ..V1Attributes::new(record.kind.as_str(), description(record, marker))
         },
     }
+}
+
+/// The Vision One value key of a kind (`None`: Vision One takes no such kind).
+pub fn v1_key(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Ipv4 | Kind::Ipv6 => Some("ip"),
+        Kind::Domain => Some("domain"),
+        Kind::Url => Some("url"),
+        Kind::Email => Some("senderMailAddress"),
+        Kind::Sha1 => Some("fileSha1"),
+        Kind::Sha256 => Some("fileSha256"),
+        Kind::Cidr | Kind::Md5 => None,
+    }
+}
+
+/// The kind of a value as a Vision One list holds it (by its value key).
+pub fn kind_of(key: &str, value: &str) -> Option<Kind> {
+    Some(match key {
+        "ip" => match value.parse::<std::net::IpAddr>().ok()? {
+            std::net::IpAddr::V4(_) => Kind::Ipv4,
+            std::net::IpAddr::V6(_) => Kind::Ipv6,
+        },
+        "domain" => Kind::Domain,
+        "url" => Kind::Url,
+        "senderMailAddress" => Kind::Email,
+        "fileSha1" => Kind::Sha1,
+        "fileSha256" => Kind::Sha256,
+        _ => return None,
+    })
 }
 
 /// The Vision One values for an indicator: schemeless URLs get the configured scheme(s).
@@ -244,11 +299,9 @@ fn vision_one_values(
         .map_err(|error| error.to_string())
 }
 
-fn description(record: &IndicatorRecord) -> String {
-    let text = match &record.description {
-        Some(text) if !text.trim().is_empty() => format!("{MARKER} {}", text.trim()),
-        _ => MARKER.to_owned(),
-    };
+/// The object's description: this library's marker, then the indicator's description.
+fn description(record: &IndicatorRecord, marker: &Marker) -> String {
+    let text = marker.stamp(record.description.as_deref().unwrap_or_default());
     text.chars().take(MAX_DESCRIPTION).collect()
 }
 
@@ -325,21 +378,29 @@ mod tests {
         }
     }
 
+    fn marker() -> Marker {
+        Marker::new("0a0b0c0d")
+    }
+
     #[test]
     fn kinds_map_to_value_keys_and_scores_to_risk() {
-        let ip = blocklist(&record(Kind::Ipv4, "1.2.3.4", Some(8)), &params()).unwrap();
+        let m = marker();
+        let ip = blocklist(&record(Kind::Ipv4, "1.2.3.4", Some(8)), &params(), &m).unwrap();
         assert_eq!(ip[0].attributes.key, "ip");
         assert_eq!(ip[0].attributes.risk_level, Some(RiskLevel::High));
-        assert_eq!(ip[0].attributes.description, "[iocsync] seen in phishing");
-        let mail = blocklist(&record(Kind::Email, "a@b.example", Some(4)), &params()).unwrap();
+        assert_eq!(
+            ip[0].attributes.description,
+            "[iocsync:0a0b0c0d] seen in phishing"
+        );
+        let mail = blocklist(&record(Kind::Email, "a@b.example", Some(4)), &params(), &m).unwrap();
         assert_eq!(mail[0].attributes.key, "senderMailAddress");
         assert_eq!(mail[0].attributes.risk_level, Some(RiskLevel::Medium));
-        let url = blocklist(&record(Kind::Url, "bad.example/x", None), &params()).unwrap();
+        let url = blocklist(&record(Kind::Url, "bad.example/x", None), &params(), &m).unwrap();
         let values: Vec<_> = url.iter().map(|d| d.value.as_str()).collect();
         assert_eq!(values, ["http://bad.example/x", "https://bad.example/x"]);
         assert_eq!(url[0].attributes.risk_level, Some(RiskLevel::Low));
-        assert!(blocklist(&record(Kind::Md5, &"a".repeat(32), None), &params()).is_err());
-        assert!(blocklist(&record(Kind::Cidr, "10.0.0.0/8", None), &params()).is_err());
+        assert!(blocklist(&record(Kind::Md5, &"a".repeat(32), None), &params(), &m).is_err());
+        assert!(blocklist(&record(Kind::Cidr, "10.0.0.0/8", None), &params(), &m).is_err());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Deep Security IP-list packing: the collection's networks spread over lists named
 //! `<name>_0`, `<name>_1`, … of at most 32,000 characters each.
 //!
+//! The lists are iocsync's own (created with this library's marker, or adopted on purpose):
+//! entries a console user adds to them are kept on ordinary runs and reported, and only a
+//! manual run with "clear on manual run" makes a list exactly its share of the collection.
+//! Removals pass the workflow's brake like any other target's.
+//!
 //! Packing is stable so that a small change rewrites few parts: an item stays in the part the
 //! ledger says it lives in, new items go first-fit into the parts with room (lowest index
 //! first, so a run that was killed places them the same way again), and only parts whose
@@ -17,7 +22,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use store::{IndicatorRecord, LedgerEntry};
 
-use crate::config::IpListParams;
+use crate::config::{IpListParams, Workflow};
 use crate::mapping;
 use crate::plan::{Change, Plan, PlanInput, Skip};
 
@@ -28,7 +33,15 @@ pub struct PartWrite {
     pub name: String,
     /// The list's ID when the ledger knows it (else it is found by name, or created).
     pub list_id: Option<u32>,
+    /// iocsync's entries of the part after the write.
     pub items: Vec<String>,
+    /// iocsync's entries of the part before the write (what the ledger says): whatever else
+    /// the list holds was added by someone else and is kept, unless `clear`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ours_before: Vec<String>,
+    /// Make the list exactly `items`, dropping entries others added (manual clear).
+    #[serde(default)]
+    pub clear: bool,
 }
 
 /// Where a ledger entry says an item lives.
@@ -88,6 +101,7 @@ fn chars(items: &BTreeSet<String>) -> usize {
 
 /// Plans a Deep Security "Export Indicators" run into `plan`.
 pub(crate) fn plan_ip_list(
+    workflow: &Workflow,
     params: &IpListParams,
     allowed: &[&IndicatorRecord],
     input: &PlanInput<'_>,
@@ -107,7 +121,7 @@ pub(crate) fn plan_ip_list(
     let desired = desired_items(nets, params.aggregate);
     let placed = placed(input.ledger);
     let clear = input.manual && params.clear_on_manual_run;
-    pack_stable(params, &desired, placed, input, clear, plan);
+    pack_stable(workflow, params, &desired, placed, input, clear, plan);
 }
 
 /// The items to hold, in priority order, without repeats. An aggregated network takes the
@@ -155,12 +169,14 @@ fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
         value: value.to_owned(),
         attributes: serde_json::json!({ "part": part }),
         reason: reason.to_owned(),
+        seen: None,
     }
 }
 
 /// Removals first, then adds first-fit; only changed parts are written, or every part when
 /// `clear` (a manual run with "clear on manual run": the lists get exactly the collection).
 fn pack_stable(
+    workflow: &Workflow,
     params: &IpListParams,
     desired: &[(Kind, String)],
     mut placed: Placed,
@@ -169,11 +185,30 @@ fn pack_stable(
     plan: &mut Plan,
 ) {
     let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
+    let before_parts = placed.parts.clone();
     let mut removals: Vec<&LedgerEntry> = input
         .ledger
         .iter()
         .filter(|e| !wanted.contains(e.value.as_str()))
         .collect();
+    if !input.allow_removals
+        && let Some(why) = workflow
+            .max_removals
+            .holds(removals.len(), input.ledger.len())
+    {
+        // Held items stay in their parts, recorded and on the lists, until released.
+        plan.held = removals
+            .drain(..)
+            .map(|entry| Change {
+                kind: entry.kind,
+                value: entry.value.clone(),
+                attributes: entry.attributes.clone(),
+                reason: "left the collection (expired, revoked or filtered out)".to_owned(),
+                seen: None,
+            })
+            .collect();
+        plan.brake = Some(why);
+    }
     let mut adds: Vec<&(Kind, String)> = desired
         .iter()
         .filter(|(_, v)| !placed.part_of.contains_key(v))
@@ -192,15 +227,7 @@ fn pack_stable(
         dirty.insert(0);
     }
     if let Some(remote) = input.remote_parts {
-        for (index, items) in &placed.parts {
-            let seen: BTreeSet<String> = remote.get(index).into_iter().flatten().cloned().collect();
-            if remote.get(index).is_none() {
-                placed.ids.remove(index);
-            }
-            if &seen != items {
-                dirty.insert(*index);
-            }
-        }
+        verify_parts(remote, &mut placed, &mut dirty, plan);
     }
     for entry in removals {
         let part = placed.part_of.get(&entry.value).copied().unwrap_or(0);
@@ -213,6 +240,7 @@ fn pack_stable(
             value: entry.value.clone(),
             attributes: entry.attributes.clone(),
             reason: "left the collection (expired, revoked or filtered out)".to_owned(),
+            seen: None,
         });
     }
     let mut sizes: BTreeMap<u32, usize> =
@@ -237,8 +265,41 @@ fn pack_stable(
                 .get(&index)
                 .map(|s| s.iter().cloned().collect())
                 .unwrap_or_default(),
+            ours_before: before_parts
+                .get(&index)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+            clear,
         })
         .collect();
+}
+
+/// `--verify`: a part whose list is gone or lacks some of iocsync's entries is written again;
+/// entries others added are counted, not touched.
+fn verify_parts(
+    remote: &HashMap<u32, Vec<String>>,
+    placed: &mut Placed,
+    dirty: &mut BTreeSet<u32>,
+    plan: &mut Plan,
+) {
+    let mut foreign = 0;
+    for (index, items) in &placed.parts {
+        let Some(seen) = remote.get(index) else {
+            placed.ids.remove(index);
+            dirty.insert(*index);
+            continue;
+        };
+        let seen: BTreeSet<&String> = seen.iter().collect();
+        if items.iter().any(|item| !seen.contains(item)) {
+            dirty.insert(*index);
+        }
+        foreign += seen.iter().filter(|item| !items.contains(**item)).count();
+    }
+    if foreign > 0 {
+        plan.notes.push(format!(
+            "{foreign} entries on the lists were not added by iocsync: kept (a manual run with clear_on_manual_run removes them)"
+        ));
+    }
 }
 
 /// The lowest part with room for an item of `len` characters (a new part after the last when

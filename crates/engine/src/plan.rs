@@ -1,6 +1,13 @@
 //! Plans: the desired state of a workflow's target (collection members in priority order →
-//! guard → mapping → caps) compared with the ledger, as a value. `iocsync plan` prints it and
-//! `iocsync run` sends exactly it.
+//! guard → mapping → caps → the target's budget) compared with the claims in the ledger, as a
+//! value. `iocsync plan` prints it and `iocsync run` sends exactly it (re-deciding each object
+//! against the claims as they are when its batch goes, see [`crate::claims`]).
+//!
+//! A plan's lists say what happens to the workflow's *claims* and, through them, to the
+//! target: `adds` create objects, `updates` rewrite them, `joins` record a claim on an object
+//! that already is as wanted (another claimant holds it), `removals` delete objects whose last
+//! claim goes, `releases` drop this workflow's claim on objects others still hold. What the
+//! removal brake stopped is in `held`, not sent until a person runs with `--allow-removals`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,19 +17,51 @@ use indicator::{Indicator, Kind};
 use serde::{Deserialize, Serialize};
 use store::{GuardDrop, IndicatorRecord, LedgerEntry};
 
-use crate::config::{Action, Parameters, Workflow};
+use crate::budget;
+use crate::claims::{self, Found, Holders, Write};
+use crate::config::{Action, Capacity, Parameters, Workflow};
 use crate::mapping::{self, Desired, V1Attributes};
+use crate::marker::{Maker, Marker};
 use crate::packing::{self, PartWrite};
+
+/// What a `--verify` or a look-up found on the target for a change (absent: not read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Seen {
+    /// On the target with no claim on it, holding these attributes (an orphan of this library
+    /// taken back, a foreign object adopted, or an orphan to remove).
+    Unclaimed(V1Attributes),
+    /// Claimed, but gone from the target.
+    Missing,
+    /// Claimed, but changed on the target.
+    Drifted,
+}
+
+impl Seen {
+    /// The form [`claims::decide`] takes.
+    pub fn found(seen: Option<&Seen>) -> Found<'_> {
+        match seen {
+            None => Found::AsClaimed,
+            Some(Seen::Unclaimed(attributes)) => Found::Unclaimed(attributes),
+            Some(Seen::Missing) => Found::Missing,
+            Some(Seen::Drifted) => Found::Drifted,
+        }
+    }
+}
 
 /// One value to send or remove.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub kind: Kind,
     pub value: String,
-    /// What is sent (Vision One) or where the item lives (Deep Security).
+    /// What this workflow's claim asks for (Vision One, XDR, HTTP) or where the item lives
+    /// (Deep Security). For a removal or release: the claim as it was.
     pub attributes: serde_json::Value,
     /// Why this change is in the plan.
     pub reason: String,
+    /// What the target was found to hold, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Seen>,
 }
 
 /// A member that is not sent, and why.
@@ -39,49 +78,96 @@ pub struct Plan {
     pub workflow: String,
     pub target: String,
     pub action: Action,
-    /// The ledger name the changes are recorded under.
+    /// The ledger key the workflow's claims are recorded under.
     pub ledger: String,
+    /// The list on the target its objects live in (shared by every claimant on it).
+    #[serde(default)]
+    pub space: String,
     pub at: DateTime<Utc>,
     pub adds: Vec<Change>,
     pub updates: Vec<Change>,
     pub removals: Vec<Change>,
+    /// Claims recorded without a write: the object already is what they ask for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<Change>,
+    /// Claims dropped on objects other claimants keep (rewritten when the dropped claim was
+    /// the strongest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Change>,
+    /// Objects of other claimants found gone from the target, added back (`--verify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restores: Vec<Change>,
+    /// Removals and releases the brake held: not sent until `--allow-removals`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Change>,
+    /// Why the brake held them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brake: Option<String>,
     pub skips: Vec<Skip>,
     /// Changes left for later runs by `objects_per_run`.
     pub deferred: usize,
-    /// Ledger entries for values no longer on the target that need no removal (`--verify`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub forget: Vec<(Kind, String)>,
     /// Deep Security parts to write, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartWrite>,
     /// Values the guard stopped (recorded by `run`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drops: Vec<GuardDrop>,
+    /// What the plan saw that needs no change but a person should know (foreign objects left
+    /// alone, objects of another iocsync, adds not checked against the target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
-    /// How many changes the plan sends.
+    /// How many changes the plan sends (or records, for joins and releases).
     pub fn changes(&self) -> usize {
-        self.adds.len() + self.updates.len() + self.removals.len()
+        self.adds.len()
+            + self.updates.len()
+            + self.removals.len()
+            + self.joins.len()
+            + self.releases.len()
+            + self.restores.len()
     }
 }
 
-/// What `--verify` read back from a Vision One list: value key and value → pushed attributes
-/// as the target shows them (scan action, risk level).
-pub type RemoteV1 = HashMap<(String, String), V1Attributes>;
+/// One object on a target as read back (`--verify`, or the look-up before adds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteObject {
+    pub attributes: V1Attributes,
+    pub maker: Maker,
+}
+
+/// What the target holds, by value key and value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Remote {
+    /// The whole list was read (`--verify`): what is absent is not on the target. Otherwise
+    /// only the values looked up were read.
+    pub complete: bool,
+    pub objects: HashMap<(String, String), RemoteObject>,
+}
 
 /// Inputs of a plan besides the workflow.
 pub struct PlanInput<'a> {
     pub members: &'a [IndicatorRecord],
+    /// This workflow's claims.
     pub ledger: &'a [LedgerEntry],
+    /// Every claim in the workflow's space, this workflow's included.
+    pub space: &'a [LedgerEntry],
     pub guard: &'a Guard,
     pub now: DateTime<Utc>,
     /// `run --manual` (Deep Security "clear IP list on manual run").
     pub manual: bool,
-    /// Vision One list as read back by `--verify`.
-    pub remote_v1: Option<&'a RemoteV1>,
+    /// What a per-object target holds, when it was read.
+    pub remote: Option<&'a Remote>,
     /// Deep Security part contents as read back by `--verify` (part index → items).
     pub remote_parts: Option<&'a HashMap<u32, Vec<String>>>,
+    pub marker: &'a Marker,
+    /// The room of the target's list (Vision One lists).
+    pub capacity: Option<Capacity>,
+    /// Values other workflows on the same list want (verify: their orphans are left to them).
+    pub wanted_elsewhere: &'a HashSet<(Kind, String)>,
+    /// `--allow-removals`: the brake lets this run's removals go.
+    pub allow_removals: bool,
 }
 
 /// Plans one run of `workflow`.
@@ -91,43 +177,85 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
         target: workflow.target.clone(),
         action: workflow.parameters.action(),
         ledger: workflow.ledger_key(),
+        space: workflow.space(),
         at: input.now,
         adds: Vec::new(),
         updates: Vec::new(),
         removals: Vec::new(),
+        joins: Vec::new(),
+        releases: Vec::new(),
+        restores: Vec::new(),
+        held: Vec::new(),
+        brake: None,
         skips: Vec::new(),
         deferred: 0,
-        forget: Vec::new(),
         parts: Vec::new(),
         drops: Vec::new(),
+        notes: Vec::new(),
     };
     let allowed = guarded(workflow, input, &mut plan);
-    match &workflow.parameters {
+    let marker = input.marker;
+    let (desired, renew_within, objects_per_run) = match &workflow.parameters {
         Parameters::Blocklist(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| mapping::blocklist(r, params));
+            let desired = map_all(&allowed, &mut plan, |r| {
+                mapping::blocklist(r, params, marker)
+            });
             let desired = cap(desired, |_| true, params.cap_per_type, &mut plan);
-            diff_v1(desired, input, Some(params.renew_within), &mut plan);
-            limit(params.objects_per_run, &mut plan);
+            (desired, Some(params.renew_within), params.objects_per_run)
         }
         Parameters::Exceptions(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| mapping::exceptions(r, params));
+            let desired = map_all(&allowed, &mut plan, |r| {
+                mapping::exceptions(r, params, marker)
+            });
             let desired = cap(desired, |_| false, params.cap, &mut plan);
-            diff_v1(desired, input, None, &mut plan);
-            limit(params.objects_per_run, &mut plan);
+            (desired, None, params.objects_per_run)
         }
-        Parameters::IpList(params) => packing::plan_ip_list(params, &allowed, input, &mut plan),
+        Parameters::IpList(params) => {
+            packing::plan_ip_list(workflow, params, &allowed, input, &mut plan);
+            return plan;
+        }
         Parameters::Http(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| Ok(vec![mapping::http(r)]));
-            diff_v1(desired, input, None, &mut plan);
-            limit(params.objects_per_run, &mut plan);
+            let desired = map_all(&allowed, &mut plan, |r| Ok(vec![mapping::http(r, marker)]));
+            (desired, None, params.objects_per_run)
         }
         Parameters::XdrBlock(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params));
-            diff_v1(desired, input, None, &mut plan);
-            limit(params.objects_per_run, &mut plan);
+            let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params, marker));
+            (desired, None, params.objects_per_run)
+        }
+    };
+    let objects = claims::by_object(
+        &plan.ledger,
+        input.space.iter().chain(own_only(input)),
+        &key_of_claim(workflow),
+    );
+    let desired = match input.capacity {
+        Some(capacity) => budget::fit(desired, &objects, capacity, input.remote, &mut plan),
+        None => desired,
+    };
+    diff(workflow, desired, &objects, input, renew_within, &mut plan);
+    brake(workflow, input, &mut plan);
+    limit(objects_per_run, &mut plan);
+    plan
+}
+
+/// The workflow's own claims when the caller gave no space (they are part of it).
+fn own_only<'a>(input: &PlanInput<'a>) -> impl Iterator<Item = &'a LedgerEntry> {
+    let given = !input.space.is_empty();
+    input.ledger.iter().filter(move |_| !given)
+}
+
+/// How a claim without a value key (older one-off blocks) gets one on this workflow's list.
+fn key_of_claim(workflow: &Workflow) -> impl Fn(Kind) -> Option<String> {
+    let xdr = matches!(workflow.parameters, Parameters::XdrBlock(_));
+    move |kind| {
+        if xdr {
+            trendmicro::xdr_v2::ValueType::for_kind(kind)
+                .ok()
+                .map(|t| t.as_str().to_owned())
+        } else {
+            crate::mapping::v1_key(kind).map(str::to_owned)
         }
     }
-    plan
 }
 
 /// The members the guard lets through, in order; the others become skips and drops.
@@ -229,87 +357,366 @@ fn cap(
     kept
 }
 
-/// Vision One: adds, updates (attributes changed or expiry near) and removals.
-fn diff_v1(
+/// The claim changes of a per-object workflow and what each does to the target.
+fn diff(
+    workflow: &Workflow,
     desired: Vec<Desired>,
+    objects: &HashMap<(Kind, String), Holders>,
     input: &PlanInput<'_>,
     renew_within: Option<chrono::Duration>,
     plan: &mut Plan,
 ) {
-    let mut pushed: HashMap<(Kind, &str), V1Attributes> = HashMap::new();
-    for entry in input.ledger {
-        let Ok(attributes) = serde_json::from_value::<V1Attributes>(entry.attributes.clone())
-        else {
-            // An entry this version cannot read is sent again, which rewrites it.
+    let mut wanted = HashSet::new();
+    let mut unchecked = 0;
+    for (rank, item) in desired.into_iter().enumerate() {
+        wanted.insert((item.kind, item.value.clone()));
+        let holders = objects
+            .get(&(item.kind, item.value.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let remote = input.remote.and_then(|r| {
+            r.objects
+                .get(&(item.attributes.key.clone(), item.value.clone()))
+        });
+        let mut want = item.attributes.pushed_at(input.now);
+        want.rank = u32::try_from(rank).ok();
+        let unclaimed = holders.own.is_none() && !holders.held_by_others();
+        let (seen, first_reason) = if unclaimed {
+            match first_claim(workflow, remote, &mut want, &item) {
+                Ok(found) => found,
+                Err(skip) => {
+                    plan.skips.push(skip);
+                    continue;
+                }
+            }
+        } else {
+            (verified(input, remote, &holders), None)
+        };
+        if unclaimed && input.remote.is_none() {
+            unchecked += 1;
+        }
+        let Some(reason) = claim_reason(
+            &holders,
+            &want,
+            seen.as_ref(),
+            first_reason,
+            renew_within,
+            input.now,
+        ) else {
             continue;
         };
-        if let Some(remote) = input.remote_v1 {
-            match remote.get(&(attributes.key.clone(), entry.value.clone())) {
-                None => {
-                    plan.forget.push((entry.kind, entry.value.clone()));
-                    continue;
-                }
-                Some(seen) => {
-                    let mut seen_attributes = attributes.clone();
-                    seen_attributes.scan_action = seen.scan_action.or(attributes.scan_action);
-                    seen_attributes.risk_level = seen.risk_level.or(attributes.risk_level);
-                    pushed.insert((entry.kind, entry.value.as_str()), seen_attributes);
-                    continue;
-                }
-            }
-        }
-        pushed.insert((entry.kind, entry.value.as_str()), attributes);
-    }
-    let mut wanted = HashSet::new();
-    for item in desired {
-        wanted.insert((item.kind, item.value.clone()));
-        let reason = match pushed.get(&(item.kind, item.value.as_str())) {
-            None if plan.forget.contains(&(item.kind, item.value.clone())) => {
-                "missing on the target".to_owned()
-            }
-            None => "new in the collection".to_owned(),
-            Some(old) if !item.attributes.same_request(old) => "attributes changed".to_owned(),
-            Some(old) if renew_within.is_some_and(|w| old.expires_within(input.now, w)) => {
-                "expiry is near: renewed".to_owned()
-            }
-            Some(_) => continue,
-        };
+        let write = claims::decide(&holders, Some(&want), Seen::found(seen.as_ref()));
+        let reason = with_holders(reason, &holders, &write);
         let change = Change {
             kind: item.kind,
             value: item.value.clone(),
-            attributes: serde_json::to_value(&item.attributes).unwrap_or_default(),
+            attributes: serde_json::to_value(&want).unwrap_or_default(),
             reason,
+            seen,
         };
-        if pushed.contains_key(&(item.kind, item.value.as_str())) {
-            plan.updates.push(change);
-        } else {
-            plan.adds.push(change);
+        match write {
+            Write::Create(_) => plan.adds.push(change),
+            Write::Update(_) => plan.updates.push(change),
+            Write::Nothing | Write::Delete => plan.joins.push(change),
         }
     }
+    if unchecked > 0 && !plan.adds.is_empty() {
+        plan.notes.push(format!(
+            "{} new values were not yet looked up on the target: `run` first checks that none is already there as an object iocsync did not create (`plan --verify` reads the target now)",
+            plan.adds.len()
+        ));
+    }
+    drop_unwanted(objects, &wanted, input, plan);
+    if let Some(remote) = input.remote.filter(|r| r.complete) {
+        unclaimed_on_target(workflow, remote, objects, &wanted, input, plan);
+        restore_others(objects, remote, plan);
+    }
+}
+
+/// How a value nobody claims yet comes in: new, an orphan of this library taken back, a
+/// foreign object adopted (`adopt_existing`), or a skip when something not ours is there.
+fn first_claim(
+    workflow: &Workflow,
+    remote: Option<&RemoteObject>,
+    want: &mut V1Attributes,
+    item: &Desired,
+) -> Result<(Option<Seen>, Option<String>), Skip> {
+    let Some(found) = remote else {
+        return Ok((None, None));
+    };
+    let seen = Some(Seen::Unclaimed(found.attributes.clone()));
+    match &found.maker {
+        Maker::ThisLibrary => Ok((
+            seen,
+            Some("an orphan of this library (no ledger knew it): taken back".to_owned()),
+        )),
+        maker if workflow.adopt_existing => {
+            want.adopted = true;
+            Ok((
+                seen,
+                Some(format!(
+                    "already on the target (made by {}): adopted (adopt_existing)",
+                    maker.describe()
+                )),
+            ))
+        }
+        Maker::Foreign => Err(Skip {
+            kind: item.kind,
+            value: item.value.clone(),
+            reason: "already on the target, not created by iocsync: left as it is".to_owned(),
+        }),
+        other => Err(Skip {
+            kind: item.kind,
+            value: item.value.clone(),
+            reason: format!(
+                "already on the target, created by {}: left as it is (`iocsync adopt` takes such objects over)",
+                other.describe()
+            ),
+        }),
+    }
+}
+
+/// What `--verify` found for an object that has claims: gone, changed, or as claimed.
+fn verified(
+    input: &PlanInput<'_>,
+    remote: Option<&RemoteObject>,
+    holders: &Holders,
+) -> Option<Seen> {
+    let complete = input.remote.is_some_and(|r| r.complete);
+    match remote {
+        None if complete => Some(Seen::Missing),
+        None => None,
+        Some(found) => {
+            let expected = holders
+                .own
+                .iter()
+                .map(|a| ("", a))
+                .chain(holders.others.iter().map(|(k, a)| (k.as_str(), a)));
+            let expected = claims::strongest(expected)?;
+            drifted(&expected, &found.attributes, input.now).then_some(Seen::Drifted)
+        }
+    }
+}
+
+/// Whether the target's object differs from what its claims asked for in a way worth a write:
+/// another action or risk, the description (and so the marker) changed, or an expiry more
+/// than a day earlier than asked (shortened in the console).
+fn drifted(expected: &V1Attributes, found: &V1Attributes, now: DateTime<Utc>) -> bool {
+    fn differs<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+        a.is_some() && b.is_some() && a != b
+    }
+    if differs(expected.scan_action, found.scan_action)
+        || differs(expected.risk_level, found.risk_level)
+    {
+        return true;
+    }
+    if !found.description.is_empty() && found.description != expected.description {
+        return true;
+    }
+    let day = chrono::Duration::days(1);
+    match (expected.expiry, expected.expires_at, found.expires_at) {
+        (Some(mapping::ExpiryIntent::Never), _, Some(at)) => {
+            at < now + chrono::Duration::days(3650)
+        }
+        (_, Some(want), Some(at)) => at + day < want && at > now - day,
+        _ => false,
+    }
+}
+
+/// Why the claim changes, or `None` when it does not.
+fn claim_reason(
+    holders: &Holders,
+    want: &V1Attributes,
+    seen: Option<&Seen>,
+    first: Option<String>,
+    renew_within: Option<chrono::Duration>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let repair = match seen {
+        Some(Seen::Missing) => Some("missing on the target: added back".to_owned()),
+        Some(Seen::Drifted) => Some("changed on the target: written again".to_owned()),
+        _ => None,
+    };
+    Some(match &holders.own {
+        None => first
+            .or(repair)
+            .unwrap_or_else(|| "new in the collection".to_owned()),
+        Some(old) if !want.same_request(old) => "attributes changed".to_owned(),
+        Some(old) if renew_within.is_some_and(|w| old.expires_within(now, w)) => {
+            "expiry is near: renewed".to_owned()
+        }
+        Some(_) => repair?,
+    })
+}
+
+/// The reason, with who else holds the object when that decides the write.
+fn with_holders(reason: String, holders: &Holders, write: &Write) -> String {
+    if !holders.held_by_others() {
+        return reason;
+    }
+    let others = holders.describe_others();
+    match write {
+        Write::Nothing => format!("{reason}; already on the target through {others}"),
+        Write::Update(_) => format!("{reason}; also held by {others}"),
+        _ => reason,
+    }
+}
+
+/// This workflow's claims on values it no longer wants: removals, or releases where another
+/// claimant keeps the object.
+fn drop_unwanted(
+    objects: &HashMap<(Kind, String), Holders>,
+    wanted: &HashSet<(Kind, String)>,
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+) {
     let skipped: HashMap<(Kind, &str), &str> = plan
         .skips
         .iter()
         .map(|s| ((s.kind, s.value.as_str()), s.reason.as_str()))
         .collect();
+    let complete = input.remote.filter(|r| r.complete);
     let mut removals = Vec::new();
+    let mut releases = Vec::new();
     for entry in input.ledger {
-        if wanted.contains(&(entry.kind, entry.value.clone()))
-            || plan.forget.contains(&(entry.kind, entry.value.clone()))
-        {
+        if wanted.contains(&(entry.kind, entry.value.clone())) {
             continue;
         }
-        let reason = match skipped.get(&(entry.kind, entry.value.as_str())) {
+        let Some(holders) = objects.get(&(entry.kind, entry.value.clone())) else {
+            continue;
+        };
+        let key = holders
+            .own
+            .as_ref()
+            .map(|a| a.key.clone())
+            .unwrap_or_default();
+        let seen = complete.and_then(|r| {
+            (!r.objects.contains_key(&(key, entry.value.clone()))).then_some(Seen::Missing)
+        });
+        let mut reason = match skipped.get(&(entry.kind, entry.value.as_str())) {
             Some(why) => format!("no longer sent: {why}"),
             None => "left the collection (expired, revoked or filtered out)".to_owned(),
         };
-        removals.push(Change {
+        let write = claims::decide(holders, None, Seen::found(seen.as_ref()));
+        if holders.held_by_others() {
+            reason = format!(
+                "{reason}; kept on the target for {}",
+                holders.describe_others()
+            );
+        } else if seen.is_some() {
+            reason = format!("{reason}; already gone from the target");
+        }
+        let change = Change {
             kind: entry.kind,
             value: entry.value.clone(),
             attributes: entry.attributes.clone(),
             reason,
-        });
+            seen,
+        };
+        match write {
+            Write::Delete => removals.push(change),
+            _ => releases.push(change),
+        }
     }
     plan.removals = removals;
+    plan.releases = releases;
+}
+
+/// Objects on the target no claim knows (`--verify` read the whole list): orphans of this
+/// library the collection does not want are removed (within the brake); the rest are noted.
+fn unclaimed_on_target(
+    workflow: &Workflow,
+    remote: &Remote,
+    objects: &HashMap<(Kind, String), Holders>,
+    wanted: &HashSet<(Kind, String)>,
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut left_to_others = 0;
+    let mut orphans: Vec<(&(String, String), &RemoteObject)> = remote.objects.iter().collect();
+    orphans.sort_by(|a, b| a.0.cmp(b.0));
+    for ((key, value), found) in orphans {
+        let Some(kind) = mapping::kind_of(key, value) else {
+            continue;
+        };
+        let id = (kind, value.clone());
+        if objects.contains_key(&id) || wanted.contains(&id) {
+            continue;
+        }
+        match &found.maker {
+            Maker::ThisLibrary if input.wanted_elsewhere.contains(&id) => left_to_others += 1,
+            Maker::ThisLibrary => plan.removals.push(Change {
+                kind,
+                value: value.clone(),
+                attributes: serde_json::to_value(&found.attributes).unwrap_or_default(),
+                reason: "an orphan of this library (no ledger knows it) that the collection does not want".to_owned(),
+                seen: Some(Seen::Unclaimed(found.attributes.clone())),
+            }),
+            maker => *counts.entry(maker.describe()).or_default() += 1,
+        }
+    }
+    if left_to_others > 0 {
+        plan.notes.push(format!(
+            "{left_to_others} orphans of this library are wanted by other workflows on this list: left for them"
+        ));
+    }
+    for (maker, count) in counts {
+        let hint = if maker == Maker::Foreign.describe() {
+            "left alone".to_owned()
+        } else {
+            format!(
+                "left alone (`iocsync adopt {}` takes them over)",
+                workflow.name
+            )
+        };
+        plan.notes.push(format!(
+            "{count} objects on the list made by {maker} and claimed by nobody: {hint}"
+        ));
+    }
+}
+
+/// Objects other claimants hold that `--verify` found gone: added back for them.
+fn restore_others(objects: &HashMap<(Kind, String), Holders>, remote: &Remote, plan: &mut Plan) {
+    let mut missing: Vec<(&(Kind, String), &Holders)> = objects
+        .iter()
+        .filter(|(_, h)| h.own.is_none() && h.held_by_others())
+        .filter(|((_, value), h)| {
+            let key = h
+                .others
+                .first()
+                .map(|(_, a)| a.key.clone())
+                .unwrap_or_default();
+            !remote.objects.contains_key(&(key, value.clone()))
+        })
+        .collect();
+    missing.sort_by(|a, b| a.0.cmp(b.0));
+    for ((kind, value), holders) in missing {
+        plan.restores.push(Change {
+            kind: *kind,
+            value: value.clone(),
+            attributes: serde_json::Value::Null,
+            reason: format!(
+                "held by {} but gone from the target: added back",
+                holders.describe_others()
+            ),
+            seen: Some(Seen::Missing),
+        });
+    }
+}
+
+/// The removal brake: removals and releases past the workflow's `max_removals` (or every
+/// object it holds) wait in `held` unless this run may remove them.
+fn brake(workflow: &Workflow, input: &PlanInput<'_>, plan: &mut Plan) {
+    let removing = plan.removals.len() + plan.releases.len();
+    if input.allow_removals {
+        return;
+    }
+    if let Some(why) = workflow.max_removals.holds(removing, input.ledger.len()) {
+        plan.held.append(&mut plan.removals);
+        plan.held.append(&mut plan.releases);
+        plan.brake = Some(why);
+    }
 }
 
 /// At most `limit` changes per run: removals first (they make room), then adds and updates in
@@ -317,7 +724,14 @@ fn diff_v1(
 pub(crate) fn limit(limit: Option<usize>, plan: &mut Plan) {
     let Some(mut room) = limit else { return };
     let before = plan.changes();
-    for list in [&mut plan.removals, &mut plan.updates, &mut plan.adds] {
+    for list in [
+        &mut plan.removals,
+        &mut plan.releases,
+        &mut plan.restores,
+        &mut plan.updates,
+        &mut plan.joins,
+        &mut plan.adds,
+    ] {
         list.truncate(room);
         room -= list.len();
     }

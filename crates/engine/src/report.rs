@@ -54,11 +54,19 @@ pub struct RunReport {
     pub added: usize,
     pub updated: usize,
     pub removed: usize,
+    /// Claims recorded on objects already as wanted (another claimant put them there).
+    pub joined: usize,
+    /// Claims dropped on objects other claimants keep.
+    pub released: usize,
+    /// Removals the brake held (see the plan's `held` and `brake`).
+    pub held: usize,
     pub skipped: usize,
     pub deferred: usize,
     pub failed: Vec<Failure>,
     /// Errors that are not about one item (a Deep Security part that could not be written).
     pub errors: Vec<String>,
+    /// What the run saw that a person should know (the plan's notes, entries kept).
+    pub notes: Vec<String>,
     /// The error that stopped the workflow (bad key, list full, unreachable, ...).
     pub halted: Option<String>,
     /// Requests sent to the target, retries included.
@@ -84,10 +92,14 @@ impl RunReport {
             added: 0,
             updated: 0,
             removed: 0,
+            joined: 0,
+            released: 0,
+            held: plan.held.len(),
             skipped: plan.skips.len(),
             deferred: plan.deferred,
             failed: Vec::new(),
             errors: Vec::new(),
+            notes: plan.notes.clone(),
             halted: None,
             api_calls: 0,
             retries: 0,
@@ -117,15 +129,6 @@ impl RunReport {
         stop
     }
 
-    /// Counts one confirmed add (or update).
-    pub(crate) fn count_sent(&mut self, is_add: bool) {
-        if is_add {
-            self.added += 1;
-        } else {
-            self.updated += 1;
-        }
-    }
-
     pub(crate) fn fail(&mut self, change: &Change, message: &str) {
         self.failed.push(Failure {
             kind: change.kind,
@@ -134,10 +137,13 @@ impl RunReport {
         });
     }
 
-    /// How the run ended.
+    /// How the run ended: failed when halted; held when the brake held removals (a person
+    /// must look, whatever else happened); partial when items failed.
     pub fn status(&self) -> RunStatus {
         if self.halted.is_some() {
             RunStatus::Failed
+        } else if self.held > 0 {
+            RunStatus::Held
         } else if self.failed.is_empty() && self.errors.is_empty() {
             RunStatus::Succeeded
         } else {
@@ -151,6 +157,9 @@ impl RunReport {
             "added": self.added,
             "updated": self.updated,
             "removed": self.removed,
+            "joined": self.joined,
+            "released": self.released,
+            "held": self.held,
             "skipped": self.skipped,
             "deferred": self.deferred,
             "failed": self.failed.len(),
@@ -168,8 +177,14 @@ impl RunReport {
             .failed
             .iter()
             .map(|f| format!("{}:{}: {}", f.kind, f.value, f.message));
+        let brake = self
+            .plan
+            .brake
+            .iter()
+            .map(|why| format!("held {} removals: {why}", self.held));
         items
             .chain(self.errors.iter().cloned())
+            .chain(brake)
             .chain(self.halted.iter().map(|h| format!("halted: {h}")))
             .collect()
     }

@@ -1,16 +1,18 @@
-//! Running a workflow: read the collection and the ledger, read the target back when asked
-//! (`--verify`), plan, apply, and record the run. [`plan_workflow`] is the same without the
-//! network, for `iocsync plan`.
+//! Running a workflow: read the collection and the claims, read the target back (all of it
+//! for `--verify`; before adds, the values about to be added, so an object iocsync did not
+//! create is never taken over), plan, apply, and record the run. [`plan_workflow`] is the same
+//! without writing, and without the network unless asked to verify.
 //!
 //! A run that writes holds the workflow's lease in the library for its whole length (see
 //! [`lease`](crate::lease)), so two processes (a manual `iocsync run` and the daemon) never run
 //! one workflow at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig, ListKind};
+use indicator::Kind;
 use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
 use trendmicro::CallStats;
 use trendmicro::deep_security::DeepSecurityClient;
@@ -19,12 +21,13 @@ use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::XdrV2Client;
 
 use crate::apply::{self, V1List};
-use crate::config::{Config, Parameters, Product, Target, Workflow};
+use crate::config::{Capacity, Config, Parameters, Product, Target, Workflow};
 use crate::error::EngineError;
 use crate::lease;
-use crate::mapping::V1Attributes;
+use crate::marker::Marker;
 use crate::packing::part_name;
-use crate::plan::{self, Plan, PlanInput, RemoteV1};
+use crate::plan::{self, Plan, PlanInput, Remote};
+use crate::readback;
 use crate::report::{Progress, RunReport};
 
 /// How to run a workflow.
@@ -36,15 +39,19 @@ pub struct RunOptions {
     pub manual: bool,
     /// Plan only; nothing is written to the target or the library.
     pub dry_run: bool,
-    /// Read the target back first and repair drift.
+    /// Read the target back first and repair drift, restore vanished objects, remove orphans.
     pub verify: bool,
+    /// Let this run's removals past the brake (`--allow-removals`, after a person looked).
+    pub allow_removals: bool,
 }
 
 /// Everything a plan is made from, read from the library.
 struct Inputs {
     members: Vec<IndicatorRecord>,
     ledger: Vec<LedgerEntry>,
+    space: Vec<LedgerEntry>,
     guard: Guard,
+    marker: Marker,
 }
 
 fn collection(
@@ -82,32 +89,77 @@ fn inputs(
     Ok(Inputs {
         members: library.members(&collection, now, None)?,
         ledger: library.ledger(&workflow.ledger_key())?,
+        space: library.space_claims(&workflow.space())?,
         guard: guard_for(config, workflow)?,
+        marker: Marker::new(&library.library_id()?),
     })
 }
 
-/// Plans `workflow` without touching the network or writing anything.
-pub fn plan_workflow(
+/// The budget of a workflow's list (Vision One lists only).
+fn capacity(target: &Target, workflow: &Workflow) -> Option<Capacity> {
+    match workflow.parameters {
+        Parameters::Blocklist(_) => Some(target.suspicious_capacity()),
+        Parameters::Exceptions(_) => Some(target.exception_capacity()),
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => None,
+    }
+}
+
+/// What a plan reads besides its inputs: the target as read back, and run options.
+struct Seen<'a> {
+    remote: Option<&'a Remote>,
+    remote_parts: Option<&'a HashMap<u32, Vec<String>>>,
+    wanted_elsewhere: &'a HashSet<(Kind, String)>,
+}
+
+fn make_plan(
     config: &Config,
-    library: &dyn LibraryBackend,
-    workflow: &str,
-    now: DateTime<Utc>,
-    manual: bool,
+    workflow: &Workflow,
+    inputs: &Inputs,
+    seen: &Seen<'_>,
+    options: &RunOptions,
 ) -> Result<Plan, EngineError> {
-    let workflow = config.workflow(workflow)?;
-    let inputs = inputs(config, library, workflow, now)?;
+    let target = config.target(&workflow.target)?;
     Ok(plan::plan(
         workflow,
         &PlanInput {
             members: &inputs.members,
             ledger: &inputs.ledger,
+            space: &inputs.space,
             guard: &inputs.guard,
-            now,
-            manual,
-            remote_v1: None,
-            remote_parts: None,
+            now: options.now,
+            manual: options.manual,
+            remote: seen.remote,
+            remote_parts: seen.remote_parts,
+            marker: &inputs.marker,
+            capacity: capacity(target, workflow),
+            wanted_elsewhere: seen.wanted_elsewhere,
+            allow_removals: options.allow_removals,
         },
     ))
+}
+
+/// Plans `workflow` without writing anything; with `verify`, reads the target first (as
+/// `run --verify` would), otherwise touches no network.
+pub async fn plan_workflow(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &str,
+    options: RunOptions,
+) -> Result<Plan, EngineError> {
+    let workflow = config.workflow(workflow)?;
+    let inputs = inputs(config, library, workflow, options.now)?;
+    if !options.verify {
+        let none = HashSet::new();
+        let seen = Seen {
+            remote: None,
+            remote_parts: None,
+            wanted_elsewhere: &none,
+        };
+        return make_plan(config, workflow, &inputs, &seen, &options);
+    }
+    let client = Client::build(config.target(&workflow.target)?)?;
+    let (plan, _) = plan_with_target(config, library, workflow, &inputs, &client, &options).await?;
+    Ok(plan)
 }
 
 /// A built client for a workflow's target.
@@ -150,7 +202,8 @@ impl Client {
 
 /// Runs `workflow` once: plan, apply, record. A run that writes first takes the workflow's
 /// lease ([`EngineError::Busy`], nothing recorded, when another process holds it) and gives it
-/// back when done, whatever the outcome.
+/// back when done, whatever the outcome. Taking the lease marks the runs a dead holder left
+/// `running` as `interrupted`.
 pub async fn run_workflow(
     config: &Config,
     library: &mut dyn LibraryBackend,
@@ -165,7 +218,10 @@ pub async fn run_workflow(
     let me = lease::lease_holder();
     lease::take(library, &name, &me)?;
     let keeper = lease::Keeper::start(&*library, &name, &me, lease::RENEW_EVERY);
-    let outcome = run_leased(config, library, &name, options, progress).await;
+    let outcome = match library.interrupt_runs(&name, Utc::now()) {
+        Ok(_) => run_leased(config, library, &name, options, progress).await,
+        Err(error) => Err(error.into()),
+    };
     keeper.stop();
     let released = library.release_lease(&lease::name(&name), &me);
     let report = outcome?;
@@ -184,28 +240,25 @@ async fn run_leased(
     let started = Instant::now();
     let workflow = config.workflow(workflow)?;
     let target = config.target(&workflow.target)?;
+    if !options.dry_run {
+        // Claims written before spaces existed join their space.
+        library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
+    }
     let inputs = inputs(config, &*library, workflow, options.now)?;
-    let client = if options.dry_run && !options.verify {
-        None
+    let (plan, client) = if options.dry_run && !options.verify {
+        let none = HashSet::new();
+        let seen = Seen {
+            remote: None,
+            remote_parts: None,
+            wanted_elsewhere: &none,
+        };
+        (make_plan(config, workflow, &inputs, &seen, &options)?, None)
     } else {
-        Some(Client::build(target)?)
+        let client = Client::build(target)?;
+        let (plan, _) =
+            plan_with_target(config, &*library, workflow, &inputs, &client, &options).await?;
+        (plan, Some(client))
     };
-    let (remote_v1, remote_parts) = match (&client, options.verify) {
-        (Some(client), true) => read_back(client, workflow, &inputs.ledger).await?,
-        _ => (None, None),
-    };
-    let plan = plan::plan(
-        workflow,
-        &PlanInput {
-            members: &inputs.members,
-            ledger: &inputs.ledger,
-            guard: &inputs.guard,
-            now: options.now,
-            manual: options.manual,
-            remote_v1: remote_v1.as_ref(),
-            remote_parts: remote_parts.as_ref(),
-        },
-    );
     let mut report = RunReport::new(plan, options.dry_run);
     let Some(client) = client.filter(|_| !options.dry_run) else {
         report.elapsed_ms = elapsed_ms(started);
@@ -220,39 +273,31 @@ async fn run_leased(
         Client::VisionOne(..) | Client::Xdr(_) | Client::Http(_) => plan.changes(),
     };
     progress.start(steps as u64);
-    let applied = match &client {
-        Client::VisionOne(v1, batch, rounds) => {
-            let list = match workflow.parameters {
-                Parameters::Exceptions(_) => V1List::Exceptions,
-                _ => V1List::Suspicious,
-            };
-            apply::vision_one(
-                v1,
-                list,
-                &plan,
-                library,
-                *batch,
-                *rounds,
-                progress,
-                &mut report,
-            )
-            .await
-        }
-        Client::DeepSecurity(ds) => {
-            apply::deep_security(ds, &plan, library, progress, &mut report).await
-        }
-        Client::Http(http) => apply::http(http, &plan, library, progress, &mut report).await,
-        Client::Xdr(xdr) => match &workflow.parameters {
-            Parameters::XdrBlock(params) => {
-                apply::xdr(xdr, params, &plan, library, progress, &mut report).await
-            }
-            _ => Err(wrong_product(workflow, Product::XdrV2)),
-        },
-    };
+    let applied = apply_plan(
+        config,
+        workflow,
+        &inputs,
+        &client,
+        &plan,
+        library,
+        progress,
+        &mut report,
+    )
+    .await;
     report.record_calls(client.stats());
     report.elapsed_ms = elapsed_ms(started);
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());
+    }
+    if let Some(why) = &report.plan.brake {
+        tracing::warn!(
+            workflow = %workflow.name,
+            held = report.held,
+            reason = %why,
+            "removals held by the brake: review `iocsync plan {}`, then `iocsync run {} --allow-removals`",
+            workflow.name,
+            workflow.name
+        );
     }
     library.finish_run(
         run_id,
@@ -264,73 +309,170 @@ async fn run_leased(
     applied.map(|()| report)
 }
 
+#[allow(clippy::too_many_arguments)]
+async fn apply_plan(
+    config: &Config,
+    workflow: &Workflow,
+    inputs: &Inputs,
+    client: &Client,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+) -> Result<(), EngineError> {
+    let target = config.target(&workflow.target)?;
+    match (client, &workflow.parameters) {
+        (Client::VisionOne(v1, batch, rounds), parameters) => {
+            let list = match parameters {
+                Parameters::Exceptions(_) => V1List::Exceptions,
+                _ => V1List::Suspicious,
+            };
+            let destination = apply::VisionOne {
+                client: v1,
+                list,
+                batch: *batch,
+                rounds: *rounds,
+                capacity: capacity(target, workflow),
+            };
+            apply::vision_one(&destination, plan, library, progress, report).await
+        }
+        (Client::DeepSecurity(ds), _) => {
+            let destination = apply::DeepSecurity {
+                client: ds,
+                target: &target.name,
+                marker: &inputs.marker,
+                adopt_existing: workflow.adopt_existing,
+            };
+            apply::deep_security(&destination, plan, library, progress, report).await
+        }
+        (Client::Http(http), _) => apply::http(http, plan, library, progress, report).await,
+        (Client::Xdr(xdr), Parameters::XdrBlock(params)) => {
+            apply::xdr(xdr, params, plan, library, progress, report).await
+        }
+        (Client::Xdr(_), _) => Err(wrong_product(workflow, Product::XdrV2)),
+    }
+}
+
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-type ReadBack = (Option<RemoteV1>, Option<HashMap<u32, Vec<String>>>);
-
-/// Reads what the target holds now, for `--verify`.
-async fn read_back(
+/// Plans with what the target holds: all of it when verifying; otherwise, on Vision One, the
+/// values a first plan would add that no claim knows (one of them may be an analyst's object,
+/// which must be left alone). Returns the plan and the read-back.
+async fn plan_with_target(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+    inputs: &Inputs,
     client: &Client,
+    options: &RunOptions,
+) -> Result<(Plan, Option<Remote>), EngineError> {
+    let none = HashSet::new();
+    let mut seen = Seen {
+        remote: None,
+        remote_parts: None,
+        wanted_elsewhere: &none,
+    };
+    let parts;
+    let wanted;
+    if options.verify {
+        match client {
+            Client::DeepSecurity(ds) => {
+                parts = read_parts(ds, workflow, &inputs.ledger).await?;
+                seen.remote_parts = Some(&parts);
+                let plan = make_plan(config, workflow, inputs, &seen, options)?;
+                return Ok((plan, None));
+            }
+            Client::VisionOne(v1, ..) => {
+                let remote = readback::whole_list(v1, workflow, &inputs.marker).await?;
+                wanted = wanted_by_others(config, library, workflow, options)?;
+                seen.wanted_elsewhere = &wanted;
+                seen.remote = Some(&remote);
+                let plan = make_plan(config, workflow, inputs, &seen, options)?;
+                return Ok((plan, Some(remote)));
+            }
+            // XDR v2 and webhooks have nothing to read back: their ledger is the only record.
+            Client::Xdr(_) | Client::Http(_) => {}
+        }
+    }
+    let first = make_plan(config, workflow, inputs, &seen, options)?;
+    let Client::VisionOne(v1, ..) = client else {
+        return Ok((first, None));
+    };
+    let unclaimed: Vec<&crate::plan::Change> = first.adds.iter().collect();
+    if unclaimed.is_empty() {
+        return Ok((first, None));
+    }
+    let remote = readback::look_up(v1, workflow, &inputs.marker, &unclaimed).await?;
+    seen.remote = Some(&remote);
+    let plan = make_plan(config, workflow, inputs, &seen, options)?;
+    Ok((plan, Some(remote)))
+}
+
+/// The values other workflows on `workflow`'s list want (a verify leaves their orphans alone).
+fn wanted_by_others(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+    options: &RunOptions,
+) -> Result<HashSet<(Kind, String)>, EngineError> {
+    let mut wanted = HashSet::new();
+    let space = workflow.space();
+    for other in config
+        .workflows
+        .iter()
+        .filter(|w| w.name != workflow.name && w.space() == space)
+    {
+        let inputs = inputs(config, library, other, options.now)?;
+        let none = HashSet::new();
+        let seen = Seen {
+            remote: None,
+            remote_parts: None,
+            wanted_elsewhere: &none,
+        };
+        let plan = make_plan(config, other, &inputs, &seen, options)?;
+        for change in plan.adds.iter().chain(&plan.updates).chain(&plan.joins) {
+            wanted.insert((change.kind, change.value.clone()));
+        }
+        for entry in &inputs.ledger {
+            if !plan
+                .removals
+                .iter()
+                .chain(&plan.releases)
+                .any(|c| c.value == entry.value)
+            {
+                wanted.insert((entry.kind, entry.value.clone()));
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Deep Security part contents, for `--verify`.
+async fn read_parts(
+    ds: &DeepSecurityClient,
     workflow: &Workflow,
     ledger: &[LedgerEntry],
-) -> Result<ReadBack, EngineError> {
-    match (client, &workflow.parameters) {
-        (Client::VisionOne(v1, ..), Parameters::Exceptions(_)) => {
-            let listed = v1.list_exceptions(None).await?;
-            let remote = listed
-                .into_iter()
-                .map(|item| {
-                    let attributes =
-                        V1Attributes::new(item.value.key(), item.description.unwrap_or_default());
-                    (
-                        (attributes.key.clone(), item.value.value().to_owned()),
-                        attributes,
-                    )
-                })
-                .collect();
-            Ok((Some(remote), None))
+) -> Result<HashMap<u32, Vec<String>>, EngineError> {
+    let Parameters::IpList(params) = &workflow.parameters else {
+        return Err(wrong_product(workflow, Product::DeepSecurity));
+    };
+    let mut parts = HashMap::new();
+    let indexes: std::collections::BTreeSet<u32> = ledger
+        .iter()
+        .filter_map(|e| e.attributes.get("part").and_then(|p| p.as_u64()))
+        .filter_map(|p| u32::try_from(p).ok())
+        .collect();
+    for index in indexes {
+        if let Some(list) = ds
+            .find_list_by_name(&part_name(&params.list_name, index))
+            .await?
+        {
+            parts.insert(index, list.items);
         }
-        (Client::VisionOne(v1, ..), _) => {
-            let listed = v1.list_suspicious(None).await?;
-            let remote = listed
-                .into_iter()
-                .map(|item| {
-                    let attributes = V1Attributes {
-                        scan_action: item.scan_action,
-                        risk_level: item.risk_level,
-                        ..V1Attributes::new(item.value.key(), item.description.unwrap_or_default())
-                    };
-                    (
-                        (attributes.key.clone(), item.value.value().to_owned()),
-                        attributes,
-                    )
-                })
-                .collect();
-            Ok((Some(remote), None))
-        }
-        (Client::DeepSecurity(ds), Parameters::IpList(params)) => {
-            let mut parts = HashMap::new();
-            let indexes: std::collections::BTreeSet<u32> = ledger
-                .iter()
-                .filter_map(|e| e.attributes.get("part").and_then(|p| p.as_u64()))
-                .filter_map(|p| u32::try_from(p).ok())
-                .collect();
-            for index in indexes {
-                if let Some(list) = ds
-                    .find_list_by_name(&part_name(&params.list_name, index))
-                    .await?
-                {
-                    parts.insert(index, list.items);
-                }
-            }
-            Ok((None, Some(parts)))
-        }
-        // XDR v2 has no list to read back: its ledger is the only record.
-        (Client::Xdr(_) | Client::Http(_), _) => Ok((None, None)),
-        (Client::DeepSecurity(_), _) => Err(wrong_product(workflow, Product::DeepSecurity)),
     }
+    Ok(parts)
 }
 
 fn wrong_product(workflow: &Workflow, product: Product) -> EngineError {

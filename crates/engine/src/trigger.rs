@@ -23,17 +23,17 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use store::{GuardDrop, LedgerEntry, Library, LibraryBackend, RunStatus};
+use store::{GuardDrop, Library, LibraryBackend, RunStatus};
 use subtle::ConstantTimeEq;
 
-use crate::config::{Config, ConfigError, Trigger, TriggerAuth};
+use crate::config::{Config, ConfigError, Target, Trigger, TriggerAuth};
 use crate::error::EngineError;
-use crate::oneoff::{self, Item, Mode, OneOffAttributes, Prepared, Request, Sender};
+use crate::keys;
+use crate::mapping::V1Attributes;
+use crate::marker::Marker;
+use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request, Sender};
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// Days Vision One keeps a trigger's block when the trigger sets no TTL.
-const BLOCK_DAYS: u16 = 30;
 
 // --- authentication ---------------------------------------------------------------------------
 
@@ -559,16 +559,17 @@ pub struct ArmedTrigger {
     pub auth: Authenticator,
     sender: Sender,
     guard: Guard,
+    target: Target,
 }
 
 /// The ledger a trigger's blocks are recorded under.
 pub fn hook_ledger(target: &str, trigger: &str) -> String {
-    format!("{target}/hook:{trigger}")
+    keys::trigger_ledger(target, trigger)
 }
 
 /// The run name of a trigger's calls.
 pub fn run_name(trigger: &str) -> String {
-    format!("hook:{trigger}")
+    keys::runs::trigger(trigger)
 }
 
 fn library(mutex: &Mutex<Library>) -> MutexGuard<'_, Library> {
@@ -584,11 +585,30 @@ impl ArmedTrigger {
             sender: Sender::new(target, &trigger.product_id)?,
             guard: oneoff::blocking_guard(config)?,
             trigger: trigger.clone(),
+            target: target.clone(),
         })
     }
 
     fn ledger(&self) -> String {
         hook_ledger(&self.trigger.target, &self.trigger.name)
+    }
+
+    /// The claimant this trigger acts as.
+    fn claimer(&self, library_lock: &Mutex<Library>) -> Result<Claimer<'_>, EngineError> {
+        Ok(Claimer {
+            sender: &self.sender,
+            target: &self.target,
+            ledger: self.ledger(),
+            marker: Marker::new(&library(library_lock).library_id()?),
+        })
+    }
+
+    /// Puts the trigger's claims written before spaces existed into their space (once, when
+    /// the daemon arms it).
+    pub fn adopt_legacy_claims(&self, library_lock: &Mutex<Library>) -> Result<(), EngineError> {
+        let space = keys::space(&self.target.name, self.sender.list());
+        library(library_lock).set_claim_space(&self.ledger(), &space)?;
+        Ok(())
     }
 
     /// Checks a call's credentials; a signature is remembered in the library until its window
@@ -647,16 +667,26 @@ impl ArmedTrigger {
         let request = Request {
             description: &self.trigger.description,
             expiry_days: self.expiry_days(),
+            lift_at,
             extra: &mapped.fields,
         };
         let items_only: Vec<Item> = items.iter().map(|(_, item)| item.clone()).collect();
-        let (results, halted) = self.sender.send(Mode::Block, &items_only, request).await;
-        let (sent, entries) = self.settle(items, results, lift_at, now);
-        values.extend(sent);
+        let claimer = self.claimer(library_lock)?;
+        let (outcomes, halted, notes) = oneoff::act(
+            &claimer,
+            library_lock,
+            &items_only,
+            Mode::Block,
+            &request,
+            now,
+        )
+        .await?;
+        for note in &notes {
+            tracing::warn!(trigger = %self.trigger.name, "{note}");
+        }
+        values.extend(self.settle(items, outcomes, lift_at));
         let report = self.report(run, values, halted);
-        let mut library = library(library_lock);
-        library.ledger_upsert(&entries)?;
-        finish(&mut **library, &report, now)?;
+        finish(&mut **library(library_lock), &report, now)?;
         Ok(report)
     }
 
@@ -676,40 +706,27 @@ impl ArmedTrigger {
         }
     }
 
-    /// Each sent value's line in the answer, and the ledger entries of those now blocked.
+    /// Each sent value's line in the answer.
     fn settle(
         &self,
         items: Vec<(String, Item)>,
-        results: Vec<oneoff::Sent>,
+        outcomes: Vec<Acted>,
         lift_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> (Vec<ValueResult>, Vec<LedgerEntry>) {
-        let ledger = self.ledger();
-        let mut values = Vec::with_capacity(items.len());
-        let mut entries = Vec::new();
-        for ((input, item), result) in items.into_iter().zip(results) {
-            let outcome = match result {
-                // A call that cannot be undone is not a block: nothing to keep or lift.
-                Ok(_) if !self.sender.can_undo() => Outcome::Sent,
-                Ok(action_id) => {
-                    let attributes = OneOffAttributes {
-                        description: self.trigger.description.clone(),
-                        lift_at,
-                        action_id: action_id.clone(),
-                    };
-                    entries.push(oneoff::ledger_entry(
-                        &ledger,
-                        item.clone(),
-                        &attributes,
-                        now,
-                    ));
-                    Outcome::Blocked { lift_at, action_id }
-                }
-                Err(message) => Outcome::Failed { message },
-            };
-            values.push(acted(input, item, outcome));
-        }
-        (values, entries)
+    ) -> Vec<ValueResult> {
+        items
+            .into_iter()
+            .zip(outcomes)
+            .map(|((input, item), acted)| {
+                let outcome = match acted {
+                    // A call that cannot be undone is not a block: nothing to keep or lift.
+                    Acted::Done { .. } if !self.sender.can_undo() => Outcome::Sent,
+                    Acted::Done { action_id, .. } => Outcome::Blocked { lift_at, action_id },
+                    Acted::Refused(reason) => Outcome::Refused { rule: None, reason },
+                    Acted::Failed(message) => Outcome::Failed { message },
+                };
+                acted_line(input, item, outcome)
+            })
+            .collect()
     }
 
     /// Vision One's own expiry: a day past the TTL (in case iocsync is down when it is due),
@@ -784,7 +801,8 @@ impl ArmedTrigger {
     }
 
     /// Lifts this trigger's blocks whose TTL has passed (as of `now`); recorded as run
-    /// `lift:<name>` when there was anything to lift. `None` when nothing was due.
+    /// `lift:<name>` when there was anything to lift. `None` when nothing was due. A lifted
+    /// value another claimant still wants stays on the target with that claimant's attributes.
     pub async fn lift_due(
         &self,
         library_lock: &Mutex<Library>,
@@ -797,7 +815,7 @@ impl ArmedTrigger {
                 .ledger(&ledger)?
                 .into_iter()
                 .filter(|entry| {
-                    serde_json::from_value::<OneOffAttributes>(entry.attributes.clone())
+                    serde_json::from_value::<V1Attributes>(entry.attributes.clone())
                         .ok()
                         .and_then(|a| a.lift_at)
                         .is_some_and(|at| at <= now)
@@ -811,35 +829,36 @@ impl ArmedTrigger {
         if due.is_empty() {
             return Ok(None);
         }
-        let run = library(library_lock).start_run(&format!("lift:{}", self.trigger.name), now)?;
+        let run = library(library_lock).start_run(&keys::runs::lift(&self.trigger.name), now)?;
         let request = Request {
             description: &self.trigger.description,
             expiry_days: BLOCK_DAYS,
+            lift_at: None,
             extra: &BTreeMap::new(),
         };
-        let (results, halted) = self.sender.send(Mode::Unblock, &due, request).await;
-        let mut lifted = Vec::new();
-        let mut values = Vec::new();
-        for (item, result) in due.into_iter().zip(results) {
-            let outcome = match result {
-                Ok(_) => {
-                    lifted.push((item.kind, item.value.clone()));
-                    Outcome::Lifted
-                }
-                Err(message) => Outcome::Failed { message },
-            };
-            values.push(acted(item.value.clone(), item, outcome));
-        }
+        let claimer = self.claimer(library_lock)?;
+        let (outcomes, halted, _) =
+            oneoff::act(&claimer, library_lock, &due, Mode::Unblock, &request, now).await?;
+        let values = due
+            .into_iter()
+            .zip(outcomes)
+            .map(|(item, acted)| {
+                let outcome = match acted {
+                    Acted::Done { .. } => Outcome::Lifted,
+                    Acted::Refused(reason) => Outcome::Refused { rule: None, reason },
+                    Acted::Failed(message) => Outcome::Failed { message },
+                };
+                acted_line(item.value.clone(), item, outcome)
+            })
+            .collect();
         let report = self.report(run, values, halted);
-        let mut library = library(library_lock);
-        library.ledger_remove(&ledger, &lifted)?;
-        finish(&mut **library, &report, now)?;
+        finish(&mut **library(library_lock), &report, now)?;
         Ok(Some(report))
     }
 }
 
 /// The answer line of a value that was sent to the target.
-fn acted(input: String, item: Item, outcome: Outcome) -> ValueResult {
+fn acted_line(input: String, item: Item, outcome: Outcome) -> ValueResult {
     ValueResult {
         input,
         kind: Some(item.kind),

@@ -26,6 +26,7 @@ async fn try_run(h: &mut Harness) -> Result<engine::RunReport, EngineError> {
         manual: false,
         dry_run: false,
         verify: false,
+        allow_removals: false,
     };
     engine::run_workflow(&h.config, &mut *h.library, "block", options, &NoProgress).await
 }
@@ -57,10 +58,12 @@ async fn a_live_process_on_this_host_keeps_the_workflow_until_it_is_gone() {
     let other = LeaseHolder {
         holder: "iocsync serve".into(),
         pid: sleeper.id(),
+        started: engine::lease::process_start(sleeper.id()),
         ..lease_holder()
     };
-    // Expired, but its process is alive on this host: still held.
-    hold(&mut h, &other, Duration::seconds(-1));
+    assert!(other.started.is_some());
+    // Its process is alive on this host, and it is the process that took the lease: held.
+    hold(&mut h, &other, Duration::minutes(5));
 
     let error = try_run(&mut h).await.unwrap_err();
     assert!(matches!(&error, EngineError::Busy(lease) if lease.holder == other));
@@ -76,6 +79,15 @@ async fn a_live_process_on_this_host_keeps_the_workflow_until_it_is_gone() {
     sleeper.wait().unwrap();
     let report = try_run(&mut h).await.unwrap();
     assert_eq!(report.added, 5);
+    // A run the dead holder left `running` is marked interrupted when its lease is taken.
+    let interrupted = h
+        .library
+        .runs(10)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status == store::RunStatus::Interrupted)
+        .count();
+    assert_eq!(interrupted, 0, "the dead holder had started no run here");
     // Given back: another process on this host may take it at once.
     let me = lease_holder();
     let next = LeaseHolder {
@@ -98,6 +110,7 @@ async fn a_holder_on_another_host_is_trusted_until_its_lease_expires() {
         holder: "iocsync serve".into(),
         host: format!("{}-elsewhere", lease_holder().host),
         pid: 1,
+        started: None,
     };
     hold(&mut h, &remote, Duration::hours(1));
     assert!(matches!(try_run(&mut h).await, Err(EngineError::Busy(_))));
@@ -114,6 +127,7 @@ async fn a_dry_run_needs_no_lease() {
         holder: "iocsync serve".into(),
         host: "elsewhere.invalid".into(),
         pid: 1,
+        started: None,
     };
     hold(&mut h, &remote, Duration::hours(1));
     let options = RunOptions {
@@ -121,9 +135,45 @@ async fn a_dry_run_needs_no_lease() {
         manual: false,
         dry_run: true,
         verify: false,
+        allow_removals: false,
     };
     let report = engine::run_workflow(&h.config, &mut *h.library, "block", options, &NoProgress)
         .await
         .unwrap();
     assert_eq!(report.plan.adds.len(), 2);
+}
+
+#[tokio::test]
+async fn a_pid_reused_by_another_process_or_an_expired_lease_frees_the_workflow() {
+    let mut h = Harness::new(BLOCK).await;
+    h.merge(&ips(4, 8, h.now));
+    // A live process on this host, but not the one that took the lease: its pid was reused.
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let reused = LeaseHolder {
+        holder: "iocsync run block".into(),
+        pid: sleeper.id(),
+        started: Some("another-boot:12345".into()),
+        ..lease_holder()
+    };
+    hold(&mut h, &reused, Duration::minutes(5));
+    // The dead holder left its run `running`.
+    let stale = h.library.start_run("block", h.now).unwrap();
+    let report = try_run(&mut h).await.unwrap();
+    assert_eq!(report.added, 4);
+    let runs = h.library.runs(10).unwrap();
+    let old = runs.iter().find(|r| r.id == stale).unwrap();
+    assert_eq!(old.status, store::RunStatus::Interrupted);
+    assert!(old.errors[0].contains("interrupted"), "{:?}", old.errors);
+    // A live holder with the right stamp whose lease expired (it stopped renewing) is passed.
+    let live = LeaseHolder {
+        started: engine::lease::process_start(sleeper.id()),
+        ..reused
+    };
+    hold(&mut h, &live, Duration::seconds(-1));
+    assert!(try_run(&mut h).await.is_ok());
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
 }

@@ -29,6 +29,7 @@ async fn xdr_block_and_unblock_by_hand() {
         dir.path(),
         &[
             "block",
+            "--init-library",
             "--target",
             "xdr",
             "--json",

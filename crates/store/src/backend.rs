@@ -127,6 +127,23 @@ pub trait LibraryBackend: Send {
     /// Everything the ledger holds for a target, by kind and value.
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>>;
 
+    /// Every claim in `space` (every claimant's rows on one list of one target), by kind and
+    /// value, then claimant.
+    fn space_claims(&self, space: &str) -> Result<Vec<LedgerEntry>>;
+
+    /// The claims in `space` on each of `values` (of every claimant).
+    fn claims_on(&self, space: &str, values: &[(Kind, String)]) -> Result<Vec<LedgerEntry>>;
+
+    /// How many distinct values of each kind are claimed in `space`.
+    fn space_counts(&self, space: &str) -> Result<Vec<(Kind, u64)>>;
+
+    /// Puts every row of ledger `target` in `space` (rows written before spaces existed have
+    /// none); returns how many rows moved.
+    fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize>;
+
+    /// The library's identity: random, made with the library, never changed.
+    fn library_id(&self) -> Result<String>;
+
     /// How many entries the ledger holds for a target (the daemon's status page asks often).
     fn ledger_count(&self, target: &str) -> Result<u64> {
         Ok(self.ledger(target)?.len() as u64)
@@ -149,6 +166,10 @@ pub trait LibraryBackend: Send {
 
     /// The latest runs, newest first.
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>>;
+
+    /// Marks the runs of `workflow` still `running` as `interrupted` (their process died: the
+    /// caller holds the workflow's lease, so none of them can still be going); returns how many.
+    fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize>;
 
     // --- feed cursors -----------------------------------------------------------------------
 

@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::UnknownName;
 
-/// One value iocsync pushed to a target, with the attributes it pushed.
+/// One claim: a value one claimant (a workflow, the one-off `block`, a trigger) wants on a
+/// target, with the attributes it wants it with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    /// Name of the configured target.
+    /// The ledger key: who claims the value (`<target>/<workflow>`, `<target>/manual`, ...).
     pub target: String,
+    /// The list on the target the object lives in; every claim on one object shares it.
+    #[serde(default)]
+    pub space: String,
     pub kind: Kind,
     pub value: String,
     /// What was sent (score, expiry, description, ...), as the target's mapping produced it.
@@ -33,15 +37,30 @@ pub enum RunStatus {
     /// Finished, but some items were refused or failed.
     Partial,
     Failed,
+    /// Finished, but the removal brake held its removals until a person releases them.
+    Held,
+    /// Its process died before it finished (found when another process took its lease).
+    Interrupted,
 }
 
 impl RunStatus {
+    const NAMES: &[&str] = &[
+        "running",
+        "succeeded",
+        "partial",
+        "failed",
+        "held",
+        "interrupted",
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
+            RunStatus::Held => "held",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -61,10 +80,12 @@ impl FromStr for RunStatus {
             "succeeded" => Ok(RunStatus::Succeeded),
             "partial" => Ok(RunStatus::Partial),
             "failed" => Ok(RunStatus::Failed),
+            "held" => Ok(RunStatus::Held),
+            "interrupted" => Ok(RunStatus::Interrupted),
             _ => Err(UnknownName {
                 what: "run status",
                 value: s.to_owned(),
-                expected: &["running", "succeeded", "partial", "failed"],
+                expected: RunStatus::NAMES,
             }),
         }
     }
@@ -103,6 +124,10 @@ pub struct LeaseHolder {
     pub holder: String,
     pub host: String,
     pub pid: u32,
+    /// When the process started, as this host tells it (`None` where it cannot): with the pid,
+    /// it tells a live holder from a new process that was given a dead holder's pid.
+    #[serde(default)]
+    pub started: Option<String>,
 }
 
 impl fmt::Display for LeaseHolder {

@@ -9,6 +9,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "no library at {}{}: a run against a library that does not exist would forget what \
+         iocsync pushed; check the path, restore the file, or create a new library with \
+         --init-library",
+        path.display(),
+        if *.empty { " (the file is empty)" } else { "" }
+    )]
+    Missing { path: PathBuf, empty: bool },
     #[error("cannot open the library {}", path.display())]
     Open {
         path: PathBuf,

@@ -5,7 +5,7 @@ use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
 use crate::backend::LibraryBackend;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sqlite::SqliteLibrary;
 
 /// An open library. Every operation is a method of [`LibraryBackend`], reached through `Deref`.
@@ -17,6 +17,24 @@ impl Library {
     /// Opens (creating if missing) the SQLite library at `path`, migrating it if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Ok(Library::from_backend(SqliteLibrary::open(path)?))
+    }
+
+    /// Opens the SQLite library at `path`, which must exist and not be empty: commands that
+    /// act on targets use this, so a mistyped path or a lost file is an error, never a new
+    /// empty library that has forgotten what was pushed ([`Error::Missing`]).
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() > 0 => Library::open(path),
+            Ok(_) => Err(Error::Missing {
+                path: path.to_path_buf(),
+                empty: true,
+            }),
+            Err(_) => Err(Error::Missing {
+                path: path.to_path_buf(),
+                empty: false,
+            }),
+        }
     }
 
     /// Wraps any backend (a PostgreSQL one, later).

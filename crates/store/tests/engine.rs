@@ -10,6 +10,7 @@ use store::{GuardDrop, LedgerEntry, RunStatus};
 fn entry(target: &str, value: &str, score: u8) -> LedgerEntry {
     LedgerEntry {
         target: target.into(),
+        space: format!("{target}#space"),
         kind: Kind::Domain,
         value: value.into(),
         attributes: json!({ "riskLevel": "high", "score": score }),

@@ -15,7 +15,7 @@ fn a_new_file_gets_every_migration_and_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let lib = SqliteLibrary::open(&path).unwrap();
-    assert_eq!(lib.schema_version().unwrap(), 3);
+    assert_eq!(lib.schema_version().unwrap(), 4);
     assert_eq!(lib.path(), path);
     drop(lib);
     let conn = Connection::open(&path).unwrap();
@@ -65,8 +65,73 @@ fn an_older_file_is_migrated_and_keeps_its_data() {
             .unwrap()
             .schema_version()
             .unwrap(),
-        3
+        4
     );
+}
+
+#[test]
+fn a_version_3_library_keeps_its_ledger_and_runs_and_gets_an_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../migrations/001_library.sql"),
+            include_str!("../migrations/002_engine.sql"),
+            include_str!("../migrations/003_hooks_leases.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO ledger (target, kind, value, attributes, pushed_at)
+             VALUES ('v1/flow', 'ipv4', '45.0.0.1', '{}', 5);
+             INSERT INTO runs (workflow, started_at, finished_at, status, counts, errors)
+             VALUES ('flow', 1, 2, 'succeeded', '{\"added\":1}', '[]');
+             INSERT INTO runs (workflow, started_at, status) VALUES ('flow', 3, 'running');",
+        )
+        .unwrap();
+    }
+    let mut lib = Library::open(&path).unwrap();
+    let id = lib.library_id().unwrap();
+    assert_eq!(id.len(), 8, "{id}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    let ledger = lib.ledger("v1/flow").unwrap();
+    assert_eq!((ledger.len(), ledger[0].space.as_str()), (1, ""));
+    assert_eq!(lib.set_claim_space("v1/flow", "v1#suspicious").unwrap(), 1);
+    assert_eq!(lib.space_claims("v1#suspicious").unwrap().len(), 1);
+    let runs = lib.runs(10).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1].counts["added"], 1);
+    // The new statuses are accepted, and a dead process's run can be marked interrupted.
+    assert_eq!(lib.interrupt_runs("flow", day(1)).unwrap(), 1);
+    assert_eq!(
+        lib.runs(1).unwrap()[0].status,
+        store::RunStatus::Interrupted
+    );
+    drop(lib);
+    assert_eq!(
+        Library::open(&path).unwrap().library_id().unwrap(),
+        id,
+        "stable"
+    );
+    let other = Library::open(dir.path().join("other.db")).unwrap();
+    assert_ne!(other.library_id().unwrap(), id, "each library has its own");
+}
+
+#[test]
+fn a_missing_or_empty_library_is_not_created_by_open_existing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lost.db");
+    let err = Library::open_existing(&path).err().unwrap();
+    assert!(matches!(err, Error::Missing { empty: false, .. }), "{err}");
+    assert!(err.to_string().contains("--init-library"), "{err}");
+    assert!(!path.exists(), "nothing was created");
+    std::fs::write(&path, b"").unwrap();
+    let err = Library::open_existing(&path).err().unwrap();
+    assert!(matches!(err, Error::Missing { empty: true, .. }), "{err}");
+    Library::open(&path).unwrap();
+    assert!(Library::open_existing(&path).is_ok());
 }
 
 #[test]
@@ -83,7 +148,7 @@ fn a_file_from_a_newer_iocsync_is_refused() {
             err,
             Error::TooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             }
         ),

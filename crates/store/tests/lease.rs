@@ -16,6 +16,7 @@ fn holder(pid: u32) -> LeaseHolder {
         holder: "iocsync run".into(),
         host: "host-a".into(),
         pid,
+        started: Some(format!("boot:{pid}")),
     }
 }
 

@@ -9,6 +9,7 @@ use store::LedgerEntry;
 fn entry(target: &str, value: &str) -> LedgerEntry {
     LedgerEntry {
         target: target.into(),
+        space: format!("{target}#space"),
         kind: Kind::Domain,
         value: value.into(),
         attributes: serde_json::json!({}),

@@ -21,6 +21,8 @@ pub struct Harness {
     pub library: Library,
     pub config: Config,
     pub now: DateTime<Utc>,
+    /// Runs send removals past the brake (tests of what removals do, not of the brake).
+    pub allow_removals: bool,
 }
 
 impl Harness {
@@ -50,6 +52,7 @@ impl Harness {
             library,
             config,
             now: Utc::now(),
+            allow_removals: false,
         }
     }
 
@@ -80,6 +83,7 @@ impl Harness {
             manual,
             dry_run: false,
             verify,
+            allow_removals: self.allow_removals,
         };
         engine::run_workflow(
             &self.config,

@@ -1,18 +1,18 @@
 //! `iocsync block|unblock --target T VALUE...`: block values at once on a Vision One target
 //! (suspicious-object list), an XDR v2 target (block / restore-block) or an HTTP template
-//! target (block only), or remove such blocks. Values are parsed and refanged like any input,
-//! the guard applies, and the blocks are kept in their own ledger so no workflow removes them.
-//! `iocsync unblock --trigger NAME VALUE...` lifts blocks a webhook trigger made (its ledger
+//! target (block, and unblock with a removal template), or remove such blocks. Values are
+//! parsed and refanged like any input, the guard applies, and each block is a claim of its own
+//! (`<target>/manual`): no workflow removes it, and unblocking it removes the object only when
+//! no workflow or trigger still wants it (otherwise the object keeps their attributes).
+//! `iocsync unblock --trigger NAME VALUE...` lifts blocks a webhook trigger made (its claims
 //! `<target>/hook:<name>`) before their TTL, or when they have none.
 //! Exit code 3 when some values were refused (each is listed with its reason).
 
 use std::process::ExitCode;
 
+use super::GlobalArgs;
 use chrono::Utc;
 use engine::oneoff::{self, Mode};
-use store::RunStatus;
-
-use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
 /// Arguments of `iocsync block` and `iocsync unblock`.
 #[derive(Debug, clap::Args)]
@@ -31,11 +31,16 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Create the library when its file does not exist (blocks are recorded in it; a mistyped
+    /// path would otherwise record them where nothing else looks).
+    #[arg(long)]
+    pub init_library: bool,
 }
 
 /// Runs `iocsync block` (or `unblock`).
 pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let (config, mut library) = super::run::open(global)?;
+    let (config, library) = super::run::open(global, args.init_library)?;
+    let library = std::sync::Mutex::new(library);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -43,7 +48,7 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let report = match (&args.trigger, &args.target, mode) {
         (Some(trigger), _, Mode::Unblock) => runtime.block_on(oneoff::unblock_trigger(
             &config,
-            &mut *library,
+            &library,
             trigger,
             &args.values,
             now,
@@ -55,7 +60,7 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
         }
         (None, Some(target), _) => runtime.block_on(oneoff::block(
             &config,
-            &mut *library,
+            &library,
             target,
             &args.values,
             mode,
@@ -79,13 +84,12 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
         for failure in &report.failed {
             eprintln!("failed: {}: {}", failure.value, failure.message);
         }
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
         if let Some(halted) = &report.halted {
             eprintln!("halted: {halted}");
         }
     }
-    Ok(match report.status() {
-        RunStatus::Succeeded | RunStatus::Running => ExitCode::SUCCESS,
-        RunStatus::Partial => ExitCode::from(EXIT_PARTIAL),
-        RunStatus::Failed => ExitCode::from(EXIT_FAILURE),
-    })
+    Ok(super::exit_code(report.status()))
 }

@@ -1,7 +1,9 @@
 //! Command-line definition: the top-level `Cli`, global flags, and dispatch to one module per
 //! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
-//! inputs were rejected but the rest was processed).
+//! inputs were rejected but the rest was processed), 4 finished but the removal brake held
+//! removals ([`exit_code`] maps a run's status to them).
 
+pub mod adopt;
 pub mod block;
 pub mod check;
 pub mod collections;
@@ -26,6 +28,19 @@ use clap::{Args, Parser, Subcommand};
 pub const EXIT_FAILURE: u8 = 1;
 /// The command finished, but some inputs were rejected (they are reported).
 pub const EXIT_PARTIAL: u8 = 3;
+/// The run finished, but the removal brake held its removals until a person releases them.
+pub const EXIT_HELD: u8 = 4;
+
+/// The exit code of a command that recorded a run with `status`.
+pub fn exit_code(status: store::RunStatus) -> ExitCode {
+    use store::RunStatus;
+    match status {
+        RunStatus::Succeeded | RunStatus::Running => ExitCode::SUCCESS,
+        RunStatus::Partial => ExitCode::from(EXIT_PARTIAL),
+        RunStatus::Held => ExitCode::from(EXIT_HELD),
+        RunStatus::Failed | RunStatus::Interrupted => ExitCode::from(EXIT_FAILURE),
+    }
+}
 
 /// iocsync exports threat indicators to Trend Micro Vision One, Deep Security / Workload
 /// Security and XDR, and keeps them in step: only differences are sent, expired and revoked
@@ -93,6 +108,9 @@ pub enum Command {
     Plan(plan::Args),
     /// Run a workflow: send the differences between its collection and the ledger to its target.
     Run(run::Args),
+    /// Rebuild a lost ledger: record as the workflow's the objects on its target that carry
+    /// this library's marker (or another library's, with --from-library).
+    Adopt(adopt::Args),
     /// Block values on a Vision One target at once (guard applied, kept in its own ledger).
     Block(block::Args),
     /// Remove blocks made with `iocsync block` (or by a webhook trigger, with --trigger).
@@ -151,6 +169,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Guard(args) => guard::run(args, &cli.global),
         Command::Plan(args) => plan::run(args, &cli.global),
         Command::Run(args) => run::run(args, &cli.global),
+        Command::Adopt(args) => adopt::run(args, &cli.global),
         Command::Block(args) => block::run(args, engine::oneoff::Mode::Block, &cli.global),
         Command::Unblock(args) => block::run(args, engine::oneoff::Mode::Unblock, &cli.global),
         Command::Check(args) => check::run(args, &cli.global),

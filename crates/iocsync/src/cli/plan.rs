@@ -1,5 +1,7 @@
 //! `iocsync plan WORKFLOW`: what `iocsync run` would send, computed from the library and the
-//! ledger without touching the network; as a table of changes or as the plan's JSON.
+//! ledger without touching the network (with `--verify`, after reading the target back as
+//! `run --verify` would); as a table of changes or as the plan's JSON. Removals the brake
+//! would hold are listed as `held`.
 
 use std::process::ExitCode;
 
@@ -16,6 +18,12 @@ pub struct Args {
     /// Plan a manual run (Deep Security's "clear IP list on manual run" applies).
     #[arg(long)]
     pub manual: bool,
+    /// Read the target back first, as `run --verify` would (needs the target's credentials).
+    #[arg(long)]
+    pub verify: bool,
+    /// Plan as `run --allow-removals` would: removals past the brake are not held.
+    #[arg(long)]
+    pub allow_removals: bool,
     /// Print the plan as JSON (exactly what `run` would send).
     #[arg(long)]
     pub json: bool,
@@ -26,9 +34,23 @@ pub struct Args {
 
 /// Runs `iocsync plan`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let (config, library) = super::run::open(global)?;
-    let now = args.now.unwrap_or_else(Utc::now);
-    let plan = engine::plan_workflow(&config, &*library, &args.workflow, now, args.manual)?;
+    let (config, library) = super::run::open(global, false)?;
+    let options = engine::RunOptions {
+        now: args.now.unwrap_or_else(Utc::now),
+        manual: args.manual,
+        dry_run: true,
+        verify: args.verify,
+        allow_removals: args.allow_removals,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let plan = runtime.block_on(engine::plan_workflow(
+        &config,
+        &*library,
+        &args.workflow,
+        options,
+    ))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(ExitCode::SUCCESS);
@@ -39,7 +61,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let rows = [
         ("add", &plan.adds),
         ("update", &plan.updates),
+        ("claim", &plan.joins),
         ("remove", &plan.removals),
+        ("release", &plan.releases),
+        ("restore", &plan.restores),
+        ("held", &plan.held),
     ];
     for (label, changes) in rows {
         for change in changes {
@@ -51,14 +77,25 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{table}");
     println!(
-        "{}: {} to add, {} to update, {} to remove, {} skipped, {} deferred to later runs, {} IP-list parts to write",
+        "{}: {} to add, {} to update, {} to remove, {} claims to record or release without a write, {} skipped, {} deferred to later runs, {} IP-list parts to write",
         plan.workflow,
         plan.adds.len(),
         plan.updates.len(),
         plan.removals.len(),
+        plan.joins.len() + plan.releases.len(),
         plan.skips.len(),
         plan.deferred,
         plan.parts.len()
     );
+    for note in &plan.notes {
+        println!("note: {note}");
+    }
+    if let Some(why) = &plan.brake {
+        println!(
+            "held: {} removals would not be sent: {why}; `iocsync run {} --allow-removals` sends them",
+            plan.held.len(),
+            plan.workflow
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -185,6 +185,7 @@ fn run_workflows(
             manual: false,
             dry_run: false,
             verify: false,
+            allow_removals: false,
         };
         let report = runtime.block_on(engine::run_workflow(
             config,

@@ -1,6 +1,7 @@
 //! `iocsync run WORKFLOW`: plan and apply one workflow, with a progress bar on a terminal and
 //! a summary table (or the whole report as JSON). Exit code 0 when everything applied, 3 when
-//! some items were refused or failed, 1 when the workflow was halted.
+//! some items were refused or failed, 4 when the removal brake held removals (review them with
+//! `iocsync plan`, release them once with `--allow-removals`), 1 when the workflow was halted.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,9 +10,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets};
 use engine::{Config, Progress, RunOptions, RunReport};
-use store::{Library, RunStatus};
+use store::Library;
 
-use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
+use super::GlobalArgs;
 
 /// Arguments of `iocsync run`.
 #[derive(Debug, clap::Args)]
@@ -24,9 +25,17 @@ pub struct Args {
     /// Plan only: send nothing, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Read the target back first and repair drift (objects deleted or changed in the console).
+    /// Read the target back first: restore objects deleted or changed in the console, and
+    /// remove orphans of this library the collection does not want (within the brake).
     #[arg(long)]
     pub verify: bool,
+    /// Send the removals the brake would hold, this once (after reviewing `iocsync plan`).
+    #[arg(long)]
+    pub allow_removals: bool,
+    /// Create the library when its file does not exist (a run never does that silently: a
+    /// missing library would forget everything iocsync pushed).
+    #[arg(long)]
+    pub init_library: bool,
     /// Print the run report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -35,22 +44,32 @@ pub struct Args {
     pub now: Option<DateTime<Utc>>,
 }
 
-/// Loads the config file and opens its library.
-pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Library)> {
+/// Loads the config file and opens its library, which must exist unless `init` (a lost or
+/// mistyped library is an error, never a new empty one that forgot what was pushed).
+pub(super) fn open(global: &GlobalArgs, init: bool) -> anyhow::Result<(Config, Library)> {
     let config = Config::load(&global.config_path())?;
-    let library = Library::open(&config.library)
-        .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+    let opened = if init {
+        Library::open(&config.library)
+    } else {
+        Library::open_existing(&config.library)
+    };
+    let library = match opened {
+        Err(error @ store::Error::Missing { .. }) => return Err(error.into()),
+        other => other
+            .with_context(|| format!("cannot open the library {}", config.library.display()))?,
+    };
     Ok((config, library))
 }
 
 /// Runs `iocsync run`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let (config, mut library) = open(global)?;
+    let (config, mut library) = open(global, args.init_library)?;
     let options = RunOptions {
         now: args.now.unwrap_or_else(Utc::now),
         manual: args.manual,
         dry_run: args.dry_run,
         verify: args.verify,
+        allow_removals: args.allow_removals,
     };
     let bar = Bar::new(!args.json && !global.quiet && std::io::stderr().is_terminal());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -69,11 +88,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report);
     }
-    Ok(match report.status() {
-        RunStatus::Succeeded | RunStatus::Running => ExitCode::SUCCESS,
-        RunStatus::Partial => ExitCode::from(EXIT_PARTIAL),
-        RunStatus::Failed => ExitCode::from(EXIT_FAILURE),
-    })
+    Ok(super::exit_code(report.status()))
 }
 
 fn print_summary(report: &RunReport) {
@@ -84,26 +99,37 @@ fn print_summary(report: &RunReport) {
         "adds",
         "updates",
         "removals",
+        "claims only",
+        "held",
         "skips",
         "deferred",
         "failed",
         "API calls",
         "time",
     ]);
-    let (adds, updates, removals) = if report.dry_run {
+    let plan = &report.plan;
+    let (adds, updates, removals, claims) = if report.dry_run {
         (
-            report.plan.adds.len(),
-            report.plan.updates.len(),
-            report.plan.removals.len(),
+            plan.adds.len(),
+            plan.updates.len(),
+            plan.removals.len(),
+            plan.joins.len() + plan.releases.len(),
         )
     } else {
-        (report.added, report.updated, report.removed)
+        (
+            report.added,
+            report.updated,
+            report.removed,
+            report.joined + report.released,
+        )
     };
     table.add_row([
         report.workflow.clone(),
         adds.to_string(),
         updates.to_string(),
         removals.to_string(),
+        claims.to_string(),
+        report.held.to_string(),
         report.skipped.to_string(),
         report.deferred.to_string(),
         report.failed.len().to_string(),
@@ -128,6 +154,15 @@ fn print_summary(report: &RunReport) {
     }
     for error in &report.errors {
         eprintln!("error: {error}");
+    }
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    if let Some(why) = &plan.brake {
+        eprintln!(
+            "held: {} removals were not sent: {why}.\n  Review them with `iocsync plan {}`; if they are right, send them once with `iocsync run {} --allow-removals`.",
+            report.held, report.workflow, report.workflow
+        );
     }
     if let Some(halted) = &report.halted {
         eprintln!("halted: {halted}");

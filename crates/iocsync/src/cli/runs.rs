@@ -19,7 +19,7 @@ pub struct Args {
 
 /// Runs `iocsync runs`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let (_, library) = super::run::open(global)?;
+    let (_, library) = super::run::open(global, false)?;
     let runs = library.runs(args.limit)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);

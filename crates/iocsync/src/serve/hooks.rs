@@ -275,8 +275,8 @@ async fn answer(
                 };
             let outcome = match report.status {
                 RunStatus::Succeeded => "succeeded",
-                RunStatus::Partial | RunStatus::Running => "partial",
-                RunStatus::Failed => "failed",
+                RunStatus::Partial | RunStatus::Running | RunStatus::Held => "partial",
+                RunStatus::Failed | RunStatus::Interrupted => "failed",
             };
             (outcome, (status, axum::Json(report)).into_response())
         }

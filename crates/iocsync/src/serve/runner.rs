@@ -187,6 +187,7 @@ fn run_once(config: &Config, workflow: &str, progress: &RunProgress) -> anyhow::
         manual: false,
         dry_run: false,
         verify: false,
+        allow_removals: false,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -38,7 +38,7 @@ pub(super) fn remember_signature(
 fn read_lease(conn: &Connection, name: &str) -> Result<Option<Lease>> {
     let row = conn
         .query_row(
-            "SELECT holder, host, pid, taken_at, expires_at FROM leases WHERE name = ?1",
+            "SELECT holder, host, pid, taken_at, expires_at, started FROM leases WHERE name = ?1",
             [name],
             |row| {
                 Ok((
@@ -46,6 +46,7 @@ fn read_lease(conn: &Connection, name: &str) -> Result<Option<Lease>> {
                         holder: row.get(0)?,
                         host: row.get(1)?,
                         pid: row.get(2)?,
+                        started: row.get(5)?,
                     },
                     row.get::<_, i64>(3)?,
                     row.get::<_, i64>(4)?,
@@ -85,15 +86,16 @@ pub(super) fn take_lease(
         return Ok(Some(held));
     }
     tx.execute(
-        "INSERT OR REPLACE INTO leases (name, holder, host, pid, taken_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO leases (name, holder, host, pid, taken_at, expires_at, started)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             name,
             holder.holder,
             holder.host,
             holder.pid,
             millis(now),
-            millis(expires_at)
+            millis(expires_at),
+            holder.started,
         ],
     )?;
     tx.commit()?;

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "003_hooks_leases",
         include_str!("../../migrations/003_hooks_leases.sql"),
     ),
+    (
+        "004_ownership",
+        include_str!("../../migrations/004_ownership.sql"),
+    ),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

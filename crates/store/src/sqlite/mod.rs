@@ -177,6 +177,26 @@ impl LibraryBackend for SqliteLibrary {
         engine::ledger(&self.conn, target)
     }
 
+    fn space_claims(&self, space: &str) -> Result<Vec<LedgerEntry>> {
+        engine::space_claims(&self.conn, space)
+    }
+
+    fn claims_on(&self, space: &str, values: &[(Kind, String)]) -> Result<Vec<LedgerEntry>> {
+        engine::claims_on(&self.conn, space, values)
+    }
+
+    fn space_counts(&self, space: &str) -> Result<Vec<(Kind, u64)>> {
+        engine::space_counts(&self.conn, space)
+    }
+
+    fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
+        engine::set_claim_space(&self.conn, target, space)
+    }
+
+    fn library_id(&self) -> Result<String> {
+        engine::library_id(&self.conn)
+    }
+
     fn ledger_count(&self, target: &str) -> Result<u64> {
         let count: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM ledger WHERE target = ?1",
@@ -203,6 +223,10 @@ impl LibraryBackend for SqliteLibrary {
 
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>> {
         engine::runs(&self.conn, limit)
+    }
+
+    fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize> {
+        engine::interrupt_runs(&self.conn, workflow, at)
     }
 
     fn cursor(&self, feed: &str) -> Result<Option<String>> {

@@ -1,0 +1,163 @@
+//! Every name the engine writes into the library, built and read in one place: ledger keys
+//! (who claims a value), spaces (which list on a target an object lives in), run names and
+//! lease names. The formats of ledger keys and run names predate this module and are kept, so
+//! existing libraries read the same.
+
+/// The ledger key of a workflow's claims: `<target>/<workflow>`.
+pub fn workflow_ledger(target: &str, workflow: &str) -> String {
+    format!("{target}/{workflow}")
+}
+
+/// The ledger key of one-off blocks (`iocsync block`) on `target`: `<target>/manual`.
+pub fn manual_ledger(target: &str) -> String {
+    format!("{target}/{MANUAL}")
+}
+
+/// The ledger key of a trigger's blocks: `<target>/hook:<trigger>`.
+pub fn trigger_ledger(target: &str, trigger: &str) -> String {
+    format!("{target}/{TRIGGER}{trigger}")
+}
+
+const MANUAL: &str = "manual";
+const TRIGGER: &str = "hook:";
+
+/// Who a ledger key says claims a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimant<'a> {
+    Workflow(&'a str),
+    /// `iocsync block`.
+    Manual,
+    Trigger(&'a str),
+}
+
+impl<'a> Claimant<'a> {
+    /// Reads a ledger key; `None` for a key no claimant writes.
+    pub fn of(ledger_key: &'a str) -> Option<Claimant<'a>> {
+        let (_, name) = ledger_key.rsplit_once('/')?;
+        Some(if name == MANUAL {
+            Claimant::Manual
+        } else if let Some(trigger) = name.strip_prefix(TRIGGER) {
+            Claimant::Trigger(trigger)
+        } else {
+            Claimant::Workflow(name)
+        })
+    }
+
+    /// Whether this claimant is a workflow (whose objects make room for one-off blocks).
+    pub fn is_workflow(&self) -> bool {
+        matches!(self, Claimant::Workflow(_))
+    }
+
+    /// How reports name it: `workflow a`, `iocsync block`, `trigger siem`.
+    pub fn describe(&self) -> String {
+        match self {
+            Claimant::Workflow(name) => format!("workflow `{name}`"),
+            Claimant::Manual => "`iocsync block`".to_owned(),
+            Claimant::Trigger(name) => format!("trigger `{name}`"),
+        }
+    }
+}
+
+/// Whether `name` may name a workflow without its ledger key reading as another claimant's.
+pub fn valid_workflow_name(name: &str) -> bool {
+    !name.trim().is_empty() && name != MANUAL && !name.starts_with(TRIGGER) && !name.contains('/')
+}
+
+/// A list on a target that objects live in; every claim on one object shares its space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List<'a> {
+    /// Vision One's suspicious-object list.
+    Suspicious,
+    /// Vision One's exception list.
+    Exceptions,
+    /// XDR v2 blocks.
+    XdrBlocks,
+    /// What an HTTP template target was sent.
+    Http,
+    /// A Deep Security IP-list family `<name>_0`, `<name>_1`, ...
+    IpList(&'a str),
+}
+
+/// The space of `list` on `target`: `<target>#<list>`.
+pub fn space(target: &str, list: List<'_>) -> String {
+    match list {
+        List::Suspicious => format!("{target}#suspicious"),
+        List::Exceptions => format!("{target}#exceptions"),
+        List::XdrBlocks => format!("{target}#xdr-blocks"),
+        List::Http => format!("{target}#http"),
+        List::IpList(name) => format!("{target}#ip-list:{name}"),
+    }
+}
+
+/// The lease a writing run of `workflow` holds: `workflow:<name>`.
+pub fn workflow_lease(workflow: &str) -> String {
+    format!("{WORKFLOW_LEASE}{workflow}")
+}
+
+/// The workflow a lease name belongs to.
+pub fn lease_workflow(lease: &str) -> &str {
+    lease.strip_prefix(WORKFLOW_LEASE).unwrap_or(lease)
+}
+
+const WORKFLOW_LEASE: &str = "workflow:";
+
+/// The lease held while one batch changes the objects of `space` (claims are re-read and
+/// objects written under it, so two processes never decide on one object at once).
+pub fn space_lease(space: &str) -> String {
+    format!("space:{space}")
+}
+
+/// Run names of what is not a workflow.
+pub mod runs {
+    /// A call of trigger `name`.
+    pub fn trigger(name: &str) -> String {
+        format!("{}{name}", super::TRIGGER)
+    }
+
+    /// TTL lifts of trigger `name`.
+    pub fn lift(name: &str) -> String {
+        format!("lift:{name}")
+    }
+
+    /// `iocsync block` / `unblock` on `target`.
+    pub fn one_off(verb: &str, target: &str) -> String {
+        format!("{verb}:{target}")
+    }
+
+    /// Whether a run name is a trigger call.
+    pub fn is_trigger(run: &str) -> bool {
+        run.starts_with(super::TRIGGER)
+    }
+
+    /// The trigger a trigger-call run name names.
+    pub fn trigger_of(run: &str) -> Option<&str> {
+        run.strip_prefix(super::TRIGGER)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_keys_read_back_as_their_claimant() {
+        assert_eq!(
+            Claimant::of(&workflow_ledger("v1", "a")),
+            Some(Claimant::Workflow("a"))
+        );
+        assert_eq!(Claimant::of(&manual_ledger("v1")), Some(Claimant::Manual));
+        assert_eq!(
+            Claimant::of(&trigger_ledger("v1", "siem")),
+            Some(Claimant::Trigger("siem"))
+        );
+        // A target name with a slash still reads by its last segment.
+        assert_eq!(
+            Claimant::of(&workflow_ledger("a/b", "c")),
+            Some(Claimant::Workflow("c"))
+        );
+        assert!(!valid_workflow_name("manual"));
+        assert!(!valid_workflow_name("hook:x"));
+        assert!(!valid_workflow_name("a/b"));
+        assert!(valid_workflow_name("v1-blocklist"));
+    }
+}

@@ -1,0 +1,110 @@
+//! The space lease: while one batch decides and writes objects of a space (one list on one
+//! target), nothing else may change the claims on them. Claims are read, the write decided
+//! ([`crate::claims::decide`]), the target written and the ledger updated under it, so a
+//! workflow and a trigger (or two workflows, or `iocsync block` and the daemon) never both
+//! conclude that an object is theirs alone to remove.
+//!
+//! Two locks make it: an in-process async mutex per space (tasks of one daemon), and a lease
+//! `space:<space>` in the library (other processes on the same library). Both are held for one
+//! batch only, so a trigger waits at most one batch of a running workflow.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use store::{Lease, LibraryBackend};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::error::EngineError;
+use crate::keys;
+use crate::lease;
+
+/// How long a space lease lasts if its holder vanishes mid-batch (a batch takes seconds).
+const SPACE_LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long to wait for another process's batch before giving up.
+const WAIT_AT_MOST: Duration = Duration::from_secs(5 * 60);
+/// Pause between two attempts on a space another process holds.
+const RETRY_EVERY: Duration = Duration::from_millis(25);
+
+type Locks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
+static IN_PROCESS: LazyLock<Locks> = LazyLock::new(Locks::default);
+
+fn in_process(space: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = IN_PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
+    locks.entry(space.to_owned()).or_default().clone()
+}
+
+/// A held space: give it back with [`SpaceGuard::release`] once the batch is recorded.
+#[must_use = "a space lease must be released"]
+pub struct SpaceGuard {
+    name: String,
+    _local: OwnedMutexGuard<()>,
+}
+
+/// Takes `space` for one batch; `library` is borrowed only to take the lease.
+pub async fn lock(
+    library: &mut dyn LibraryBackend,
+    space: &str,
+) -> Result<SpaceGuard, EngineError> {
+    acquire(space, &mut |name, me, now, until, check| {
+        library.take_lease(name, me, now, until, check)
+    })
+    .await
+}
+
+/// [`lock`] for a library shared behind a mutex (the daemon's triggers), locked only for the
+/// moment each attempt takes.
+pub async fn lock_shared(
+    library: &Mutex<store::Library>,
+    space: &str,
+) -> Result<SpaceGuard, EngineError> {
+    acquire(space, &mut |name, me, now, until, check| {
+        let mut library = library.lock().unwrap_or_else(PoisonError::into_inner);
+        library.take_lease(name, me, now, until, check)
+    })
+    .await
+}
+
+type TakeLease<'a> = dyn FnMut(
+        &str,
+        &store::LeaseHolder,
+        chrono::DateTime<Utc>,
+        chrono::DateTime<Utc>,
+        &dyn Fn(&Lease) -> bool,
+    ) -> Result<Option<Lease>, store::Error>
+    + Send
+    + 'a;
+
+async fn acquire(space: &str, take: &mut TakeLease<'_>) -> Result<SpaceGuard, EngineError> {
+    let local = in_process(space).lock_owned().await;
+    let name = keys::space_lease(space);
+    let me = lease::lease_holder();
+    let started = std::time::Instant::now();
+    loop {
+        let now = Utc::now();
+        let ttl = chrono::Duration::from_std(SPACE_LEASE_TTL).unwrap_or(chrono::Duration::MAX);
+        let check = |held: &Lease| lease::may_take(held, &me, now);
+        match take(&name, &me, now, now + ttl, &check)? {
+            None => {
+                return Ok(SpaceGuard {
+                    name,
+                    _local: local,
+                });
+            }
+            Some(held) if started.elapsed() >= WAIT_AT_MOST => {
+                return Err(EngineError::SpaceBusy(Box::new(held)));
+            }
+            Some(_) => tokio::time::sleep(RETRY_EVERY).await,
+        }
+    }
+}
+
+impl SpaceGuard {
+    /// Gives the space back (the in-process lock goes with the guard).
+    pub fn release(self, library: &mut dyn LibraryBackend) -> Result<(), EngineError> {
+        library.release_lease(&self.name, &lease::lease_holder())?;
+        Ok(())
+    }
+}
