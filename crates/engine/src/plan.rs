@@ -164,8 +164,9 @@ pub struct PlanInput<'a> {
     pub marker: &'a Marker,
     /// The room of the target's list (Vision One lists).
     pub capacity: Option<Capacity>,
-    /// Values other workflows on the same list want (verify: their orphans are left to them).
-    pub wanted_elsewhere: &'a HashSet<(Kind, String)>,
+    /// Values other workflows on the same list want (verify: their orphans are left to them);
+    /// `None` when that could not be told, and then no orphan is removed.
+    pub wanted_elsewhere: Option<&'a HashSet<(Kind, String)>>,
     /// `--allow-removals`: the brake lets this run's removals go.
     pub allow_removals: bool,
 }
@@ -645,7 +646,9 @@ fn unclaimed_on_target(
             continue;
         }
         match &found.maker {
-            Maker::ThisLibrary if input.wanted_elsewhere.contains(&id) => left_to_others += 1,
+            Maker::ThisLibrary if input.wanted_elsewhere.is_none_or(|w| w.contains(&id)) => {
+                left_to_others += 1;
+            }
             Maker::ThisLibrary => plan.removals.push(Change {
                 kind,
                 value: value.clone(),
@@ -658,7 +661,7 @@ fn unclaimed_on_target(
     }
     if left_to_others > 0 {
         plan.notes.push(format!(
-            "{left_to_others} orphans of this library are wanted by other workflows on this list: left for them"
+            "{left_to_others} orphans of this library may be wanted by other workflows on this list: left for them"
         ));
     }
     for (maker, count) in counts {

@@ -108,7 +108,7 @@ fn capacity(target: &Target, workflow: &Workflow) -> Option<Capacity> {
 struct Seen<'a> {
     remote: Option<&'a Remote>,
     remote_parts: Option<&'a HashMap<u32, Vec<String>>>,
-    wanted_elsewhere: &'a HashSet<(Kind, String)>,
+    wanted_elsewhere: Option<&'a HashSet<(Kind, String)>>,
 }
 
 fn make_plan(
@@ -149,11 +149,10 @@ pub async fn plan_workflow(
     let workflow = config.workflow(workflow)?;
     let inputs = inputs(config, library, workflow, options.now)?;
     if !options.verify {
-        let none = HashSet::new();
         let seen = Seen {
             remote: None,
             remote_parts: None,
-            wanted_elsewhere: &none,
+            wanted_elsewhere: None,
         };
         return make_plan(config, workflow, &inputs, &seen, &options);
     }
@@ -245,26 +244,42 @@ async fn run_leased(
         library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
     }
     let inputs = inputs(config, &*library, workflow, options.now)?;
-    let (plan, client) = if options.dry_run && !options.verify {
-        let none = HashSet::new();
-        let seen = Seen {
-            remote: None,
-            remote_parts: None,
-            wanted_elsewhere: &none,
-        };
-        (make_plan(config, workflow, &inputs, &seen, &options)?, None)
-    } else {
-        let client = Client::build(target)?;
-        let (plan, _) =
-            plan_with_target(config, &*library, workflow, &inputs, &client, &options).await?;
-        (plan, Some(client))
+    let offline = Seen {
+        remote: None,
+        remote_parts: None,
+        wanted_elsewhere: None,
     };
-    let mut report = RunReport::new(plan, options.dry_run);
-    let Some(client) = client.filter(|_| !options.dry_run) else {
+    if options.dry_run && !options.verify {
+        let plan = make_plan(config, workflow, &inputs, &offline, &options)?;
+        let mut report = RunReport::new(plan, true);
+        report.elapsed_ms = elapsed_ms(started);
+        return Ok(report);
+    }
+    let client = Client::build(target)?;
+    let run_id = if options.dry_run {
+        None
+    } else {
+        Some(library.start_run(&workflow.name, options.now)?)
+    };
+    let planned = plan_with_target(config, &*library, workflow, &inputs, &client, &options).await;
+    let mut report = match planned {
+        Ok((plan, _)) => RunReport::new(plan, options.dry_run),
+        // The target failed while being read (bad key, unreachable): the run is recorded as
+        // halted, with its calls, and nothing is sent.
+        Err(EngineError::Target(error)) if run_id.is_some() => {
+            let plan = make_plan(config, workflow, &inputs, &offline, &options)?;
+            let mut report = RunReport::new(plan, false);
+            report.halted = Some(error.to_string());
+            report.run_id = run_id;
+            return record(library, workflow, report, &client, started, &options);
+        }
+        Err(error) => return Err(error),
+    };
+    let Some(run_id) = run_id else {
+        report.record_calls(client.stats());
         report.elapsed_ms = elapsed_ms(started);
         return Ok(report);
     };
-    let run_id = library.start_run(&workflow.name, options.now)?;
     report.run_id = Some(run_id);
     library.record_drops(&report.plan.drops)?;
     let plan = report.plan.clone();
@@ -284,11 +299,24 @@ async fn run_leased(
         &mut report,
     )
     .await;
-    report.record_calls(client.stats());
-    report.elapsed_ms = elapsed_ms(started);
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());
     }
+    let report = record(library, workflow, report, &client, started, &options)?;
+    applied.map(|()| report)
+}
+
+/// Closes the run with its calls, time, counts and messages (a held brake is logged).
+fn record(
+    library: &mut dyn LibraryBackend,
+    workflow: &Workflow,
+    mut report: RunReport,
+    client: &Client,
+    started: Instant,
+    options: &RunOptions,
+) -> Result<RunReport, EngineError> {
+    report.record_calls(client.stats());
+    report.elapsed_ms = elapsed_ms(started);
     if let Some(why) = &report.plan.brake {
         tracing::warn!(
             workflow = %workflow.name,
@@ -299,14 +327,16 @@ async fn run_leased(
             workflow.name
         );
     }
-    library.finish_run(
-        run_id,
-        report.status(),
-        &report.counts(),
-        &report.messages(),
-        Utc::now().max(options.now),
-    )?;
-    applied.map(|()| report)
+    if let Some(run_id) = report.run_id {
+        library.finish_run(
+            run_id,
+            report.status(),
+            &report.counts(),
+            &report.messages(),
+            Utc::now().max(options.now),
+        )?;
+    }
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -368,11 +398,10 @@ async fn plan_with_target(
     client: &Client,
     options: &RunOptions,
 ) -> Result<(Plan, Option<Remote>), EngineError> {
-    let none = HashSet::new();
     let mut seen = Seen {
         remote: None,
         remote_parts: None,
-        wanted_elsewhere: &none,
+        wanted_elsewhere: None,
     };
     let parts;
     let wanted;
@@ -386,8 +415,8 @@ async fn plan_with_target(
             }
             Client::VisionOne(v1, ..) => {
                 let remote = readback::whole_list(v1, workflow, &inputs.marker).await?;
-                wanted = wanted_by_others(config, library, workflow, options)?;
-                seen.wanted_elsewhere = &wanted;
+                wanted = wanted_by_others(config, library, workflow, options);
+                seen.wanted_elsewhere = wanted.as_ref();
                 seen.remote = Some(&remote);
                 let plan = make_plan(config, workflow, inputs, &seen, options)?;
                 return Ok((plan, Some(remote)));
@@ -410,43 +439,52 @@ async fn plan_with_target(
     Ok((plan, Some(remote)))
 }
 
-/// The values other workflows on `workflow`'s list want (a verify leaves their orphans alone).
+/// The values other workflows on `workflow`'s list want (a verify leaves their orphans
+/// alone); `None` when one of them cannot be planned (its collection is missing, say), so
+/// nothing it might want is removed.
 fn wanted_by_others(
     config: &Config,
     library: &dyn LibraryBackend,
     workflow: &Workflow,
     options: &RunOptions,
-) -> Result<HashSet<(Kind, String)>, EngineError> {
+) -> Option<HashSet<(Kind, String)>> {
     let mut wanted = HashSet::new();
     let space = workflow.space();
+    let seen = Seen {
+        remote: None,
+        remote_parts: None,
+        wanted_elsewhere: None,
+    };
     for other in config
         .workflows
         .iter()
         .filter(|w| w.name != workflow.name && w.space() == space)
     {
-        let inputs = inputs(config, library, other, options.now)?;
-        let none = HashSet::new();
-        let seen = Seen {
-            remote: None,
-            remote_parts: None,
-            wanted_elsewhere: &none,
+        let planned = inputs(config, library, other, options.now)
+            .and_then(|inputs| Ok((make_plan(config, other, &inputs, &seen, options)?, inputs)));
+        let (plan, inputs) = match planned {
+            Ok(planned) => planned,
+            Err(error) => {
+                tracing::warn!(workflow = %other.name, %error, "cannot tell what this workflow wants: no orphan is removed");
+                return None;
+            }
         };
-        let plan = make_plan(config, other, &inputs, &seen, options)?;
+        let leaving: HashSet<&str> = plan
+            .removals
+            .iter()
+            .chain(&plan.releases)
+            .map(|c| c.value.as_str())
+            .collect();
         for change in plan.adds.iter().chain(&plan.updates).chain(&plan.joins) {
             wanted.insert((change.kind, change.value.clone()));
         }
         for entry in &inputs.ledger {
-            if !plan
-                .removals
-                .iter()
-                .chain(&plan.releases)
-                .any(|c| c.value == entry.value)
-            {
+            if !leaving.contains(entry.value.as_str()) {
                 wanted.insert((entry.kind, entry.value.clone()));
             }
         }
     }
-    Ok(wanted)
+    Some(wanted)
 }
 
 /// Deep Security part contents, for `--verify`.

@@ -28,6 +28,10 @@ pub struct Args {
     /// How often every target's health is probed (with the call `iocsync check` makes).
     #[arg(long, default_value = "1m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub probe_every: Duration,
+    /// Create the library when its file does not exist (the daemon otherwise refuses to
+    /// start: a lost or mistyped library would forget everything iocsync pushed).
+    #[arg(long)]
+    pub init_library: bool,
 }
 
 /// Exit code when a second signal interrupts the graceful shutdown (128 + SIGINT).
@@ -43,6 +47,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         tick: args.tick,
         probe_every: args.probe_every,
+        init_library: args.init_library,
         ..Options::new(Arc::new(config), args.listen)
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

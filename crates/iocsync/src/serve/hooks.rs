@@ -114,11 +114,18 @@ impl Hooks {
     /// `registry`. Fails (naming the trigger) when a secret cannot be read.
     pub fn new(config: Arc<engine::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
         let triggers = Hooks::arm(&config)?;
-        let library = Library::open(&config.library)
-            .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+        let library =
+            Mutex::new(Library::open(&config.library).with_context(|| {
+                format!("cannot open the library {}", config.library.display())
+            })?);
+        for armed in triggers.values() {
+            armed
+                .adopt_legacy_claims(&library)
+                .with_context(|| format!("cannot set up trigger `{}`", armed.trigger.name))?;
+        }
         Ok(Arc::new(Hooks {
             triggers: RwLock::new(Arc::new(triggers)),
-            library: Mutex::new(library),
+            library,
             metrics: Metrics::register(registry),
         }))
     }

@@ -51,6 +51,7 @@ pub struct Metrics {
     rate_limit_paused_seconds: Family<TargetLabels, Counter<f64>>,
     run_duration: Family<WorkflowLabels, Histogram>,
     target_up: Family<TargetLabels, Gauge>,
+    removals_held: Family<WorkflowLabels, Gauge>,
 }
 
 impl Metrics {
@@ -61,6 +62,12 @@ impl Metrics {
                 registry,
                 "iocsync_runs",
                 "Workflow runs by workflow and final status",
+                Family::default(),
+            ),
+            removals_held: registered(
+                registry,
+                "iocsync_removals_held",
+                "Removals the brake held in the workflow's last run (0 once released or gone): a person must review them with `iocsync plan` and release them with `iocsync run --allow-removals`",
                 Family::default(),
             ),
             items: registered(
@@ -130,6 +137,9 @@ impl Metrics {
         };
         self.run_duration.get_or_create(&duration).observe(seconds);
         if let Some(report) = report {
+            self.removals_held
+                .get_or_create(&duration)
+                .set(i64::try_from(report.held).unwrap_or(i64::MAX));
             self.record_report(report);
         }
     }

@@ -50,6 +50,9 @@ pub struct Options {
     pub tick: Duration,
     /// How often every target's health is probed.
     pub probe_every: Duration,
+    /// Create the library when its file does not exist (otherwise the daemon refuses to start:
+    /// a lost library would forget everything iocsync pushed).
+    pub init_library: bool,
 }
 
 impl Options {
@@ -60,6 +63,7 @@ impl Options {
             listen,
             tick: Duration::from_secs(1),
             probe_every: Duration::from_secs(60),
+            init_library: false,
         }
     }
 }
@@ -74,6 +78,8 @@ pub(crate) struct Shared {
     scheduler: Mutex<Scheduler>,
     /// Runs in flight, by workflow.
     running: Mutex<BTreeMap<String, Arc<RunProgress>>>,
+    /// When each workflow last ran with `--verify` (its verifying pass, every `verify_every`).
+    verified: Mutex<BTreeMap<String, DateTime<Utc>>>,
     /// The last probe of each target, by name.
     health: Mutex<BTreeMap<String, Health>>,
     metrics: Metrics,
@@ -174,7 +180,7 @@ impl Reloader {
 /// scheduler, the health probes and the HTTP server until shutdown is requested.
 pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     let config = Arc::clone(&options.config);
-    check_library(&config).await?;
+    check_library(&config, options.init_library).await?;
     let now = Utc::now();
     let scheduler = Scheduler::new(&config.workflows, now, options.tick)?;
     let mut registry = Registry::default();
@@ -191,6 +197,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         options,
         scheduler: Mutex::new(scheduler),
         running: Mutex::new(BTreeMap::new()),
+        verified: Mutex::new(BTreeMap::new()),
         health: Mutex::new(BTreeMap::new()),
         metrics,
         registry,
@@ -218,13 +225,22 @@ fn status_token(config: &Config, listen: SocketAddr) -> anyhow::Result<Option<St
     Ok(token.as_ref().map(StatusToken::new))
 }
 
-/// Opens the library once so a bad path fails at start, not at the first run.
-async fn check_library(config: &Config) -> anyhow::Result<()> {
+/// Opens the library once so a bad path fails at start, not at the first run; a library
+/// that does not exist is created only when `init` says so.
+async fn check_library(config: &Config, init: bool) -> anyhow::Result<()> {
     let path = config.library.clone();
     tokio::task::spawn_blocking(move || {
-        store::Library::open(&path)
-            .map(drop)
-            .with_context(|| format!("cannot open the library {}", path.display()))
+        let opened = if init {
+            store::Library::open(&path)
+        } else {
+            store::Library::open_existing(&path)
+        };
+        match opened {
+            Ok(_) => Ok(()),
+            Err(error @ store::Error::Missing { .. }) => Err(error.into()),
+            Err(error) => Err(anyhow::Error::new(error)
+                .context(format!("cannot open the library {}", path.display()))),
+        }
     })
     .await?
 }
@@ -275,6 +291,7 @@ mod tests {
     fn options(config: Arc<Config>) -> Options {
         Options {
             tick: Duration::from_millis(50),
+            init_library: true,
             ..Options::new(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         }
     }

@@ -127,9 +127,16 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
     let started = Instant::now();
     let name = workflow.clone();
     let run_progress = Arc::clone(&progress);
-    let outcome = tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress))
-        .await
-        .unwrap_or_else(|error| Err(anyhow::anyhow!("the run panicked: {error}")));
+    let verify = verify_due(&shared, &config, &workflow, at);
+    if verify {
+        // Recorded when tried, not when it worked: a workflow whose target fails is retried
+        // every tick, and must not read its whole list back on every retry.
+        lock(&shared.verified).insert(workflow.clone(), at);
+    }
+    let outcome =
+        tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress, verify))
+            .await
+            .unwrap_or_else(|error| Err(anyhow::anyhow!("the run panicked: {error}")));
     if let Some(busy) = held_elsewhere(&outcome) {
         // Another process (a manual `iocsync run`) holds the workflow: skip this tick, record
         // nothing, and try again on the next one.
@@ -148,8 +155,28 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
         .metrics
         .record_run(&workflow, status, outcome.as_ref().ok(), seconds);
     lock(&shared.running).remove(&workflow);
-    let succeeded = matches!(status, RunStatus::Succeeded | RunStatus::Partial);
+    let succeeded = matches!(
+        status,
+        RunStatus::Succeeded | RunStatus::Partial | RunStatus::Held
+    );
     lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+/// Whether this run of `workflow` is its verifying pass: the first after the daemon started,
+/// then one every `verify_every` after the last one tried (it reads the target back, restores
+/// what vanished or drifted and removes this library's orphans, within the brake).
+fn verify_due(shared: &Shared, config: &Config, workflow: &str, at: DateTime<Utc>) -> bool {
+    let Some(every) = config
+        .workflow(workflow)
+        .ok()
+        .and_then(|w| w.verify_every)
+        .and_then(|every| chrono::Duration::from_std(every).ok())
+    else {
+        return false;
+    };
+    lock(&shared.verified)
+        .get(workflow)
+        .is_none_or(|last| at - *last >= every)
 }
 
 /// The lease error of a run that did not start because another process holds its workflow.
@@ -167,6 +194,14 @@ fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunRe
             removed = report.removed,
             "run failed"
         ),
+        Ok(report) if status == RunStatus::Held => tracing::warn!(
+            workflow,
+            held = report.held,
+            reason = report.plan.brake.as_deref().unwrap_or_default(),
+            added = report.added,
+            updated = report.updated,
+            "run finished with removals held by the brake: review `iocsync plan`, release with `iocsync run --allow-removals`"
+        ),
         Ok(report) => tracing::info!(
             workflow, %status, added = report.added, updated = report.updated,
             removed = report.removed, failed = report.failed.len(), "run finished"
@@ -178,15 +213,20 @@ fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunRe
 /// One run on this thread: its own library handle and runtime, as `iocsync run` has. An error
 /// the engine returns before it recorded the run is recorded here as a failed run, so the
 /// status page and `iocsync runs` show every attempt.
-fn run_once(config: &Config, workflow: &str, progress: &RunProgress) -> anyhow::Result<RunReport> {
-    let mut library = Library::open(&config.library)
+fn run_once(
+    config: &Config,
+    workflow: &str,
+    progress: &RunProgress,
+    verify: bool,
+) -> anyhow::Result<RunReport> {
+    let mut library = Library::open_existing(&config.library)
         .with_context(|| format!("cannot open the library {}", config.library.display()))?;
     let before = library.runs(1)?.first().map_or(0, |run| run.id);
     let options = RunOptions {
         now: progress.started_at,
         manual: false,
         dry_run: false,
-        verify: false,
+        verify,
         allow_removals: false,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

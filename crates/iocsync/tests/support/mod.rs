@@ -191,6 +191,7 @@ impl Daemon {
                 "127.0.0.1:0",
                 "--tick",
                 "100ms",
+                "--init-library",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
