@@ -101,17 +101,27 @@ fn broad_networks_are_refused_by_prefix() {
     assert_eq!(verdict(&guard, "8.8.0.0/16"), "allow");
     assert_eq!(verdict(&guard, "8.8.0.0/15"), "builtin:broad-cidr");
     assert!(reason(&guard, "8.8.0.0/15").contains("max_prefix_v4"));
-    assert_eq!(verdict(&guard, "2a00:1450::/32"), "allow");
-    assert_eq!(verdict(&guard, "2a00::/31"), "builtin:broad-cidr");
+    // IPv6: a /48 (one site) at most by default; a /32 is a whole provider.
+    assert_eq!(verdict(&guard, "2a00:1450:4001::/48"), "allow");
+    assert_eq!(verdict(&guard, "2a00:1450:4000::/47"), "builtin:broad-cidr");
+    assert_eq!(verdict(&guard, "2a00:1450::/32"), "builtin:broad-cidr");
+    assert!(reason(&guard, "2a00:1450::/32").contains("/48"));
     let strict = Guard::new(&GuardConfig {
         max_prefix_v4: 24,
-        max_prefix_v6: 48,
+        max_prefix_v6: 56,
         ..GuardConfig::default()
     })
     .unwrap();
     assert_eq!(verdict(&strict, "8.8.0.0/16"), "builtin:broad-cidr");
     assert_eq!(verdict(&strict, "8.8.8.0/24"), "allow");
-    assert_eq!(verdict(&strict, "2a00:1450::/32"), "builtin:broad-cidr");
+    assert_eq!(verdict(&strict, "2a00:1450:4001::/48"), "builtin:broad-cidr");
+    assert_eq!(verdict(&strict, "2a00:1450:4001::/56"), "allow");
+    let loose = Guard::new(&GuardConfig {
+        max_prefix_v6: 32,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(verdict(&loose, "2a00:1450::/32"), "allow");
 }
 
 #[test]
