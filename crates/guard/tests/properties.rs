@@ -1,7 +1,8 @@
 //! Properties over random allowlists: nothing inside an allowlisted network is ever allowed, and
-//! public addresses outside every allowlisted network are.
+//! public addresses outside every allowlisted network are; an IPv6 form of an IPv4 address
+//! (6to4, NAT64, Teredo, mapped) never passes where the IPv4 address is stopped.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use guard::{Guard, GuardConfig, Verdict};
 use indicator::{Indicator, scope};
@@ -66,5 +67,52 @@ proptest! {
         prop_assume!(!allowed.iter().any(|b| b.contains(&addr)));
         let verdict = guard_for(&allowed).check(&indicator_for(net));
         prop_assert_eq!(verdict, Verdict::Allow);
+    }
+}
+
+/// The IPv6 forms that lead to `addr`: 6to4 (an address and its /48), NAT64, Teredo (as the
+/// client, inverted, and as the server) and IPv4-mapped.
+fn ipv6_forms(addr: Ipv4Addr) -> Vec<String> {
+    let bits = u128::from(u32::from(addr));
+    let six_to_four = Ipv6Addr::from(0x2002 << 112 | bits << 80 | 1);
+    [
+        six_to_four.to_string(),
+        format!("{}/48", Ipv6Addr::from(0x2002 << 112 | bits << 80)),
+        Ipv6Addr::from(0x64_ff9b << 96 | bits).to_string(),
+        Ipv6Addr::from(0x2001 << 112 | (bits ^ 0xffff_ffff)).to_string(),
+        Ipv6Addr::from(0x2001 << 112 | bits << 64 | 0x8000_0000_0000_0001).to_string(),
+        addr.to_ipv6_mapped().to_string(),
+    ]
+    .into()
+}
+
+proptest! {
+    #[test]
+    fn ipv6_forms_never_pass_where_their_ipv4_is_stopped(
+        allowed in nets(),
+        addr in any::<u32>(),
+        inside in any::<bool>(),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        // Half the time an address inside an allowlisted block, so both causes are met.
+        let addr = if inside {
+            let block = allowed[pick.index(allowed.len())];
+            let size = 1u64 << (32 - block.prefix_len());
+            Ipv4Addr::from(u32::from(block.network()) + (u64::from(addr) % size) as u32)
+        } else {
+            Ipv4Addr::from(addr)
+        };
+        let guard = guard_for(&allowed);
+        let v4 = guard.check(&indicator_for(IpNet::from(IpAddr::V4(addr))));
+        let stopped_by_scope_or_allowlist = matches!(
+            &v4,
+            Verdict::Stop { rule, .. } if rule == "builtin:special-range" || rule.starts_with("allowlist:")
+        );
+        prop_assume!(stopped_by_scope_or_allowlist);
+        for form in ipv6_forms(addr) {
+            let parsed = indicator::parse(&form).unwrap().remove(0);
+            let verdict = guard.check(&parsed);
+            prop_assert!(!verdict.is_allow(), "{form} passed, but {addr} is stopped: {v4:?}");
+        }
     }
 }
