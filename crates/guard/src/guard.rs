@@ -12,7 +12,9 @@
 //!    wider and holding one; IPv6 that embeds IPv4 (6to4, NAT64, Teredo, mapped) is also judged
 //!    by the IPv4 network it leads to. A wider network is refused whole rather than split, so nothing is
 //!    ever exported that a person did not see in a feed;
-//! 5. `allowlist:domain:<d>` and hostname warninglists: the host is the domain or below it;
+//! 5. `allowlist:domain:<d>` and hostname warninglists: the host is the domain or below it (a
+//!    URL's host is the one a browser connects to, by the WHATWG URL Standard:
+//!    `indicator::url_host`);
 //! 6. `allowlist:url:<u>`, `allowlist:hash:<h>` and string warninglists: exact value (and, for
 //!    string lists, a URL's host);
 //! 7. substring warninglists: an entry occurs in the value.
@@ -26,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{GuardConfig, ListKind};
 use crate::error::GuardError;
-use crate::host::{email_host, url_host};
+use crate::host::email_host;
 use crate::nets::{Meet, NetTable, NetTableBuilder};
 use crate::rules::{KindMask, NameTable, Rule, RuleId, Rules};
 use crate::warninglist::{self, ListType, Warninglist, normalise_name};
@@ -146,9 +148,12 @@ impl Guard {
             return Verdict::Allow;
         }
         let value = indicator.value.as_str();
+        // A URL's host is the one a browser connects to (`https://evil.com\@corp.example/`
+        // goes to evil.com), whatever the text after it says.
+        let url_host = (kind == Kind::Url).then(|| indicator::url_host(value));
         let host = match kind {
             Kind::Domain => Some(value),
-            Kind::Url => Some(url_host(value)),
+            Kind::Url => url_host.as_deref(),
             Kind::Email => Some(email_host(value)),
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Properties over random allowlists: nothing inside an allowlisted network is ever allowed, and
 //! public addresses outside every allowlisted network are; an IPv6 form of an IPv4 address
-//! (6to4, NAT64, Teredo, mapped) never passes where the IPv4 address is stopped.
+//! (6to4, NAT64, Teredo, mapped) never passes where the IPv4 address is stopped; a URL is
+//! judged by the host the WHATWG URL parser (the `url` crate, as browsers) finds in it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -113,6 +114,66 @@ proptest! {
             let parsed = indicator::parse(&form).unwrap().remove(0);
             let verdict = guard.check(&parsed);
             prop_assert!(!verdict.is_allow(), "{form} passed, but {addr} is stopped: {v4:?}");
+        }
+    }
+}
+
+fn simple_domain() -> impl Strategy<Value = String> {
+    (
+        "[a-z][a-z0-9]{0,6}",
+        prop::sample::select(vec!["com", "net", "org"]),
+    )
+        .prop_map(|(name, tld)| format!("{name}.{tld}"))
+}
+
+/// Two domains in one URL, with something between them that may or may not end the host.
+fn two_host_url() -> impl Strategy<Value = (String, String, String)> {
+    (
+        prop::sample::select(vec!["http", "https", "ws", "wss", "ftp", "HTTPS"]),
+        simple_domain(),
+        prop::sample::select(vec![
+            "\\@", "@", "\\", "/", "?", ":81@", "\\x@", "/@", "%40",
+        ]),
+        simple_domain(),
+        "[a-z/\\\\@.]{0,8}",
+    )
+        .prop_map(|(scheme, first, between, second, tail)| {
+            (
+                format!("{scheme}://{first}{between}{second}/{tail}"),
+                first,
+                second,
+            )
+        })
+}
+
+proptest! {
+    /// The host the guard judges is the one `url::Url::parse` finds: allowlisting that domain
+    /// stops the URL, allowlisting the other domain in it does not.
+    #[test]
+    fn the_guard_judges_the_host_the_whatwg_parser_finds((url, first, second) in two_host_url()) {
+        let Ok(found) = indicator::parse(&url) else {
+            return Ok(());
+        };
+        prop_assume!(found[0].kind == indicator::Kind::Url);
+        let Some(host) = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_owned)) else {
+            return Ok(());
+        };
+        let on = |domain: &str| {
+            Guard::new(&GuardConfig {
+                allow_domains: vec![domain.to_owned()],
+                ..GuardConfig::default()
+            })
+            .unwrap()
+            .check(&found[0])
+        };
+        let expected = format!("allowlist:domain:{host}");
+        prop_assert!(
+            matches!(on(&host), Verdict::Stop { ref rule, .. } if *rule == expected),
+            "{url}: host {host} allowlisted, got {:?}", on(&host)
+        );
+        let other = if host == first { &second } else { &first };
+        if *other != host {
+            prop_assert_eq!(on(other), Verdict::Allow, "{} judged by {}, not {}", url, other, host);
         }
     }
 }

@@ -388,3 +388,44 @@ fn allowlisted_ipv4_is_protected_through_ipv6_forms() {
     }
     assert_eq!(verdict(&guard, "2002:808:908::1"), "allow");
 }
+
+#[test]
+fn url_hosts_are_the_hosts_a_browser_connects_to() {
+    let corp = allowlist(&[], &["corp.example"]);
+    // A backslash ends the host in http(s): this URL is on evil.com, not corp.example.
+    assert_eq!(
+        verdict(&corp, "https://evil.com\\@corp.example/login"),
+        "allow"
+    );
+    assert_eq!(
+        verdict(&corp, "https://corp.example\\@evil.com/"),
+        "allowlist:domain:corp.example"
+    );
+    assert_eq!(
+        verdict(&corp, "corp.example\\evil.com/x"),
+        "allowlist:domain:corp.example"
+    );
+    // Userinfo is not the host.
+    assert_eq!(verdict(&corp, "https://corp.example@evil.com/"), "allow");
+    let evil = allowlist(&[], &["evil.com"]);
+    assert_eq!(
+        verdict(&evil, "https://evil.com\\@corp.example/login"),
+        "allowlist:domain:evil.com"
+    );
+    assert_eq!(
+        verdict(&evil, "https://corp.example@evil.com/"),
+        "allowlist:domain:evil.com"
+    );
+    assert!(reason(&evil, "https://evil.com\\@corp.example/login").contains("evil.com is on"));
+    // Address hosts: the special-range and address rules see the real host too.
+    let guard = allowlist(&["8.8.8.8"], &[]);
+    assert_eq!(
+        verdict(&guard, "http://10.0.0.1\\@8.8.4.4/"),
+        "builtin:special-range"
+    );
+    assert_eq!(
+        verdict(&guard, "http://8.8.8.8\\@10.0.0.1/"),
+        "allowlist:cidr:8.8.8.8"
+    );
+    assert_eq!(verdict(&guard, "http://8.8.4.4\\@8.8.8.8/"), "allow");
+}
