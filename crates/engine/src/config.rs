@@ -5,7 +5,10 @@
 //! (serde, `deny_unknown_fields`) and validates without I/O, naming the key path of every bad
 //! value (`workflows[2].parameters.expiry: ...`); secrets are resolved only when a client is
 //! built ([`Target::resolve_key`]), so `iocsync plan` needs no credentials. Secrets are never
-//! written inline: `api_key` must be `env:NAME` or `file:PATH`.
+//! written inline: `api_key` must be `env:NAME` or `file:PATH`. How targets are reached (URL
+//! keys without secrets, plain http only to loopback, the proxy password) is [`transport`].
+
+mod transport;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -147,6 +150,9 @@ struct RawTarget {
     tls_verify: Option<bool>,
     ca_bundle: Option<PathBuf>,
     proxy: Option<String>,
+    proxy_password: Option<String>,
+    #[serde(default)]
+    allow_plain_http: bool,
     requests_per_minute: Option<std::num::NonZeroU32>,
     max_concurrency: Option<usize>,
     batch_size: Option<usize>,
@@ -540,6 +546,17 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         (_, Some(key)) if is_reference(&key) => key,
         (_, Some(_)) => return Err(invalid(format!("{path}.api_key"), INLINE_SECRET)),
     };
+    transport::check(
+        &path,
+        &transport::TransportKeys {
+            product: raw.product,
+            base_url: raw.base_url.as_deref(),
+            remove_url: raw.remove_url.as_deref(),
+            proxy: raw.proxy.as_deref(),
+            proxy_password: raw.proxy_password.as_deref(),
+            allow_plain_http: raw.allow_plain_http,
+        },
+    )?;
     let webhook = webhook(
         &path,
         raw.product,
@@ -590,6 +607,7 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         http.verify_tls = verify;
     }
     http.ca_bundle = raw.ca_bundle;
+    http.proxy_password = raw.proxy_password;
     if let Some(proxy) = raw.proxy {
         http.proxy = proxy
             .parse::<ProxySetting>()
