@@ -8,7 +8,10 @@
 //! written inline: `api_key` must be `env:NAME` or `file:PATH`. How targets are reached (URL
 //! keys without secrets, plain http only to loopback, the proxy password) is [`transport`].
 
+mod listener;
 mod transport;
+
+pub use listener::ListenerLimits;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -75,12 +78,17 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawServe {
     token: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    max_connections: Option<usize>,
 }
 
 /// The daemon's settings, validated. Holds the token's *reference*, never the token.
 #[derive(Debug, Clone, Default)]
 pub struct ServeSettings {
     token_ref: Option<String>,
+    /// What one client may hold of the listener (see [`ListenerLimits`]).
+    pub limits: ListenerLimits,
 }
 
 impl ServeSettings {
@@ -105,9 +113,14 @@ fn non_empty_secret(key: String, reference: &str) -> Result<SecretString, Config
 }
 
 fn validate_serve(raw: RawServe) -> Result<ServeSettings, ConfigError> {
+    let limits = listener::limits(
+        raw.header_timeout.as_deref(),
+        raw.body_timeout.as_deref(),
+        raw.max_connections,
+    )?;
     match raw.token {
         Some(token) if !is_reference(&token) => Err(invalid("serve.token", INLINE_SECRET)),
-        token_ref => Ok(ServeSettings { token_ref }),
+        token_ref => Ok(ServeSettings { token_ref, limits }),
     }
 }
 
