@@ -16,6 +16,9 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// and the logs always keep the other half. Raise both together.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
+/// The most `max_connections` may be (far more than any open-file limit allows).
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
 /// The listener's bounds, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenerLimits {
@@ -50,7 +53,12 @@ pub(super) fn limits(
         text.map_or(Ok(default), |text| positive_duration(key, text))
     };
     let max_connections = match max_connections {
-        Some(0) => return Err(invalid("serve.max_connections", "must be at least 1")),
+        Some(n) if !(1..=MAX_CONNECTIONS_LIMIT).contains(&n) => {
+            return Err(invalid(
+                "serve.max_connections",
+                format!("expected an integer from 1 to {MAX_CONNECTIONS_LIMIT}"),
+            ));
+        }
         Some(n) => n,
         None => defaults.max_connections,
     };
@@ -97,6 +105,10 @@ mod tests {
     fn bad_limits_name_their_key() {
         for (keys, key) in [
             ("max_connections = 0", "serve.max_connections:"),
+            (
+                "max_connections = 4611686018427387904",
+                "serve.max_connections:",
+            ),
             ("header_timeout = \"0s\"", "serve.header_timeout:"),
             ("body_timeout = \"soon\"", "serve.body_timeout:"),
         ] {
