@@ -5,7 +5,13 @@
 //! (serde, `deny_unknown_fields`) and validates without I/O, naming the key path of every bad
 //! value (`workflows[2].parameters.expiry: ...`); secrets are resolved only when a client is
 //! built ([`Target::resolve_key`]), so `iocsync plan` needs no credentials. Secrets are never
-//! written inline: `api_key` must be `env:NAME` or `file:PATH`.
+//! written inline: `api_key` must be `env:NAME` or `file:PATH`. How targets are reached (URL
+//! keys without secrets, plain http only to loopback, the proxy password) is [`transport`].
+
+mod listener;
+mod transport;
+
+pub use listener::ListenerLimits;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -72,12 +78,17 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawServe {
     token: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    max_connections: Option<usize>,
 }
 
 /// The daemon's settings, validated. Holds the token's *reference*, never the token.
 #[derive(Debug, Clone, Default)]
 pub struct ServeSettings {
     token_ref: Option<String>,
+    /// What one client may hold of the listener (see [`ListenerLimits`]).
+    pub limits: ListenerLimits,
 }
 
 impl ServeSettings {
@@ -102,9 +113,14 @@ fn non_empty_secret(key: String, reference: &str) -> Result<SecretString, Config
 }
 
 fn validate_serve(raw: RawServe) -> Result<ServeSettings, ConfigError> {
+    let limits = listener::limits(
+        raw.header_timeout.as_deref(),
+        raw.body_timeout.as_deref(),
+        raw.max_connections,
+    )?;
     match raw.token {
         Some(token) if !is_reference(&token) => Err(invalid("serve.token", INLINE_SECRET)),
-        token_ref => Ok(ServeSettings { token_ref }),
+        token_ref => Ok(ServeSettings { token_ref, limits }),
     }
 }
 
@@ -147,6 +163,9 @@ struct RawTarget {
     tls_verify: Option<bool>,
     ca_bundle: Option<PathBuf>,
     proxy: Option<String>,
+    proxy_password: Option<String>,
+    #[serde(default)]
+    allow_plain_http: bool,
     requests_per_minute: Option<std::num::NonZeroU32>,
     max_concurrency: Option<usize>,
     batch_size: Option<usize>,
@@ -730,6 +749,17 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         (_, Some(key)) if is_reference(&key) => key,
         (_, Some(_)) => return Err(invalid(format!("{path}.api_key"), INLINE_SECRET)),
     };
+    transport::check(
+        &path,
+        &transport::TransportKeys {
+            product: raw.product,
+            base_url: raw.base_url.as_deref(),
+            remove_url: raw.remove_url.as_deref(),
+            proxy: raw.proxy.as_deref(),
+            proxy_password: raw.proxy_password.as_deref(),
+            allow_plain_http: raw.allow_plain_http,
+        },
+    )?;
     let webhook = webhook(
         &path,
         raw.product,
@@ -781,6 +811,7 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         http.verify_tls = verify;
     }
     http.ca_bundle = raw.ca_bundle;
+    http.proxy_password = raw.proxy_password;
     if let Some(proxy) = raw.proxy {
         http.proxy = proxy
             .parse::<ProxySetting>()

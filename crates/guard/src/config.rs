@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// Default narrowest IPv4 prefix a blocklist accepts: a /16 (65,536 addresses) at most.
+/// Default shortest IPv4 prefix a blocklist accepts: a /16 (65,536 addresses) at most.
 pub const DEFAULT_MAX_PREFIX_V4: u8 = 16;
-/// Default narrowest IPv6 prefix a blocklist accepts: a /32 (one ISP allocation) at most.
-pub const DEFAULT_MAX_PREFIX_V6: u8 = 32;
+/// Default shortest IPv6 prefix a blocklist accepts: a /48 (one site) at most. A /32 is a
+/// whole provider's allocation, and a /33../47 still holds thousands of customers' sites.
+pub const DEFAULT_MAX_PREFIX_V6: u8 = 48;
 
 /// What the target's list does with the values sent to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -4,13 +4,17 @@
 //! Order of the rules (the first that matches names the verdict):
 //! 1. `builtin:special-range` (blocklists): an address or network in, or holding part of, an
 //!    IANA special-purpose block (`indicator::scope`), so `0.0.0.0/1` and `::/0` never pass;
-//!    also URL and e-mail hosts that are such addresses;
+//!    also IPv6 that leads to such IPv4 space (6to4 `2002:a00:1::1` is `10.0.0.1`), and URL
+//!    and e-mail hosts that are such addresses;
 //! 2. `builtin:broad-cidr` (every list): a network broader than `max_prefix_v4`/`_v6`;
 //! 3. `builtin:public-suffix` (blocklists): a domain that is itself a public suffix (`co.uk`);
 //! 4. `allowlist:cidr:<net>` and `warninglist:<name>` by address: inside a listed block, or
-//!    wider and holding one. A wider network is refused whole rather than split, so nothing is
+//!    wider and holding one; IPv6 that embeds IPv4 (6to4, NAT64, Teredo, mapped) is also judged
+//!    by the IPv4 network it leads to. A wider network is refused whole rather than split, so nothing is
 //!    ever exported that a person did not see in a feed;
-//! 5. `allowlist:domain:<d>` and hostname warninglists: the host is the domain or below it;
+//! 5. `allowlist:domain:<d>` and hostname warninglists: the host is the domain or below it (a
+//!    URL's host is the one a browser connects to, by the WHATWG URL Standard:
+//!    `indicator::url_host`);
 //! 6. `allowlist:url:<u>`, `allowlist:hash:<h>` and string warninglists: exact value (and, for
 //!    string lists, a URL's host);
 //! 7. substring warninglists: an entry occurs in the value.
@@ -24,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{GuardConfig, ListKind};
 use crate::error::GuardError;
-use crate::host::{email_host, url_host};
+use crate::host::email_host;
 use crate::nets::{Meet, NetTable, NetTableBuilder};
 use crate::rules::{KindMask, NameTable, Rule, RuleId, Rules};
 use crate::warninglist::{self, ListType, Warninglist, normalise_name};
@@ -144,9 +148,12 @@ impl Guard {
             return Verdict::Allow;
         }
         let value = indicator.value.as_str();
+        // A URL's host is the one a browser connects to (`https://evil.com\@corp.example/`
+        // goes to evil.com), whatever the text after it says.
+        let url_host = (kind == Kind::Url).then(|| indicator::url_host(value));
         let host = match kind {
             Kind::Domain => Some(value),
-            Kind::Url => Some(url_host(value)),
+            Kind::Url => url_host.as_deref(),
             Kind::Email => Some(email_host(value)),
             _ => None,
         };
@@ -205,7 +212,26 @@ impl Guard {
         })
     }
 
+    /// Allowlisted and warninglisted networks that `net` meets, itself or through the IPv4
+    /// network it leads to (6to4, NAT64, Teredo, ...: see `indicator::scope::embedded_ipv4`).
     fn check_net_lists(&self, kind: Kind, subject: &str, net: &IpNet) -> Option<Verdict> {
+        self.check_listed(kind, subject, net).or_else(|| {
+            let IpNet::V6(v6) = net else {
+                return None;
+            };
+            scope::embedded_ipv4(v6).find_map(|embedded| {
+                let v4 = IpNet::V4(embedded.net);
+                let subject = format!(
+                    "{subject} (which leads to {} by {})",
+                    shown(&v4),
+                    embedded.via
+                );
+                self.check_listed(kind, &subject, &v4)
+            })
+        })
+    }
+
+    fn check_listed(&self, kind: Kind, subject: &str, net: &IpNet) -> Option<Verdict> {
         let (meet, block, rule) = self.nets.find(&self.rules, net, kind)?;
         let rule = self.rules.get(rule);
         let reason = match meet {
@@ -277,21 +303,51 @@ impl Guard {
 }
 
 fn special_range(subject: &str, net: &IpNet) -> Verdict {
-    let reason = match scope::lookup(net) {
-        Some(range) if range.net.contains(net) => format!(
+    let own = scope::lookup(net).filter(|range| !range.scope.is_public());
+    let embedded = match net {
+        IpNet::V6(v6) if own.is_none() => scope::embedded_special(v6),
+        _ => None,
+    };
+    let reason = match (own, embedded) {
+        (Some(range), _) => range_reason(subject, net, range),
+        (None, Some((embedded, range))) => {
+            let v4 = shown(&IpNet::V4(embedded.net));
+            format!(
+                "{subject} leads to {v4} by {}, and {}",
+                embedded.via,
+                range_reason(&v4, &IpNet::V4(embedded.net), range)
+            )
+        }
+        (None, None) => format!("{subject} is not a public address"),
+    };
+    Verdict::stop(SPECIAL_RANGE, reason)
+}
+
+/// Why `subject` (the network `net`) is special, by the table entry that decides it.
+fn range_reason(subject: &str, net: &IpNet, range: &scope::SpecialRange) -> String {
+    if range.net.contains(net) {
+        format!(
             "{subject} is in {} ({}, {}): {} addresses are never blocked",
             range.net,
             range.name,
             range.rfc,
             range.scope.as_str()
-        ),
-        Some(range) => format!(
+        )
+    } else {
+        format!(
             "{subject} holds {} ({}, {}): a network holding special-purpose addresses is never blocked",
             range.net, range.name, range.rfc
-        ),
-        None => format!("{subject} is not a public address"),
-    };
-    Verdict::stop(SPECIAL_RANGE, reason)
+        )
+    }
+}
+
+/// A network as a person writes it: a single address without its `/32` or `/128`.
+fn shown(net: &IpNet) -> String {
+    if net.prefix_len() == net.max_prefix_len() {
+        net.addr().to_string()
+    } else {
+        net.to_string()
+    }
 }
 
 fn check_prefix(key: &'static str, value: u8, max: u8) -> Result<(), GuardError> {

@@ -101,17 +101,30 @@ fn broad_networks_are_refused_by_prefix() {
     assert_eq!(verdict(&guard, "8.8.0.0/16"), "allow");
     assert_eq!(verdict(&guard, "8.8.0.0/15"), "builtin:broad-cidr");
     assert!(reason(&guard, "8.8.0.0/15").contains("max_prefix_v4"));
-    assert_eq!(verdict(&guard, "2a00:1450::/32"), "allow");
-    assert_eq!(verdict(&guard, "2a00::/31"), "builtin:broad-cidr");
+    // IPv6: a /48 (one site) at most by default; a /32 is a whole provider.
+    assert_eq!(verdict(&guard, "2a00:1450:4001::/48"), "allow");
+    assert_eq!(verdict(&guard, "2a00:1450:4000::/47"), "builtin:broad-cidr");
+    assert_eq!(verdict(&guard, "2a00:1450::/32"), "builtin:broad-cidr");
+    assert!(reason(&guard, "2a00:1450::/32").contains("/48"));
     let strict = Guard::new(&GuardConfig {
         max_prefix_v4: 24,
-        max_prefix_v6: 48,
+        max_prefix_v6: 56,
         ..GuardConfig::default()
     })
     .unwrap();
     assert_eq!(verdict(&strict, "8.8.0.0/16"), "builtin:broad-cidr");
     assert_eq!(verdict(&strict, "8.8.8.0/24"), "allow");
-    assert_eq!(verdict(&strict, "2a00:1450::/32"), "builtin:broad-cidr");
+    assert_eq!(
+        verdict(&strict, "2a00:1450:4001::/48"),
+        "builtin:broad-cidr"
+    );
+    assert_eq!(verdict(&strict, "2a00:1450:4001::/56"), "allow");
+    let loose = Guard::new(&GuardConfig {
+        max_prefix_v6: 32,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(verdict(&loose, "2a00:1450::/32"), "allow");
 }
 
 #[test]
@@ -295,4 +308,124 @@ fn config_reads_from_toml_and_rejects_unknown_keys() {
 fn guards_can_be_shared_between_threads() {
     fn assert_shareable<T: Send + Sync>() {}
     assert_shareable::<Guard>();
+}
+
+#[test]
+fn ipv6_that_leads_to_special_ipv4_is_refused_like_the_ipv4() {
+    let guard = Guard::default();
+    // 6to4 (2002::/16 is public space; 2002:a00:1::/48 is 10.0.0.1's site).
+    for value in [
+        "2002:a00:1::1",
+        "2002:a00:1::/48",
+        "2002:7f00:1::1",
+        "2002:c0a8:101::1",
+        "http://[2002:a00:1::1]/admin",
+    ] {
+        assert_eq!(verdict(&guard, value), "builtin:special-range", "{value}");
+    }
+    let why = reason(&guard, "2002:a00:1::1");
+    assert!(why.contains("leads to 10.0.0.1 by 6to4"), "{why}");
+    assert!(why.contains("RFC 1918"), "{why}");
+    // A 6to4 network is refused when it covers private space, even with no breadth limit.
+    let unlimited = Guard::new(&GuardConfig {
+        max_prefix_v6: 0,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(
+        verdict(&unlimited, "2002:a00::/24"),
+        "builtin:special-range"
+    );
+    assert!(reason(&unlimited, "2002:a00::/24").contains("10.0.0.0/8"));
+    assert_eq!(verdict(&unlimited, "2002:800::/24"), "allow");
+    // NAT64, Teredo (client and server) and IPv4-compatible forms of 10.0.0.1.
+    for value in [
+        "64:ff9b::a00:1",
+        "2001:0:a00:1::1",
+        "2001:0:808:808:0:0:f5ff:fffe",
+        "::a00:1",
+    ] {
+        assert_eq!(verdict(&guard, value), "builtin:special-range", "{value}");
+    }
+    // 6to4 of a public address is a public address.
+    assert_eq!(verdict(&guard, "2002:808:404::1"), "allow");
+}
+
+#[test]
+fn allowlisted_ipv4_is_protected_through_ipv6_forms() {
+    let guard = allowlist(&["8.8.8.0/24", "1.1.1.1"], &[]);
+    for value in [
+        "2002:808:808::1",
+        "2002:808:808:1::/64",
+        "http://[2002:808:808::1]/",
+    ] {
+        assert_eq!(
+            verdict(&guard, value),
+            "allowlist:cidr:8.8.8.0/24",
+            "{value}"
+        );
+    }
+    let why = reason(&guard, "2002:808:808::1");
+    assert!(
+        why.contains("2002:808:808::1 (which leads to 8.8.8.8 by 6to4) is inside 8.8.8.0/24"),
+        "{why}"
+    );
+    assert_eq!(verdict(&guard, "2002:101:101::1"), "allowlist:cidr:1.1.1.1");
+    // A 6to4 network whose IPv4 part holds an allowlisted address is refused whole.
+    let unlimited = Guard::new(&GuardConfig {
+        allow_cidrs: vec!["1.1.1.1".into()],
+        max_prefix_v6: 0,
+        ..GuardConfig::default()
+    })
+    .unwrap();
+    assert_eq!(
+        verdict(&unlimited, "2002:100::/24"),
+        "allowlist:cidr:1.1.1.1"
+    );
+    // NAT64 and Teredo forms of an allowlisted address never reach a blocklist either.
+    for value in ["64:ff9b::808:808", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"] {
+        assert_ne!(verdict(&guard, value), "allow", "{value}");
+    }
+    assert_eq!(verdict(&guard, "2002:808:908::1"), "allow");
+}
+
+#[test]
+fn url_hosts_are_the_hosts_a_browser_connects_to() {
+    let corp = allowlist(&[], &["corp.example"]);
+    // A backslash ends the host in http(s): this URL is on evil.com, not corp.example.
+    assert_eq!(
+        verdict(&corp, "https://evil.com\\@corp.example/login"),
+        "allow"
+    );
+    assert_eq!(
+        verdict(&corp, "https://corp.example\\@evil.com/"),
+        "allowlist:domain:corp.example"
+    );
+    assert_eq!(
+        verdict(&corp, "corp.example\\evil.com/x"),
+        "allowlist:domain:corp.example"
+    );
+    // Userinfo is not the host.
+    assert_eq!(verdict(&corp, "https://corp.example@evil.com/"), "allow");
+    let evil = allowlist(&[], &["evil.com"]);
+    assert_eq!(
+        verdict(&evil, "https://evil.com\\@corp.example/login"),
+        "allowlist:domain:evil.com"
+    );
+    assert_eq!(
+        verdict(&evil, "https://corp.example@evil.com/"),
+        "allowlist:domain:evil.com"
+    );
+    assert!(reason(&evil, "https://evil.com\\@corp.example/login").contains("evil.com is on"));
+    // Address hosts: the special-range and address rules see the real host too.
+    let guard = allowlist(&["8.8.8.8"], &[]);
+    assert_eq!(
+        verdict(&guard, "http://10.0.0.1\\@8.8.4.4/"),
+        "builtin:special-range"
+    );
+    assert_eq!(
+        verdict(&guard, "http://8.8.8.8\\@10.0.0.1/"),
+        "allowlist:cidr:8.8.8.8"
+    );
+    assert_eq!(verdict(&guard, "http://8.8.4.4\\@8.8.8.8/"), "allow");
 }

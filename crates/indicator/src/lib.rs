@@ -1,7 +1,8 @@
 //! Threat indicators: what they are ([`Kind`]), how defanged text is refanged ([`refang`]), how
 //! each kind is validated and put in one canonical form ([`parse`], [`parse_as`]), how they are
 //! found in free text ([`extract`]), which IANA special-purpose scope an address has
-//! ([`scope`]), and exact CIDR aggregation and subtraction ([`aggregate`]).
+//! ([`scope`]), which host a browser connects to for a URL ([`url_host`]), and exact CIDR
+//! aggregation and subtraction ([`aggregate`]).
 //!
 //! The crate is pure: no I/O, no global state, no allocation-heavy machinery (no regex). Each
 //! kind lives in its own module; [`parse`] looks at the first bytes of an input to pick the one
@@ -24,6 +25,7 @@ mod refang;
 pub mod scope;
 mod url;
 
+pub use self::url::{UrlParts, split_url, url_host};
 pub use error::{ParseError, Reason};
 pub use extract::extract;
 pub use indicator::{Flag, Indicator};

@@ -9,7 +9,11 @@
 //! 2. otherwise a network that contains part of the special space is never public: it takes the
 //!    scope of the largest special entry inside it (ties: the lowest address). So `0.0.0.0/1`
 //!    is `this-network` and `0.0.0.0/0` is `multicast`, not `public`;
-//! 3. otherwise it is public.
+//! 3. otherwise an IPv6 network that leads to an IPv4 network through a transition mechanism
+//!    (6to4, NAT64, Teredo, IPv4-mapped or -compatible; see [`embedded_ipv4`]) takes that IPv4
+//!    network's scope when it is not public, so `2002:a00:1::1` (6to4 for `10.0.0.1`) is
+//!    `private` like `10.0.0.1`;
+//! 4. otherwise it is public.
 //!
 //! Registry entries that are globally reachable (anycast services, AS112, AMT, ORCHIDv2, ...)
 //! are in the table with scope [`Scope::Public`], so that a more specific public entry inside a
@@ -21,6 +25,10 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
+
+mod embedded;
+
+pub use embedded::{Embedded, embedded_ipv4};
 
 /// Where an address is meant to be used, as the IANA registries say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -272,7 +280,23 @@ const KEYS: [(u128, u8); SPECIAL_RANGES.len()] = {
 
 /// The scope of a network (a single address is a /32 or /128), by the rules in the module note.
 pub fn classify(net: &IpNet) -> Scope {
-    lookup(net).map_or(Scope::Public, |range| range.scope)
+    let own = lookup(net).map_or(Scope::Public, |range| range.scope);
+    match net {
+        IpNet::V6(v6) if own.is_public() => {
+            embedded_special(v6).map_or(Scope::Public, |(_, range)| range.scope)
+        }
+        _ => own,
+    }
+}
+
+/// The first IPv4 network `net` embeds (see [`embedded_ipv4`]) that is not public, with the
+/// table entry that says so; useful to explain why a public-looking IPv6 network is not.
+pub fn embedded_special(net: &Ipv6Net) -> Option<(Embedded, &'static SpecialRange)> {
+    embedded_ipv4(net).find_map(|embedded| {
+        lookup(&IpNet::V4(embedded.net))
+            .filter(|range| !range.scope.is_public())
+            .map(|range| (embedded, range))
+    })
 }
 
 /// The scope of a single address.
@@ -395,7 +419,7 @@ mod tests {
             ("2001:20::1", S::Public),
             ("2001:db8::1", S::Documentation),
             ("2001:200::1", S::Public),
-            ("2002:c000:204::1", S::Public),
+            ("2002:808:808::1", S::Public),
             ("3fff::1", S::Documentation),
             ("4000::1", S::Reserved),
             ("5f00::1", S::Reserved),
@@ -433,8 +457,41 @@ mod tests {
         );
         for range in SPECIAL_RANGES {
             assert_eq!(range.net, range.net.trunc(), "{}", range.net);
-            assert_eq!(classify(&range.net), range.scope, "{}", range.net);
+            let scope = classify(&range.net);
+            if range.name == "6to4" {
+                // Public as a block, but it leads to every IPv4 address, private ones too.
+                assert!(!scope.is_public(), "{scope}");
+            } else {
+                assert_eq!(scope, range.scope, "{}", range.net);
+            }
         }
+    }
+
+    #[test]
+    fn ipv6_that_embeds_ipv4_takes_the_ipv4_scope() {
+        for (net, scope) in [
+            ("2002:a00:1::1", S::Private),
+            ("2002:7f00:1::", S::Loopback),
+            ("2002:c000:204::1", S::Documentation),
+            ("2002:a9fe:a9fe::1", S::LinkLocal),
+            ("2002:a00::/24", S::Private),
+            ("2002:800::/24", S::Public),
+            ("2002:800::/21", S::Private),
+            ("2002::/16", S::Multicast),
+            // Forms whose own block is special keep the block's scope.
+            ("64:ff9b::a00:1", S::Translation),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", S::Teredo),
+        ] {
+            assert_eq!(of(net), scope, "{net}");
+        }
+        let v6: Ipv6Net = "2002:a00:1::1/128".parse().unwrap();
+        let (embedded, range) = embedded_special(&v6).unwrap();
+        assert_eq!(
+            (embedded.net.to_string(), embedded.via),
+            ("10.0.0.1/32".to_owned(), "6to4")
+        );
+        assert_eq!(range.name, "Private-Use");
+        assert!(embedded_special(&"2002:808:808::/48".parse().unwrap()).is_none());
     }
 
     #[test]

@@ -3,9 +3,17 @@
 //! The scheme and host are canonicalised (host as a domain or IP address), a default port and
 //! the fragment are dropped. A value such as `example.com/path` is a URL without a scheme
 //! (flag `no-scheme`), stored as written apart from its host.
+//!
+//! The host is the one a browser connects to: the URL is cut where the WHATWG URL Standard
+//! cuts it ([`authority`]), so `https://evil.com\@corp.example/login` is a URL on `evil.com`
+//! (its value keeps every byte; only `evil.com` is canonicalised and flagged).
+
+mod authority;
 
 use std::net::IpAddr;
 
+pub use self::authority::{UrlParts, split_url, url_host};
+use self::authority::{cut_authority, is_special, split_host_port, split_userinfo};
 use crate::domain;
 use crate::{Flag, Indicator, Kind, Reason, ip, refang};
 
@@ -57,8 +65,11 @@ pub(crate) fn parse_with_scheme(s: &str, scheme_end: usize) -> Result<Indicator,
         &prefix,
         &body[scheme_end + 3..],
         fragment,
-        default_port,
-        true,
+        Authority {
+            default_port,
+            userinfo_allowed: true,
+            special: is_special(&scheme),
+        },
     )
 }
 
@@ -67,7 +78,13 @@ pub(crate) fn parse_with_scheme(s: &str, scheme_end: usize) -> Result<Indicator,
 pub(crate) fn parse_without_scheme(s: &str) -> Result<Indicator, Reason> {
     let (body, fragment) = drop_fragment(s);
     // Without a scheme, a single-label "host" (`N/A`, `and/or`) means this is no URL at all.
-    let mut ind = build("", body, fragment, None, false).map_err(|reason| match reason {
+    // Sent as http or https (see the mapping's `url_scheme`), so cut as those are.
+    let authority = Authority {
+        default_port: None,
+        userinfo_allowed: false,
+        special: true,
+    };
+    let mut ind = build("", body, fragment, authority).map_err(|reason| match reason {
         Reason::SingleLabel(_) => Reason::Unrecognised,
         other => other,
     })?;
@@ -85,22 +102,33 @@ fn drop_fragment(s: &str) -> (&str, bool) {
     }
 }
 
-/// Assembles the canonical URL from the scheme prefix and what follows it (sans fragment).
-fn build(
-    prefix: &str,
-    rest: &str,
-    fragment: bool,
+/// How a scheme's authority is read.
+#[derive(Debug, Clone, Copy)]
+struct Authority {
     default_port: Option<u16>,
+    /// Whether `user@` may precede the host (not in a URL without a scheme, where `a@b/c`
+    /// would be ambiguous with an e-mail address).
     userinfo_allowed: bool,
-) -> Result<Indicator, Reason> {
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
-        Some((user, host)) if userinfo_allowed => (Some(user), host),
-        Some(_) => return Err(Reason::BadUrlHost(authority.to_owned())),
-        None => (None, authority),
+    /// WHATWG special scheme: `\` ends the authority like `/`.
+    special: bool,
+}
+
+/// Assembles the canonical URL from the scheme prefix and what follows it (sans fragment).
+fn build(prefix: &str, rest: &str, fragment: bool, rules: Authority) -> Result<Indicator, Reason> {
+    // A browser skips extra slashes here (`http:///host`); a value written so is refused
+    // rather than stored in a form whose host is hard to see.
+    if rules.special && rest.starts_with(['/', '\\']) {
+        return Err(Reason::NoHost);
+    }
+    let (authority, path) = cut_authority(rest, rules.special);
+    let (userinfo, host_port) = match split_userinfo(authority) {
+        (Some(_), _) if !rules.userinfo_allowed => {
+            return Err(Reason::BadUrlHost(authority.to_owned()));
+        }
+        split => split,
     };
     let (host, written_port) = split_port(host_port)?;
+    let default_port = rules.default_port;
     let host = canonical_host(host)?;
     let dropped_port = written_port.is_some() && written_port == default_port;
     let port = written_port.filter(|_| !dropped_port);
@@ -135,24 +163,10 @@ fn build(
 
 /// Splits `host[:port]` (IPv6 hosts in brackets); an empty port (`host:`) counts as none.
 fn split_port(host_port: &str) -> Result<(&str, Option<u16>), Reason> {
-    let colon = match host_port.strip_prefix('[') {
-        Some(inner) => match inner.find(']') {
-            Some(close) => match &inner[close + 1..] {
-                "" => None,
-                tail if tail.starts_with(':') => Some(close + 2),
-                _ => return Err(Reason::BadUrlHost(host_port.to_owned())),
-            },
-            None => return Err(Reason::BadUrlHost(host_port.to_owned())),
-        },
-        None => host_port.rfind(':'),
+    let (host, port) = match split_host_port(host_port) {
+        (host, Some(port)) if !port.is_empty() => (host, port),
+        (host, _) => return Ok((host, None)),
     };
-    let Some(colon) = colon else {
-        return Ok((host_port, None));
-    };
-    let (host, port) = (&host_port[..colon], &host_port[colon + 1..]);
-    if port.is_empty() {
-        return Ok((host, None));
-    }
     match port.parse::<u16>() {
         Ok(number) if port.bytes().all(|b| b.is_ascii_digit()) => Ok((host, Some(number))),
         _ => Err(Reason::BadPort(port.to_owned())),
@@ -164,7 +178,10 @@ fn canonical_host(host: &str) -> Result<Host, Reason> {
     if host.is_empty() {
         return Err(Reason::NoHost);
     }
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+    if let Some(bracketed) = host.strip_prefix('[') {
+        let inner = bracketed
+            .strip_suffix(']')
+            .ok_or_else(|| Reason::BadUrlHost(host.to_owned()))?;
         let addr = ip::parse_ipv6(inner)?;
         return Ok(match addr.to_ipv4_mapped() {
             Some(v4) => Host {
@@ -289,6 +306,48 @@ mod tests {
             with_scheme("http://localhost/"),
             Err(Reason::SingleLabel(_))
         ));
+    }
+
+    #[test]
+    fn a_backslash_ends_the_host_as_in_a_browser_and_the_value_keeps_its_bytes() {
+        // The host is evil.com: only it is canonicalised, the rest stays as written.
+        let ind = with_scheme("https://EVIL.com\\@Corp.Example/login").unwrap();
+        assert_eq!(ind.value, "https://evil.com\\@Corp.Example/login");
+        assert_eq!(url_host(&ind.value), "evil.com");
+        assert_eq!(ind.flags, vec![]);
+        // Flags and display come from the real host, not from what follows the backslash.
+        let ind = with_scheme("https://Bücher.de\\@corp.example/").unwrap();
+        assert_eq!(ind.value, "https://xn--bcher-kva.de\\@corp.example/");
+        assert_eq!(
+            ind.display.as_deref(),
+            Some("https://bücher.de\\@corp.example/")
+        );
+        assert_eq!(ind.flags, vec![Flag::Idn]);
+        let ind = with_scheme("https://corp.com\\@evil.zz/").unwrap();
+        assert_eq!(url_host(&ind.value), "corp.com");
+        assert!(!ind.has_flag(Flag::UnknownTld));
+        // A default port before the backslash is the host's port.
+        let ind = with_scheme("https://evil.com:443\\@corp.example/").unwrap();
+        assert_eq!(ind.value, "https://evil.com\\@corp.example/");
+        assert!(ind.has_flag(Flag::DefaultPortDropped));
+        // Userinfo is still what comes before the last `@`.
+        assert_eq!(
+            value("https://corp.example@evil.com/"),
+            "https://corp.example@evil.com/"
+        );
+        assert_eq!(url_host("https://corp.example@evil.com/"), "evil.com");
+        // Without a scheme the value is sent as http(s), so it is cut the same way.
+        let ind = parse_without_scheme("corp.example\\evil.com/x").unwrap();
+        assert_eq!(url_host(&ind.value), "corp.example");
+        // Not a special scheme: a backslash belongs to the userinfo, as browsers read it.
+        let ind = with_scheme("sftp://evil.com\\@Corp.Example/").unwrap();
+        assert_eq!(ind.value, "sftp://evil.com\\@corp.example/");
+        // A browser would skip the extra separators; a value written so has no host here.
+        assert_eq!(with_scheme("https://\\evil.com/"), Err(Reason::NoHost));
+        assert_eq!(
+            with_scheme("http://[::1]x/"),
+            Err(Reason::BadUrlHost("[::1]x".into()))
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Property tests: canonical values parse back to themselves, aggregation covers exactly its
-//! input with no mergeable pair left, and subtraction removes exactly what it should.
+//! Property tests: canonical values parse back to themselves, a URL's value leads to the host a
+//! browser reads in its input, aggregation covers exactly its input with no mergeable pair left,
+//! and subtraction removes exactly what it should.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use indicator::aggregate::{aggregate, subtract};
-use indicator::{Indicator, parse, refang};
+use indicator::{Indicator, Kind, parse, refang, url_host};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
@@ -66,6 +67,7 @@ fn candidate() -> impl Strategy<Value = String> {
                 "{s}://{d}{port}{path}{query}{frag}"
             )),
         (domain(), "/[a-z0-9/._-]{0,12}").prop_map(|(d, path)| format!("{d}{path}")),
+        tricky_url(),
         ("[A-Za-z0-9.+_-]{1,12}", domain()).prop_map(|(local, d)| format!("{local}@{d}")),
         "[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}",
         "[a-z0-9.:/@\\[\\]()%?#_ -]{1,40}",
@@ -73,8 +75,70 @@ fn candidate() -> impl Strategy<Value = String> {
     ]
 }
 
+/// URLs whose host is easy to misread: backslashes and `@` in the authority, userinfo, ports,
+/// upper case, with and without a scheme.
+fn tricky_url() -> impl Strategy<Value = String> {
+    let part = prop_oneof![
+        domain(),
+        Just("\\".to_owned()),
+        Just("@".to_owned()),
+        Just("\\@".to_owned()),
+        Just(":8080".to_owned()),
+        Just("user:pw@".to_owned()),
+        "/[A-Za-z0-9@.]{0,6}",
+        "\\?[a-z@=]{0,6}",
+    ];
+    (
+        prop::sample::select(vec![
+            "http://", "HTTPS://", "ws://", "ftp://", "sftp://", "",
+        ]),
+        domain(),
+        prop::collection::vec(part, 0..5),
+    )
+        .prop_map(|(scheme, host, parts)| format!("{scheme}{host}{}", parts.concat()))
+}
+
+/// The WHATWG host of `text` (as a browser reads it; without a scheme, as http), normalised as
+/// `indicator::url_host` gives hosts: no brackets, no trailing dot.
+fn whatwg_host(text: &str) -> Option<String> {
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    let parsed = url::Url::parse(&with_scheme).ok()?;
+    Some(match parsed.host()? {
+        url::Host::Domain(d) => d.strip_suffix('.').unwrap_or(d).to_owned(),
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a
+            .to_ipv4_mapped()
+            .map_or(a.to_string(), |v4| v4.to_string()),
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// A URL indicator's value leads where its input led a browser: the host `url_host` reads
+    /// in the value is the WHATWG host of the input (for special schemes, which browsers open).
+    #[test]
+    fn a_url_value_leads_where_its_input_led(input in tricky_url()) {
+        let Ok(found) = parse(&input) else {
+            return Ok(());
+        };
+        let ind = &found[0];
+        let special = ["http://", "https://", "ws://", "ftp://"]
+            .iter()
+            .any(|s| input.to_ascii_lowercase().starts_with(s))
+            || !input.contains("://");
+        if ind.kind != Kind::Url || !special {
+            return Ok(());
+        }
+        if let Some(expected) = whatwg_host(&input) {
+            prop_assert_eq!(url_host(&ind.value).into_owned(), expected, "{} → {}", input, ind.value);
+        }
+        prop_assert_eq!(whatwg_host(&ind.value), Some(url_host(&ind.value).into_owned()), "{}", ind.value);
+    }
 
     #[test]
     fn canonical_values_parse_to_themselves(input in candidate()) {

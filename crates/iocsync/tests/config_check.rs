@@ -1,6 +1,7 @@
 //! `iocsync config check` through the real binary: broken configs exit 1 and name the key path
-//! of every problem (unknown keys, bad values, missing secrets, unknown collections); secret
-//! values never appear in the output; a valid config exits 0; `--json` says the same.
+//! of every problem (unknown keys, bad values, missing secrets, unknown collections, unsafe
+//! transport: plain http beyond loopback, secrets in URLs); secret values never appear in the
+//! output; a valid config exits 0; `--json` says the same.
 
 use std::path::Path;
 
@@ -176,6 +177,79 @@ fn missing_secrets_collections_and_folders_are_named() {
     ] {
         assert!(run.stdout.contains(expected), "{expected}:\n{}", run.stdout);
     }
+}
+
+#[test]
+fn unsafe_transport_is_named_by_its_key_path() {
+    let dir = TempDir::new().unwrap();
+    with_key_file(&dir);
+    let hook = |urls: &str| {
+        format!(
+            "\n[[targets]]\nname = \"hook\"\nproduct = \"http\"\n{urls}\npayload = '{{}}'\n\
+             remove_payload = '{{}}'\n"
+        )
+    };
+    let broken = VALID.replace(
+        "https://dsm.example:4119/api",
+        "http://dsm.example:4119/api",
+    ) + &hook("base_url = \"https://soar.example/add\"\nremove_url = \"http://soar.example/del\"")
+        + &hook("base_url = \"https://soar.example/${env:SOAR_TOKEN}\"").replace("\"hook\"", "\"hook2\"")
+        + &hook(&format!(
+            "base_url = \"https://soar.example/add\"\nproxy = \"http://iocsync:{SECRET}@proxy.example:3128\""
+        ))
+        .replace("\"hook\"", "\"hook3\"");
+    let run = check(dir.path(), &broken, false);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    for expected in [
+        "targets[1].base_url: plain http:// to a non-loopback host sends the API key in clear \
+         text; use https:// or set allow_plain_http = true",
+        "targets[2].remove_url: plain http:// to a non-loopback host",
+        "targets[3].base_url: secret references (`${env:…}`, `${file:…}`, `env:`, `file:`) are \
+         not expanded in URLs",
+        "targets[4].proxy: a password in the proxy URL",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}:\n{}", run.stdout);
+    }
+    // Loopback needs no TLS (the emulator), and a target may opt out explicitly.
+    let fine = VALID.replace("https://dsm.example:4119/api", "http://127.0.0.1:4119/api")
+        + &hook("base_url = \"http://soar.corp/add\"\nallow_plain_http = true");
+    let run = check(dir.path(), &fine, false);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn a_proxy_password_is_a_reference_that_must_resolve() {
+    let dir = TempDir::new().unwrap();
+    with_key_file(&dir);
+    let proxied = |password: &str| {
+        VALID.replace(
+            "region = \"eu\"",
+            &format!(
+                "region = \"eu\"\nproxy = \"http://iocsync@proxy.example:3128\"\nproxy_password = \"{password}\""
+            ),
+        )
+    };
+    assert_eq!(
+        keys(dir.path(), &proxied(SECRET)),
+        ["targets[0].proxy_password"]
+    );
+    let run = check(
+        dir.path(),
+        &proxied("env:CHECK_TEST_UNSET_PROXY_PASSWORD"),
+        false,
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains(
+            "targets[0].proxy_password: cannot resolve secret `env:CHECK_TEST_UNSET_PROXY_PASSWORD`"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The password file exists: valid, and its content is never printed (see `check`).
+    std::fs::write(dir.path().join("proxy.pw"), format!("{SECRET}\n")).unwrap();
+    let run = check(dir.path(), &proxied("file:proxy.pw"), true);
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
 #[test]

@@ -50,8 +50,13 @@ pub struct HttpPolicy {
     pub timeout_secs: u64,
     /// Which proxy to use: `"system"` (the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`,
     /// the default), `"none"` (connect directly, ignoring the environment), or a proxy URL such
-    /// as `"http://proxy.corp:3128"`.
+    /// as `"http://proxy.corp:3128"`, with the user name if the proxy asks for one
+    /// (`"http://iocsync@proxy.corp:3128"`), never with a password.
     pub proxy: ProxySetting,
+    /// The password of the proxy URL's user, as a secret reference (`env:NAME` or `file:PATH`).
+    /// Read when the client is built and sent only in a `Proxy-Authorization` header marked
+    /// sensitive, so neither the URL nor any log or debug output holds it.
+    pub proxy_password: Option<String>,
     /// Verify the target's TLS certificate (the default). Turning this off makes the connection
     /// open to interception; every client built so is logged as a warning.
     pub verify_tls: bool,
@@ -72,6 +77,7 @@ impl Default for HttpPolicy {
             connect_timeout_secs: 10,
             timeout_secs: 60,
             proxy: ProxySetting::System,
+            proxy_password: None,
             verify_tls: true,
             ca_bundle: None,
             max_concurrency: 4,
@@ -136,12 +142,29 @@ impl FromStr for ProxySetting {
         match text {
             "system" => Ok(Self::System),
             "none" => Ok(Self::None),
-            other => Url::parse(other).map(Self::Url).map_err(|error| {
-                format!("expected \"system\", \"none\" or a proxy URL, got `{other}`: {error}")
-            }),
+            other => {
+                // A URL with an `@` may hold a password: never repeat it in an error.
+                let shown = if other.contains('@') {
+                    "a URL with credentials (not shown)".to_owned()
+                } else {
+                    format!("`{other}`")
+                };
+                let url = Url::parse(other).map_err(|error| {
+                    format!("expected \"system\", \"none\" or a proxy URL, got {shown}: {error}")
+                })?;
+                if url.password().is_some() {
+                    return Err(PROXY_PASSWORD_INLINE.to_owned());
+                }
+                Ok(Self::Url(url))
+            }
         }
     }
 }
+
+/// Why a proxy URL with a password is refused.
+pub const PROXY_PASSWORD_INLINE: &str = "a password in the proxy URL is a secret written in the \
+     config file: keep the user in the URL and give the password as a reference, \
+     proxy_password = \"env:NAME\" or \"file:PATH\"";
 
 impl TryFrom<String> for ProxySetting {
     type Error = String;
@@ -686,8 +709,11 @@ fn build_reqwest(policy: &HttpPolicy, product: &'static str) -> Result<reqwest::
         ProxySetting::System => builder,
         ProxySetting::None => builder.no_proxy(),
         ProxySetting::Url(url) => {
-            let proxy = reqwest::Proxy::all(url.as_str())
+            let mut proxy = reqwest::Proxy::all(url.as_str())
                 .map_err(|error| config_error("http.proxy", &cause_chain(&error)))?;
+            if let Some(reference) = &policy.proxy_password {
+                proxy = proxy.custom_http_auth(proxy_authorization(url, reference)?);
+            }
             builder.proxy(proxy)
         }
     };
@@ -705,6 +731,18 @@ fn build_reqwest(policy: &HttpPolicy, product: &'static str) -> Result<reqwest::
     builder
         .build()
         .map_err(|error| config_error("http", &cause_chain(&error)))
+}
+
+/// `Basic` credentials for the proxy URL's user with the password `reference` names, marked
+/// sensitive. (Not `Proxy::basic_auth`, which puts the password in the proxy URL that the
+/// client's `Debug` prints.)
+fn proxy_authorization(url: &Url, reference: &str) -> Result<HeaderValue, Error> {
+    use base64::Engine;
+    let password = crate::secret::expand(reference)?;
+    let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
+    let pair = SecretString::from(format!("{user}:{}", password.expose_secret()));
+    let token = base64::engine::general_purpose::STANDARD.encode(pair.expose_secret());
+    secret_header("Basic ", &SecretString::from(token), "http.proxy_password")
 }
 
 fn read_ca_bundle(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, Error> {
@@ -778,8 +816,26 @@ mod tests {
     }
 
     #[test]
+    fn proxy_urls_never_carry_a_password() {
+        let error = "http://user:hunter2@proxy.corp:3128"
+            .parse::<ProxySetting>()
+            .unwrap_err();
+        assert!(error.contains("proxy_password"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let error = "http://user:hunter 2@proxy.corp:3128"
+            .parse::<ProxySetting>()
+            .unwrap_err();
+        assert!(!error.contains("hunter"), "{error}");
+        assert!(matches!(
+            "http://user@proxy.corp:3128".parse::<ProxySetting>(),
+            Ok(ProxySetting::Url(url)) if url.username() == "user"
+        ));
+    }
+
+    #[test]
     fn proxy_debug_hides_the_password() {
-        let setting: ProxySetting = "http://user:hunter2@proxy.corp:3128".parse().unwrap();
+        // Built directly: parsing refuses such a URL, but a library user can still make one.
+        let setting = ProxySetting::Url(Url::parse("http://user:hunter2@proxy.corp:3128").unwrap());
         let shown = format!("{setting:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("user:REDACTED@proxy.corp"), "{shown}");

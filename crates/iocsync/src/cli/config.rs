@@ -26,8 +26,11 @@ const AFTER_HELP: &str = "\
 Checks, without network access:
   - the file's syntax and every key and value (unknown keys, bad values, wrong products),
     each problem named by its key path, e.g. `workflows[2].parameters.expiry`
-  - the environment variables and files the secrets name exist and are not empty
-    (their contents are never printed); webhook payload templates are JSON
+  - the environment variables and files the secrets name (API keys, proxy passwords, trigger
+    secrets, the status token) exist and are not empty (their contents are never printed);
+    webhook payload templates are JSON
+  - targets are reached safely: no secret reference or password in a URL, plain http:// only
+    to loopback unless `allow_plain_http = true`
   - every workflow's collection is defined in the file or in the library
   - the library's folder exists; the guard's allowlists parse and its warninglists load
 
@@ -217,11 +220,17 @@ fn offline_problems(config: &Config) -> Vec<Problem> {
     problems
 }
 
-/// Every secret reference (target keys, trigger secrets, the status token) must resolve to
-/// something non-empty; a webhook's payload template must be JSON.
+/// Every secret reference (target keys, proxy passwords, trigger secrets, the status token)
+/// must resolve to something non-empty; a webhook's payload template must be JSON.
 fn target_problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (i, target) in config.targets.iter().enumerate() {
+        if let Err(error) = target.resolve_proxy_password() {
+            problems.push(Problem::new(
+                format!("targets[{i}].proxy_password"),
+                reason_of(error),
+            ));
+        }
         if target.product == engine::config::Product::Http {
             let Ok(webhook) = target.http_template() else {
                 continue;
@@ -252,8 +261,7 @@ fn target_problems(config: &Config) -> Vec<Problem> {
                 problems.push(Problem::new(key, "the secret it names is empty"));
             }
             Ok(_) => {}
-            Err(ConfigError::Invalid { reason, .. }) => problems.push(Problem::new(key, reason)),
-            Err(other) => problems.push(Problem::new(key, other.to_string())),
+            Err(error) => problems.push(Problem::new(key, reason_of(error))),
         }
     }
     let trigger_secrets = config.triggers.iter().map(|t| t.resolve_secret().map(drop));
@@ -266,6 +274,14 @@ fn target_problems(config: &Config) -> Vec<Problem> {
         problems.push(Problem::new(key, message));
     }
     problems
+}
+
+/// What is wrong, without the key path the caller names its own way.
+fn reason_of(error: ConfigError) -> String {
+    match error {
+        ConfigError::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 /// A workflow's collection is defined in the file or saved in the library; the library is

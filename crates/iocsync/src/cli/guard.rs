@@ -50,7 +50,7 @@ pub struct TestArgs {
     /// Refuse IPv4 networks broader than this prefix (default 16).
     #[arg(long, value_name = "BITS")]
     pub max_prefix_v4: Option<u8>,
-    /// Refuse IPv6 networks broader than this prefix (default 32).
+    /// Refuse IPv6 networks broader than this prefix (default 48).
     #[arg(long, value_name = "BITS")]
     pub max_prefix_v6: Option<u8>,
     /// Test for an exception list (values let through) rather than a blocklist: only the

@@ -4,8 +4,9 @@
 //!
 //! Answers: 200 with what was done to each value (502 when the target failed every value
 //! it was sent or halted), 400 for a body that is not JSON or yields no value, 401 for missing, malformed,
-//! wrong or stale credentials, 409 for a replayed signature, 404 for an unknown trigger and
-//! 413 for a body over the trigger's `max_body`. Error answers never carry a secret.
+//! wrong or stale credentials, 409 for a replayed signature, 404 for an unknown trigger,
+//! 408 for a body that did not arrive within the listener's `[serve] body_timeout` and 413 for a
+//! body over the trigger's `max_body`. Error answers never carry a secret.
 //!
 //! The module uses nothing else of the binary, so the latency bench can include it as is.
 
@@ -61,7 +62,7 @@ impl Metrics {
         };
         registry.register(
             "iocsync_triggers",
-            "Webhook trigger calls, by trigger and outcome (succeeded, partial, failed, unauthorized, replayed, too_large, bad_request, error)",
+            "Webhook trigger calls, by trigger and outcome (succeeded, partial, failed, unauthorized, replayed, too_large, too_slow, bad_request, error)",
             metrics.calls.clone(),
         );
         registry.register(
@@ -206,6 +207,18 @@ async fn handle(
     response
 }
 
+/// Whether reading a body failed because the listener's body deadline passed.
+fn timed_out(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 /// Reads, authenticates, maps and fires one call; returns the metric outcome and the answer.
 async fn answer(
     hooks: &Hooks,
@@ -227,8 +240,13 @@ async fn answer(
     if declared.is_some_and(|length| length > limit as u64) {
         return ("too_large", too_large());
     }
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return ("too_large", too_large());
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(error) if timed_out(&error) => {
+            let message = "the body did not arrive in time (the daemon's [serve] body_timeout)";
+            return ("too_slow", refuse(StatusCode::REQUEST_TIMEOUT, message));
+        }
+        Err(_) => return ("too_large", too_large()),
     };
     let lookup = |wanted: &str| {
         headers

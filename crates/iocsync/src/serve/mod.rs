@@ -8,6 +8,8 @@
 //!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families;
 //!   [`access`] the optional status token in front of them.
 //! - [`hooks`]: `POST /hooks/{name}` webhook triggers.
+//! - [`listener`]: the accept loop and HTTP/1 server, bounding slow and idle clients and the
+//!   number of connections (`[serve]` limits).
 //!
 //! [`start`] runs all of it inside the caller's Tokio runtime and returns a [`RunningServer`]
 //! (used by `iocsync serve`, `iocsync quickstart --serve` and tests).
@@ -16,6 +18,7 @@ mod access;
 mod api;
 mod health;
 pub mod hooks;
+mod listener;
 mod metrics;
 mod page;
 mod runner;
@@ -147,7 +150,7 @@ impl Reloader {
     /// schedule keeps its next time; runs in flight finish with the configuration they
     /// started with), triggers, targets and the status token. All or nothing: when anything
     /// in `config` cannot be set up the daemon keeps the configuration it has and the error
-    /// says why. The library and the listen address need a restart.
+    /// says why. The library, the listen address and the `[serve]` limits need a restart.
     pub fn reload(&self, config: Config) -> anyhow::Result<()> {
         let shared = &self.0;
         let current = shared.config();
@@ -187,8 +190,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     let metrics = Metrics::register(&mut registry);
     let hooks = Hooks::new(Arc::clone(&config), &mut registry)?;
     let token = status_token(&config, options.listen)?;
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
+    let listener = listener::bind(options.listen)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
@@ -253,20 +255,21 @@ async fn run(
     app: axum::Router,
 ) -> anyhow::Result<()> {
     let closing = CancellationToken::new();
-    let http = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(closing.clone().cancelled_owned())
-            .into_future(),
-    );
+    // The limits in force at start: a reload cannot change them (like the listen address).
+    let limits = shared.options.config.serve.limits;
+    let http = tokio::spawn(listener::serve(
+        listener,
+        app,
+        limits,
+        closing.clone().cancelled_owned(),
+    ));
     let probes = tokio::spawn(health::watch(Arc::clone(&shared)));
     runner::schedule(Arc::clone(&shared)).await;
     if let Err(error) = probes.await {
         tracing::error!(%error, "the health probes panicked");
     }
     closing.cancel();
-    http.await
-        .context("the HTTP server panicked")?
-        .context("the HTTP server failed")
+    http.await.context("the HTTP server panicked")
 }
 
 #[cfg(test)]

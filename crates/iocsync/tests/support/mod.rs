@@ -46,6 +46,21 @@ pub fn iocsync(dir: &Path) -> Command {
     command
 }
 
+/// [`iocsync`] run by `sh` after `ulimit -n open_files`: a process that may hold only that
+/// many file descriptors.
+pub fn iocsync_limited(dir: &Path, open_files: u32) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .current_dir(dir)
+        .arg("-c")
+        .arg(format!("ulimit -n {open_files} && exec \"$@\""))
+        .arg("sh")
+        .arg(assert_cmd::cargo::cargo_bin!("iocsync"))
+        .arg("--config")
+        .arg(dir.join("iocsync.toml"));
+    command
+}
+
 /// Runs `iocsync args` in `dir` and asserts that it exits with `code` (showing its output when
 /// not).
 pub fn run_expecting(dir: &Path, args: &[&str], code: i32) -> Output {
@@ -182,7 +197,12 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `iocsync serve` on a free port with a short tick and waits until it listens.
     pub fn start(dir: &Path) -> Daemon {
-        let mut child = iocsync(dir)
+        Daemon::start_with(iocsync(dir))
+    }
+
+    /// [`start`](Self::start) with `command` as the `iocsync` to run (say, [`iocsync_limited`]).
+    pub fn start_with(mut command: Command) -> Daemon {
+        let mut child = command
             .args([
                 "--log-json",
                 "-v",

@@ -49,6 +49,12 @@ async fn answer(mut stream: impl AsyncRead + AsyncWrite + Unpin, seen: Seen) {
         r#"{"items":[]}"#
     };
     seen.0.lock().unwrap().push(line);
+    let credentials = text
+        .lines()
+        .find(|header| header.to_lowercase().starts_with("proxy-authorization:"));
+    if let Some(header) = credentials {
+        seen.0.lock().unwrap().push(header.to_lowercase());
+    }
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -209,6 +215,41 @@ async fn an_explicit_proxy_carries_every_request() {
             "GET http://vision-one.invalid/v3.0/threatintel/suspiciousObjects?top=50 HTTP/1.1"
                 .to_owned(),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_password_is_a_reference_sent_only_to_the_proxy() {
+    let (proxy, seen) = recording_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("proxy-password");
+    std::fs::write(&file, "s3cret-proxy-pw\n").unwrap();
+    let mut config = config("http://vision-one.invalid");
+    config.http.proxy = format!("http://iocsync@{proxy}").parse().unwrap();
+    config.http.proxy_password = Some(format!("file:{}", file.display()));
+    let client = VisionOneClient::new(&config).unwrap();
+    client.check().await.unwrap();
+    // base64("iocsync:s3cret-proxy-pw")
+    let expected = "proxy-authorization: basic aw9jc3luyzpzm2nyzxqtchjvehktchc=";
+    let lines = seen.lines();
+    assert_eq!(
+        lines.iter().filter(|line| *line == expected).count(),
+        2,
+        "{lines:?}"
+    );
+    for shown in [format!("{config:?}"), format!("{client:?}")] {
+        assert!(!shown.contains("s3cret-proxy-pw"), "{shown}");
+        assert!(
+            !shown.contains("aW9jc3luYzpzM2NyZXQtcHJveHktcHc="),
+            "{shown}"
+        );
+    }
+    // A reference that does not resolve is named, and nothing is sent.
+    config.http.proxy_password = Some("env:IOCSYNC_TEST_NO_SUCH_PROXY_PASSWORD".into());
+    let error = VisionOneClient::new(&config).unwrap_err().to_string();
+    assert!(
+        error.contains("env:IOCSYNC_TEST_NO_SUCH_PROXY_PASSWORD"),
+        "{error}"
     );
 }
 
