@@ -208,15 +208,36 @@ pub fn decide(holders: &Holders, want: Option<&V1Attributes>, found: Found<'_>) 
             .or_else(|| Some(present.clone())),
         Found::AsClaimed | Found::Drifted => holders.object(holders.own.as_ref()),
     };
+    let unchanged = |before: &V1Attributes, after: &V1Attributes| match found {
+        Found::Drifted => false,
+        Found::Unclaimed(seen) if holders.own.is_none() && !holders.held_by_others() => {
+            already_as_wanted(seen, after)
+        }
+        _ => same_object(before, after),
+    };
     match (before, after) {
         (None, Some(after)) => Write::Create(after),
         (Some(_), None) => Write::Delete,
         (None, None) => Write::Nothing,
-        (Some(before), Some(after)) if same_object(&before, &after) && found != Found::Drifted => {
-            Write::Nothing
-        }
+        (Some(before), Some(after)) if unchanged(&before, &after) => Write::Nothing,
         (Some(_), Some(after)) => Write::Update(after),
     }
+}
+
+/// Whether an object read back from the target already is what `wanted` asks for: the same
+/// description (and so marker), action and risk, and an expiry within a day of the one asked
+/// for (the target keeps whole seconds, and days are counted from when it was written).
+pub fn already_as_wanted(seen: &V1Attributes, wanted: &V1Attributes) -> bool {
+    let day = chrono::Duration::days(1);
+    let expiry = match (expiry_rank(seen), expiry_rank(wanted)) {
+        (ExpiryRank::At(a), ExpiryRank::At(b)) => (a - b).abs() <= day,
+        (a, b) => a == b,
+    };
+    seen.key == wanted.key
+        && seen.description == wanted.description
+        && seen.scan_action == wanted.scan_action
+        && seen.risk_level == wanted.risk_level
+        && expiry
 }
 
 /// A claim's attributes as the ledger holds them. Claims of one-off blocks written before

@@ -112,7 +112,11 @@ async fn read(
             let attributes = V1Attributes {
                 scan_action: item.scan_action,
                 risk_level: item.risk_level,
-                expiry: never.then_some(ExpiryIntent::Never),
+                expiry: match (never, expires_at) {
+                    (true, _) => Some(ExpiryIntent::Never),
+                    (false, Some(at)) => Some(ExpiryIntent::Until(at)),
+                    (false, None) => None,
+                },
                 expires_at: expires_at.filter(|_| !never),
                 ..V1Attributes::new(item.value.key(), item.description.unwrap_or_default())
             };

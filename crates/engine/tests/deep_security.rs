@@ -274,3 +274,117 @@ async fn values_an_ip_list_cannot_take_never_fail_a_batch() {
         ]
     );
 }
+
+/// Creates an IP list on the emulator as a console user would; returns its ID.
+async fn console_list(h: &Harness, name: &str, description: &str, items: &[&str]) -> u32 {
+    let response = reqwest::Client::new()
+        .post(format!("{}/iplists", h.emulator.deep_security_url()))
+        .header("api-secret-key", common::KEY)
+        .header("api-version", "v1")
+        .json(&serde_json::json!({ "name": name, "description": description, "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    response.json::<serde_json::Value>().await.unwrap()["ID"]
+        .as_u64()
+        .unwrap() as u32
+}
+
+#[tokio::test]
+async fn a_list_of_the_same_name_made_by_someone_else_is_never_written() {
+    let mut h = Harness::new(IPS).await;
+    let id = console_list(
+        &h,
+        "Blocked_0",
+        "firewall team: partner ranges",
+        &["203.0.113.7"],
+    )
+    .await;
+    h.merge(&ips(10, 8, h.now));
+    let run = h.run("ips").await;
+    let halted = run.halted.clone().expect("the run stops");
+    assert!(
+        halted.contains("`Blocked_0`") && halted.contains(&format!("ID {id}")),
+        "{halted}"
+    );
+    assert!(
+        halted.contains("list_name") && halted.contains("adopt_existing"),
+        "{halted}"
+    );
+    assert_eq!(run.status(), RunStatus::Failed);
+    let list = ours(&h).into_iter().find(|l| l.id == id).unwrap();
+    assert_eq!(list.items, ["203.0.113.7"], "untouched");
+    assert_eq!(
+        list.description.as_deref(),
+        Some("firewall team: partner ranges")
+    );
+    assert!(h.ledger_values("ips").is_empty());
+}
+
+#[tokio::test]
+async fn adopting_a_list_keeps_its_entries_and_console_additions_survive_ordinary_runs() {
+    let flow = IPS.replace(
+        "action = \"ip-list\"",
+        "action = \"ip-list\"\nadopt_existing = true",
+    );
+    let mut h = Harness::new(&flow).await;
+    let id = console_list(&h, "Blocked_0", "old export", &["203.0.113.7"]).await;
+    let all = ips(10, 8, h.now);
+    h.merge(&all);
+    let run = h.run("ips").await;
+    assert!(run.halted.is_none(), "{:?}", run.halted);
+    assert!(
+        run.notes.iter().any(|n| n.contains("kept 1 entries")),
+        "{:?}",
+        run.notes
+    );
+    let list = ours(&h).into_iter().find(|l| l.id == id).unwrap();
+    assert!(list.items.contains(&"203.0.113.7".to_owned()));
+    assert!(
+        list.description.unwrap().starts_with("[iocsync:"),
+        "now ours"
+    );
+    // A console user adds an entry to our list; an ordinary run that rewrites the part keeps it.
+    let mut items = ours(&h)[0].items.clone();
+    items.push("198.18.0.9".to_owned());
+    let response = reqwest::Client::new()
+        .post(format!("{}/iplists/{id}", h.emulator.deep_security_url()))
+        .header("api-secret-key", common::KEY)
+        .header("api-version", "v1")
+        .json(&serde_json::json!({ "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    h.merge(&revoke(&all[..2], h.now));
+    let churn = h.run("ips").await;
+    assert_eq!(churn.removed, 2);
+    let items = &ours(&h)[0].items;
+    assert!(items.contains(&"198.18.0.9".to_owned()) && items.contains(&"203.0.113.7".to_owned()));
+    assert!(!items.contains(&all[0].value));
+    // Only a manual run with clear_on_manual_run makes the list exactly the collection.
+    h.run_with("ips", true, false).await;
+    let mut expected: Vec<String> = all[2..].iter().map(|s| s.value.clone()).collect();
+    expected.sort();
+    assert_eq!(h.ip_list_items("Blocked"), expected);
+}
+
+#[tokio::test]
+async fn emptying_the_lists_is_held_by_the_brake() {
+    let mut h = Harness::new(IPS).await;
+    let all = ips(200, 8, h.now);
+    h.merge(&all);
+    h.run("ips").await;
+    h.merge(&revoke(&all, h.now));
+    let held = h.run("ips").await;
+    assert_eq!(
+        (held.status(), held.held, held.removed),
+        (RunStatus::Held, 200, 0)
+    );
+    assert_eq!(h.ip_list_items("Blocked").len(), 200, "no list was emptied");
+    assert!(held.plan.parts.is_empty());
+    h.allow_removals = true;
+    assert_eq!(h.run("ips").await.removed, 200);
+    assert!(h.ip_list_items("Blocked").is_empty());
+}

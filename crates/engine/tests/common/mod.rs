@@ -191,8 +191,13 @@ impl Harness {
     }
 }
 
+/// The harness's config: its targets and collection, then `workflows` (any TOML; `@V1@` in it
+/// stands for the emulator's Vision One URL and `@KEY@` for the key file, for extra targets).
 fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> String {
     let key = dir.path().join("key");
+    let workflows = workflows
+        .replace("@V1@", &emulator.base_url())
+        .replace("@KEY@", &key.display().to_string());
     format!(
         r#"
 [library]
