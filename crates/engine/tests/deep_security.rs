@@ -25,6 +25,7 @@ const SPEC: Spec = Spec {
     // Each changed value rewrites at most its own part.
     writes_for: |adds, removals| adds + removals,
     stop_after: 1,
+    shared: false,
     emulator: emulator::EmulatorConfig::default,
 };
 

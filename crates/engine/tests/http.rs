@@ -26,6 +26,7 @@ const SPEC: Spec = Spec {
     undoes: false,
     writes_for: |adds, _removals| adds,
     stop_after: 10,
+    shared: true,
     emulator: emulator::EmulatorConfig::default,
 };
 

@@ -16,6 +16,7 @@ const SPEC: Spec = Spec {
     undoes: true,
     writes_for: |adds, removals| adds + removals,
     stop_after: 10,
+    shared: true,
     emulator: emulator::EmulatorConfig::default,
 };
 

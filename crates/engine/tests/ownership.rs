@@ -205,21 +205,22 @@ async fn two_workflows_on_one_target_keep_each_others_objects() {
 /// A claimant in the every-order test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
-    /// Workflow `a` (log, low).
+    /// Workflow `a` (log, low): source `feed-a` scores the value 8 (collection `high`).
     Workflow,
+    /// Workflow `b` (block, high): source `feed-b` scores it 3 (collection `not-off`).
+    Other,
     /// `iocsync block` (block, high).
     Manual,
     /// Trigger `siem` (block, high, TTL).
     Trigger,
 }
 
-const EVERYONE: [Who; 3] = [Who::Workflow, Who::Manual, Who::Trigger];
-
-fn orders() -> Vec<[Who; 3]> {
+/// Every order of three claimants.
+fn orders(everyone: [Who; 3]) -> Vec<[Who; 3]> {
     let mut out = Vec::new();
-    for a in EVERYONE {
-        for b in EVERYONE {
-            for c in EVERYONE {
+    for a in everyone {
+        for b in everyone {
+            for c in everyone {
                 if a != b && b != c && a != c {
                     out.push([a, b, c]);
                 }
@@ -229,6 +230,13 @@ fn orders() -> Vec<[Who; 3]> {
     out
 }
 
+fn vote(h: &Harness, value: &str, source: &str, score: u8) -> Sighting {
+    Sighting {
+        source: source.into(),
+        ..scored(value, score, h)
+    }
+}
+
 struct Actors {
     shared: Mutex<Library>,
     trigger: ArmedTrigger,
@@ -236,9 +244,13 @@ struct Actors {
 
 async fn arrive(h: &mut Harness, actors: &Actors, who: Who, value: &str) {
     match who {
-        Who::Workflow => {
-            h.merge(&[scored(value, 8, h)]);
-            let report = h.run("a").await;
+        Who::Workflow | Who::Other => {
+            let (flow, sighting) = match who {
+                Who::Workflow => ("a", vote(h, value, "feed-a", 8)),
+                _ => ("b", vote(h, value, "feed-b", 3)),
+            };
+            h.merge(&[sighting]);
+            let report = h.run(flow).await;
             assert!(
                 report.failed.is_empty() && report.halted.is_none(),
                 "{report:?}"
@@ -275,9 +287,21 @@ async fn arrive(h: &mut Harness, actors: &Actors, who: Who, value: &str) {
 
 async fn depart(h: &mut Harness, actors: &Actors, who: Who, value: &str) {
     match who {
-        Who::Workflow => {
-            h.merge(&revoke(&[scored(value, 8, h)], h.now));
-            let report = h.run("a").await;
+        Who::Workflow | Who::Other => {
+            let (flow, sightings) = match who {
+                // feed-a withdraws its vote: the value leaves `high`.
+                Who::Workflow => ("a", revoke(&[vote(h, value, "feed-a", 8)], h.now)),
+                // feed-b tags it `b-off`: the value leaves `not-off`.
+                _ => (
+                    "b",
+                    vec![Sighting {
+                        tags: vec!["b-off".into()],
+                        ..vote(h, value, "feed-b", 3)
+                    }],
+                ),
+            };
+            h.merge(&sightings);
+            let report = h.run(flow).await;
             assert!(
                 report.failed.is_empty() && report.halted.is_none(),
                 "{report:?}"
@@ -334,18 +358,28 @@ fn check(h: &Harness, value: &str, holding: &[Who], step: &str) {
 }
 
 #[tokio::test]
+async fn two_workflows_and_a_trigger_share_one_value_in_every_order() {
+    every_order([Who::Workflow, Who::Other, Who::Trigger], 21).await;
+}
+
+#[tokio::test]
 async fn a_workflow_a_block_and_a_trigger_share_one_value_in_every_order() {
+    every_order([Who::Workflow, Who::Manual, Who::Trigger], 22).await;
+}
+
+/// Every order of arrival and departure of `everyone` on one value each (36 sequences).
+async fn every_order(everyone: [Who; 3], net: u8) {
     let (_dir, mut h) = harness().await;
     let actors = Actors {
         shared: Mutex::new(Library::open(&h.config.library).unwrap()),
         trigger: ArmedTrigger::new(&h.config, h.config.trigger("siem").unwrap()).unwrap(),
     };
-    for (n, (arrivals, departures)) in orders()
+    for (n, (arrivals, departures)) in orders(everyone)
         .into_iter()
-        .flat_map(|a| orders().into_iter().map(move |d| (a, d)))
+        .flat_map(|a| orders(everyone).into_iter().map(move |d| (a, d)))
         .enumerate()
     {
-        let value = format!("45.21.{}.{}", n / 250, n % 250 + 1);
+        let value = format!("45.{net}.{}.{}", n / 250, n % 250 + 1);
         let mut holding = Vec::new();
         for who in arrivals {
             arrive(&mut h, &actors, who, &value).await;
@@ -854,4 +888,37 @@ async fn soak_a_workflow_at_its_budget_and_a_busy_trigger() {
     all_claims.sort();
     all_claims.dedup();
     assert_eq!(all_claims, held);
+}
+
+#[tokio::test]
+async fn two_workflows_share_one_budget_per_list() {
+    let (_dir, mut h) = small_list("displace").await;
+    let extra = r#"
+[[collections]]
+name = "second"
+tags_any = ["second"]
+
+[[workflows]]
+name = "w2"
+collection = "second"
+target = "small"
+action = "blocklist"
+"#;
+    let text = std::fs::read_to_string(h.dir.path().join("iocsync.toml")).unwrap() + extra;
+    std::fs::write(h.dir.path().join("iocsync.toml"), text).unwrap();
+    h.config = engine::Config::load(&h.dir.path().join("iocsync.toml")).unwrap();
+    h.merge(&ips(20, 8, h.now));
+    let second: Vec<Sighting> = (0..20)
+        .map(|i| Sighting {
+            tags: vec!["second".into()],
+            ..scored(&format!("45.70.0.{i}"), 8, &h)
+        })
+        .collect();
+    h.merge(&second);
+    // `w` (collection "all") takes 25 of the 40; `w2` shares the 25 and has room for none new.
+    assert_eq!(h.run("w").await.added, 25);
+    let w2 = h.run("w2").await;
+    assert_eq!(w2.added, 0, "{:?}", w2.plan);
+    assert!(w2.plan.skips.iter().all(|s| s.reason.contains("no room")));
+    assert_eq!(h.suspicious().len(), 25);
 }

@@ -20,6 +20,7 @@ const SPEC: Spec = Spec {
     // Batches of ten: one request per started ten adds, and per started ten removals.
     writes_for: |adds, removals| adds.div_ceil(10) + removals.div_ceil(10),
     stop_after: 10,
+    shared: true,
     emulator: emulator::EmulatorConfig::default,
 };
 

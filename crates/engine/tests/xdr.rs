@@ -26,6 +26,7 @@ const SPEC: Spec = Spec {
     // One block or restore-block per value.
     writes_for: |adds, removals| adds + removals,
     stop_after: 10,
+    shared: true,
     emulator,
 };
 

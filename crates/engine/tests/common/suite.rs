@@ -4,7 +4,8 @@
 //! first sync and an unchanged re-run (zero writes); 1% churn (writes bounded by what the
 //! changed objects need); removals and expiry; `objects_per_run` in priority order; per-item
 //! failures (only the failures are sent again); a 429 storm; 500s; a run stopped between
-//! batches by its progress hook. The killed-process check drives the real binary and lives in
+//! batches by its progress hook; two workflows sharing objects (the last claim removes them);
+//! a mass removal held by the brake until released. The killed-process check drives the real binary and lives in
 //! `crates/iocsync/tests/sync.rs` (`killed_then_rerun`).
 
 use std::cell::Cell;
@@ -38,6 +39,9 @@ pub struct Spec {
     pub writes_for: fn(adds: u64, removals: u64) -> u64,
     /// Steps (items, or parts for Deep Security) after which the stop check asks to stop.
     pub stop_after: u64,
+    /// Whether two workflows may claim objects on one list (Deep Security lists are written
+    /// whole, so each belongs to one workflow).
+    pub shared: bool,
     pub emulator: fn() -> EmulatorConfig,
 }
 
@@ -248,6 +252,96 @@ pub async fn server_errors_are_retried_and_converge(spec: &Spec) {
     converged(spec, &h, &sorted(&all));
 }
 
+/// Two workflows on one list: `FLOW` takes values not tagged `flow-off`, `OTHER` every value.
+fn two_workflows(spec: &Spec) -> String {
+    let one = spec
+        .workflow("")
+        .replace("collection = \"all\"", "collection = \"high\"");
+    let other = spec.workflow("").replace(
+        &format!("name = \"{FLOW}\""),
+        &format!("name = \"{OTHER}\""),
+    );
+    format!("[[collections]]\nname = \"high\"\ntags_none = [\"flow-off\"]\n{one}{other}")
+}
+
+/// The second workflow of the claims check.
+pub const OTHER: &str = "other";
+
+pub async fn shared_objects_stay_until_their_last_claim_goes(spec: &Spec) {
+    if !spec.shared {
+        let error = engine::Config::from_toml(&format!(
+            "[library]\npath = \"l.db\"\n[[targets]]\nname = \"{}\"\nproduct = \"deep-security\"\nbase_url = \"http://127.0.0.1:1/api\"\napi_key = \"env:K\"\n{}",
+            spec.target,
+            two_workflows(spec)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("already written by workflow"), "{error}");
+        return;
+    }
+    let mut h = Harness::with_emulator((spec.emulator)(), &two_workflows(spec)).await;
+    let all = spec.sightings(20, |_| 8, h.now);
+    h.merge(&all);
+    clean(&h.run(FLOW).await);
+    let writes = h.writes();
+    let joined = h.run(OTHER).await;
+    clean(&joined);
+    assert_eq!((joined.added, joined.joined), (0, 20), "{:?}", joined.plan);
+    assert_eq!(h.writes(), writes, "the second claimant writes nothing");
+    // FLOW's collection shrinks by five: it lets go of them without a write.
+    let lowered: Vec<Sighting> = all[..5]
+        .iter()
+        .map(|s| Sighting {
+            tags: vec!["flow-off".into()],
+            ..s.clone()
+        })
+        .collect();
+    h.merge(&lowered);
+    let released = h.run(FLOW).await;
+    clean(&released);
+    assert_eq!(
+        (released.removed, released.released),
+        (0, 5),
+        "{:?}",
+        released.plan
+    );
+    assert_eq!(h.writes(), writes);
+    assert_eq!((spec.held)(&h), sorted(&all), "kept for the other workflow");
+    assert_eq!(
+        h.run(OTHER).await.plan.changes(),
+        0,
+        "its ledger still matches"
+    );
+    // They leave OTHER's collection too: the last claim goes, the objects go.
+    h.merge(&revoke(&all[..5], h.now));
+    let gone = h.run(OTHER).await;
+    clean(&gone);
+    assert_eq!(gone.removed, 5);
+    if spec.undoes {
+        assert_eq!((spec.held)(&h), sorted(&all[5..]));
+    }
+    assert_eq!(h.ledger_values(OTHER), sorted(&all[5..]));
+}
+
+pub async fn a_mass_removal_is_held_until_released(spec: &Spec) {
+    let mut h = spec.harness("").await;
+    let all = spec.sightings(120, |_| 8, h.now);
+    h.merge(&all);
+    clean(&h.run(FLOW).await);
+    let writes = h.writes();
+    h.merge(&revoke(&all[..110], h.now));
+    let held = h.run(FLOW).await;
+    assert_eq!(held.status(), RunStatus::Held);
+    assert_eq!((held.held, held.removed), (110, 0));
+    assert_eq!(h.writes(), writes, "nothing sent");
+    converged(spec, &h, &sorted(&all));
+    h.allow_removals = true;
+    let released = h.run(FLOW).await;
+    clean(&released);
+    assert_eq!(released.removed, 110);
+    converged(spec, &h, &sorted(&all[110..]));
+}
+
 /// Asks the run to stop once `after` steps are done.
 struct StopAfter {
     done: Cell<u64>,
@@ -324,6 +418,14 @@ macro_rules! compliance {
         #[tokio::test]
         async fn a_stop_request_ends_the_run_between_batches() {
             common::suite::a_stop_request_ends_the_run_between_batches(&$spec).await;
+        }
+        #[tokio::test]
+        async fn shared_objects_stay_until_their_last_claim_goes() {
+            common::suite::shared_objects_stay_until_their_last_claim_goes(&$spec).await;
+        }
+        #[tokio::test]
+        async fn a_mass_removal_is_held_until_released() {
+            common::suite::a_mass_removal_is_held_until_released(&$spec).await;
         }
     };
 }

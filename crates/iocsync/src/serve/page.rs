@@ -66,7 +66,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;\
 padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}\
-.succeeded,.up{color:#1a7f37}.failed,.down{color:#cf222e}.partial,.running{color:#9a6700}\
+.succeeded,.up{color:#1a7f37}.failed,.down,.interrupted{color:#cf222e}.partial,.running{color:#9a6700}\
+.held{color:#9a6700;font-weight:600}.brake{background:#fff8c5;padding:.5rem}\
 .muted{color:#57606a}time{white-space:nowrap}\
 td ul{max-width:32rem;overflow-wrap:anywhere}.stopping{background:#fff8c5;padding:.5rem}ul{margin:0;padding-left:1rem}";
 
@@ -87,6 +88,7 @@ pub fn render(status: &Status) -> String {
     if status.stopping {
         html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
     }
+    held(&mut html, &status.workflows);
     workflows(&mut html, &status.workflows);
     targets(&mut html, &status.targets);
     triggers(&mut html, &status.triggers);
@@ -117,6 +119,31 @@ fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
         html.raw("</tr>");
     }
     html.raw("</tbody></table>");
+}
+
+/// One line per workflow whose last run the brake held: what to look at, how to release.
+fn held(html: &mut Html, workflows: &[WorkflowStatus]) {
+    for workflow in workflows {
+        let Some(run) = workflow
+            .last_run
+            .as_ref()
+            .filter(|run| run.status == store::RunStatus::Held)
+        else {
+            continue;
+        };
+        let count = run.counts.get("held").and_then(|v| v.as_u64()).unwrap_or(0);
+        html.raw("<p class=\"brake\" data-held=\"")
+            .text(&workflow.name)
+            .raw("\"><strong>Removals held:</strong> workflow ")
+            .text(&workflow.name)
+            .raw(" would remove ")
+            .text(&count.to_string())
+            .raw(" objects at once, more than its brake allows. Nothing was removed; adds and updates go on. Review <code>iocsync plan ")
+            .text(&workflow.name)
+            .raw("</code>, then release them once with <code>iocsync run ")
+            .text(&workflow.name)
+            .raw(" --allow-removals</code>.</p>");
+    }
 }
 
 fn now_cell(html: &mut Html, running: Option<&Running>, failures: u32) {
@@ -235,7 +262,7 @@ fn triggers(html: &mut Html, triggers: &[RunRecord]) {
 /// The run's non-zero item counts (`30 added, 2 failed`), or `no changes`.
 fn counts(run: &RunRecord) -> String {
     let outcomes = [
-        "added", "updated", "removed", "skipped", "deferred", "failed",
+        "added", "updated", "removed", "held", "skipped", "deferred", "failed",
     ];
     let shown: Vec<String> = outcomes
         .iter()
