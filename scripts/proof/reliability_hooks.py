@@ -113,7 +113,7 @@ def cases():
 def start_serve(workspace):
     log_path = workspace.dir / "serve-hooks.log"
     with open(log_path, "w") as log_file:
-        child = subprocess.Popen(workspace.command("serve", "--listen", "127.0.0.1:0"), stdout=log_file,
+        child = subprocess.Popen(workspace.command("serve", "--init-library", "--listen", "127.0.0.1:0"), stdout=log_file,
                                  stderr=log_file, stdin=subprocess.DEVNULL)
     for _ in range(200):
         match = re.search(r"listening on (http://\S+)", log_path.read_text())

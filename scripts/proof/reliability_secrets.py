@@ -70,7 +70,7 @@ def scan_serve(workspace, secrets, token):
     pages read) or None when unavailable. Raises when a page answers without the token."""
     port = free_port()
     with open(workspace.dir / "serve.log", "w") as log_file:
-        child = subprocess.Popen(workspace.command("serve", "--listen", f"127.0.0.1:{port}"), stdout=log_file,
+        child = subprocess.Popen(workspace.command("serve", "--init-library", "--listen", f"127.0.0.1:{port}"), stdout=log_file,
                                  stderr=log_file, stdin=subprocess.DEVNULL)
     try:
         pages = {}

@@ -325,25 +325,21 @@ async fn look_up(
     if unclaimed.is_empty() {
         return Ok(found);
     }
-    let terms: Vec<String> = unclaimed
+    let keyed: Vec<(&str, &str)> = unclaimed
         .iter()
-        .filter_map(|i| {
-            Some(format!(
-                "{} eq '{}'",
-                v1_key(i.kind)?,
-                i.value.replace('\'', "''")
-            ))
-        })
+        .filter_map(|i| Some((v1_key(i.kind)?, i.value.as_str())))
         .collect();
-    for item in client.list_suspicious(Some(&terms.join(" or "))).await? {
-        let description = item.description.unwrap_or_default();
-        let maker = claimer.marker.maker(Some(&description));
-        let attributes = V1Attributes {
-            scan_action: item.scan_action,
-            risk_level: item.risk_level,
-            ..V1Attributes::new(item.value.key(), description)
-        };
-        found.insert(item.value.value().to_owned(), Present { attributes, maker });
+    for filter in crate::readback::filters_for(keyed.into_iter()) {
+        for item in client.list_suspicious(Some(&filter)).await? {
+            let description = item.description.unwrap_or_default();
+            let maker = claimer.marker.maker(Some(&description));
+            let attributes = V1Attributes {
+                scan_action: item.scan_action,
+                risk_level: item.risk_level,
+                ..V1Attributes::new(item.value.key(), description)
+            };
+            found.insert(item.value.value().to_owned(), Present { attributes, maker });
+        }
     }
     Ok(found)
 }

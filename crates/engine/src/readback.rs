@@ -56,14 +56,20 @@ pub async fn look_up(
 
 /// `key eq 'value' or ...` expressions of at most [`FILTER_CHARS`] each, covering `changes`.
 fn filters(changes: &[&Change]) -> Vec<String> {
+    filters_for(changes.iter().filter_map(|change| {
+        let key = change.attributes.get("key").and_then(|k| k.as_str())?;
+        Some((key, change.value.as_str()))
+    }))
+}
+
+/// `key eq 'value' or ...` expressions of at most [`FILTER_CHARS`] each, covering `values`
+/// (value key, value).
+pub(crate) fn filters_for<'a>(values: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
     let mut filters = Vec::new();
     let mut current = String::new();
-    for change in changes {
-        let Some(key) = change.attributes.get("key").and_then(|k| k.as_str()) else {
-            continue;
-        };
+    for (key, value) in values {
         // Quotes double inside a filter string.
-        let term = format!("{key} eq '{}'", change.value.replace('\'', "''"));
+        let term = format!("{key} eq '{}'", value.replace('\'', "''"));
         if term.len() > FILTER_CHARS {
             continue;
         }
