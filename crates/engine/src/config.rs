@@ -32,19 +32,31 @@ use url::Url;
 /// Why a config file cannot be used. Every message names the file or the key path.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("no config file at {path}: give --config PATH or set IOCSYNC_CONFIG, or write one with `iocsync init`", path = .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("config file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("{key}: {reason}")]
     Invalid { key: String, reason: String },
-    #[error("no workflow named `{0}` in the config file")]
-    UnknownWorkflow(String),
-    #[error("no target named `{0}` in the config file")]
-    UnknownTarget(String),
+    #[error("no workflow named `{name}` in the config file ({})", known_names(.known))]
+    UnknownWorkflow { name: String, known: Vec<String> },
+    #[error("no target named `{name}` in the config file ({})", known_names(.known))]
+    UnknownTarget { name: String, known: Vec<String> },
+}
+
+/// "there are a, b" (or "there are none"), for errors about a name that is not there.
+fn known_names(known: &[String]) -> String {
+    if known.is_empty() {
+        "there are none".to_owned()
+    } else {
+        format!("there are: {}", known.join(", "))
+    }
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
@@ -614,9 +626,15 @@ pub struct Config {
 impl Config {
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::Missing(path.to_owned())
+            } else {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
         })?;
         let mut config = Config::from_toml(&text).map_err(|error| match error {
             ConfigError::Syntax { message, .. } => ConfigError::Syntax {
@@ -679,14 +697,20 @@ impl Config {
         self.workflows
             .iter()
             .find(|w| w.name == name)
-            .ok_or_else(|| ConfigError::UnknownWorkflow(name.to_owned()))
+            .ok_or_else(|| ConfigError::UnknownWorkflow {
+                name: name.to_owned(),
+                known: self.workflows.iter().map(|w| w.name.clone()).collect(),
+            })
     }
 
     pub fn target(&self, name: &str) -> Result<&Target, ConfigError> {
         self.targets
             .iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| ConfigError::UnknownTarget(name.to_owned()))
+            .ok_or_else(|| ConfigError::UnknownTarget {
+                name: name.to_owned(),
+                known: self.targets.iter().map(|t| t.name.clone()).collect(),
+            })
     }
 
     /// The trigger called `name` (`POST /hooks/<name>`).

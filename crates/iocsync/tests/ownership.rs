@@ -123,7 +123,10 @@ async fn a_mass_removal_exits_4_until_released_after_a_look_at_the_plan() {
         stdout.contains("held: 140 removals would not be sent"),
         "{stdout}"
     );
-    assert!(stdout.lines().filter(|l| l.contains(" held ")).count() >= 140);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("held\t")).count(),
+        140
+    );
 
     let held = run_expecting(dir.path(), &["run", "block"], 4);
     let stderr = String::from_utf8_lossy(&held.stderr);

@@ -3,6 +3,7 @@
 //! that carry the library's marker and that nothing claims, and writes nothing to the target.
 //! The next `iocsync plan` shows what the run will then keep, rewrite and remove.
 
+use crate::cli::out::{self, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -41,14 +42,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Utc::now(),
     ))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
         let verb = if report.dry_run {
             "would adopt"
         } else {
             "adopted"
         };
-        println!(
+        outln!(
             "{}: {verb} {} objects of library {} ({} already claimed, {} without its marker left alone)",
             report.workflow,
             report.adopted,
@@ -57,7 +58,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             report.left_alone
         );
         if !report.dry_run && report.adopted > 0 {
-            println!(
+            outln!(
                 "next: `iocsync plan {}` shows what the next run keeps, rewrites and removes",
                 report.workflow
             );

@@ -8,6 +8,7 @@
 //! `<target>/hook:<name>`) before their TTL, or when they have none.
 //! Exit code 3 when some values were refused (each is listed with its reason).
 
+use crate::cli::out::{self, outln};
 use std::process::ExitCode;
 
 use super::GlobalArgs;
@@ -69,14 +70,14 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
         (None, None, _) => anyhow::bail!("give --target (or --trigger with `unblock`)"),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
         let verb = match mode {
             Mode::Block => "blocked",
             Mode::Unblock => "unblocked",
         };
         for value in &report.applied {
-            println!("{verb}: {value}");
+            outln!("{verb}: {value}");
         }
         for refused in &report.refused {
             eprintln!("refused: {}: {}", refused.input, refused.reason);

@@ -1,5 +1,6 @@
 //! `iocsync check TARGET`: is the target reachable, is the key valid, may it read the lists.
 
+use crate::cli::out::outln;
 use std::process::ExitCode;
 
 use engine::config::{Product, Target};
@@ -31,10 +32,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let value =
             serde_json::json!({ "target": target.name, "ok": error.is_none(), "error": error });
-        println!("{value}");
+        outln!("{value}");
     } else {
         match &error {
-            None => println!("{}: reachable, key accepted, lists readable", target.name),
+            None => outln!("{}: reachable, key accepted, lists readable", target.name),
             Some(error) => eprintln!("{}: {error}", target.name),
         }
     }

@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
-use comfy_table::{ContentArrangement, Table, presets};
 use indicator::Kind;
 use store::{Class, Collection, IndicatorRecord, Library, Order, SeenWithin, Status};
 
@@ -199,26 +198,21 @@ fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             collections.push(stored);
         }
     }
-    let mut out = BufWriter::new(io::stdout().lock());
-    let written = if args.json {
-        collections
-            .iter()
-            .try_for_each(|c| writeln!(out, "{}", json_line(c)))
-    } else {
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(["NAME", "FILTER", "DESCRIPTION"]);
+    if !args.json {
+        let mut table = super::out::Rows::new(&[("NAME", 20), ("FILTER", 50), ("DESCRIPTION", 0)])?;
         for c in &collections {
-            table.add_row([
+            table.row(&[
                 c.name.as_str(),
                 &describe(c),
                 c.description.as_deref().unwrap_or(""),
-            ]);
+            ])?;
         }
-        writeln!(out, "{table}")
-    };
+        return finish_output(table.finish());
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    let written = collections
+        .iter()
+        .try_for_each(|c| writeln!(out, "{}", json_line(c)));
     finish_output(written.and_then(|()| out.flush()))
 }
 

@@ -10,6 +10,7 @@
 
 mod structure;
 
+use crate::cli::out::{self, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -103,7 +104,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = global.config_path();
     let report = check(&path);
     if check_args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
         print(&report, global.quiet);
     }
@@ -126,18 +127,18 @@ fn print(report: &Report, quiet: bool) {
                     (s.triggers, "trigger"),
                 ]
                 .map(|(n, noun)| format!("{n} {noun}{}", if n == 1 { "" } else { "s" }));
-                println!("{file}: valid ({})", counts.join(", "));
+                outln!("{file}: valid ({})", counts.join(", "));
             }
         }
         _ => {
             let count = report.problems.len();
             let noun = if count == 1 { "problem" } else { "problems" };
-            println!("{file}: {count} {noun}");
+            outln!("{file}: {count} {noun}");
             for problem in &report.problems {
-                println!("  {problem}");
+                outln!("  {problem}");
             }
             if report.sections.is_none() {
-                println!(
+                outln!(
                     "(secrets, collections, the library and the guard are checked once these are fixed)"
                 );
             }

@@ -2,6 +2,7 @@
 //! `examples/iocsync.toml`, embedded at build time, so the shipped example, `init` and
 //! `quickstart` can never drift apart. An existing file is kept unless `--force`.
 
+use crate::cli::out::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,7 +37,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = args.path.unwrap_or_else(|| global.config_path());
     write_config(&path, EXAMPLE_CONFIG, args.force)?;
     if !global.quiet {
-        println!(
+        outln!(
             "wrote {}: edit its targets, then run `iocsync --config {} config check`",
             path.display(),
             path.display()

@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod guard;
 pub mod import;
 pub mod init;
+pub mod out;
 pub mod parse;
 pub mod plan;
 pub mod quickstart;
@@ -161,6 +162,7 @@ pub fn color_enabled() -> bool {
 
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    out::set_quiet(cli.global.quiet);
     match cli.command {
         Command::Parse(args) => parse::run(args, &cli.global),
         Command::Emulator(args) => emulator::run(args, &cli.global),

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use comfy_table::{ContentArrangement, Table, presets};
 use indicator::{Flag, Indicator, Kind, Scope};
 use serde::Serialize;
 
+use super::out;
 use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
 /// Parse, refang, canonicalise and classify indicators, one per line or found in free text.
@@ -255,29 +255,34 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Where rows go: streamed to stdout as JSON lines, or gathered into a table.
+/// Where rows go: streamed to stdout as JSON lines, or as rows of a listing (aligned on a
+/// terminal, tab-separated when piped) — never gathered, so memory stays flat.
 enum Sink {
     Json(BufWriter<io::Stdout>),
-    Table { table: Box<Table>, with_file: bool },
+    Table {
+        rows: Option<out::Rows>,
+        with_file: bool,
+    },
 }
+
+/// The listing's columns and their widths on a terminal.
+const COLUMNS: [(&str, usize); 6] = [
+    ("line", 8),
+    ("kind", 6),
+    ("value", 48),
+    ("scope", 13),
+    ("flags", 16),
+    ("error", 0),
+];
 
 impl Sink {
     fn new(json: bool, with_file: bool) -> Self {
         if json {
             return Sink::Json(BufWriter::with_capacity(1 << 16, io::stdout()));
         }
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(["line", "kind", "value", "scope", "flags", "error"]);
-        if !table.is_tty() {
-            // Piped output has no terminal width: wrap long values at `$COLUMNS` or 160.
-            let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
-            table.set_width(width.unwrap_or(160));
-        }
+        // The header comes with the first row: no row, no listing.
         Sink::Table {
-            table: Box::new(table),
+            rows: None,
             with_file,
         }
     }
@@ -288,7 +293,7 @@ impl Sink {
                 serde_json::to_writer(&mut *out, &row)?;
                 out.write_all(b"\n")
             }
-            Sink::Table { table, with_file } => {
+            Sink::Table { rows, with_file } => {
                 let line = if *with_file {
                     format!("{}:{}", row.file, row.line)
                 } else {
@@ -299,28 +304,29 @@ impl Sink {
                     (value, _) => value.unwrap_or(row.input).to_owned(),
                 };
                 let flags: Vec<&str> = row.flags.iter().map(|f| f.as_str()).collect();
-                table.add_row([
-                    line,
-                    row.kind.map(|k| k.to_string()).unwrap_or_default(),
-                    value,
-                    row.scope.map(|s| s.to_string()).unwrap_or_default(),
-                    flags.join(", "),
-                    row.error.unwrap_or_default(),
-                ]);
-                Ok(())
+                let rows = match rows {
+                    Some(rows) => rows,
+                    None => rows.insert(out::Rows::new(&COLUMNS)?),
+                };
+                rows.row(&[
+                    &line,
+                    &row.kind.map(|k| k.to_string()).unwrap_or_default(),
+                    &value,
+                    &row.scope.map(|s| s.to_string()).unwrap_or_default(),
+                    &flags.join(", "),
+                    &row.error.unwrap_or_default(),
+                ])
             }
         }
     }
 
     fn finish(self) -> io::Result<()> {
         match self {
-            Sink::Json(mut out) => out.flush(),
-            Sink::Table { table, .. } if table.row_count() == 0 => Ok(()),
-            Sink::Table { table, .. } => {
-                let mut out = io::stdout().lock();
-                writeln!(out, "{table}")?;
-                out.flush()
-            }
+            Sink::Json(mut json) => out::check(json.flush()),
+            Sink::Table { rows: None, .. } => Ok(()),
+            Sink::Table {
+                rows: Some(rows), ..
+            } => rows.finish(),
         }
     }
 }

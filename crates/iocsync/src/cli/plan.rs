@@ -3,10 +3,10 @@
 //! `run --verify` would); as a table of changes or as the plan's JSON. Removals the brake
 //! would hold are listed as `held`.
 
+use crate::cli::out::{self, outln};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use comfy_table::{Table, presets};
 
 use super::GlobalArgs;
 
@@ -52,13 +52,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         options,
     ))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        out::json(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    table.set_header(["change", "kind", "value", "reason"]);
-    let rows = [
+    let mut table = out::Rows::new(&[("change", 8), ("kind", 6), ("value", 48), ("reason", 0)])?;
+    let lists = [
         ("add", &plan.adds),
         ("update", &plan.updates),
         ("claim", &plan.joins),
@@ -67,16 +65,16 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ("restore", &plan.restores),
         ("held", &plan.held),
     ];
-    for (label, changes) in rows {
+    for (label, changes) in lists {
         for change in changes {
-            table.add_row([label, change.kind.as_str(), &change.value, &change.reason]);
+            table.row(&[label, change.kind.as_str(), &change.value, &change.reason])?;
         }
     }
     for skip in &plan.skips {
-        table.add_row(["skip", skip.kind.as_str(), &skip.value, &skip.reason]);
+        table.row(&["skip", skip.kind.as_str(), &skip.value, &skip.reason])?;
     }
-    println!("{table}");
-    println!(
+    table.finish()?;
+    outln!(
         "{}: {} to add, {} to update, {} to remove, {} claims to record or release without a write, {} skipped, {} deferred to later runs, {} IP-list parts to write",
         plan.workflow,
         plan.adds.len(),
@@ -88,10 +86,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         plan.parts.len()
     );
     for note in &plan.notes {
-        println!("note: {note}");
+        outln!("note: {note}");
     }
     if let Some(why) = &plan.brake {
-        println!(
+        outln!(
             "held: {} removals would not be sent: {why}; `iocsync run {} --allow-removals` sends them",
             plan.held.len(),
             plan.workflow

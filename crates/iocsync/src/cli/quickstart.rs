@@ -17,6 +17,7 @@ mod samples;
 mod setup;
 mod summary;
 
+use crate::cli::out::{self, outln};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,7 +89,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     say(&format!("emulator listening on {}", emulator.base_url()));
     let outcome = quickstart(&runtime, &paths, &emulator, &say).and_then(|(summary, daemon)| {
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            out::json(&summary)?;
         } else {
             summary::print(&summary);
         }
@@ -336,11 +337,11 @@ async fn read_state(emulator: &RunningEmulator, config: &Config) -> anyhow::Resu
 
 /// Prints where everything answers and waits for Ctrl-C (or SIGTERM).
 async fn serve_until_interrupted(daemon: &str, emulator: &RunningEmulator, say: &dyn Fn(&str)) {
-    println!("status page   {daemon}/");
-    println!("JSON API      {daemon}/api/status");
-    println!("metrics       {daemon}/metrics");
-    println!("webhooks      {daemon}/hooks/NAME");
-    println!(
+    outln!("status page   {daemon}/");
+    outln!("JSON API      {daemon}/api/status");
+    outln!("metrics       {daemon}/metrics");
+    outln!("webhooks      {daemon}/hooks/NAME");
+    outln!(
         "emulator      {} (state: {0}/_emulator/state)",
         emulator.base_url()
     );

@@ -3,6 +3,7 @@
 //! some items were refused or failed, 4 when the removal brake held removals (review them with
 //! `iocsync plan`, release them once with `--allow-removals`), 1 when the workflow was halted.
 
+use crate::cli::out::{self, outln};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -84,7 +85,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     ))?;
     bar.finish();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
         print_summary(&report);
     }
@@ -136,9 +137,9 @@ fn print_summary(report: &RunReport) {
         report.api_calls.to_string(),
         format!("{:.1}s", report.elapsed_ms as f64 / 1000.0),
     ]);
-    println!("{table}");
+    outln!("{table}");
     if report.dry_run {
-        println!("dry run: nothing was sent");
+        outln!("dry run: nothing was sent");
     }
     for failure in report.failed.iter().take(20) {
         eprintln!(
@@ -155,7 +156,7 @@ fn print_summary(report: &RunReport) {
     for error in &report.errors {
         eprintln!("error: {error}");
     }
-    for note in &report.notes {
+    for note in report.notes.iter().filter(|_| !out::quiet()) {
         eprintln!("note: {note}");
     }
     if let Some(why) = &plan.brake {

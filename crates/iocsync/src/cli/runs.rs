@@ -1,8 +1,7 @@
 //! `iocsync runs`: the latest runs, newest first, with their counts and errors.
 
+use crate::cli::out;
 use std::process::ExitCode;
-
-use comfy_table::{Table, presets};
 
 use super::GlobalArgs;
 
@@ -22,32 +21,40 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let (_, library) = super::run::open(global, false)?;
     let runs = library.runs(args.limit)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        out::json(&runs)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    table.set_header([
-        "id", "workflow", "started", "status", "added", "updated", "removed", "failed", "errors",
-    ]);
+    let mut rows = out::Rows::new(&[
+        ("id", 6),
+        ("workflow", 22),
+        ("started", 19),
+        ("status", 11),
+        ("added", 7),
+        ("updated", 7),
+        ("removed", 7),
+        ("held", 6),
+        ("failed", 6),
+        ("errors", 0),
+    ])?;
     for run in &runs {
         let count = |key: &str| {
             run.counts
                 .get(key)
                 .map_or_else(String::new, ToString::to_string)
         };
-        table.add_row([
-            run.id.to_string(),
-            run.workflow.clone(),
-            run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            run.status.to_string(),
-            count("added"),
-            count("updated"),
-            count("removed"),
-            count("failed"),
-            run.errors.first().cloned().unwrap_or_default(),
-        ]);
+        rows.row(&[
+            &run.id.to_string(),
+            &run.workflow,
+            &run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            run.status.as_str(),
+            &count("added"),
+            &count("updated"),
+            &count("removed"),
+            &count("held"),
+            &count("failed"),
+            run.errors.first().map_or("", String::as_str),
+        ])?;
     }
-    println!("{table}");
+    rows.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! run, the webhook trigger's answer, and what now sits in the emulator (read back from its
 //! `/_emulator/state`, not from iocsync's own records).
 
+use crate::cli::out::outln;
 use std::collections::BTreeMap;
 
 use comfy_table::{Table, presets};
@@ -126,30 +127,32 @@ pub struct Summary {
 
 /// Prints the summary as tables.
 pub fn print(summary: &Summary) {
-    println!("{}", feeds_table(&summary.imported));
-    println!();
-    println!("{}", workflows_table(&summary.workflows));
+    outln!("{}", feeds_table(&summary.imported));
+    outln!();
+    outln!("{}", workflows_table(&summary.workflows));
     for (name, answer) in &summary.triggers {
-        println!();
-        println!("webhook trigger `{name}`:");
-        println!("{}", trigger_table(answer));
+        outln!();
+        outln!("webhook trigger `{name}`:");
+        outln!("{}", trigger_table(answer));
     }
-    println!();
-    println!("{}", emulator_table(&summary.emulator));
+    outln!();
+    outln!("{}", emulator_table(&summary.emulator));
     if !summary.left_out.is_empty() {
-        println!(
+        outln!(
             "left out (needs a real receiver): target {}",
             summary.left_out.join(", ")
         );
     }
-    println!(
+    outln!(
         "{} changes sent; a second quickstart in {} sends none.",
-        summary.changes, summary.dir
+        summary.changes,
+        summary.dir
     );
     if let Some(first) = summary.workflows.first() {
-        println!(
+        outln!(
             "next: iocsync --config {} plan {}   (or: runs, config check, serve)",
-            summary.config, first.workflow
+            summary.config,
+            first.workflow
         );
     }
 }

@@ -1,0 +1,137 @@
+//! What the binary prints: a pipe closed early ends a command quietly (no panic, exit 0);
+//! `--quiet` prints nothing but errors; long listings are tab-separated rows when piped; a
+//! missing config file and an unknown workflow get one clear message each.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use support::{emulator, iocsync, run_expecting, seed, write_key};
+
+fn write_config(dir: &std::path::Path, base_url: &str) {
+    let key = write_key(dir);
+    let text = format!(
+        "[library]\npath = \"library.db\"\n\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"{base_url}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n\n[[collections]]\nname = \"all\"\n\n[[workflows]]\nname = \"block\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\n\n[[workflows]]\nname = \"other\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"exceptions\"\n",
+        key.display()
+    );
+    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+}
+
+/// Runs `args` with stdout piped, reads one line, closes the pipe, and returns the exit
+/// status and stderr.
+fn head_one(dir: &std::path::Path, args: &[&str], stdin: Option<Vec<u8>>) -> (bool, String) {
+    let mut child = iocsync(dir)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        let mut writer = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            let _ = writer.write_all(&input);
+        });
+    }
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    // The reader is gone: the pipe is closed.
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipe_closed_early_ends_the_command_quietly() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url());
+    seed(dir.path(), 3000);
+    let lines: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("{}.{}.{}.{}\n", 45, i >> 16, (i >> 8) & 255, i & 255).into_bytes())
+        .collect();
+    for (args, input) in [
+        (&["parse"][..], Some(lines.clone())),
+        (&["parse", "--json"], Some(lines)),
+        (&["plan", "block"], None),
+        (
+            &["collections", "show", "all", "--library", "library.db"],
+            None,
+        ),
+    ] {
+        for _ in 0..3 {
+            let (success, stderr) = head_one(dir.path(), args, input.clone());
+            assert!(success, "{args:?}: {stderr}");
+            assert!(
+                !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_prints_nothing_but_errors_and_piped_listings_are_tab_separated() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url());
+    seed(dir.path(), 5);
+    let quiet = run_expecting(dir.path(), &["--quiet", "run", "block"], 0);
+    assert!(
+        quiet.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let runs = run_expecting(dir.path(), &["runs"], 0);
+    let text = String::from_utf8_lossy(&runs.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id\tworkflow\tstarted\tstatus\tadded\tupdated\tremoved\theld\tfailed\terrors"
+    );
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!((row[1], row[3], row[4]), ("block", "succeeded", "5"));
+    // JSON asked for is printed even with --quiet.
+    let json = run_expecting(dir.path(), &["--quiet", "runs", "--json"], 0);
+    assert!(serde_json::from_slice::<serde_json::Value>(&json.stdout).is_ok());
+}
+
+#[test]
+fn a_missing_config_and_an_unknown_workflow_get_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = run_expecting(dir.path(), &["run", "block"], 1);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(stderr.matches("iocsync.toml").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("iocsync init") && !stderr.contains("os error"),
+        "{stderr}"
+    );
+    write_config(dir.path(), "http://127.0.0.1:9");
+    std::fs::write(dir.path().join("library.db"), b"").unwrap();
+    std::fs::remove_file(dir.path().join("library.db")).unwrap();
+    run_expecting(
+        dir.path(),
+        &["run", "block", "--init-library", "--dry-run"],
+        0,
+    );
+    let unknown = run_expecting(dir.path(), &["plan", "blocc"], 1);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no workflow named `blocc`") && stderr.contains("there are: block, other"),
+        "{stderr}"
+    );
+}
