@@ -1,4 +1,5 @@
-//! The `iocsync` binary: a thin command-line layer over the library crates.
+//! The `iocsync` binary: the command-line layer over the library crates (flags, printing,
+//! exit codes) and the daemon (`serve`).
 //!
 //! Each subcommand lives in its own module under `cli/` with an `Args` struct (parsed by clap)
 //! and a `run` function. Flags are turned into plain validated values before any I/O happens;
@@ -13,7 +14,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    cli::init_logging(&cli.global);
+    let daemon = matches!(cli.command, cli::Command::Serve(_));
+    cli::init_logging(&cli.global, daemon);
     match cli::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

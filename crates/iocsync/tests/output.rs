@@ -135,3 +135,80 @@ fn a_missing_config_and_an_unknown_workflow_get_one_clear_message() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_logs_its_runs_at_info_without_verbose_flags() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url());
+    let text = std::fs::read_to_string(dir.path().join("iocsync.toml"))
+        .unwrap()
+        .replace(
+            "action = \"blocklist\"\n",
+            "action = \"blocklist\"\nschedule = \"1s\"\n",
+        );
+    std::fs::write(dir.path().join("iocsync.toml"), text).unwrap();
+    seed(dir.path(), 2);
+    let mut child = iocsync(dir.path())
+        .args([
+            "--log-json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tick",
+            "100ms",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("run finished")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no run logged at INFO: {seen:?}"),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let listening = seen
+        .iter()
+        .find(|l| l.contains("iocsync serve listening"))
+        .unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(listening).unwrap();
+    assert_eq!(parsed["level"], "INFO");
+    assert!(
+        seen.iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn the_version_names_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_expecting(dir.path(), &["--version"], 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (name, rest) = text.trim().split_once(' ').unwrap();
+    assert_eq!(name, "iocsync");
+    let (version, stamp) = rest.split_once(' ').unwrap();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let commit = stamp
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim_end_matches(", modified");
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+}

@@ -47,7 +47,13 @@ pub fn exit_code(status: store::RunStatus) -> ExitCode {
 /// Security and XDR, and keeps them in step: only differences are sent, expired and revoked
 /// indicators are removed, and guards keep what must never be blocked out of every export.
 #[derive(Debug, Parser)]
-#[command(name = "iocsync", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "iocsync",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("IOCSYNC_BUILD"), ")"),
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -135,12 +141,14 @@ pub enum Command {
 
 /// Sets up `tracing` output on stderr according to the global flags: JSON lines with
 /// `--log-json`, otherwise text, coloured only on a terminal and never when `NO_COLOR` is set.
-pub fn init_logging(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
+/// The daemon logs at INFO by default (each run, reload, trigger call and TTL lift: what an
+/// operator reads), a one-shot command at WARN (its report is on stdout).
+pub fn init_logging(global: &GlobalArgs, daemon: bool) {
+    let level = match (global.quiet, global.verbose, daemon) {
+        (true, _, _) => "error",
+        (false, 0, false) => "warn",
+        (false, 0, true) | (false, 1, _) => "info",
+        (false, _, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IOCSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));

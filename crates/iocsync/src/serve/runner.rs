@@ -202,6 +202,12 @@ fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunRe
             updated = report.updated,
             "run finished with removals held by the brake: review `iocsync plan`, release with `iocsync run --allow-removals`"
         ),
+        Ok(report) if status == RunStatus::Partial => tracing::warn!(
+            workflow, %status, added = report.added, updated = report.updated,
+            removed = report.removed, failed = report.failed.len(),
+            first_failure = report.failed.first().map(|f| format!("{}: {}", f.value, f.message)),
+            "run finished, some items failed"
+        ),
         Ok(report) => tracing::info!(
             workflow, %status, added = report.added, updated = report.updated,
             removed = report.removed, failed = report.failed.len(), "run finished"
