@@ -371,6 +371,7 @@ struct RawWorkflow {
     #[serde(default)]
     adopt_existing: bool,
     verify_every: Option<String>,
+    description: Option<String>,
 }
 
 /// One workflow, validated.
@@ -387,6 +388,9 @@ pub struct Workflow {
     pub adopt_existing: bool,
     /// How often the daemon runs this workflow with `--verify` (`None`: never).
     pub verify_every: Option<Duration>,
+    /// What the objects' descriptions say after iocsync's marker (`None`: the indicator's own
+    /// description).
+    pub description: Option<crate::trigger::ValueTemplate>,
 }
 
 impl Workflow {
@@ -475,6 +479,33 @@ impl Brake {
     }
 }
 
+/// A workflow's `description`: text with `$value`, `$kind`, `$score`, `$tags`, `$source`,
+/// `$sources` and `$description` placeholders.
+fn description_template(
+    key: &str,
+    text: &str,
+) -> Result<crate::trigger::ValueTemplate, ConfigError> {
+    let template = crate::trigger::ValueTemplate::parse(text);
+    match template
+        .fields()
+        .into_iter()
+        .find(|f| !crate::mapping::DESCRIPTION_FIELDS.contains(f))
+    {
+        Some(unknown) => Err(invalid(
+            key,
+            format!(
+                "`${unknown}` is not a field; use {}",
+                crate::mapping::DESCRIPTION_FIELDS
+                    .iter()
+                    .map(|f| format!("${f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        None => Ok(template),
+    }
+}
+
 fn parse_brake(key: &str, value: Option<toml::Value>) -> Result<Brake, ConfigError> {
     const EXPECTED: &str =
         "expected a count (50) or a percentage of what the workflow holds (\"10%\")";
@@ -554,8 +585,10 @@ pub enum ExpirySetting {
     Days(u16),
     Never,
     Customer,
-    /// The indicator's own `valid_until` (never, when it has none).
-    ValidUntil,
+    /// The indicator's own `valid_until`; without one, `fallback` days (`None`: never).
+    ValidUntil {
+        fallback: Option<u16>,
+    },
 }
 
 /// "Add to Blocklist" parameters.
@@ -1039,6 +1072,11 @@ fn validate_workflow(
         Some("never") => None,
         Some(text) => Some(positive_duration(&format!("{path}.verify_every"), text)?),
     };
+    let description = raw
+        .description
+        .as_deref()
+        .map(|text| description_template(&format!("{path}.description"), text))
+        .transpose()?;
     Ok(Workflow {
         name: raw.name,
         collection: raw.collection,
@@ -1048,6 +1086,7 @@ fn validate_workflow(
         max_removals,
         adopt_existing: raw.adopt_existing,
         verify_every,
+        description,
     })
 }
 
@@ -1195,9 +1234,23 @@ fn expiry(r: &mut Reader<'_>) -> Result<ExpirySetting, ConfigError> {
         }
         Some(toml::Value::String(s)) if s == "never" => ExpirySetting::Never,
         Some(toml::Value::String(s)) if s == "customer" => ExpirySetting::Customer,
-        Some(toml::Value::String(s)) if s == "valid-until" => ExpirySetting::ValidUntil,
+        Some(toml::Value::String(s)) if s == "valid-until" => ExpirySetting::ValidUntil {
+            fallback: fallback_expiry(r)?,
+        },
         Some(_) => return Err(invalid(key, EXPIRY_CHOICES)),
     })
+}
+
+/// `fallback_expiry` of `expiry = "valid-until"`: days (1-365) for an indicator without a
+/// valid-until, or "never"; 30 days when not given.
+fn fallback_expiry(r: &mut Reader<'_>) -> Result<Option<u16>, ConfigError> {
+    let key = r.key("fallback_expiry");
+    match r.raw("fallback_expiry") {
+        None => Ok(Some(30)),
+        Some(toml::Value::Integer(days @ 1..=365)) => Ok(Some(*days as u16)),
+        Some(toml::Value::String(s)) if s == "never" => Ok(None),
+        Some(_) => Err(invalid(key, "expected days (1 to 365) or \"never\"")),
+    }
 }
 
 #[derive(Debug, Deserialize)]

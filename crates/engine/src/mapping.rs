@@ -16,7 +16,10 @@ use crate::config::{
 };
 use trendmicro::xdr_v2::ValueType;
 
+use std::collections::BTreeMap;
+
 use crate::marker::Marker;
+use crate::trigger::ValueTemplate;
 
 /// Vision One's longest description.
 const MAX_DESCRIPTION: usize = 1000;
@@ -112,11 +115,21 @@ impl V1Attributes {
         self.expires_at.is_some_and(|at| at - now <= window)
     }
 
-    /// The attributes as pushed at `now` (with the expiry instant filled in).
+    /// Whether an object of these attributes is renewed as its expiry nears: only a number of
+    /// days is; a date (an indicator's valid-until) is the end the source asked for.
+    pub fn renewable(&self) -> bool {
+        matches!(self.expiry, Some(ExpiryIntent::Days(_)))
+    }
+
+    /// The attributes as pushed at `now` (with the expiry instant filled in: what the target
+    /// will hold, in the whole days it takes).
     pub fn pushed_at(&self, now: DateTime<Utc>) -> V1Attributes {
         let expires_at = match self.expiry {
             Some(ExpiryIntent::Days(days)) => Some(now + Duration::days(i64::from(days))),
-            Some(ExpiryIntent::Until(until)) => Some(until.min(now + Duration::days(365))),
+            Some(ExpiryIntent::Until(until)) => {
+                let days = whole_days_until(until, now);
+                Some(now + Duration::days(i64::from(days)))
+            }
             _ => None,
         };
         V1Attributes {
@@ -157,20 +170,23 @@ fn days_to_expiration(intent: ExpiryIntent, now: DateTime<Utc>) -> Option<Expiry
         ExpiryIntent::Customer => None,
         ExpiryIntent::Never => Some(Expiry::NEVER),
         ExpiryIntent::Days(days) => Expiry::days(days),
-        ExpiryIntent::Until(until) => {
-            // Whole days left, rounded up, within the API's 1..=365.
-            let seconds = (until - now).num_seconds().max(1);
-            let days = ((seconds + 86_399) / 86_400).clamp(1, 365);
-            Expiry::days(u16::try_from(days).unwrap_or(365))
-        }
+        ExpiryIntent::Until(until) => Expiry::days(whole_days_until(until, now)),
     }
+}
+
+/// Whole days from `now` to `until`, rounded down so the object is gone by then (not up to a
+/// day later), within the API's 1..=365: less than a day left still takes the one day
+/// Vision One allows at least.
+fn whole_days_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u16 {
+    let days = (until - now).num_seconds().div_euclid(86_400).clamp(1, 365);
+    u16::try_from(days).unwrap_or(365)
 }
 
 /// The suspicious objects one indicator becomes, or why it becomes none.
 pub fn blocklist(
     record: &IndicatorRecord,
     params: &BlocklistParams,
-    marker: &Marker,
+    describe: &Describer<'_>,
 ) -> Result<Vec<Desired>, String> {
     let values = vision_one_values(record, params.url_scheme)?;
     let risk_level = match params.risk_level {
@@ -186,9 +202,11 @@ pub fn blocklist(
         ExpirySetting::Customer => ExpiryIntent::Customer,
         ExpirySetting::Never => ExpiryIntent::Never,
         ExpirySetting::Days(days) => ExpiryIntent::Days(days),
-        ExpirySetting::ValidUntil => record
-            .valid_until
-            .map_or(ExpiryIntent::Never, ExpiryIntent::Until),
+        ExpirySetting::ValidUntil { fallback } => match (record.valid_until, fallback) {
+            (Some(until), _) => ExpiryIntent::Until(until),
+            (None, Some(days)) => ExpiryIntent::Days(days),
+            (None, None) => ExpiryIntent::Never,
+        },
     };
     Ok(values
         .into_iter()
@@ -198,7 +216,7 @@ pub fn blocklist(
                 scan_action: params.scan_action,
                 risk_level,
                 expiry: Some(expiry),
-                ..V1Attributes::new(value.key(), description(record, marker))
+                ..V1Attributes::new(value.key(), describe.describe(record))
             },
             value: value.value().to_owned(),
         })
@@ -209,13 +227,13 @@ pub fn blocklist(
 pub fn exceptions(
     record: &IndicatorRecord,
     params: &ExceptionParams,
-    marker: &Marker,
+    describe: &Describer<'_>,
 ) -> Result<Vec<Desired>, String> {
     Ok(vision_one_values(record, params.url_scheme)?
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes::new(value.key(), description(record, marker)),
+            attributes: V1Attributes::new(value.key(), describe.describe(record)),
             value: value.value().to_owned(),
         })
         .collect())
@@ -225,14 +243,14 @@ pub fn exceptions(
 pub fn xdr(
     record: &IndicatorRecord,
     params: &XdrParams,
-    marker: &Marker,
+    describe: &Describer<'_>,
 ) -> Result<Vec<Desired>, String> {
     let value_type = ValueType::for_kind(record.kind).map_err(|error| error.to_string())?;
     Ok(vision_one_values(record, params.url_scheme)?
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,
-            attributes: V1Attributes::new(value_type.as_str(), description(record, marker)),
+            attributes: V1Attributes::new(value_type.as_str(), describe.describe(record)),
             value: value.value().to_owned(),
         })
         .collect())
@@ -240,13 +258,13 @@ pub fn xdr(
 
 /// The webhook call one indicator becomes: its value as the library holds it, its kind as the
 /// key, its score and description. Every kind goes.
-pub fn http(record: &IndicatorRecord, marker: &Marker) -> Desired {
+pub fn http(record: &IndicatorRecord, describe: &Describer<'_>) -> Desired {
     Desired {
         kind: record.kind,
         value: record.value.clone(),
         attributes: V1Attributes {
             score: record.score,
-            ..V1Attributes::new(record.kind.as_str(), description(record, marker))
+            ..V1Attributes::new(record.kind.as_str(), describe.describe(record))
         },
     }
 }
@@ -299,10 +317,61 @@ fn vision_one_values(
         .map_err(|error| error.to_string())
 }
 
-/// The object's description: this library's marker, then the indicator's description.
-fn description(record: &IndicatorRecord, marker: &Marker) -> String {
-    let text = marker.stamp(record.description.as_deref().unwrap_or_default());
-    text.chars().take(MAX_DESCRIPTION).collect()
+/// What an object's description says: this library's marker, then the workflow's
+/// `description` template filled from the indicator, or the indicator's own description.
+pub struct Describer<'a> {
+    pub marker: &'a Marker,
+    pub template: Option<&'a ValueTemplate>,
+}
+
+/// The placeholders a workflow's `description` template may use.
+pub const DESCRIPTION_FIELDS: &[&str] = &[
+    "value",
+    "kind",
+    "score",
+    "tags",
+    "source",
+    "sources",
+    "description",
+];
+
+impl Describer<'_> {
+    /// The description of the object `record` becomes (at most 1,000 characters).
+    pub fn describe(&self, record: &IndicatorRecord) -> String {
+        let text = match self.template {
+            None => record.description.clone().unwrap_or_default(),
+            Some(template) => template
+                .render(&description_fields(record))
+                .ok()
+                .and_then(|mut texts| texts.pop())
+                .unwrap_or_default(),
+        };
+        let text = self.marker.stamp(&text);
+        text.chars().take(MAX_DESCRIPTION).collect()
+    }
+}
+
+/// An indicator's fields as a description template sees them (absent ones empty).
+fn description_fields(record: &IndicatorRecord) -> BTreeMap<String, serde_json::Value> {
+    let text = |value: String| serde_json::Value::String(value);
+    BTreeMap::from([
+        ("value".to_owned(), text(record.value.clone())),
+        ("kind".to_owned(), text(record.kind.to_string())),
+        (
+            "score".to_owned(),
+            text(record.score.map_or_else(String::new, |s| s.to_string())),
+        ),
+        ("tags".to_owned(), text(record.tags.join(", "))),
+        (
+            "source".to_owned(),
+            text(record.sources.first().cloned().unwrap_or_default()),
+        ),
+        ("sources".to_owned(), text(record.sources.join(", "))),
+        (
+            "description".to_owned(),
+            text(record.description.clone().unwrap_or_default()),
+        ),
+    ])
 }
 
 /// The network an indicator puts on a Deep Security IP list, or why it puts none.
@@ -384,7 +453,11 @@ mod tests {
 
     #[test]
     fn kinds_map_to_value_keys_and_scores_to_risk() {
-        let m = marker();
+        let marker = marker();
+        let m = Describer {
+            marker: &marker,
+            template: None,
+        };
         let ip = blocklist(&record(Kind::Ipv4, "1.2.3.4", Some(8)), &params(), &m).unwrap();
         assert_eq!(ip[0].attributes.key, "ip");
         assert_eq!(ip[0].attributes.risk_level, Some(RiskLevel::High));
@@ -404,13 +477,60 @@ mod tests {
     }
 
     #[test]
-    fn valid_until_becomes_whole_days_rounded_up() {
+    fn valid_until_becomes_whole_days_rounded_down() {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let until = now + Duration::hours(36);
         let days = days_to_expiration(ExpiryIntent::Until(until), now).unwrap();
-        assert_eq!(days.as_days(), 2);
+        assert_eq!(
+            days.as_days(),
+            1,
+            "gone by the valid-until, not a day after"
+        );
+        let week = days_to_expiration(ExpiryIntent::Until(now + Duration::days(7)), now).unwrap();
+        assert_eq!(week.as_days(), 7, "exactly seven days is seven");
+        let soon = days_to_expiration(ExpiryIntent::Until(now + Duration::hours(3)), now).unwrap();
+        assert_eq!(soon.as_days(), 1, "Vision One's least");
+        let pushed = V1Attributes {
+            expiry: Some(ExpiryIntent::Until(until)),
+            ..V1Attributes::new("ip", String::new())
+        }
+        .pushed_at(now);
+        assert_eq!(
+            pushed.expires_at,
+            Some(now + Duration::days(1)),
+            "what the target holds"
+        );
+        assert!(!pushed.renewable());
         let far = days_to_expiration(ExpiryIntent::Until(now + Duration::days(900)), now);
         assert_eq!(far.unwrap().as_days(), 365);
+    }
+
+    #[test]
+    fn a_description_template_fills_the_indicators_fields_after_the_marker() {
+        let marker = marker();
+        let template = ValueTemplate::parse("$source: $tags (score $score)$description");
+        let describe = Describer {
+            marker: &marker,
+            template: Some(&template),
+        };
+        let mut rec = record(Kind::Domain, "bad.example", Some(8));
+        rec.tags = vec!["c2".into(), "emotet".into()];
+        rec.description = None;
+        assert_eq!(
+            describe.describe(&rec),
+            "[iocsync:0a0b0c0d] t: c2, emotet (score 8)"
+        );
+        rec.score = None;
+        assert_eq!(
+            describe.describe(&rec),
+            "[iocsync:0a0b0c0d] t: c2, emotet (score )"
+        );
+        let long = ValueTemplate::parse(&"x".repeat(2000));
+        let describe = Describer {
+            marker: &marker,
+            template: Some(&long),
+        };
+        assert_eq!(describe.describe(&rec).chars().count(), 1000);
     }
 
     #[test]

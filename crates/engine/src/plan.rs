@@ -195,18 +195,21 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
         notes: Vec::new(),
     };
     let allowed = guarded(workflow, input, &mut plan);
-    let marker = input.marker;
+    let describe = &mapping::Describer {
+        marker: input.marker,
+        template: workflow.description.as_ref(),
+    };
     let (desired, renew_within, objects_per_run) = match &workflow.parameters {
         Parameters::Blocklist(params) => {
             let desired = map_all(&allowed, &mut plan, |r| {
-                mapping::blocklist(r, params, marker)
+                mapping::blocklist(r, params, describe)
             });
             let desired = cap(desired, |_| true, params.cap_per_type, &mut plan);
             (desired, Some(params.renew_within), params.objects_per_run)
         }
         Parameters::Exceptions(params) => {
             let desired = map_all(&allowed, &mut plan, |r| {
-                mapping::exceptions(r, params, marker)
+                mapping::exceptions(r, params, describe)
             });
             let desired = cap(desired, |_| false, params.cap, &mut plan);
             (desired, None, params.objects_per_run)
@@ -216,11 +219,13 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
             return plan;
         }
         Parameters::Http(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| Ok(vec![mapping::http(r, marker)]));
+            let desired = map_all(&allowed, &mut plan, |r| {
+                Ok(vec![mapping::http(r, describe)])
+            });
             (desired, None, params.objects_per_run)
         }
         Parameters::XdrBlock(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params, marker));
+            let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params, describe));
             (desired, None, params.objects_per_run)
         }
     };
@@ -543,7 +548,9 @@ fn claim_reason(
             .or(repair)
             .unwrap_or_else(|| "new in the collection".to_owned()),
         Some(old) if !want.same_request(old) => "attributes changed".to_owned(),
-        Some(old) if renew_within.is_some_and(|w| old.expires_within(now, w)) => {
+        Some(old)
+            if old.renewable() && renew_within.is_some_and(|w| old.expires_within(now, w)) =>
+        {
             "expiry is near: renewed".to_owned()
         }
         Some(_) => repair?,

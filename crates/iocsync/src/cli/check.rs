@@ -1,4 +1,8 @@
-//! `iocsync check TARGET`: is the target reachable, is the key valid, may it read the lists.
+//! `iocsync check TARGET [--write]`: is the target reachable, is the key valid, may it read the
+//! lists — and, with `--write`, may it change them: a harmless value in the `.example` domain
+//! (RFC 2606), marked as iocsync's, logged not blocked, expiring in a day, is added and removed
+//! at once on each list the target has (suspicious objects, exceptions, response tasks, IP
+//! lists), and each permission is reported on its own line.
 
 use crate::cli::out::outln;
 use std::process::ExitCode;
@@ -10,11 +14,18 @@ use trendmicro::xdr_v2::{ActionId, XdrV2Client};
 
 use super::{EXIT_FAILURE, GlobalArgs};
 
+mod write;
+
 /// Arguments of `iocsync check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The target to check, as named in the config file.
     pub target: String,
+    /// Also check write permissions: add and at once remove a harmless value
+    /// (`iocsync-permission-check.example`, or a list named `iocsync-permission-check`) on each
+    /// list the target has. This changes the target for a moment.
+    #[arg(long)]
+    pub write: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -29,17 +40,40 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let outcome = runtime.block_on(probe(target));
     let error = outcome.err().map(|e| format!("{e:#}"));
+    let writes = if args.write && error.is_none() {
+        runtime.block_on(write::check(target))
+    } else {
+        Vec::new()
+    };
+    let ok = error.is_none() && writes.iter().all(|w| w.error.is_none());
     if args.json {
-        let value =
-            serde_json::json!({ "target": target.name, "ok": error.is_none(), "error": error });
+        let value = serde_json::json!({
+            "target": target.name, "ok": ok, "error": error, "write": writes,
+        });
         outln!("{value}");
     } else {
         match &error {
             None => outln!("{}: reachable, key accepted, lists readable", target.name),
             Some(error) => eprintln!("{}: {error}", target.name),
         }
+        for write in &writes {
+            match &write.error {
+                None => outln!("{}: {}: may add and remove", target.name, write.permission),
+                Some(error) => eprintln!(
+                    "{}: {}: MISSING PERMISSION (or the write failed): {error}",
+                    target.name, write.permission
+                ),
+            }
+        }
+        if !args.write && error.is_none() {
+            outln!(
+                "{}: write permissions not checked (`iocsync check {} --write` adds and removes a harmless value)",
+                target.name,
+                target.name
+            );
+        }
     }
-    Ok(if error.is_none() {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)

@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod guard;
 pub mod import;
 pub mod init;
+pub mod man;
 pub mod out;
 pub mod parse;
 pub mod plan;
@@ -135,6 +136,8 @@ pub enum Command {
     Config(config::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Print the manual page, or write one per command with --dir.
+    Man(man::Args),
     /// Try iocsync end to end on the built-in emulator with the bundled sample feeds.
     Quickstart(quickstart::Args),
 }
@@ -188,6 +191,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args, &cli.global),
         Command::Config(args) => config::run(args, &cli.global),
         Command::Completions(args) => completions::run(args, &cli.global),
+        Command::Man(args) => man::run(args, &cli.global),
         Command::Quickstart(args) => quickstart::run(args, &cli.global),
     }
 }

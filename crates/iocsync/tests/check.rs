@@ -1,0 +1,103 @@
+//! `iocsync check --write` against the emulator: a key that may only read is caught before the
+//! first run halts on it, each permission on its own line, and nothing is left behind.
+
+mod support;
+
+use emulator::EmulatorConfig;
+use emulator::config::TaskSettings;
+use support::{KEY, run_expecting};
+
+const READ_ONLY: &str = "read-only-key";
+
+fn config(dir: &std::path::Path, v1: &str, ds: &str, key: &str) {
+    std::fs::write(dir.join("key"), key).unwrap();
+    let text = format!(
+        r#"
+[library]
+path = "library.db"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "{v1}"
+api_key = "file:key"
+proxy = "none"
+
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "{ds}"
+api_key = "file:key"
+auth_header = "api-secret-key"
+proxy = "none"
+
+[[targets]]
+name = "xdr"
+product = "xdr-v2"
+base_url = "{v1}"
+api_key = "file:key"
+proxy = "none"
+"#
+    );
+    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_write_proves_each_permission_and_leaves_nothing_behind() {
+    let emu = emulator::spawn(EmulatorConfig {
+        api_keys: vec![KEY.into()],
+        read_only_keys: vec![READ_ONLY.into()],
+        tasks: TaskSettings { delay_seconds: 0 },
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &emu.base_url(), &emu.deep_security_url(), KEY);
+    let lists_before = emu.emulator().snapshot().ip_lists.len();
+
+    // Without --write: reading is checked, and the output says writing was not.
+    let read = run_expecting(dir.path(), &["check", "v1"], 0);
+    assert!(String::from_utf8_lossy(&read.stdout).contains("write permissions not checked"));
+    for target in ["v1", "ds", "xdr"] {
+        let out = run_expecting(dir.path(), &["check", target, "--write", "--json"], 0);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["ok"], true, "{target}: {report}");
+        assert!(!report["write"].as_array().unwrap().is_empty());
+    }
+    let state = emu.emulator().snapshot();
+    assert!(state.suspicious_objects.is_empty(), "removed at once");
+    assert!(state.exceptions.is_empty());
+    assert_eq!(
+        state.ip_lists.len(),
+        lists_before,
+        "the check list was deleted"
+    );
+    assert!(
+        state.xdr_blocked.is_empty(),
+        "the block was restored: {:?}",
+        state.xdr_blocked
+    );
+    let stats = emu.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/threatintel/suspiciousObjects/delete", "207"),
+        1
+    );
+
+    // A key that may only read: caught, naming each permission.
+    config(
+        dir.path(),
+        &emu.base_url(),
+        &emu.deep_security_url(),
+        READ_ONLY,
+    );
+    let refused = run_expecting(dir.path(), &["check", "v1", "--write"], 1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("v1: suspicious objects: MISSING PERMISSION")
+            && stderr.contains("v1: exceptions: MISSING PERMISSION"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("lists readable"));
+    assert!(emu.emulator().snapshot().suspicious_objects.is_empty());
+}
