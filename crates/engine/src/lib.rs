@@ -43,6 +43,7 @@ pub mod run;
 pub mod schedule;
 pub mod space;
 pub mod trigger;
+pub mod why;
 
 pub use config::{Config, ConfigError};
 pub use error::EngineError;

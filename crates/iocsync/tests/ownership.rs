@@ -232,3 +232,52 @@ async fn the_daemon_shows_held_removals_on_its_page_and_in_metrics() {
         "never released by itself"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn why_explains_sources_collections_guard_and_claims() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url(), "library.db");
+    let values = seed_with(dir.path(), 3, ip);
+    run_expecting(dir.path(), &["run", "block"], 0);
+    run_expecting(dir.path(), &["block", "--target", "v1", &values[0]], 0);
+    revoke_first(&dir.path().join("library.db"), 1);
+
+    let out = run_expecting(dir.path(), &["why", &values[0], "--live", "--json"], 0);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let it = &answer[0]["indicators"][0];
+    assert_eq!(it["value"], values[0].as_str());
+    assert_eq!(it["record"]["status"], "revoked");
+    assert_eq!(it["sources"][0]["revoked"], true);
+    assert_eq!(it["collections"][0]["member"], false);
+    assert!(
+        it["collections"][0]["because"][0]
+            .as_str()
+            .unwrap()
+            .contains("revoked")
+    );
+    let block = &it["workflows"][0];
+    let state = block["state"].as_str().unwrap();
+    assert!(
+        state.contains("lets go of it") && state.contains("kept on the target for `iocsync block`"),
+        "{block}"
+    );
+    let claimants: Vec<&str> = block["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["claimant"].as_str().unwrap())
+        .collect();
+    assert_eq!(claimants, ["workflow `block`", "`iocsync block`"]);
+    assert!(
+        block["live"].as_str().unwrap().starts_with("on the target"),
+        "{block}"
+    );
+
+    // A private address: the guard's rule says why it is never sent.
+    let private = run_expecting(dir.path(), &["why", "10.1.2.3"], 0);
+    let text = String::from_utf8_lossy(&private.stdout);
+    assert!(text.contains("library: no feed ever listed it"), "{text}");
+    assert!(text.contains("guard: blocklist refused by"), "{text}");
+    assert!(text.contains("not in the workflow's collection"), "{text}");
+}

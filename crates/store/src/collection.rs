@@ -5,8 +5,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use indicator::Kind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{IndicatorRecord, SourceVote};
 
 use crate::model::{Class, Status};
 
@@ -202,6 +205,86 @@ impl Collection {
             }
         }
         Ok(())
+    }
+}
+
+impl Collection {
+    /// Why `record` (with its sources' `votes`, its status as of `now`) is not a member, one
+    /// reason per filter it fails; empty when it is a member. The same rules the library's
+    /// query applies (`iocsync why` explains with it; a test holds the two together).
+    pub fn exclusions(
+        &self,
+        record: &IndicatorRecord,
+        votes: &[SourceVote],
+        now: DateTime<Utc>,
+    ) -> Vec<String> {
+        let mut why = Vec::new();
+        if !self.status.contains(&record.status) {
+            why.push(format!("its status is {}", record.status));
+        }
+        if !self.kinds.is_empty() && !self.kinds.contains(&record.kind) {
+            why.push(format!(
+                "it is a {}, not one of the collection's kinds",
+                record.kind
+            ));
+        }
+        if let Some(class) = self.class
+            && class != record.class
+        {
+            why.push(format!("its class is {}, not {class}", record.class));
+        }
+        if let Some(min) = self.min_score {
+            match record.score {
+                None => why.push(format!("it has no score (the collection needs {min})")),
+                Some(score) if score < min => {
+                    why.push(format!("its score {score} is below {min}"));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(window) = self.seen_within
+            && let Ok(window_chrono) = chrono::Duration::from_std(window.0)
+            && now
+                .checked_sub_signed(window_chrono)
+                .is_some_and(|cutoff| record.last_seen < cutoff)
+        {
+            why.push(format!(
+                "last seen {}, longer ago than {window}",
+                record
+                    .last_seen
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        self.tag_exclusions(record, &mut why);
+        if !self.sources.is_empty() {
+            let all_revoked = votes.iter().all(|v| v.revoked);
+            let stands = votes
+                .iter()
+                .any(|v| self.sources.contains(&v.source) && (!v.revoked || all_revoked));
+            if !stands {
+                why.push(format!(
+                    "none of its sources {:?} is one of {:?} (or they withdrew it)",
+                    votes.iter().map(|v| v.source.as_str()).collect::<Vec<_>>(),
+                    self.sources
+                ));
+            }
+        }
+        why
+    }
+
+    fn tag_exclusions(&self, record: &IndicatorRecord, why: &mut Vec<String>) {
+        let has = |tag: &String| record.tags.contains(tag);
+        if !self.tags_any.is_empty() && !self.tags_any.iter().any(has) {
+            why.push(format!("it has none of the tags {:?}", self.tags_any));
+        }
+        let missing: Vec<&String> = self.tags_all.iter().filter(|t| !has(t)).collect();
+        if !missing.is_empty() {
+            why.push(format!("it lacks the tags {missing:?}"));
+        }
+        let excluded: Vec<&String> = self.tags_none.iter().filter(|t| has(t)).collect();
+        if !excluded.is_empty() {
+            why.push(format!("it has the excluded tags {excluded:?}"));
+        }
     }
 }
 

@@ -227,3 +227,106 @@ fn definitions_are_saved_listed_replaced_and_removed() {
     assert!(!lib.remove_collection("high").unwrap());
     assert_eq!(lib.collection("high").unwrap(), None);
 }
+
+mod exclusions {
+    //! `Collection::exclusions` (what `iocsync why` explains with) agrees with the library's
+    //! query on random libraries and collections: a record is a member exactly when no filter
+    //! excludes it.
+
+    use super::common::{day, library, sighting};
+    use indicator::Kind;
+    use proptest::prelude::*;
+    use store::{Class, Collection, SeenWithin, Sighting, Status};
+
+    const TAGS: [&str; 3] = ["c2", "phish", "ok"];
+    const SOURCES: [&str; 3] = ["feodo", "misp", "manual"];
+
+    fn some_of(pool: &'static [&'static str; 3]) -> impl Strategy<Value = Vec<String>> {
+        proptest::sample::subsequence(pool.as_slice(), 0..=2)
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect())
+    }
+
+    /// A filter list that is usually empty, so most collections filter on one or two things and
+    /// membership goes both ways.
+    fn rarely(pool: &'static [&'static str; 3]) -> impl Strategy<Value = Vec<String>> {
+        prop::option::weighted(0.25, some_of(pool)).prop_map(Option::unwrap_or_default)
+    }
+
+    prop_compose! {
+        fn sightings()(
+            n in 1usize..6,
+            scores in prop::collection::vec(prop::option::of(0u8..=10), 12),
+            tags in prop::collection::vec(some_of(&TAGS), 12),
+            sources in prop::collection::vec(0usize..3, 12),
+            revoked in prop::collection::vec(any::<bool>(), 12),
+            seen in prop::collection::vec(1u32..20, 12),
+            asset in prop::collection::vec(any::<bool>(), 12),
+        ) -> Vec<Sighting> {
+            (0..12).map(|i| Sighting {
+                score: scores[i],
+                tags: tags[i].clone(),
+                revoked: revoked[i],
+                seen_at: day(seen[i]),
+                class: if asset[i] { Class::Asset } else { Class::Indicator },
+                ..sighting(
+                    if i % 4 == 3 { Kind::Domain } else { Kind::Ipv4 },
+                    &if i % 4 == 3 { format!("d{}.example.com", i % n) } else { format!("45.0.0.{}", i % n) },
+                    SOURCES[sources[i]],
+                )
+            }).collect()
+        }
+    }
+
+    prop_compose! {
+        fn collections()(
+            min_score in prop::option::weighted(0.6, 0u8..=10),
+            tags_any in rarely(&TAGS),
+            tags_all in rarely(&TAGS),
+            tags_none in rarely(&TAGS),
+            sources in rarely(&SOURCES),
+            domains_only in prop::bool::weighted(0.2),
+            assets in prop::option::weighted(0.2, any::<bool>()),
+            revoked_too in any::<bool>(),
+            within in prop::option::weighted(0.3, 1u64..20),
+        ) -> Collection {
+            Collection {
+                min_score,
+                tags_any,
+                tags_all,
+                tags_none,
+                sources,
+                kinds: if domains_only { vec![Kind::Domain] } else { vec![] },
+                class: assets.map(|a| if a { Class::Asset } else { Class::Indicator }),
+                status: if revoked_too { vec![Status::Active, Status::Revoked] } else { vec![Status::Active] },
+                seen_within: within.map(|d| SeenWithin(std::time::Duration::from_secs(d * 86_400))),
+                ..Collection::new("c")
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn exclusions_agree_with_the_query(sightings in sightings(), collection in collections()) {
+            let (_dir, mut lib) = library();
+            lib.merge_at(&sightings, day(20)).unwrap();
+            let now = day(21);
+            let members: Vec<(Kind, String)> = lib
+                .members(&collection, now, None)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.kind, r.value))
+                .collect();
+            let all = lib.members(&Collection {
+                status: vec![Status::Active, Status::Revoked, Status::Expired, Status::Disabled],
+                ..Collection::new("all")
+            }, now, None).unwrap();
+            for record in all {
+                let votes = lib.votes(record.kind, &record.value).unwrap();
+                let why = collection.exclusions(&record, &votes, now);
+                let member = members.contains(&(record.kind, record.value.clone()));
+                prop_assert_eq!(why.is_empty(), member, "{} {:?}: {:?}", record.value, record.status, why);
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod quickstart;
 pub mod run;
 pub mod runs;
 pub mod serve;
+pub mod why;
 
 use std::process::ExitCode;
 
@@ -127,6 +128,8 @@ pub enum Command {
     Check(check::Args),
     /// List recent runs with their counts and errors.
     Runs(runs::Args),
+    /// Explain why a value is (or is not) blocked: sources, collections, guard, claims.
+    Why(why::Args),
     /// Run the daemon: scheduled workflows, webhook triggers, status page, JSON API and metrics.
     Serve(serve::Args),
     /// Write a commented example config file.
@@ -187,6 +190,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unblock(args) => block::run(args, engine::oneoff::Mode::Unblock, &cli.global),
         Command::Check(args) => check::run(args, &cli.global),
         Command::Runs(args) => runs::run(args, &cli.global),
+        Command::Why(args) => why::run(args, &cli.global),
         Command::Serve(args) => serve::run(args, &cli.global),
         Command::Init(args) => init::run(args, &cli.global),
         Command::Config(args) => config::run(args, &cli.global),
