@@ -27,8 +27,9 @@
 //!   cannot fit even after evicting every expiring object it does not touch, the whole request
 //!   is a 400 with number 4000018 ("The number of objects exceeds the maximum limit ...") and
 //!   nothing is applied. A full exception list (5,000) is refused the same way.
-//! - Exceptions accept a leading `*.` on domains and `*` anywhere in URLs; IP exceptions are
-//!   single addresses (full match, as the spec says).
+//! - Exceptions accept a leading `*.` on domains, and in URLs a `*` as the host's first label
+//!   or as the last character; sender addresses only fully qualified (no `*`); IP exceptions
+//!   are single addresses (full match) — all as the spec says.
 //! - `TMV1-Filter` values compare without ASCII case and `*` is a wildcard.
 //! - 413 bodies are JSON `{"error":{"code":"RequestEntityTooLarge",...}}`; the limit is
 //!   1,000,000 bytes.
