@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Emulator;
 use crate::deep_security::error::DsError;
+use crate::vision_one::CONNECTIVITY_PATH;
 use crate::vision_one::error::V1Error;
 
 /// `RateLimit-Limit` reported by injected 429s when no Vision One rate limit is configured.
@@ -164,6 +165,8 @@ pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Ne
     if decision.internal_error {
         return if deep_security {
             DsError::Internal.into_response()
+        } else if request.uri().path() == CONNECTIVITY_PATH {
+            V1Error::ConnectivityInternal.into_response()
         } else {
             V1Error::Internal.into_response()
         };
