@@ -243,6 +243,9 @@ async fn bad_fault_settings_are_refused() {
         json!({"error_rate": 2.0}),
         json!({"unknown": 1}),
         json!({"latency_ms": "slow"}),
+        json!({"xdr_task_outcomes": {"1.2.3.4": "rejected"}}),
+        json!({"response_task_outcomes": {"1.2.3.4": "timeout"}}),
+        json!({"response_task_outcomes": {"1.2.3.4": "exploded"}}),
     ] {
         let reply = api
             .send(api.http.post(api.url("/_emulator/faults")).json(&bad))
