@@ -2,7 +2,8 @@
 
 pytmv1 0.11.0 (Vision One) and deep-security-api 20.0.463 (Deep Security) are the reference
 clients: every call below must behave exactly as the SDK expects of the real service
-(status codes, 207 bodies, nextLink paging, error objects, response models). Each check
+(status codes, 207 bodies, nextLink paging with the filter header on every page, error
+objects, response models, block-list tasks and how they fail). Each check
 prints PASS or FAIL with the reason; the last line is "N passed, N failed" and the exit
 status is non-zero when anything failed.
 
@@ -22,7 +23,10 @@ from typing import Any, Callable, Dict, List
 
 import deepsecurity
 import pytmv1
+import pytmv1.utils
 from deepsecurity.rest import ApiException
+from pytmv1.model.enum import Api, QueryOp
+from pytmv1.model.response import ListSuspiciousResp
 
 BASE = os.environ["EMULATOR_URL"].rstrip("/")
 KEY = os.environ["EMULATOR_KEY"]
@@ -250,6 +254,13 @@ def v1_exceptions() -> None:
     expect(deleted.result_code == pytmv1.ResultCode.SUCCESS, f"{deleted}")
 
 
+def block_task(client: pytmv1.Client, task_id: str) -> Any:
+    """The task's result as pytmv1 reads a block-list task (BlockListTaskResp), polled."""
+    return client.task.get_result_class(
+        task_id, pytmv1.BlockListTaskResp, poll=True, poll_time_sec=30
+    )
+
+
 @check
 def v1_block_list_task() -> None:
     reset()
@@ -258,14 +269,96 @@ def v1_block_list_task() -> None:
     expect(added.result_code == pytmv1.ResultCode.SUCCESS, f"{added}")
     item = added.response.items[0]
     expect(item.status == 202 and item.task_id, f"{item}")
-    task = client.task.get_result(item.task_id, poll=True, poll_time_sec=30)
+    task = block_task(client, item.task_id)
     expect(task.result_code == pytmv1.ResultCode.SUCCESS, f"{task}")
     expect(task.response.status == pytmv1.Status.SUCCEEDED, f"{task.response}")
+    expect(task.response.action == "block" and task.response.error is None, f"{task.response}")
+    expect(task.response.type == pytmv1.ObjectType.IP, f"{task.response}")
     expect(task.response.value == "192.0.2.66", f"{task.response}")
     values = [o.value for o in client.object.list_suspicious().response.items]
     expect(values == ["192.0.2.66"], f"blocked value listed: {values}")
     removed = client.object.delete_block(obj(pytmv1.ObjectType.IP, "192.0.2.66"))
     expect(removed.result_code == pytmv1.ResultCode.SUCCESS, f"{removed}")
+    restore = removed.response.items[0]
+    expect(restore.status == 202 and restore.task_id != item.task_id, f"{restore}")
+    undone = block_task(client, restore.task_id)
+    expect(undone.result_code == pytmv1.ResultCode.SUCCESS, f"{undone}")
+    expect(undone.response.status == pytmv1.Status.SUCCEEDED, f"{undone.response}")
+    expect(undone.response.action == "restoreBlock", f"{undone.response}")
+    expect(client.object.list_suspicious().response.items == [], "restored value gone")
+
+
+@check
+def v1_block_list_task_failures() -> None:
+    reset()
+    outcomes = {
+        "192.0.2.71": "failed",
+        "192.0.2.72": "rejected",
+        "192.0.2.73": "canceled",
+        "192.0.2.74": "pendingApproval",
+    }
+    control("POST", "/_emulator/faults", {"response_task_outcomes": outcomes})
+    client = v1()
+    added = client.object.add_block(*(obj(pytmv1.ObjectType.IP, v) for v in outcomes))
+    expect(added.result_code == pytmv1.ResultCode.SUCCESS, f"{added}")
+    statuses = []
+    for item in added.response.items:
+        task = block_task(client, item.task_id)
+        expect(task.result_code == pytmv1.ResultCode.SUCCESS, f"{task}")
+        statuses.append(task.response.status)
+        if task.response.status == pytmv1.Status.FAILED:
+            error = task.response.error
+            expect(error is not None and error.code == "TaskError", f"{task.response}")
+            expect(error.number == 4009999 and error.message, f"{error}")
+    expected = [
+        pytmv1.Status.FAILED,
+        pytmv1.Status.REJECTED,
+        pytmv1.Status.CANCELED,
+        pytmv1.Status.PENDING_APPROVAL,
+    ]
+    expect(statuses == expected, f"{statuses}")
+    expect(client.object.list_suspicious().response.items == [], "nothing blocked")
+
+
+@check
+def v1_block_list_duplicate_and_unknown_restore() -> None:
+    reset()
+    control("POST", "/_emulator/faults", {"response_task_outcomes": {"192.0.2.81": "pendingApproval"}})
+    client = v1()
+    first = client.object.add_block(obj(pytmv1.ObjectType.IP, "192.0.2.81"))
+    expect(first.result_code == pytmv1.ResultCode.SUCCESS, f"{first}")
+    again = client.object.add_block(obj(pytmv1.ObjectType.IP, "192.0.2.81"))
+    expect(again.result_code == pytmv1.ResultCode.ERROR, f"{again}")
+    duplicate = again.errors[0]
+    expect(duplicate.status == 400 and duplicate.code == "TaskError", f"{duplicate}")
+    expect(duplicate.message == "Task duplication.", f"{duplicate}")
+    expect(duplicate.task_id == first.response.items[0].task_id, f"{duplicate}")
+    unknown = client.object.delete_block(obj(pytmv1.ObjectType.DOMAIN, "never-blocked.example"))
+    expect(unknown.result_code == pytmv1.ResultCode.ERROR, f"{unknown}")
+    missing = unknown.errors[0]
+    expect(missing.status == 400 and missing.message == "Target not found.", f"{missing}")
+
+
+@check
+def v1_filter_on_every_page() -> None:
+    reset()
+    client = v1()
+    # Older than every IP, so (newest first) they follow the IPs: a page asked for without
+    # the filter would bring them back.
+    client.object.add_suspicious(suspicious(pytmv1.ObjectType.DOMAIN, "a.example"))
+    batch = [suspicious(pytmv1.ObjectType.IP, f"10.2.{i // 256}.{i % 256}") for i in range(150)]
+    expect(client.object.add_suspicious(*batch).result_code == pytmv1.ResultCode.SUCCESS, "added")
+    seen: List[str] = []
+    # pytmv1 0.11 has no filtered consume for suspicious objects; its filtered consumers
+    # (alerts, API keys) call send_linkable with the TMV1-Filter header exactly like this.
+    consumed = client._core.send_linkable(
+        ListSuspiciousResp,
+        Api.GET_SUSPICIOUS_OBJECTS,
+        lambda o: seen.append(o.value),
+        headers=pytmv1.utils.tmv1_filter(QueryOp.AND, {"type": "ip"}),
+    )
+    expect(consumed.result_code == pytmv1.ResultCode.SUCCESS, f"{consumed}")
+    expect(len(seen) == 150 and "a.example" not in seen, f"{len(seen)} values: {seen[-3:]}")
 
 
 @check

@@ -107,8 +107,8 @@ pub struct RateLimits {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TaskSettings {
-    /// Seconds from a task's creation until it succeeds; it is "ongoing"/"running" for the
-    /// second half of that time. 0 makes tasks succeed at once.
+    /// Seconds from a task's creation until its final status; it is "ongoing"/"running" for the
+    /// second half of that time. 0 makes tasks end at once.
     pub delay_seconds: u64,
 }
 

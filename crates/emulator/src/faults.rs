@@ -1,9 +1,12 @@
 //! Injected faults: a 500 per request with some probability, a 500 per item inside a 207,
-//! added latency, dropped connections (the socket closes with no response), bursts of 429, and
-//! a 400 for any request whose body names a given value (a value the product will not take). Probabilities draw from one generator seeded by `--seed`, so a given seed and request
-//! order give the same faults. The middleware applies to the Trend APIs only, never to
-//! `/_emulator/*`.
+//! added latency, dropped connections (the socket closes with no response), bursts of 429, a
+//! 400 for any request whose body names a given value (a value the product will not take),
+//! and per value the final status of the tasks that block or restore it (a task that fails,
+//! is rejected, canceled, times out, is skipped or waits for approval). Probabilities draw
+//! from one generator seeded by `--seed`, so a given seed and request order give the same
+//! faults. The middleware applies to the Trend APIs only, never to `/_emulator/*`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -16,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Emulator;
 use crate::deep_security::error::DsError;
+use crate::tasks::{Outcome, TaskOrigin};
+use crate::vision_one::CONNECTIVITY_PATH;
 use crate::vision_one::error::V1Error;
 
 /// `RateLimit-Limit` reported by injected 429s when no Vision One rate limit is configured.
@@ -42,11 +47,36 @@ pub struct FaultSettings {
     /// A request whose body contains one of these strings is refused with HTTP 400, every
     /// time: a deterministic per-call failure (one XDR block, one IP-list write).
     pub reject_values: Vec<String>,
+    /// Values (as sent) whose v3 response tasks end `failed`, `rejected` or `canceled`, or wait
+    /// in `pendingApproval`, instead of succeeding. Decided when the task is created.
+    pub response_task_outcomes: BTreeMap<String, Outcome>,
+    /// Values (as sent) whose XDR v2 tasks end `failed`, `timeout` or `skipped` instead of
+    /// `success`. Decided when the task is created.
+    pub xdr_task_outcomes: BTreeMap<String, Outcome>,
 }
 
 impl FaultSettings {
-    /// Checks that probabilities are within 0–1.
+    /// Checks that probabilities are within 0–1 and task outcomes exist in their API.
     pub fn validate(&self) -> Result<(), String> {
+        for (name, outcomes, origin) in [
+            (
+                "response_task_outcomes",
+                &self.response_task_outcomes,
+                TaskOrigin::Response,
+            ),
+            (
+                "xdr_task_outcomes",
+                &self.xdr_task_outcomes,
+                TaskOrigin::Xdr,
+            ),
+        ] {
+            if let Some((value, outcome)) = outcomes.iter().find(|(_, o)| !o.fits(origin)) {
+                return Err(format!(
+                    "{name}: `{}` (for `{value}`) is not a final status of that API",
+                    outcome.as_str()
+                ));
+            }
+        }
         for (name, p) in [
             ("error_rate", self.error_rate),
             ("item_error_rate", self.item_error_rate),
@@ -164,6 +194,8 @@ pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Ne
     if decision.internal_error {
         return if deep_security {
             DsError::Internal.into_response()
+        } else if request.uri().path() == CONNECTIVITY_PATH {
+            V1Error::ConnectivityInternal.into_response()
         } else {
             V1Error::Internal.into_response()
         };
@@ -259,5 +291,29 @@ mod tests {
             ..FaultSettings::default()
         };
         assert!(bad.validate().unwrap_err().contains("drop_rate"));
+    }
+
+    #[test]
+    fn task_outcomes_must_be_statuses_of_their_api() {
+        let xdr = |outcome| FaultSettings {
+            xdr_task_outcomes: [("1.2.3.4".to_owned(), outcome)].into(),
+            ..FaultSettings::default()
+        };
+        assert!(xdr(Outcome::Timeout).validate().is_ok());
+        let error = xdr(Outcome::PendingApproval).validate().unwrap_err();
+        assert!(
+            error.contains("xdr_task_outcomes") && error.contains("pendingApproval"),
+            "{error}"
+        );
+        let response = FaultSettings {
+            response_task_outcomes: [("1.2.3.4".to_owned(), Outcome::Skipped)].into(),
+            ..FaultSettings::default()
+        };
+        assert!(
+            response
+                .validate()
+                .unwrap_err()
+                .contains("response_task_outcomes")
+        );
     }
 }

@@ -27,8 +27,9 @@
 //!   cannot fit even after evicting every expiring object it does not touch, the whole request
 //!   is a 400 with number 4000018 ("The number of objects exceeds the maximum limit ...") and
 //!   nothing is applied. A full exception list (5,000) is refused the same way.
-//! - Exceptions accept a leading `*.` on domains and `*` anywhere in URLs; IP exceptions are
-//!   single addresses (full match, as the spec says).
+//! - Exceptions accept a leading `*.` on domains, and in URLs a `*` as the host's first label
+//!   or as the last character; sender addresses only fully qualified (no `*`); IP exceptions
+//!   are single addresses (full match) — all as the spec says.
 //! - `TMV1-Filter` values compare without ASCII case and `*` is a wildcard.
 //! - 413 bodies are JSON `{"error":{"code":"RequestEntityTooLarge",...}}`; the limit is
 //!   1,000,000 bytes.
@@ -37,6 +38,10 @@
 //!   outside 0–5000; built-in lists may be modified and deleted.
 //! - XDR v2 blocks are kept apart from the Suspicious Object List (`xdrBlocked` in the state);
 //!   v3 response blocks land in the Suspicious Object List when their task succeeds.
+//! - A v3 response block or restore is a "Task duplication." only while the same task on the
+//!   same value is still open (queued, running, pending approval); blocking a value already
+//!   listed starts a new task. XDR v2 `getTask` reports `executedTime` and `finishedTime` as 0
+//!   until the task has started or ended.
 
 pub mod auth;
 mod body;
@@ -199,6 +204,20 @@ impl Emulator {
     /// Whether one item of a 207 gets an injected 500.
     pub(crate) fn item_fails(&self) -> bool {
         lock(&self.inner.faults).item_fails()
+    }
+
+    /// How a task of `origin` on `value` ends, when the fault settings say it does not succeed.
+    pub(crate) fn task_outcome(
+        &self,
+        origin: tasks::TaskOrigin,
+        value: &str,
+    ) -> Option<tasks::Outcome> {
+        let faults = lock(&self.inner.faults);
+        let outcomes = match origin {
+            tasks::TaskOrigin::Response => &faults.settings().response_task_outcomes,
+            tasks::TaskOrigin::Xdr => &faults.settings().xdr_task_outcomes,
+        };
+        outcomes.get(value).copied()
     }
 
     /// Counts a request against the caller's window; `Err((retry_after, limit))` when over.

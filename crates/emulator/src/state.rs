@@ -2,7 +2,7 @@
 //! the same document serves `GET /_emulator/state` and the `--state` file loaded at start and
 //! written at shutdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::format_iso;
 use crate::deep_security::model::{IpList, builtin_ip_lists};
 use crate::error::EmulatorError;
-use crate::tasks::Task;
+use crate::tasks::{Outcome, Task};
 use crate::vision_one::model::{ExceptionObject, ObjectType, SuspiciousObject};
 
 pub use crate::vision_one::store::ObjectKey;
@@ -46,6 +46,8 @@ pub struct State {
     purged_at: Option<i64>,
     /// Every task with a smaller id has been applied.
     pub(crate) settled_upto: u64,
+    /// Tasks that wait for an approval (settled, yet still open).
+    awaiting_approval: BTreeSet<u64>,
 }
 
 impl Default for State {
@@ -64,6 +66,7 @@ impl Default for State {
             seq: 0,
             purged_at: None,
             settled_upto: 0,
+            awaiting_approval: BTreeSet::new(),
         }
     }
 }
@@ -73,6 +76,27 @@ impl State {
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// Records a new task.
+    pub fn insert_task(&mut self, task: Task) {
+        if task.outcome == Some(Outcome::PendingApproval) {
+            self.awaiting_approval.insert(task.id);
+        }
+        self.tasks.insert(task.id, task);
+    }
+
+    /// The tasks that may still be open: those not settled yet (once [`crate::tasks::settle`]
+    /// has run, every one still under way) and those waiting for an approval.
+    pub fn open_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks
+            .range(self.settled_upto..)
+            .map(|(_, task)| task)
+            .chain(
+                self.awaiting_approval
+                    .iter()
+                    .filter_map(|id| self.tasks.get(id)),
+            )
     }
 
     /// Drops suspicious objects whose expiry has passed (at most one sweep per second).
@@ -115,6 +139,12 @@ impl State {
         for object in snapshot.suspicious_objects {
             suspicious.insert(key(object.kind, &object.value), object);
         }
+        let awaiting_approval = snapshot
+            .tasks
+            .iter()
+            .filter(|t| t.outcome == Some(Outcome::PendingApproval))
+            .map(|t| t.id)
+            .collect();
         Self {
             suspicious,
             exceptions: snapshot
@@ -134,6 +164,7 @@ impl State {
             seq: snapshot.seq,
             purged_at: None,
             settled_upto: 0,
+            awaiting_approval,
         }
     }
 

@@ -1,8 +1,10 @@
 //! The legacy XDR v2.0 response API: `POST /v2.0/xdr/response/block` and `/restoreBlock`
 //! take one object `{"valueType","targetValue","productId","description"}` and answer
 //! `{"actionId": n, "taskStatus": "pending"}`; `GET /v2.0/xdr/response/getTask?actionId=n`
-//! reports `data.taskStatus` moving pending → ongoing → success on the emulator's clock. A
-//! finished block shows in the state's `xdrBlocked`; a finished restore removes it.
+//! reports `data.taskStatus` moving pending → ongoing → success on the emulator's clock (or
+//! `failed`, `timeout`, `skipped` for values named in the fault settings'
+//! `xdr_task_outcomes`). A block that succeeds shows in the state's `xdrBlocked`; a restore
+//! that succeeds removes it.
 
 use std::collections::HashMap;
 
@@ -15,7 +17,6 @@ use serde_json::{Value, json};
 use crate::Emulator;
 use crate::auth::XdrCaller;
 use crate::body::V1Json;
-use crate::clock::format_iso;
 use crate::tasks::{Progress, Task, TaskAction, TaskOrigin};
 use crate::vision_one::error::V1Error;
 use crate::vision_one::model::ObjectType;
@@ -52,7 +53,13 @@ fn optional_string(body: &Value, key: &str) -> Result<Option<String>, V1Error> {
 }
 
 /// Checks a block / restore body and makes its task.
-fn task_from(body: &Value, action: TaskAction, id: u64, now: i64) -> Result<Task, V1Error> {
+fn task_from(
+    emulator: &Emulator,
+    body: &Value,
+    action: TaskAction,
+    id: u64,
+    now: i64,
+) -> Result<Task, V1Error> {
     let bad = |m: &str| V1Error::BadRequest(m.to_owned());
     if !body.is_object() {
         return Err(bad(
@@ -83,16 +90,17 @@ fn task_from(body: &Value, action: TaskAction, id: u64, now: i64) -> Result<Task
         description: optional_string(body, "description")?,
         created: now,
         applied: false,
+        outcome: emulator.task_outcome(TaskOrigin::Xdr, value),
     })
 }
 
 fn submit(emulator: &Emulator, body: &Value, action: TaskAction) -> Result<Response, V1Error> {
     let now = emulator.now();
     let id = emulator.with_state(|state| {
-        let task = task_from(body, action, state.next_task_id, now)?;
+        let task = task_from(emulator, body, action, state.next_task_id, now)?;
         state.next_task_id += 1;
         let id = task.id;
-        state.tasks.insert(id, task);
+        state.insert_task(task);
         Ok::<_, V1Error>(id)
     })?;
     Ok(Json(json!({"actionId": id, "taskStatus": "pending"})).into_response())
@@ -133,19 +141,28 @@ async fn get_task(
         .with_state(|state| state.tasks.get(&id).cloned())
         .filter(|t| t.origin == TaskOrigin::Xdr)
         .ok_or(V1Error::NotFound)?;
-    let status = match task.progress(now, delay) {
-        Progress::Pending => "pending",
-        Progress::Ongoing => "ongoing",
-        Progress::Done => "success",
+    Ok(Json(task_body(&task, now, delay)).into_response())
+}
+
+/// The `getTask` answer exactly as Trend's mock-up has it (`tm-v1-api-mockup`
+/// `mappings/xdr/v2/common/get_task.json`): times in epoch seconds, `error` an object, no
+/// other field. `executedTime` and `finishedTime` are 0 until the task has started or ended
+/// (the mock-up only shows a finished task).
+fn task_body(task: &Task, now: i64, delay: u64) -> Value {
+    let progress = task.progress(now, delay);
+    let executed = match progress {
+        Progress::Pending => 0,
+        Progress::Ongoing | Progress::Done => task.started(delay),
     };
-    Ok(Json(json!({"data": {
-        "actionId": task.id,
-        "taskStatus": status,
-        "action": task.action.as_str(),
-        "valueType": task.value_type,
-        "targetValue": task.value,
-        "createdTime": format_iso(task.created),
-        "lastActionTime": format_iso(task.last_action(now, delay)),
-    }}))
-    .into_response())
+    let finished = match progress {
+        Progress::Done => task.last_action(now, delay),
+        Progress::Pending | Progress::Ongoing => 0,
+    };
+    json!({"data": {
+        "createdTime": task.created,
+        "executedTime": executed,
+        "finishedTime": finished,
+        "taskStatus": task.status(now, delay),
+        "error": {},
+    }})
 }

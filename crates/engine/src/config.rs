@@ -21,7 +21,7 @@ use guard::GuardConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 use store::{Class, Collection};
-use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig};
+use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig, Region as WorkloadRegion};
 use trendmicro::http::{HttpPolicy, ProxySetting};
 use trendmicro::http_template::HttpTemplateConfig;
 use trendmicro::vision_one::config::Region;
@@ -161,7 +161,8 @@ pub enum Product {
 struct RawTarget {
     name: String,
     product: Product,
-    region: Option<Region>,
+    /// A Vision One region for vision-one and xdr-v2, a Workload Security one for deep-security.
+    region: Option<String>,
     base_url: Option<String>,
     api_key: Option<String>,
     auth_header: Option<AuthHeader>,
@@ -223,6 +224,7 @@ pub struct Target {
     pub name: String,
     pub product: Product,
     region: Option<Region>,
+    workload_region: Option<WorkloadRegion>,
     base_url: Option<String>,
     key_ref: String,
     auth_header: Option<AuthHeader>,
@@ -319,11 +321,17 @@ impl Target {
 
     /// The Deep Security client settings (resolving the key).
     pub fn deep_security(&self) -> Result<DeepSecurityConfig, ConfigError> {
-        let instance = self
-            .base_url
-            .clone()
-            .ok_or_else(|| invalid(format!("targets.{}.base_url", self.name), "is required"))?;
-        let mut config = DeepSecurityConfig::new(instance, self.resolve_key()?);
+        let key = self.resolve_key()?;
+        let mut config = match (&self.base_url, self.workload_region) {
+            (Some(instance), _) => DeepSecurityConfig::new(instance.clone(), key),
+            (None, Some(region)) => DeepSecurityConfig::with_region(region, key),
+            (None, None) => {
+                return Err(invalid(
+                    format!("targets.{}", self.name),
+                    "give `region` or `base_url`",
+                ));
+            }
+        };
         config.auth_header = self.auth_header;
         config.http = self.http.clone();
         Ok(config)
@@ -845,7 +853,15 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
                 ));
             }
         }
-        Product::DeepSecurity | Product::Http => {
+        Product::DeepSecurity => {
+            if raw.region.is_some() == raw.base_url.is_some() {
+                return Err(invalid(
+                    &path,
+                    "give exactly one of `region` and `base_url`",
+                ));
+            }
+        }
+        Product::Http => {
             if raw.base_url.is_none() || raw.region.is_some() {
                 return Err(invalid(
                     format!("{path}.base_url"),
@@ -862,6 +878,7 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
     if raw.batch_size == Some(0) {
         return Err(invalid(format!("{path}.batch_size"), "must be at least 1"));
     }
+    let (region, workload_region) = regions(&path, raw.product, raw.region.as_deref())?;
 
     let mut http = HttpPolicy::default();
     if let Some(verify) = raw.tls_verify {
@@ -887,7 +904,8 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
     Ok(Target {
         name: raw.name,
         product: raw.product,
-        region: raw.region,
+        region,
+        workload_region,
         base_url: raw.base_url,
         key_ref,
         auth_header: raw.auth_header,
@@ -898,6 +916,23 @@ fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
         reserve_per_type,
         when_full: raw.when_full.unwrap_or_default(),
     })
+}
+
+/// `region` as the product names its regions: Vision One's (`us`, `eu`, ...) for vision-one and
+/// xdr-v2 targets, Workload Security's (`us-1`, ..., `ae-1`) for deep-security ones.
+fn regions(
+    path: &str,
+    product: Product,
+    name: Option<&str>,
+) -> Result<(Option<Region>, Option<WorkloadRegion>), ConfigError> {
+    let unknown = |error: trendmicro::error::UnknownRegion| {
+        invalid(format!("{path}.region"), error.to_string())
+    };
+    match (product, name) {
+        (_, None) => Ok((None, None)),
+        (Product::DeepSecurity, Some(name)) => Ok((None, Some(name.parse().map_err(unknown)?))),
+        (_, Some(name)) => Ok((Some(name.parse().map_err(unknown)?), None)),
+    }
 }
 
 /// `capacity_per_type` and `reserve_per_type` (Vision One targets only): the list's limit and

@@ -7,6 +7,8 @@ use common::suite::{Spec, compliance, ip_or_domain};
 use common::{Harness, sighting};
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
+use emulator::faults::FaultSettings;
+use emulator::tasks::Outcome;
 use indicator::Kind;
 
 fn emulator() -> EmulatorConfig {
@@ -58,4 +60,61 @@ parameters = { product_id = "compliance", task_timeout_secs = 20 }
         ledger.iter().all(|e| e.remote_id.is_some()),
         "action ids are kept"
     );
+}
+
+#[tokio::test]
+async fn failed_timed_out_and_skipped_tasks_are_failed_items_with_their_status() {
+    let flow = r#"
+[[workflows]]
+name = "xdr"
+collection = "all"
+target = "xdr"
+action = "xdr-block"
+parameters = { product_id = "compliance", task_timeout_secs = 20 }
+"#;
+    let mut h = Harness::with_emulator(emulator(), flow).await;
+    let now = h.now;
+    let ends = [
+        ("45.7.0.1", Outcome::Failed, "failed"),
+        ("45.7.0.2", Outcome::Timeout, "timeout"),
+        ("45.7.0.3", Outcome::Skipped, "skipped"),
+    ];
+    h.emulator.emulator().set_faults(FaultSettings {
+        xdr_task_outcomes: ends.iter().map(|(v, o, _)| ((*v).to_owned(), *o)).collect(),
+        ..FaultSettings::default()
+    });
+    let mut sightings: Vec<_> = ends
+        .iter()
+        .map(|(value, _, _)| sighting(Kind::Ipv4, value, 9, now))
+        .collect();
+    sightings.push(sighting(Kind::Ipv4, "45.7.0.4", 9, now));
+    h.merge(&sightings);
+
+    let first = h.run("xdr").await;
+    assert_eq!(first.added, 1, "{:?} {:?}", first.failed, first.halted);
+    assert_eq!(first.failed.len(), 3, "{:?}", first.failed);
+    for (value, _, status) in ends {
+        let failure = first
+            .failed
+            .iter()
+            .find(|f| f.value == value)
+            .unwrap_or_else(|| panic!("{value} is not a failed item: {:?}", first.failed));
+        assert!(
+            failure.message.contains(&format!("`{status}`")),
+            "{value}: {}",
+            failure.message
+        );
+    }
+    assert_eq!(h.xdr_blocked(), ["45.7.0.4"]);
+    assert_eq!(
+        h.ledger_values("xdr"),
+        ["45.7.0.4"],
+        "only the success is recorded"
+    );
+
+    // Once the tasks succeed, the next run blocks them: nothing was recorded as done.
+    h.emulator.emulator().set_faults(FaultSettings::default());
+    let second = h.run("xdr").await;
+    assert_eq!(second.added, 3, "{:?}", second.failed);
+    assert!(second.failed.is_empty());
 }

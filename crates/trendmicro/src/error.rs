@@ -4,6 +4,31 @@
 
 use std::time::Duration;
 
+/// A region name a product does not have (`region = "..."` in a target); lists the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown region `{name}`; known regions: {known}")]
+pub struct UnknownRegion {
+    pub name: String,
+    pub known: String,
+}
+
+impl UnknownRegion {
+    /// The region of `all` whose name (as `Display` writes it) is `name`.
+    pub fn lookup<R: Copy + std::fmt::Display>(all: &[R], name: &str) -> Result<R, Self> {
+        all.iter()
+            .copied()
+            .find(|region| region.to_string() == name)
+            .ok_or_else(|| UnknownRegion {
+                name: name.to_owned(),
+                known: all
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
 /// Why a call to a Trend Micro product (or a templated webhook) did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

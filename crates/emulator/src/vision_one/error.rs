@@ -26,6 +26,10 @@ pub enum V1Error {
         limit: u32,
     },
     Internal,
+    /// The connectivity check's 500, which carries the `innererror` its spec requires
+    /// (`v3.0_healthcheck_connectivity.json`; mock-up
+    /// `mappings/xdr/v3/connectivity/check_availability_500.json`).
+    ConnectivityInternal,
 }
 
 impl IntoResponse for V1Error {
@@ -66,6 +70,14 @@ impl IntoResponse for V1Error {
             V1Error::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": {"code": "InternalServerError", "message": "Internal server error", "number": 5_000_102}}),
+            ),
+            V1Error::ConnectivityInternal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": {
+                    "code": "InternalServerError",
+                    "message": "Internal error",
+                    "innererror": {"code": "InternalServerError", "service": "svp"}
+                }}),
             ),
         };
         let mut response = (status, Json(body)).into_response();

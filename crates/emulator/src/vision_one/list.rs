@@ -1,9 +1,15 @@
 //! Listing with `top`, `orderBy`, `startDateTime`/`endDateTime`, `TMV1-Filter` and
 //! `nextLink` paging. The `skipToken` is a keyset cursor — the sort key of the last item
-//! returned, the `endDateTime` pinned by the first page, and the filter — so deleting or
-//! adding objects between pages neither repeats nor skips the rest of the list, and a next
-//! page needs nothing but its link. `nextLink` repeats every query parameter and its path
-//! starts with `/v3.0/` (the SDK strips the first five characters of the path).
+//! returned and the `endDateTime` pinned by the first page — so deleting or adding objects
+//! between pages neither repeats nor skips the rest of the list. `nextLink` repeats every
+//! query parameter and its path starts with `/v3.0/` (the SDK strips the first five
+//! characters of the path).
+//!
+//! The filter is not in the link: like the real service, every page is filtered by the
+//! `TMV1-Filter` header of its own request, and a next page asked for without it is the
+//! unfiltered rest of the list. pytmv1 fixed exactly this: before 0.11 its
+//! `core.py` `_consume_linkable` followed `nextLink` with only the `skipToken` (later pages
+//! came back unfiltered), 0.11.0 sends the first request's headers with every page.
 
 use std::collections::HashMap;
 
@@ -60,7 +66,6 @@ pub struct ListQuery {
     pub start: Option<i64>,
     pub end: i64,
     pub filter: Option<Filter>,
-    filter_text: Option<String>,
     /// Sort key of the last item of the previous page.
     after: Option<(i64, u64)>,
     /// The query string parameters as given (minus `skipToken`), to repeat in `nextLink`.
@@ -73,9 +78,6 @@ struct SkipToken {
     k: (i64, u64),
     /// `endDateTime` of the first page.
     e: i64,
-    /// The filter of the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    f: Option<String>,
 }
 
 fn bad(message: impl Into<String>) -> V1Error {
@@ -116,12 +118,8 @@ impl ListQuery {
                 "Invalid request - startDateTime must not be later than endDateTime.",
             ));
         }
-        let filter_text = filter_header
-            .map(str::to_owned)
-            .or_else(|| token.as_ref().and_then(|t| t.f.clone()))
-            .filter(|f| !f.trim().is_empty());
-        let filter = filter_text
-            .as_deref()
+        let filter = filter_header
+            .filter(|f| !f.trim().is_empty())
             .map(filter::parse)
             .transpose()
             .map_err(bad)?;
@@ -139,7 +137,6 @@ impl ListQuery {
             start,
             end,
             filter,
-            filter_text,
             after: token.map(|t| t.k),
             params: kept,
         })
@@ -200,7 +197,6 @@ impl ListQuery {
         let token = SkipToken {
             k: last,
             e: self.end,
-            f: self.filter_text.clone(),
         };
         let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default());
         let mut query: Vec<String> = self

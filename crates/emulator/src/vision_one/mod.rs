@@ -30,13 +30,15 @@ use model::ExceptionObject;
 use objects::AddContext;
 use validate::ListKind;
 
+/// The connectivity check (its injected 500 has a body of its own, see [`V1Error`]).
+pub const CONNECTIVITY_PATH: &str = "/v3.0/healthcheck/connectivity";
 const SUSPICIOUS_PATH: &str = "/v3.0/threatintel/suspiciousObjects";
 const EXCEPTIONS_PATH: &str = "/v3.0/threatintel/suspiciousObjectExceptions";
 
 /// The Vision One routes.
 pub fn routes() -> Router<Emulator> {
     Router::new()
-        .route("/v3.0/healthcheck/connectivity", get(connectivity))
+        .route(CONNECTIVITY_PATH, get(connectivity))
         .route(SUSPICIOUS_PATH, get(list_suspicious).post(add_suspicious))
         .route(
             "/v3.0/threatintel/suspiciousObjects/delete",

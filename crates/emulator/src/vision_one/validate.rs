@@ -127,7 +127,11 @@ pub fn settings(item: &Value) -> Result<Settings, String> {
 pub fn value_is_valid(kind: ObjectType, value: &str, list: ListKind) -> bool {
     let wildcards = list == ListKind::Exception;
     match kind {
-        ObjectType::Url => value.len() <= 2048 && url_is_plausible(value, wildcards),
+        ObjectType::Url => {
+            value.len() <= 2048
+                && url_is_plausible(value, wildcards)
+                && (!wildcards || url_wildcards_in_place(value))
+        }
         ObjectType::Domain => {
             let bare = match value.strip_prefix("*.") {
                 Some(rest) if wildcards => rest,
@@ -136,7 +140,11 @@ pub fn value_is_valid(kind: ObjectType, value: &str, list: ListKind) -> bool {
             value.len() <= 253 && domain_is_plausible(bare)
         }
         ObjectType::Ip => value.len() <= 39 && value.parse::<IpAddr>().is_ok(),
-        ObjectType::SenderMailAddress => value.len() <= 320 && email_is_plausible(value),
+        // Exceptions take "fully qualified email addresses" only, no wildcard (spec
+        // `v3.0_threatintel_suspiciousObjectExceptions.json`, senderMailAddress).
+        ObjectType::SenderMailAddress => {
+            value.len() <= 320 && email_is_plausible(value) && !(wildcards && value.contains('*'))
+        }
         ObjectType::FileSha1 => is_hex(value, 40),
         ObjectType::FileSha256 => is_hex(value, 64),
     }
@@ -202,6 +210,15 @@ fn url_is_plausible(value: &str, wildcards: bool) -> bool {
     host.parse::<IpAddr>().is_ok() || domain_is_plausible(host) || host == "localhost"
 }
 
+/// Exception URLs take "leading and tailing wildcards" (spec
+/// `v3.0_threatintel_suspiciousObjectExceptions.json`, example `https://*.example.com/path1/*`):
+/// a `*` only as the host's first label or as the last character.
+fn url_wildcards_in_place(value: &str) -> bool {
+    let body = value.strip_suffix('*').unwrap_or(value);
+    let rest = body.split_once("://").map_or(body, |(_, rest)| rest);
+    !rest.strip_prefix("*.").unwrap_or(rest).contains('*')
+}
+
 fn email_is_plausible(value: &str) -> bool {
     match value.rsplit_once('@') {
         Some((local, domain)) => {
@@ -259,6 +276,14 @@ mod tests {
         assert!(value_is_valid(Url, "bad.example/x", s));
         assert!(value_is_valid(Url, "https://*.example.com/path/*", e));
         assert!(!value_is_valid(Url, "https://*.example.com/path/*", s));
+        assert!(value_is_valid(Url, "*.example.com/path", e));
+        assert!(value_is_valid(Url, "https://example.com/path*", e));
+        assert!(!value_is_valid(Url, "https://example.com/a*/b", e));
+        assert!(!value_is_valid(Url, "https://www.*.example.com/", e));
+        assert!(!value_is_valid(Url, "https://*.example.com/a/**", e));
+        assert!(!value_is_valid(SenderMailAddress, "*@example.com", e));
+        assert!(!value_is_valid(SenderMailAddress, "a*b@example.com", e));
+        assert!(value_is_valid(SenderMailAddress, "phish@example.com", e));
         assert!(!value_is_valid(Url, "http://bad example/", s));
         assert!(value_is_valid(Url, "http://[2001:db8::1]:8080/a", s));
         assert!(value_is_valid(SenderMailAddress, "a@b.example", s));

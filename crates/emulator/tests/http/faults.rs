@@ -130,11 +130,22 @@ async fn burst_of_429_then_normal_service() {
 async fn every_request_fails_at_error_rate_one_and_items_fail_at_item_error_rate_one() {
     let api = Api::start().await;
     set_faults(&api, json!({"error_rate": 1.0})).await;
-    let v1 = api.v1_get(HEALTH).await;
+    let v1 = api.v1_get("/v3.0/threatintel/suspiciousObjects").await;
     assert_eq!(v1.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
         v1.body,
         json!({"error": {"code": "InternalServerError", "message": "Internal server error", "number": 5_000_102}})
+    );
+    // The connectivity check's 500 carries the innererror its spec requires.
+    let health = api.v1_get(HEALTH).await;
+    assert_eq!(health.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        health.body,
+        json!({"error": {
+            "code": "InternalServerError",
+            "message": "Internal error",
+            "innererror": {"code": "InternalServerError", "service": "svp"}
+        }})
     );
     let ds = api.ds(Method::GET, "/api/iplists", None).await;
     assert_eq!(ds.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -232,6 +243,9 @@ async fn bad_fault_settings_are_refused() {
         json!({"error_rate": 2.0}),
         json!({"unknown": 1}),
         json!({"latency_ms": "slow"}),
+        json!({"xdr_task_outcomes": {"1.2.3.4": "rejected"}}),
+        json!({"response_task_outcomes": {"1.2.3.4": "timeout"}}),
+        json!({"response_task_outcomes": {"1.2.3.4": "exploded"}}),
     ] {
         let reply = api
             .send(api.http.post(api.url("/_emulator/faults")).json(&bad))

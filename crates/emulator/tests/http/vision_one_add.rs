@@ -402,6 +402,34 @@ async fn exceptions_accept_wildcards_and_mark_suspicious_objects() {
 }
 
 #[tokio::test]
+async fn exception_wildcards_only_where_the_spec_allows_them() {
+    let api = Api::start().await;
+    let reply = api
+        .v1_post(
+            EXC,
+            &json!([
+                {"senderMailAddress": "*@example.com"},
+                {"senderMailAddress": "phish@example.com"},
+                {"url": "https://example.com/a*/b"},
+                {"url": "https://www.*.example.com/"},
+                {"url": "*.example.com/path/*"},
+                {"url": "https://example.com/path*"}
+            ]),
+        )
+        .await;
+    assert_eq!(Api::statuses(&reply), [400, 201, 400, 400, 201, 201]);
+    assert_eq!(
+        reply.body[0]["body"]["error"]["message"],
+        "Invalid request - Invalid field format: senderMailAddress."
+    );
+    assert_eq!(
+        reply.body[2]["body"]["error"]["message"],
+        "Invalid request - Invalid field format: url."
+    );
+    assert_eq!(items(&api, EXC).await.len(), 3);
+}
+
+#[tokio::test]
 async fn delete_answers_204_or_404_per_item() {
     let api = Api::start().await;
     api.v1_post(

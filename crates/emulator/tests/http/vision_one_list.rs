@@ -76,15 +76,33 @@ async fn pages_follow_next_link_until_done() {
     }
 }
 
+/// Items of every page from `link` on, each requested with `filter` (or without a filter).
+async fn rest_of_pages(api: &Api, link: &str, filter: Option<&str>) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut next = Some(link.to_owned());
+    while let Some(url) = next.take() {
+        let mut request = api.http.get(&url).bearer_auth(KEY);
+        if let Some(filter) = filter {
+            request = request.header("TMV1-Filter", filter);
+        }
+        let reply = api.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        seen.extend(reply.body["items"].as_array().unwrap().iter().cloned());
+        next = reply.body["nextLink"].as_str().map(str::to_owned);
+    }
+    seen
+}
+
 #[tokio::test]
-async fn filter_rides_in_the_skip_token_and_deletes_between_pages_skip_nothing() {
+async fn the_filter_applies_per_request_and_deletes_between_pages_skip_nothing() {
     let api = Api::start().await;
-    add_ips(&api, 120, json!({"riskLevel": "high"})).await;
+    // The domains are older, so (newest first) they come after every IP.
     api.v1_post(
         SO,
         &json!([{"domain": "a.example"}, {"domain": "b.example"}]),
     )
     .await;
+    add_ips(&api, 120, json!({"riskLevel": "high"})).await;
     let first = api
         .v1_get_filtered(&format!("{SO}?top=50"), "type eq 'ip'")
         .await;
@@ -94,6 +112,7 @@ async fn filter_rides_in_the_skip_token_and_deletes_between_pages_skip_nothing()
         .iter()
         .map(|i| i["ip"].as_str().unwrap().to_owned())
         .collect();
+    assert_eq!(page1.len(), 50);
     // Delete the whole first page before asking for the second (a common client pattern).
     let delete: Vec<Value> = page1.iter().map(|ip| json!({"ip": ip})).collect();
     api.v1_post(
@@ -101,21 +120,27 @@ async fn filter_rides_in_the_skip_token_and_deletes_between_pages_skip_nothing()
         &Value::Array(delete),
     )
     .await;
-    // No filter header on later pages: the token carries it.
     let link = first.body["nextLink"].as_str().unwrap();
-    let mut seen = Vec::new();
-    let mut next = Some(link.to_owned());
-    while let Some(url) = next.take() {
-        let reply = api.send(api.http.get(&url).bearer_auth(KEY)).await;
-        assert_eq!(reply.status, StatusCode::OK);
-        for item in reply.body["items"].as_array().unwrap() {
-            assert_eq!(item["type"], "ip");
-            seen.push(item["ip"].as_str().unwrap().to_owned());
-        }
-        next = reply.body["nextLink"].as_str().map(str::to_owned);
-    }
-    assert_eq!(seen.len(), 70);
-    assert!(seen.iter().all(|ip| !page1.contains(ip)));
+    assert!(
+        !link.contains("type"),
+        "the filter is not in the link: {link}"
+    );
+    // With the header on every page (as pytmv1 0.11.0 sends it), only IPs, none repeated.
+    let seen = rest_of_pages(&api, link, Some("type eq 'ip'")).await;
+    assert!(seen.iter().all(|item| item["type"] == "ip"), "{seen:?}");
+    let ips: Vec<&str> = seen.iter().map(|i| i["ip"].as_str().unwrap()).collect();
+    assert_eq!(ips.len(), 70);
+    assert!(ips.iter().all(|ip| !page1.iter().any(|p| p == ip)));
+    // Without it, the next page is the unfiltered rest of the list: the domains come back.
+    let unfiltered = rest_of_pages(&api, link, None).await;
+    assert_eq!(unfiltered.len(), 72, "{unfiltered:?}");
+    assert_eq!(
+        unfiltered
+            .iter()
+            .filter(|item| item["type"] == "domain")
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
-//! Deep Security target configuration: the instance, the key and its header, paging.
+//! Deep Security target configuration: the instance or Workload Security region, the key and
+//! its header, paging.
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::region::Region;
 use crate::Error;
 use crate::http::{HttpPolicy, config_error};
 
@@ -23,8 +25,12 @@ pub enum AuthHeader {
 pub struct DeepSecurityConfig {
     /// The manager: `https://dsm.example:4119` (on-premise; give the port) or
     /// `workload.us-1.cloudone.trendmicro.com` (Cloud One). The scheme defaults to `https://`
-    /// and `/api` is added when missing.
-    pub instance: String,
+    /// and `/api` is added when missing. Give this or `region`.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// The Workload Security region whose manager to use. Give this or `instance`.
+    #[serde(default)]
+    pub region: Option<Region>,
     /// The API key; never shown by `Debug`.
     pub api_key: SecretString,
     /// The header that carries the key. Unset means `authorization` for Cloud One hosts
@@ -45,10 +51,20 @@ fn default_page_size() -> u32 {
 }
 
 impl DeepSecurityConfig {
-    /// A configuration with every optional setting at its default.
+    /// A configuration for a manager's address, every optional setting at its default.
     pub fn new(instance: impl Into<String>, api_key: SecretString) -> Self {
+        Self::build(Some(instance.into()), None, api_key)
+    }
+
+    /// A configuration for a Workload Security region, every optional setting at its default.
+    pub fn with_region(region: Region, api_key: SecretString) -> Self {
+        Self::build(None, Some(region), api_key)
+    }
+
+    fn build(instance: Option<String>, region: Option<Region>, api_key: SecretString) -> Self {
         Self {
-            instance: instance.into(),
+            instance,
+            region,
             api_key,
             auth_header: None,
             http: HttpPolicy::default(),
@@ -59,13 +75,33 @@ impl DeepSecurityConfig {
     /// Checks every value without I/O; returns the API base URL (ending in `/api`) and the
     /// header to use.
     pub fn validate(&self) -> Result<(Url, AuthHeader), Error> {
-        let base = normalize_instance(&self.instance)?;
+        let base = self.base()?;
         if self.page_size == 0 {
             return Err(config_error("page_size", "must be at least 1"));
         }
         let header = self.auth_header.unwrap_or_else(|| default_header(&base));
         Ok((base, header))
     }
+
+    /// The API base URL from exactly one of `instance` and `region`.
+    fn base(&self) -> Result<Url, Error> {
+        match (&self.instance, self.region) {
+            (Some(instance), None) => normalize_instance(instance),
+            (None, Some(region)) => normalize_instance(&region.base_url()),
+            (Some(_), Some(_)) => Err(config_error(
+                "instance",
+                "give either `region` or `instance`, not both",
+            )),
+            (None, None) => Err(config_error(
+                "region",
+                &format!("give `region` ({}) or `instance`", known_regions()),
+            )),
+        }
+    }
+}
+
+fn known_regions() -> String {
+    Region::ALL.map(Region::name).join(", ")
 }
 
 fn default_header(base: &Url) -> AuthHeader {
@@ -156,6 +192,36 @@ mod tests {
         let mut chosen = onprem.clone();
         chosen.auth_header = Some(AuthHeader::Authorization);
         assert_eq!(chosen.validate().unwrap().1, AuthHeader::Authorization);
+    }
+
+    #[test]
+    fn a_region_gives_its_workload_host_and_the_authorization_header() {
+        let config = DeepSecurityConfig::with_region(Region::Ae1, "k".into());
+        let (base, header) = config.validate().unwrap();
+        assert_eq!(
+            base.as_str(),
+            "https://workload.ae-1.cloudone.trendmicro.com/api"
+        );
+        assert_eq!(header, AuthHeader::Authorization);
+        let from_toml: DeepSecurityConfig =
+            toml::from_str("region = \"ae-1\"\napi_key = \"k\"\n").unwrap();
+        assert_eq!(from_toml.validate().unwrap().0, base);
+
+        let mut both = config.clone();
+        both.instance = Some("dsm.corp:4119".into());
+        let error = both.validate().unwrap_err().to_string();
+        assert!(error.contains("not both"), "{error}");
+        both.instance = None;
+        both.region = None;
+        let error = both.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("`region`") && error.contains("ae-1"),
+            "{error}"
+        );
+        let error = toml::from_str::<DeepSecurityConfig>("region = \"mars-1\"\napi_key = \"k\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("mars-1"), "{error}");
     }
 
     #[test]

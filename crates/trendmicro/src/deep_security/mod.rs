@@ -1,7 +1,9 @@
 //! Deep Security Manager (on-premise) and Cloud One Workload Security: IP lists.
 //!
 //! - [`config`]: the instance (any of `host:4119`, `https://host:4119/api`,
-//!   `workload.us-1.cloudone.trendmicro.com`), the key and which header carries it.
+//!   `workload.us-1.cloudone.trendmicro.com`) or a Workload Security [`Region`], the key and
+//!   which header carries it.
+//! - [`region`]: the Workload Security regions and their hosts.
 //! - [`request`]: pure parts: search filters, request bodies, error messages, list sizes.
 //! - [`client`]: [`DeepSecurityClient`], the operations the sync engine calls.
 //!
@@ -12,12 +14,14 @@
 
 pub mod client;
 pub mod config;
+pub mod region;
 pub mod request;
 
 use serde::{Deserialize, Serialize};
 
 pub use client::DeepSecurityClient;
 pub use config::{AuthHeader, DeepSecurityConfig};
+pub use region::Region;
 
 /// The product name used in errors, logs and metrics.
 pub const PRODUCT: &str = "Deep Security";

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::Error;
+use crate::error::UnknownRegion;
 use crate::http::{HttpPolicy, config_error};
 
 /// A Vision One (and XDR) data-centre region; each has its own API host.
@@ -88,6 +89,14 @@ impl fmt::Display for Region {
             Region::Usgov => "usgov",
         };
         f.write_str(name)
+    }
+}
+
+impl std::str::FromStr for Region {
+    type Err = UnknownRegion;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        UnknownRegion::lookup(&Region::ALL, name)
     }
 }
 
@@ -236,6 +245,12 @@ mod tests {
             assert_eq!(name, region);
         }
         assert_eq!(Region::Jp.base_url(), "https://api.xdr.trendmicro.co.jp");
+        assert_eq!("mea".parse::<Region>(), Ok(Region::Mea));
+        let error = "mars".parse::<Region>().unwrap_err().to_string();
+        assert!(
+            error.contains("`mars`") && error.contains("us, eu, au"),
+            "{error}"
+        );
     }
 
     #[test]

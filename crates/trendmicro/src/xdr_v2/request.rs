@@ -106,6 +106,15 @@ mod tests {
             TaskStatus::Ongoing
         );
         assert!(parse_task(br#"{"taskStatus":"ongoing"}"#).is_err());
+        // The real answer (Trend's mock-up, mappings/xdr/v2/common/get_task.json): epoch
+        // seconds, an empty error object, no action ID.
+        assert_eq!(
+            parse_task(
+                br#"{"data":{"createdTime":1589525651,"executedTime":1589525725,"finishedTime":1589525725,"taskStatus":"timeout","error":{}}}"#
+            )
+            .unwrap(),
+            TaskStatus::Timeout
+        );
         assert_eq!(
             error_message(br#"{"error":{"code":"BadRequest","message":"Invalid value"}}"#)
                 .as_deref(),

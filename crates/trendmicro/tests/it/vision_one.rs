@@ -526,6 +526,45 @@ async fn listing_follows_next_link_across_pages() {
 }
 
 #[tokio::test]
+async fn a_filtered_listing_sends_the_filter_with_every_page() {
+    let emu = Emu::start().await;
+    let mut config = config(&emu, KEY);
+    config.page_size = 50;
+    let client = VisionOneClient::new(&config).unwrap();
+    // Older than every IP, so (newest first) they follow the IPs: a page asked for without
+    // the filter would bring them back, as the real service does.
+    let domains: Vec<SuspiciousObject> = (0..5)
+        .map(|n| SuspiciousObject::new(ObjectValue::Domain(format!("d{n}.example"))))
+        .collect();
+    assert_eq!(client.add_suspicious(&domains).await.done(), 5);
+    assert_eq!(client.add_suspicious(&ips(120)).await.done(), 120);
+    let listed = client.list_suspicious(Some("type eq 'ip'")).await.unwrap();
+    assert_eq!(listed.len(), 120);
+    assert!(
+        listed
+            .iter()
+            .all(|item| matches!(item.value, ObjectValue::Ip(_))),
+        "{listed:?}"
+    );
+    assert_eq!(emu.requests(LIST).await, 3);
+}
+
+#[tokio::test]
+async fn a_failing_connectivity_check_reports_its_message() {
+    let emu = Emu::start().await;
+    emu.faults(json!({"burst_500": 10})).await;
+    let error = client(&emu).check().await.unwrap_err();
+    match &error {
+        Error::Server {
+            status: 500,
+            message,
+            ..
+        } => assert_eq!(message, "Internal error"),
+        other => panic!("expected a 500, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_target_is_told_apart() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

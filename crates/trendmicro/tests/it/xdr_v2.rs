@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use emulator::EmulatorConfig;
 use indicator::Kind;
+use serde_json::json;
 use trendmicro::Error;
 use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client, XdrV2Config};
 
@@ -106,4 +107,44 @@ async fn refusals_carry_the_message() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn tasks_that_fail_time_out_or_are_skipped_end_with_that_status() {
+    let emu = emulator_with_task_delay(1).await;
+    emu.faults(json!({"xdr_task_outcomes": {
+        "203.0.113.1": "failed",
+        "203.0.113.2": "timeout",
+        "203.0.113.3": "skipped"
+    }}))
+    .await;
+    let client = client(&emu);
+    for (value, expected) in [
+        ("203.0.113.1", TaskStatus::Failed),
+        ("203.0.113.2", TaskStatus::Timeout),
+        ("203.0.113.3", TaskStatus::Skipped),
+        ("203.0.113.4", TaskStatus::Success),
+    ] {
+        let action = client
+            .block(ValueType::Ip, value, "d", "iocsync")
+            .await
+            .unwrap();
+        let status = client
+            .wait_final(&action, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(status, expected, "{value}");
+    }
+    let blocked = emu.state().await["xdrBlocked"].clone();
+    let values: Vec<&str> = blocked
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["targetValue"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        ["203.0.113.4"],
+        "only the task that succeeded blocks"
+    );
 }
