@@ -16,10 +16,11 @@ use trendmicro::vision_one::VisionOneClient;
 
 use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
-use crate::mapping::{self, ExpiryIntent};
+use crate::mapping::ExpiryIntent;
 use crate::marker::{Maker, Marker};
-use crate::packing::part_name;
-use crate::readback;
+use crate::targets::deep_security::packing::part_name;
+use crate::targets::vision_one::mapping;
+use crate::targets::vision_one::readback;
 
 /// What `adopt` found and recorded.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -169,7 +170,7 @@ async fn ip_lists(
         entries.extend(list.items.into_iter().map(|item| LedgerEntry {
             target: workflow.ledger_key(),
             space: workflow.space(),
-            kind: crate::packing::item_kind(&item),
+            kind: crate::targets::deep_security::packing::item_kind(&item),
             value: item,
             attributes: serde_json::json!({ "part": index }),
             remote_id: Some(list.id.to_string()),

@@ -26,12 +26,13 @@ use crate::budget;
 use crate::claims::{self, Write};
 use crate::config::{Capacity, XdrParams};
 use crate::error::EngineError;
-use crate::mapping::{V1Attributes, v1_key};
+use crate::mapping::ObjectAttributes;
 use crate::marker::{Maker, Marker};
-use crate::packing::{PartWrite, item_kind};
 use crate::plan::{Change, Plan, Seen};
 use crate::report::{Failure, Progress, RunReport};
 use crate::space;
+use crate::targets::deep_security::packing::{PartWrite, item_kind};
+use crate::targets::vision_one::mapping::{self as v1, v1_key};
 
 /// Which Vision One list a plan goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub enum V1List {
 struct Work<'p> {
     change: &'p Change,
     /// The claim asked for; `None`: the claim is dropped.
-    want: Option<V1Attributes>,
+    want: Option<ObjectAttributes>,
 }
 
 /// The plan's claim changes: drops first (they make room), then sets in priority order.
@@ -60,7 +61,7 @@ fn works<'p>(plan: &'p Plan, report: &mut RunReport) -> (Vec<Work<'p>>, Vec<Work
         .into_iter()
         .flatten()
     {
-        match serde_json::from_value::<V1Attributes>(change.attributes.clone()) {
+        match serde_json::from_value::<ObjectAttributes>(change.attributes.clone()) {
             Ok(want) => sets.push(Work {
                 change,
                 want: Some(want),
@@ -367,7 +368,7 @@ async fn v1_batch_locked<'p>(
 }
 
 /// The API value a write acts on (the value key of the object's kind).
-fn object_value(d: &Decided<'_>, attributes: Option<&V1Attributes>) -> Option<ObjectValue> {
+fn object_value(d: &Decided<'_>, attributes: Option<&ObjectAttributes>) -> Option<ObjectValue> {
     let key = attributes
         .map(|a| a.key.clone())
         .filter(|k| !k.is_empty())
@@ -385,12 +386,12 @@ async fn send_objects(target: &VisionOne<'_>, plan: &Plan, writes: &[Decided<'_>
     match target.list {
         V1List::Suspicious => {
             let objects: Vec<_> = objects
-                .map(|(a, value)| a.suspicious(value, plan.at))
+                .map(|(a, value)| v1::suspicious(a, value, plan.at))
                 .collect();
             target.client.add_suspicious(&objects).await
         }
         V1List::Exceptions => {
-            let objects: Vec<_> = objects.map(|(a, value)| a.exception(value)).collect();
+            let objects: Vec<_> = objects.map(|(a, value)| v1::exception(a, value)).collect();
             target.client.add_exceptions(&objects).await
         }
     }
@@ -785,7 +786,7 @@ pub async fn xdr(
             .await
             .map(Some),
         Write::Delete => {
-            let attributes = V1Attributes::new(
+            let attributes = ObjectAttributes::new(
                 key_of(d.work.change.kind).unwrap_or_default(),
                 String::new(),
             );
@@ -802,7 +803,7 @@ async fn xdr_one(
     client: &XdrV2Client,
     params: &XdrParams,
     d: &Decided<'_>,
-    attributes: &V1Attributes,
+    attributes: &ObjectAttributes,
     remove: bool,
 ) -> Result<String, ItemError> {
     let value_type: ValueType = serde_json::from_value(serde_json::json!(attributes.key))
@@ -855,8 +856,9 @@ pub async fn http(
         let (attributes, remove) = match &d.write {
             Write::Create(attributes) | Write::Update(attributes) => (attributes.clone(), false),
             Write::Delete if client.can_remove() => {
-                let old = serde_json::from_value::<V1Attributes>(d.work.change.attributes.clone())
-                    .unwrap_or_else(|_| V1Attributes::new(String::new(), String::new()));
+                let old =
+                    serde_json::from_value::<ObjectAttributes>(d.work.change.attributes.clone())
+                        .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
                 (old, true)
             }
             Write::Delete | Write::Nothing => return Ok(None),

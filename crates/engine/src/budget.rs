@@ -13,8 +13,9 @@ use indicator::Kind;
 
 use crate::claims::Holders;
 use crate::config::Capacity;
-use crate::mapping::{Desired, v1_key};
+use crate::mapping::Desired;
 use crate::plan::{Plan, Remote, Skip};
+use crate::targets::vision_one::mapping::v1_key;
 
 /// The bucket an object of `key` (a Vision One value key) counts in.
 pub fn bucket(capacity: &Capacity, key: &str) -> String {
@@ -70,7 +71,7 @@ fn uses(
     }
     if let Some(remote) = remote.filter(|r| r.complete) {
         for (key, value) in remote.objects.keys() {
-            let claimed = crate::mapping::kind_of(key, value)
+            let claimed = crate::targets::vision_one::mapping::kind_of(key, value)
                 .is_some_and(|kind| objects.contains_key(&(kind, value.clone())));
             if !claimed {
                 uses.entry(bucket(capacity, key)).or_default().unclaimed += 1;

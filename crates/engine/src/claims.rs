@@ -22,10 +22,10 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 use store::LedgerEntry;
 
-use crate::mapping::{ExpiryIntent, V1Attributes};
+use crate::mapping::{ExpiryIntent, ObjectAttributes};
 
 /// How strongly a claim asks for blocking (`None`: the tenant's default).
-fn action_rank(attributes: &V1Attributes) -> u8 {
+fn action_rank(attributes: &ObjectAttributes) -> u8 {
     use trendmicro::vision_one::ScanAction;
     match attributes.scan_action {
         None => 0,
@@ -34,7 +34,7 @@ fn action_rank(attributes: &V1Attributes) -> u8 {
     }
 }
 
-fn risk_rank(attributes: &V1Attributes) -> u8 {
+fn risk_rank(attributes: &ObjectAttributes) -> u8 {
     use trendmicro::vision_one::RiskLevel;
     match attributes.risk_level {
         None => 0,
@@ -54,7 +54,7 @@ enum ExpiryRank {
     Never,
 }
 
-fn expiry_rank(attributes: &V1Attributes) -> ExpiryRank {
+fn expiry_rank(attributes: &ObjectAttributes) -> ExpiryRank {
     match attributes.expiry {
         None => ExpiryRank::Unset,
         Some(ExpiryIntent::Never) => ExpiryRank::Never,
@@ -69,19 +69,19 @@ fn expiry_rank(attributes: &V1Attributes) -> ExpiryRank {
 
 /// The order of two claims by strength; equal strength goes to the ledger key that sorts
 /// first, so the outcome never depends on the order claims were read in.
-fn stronger(a: (&str, &V1Attributes), b: (&str, &V1Attributes)) -> Ordering {
-    let strength = |x: &V1Attributes| (action_rank(x), risk_rank(x), expiry_rank(x));
+fn stronger(a: (&str, &ObjectAttributes), b: (&str, &ObjectAttributes)) -> Ordering {
+    let strength = |x: &ObjectAttributes| (action_rank(x), risk_rank(x), expiry_rank(x));
     strength(a.1).cmp(&strength(b.1)).then_with(|| b.0.cmp(a.0))
 }
 
 /// The object the claims ask for together: each attribute the strongest asked for, the
 /// description of the strongest claim. `None` without claims.
 pub fn strongest<'a>(
-    claims: impl IntoIterator<Item = (&'a str, &'a V1Attributes)>,
-) -> Option<V1Attributes> {
-    let claims: Vec<(&str, &V1Attributes)> = claims.into_iter().collect();
+    claims: impl IntoIterator<Item = (&'a str, &'a ObjectAttributes)>,
+) -> Option<ObjectAttributes> {
+    let claims: Vec<(&str, &ObjectAttributes)> = claims.into_iter().collect();
     let (_, winner) = claims.iter().copied().max_by(|a, b| stronger(*a, *b))?;
-    let most = |rank: &dyn Fn(&V1Attributes) -> u8| {
+    let most = |rank: &dyn Fn(&ObjectAttributes) -> u8| {
         claims
             .iter()
             .map(|(_, c)| *c)
@@ -101,18 +101,18 @@ pub fn strongest<'a>(
         ExpiryRank::At(at) => (Some(ExpiryIntent::Until(at)), Some(at)),
         _ => (latest.expiry, None),
     };
-    Some(V1Attributes {
+    Some(ObjectAttributes {
         scan_action: most(&action_rank).scan_action,
         risk_level: most(&risk_rank).risk_level,
         expiry,
         expires_at,
         score: claims.iter().filter_map(|(_, c)| c.score).max(),
-        ..V1Attributes::new(winner.key.clone(), winner.description.clone())
+        ..ObjectAttributes::new(winner.key.clone(), winner.description.clone())
     })
 }
 
 /// True when two objects (as [`strongest`] makes them) are the same on the target.
-pub fn same_object(a: &V1Attributes, b: &V1Attributes) -> bool {
+pub fn same_object(a: &ObjectAttributes, b: &ObjectAttributes) -> bool {
     a.key == b.key
         && a.description == b.description
         && a.scan_action == b.scan_action
@@ -125,9 +125,9 @@ pub fn same_object(a: &V1Attributes, b: &V1Attributes) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Nothing on the target yet: add it with these attributes.
-    Create(V1Attributes),
+    Create(ObjectAttributes),
     /// It is there: write it again with these attributes (the target upserts).
-    Update(V1Attributes),
+    Update(ObjectAttributes),
     /// Its last claim went: remove it.
     Delete,
     /// The target already holds what the claims ask for: only the ledger changes.
@@ -145,9 +145,9 @@ impl Write {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Holders {
     /// This claimant's claim, if it has one.
-    pub own: Option<V1Attributes>,
+    pub own: Option<ObjectAttributes>,
     /// The other claimants' claims, by ledger key.
-    pub others: Vec<(String, V1Attributes)>,
+    pub others: Vec<(String, ObjectAttributes)>,
 }
 
 impl Holders {
@@ -164,7 +164,7 @@ impl Holders {
     }
 
     /// The object as the claims ask for it now, with the claimant's claim `own`.
-    fn object(&self, own: Option<&V1Attributes>) -> Option<V1Attributes> {
+    fn object(&self, own: Option<&ObjectAttributes>) -> Option<ObjectAttributes> {
         let others = self.others.iter().map(|(key, a)| (key.as_str(), a));
         strongest(own.map(|a| ("", a)).into_iter().chain(others))
     }
@@ -188,7 +188,7 @@ pub enum Found<'a> {
     AsClaimed,
     /// On the target with no claim on it (an orphan of this library, or a foreign object being
     /// adopted), holding these attributes.
-    Unclaimed(&'a V1Attributes),
+    Unclaimed(&'a ObjectAttributes),
     /// Claimed, but gone from the target (evicted, or deleted in the console).
     Missing,
     /// Claimed and there, but changed in the console (expiry shortened, action or risk
@@ -199,7 +199,7 @@ pub enum Found<'a> {
 /// What to write when the claimant's claim on an object goes from `holders.own` to `want`
 /// (`None`: the claim is dropped), given the other claims and what the target was `found` to
 /// hold.
-pub fn decide(holders: &Holders, want: Option<&V1Attributes>, found: Found<'_>) -> Write {
+pub fn decide(holders: &Holders, want: Option<&ObjectAttributes>, found: Found<'_>) -> Write {
     let after = holders.object(want);
     let before = match found {
         Found::Missing => None,
@@ -208,7 +208,7 @@ pub fn decide(holders: &Holders, want: Option<&V1Attributes>, found: Found<'_>) 
             .or_else(|| Some(present.clone())),
         Found::AsClaimed | Found::Drifted => holders.object(holders.own.as_ref()),
     };
-    let unchanged = |before: &V1Attributes, after: &V1Attributes| match found {
+    let unchanged = |before: &ObjectAttributes, after: &ObjectAttributes| match found {
         Found::Drifted => false,
         Found::Unclaimed(seen) if holders.own.is_none() && !holders.held_by_others() => {
             already_as_wanted(seen, after)
@@ -227,7 +227,7 @@ pub fn decide(holders: &Holders, want: Option<&V1Attributes>, found: Found<'_>) 
 /// Whether an object read back from the target already is what `wanted` asks for: the same
 /// description (and so marker), action and risk, and an expiry within a day of the one asked
 /// for (the target keeps whole seconds, and days are counted from when it was written).
-pub fn already_as_wanted(seen: &V1Attributes, wanted: &V1Attributes) -> bool {
+pub fn already_as_wanted(seen: &ObjectAttributes, wanted: &ObjectAttributes) -> bool {
     let day = chrono::Duration::days(1);
     let expiry = match (expiry_rank(seen), expiry_rank(wanted)) {
         (ExpiryRank::At(a), ExpiryRank::At(b)) => (a - b).abs() <= day,
@@ -242,9 +242,12 @@ pub fn already_as_wanted(seen: &V1Attributes, wanted: &V1Attributes) -> bool {
 
 /// A claim's attributes as the ledger holds them. Claims of one-off blocks written before
 /// claims had a value key get it from `key_of` (the value's kind on this target).
-pub fn attributes(entry: &LedgerEntry, key_of: &dyn Fn(Kind) -> Option<String>) -> V1Attributes {
-    let mut attributes = serde_json::from_value::<V1Attributes>(entry.attributes.clone())
-        .unwrap_or_else(|_| V1Attributes::new(String::new(), String::new()));
+pub fn attributes(
+    entry: &LedgerEntry,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+) -> ObjectAttributes {
+    let mut attributes = serde_json::from_value::<ObjectAttributes>(entry.attributes.clone())
+        .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
     if attributes.key.is_empty()
         && let Some(key) = key_of(entry.kind)
     {
@@ -291,17 +294,17 @@ mod tests {
         risk: Option<RiskLevel>,
         expiry: ExpiryIntent,
         expires_at: Option<DateTime<Utc>>,
-    ) -> V1Attributes {
-        V1Attributes {
+    ) -> ObjectAttributes {
+        ObjectAttributes {
             scan_action: action,
             risk_level: risk,
             expiry: Some(expiry),
             expires_at,
-            ..V1Attributes::new("ip", description.to_owned())
+            ..ObjectAttributes::new("ip", description.to_owned())
         }
     }
 
-    fn workflow() -> V1Attributes {
+    fn workflow() -> ObjectAttributes {
         claim(
             "wf",
             Some(ScanAction::Log),
@@ -311,7 +314,7 @@ mod tests {
         )
     }
 
-    fn trigger() -> V1Attributes {
+    fn trigger() -> ObjectAttributes {
         claim(
             "siem",
             Some(ScanAction::Block),
@@ -401,7 +404,7 @@ mod tests {
         );
     }
 
-    fn any_claim() -> impl Strategy<Value = V1Attributes> {
+    fn any_claim() -> impl Strategy<Value = ObjectAttributes> {
         (
             prop_oneof![
                 Just(None),
@@ -431,7 +434,7 @@ mod tests {
         /// weaker than another never changes it.
         #[test]
         fn strongest_is_order_free(mut claims in prop::collection::vec(any_claim(), 1..5)) {
-            let keyed: Vec<(String, V1Attributes)> = claims
+            let keyed: Vec<(String, ObjectAttributes)> = claims
                 .drain(..)
                 .enumerate()
                 .map(|(i, c)| (format!("t/w{i}"), c))

@@ -5,7 +5,8 @@
 //!   key paths in every error; secrets stay references until a client is built.
 //! - [`mapping`]: what an indicator becomes on a target (value key, scheme, risk, expiry).
 //! - [`plan`]: desired state vs ledger → a [`Plan`] value (adds, updates, removals, skips), with
-//!   caps and objects-per-run; [`packing`] does the Deep Security IP-list parts.
+//!   caps and objects-per-run; [`targets`] holds what each product does (mapping, Deep
+//!   Security part packing, apply, read-back, one-off sends).
 //! - [`apply`]: batches in priority order, ledger updated per confirmed batch.
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
 //! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
@@ -35,13 +36,12 @@ pub mod lease;
 pub mod mapping;
 pub mod marker;
 pub mod oneoff;
-pub mod packing;
 pub mod plan;
-mod readback;
 pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod space;
+pub mod targets;
 pub mod trigger;
 pub mod why;
 

@@ -31,10 +31,11 @@ use crate::claims::{self, Found, Holders, Write};
 use crate::config::{Capacity, Config, Product, Target, WhenFull};
 use crate::error::EngineError;
 use crate::keys::{self, Claimant, List};
-use crate::mapping::{ExpiryIntent, V1Attributes, v1_key};
+use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::{Maker, Marker};
 use crate::report::Failure;
 use crate::space;
+use crate::targets::vision_one::mapping::{self as v1, v1_key};
 
 /// Days a one-off block lasts on Vision One when nothing lifts it sooner.
 pub const BLOCK_DAYS: u16 = 30;
@@ -232,13 +233,13 @@ fn block_claim(
     kind: Kind,
     request: &Request<'_>,
     now: DateTime<Utc>,
-) -> V1Attributes {
-    let attributes = V1Attributes {
+) -> ObjectAttributes {
+    let attributes = ObjectAttributes {
         scan_action: Some(ScanAction::Block),
         risk_level: Some(RiskLevel::High),
         expiry: Some(ExpiryIntent::Days(request.expiry_days)),
         lift_at: request.lift_at,
-        ..V1Attributes::new(
+        ..ObjectAttributes::new(
             claimer.sender.key_of(kind).unwrap_or_default(),
             claimer.marker.stamp(request.description),
         )
@@ -297,7 +298,7 @@ pub async fn act(
 
 /// An object found on Vision One for a value no claim knows.
 struct Present {
-    attributes: V1Attributes,
+    attributes: ObjectAttributes,
     maker: Maker,
 }
 
@@ -329,14 +330,14 @@ async fn look_up(
         .iter()
         .filter_map(|i| Some((v1_key(i.kind)?, i.value.as_str())))
         .collect();
-    for filter in crate::readback::filters_for(keyed.into_iter()) {
+    for filter in crate::targets::vision_one::readback::filters_for(keyed.into_iter()) {
         for item in client.list_suspicious(Some(&filter)).await? {
             let description = item.description.unwrap_or_default();
             let maker = claimer.marker.maker(Some(&description));
-            let attributes = V1Attributes {
+            let attributes = ObjectAttributes {
                 scan_action: item.scan_action,
                 risk_level: item.risk_level,
-                ..V1Attributes::new(item.value.key(), description)
+                ..ObjectAttributes::new(item.value.key(), description)
             };
             found.insert(item.value.value().to_owned(), Present { attributes, maker });
         }
@@ -632,7 +633,7 @@ async fn send_v1(
                 let (Write::Create(a) | Write::Update(a)) = &steps[i].write else {
                     return None;
                 };
-                Some(a.suspicious(value(i)?, now))
+                Some(v1::suspicious(a, value(i)?, now))
             })
             .collect();
         let report = client.add_suspicious(&objects).await;

@@ -20,9 +20,10 @@ use store::{GuardDrop, IndicatorRecord, LedgerEntry};
 use crate::budget;
 use crate::claims::{self, Found, Holders, Write};
 use crate::config::{Action, Capacity, Parameters, Workflow};
-use crate::mapping::{self, Desired, V1Attributes};
+use crate::mapping::{self, Desired, ObjectAttributes};
 use crate::marker::{Maker, Marker};
-use crate::packing::{self, PartWrite};
+use crate::targets::deep_security::packing::{self, PartWrite};
+use crate::targets::{http_template, vision_one, xdr_v2};
 
 /// What a `--verify` or a look-up found on the target for a change (absent: not read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +31,7 @@ use crate::packing::{self, PartWrite};
 pub enum Seen {
     /// On the target with no claim on it, holding these attributes (an orphan of this library
     /// taken back, a foreign object adopted, or an orphan to remove).
-    Unclaimed(V1Attributes),
+    Unclaimed(ObjectAttributes),
     /// Claimed, but gone from the target.
     Missing,
     /// Claimed, but changed on the target.
@@ -133,7 +134,7 @@ impl Plan {
 /// One object on a target as read back (`--verify`, or the look-up before adds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteObject {
-    pub attributes: V1Attributes,
+    pub attributes: ObjectAttributes,
     pub maker: Maker,
 }
 
@@ -202,14 +203,14 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
     let (desired, renew_within, objects_per_run) = match &workflow.parameters {
         Parameters::Blocklist(params) => {
             let desired = map_all(&allowed, &mut plan, |r| {
-                mapping::blocklist(r, params, describe)
+                vision_one::mapping::blocklist(r, params, describe)
             });
             let desired = cap(desired, |_| true, params.cap_per_type, &mut plan);
             (desired, Some(params.renew_within), params.objects_per_run)
         }
         Parameters::Exceptions(params) => {
             let desired = map_all(&allowed, &mut plan, |r| {
-                mapping::exceptions(r, params, describe)
+                vision_one::mapping::exceptions(r, params, describe)
             });
             let desired = cap(desired, |_| false, params.cap, &mut plan);
             (desired, None, params.objects_per_run)
@@ -220,12 +221,14 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
         }
         Parameters::Http(params) => {
             let desired = map_all(&allowed, &mut plan, |r| {
-                Ok(vec![mapping::http(r, describe)])
+                Ok(vec![http_template::mapping::http(r, describe)])
             });
             (desired, None, params.objects_per_run)
         }
         Parameters::XdrBlock(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| mapping::xdr(r, params, describe));
+            let desired = map_all(&allowed, &mut plan, |r| {
+                xdr_v2::mapping::xdr(r, params, describe)
+            });
             (desired, None, params.objects_per_run)
         }
     };
@@ -259,7 +262,7 @@ fn key_of_claim(workflow: &Workflow) -> impl Fn(Kind) -> Option<String> {
                 .ok()
                 .map(|t| t.as_str().to_owned())
         } else {
-            crate::mapping::v1_key(kind).map(str::to_owned)
+            vision_one::mapping::v1_key(kind).map(str::to_owned)
         }
     }
 }
@@ -444,7 +447,7 @@ fn diff(
 fn first_claim(
     workflow: &Workflow,
     remote: Option<&RemoteObject>,
-    want: &mut V1Attributes,
+    want: &mut ObjectAttributes,
     item: &Desired,
 ) -> Result<(Option<Seen>, Option<String>), Skip> {
     let Some(found) = remote else {
@@ -507,7 +510,7 @@ fn verified(
 /// Whether the target's object differs from what its claims asked for in a way worth a write:
 /// another action or risk, the description (and so the marker) changed, or an expiry more
 /// than a day earlier than asked (shortened in the console).
-fn drifted(expected: &V1Attributes, found: &V1Attributes, now: DateTime<Utc>) -> bool {
+fn drifted(expected: &ObjectAttributes, found: &ObjectAttributes, now: DateTime<Utc>) -> bool {
     fn differs<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
         a.is_some() && b.is_some() && a != b
     }
@@ -532,7 +535,7 @@ fn drifted(expected: &V1Attributes, found: &V1Attributes, now: DateTime<Utc>) ->
 /// Why the claim changes, or `None` when it does not.
 fn claim_reason(
     holders: &Holders,
-    want: &V1Attributes,
+    want: &ObjectAttributes,
     seen: Option<&Seen>,
     first: Option<String>,
     renew_within: Option<chrono::Duration>,
@@ -645,7 +648,7 @@ fn unclaimed_on_target(
     let mut orphans: Vec<(&(String, String), &RemoteObject)> = remote.objects.iter().collect();
     orphans.sort_by(|a, b| a.0.cmp(b.0));
     for ((key, value), found) in orphans {
-        let Some(kind) = mapping::kind_of(key, value) else {
+        let Some(kind) = vision_one::mapping::kind_of(key, value) else {
             continue;
         };
         let id = (kind, value.clone());

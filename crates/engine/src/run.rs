@@ -25,10 +25,10 @@ use crate::config::{Capacity, Config, Parameters, Product, Target, Workflow};
 use crate::error::EngineError;
 use crate::lease;
 use crate::marker::Marker;
-use crate::packing::part_name;
 use crate::plan::{self, Plan, PlanInput, Remote};
-use crate::readback;
 use crate::report::{Progress, RunReport};
+use crate::targets::deep_security::packing::part_name;
+use crate::targets::vision_one::readback;
 
 /// How to run a workflow.
 #[derive(Debug, Clone, Copy)]

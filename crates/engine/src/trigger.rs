@@ -29,7 +29,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, ConfigError, Target, Trigger, TriggerAuth};
 use crate::error::EngineError;
 use crate::keys;
-use crate::mapping::V1Attributes;
+use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
 use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request, Sender};
 
@@ -815,7 +815,7 @@ impl ArmedTrigger {
                 .ledger(&ledger)?
                 .into_iter()
                 .filter(|entry| {
-                    serde_json::from_value::<V1Attributes>(entry.attributes.clone())
+                    serde_json::from_value::<ObjectAttributes>(entry.attributes.clone())
                         .ok()
                         .and_then(|a| a.lift_at)
                         .is_some_and(|at| at <= now)

@@ -335,7 +335,10 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let Ok(target) = config.target(&workflow.target) else {
         return "no such target".to_owned();
     };
-    let (exceptions, key) = match (&workflow.parameters, crate::mapping::v1_key(found.kind)) {
+    let (exceptions, key) = match (
+        &workflow.parameters,
+        crate::targets::vision_one::mapping::v1_key(found.kind),
+    ) {
         (Parameters::Blocklist(_), Some(key)) => (false, key),
         (Parameters::Exceptions(_), Some(key)) => (true, key),
         _ => return "not read: only Vision One lists can be read back".to_owned(),
@@ -351,7 +354,7 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let values = target_values(found);
     let terms = values.iter().map(|v| (key, v.as_str()));
     let mut seen = Vec::new();
-    for filter in crate::readback::filters_for(terms) {
+    for filter in crate::targets::vision_one::readback::filters_for(terms) {
         let listed = if exceptions {
             client.list_exceptions(Some(&filter)).await.map(|items| {
                 items

@@ -22,8 +22,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use store::{IndicatorRecord, LedgerEntry};
 
+use super::mapping;
 use crate::config::{IpListParams, Workflow};
-use crate::mapping;
 use crate::plan::{Change, Plan, PlanInput, Skip};
 
 /// One IP list to write with its whole new content.

@@ -8,7 +8,7 @@ use trendmicro::vision_one::VisionOneClient;
 
 use crate::config::{Parameters, Workflow};
 use crate::error::EngineError;
-use crate::mapping::{ExpiryIntent, V1Attributes};
+use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::Marker;
 use crate::plan::{Change, Remote, RemoteObject};
 
@@ -94,7 +94,7 @@ async fn read(
     filter: Option<&str>,
 ) -> Result<Remote, EngineError> {
     let mut remote = Remote::default();
-    let mut put = |attributes: V1Attributes, value: String| {
+    let mut put = |attributes: ObjectAttributes, value: String| {
         let maker = marker.maker(Some(&attributes.description));
         remote.objects.insert(
             (attributes.key.clone(), value),
@@ -104,7 +104,7 @@ async fn read(
     if exceptions(workflow) {
         for item in client.list_exceptions(filter).await? {
             let attributes =
-                V1Attributes::new(item.value.key(), item.description.unwrap_or_default());
+                ObjectAttributes::new(item.value.key(), item.description.unwrap_or_default());
             put(attributes, item.value.value().to_owned());
         }
     } else {
@@ -115,7 +115,7 @@ async fn read(
             let never = expires_at.is_some_and(|at| {
                 at > Utc::now() + chrono::Duration::days(365 * NEVER_AFTER_YEARS)
             });
-            let attributes = V1Attributes {
+            let attributes = ObjectAttributes {
                 scan_action: item.scan_action,
                 risk_level: item.risk_level,
                 expiry: match (never, expires_at) {
@@ -124,7 +124,7 @@ async fn read(
                     (false, None) => None,
                 },
                 expires_at: expires_at.filter(|_| !never),
-                ..V1Attributes::new(item.value.key(), item.description.unwrap_or_default())
+                ..ObjectAttributes::new(item.value.key(), item.description.unwrap_or_default())
             };
             put(attributes, item.value.value().to_owned());
         }

@@ -1,0 +1,4 @@
+//! Deep Security / Workload Security IP lists: mapping, part packing, apply.
+
+pub mod mapping;
+pub mod packing;

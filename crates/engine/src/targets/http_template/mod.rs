@@ -1,0 +1,3 @@
+//! HTTP template targets: mapping, apply (one call per value), one-offs.
+
+pub mod mapping;

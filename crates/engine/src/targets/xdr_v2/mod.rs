@@ -1,0 +1,3 @@
+//! XDR v2 blocks: mapping, apply (one value per task), one-offs.
+
+pub mod mapping;
