@@ -26,7 +26,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod adopt;
-pub mod apply;
 pub mod budget;
 pub mod claims;
 pub mod config;

@@ -20,22 +20,19 @@ use guard::{Guard, GuardConfig, ListKind};
 use indicator::Kind;
 use serde::Serialize;
 use store::{GuardDrop, LedgerEntry, Library, LibraryBackend, RunStatus};
-use trendmicro::http_template::{Fields, HttpTemplateClient};
-use trendmicro::vision_one::{
-    BatchReport, ItemOutcome, ObjectValue, RiskLevel, ScanAction, VisionOneClient,
-};
-use trendmicro::xdr_v2::{ValueType, XdrV2Client};
+use trendmicro::vision_one::{RiskLevel, ScanAction};
 
 use crate::budget;
 use crate::claims::{self, Found, Holders, Write};
-use crate::config::{Capacity, Config, Product, Target, WhenFull};
+use crate::config::{Capacity, Config, Target, WhenFull};
 use crate::error::EngineError;
-use crate::keys::{self, Claimant, List};
+use crate::keys::{self, Claimant};
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::{Maker, Marker};
 use crate::report::Failure;
 use crate::space;
-use crate::targets::vision_one::mapping::{self as v1, v1_key};
+use crate::targets::Sender;
+use crate::targets::vision_one::oneoff::Present;
 
 /// Days a one-off block lasts on Vision One when nothing lifts it sooner.
 pub const BLOCK_DAYS: u16 = 30;
@@ -107,89 +104,6 @@ pub enum Acted {
     Failed(String),
 }
 
-/// A built client for one target that acts on single values.
-#[derive(Debug)]
-pub enum Sender {
-    VisionOne(VisionOneClient),
-    XdrV2 {
-        client: XdrV2Client,
-        product_id: String,
-    },
-    Http(HttpTemplateClient),
-}
-
-impl Sender {
-    /// Whether what it sends can be undone: always on Vision One and XDR v2, on an HTTP
-    /// target only with a removal template (`remove_payload`).
-    pub fn can_undo(&self) -> bool {
-        match self {
-            Sender::Http(client) => client.can_remove(),
-            Sender::VisionOne(_) | Sender::XdrV2 { .. } => true,
-        }
-    }
-
-    /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR blocks.
-    pub fn new(target: &Target, product_id: &str) -> Result<Sender, EngineError> {
-        Ok(match target.product {
-            Product::VisionOne => Sender::VisionOne(VisionOneClient::new(&target.vision_one()?)?),
-            Product::XdrV2 => Sender::XdrV2 {
-                client: XdrV2Client::new(&target.xdr_v2()?)?,
-                product_id: product_id.to_owned(),
-            },
-            Product::Http => Sender::Http(HttpTemplateClient::new(&target.http_template()?)?),
-            Product::DeepSecurity => {
-                return Err(EngineError::WrongProduct {
-                    target: target.name.clone(),
-                    product: target.product,
-                    what: "a one-off block (Deep Security takes whole IP lists: use an ip-list workflow)"
-                        .to_owned(),
-                });
-            }
-        })
-    }
-
-    /// The list one-off blocks go to on this target.
-    pub fn list(&self) -> List<'static> {
-        match self {
-            Sender::VisionOne(_) => List::Suspicious,
-            Sender::XdrV2 { .. } => List::XdrBlocks,
-            Sender::Http(_) => List::Http,
-        }
-    }
-
-    /// The value key of a kind on this target's list.
-    fn key_of(&self, kind: Kind) -> Option<String> {
-        match self {
-            Sender::VisionOne(_) => v1_key(kind).map(str::to_owned),
-            Sender::XdrV2 { .. } => ValueType::for_kind(kind)
-                .ok()
-                .map(|t| t.as_str().to_owned()),
-            Sender::Http(_) => Some(kind.as_str().to_owned()),
-        }
-    }
-
-    /// The value this target takes for `found`, or why it takes none.
-    pub fn accept(&self, found: &indicator::Indicator) -> Result<String, String> {
-        match self {
-            Sender::VisionOne(_) => {
-                // Vision One needs a scheme on URLs.
-                let value = if found.kind == Kind::Url && !found.value.contains("://") {
-                    format!("http://{}", found.value)
-                } else {
-                    found.value.clone()
-                };
-                ObjectValue::for_indicator(found.kind, value.clone())
-                    .map(|_| value)
-                    .map_err(|error| error.to_string())
-            }
-            Sender::XdrV2 { .. } => ValueType::for_kind(found.kind)
-                .map(|_| found.value.clone())
-                .map_err(|error| error.to_string()),
-            Sender::Http(_) => Ok(found.value.clone()),
-        }
-    }
-}
-
 /// One claimant acting on one target: the target, its client, and under which ledger key.
 pub struct Claimer<'a> {
     pub sender: &'a Sender,
@@ -200,12 +114,12 @@ pub struct Claimer<'a> {
 }
 
 impl Claimer<'_> {
-    fn space(&self) -> String {
+    pub(crate) fn space(&self) -> String {
         keys::space(&self.target.name, self.sender.list())
     }
 
     fn capacity(&self) -> Option<Capacity> {
-        matches!(self.sender, Sender::VisionOne(_)).then(|| self.target.suspicious_capacity())
+        self.sender.capacity(self.target)
     }
 }
 
@@ -221,7 +135,7 @@ pub struct Request<'a> {
     pub extra: &'a BTreeMap<String, serde_json::Value>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere cannot leave the library half-written (writes are transactions).
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -262,7 +176,12 @@ pub async fn act(
     // Values no claim knows are looked up first (outside the lease: it is only a read), so a
     // block never takes over an analyst's object.
     let present = match mode {
-        Mode::Block => look_up(claimer, library, &space, items).await?,
+        Mode::Block => {
+            claimer
+                .sender
+                .look_up(claimer, library, &space, items)
+                .await?
+        }
         Mode::Unblock => HashMap::new(),
     };
     for (i, item) in items.iter().enumerate() {
@@ -296,60 +215,11 @@ pub async fn act(
     Ok((outcomes, halted, notes))
 }
 
-/// An object found on Vision One for a value no claim knows.
-struct Present {
-    attributes: ObjectAttributes,
-    maker: Maker,
-}
-
-/// Looks up on Vision One the values of `items` that no claim in `space` knows.
-async fn look_up(
-    claimer: &Claimer<'_>,
-    library: &Mutex<Library>,
-    space: &str,
-    items: &[Item],
-) -> Result<HashMap<String, Present>, EngineError> {
-    let Sender::VisionOne(client) = claimer.sender else {
-        return Ok(HashMap::new());
-    };
-    let values: Vec<(Kind, String)> = items.iter().map(|i| (i.kind, i.value.clone())).collect();
-    let claimed = lock(library).claims_on(space, &values)?;
-    let unclaimed: Vec<&Item> = items
-        .iter()
-        .filter(|i| {
-            !claimed
-                .iter()
-                .any(|c| c.kind == i.kind && c.value == i.value)
-        })
-        .collect();
-    let mut found = HashMap::new();
-    if unclaimed.is_empty() {
-        return Ok(found);
-    }
-    let keyed: Vec<(&str, &str)> = unclaimed
-        .iter()
-        .filter_map(|i| Some((v1_key(i.kind)?, i.value.as_str())))
-        .collect();
-    for filter in crate::targets::vision_one::readback::filters_for(keyed.into_iter()) {
-        for item in client.list_suspicious(Some(&filter)).await? {
-            let description = item.description.unwrap_or_default();
-            let maker = claimer.marker.maker(Some(&description));
-            let attributes = ObjectAttributes {
-                scan_action: item.scan_action,
-                risk_level: item.risk_level,
-                ..ObjectAttributes::new(item.value.key(), description)
-            };
-            found.insert(item.value.value().to_owned(), Present { attributes, maker });
-        }
-    }
-    Ok(found)
-}
-
 /// What one item's write will be.
-struct Step {
-    index: usize,
-    write: Write,
-    holders: Holders,
+pub(crate) struct Step {
+    pub(crate) index: usize,
+    pub(crate) write: Write,
+    pub(crate) holders: Holders,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -464,7 +334,10 @@ async fn make_room(
     }
     steps.retain(|s| !refused.contains(&s.index));
     for (bucket, count) in short {
-        let freed = displace(claimer, library, capacity, &bucket, count, notes).await?;
+        let freed = claimer
+            .sender
+            .displace(claimer, library, capacity, &bucket, count, notes)
+            .await?;
         if freed < count {
             // Nothing of ours left to displace: refuse the blocks that do not fit rather than
             // let the product evict one of them.
@@ -488,70 +361,6 @@ async fn make_room(
     Ok(())
 }
 
-/// Removes up to `count` of iocsync's workflow-only objects in `bucket`, lowest-ranked first,
-/// and drops their claims; returns how many went.
-async fn displace(
-    claimer: &Claimer<'_>,
-    library: &Mutex<Library>,
-    capacity: &Capacity,
-    bucket: &str,
-    count: usize,
-    notes: &mut Vec<String>,
-) -> Result<usize, EngineError> {
-    let Sender::VisionOne(client) = claimer.sender else {
-        return Ok(0);
-    };
-    let space = claimer.space();
-    let key_of = |kind: Kind| claimer.sender.key_of(kind);
-    let entries = lock(library).space_claims(&space)?;
-    let objects = claims::by_object("", &entries, &key_of);
-    let mut candidates: Vec<(u32, &(Kind, String), &Holders)> = objects
-        .iter()
-        .filter(|((kind, _), h)| {
-            budget::bucket_of_kind(capacity, *kind) == bucket
-                && h.others
-                    .iter()
-                    .all(|(key, _)| Claimant::of(key).is_some_and(|c| c.is_workflow()))
-        })
-        .map(|(id, h)| {
-            let rank = h
-                .others
-                .iter()
-                .filter_map(|(_, a)| a.rank)
-                .min()
-                .unwrap_or(u32::MAX);
-            (rank, id, h)
-        })
-        .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    candidates.truncate(count);
-    if candidates.is_empty() {
-        return Ok(0);
-    }
-    let values: Vec<ObjectValue> = candidates
-        .iter()
-        .filter_map(|(_, (kind, value), _)| ObjectValue::from_key(v1_key(*kind)?, value.clone()))
-        .collect();
-    let result = client.delete_suspicious(&values).await;
-    let mut freed = 0;
-    let mut library = lock(library);
-    for ((rank, (kind, value), holders), item) in candidates.iter().zip(&result.items) {
-        if !item.outcome.is_done() {
-            continue;
-        }
-        for (ledger, _) in &holders.others {
-            library.ledger_remove(ledger, &[(*kind, value.clone())])?;
-        }
-        freed += 1;
-        tracing::warn!(value = %value, rank, workflows = %holders.describe_others(), "removed a workflow object to make room for a one-off block");
-        notes.push(format!(
-            "made room: removed {value} ({}, rank {rank}); it comes back when the list has room",
-            holders.describe_others()
-        ));
-    }
-    Ok(freed)
-}
-
 /// Sends the steps' writes; returns the error that halted the rest.
 async fn send(
     claimer: &Claimer<'_>,
@@ -561,27 +370,7 @@ async fn send(
     outcomes: &mut [Option<Acted>],
 ) -> Option<String> {
     let sending: Vec<&Step> = steps.iter().filter(|s| s.write.sends()).collect();
-    let results: Vec<Result<Option<String>, String>>;
-    let halted;
-    match claimer.sender {
-        Sender::VisionOne(client) => (results, halted) = send_v1(client, items, &sending).await,
-        Sender::XdrV2 { client, product_id } => {
-            let mut out = Vec::new();
-            for step in &sending {
-                out.push(
-                    send_xdr(client, product_id, &items[step.index], &step.write, request).await,
-                );
-            }
-            (results, halted) = (out, None);
-        }
-        Sender::Http(client) => {
-            let mut out = Vec::new();
-            for step in &sending {
-                out.push(send_http(client, &items[step.index], step, request).await);
-            }
-            (results, halted) = (out, None);
-        }
-    }
+    let (results, halted) = claimer.sender.send(items, request, &sending).await;
     for (step, result) in sending.iter().zip(results) {
         outcomes[step.index] = Some(match result {
             Ok(action_id) => Acted::Done {
@@ -604,109 +393,6 @@ async fn send(
 fn kept_for(step: &Step) -> Option<String> {
     (step.holders.held_by_others() && !matches!(step.write, Write::Delete))
         .then(|| step.holders.describe_others())
-}
-
-async fn send_v1(
-    client: &VisionOneClient,
-    items: &[Item],
-    steps: &[&Step],
-) -> (Vec<Result<Option<String>, String>>, Option<String>) {
-    let mut results = vec![Err("not sent: the request was halted".to_owned()); steps.len()];
-    let (deletes, writes): (Vec<usize>, Vec<usize>) =
-        (0..steps.len()).partition(|&i| matches!(steps[i].write, Write::Delete));
-    let value = |i: usize| {
-        let item = &items[steps[i].index];
-        ObjectValue::from_key(v1_key(item.kind)?, item.value.clone())
-    };
-    let mut halted = None;
-    if !deletes.is_empty() {
-        let values: Vec<ObjectValue> = deletes.iter().filter_map(|&i| value(i)).collect();
-        let report = client.delete_suspicious(&values).await;
-        settle(&report, &deletes, &mut results);
-        halted = report.halted.map(|e| e.to_string());
-    }
-    if !writes.is_empty() && halted.is_none() {
-        let now = Utc::now();
-        let objects: Vec<_> = writes
-            .iter()
-            .filter_map(|&i| {
-                let (Write::Create(a) | Write::Update(a)) = &steps[i].write else {
-                    return None;
-                };
-                Some(v1::suspicious(a, value(i)?, now))
-            })
-            .collect();
-        let report = client.add_suspicious(&objects).await;
-        settle(&report, &writes, &mut results);
-        halted = report.halted.map(|e| e.to_string());
-    }
-    (results, halted)
-}
-
-fn settle(report: &BatchReport, indexes: &[usize], results: &mut [Result<Option<String>, String>]) {
-    for (&i, item) in indexes.iter().zip(&report.items) {
-        results[i] = match &item.outcome {
-            outcome if outcome.is_done() => Ok(None),
-            ItemOutcome::Rejected { message, .. } | ItemOutcome::Failed { message, .. } => {
-                Err(message.clone())
-            }
-            _ => Err("not sent: the request was halted".to_owned()),
-        };
-    }
-}
-
-async fn send_xdr(
-    client: &XdrV2Client,
-    product_id: &str,
-    item: &Item,
-    write: &Write,
-    request: &Request<'_>,
-) -> Result<Option<String>, String> {
-    let value_type = ValueType::for_kind(item.kind).map_err(|error| error.to_string())?;
-    let started = match write {
-        Write::Create(attributes) => {
-            client
-                .block(value_type, &item.value, &attributes.description, product_id)
-                .await
-        }
-        Write::Delete => {
-            client
-                .restore_block(value_type, &item.value, request.description, product_id)
-                .await
-        }
-        // XDR v2 blocks carry nothing to update.
-        Write::Update(_) | Write::Nothing => return Ok(None),
-    };
-    started
-        .map(|action| Some(action.0))
-        .map_err(|error| error.to_string())
-}
-
-/// The payload for a block, the removal template (`remove_payload`) to undo one.
-async fn send_http(
-    client: &HttpTemplateClient,
-    item: &Item,
-    step: &Step,
-    request: &Request<'_>,
-) -> Result<Option<String>, String> {
-    let description = match &step.write {
-        Write::Create(a) | Write::Update(a) => a.description.clone(),
-        Write::Delete | Write::Nothing => request.description.to_owned(),
-    };
-    let fields = Fields {
-        value: &item.value,
-        kind: item.kind.as_str(),
-        score: None,
-        description: &description,
-        tags: &[],
-        extra: request.extra,
-    };
-    let answer = match step.write {
-        Write::Delete if client.can_remove() => client.remove(&fields).await,
-        Write::Delete | Write::Nothing => return Ok(None),
-        Write::Create(_) | Write::Update(_) => client.send(&fields).await,
-    };
-    answer.map(|_| None).map_err(|error| error.to_string())
 }
 
 /// Records the claims of every item done, in one transaction.

@@ -20,7 +20,6 @@ use trendmicro::http_template::HttpTemplateClient;
 use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::XdrV2Client;
 
-use crate::apply::{self, V1List};
 use crate::config::{Capacity, Config, Parameters, Product, Target, Workflow};
 use crate::error::EngineError;
 use crate::lease;
@@ -28,7 +27,9 @@ use crate::marker::Marker;
 use crate::plan::{self, Plan, PlanInput, Remote};
 use crate::report::{Progress, RunReport};
 use crate::targets::deep_security::packing::part_name;
+use crate::targets::vision_one::apply::V1List;
 use crate::targets::vision_one::readback;
+use crate::targets::{deep_security, http_template, vision_one, xdr_v2};
 
 /// How to run a workflow.
 #[derive(Debug, Clone, Copy)]
@@ -177,7 +178,7 @@ impl Client {
                 let mut config = target.vision_one()?;
                 let batch = config.suspicious_batch_size;
                 // The engine re-sends items with server errors itself, in rounds over the whole
-                // plan (see `apply::vision_one`), so the client sends each item once per call.
+                // plan (see `targets::vision_one::apply`), so the client sends each item once per call.
                 let rounds = std::mem::replace(&mut config.item_attempts, 1);
                 Client::VisionOne(VisionOneClient::new(&config)?, batch, rounds)
             }
@@ -357,27 +358,29 @@ async fn apply_plan(
                 Parameters::Exceptions(_) => V1List::Exceptions,
                 _ => V1List::Suspicious,
             };
-            let destination = apply::VisionOne {
+            let destination = vision_one::apply::VisionOne {
                 client: v1,
                 list,
                 batch: *batch,
                 rounds: *rounds,
                 capacity: capacity(target, workflow),
             };
-            apply::vision_one(&destination, plan, library, progress, report).await
+            vision_one::apply::vision_one(&destination, plan, library, progress, report).await
         }
         (Client::DeepSecurity(ds), _) => {
-            let destination = apply::DeepSecurity {
+            let destination = deep_security::apply::DeepSecurity {
                 client: ds,
                 target: &target.name,
                 marker: &inputs.marker,
                 adopt_existing: workflow.adopt_existing,
             };
-            apply::deep_security(&destination, plan, library, progress, report).await
+            deep_security::apply::deep_security(&destination, plan, library, progress, report).await
         }
-        (Client::Http(http), _) => apply::http(http, plan, library, progress, report).await,
+        (Client::Http(http), _) => {
+            http_template::apply::http(http, plan, library, progress, report).await
+        }
         (Client::Xdr(xdr), Parameters::XdrBlock(params)) => {
-            apply::xdr(xdr, params, plan, library, progress, report).await
+            xdr_v2::apply::xdr(xdr, params, plan, library, progress, report).await
         }
         (Client::Xdr(_), _) => Err(wrong_product(workflow, Product::XdrV2)),
     }

@@ -31,7 +31,8 @@ use crate::error::EngineError;
 use crate::keys;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
-use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request, Sender};
+use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request};
+use crate::targets::Sender;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -1,1 +1,304 @@
-//! placeholder
+//! Apply on per-object targets (Vision One lists, XDR v2 blocks, HTTP templates): the plan's
+//! claim changes re-decided when their batch goes. Under the space's lease ([`crate::space`])
+//! the claims on the batch's values are read, [`claims::decide`] says what to write for each,
+//! the target is written and the ledger updated — one transaction per confirmed batch — so a
+//! plan made before a trigger blocked a value, or before another workflow claimed it, never
+//! removes it from under them. A process killed anywhere leaves the ledger a subset of the
+//! truth, and the next run converges without duplicates or losses. Between batches the loops
+//! ask [`Progress::cancelled`] and stop cleanly when told to.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use indicator::Kind;
+use store::{LedgerEntry, LibraryBackend};
+
+use crate::budget;
+use crate::claims::{self, Write};
+use crate::config::Capacity;
+use crate::error::EngineError;
+use crate::mapping::ObjectAttributes;
+use crate::plan::{Change, Plan, Seen};
+use crate::report::{Progress, RunReport};
+use crate::space;
+
+/// One claim change of the plan, re-decided when its batch goes.
+#[derive(Debug, Clone)]
+pub(crate) struct Work<'p> {
+    pub(crate) change: &'p Change,
+    /// The claim asked for; `None`: the claim is dropped.
+    pub(crate) want: Option<ObjectAttributes>,
+}
+
+/// The plan's claim changes: drops first (they make room), then sets in priority order.
+pub(crate) fn works<'p>(plan: &'p Plan, report: &mut RunReport) -> (Vec<Work<'p>>, Vec<Work<'p>>) {
+    let drops = [&plan.removals, &plan.releases, &plan.restores]
+        .into_iter()
+        .flatten()
+        .map(|change| Work { change, want: None })
+        .collect();
+    let mut sets = Vec::new();
+    for change in [&plan.updates, &plan.adds, &plan.joins]
+        .into_iter()
+        .flatten()
+    {
+        match serde_json::from_value::<ObjectAttributes>(change.attributes.clone()) {
+            Ok(want) => sets.push(Work {
+                change,
+                want: Some(want),
+            }),
+            Err(error) => report.fail(change, &error.to_string()),
+        }
+    }
+    (drops, sets)
+}
+
+/// What a batch's values are decided with.
+pub(crate) struct Decided<'p> {
+    pub(crate) work: Work<'p>,
+    pub(crate) write: Write,
+}
+
+/// Reads the claims on the batch's values now and decides each write.
+pub(crate) fn decide_batch<'p>(
+    library: &dyn LibraryBackend,
+    plan: &Plan,
+    chunk: &[Work<'p>],
+    key_of: &dyn Fn(Kind) -> Option<String>,
+) -> Result<Vec<Decided<'p>>, EngineError> {
+    let values: Vec<(Kind, String)> = chunk
+        .iter()
+        .map(|w| (w.change.kind, w.change.value.clone()))
+        .collect();
+    let claims = library.claims_on(&plan.space, &values)?;
+    let objects = claims::by_object(&plan.ledger, &claims, key_of);
+    Ok(chunk
+        .iter()
+        .map(|work| {
+            let holders = objects
+                .get(&(work.change.kind, work.change.value.clone()))
+                .cloned()
+                .unwrap_or_default();
+            let found = Seen::found(work.change.seen.as_ref());
+            Decided {
+                write: claims::decide(&holders, work.want.as_ref(), found),
+                work: work.clone(),
+            }
+        })
+        .collect())
+}
+
+/// Keeps the creates of a batch that fit the list now (other claimants may have filled it
+/// since the plan); the rest wait for a later run, reported as deferred.
+pub(crate) fn room_for_creates<'p>(
+    library: &dyn LibraryBackend,
+    plan: &Plan,
+    capacity: Option<&Capacity>,
+    decided: Vec<Decided<'p>>,
+    report: &mut RunReport,
+) -> Result<Vec<Decided<'p>>, EngineError> {
+    let Some(capacity) = capacity else {
+        return Ok(decided);
+    };
+    if !decided.iter().any(|d| matches!(d.write, Write::Create(_))) {
+        return Ok(decided);
+    }
+    let mut held: HashMap<String, u64> = HashMap::new();
+    for (kind, count) in library.space_counts(&plan.space)? {
+        *held
+            .entry(budget::bucket_of_kind(capacity, kind))
+            .or_default() += count;
+    }
+    let mut kept = Vec::with_capacity(decided.len());
+    for d in decided {
+        if matches!(d.write, Write::Create(_)) {
+            let count = held
+                .entry(budget::bucket_of_kind(capacity, d.work.change.kind))
+                .or_default();
+            if *count >= capacity.capacity as u64 {
+                report.deferred += 1;
+                continue;
+            }
+            *count += 1;
+        }
+        kept.push(d);
+    }
+    Ok(kept)
+}
+
+/// Counts a confirmed write in the report.
+pub(crate) fn count(report: &mut RunReport, write: &Write, set: bool) {
+    match (write, set) {
+        (Write::Create(_), _) => report.added += 1,
+        (Write::Delete, _) => report.removed += 1,
+        (Write::Update(_), true) => report.updated += 1,
+        (Write::Nothing, true) => report.joined += 1,
+        (Write::Update(_) | Write::Nothing, false) => report.released += 1,
+    }
+}
+
+/// The ledger row of a set claim whose write the target confirmed.
+pub(crate) fn claim_entry(
+    plan: &Plan,
+    work: &Work<'_>,
+    remote_id: Option<String>,
+) -> Option<LedgerEntry> {
+    let mut want = work.want.clone()?;
+    if remote_id.is_some() {
+        want.action_id.clone_from(&remote_id);
+    }
+    Some(LedgerEntry {
+        target: plan.ledger.clone(),
+        space: plan.space.clone(),
+        kind: work.change.kind,
+        value: work.change.value.clone(),
+        attributes: serde_json::to_value(&want).unwrap_or_default(),
+        remote_id,
+        pushed_at: plan.at,
+    })
+}
+
+/// A batch's confirmed claims, recorded in one transaction.
+#[derive(Default)]
+pub(crate) struct Confirmed {
+    upserts: Vec<LedgerEntry>,
+    removals: Vec<(Kind, String)>,
+}
+
+impl Confirmed {
+    pub(crate) fn add(&mut self, plan: &Plan, work: &Work<'_>, remote_id: Option<String>) {
+        match claim_entry(plan, work, remote_id) {
+            Some(entry) => self.upserts.push(entry),
+            None => self
+                .removals
+                .push((work.change.kind, work.change.value.clone())),
+        }
+    }
+
+    pub(crate) fn record(
+        self,
+        library: &mut dyn LibraryBackend,
+        plan: &Plan,
+    ) -> Result<(), EngineError> {
+        if !self.upserts.is_empty() || !self.removals.is_empty() {
+            library.ledger_apply(&plan.ledger, &self.upserts, &self.removals)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one batch left to do: the items to send again, and whether the workflow must stop.
+pub(crate) struct Sent<T> {
+    pub(crate) again: Vec<T>,
+    pub(crate) halted: bool,
+}
+
+/// Sends `items` batch by batch, then again the ones each batch returned, after a pause, while
+/// pauses last. True when the run stopped (halted or cancelled).
+pub(crate) async fn in_rounds<T: Clone>(
+    mut items: Vec<T>,
+    batch: usize,
+    pauses: impl Iterator<Item = Duration>,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+    send: &mut impl AsyncFnMut(&[T], bool, &mut RunReport) -> Result<Sent<T>, EngineError>,
+) -> Result<bool, EngineError> {
+    let mut pauses = pauses.peekable();
+    let mut first = true;
+    while !items.is_empty() {
+        let last = pauses.peek().is_none();
+        let mut again = Vec::new();
+        for chunk in items.chunks(batch) {
+            if report.stop_requested(progress) {
+                return Ok(true);
+            }
+            let sent = send(chunk, last, report).await?;
+            again.extend(sent.again);
+            if first {
+                progress.advance(chunk.len() as u64);
+            }
+            if sent.halted {
+                return Ok(true);
+            }
+        }
+        match pauses.next() {
+            Some(pause) if !again.is_empty() => tokio::time::sleep(pause).await,
+            _ => break,
+        }
+        items = again;
+        first = false;
+    }
+    Ok(false)
+}
+
+/// One-at-a-time targets (XDR v2, HTTP templates): each claim change is decided and sent
+/// alone, under the space's lease, and recorded once answered.
+pub(crate) async fn one_at_a_time(
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+) -> Result<(), EngineError> {
+    let (drops, sets) = works(plan, report);
+    for work in drops.into_iter().chain(sets) {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
+        let guard = space::lock(library, &plan.space).await?;
+        let outcome = one(plan, &mut *library, &work, report, key_of, send).await;
+        guard.release(library)?;
+        progress.advance(1);
+        if !outcome? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Why one value's call failed.
+pub(crate) enum ItemError {
+    /// This value only: reported, the run goes on.
+    Item(String),
+    /// The target stops the run (bad key, unreachable).
+    Halt(trendmicro::Error),
+}
+
+impl ItemError {
+    pub(crate) fn of(error: trendmicro::Error) -> ItemError {
+        if error.stops_target() {
+            ItemError::Halt(error)
+        } else {
+            ItemError::Item(error.to_string())
+        }
+    }
+}
+
+/// Decides, sends and records one change; `false` when the run must stop.
+pub(crate) async fn one(
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    work: &Work<'_>,
+    report: &mut RunReport,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+) -> Result<bool, EngineError> {
+    let Some(d) = decide_batch(&*library, plan, std::slice::from_ref(work), key_of)?.pop() else {
+        return Ok(true);
+    };
+    let mut confirmed = Confirmed::default();
+    match send(&d).await {
+        Ok(remote_id) => {
+            count(report, &d.write, work.want.is_some());
+            confirmed.add(plan, work, remote_id);
+        }
+        Err(ItemError::Item(message)) => report.fail(work.change, &message),
+        Err(ItemError::Halt(error)) => {
+            report.halted = Some(error.to_string());
+            return Ok(false);
+        }
+    }
+    confirmed.record(library, plan)?;
+    Ok(true)
+}

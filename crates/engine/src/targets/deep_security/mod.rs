@@ -1,4 +1,5 @@
 //! Deep Security / Workload Security IP lists: mapping, part packing, apply.
 
+pub mod apply;
 pub mod mapping;
 pub mod packing;

@@ -1,0 +1,248 @@
+//! Applying a plan to Deep Security IP lists: one write per changed part, each followed by
+//! its ledger update. Parts are written whole and placed deterministically, so a process killed
+//! anywhere leaves the ledger an exact copy of the truth. Only lists this library made (or
+//! adopted on purpose) are written; entries a console user added are kept unless the part
+//! clears the list.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use indicator::Kind;
+use store::{LedgerEntry, LibraryBackend};
+use trendmicro::deep_security::{DeepSecurityClient, IpList, MAX_IP_LISTS};
+
+use crate::error::EngineError;
+use crate::marker::{Maker, Marker};
+use crate::plan::{Change, Plan};
+use crate::report::{Progress, RunReport};
+
+use super::packing::{PartWrite, item_kind};
+
+/// Everything a Deep Security apply needs besides the plan.
+pub struct DeepSecurity<'a> {
+    pub client: &'a DeepSecurityClient,
+    pub target: &'a str,
+    pub marker: &'a Marker,
+    /// Take over a list of the configured name that iocsync did not create.
+    pub adopt_existing: bool,
+}
+
+/// Applies a Deep Security plan: one write per changed part, each followed by its ledger
+/// update.
+pub async fn deep_security(
+    ds: &DeepSecurity<'_>,
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+) -> Result<(), EngineError> {
+    let mut directory = None;
+    for part in &plan.parts {
+        if report.stop_requested(progress) {
+            return Ok(());
+        }
+        match write_part(ds, part, &mut directory).await {
+            Ok((id, kept)) => {
+                if kept > 0 {
+                    report.notes.push(format!(
+                        "{}: kept {kept} entries someone else added to the list",
+                        part.name
+                    ));
+                }
+                record_part(library, plan, part, id, report)?;
+            }
+            Err(PartError::Foreign(error)) => {
+                report.halted = Some(error.to_string());
+                return Ok(());
+            }
+            Err(PartError::Target(error)) => {
+                let stop = error.stops_target();
+                report.errors.push(format!("{}: {error}", part.name));
+                if stop {
+                    report.halted = Some(error.to_string());
+                    return Ok(());
+                }
+            }
+        }
+        progress.advance(1);
+    }
+    Ok(())
+}
+
+/// Why a part was not written.
+enum PartError {
+    Target(trendmicro::Error),
+    /// A list of the part's name that iocsync may not touch: the run stops.
+    Foreign(EngineError),
+}
+
+impl From<trendmicro::Error> for PartError {
+    fn from(error: trendmicro::Error) -> Self {
+        PartError::Target(error)
+    }
+}
+
+/// The manager's IP lists by exact name, and how many there are (for the 5,000-list cap).
+/// Read with one page walk the first time a part's ID is unknown: a first sync then costs one
+/// walk plus one write per part, not one search per part besides.
+struct Directory {
+    lists: HashMap<String, Vec<IpList>>,
+    count: usize,
+}
+
+impl Directory {
+    async fn read(client: &DeepSecurityClient) -> Result<Directory, trendmicro::Error> {
+        let all = client.list_all().await?;
+        let count = all.len();
+        let mut lists: HashMap<String, Vec<IpList>> = HashMap::new();
+        for list in all {
+            lists.entry(list.name.clone()).or_default().push(list);
+        }
+        Ok(Directory { lists, count })
+    }
+
+    /// The list named exactly `name`; several of them is an error (managing one is a guess).
+    fn find(&self, name: &str) -> Result<Option<&IpList>, trendmicro::Error> {
+        match self.lists.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([list]) => Ok(Some(list)),
+            Some(lists) => Err(trendmicro::Error::DuplicateListName {
+                name: name.to_owned(),
+                count: lists.len(),
+                ids: lists.iter().map(|l| l.id).collect(),
+            }),
+        }
+    }
+}
+
+/// The description iocsync gives the IP lists it creates.
+fn list_description(marker: &Marker) -> String {
+    format!(
+        "{} managed list: iocsync adds and removes its own entries; entries added here are kept (a manual run with clear_on_manual_run removes them)",
+        marker.text()
+    )
+}
+
+/// Writes one part in place (found by ID, else by exact name — only a list this library made,
+/// or one adopted on purpose — else created); returns its ID (`None` for an empty part that
+/// does not exist) and how many entries others added were kept.
+async fn write_part(
+    ds: &DeepSecurity<'_>,
+    part: &PartWrite,
+    directory: &mut Option<Directory>,
+) -> Result<(Option<u32>, usize), PartError> {
+    if let Some(id) = part.list_id {
+        let kept = rewrite(ds, part, id, None).await?;
+        return Ok((Some(id), kept));
+    }
+    let lists = match directory {
+        Some(lists) => lists,
+        None => directory.insert(Directory::read(ds.client).await?),
+    };
+    if let Some(list) = lists.find(&part.name)? {
+        let id = list.id;
+        let maker = ds.marker.maker(list.description.as_deref());
+        if maker != Maker::ThisLibrary && !ds.adopt_existing {
+            return Err(PartError::Foreign(EngineError::ForeignList {
+                target: ds.target.to_owned(),
+                name: part.name.clone(),
+                id,
+                maker: maker.describe(),
+            }));
+        }
+        let description = (maker != Maker::ThisLibrary).then(|| list_description(ds.marker));
+        let kept = rewrite(ds, part, id, description.as_deref()).await?;
+        return Ok((Some(id), kept));
+    }
+    if part.items.is_empty() {
+        return Ok((None, 0));
+    }
+    if lists.count >= MAX_IP_LISTS {
+        return Err(PartError::Target(trendmicro::Error::CapReached {
+            product: trendmicro::deep_security::PRODUCT,
+            message: format!("the manager already holds {} IP lists", lists.count),
+        }));
+    }
+    let list = ds
+        .client
+        .create_list(&part.name, &list_description(ds.marker), &part.items)
+        .await?;
+    lists.count += 1;
+    lists
+        .lists
+        .entry(part.name.clone())
+        .or_default()
+        .push(list.clone());
+    Ok((Some(list.id), 0))
+}
+
+/// Writes iocsync's entries of a part into list `id`, keeping the entries someone else added
+/// (unless the part clears the list); returns how many were kept.
+async fn rewrite(
+    ds: &DeepSecurity<'_>,
+    part: &PartWrite,
+    id: u32,
+    description: Option<&str>,
+) -> Result<usize, trendmicro::Error> {
+    let mut items = part.items.clone();
+    let mut kept = 0;
+    let ours_description = list_description(ds.marker);
+    let mut description = description.map(str::to_owned);
+    if part.clear {
+        description.get_or_insert(ours_description);
+    } else {
+        let ours: std::collections::HashSet<&String> =
+            part.items.iter().chain(&part.ours_before).collect();
+        let list = ds.client.describe(id).await?;
+        // A list adopted from a lost library gets this library's marker.
+        if ds.marker.maker(list.description.as_deref()) != Maker::ThisLibrary {
+            description.get_or_insert(ours_description);
+        }
+        for item in list.items {
+            if !ours.contains(&item) {
+                items.push(item);
+                kept += 1;
+            }
+        }
+    }
+    ds.client
+        .modify_items(id, &items, description.as_deref())
+        .await?;
+    Ok(kept)
+}
+
+fn record_part(
+    library: &mut dyn LibraryBackend,
+    plan: &Plan,
+    part: &PartWrite,
+    id: Option<u32>,
+    report: &mut RunReport,
+) -> Result<(), EngineError> {
+    let now: DateTime<Utc> = plan.at;
+    let entries: Vec<LedgerEntry> = part
+        .items
+        .iter()
+        .map(|item| LedgerEntry {
+            target: plan.ledger.clone(),
+            space: plan.space.clone(),
+            kind: item_kind(item),
+            value: item.clone(),
+            attributes: serde_json::json!({ "part": part.index }),
+            remote_id: id.map(|id| id.to_string()),
+            pushed_at: now,
+        })
+        .collect();
+    let in_part = |change: &&Change| {
+        change.attributes.get("part").and_then(|p| p.as_u64()) == Some(u64::from(part.index))
+    };
+    let gone: Vec<(Kind, String)> = plan
+        .removals
+        .iter()
+        .filter(in_part)
+        .map(|c| (c.kind, c.value.clone()))
+        .collect();
+    library.ledger_apply(&plan.ledger, &entries, &gone)?;
+    report.added += plan.adds.iter().filter(in_part).count();
+    report.removed += gone.len();
+    Ok(())
+}
