@@ -16,9 +16,9 @@ use trendmicro::vision_one::VisionOneClient;
 
 use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
-use crate::mapping::ExpiryIntent;
 use crate::marker::{Maker, Marker};
 use crate::targets::deep_security::packing::part_name;
+use crate::targets::vision_one::Kind as ListKind;
 use crate::targets::vision_one::mapping;
 use crate::targets::vision_one::readback;
 
@@ -62,9 +62,15 @@ pub async fn adopt(
     };
     library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
     let entries = match &workflow.parameters {
-        Parameters::Blocklist(_) | Parameters::Exceptions(_) => {
+        Parameters::Blocklist(_) => {
             let client = VisionOneClient::new(&target.vision_one()?)?;
-            vision_one(&client, workflow, library, &marker, now, &mut report).await?
+            let list = ListKind::Suspicious;
+            vision_one(&client, list, workflow, library, &marker, now, &mut report).await?
+        }
+        Parameters::Exceptions(_) => {
+            let client = VisionOneClient::new(&target.vision_one()?)?;
+            let list = ListKind::Exceptions;
+            vision_one(&client, list, workflow, library, &marker, now, &mut report).await?
         }
         Parameters::IpList(params) => {
             let client = DeepSecurityClient::new(&target.deep_security()?)?;
@@ -98,13 +104,14 @@ pub async fn adopt(
 
 async fn vision_one(
     client: &VisionOneClient,
+    list: ListKind,
     workflow: &Workflow,
     library: &dyn LibraryBackend,
     marker: &Marker,
     now: DateTime<Utc>,
     report: &mut AdoptReport,
 ) -> Result<Vec<LedgerEntry>, EngineError> {
-    let remote = readback::whole_list(client, workflow, marker).await?;
+    let remote = readback::whole_list(client, list, marker).await?;
     let claimed: HashSet<(Kind, String)> = library
         .space_claims(&workflow.space())?
         .into_iter()
@@ -123,12 +130,10 @@ async fn vision_one(
             report.already_claimed += 1;
             continue;
         }
+        // As read back: a dated object's expiry is its date, so the next run's diff rewrites
+        // it with the workflow's own expiry (and this library's marker).
         let mut attributes = object.attributes;
         attributes.adopted = true;
-        if attributes.expiry.is_none() && !matches!(workflow.parameters, Parameters::Exceptions(_))
-        {
-            attributes.expiry = attributes.expires_at.map(ExpiryIntent::Until);
-        }
         entries.push(LedgerEntry {
             target: workflow.ledger_key(),
             space: workflow.space(),

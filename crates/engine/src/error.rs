@@ -32,6 +32,11 @@ pub enum EngineError {
         .0.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )]
     Busy(Box<store::Lease>),
+    /// A target with no call that checks it without changing it (an http template).
+    #[error(
+        "target `{0}` has no side-effect-free call to check (an http target): use `iocsync run --dry-run`"
+    )]
+    NoCheck(String),
     /// Another process kept a target list busy for minutes: the batch was not sent.
     #[error(
         "{} is busy: {} has held it since {}",

@@ -255,16 +255,7 @@ fn own_only<'a>(input: &PlanInput<'a>) -> impl Iterator<Item = &'a LedgerEntry> 
 
 /// How a claim without a value key (older one-off blocks) gets one on this workflow's list.
 fn key_of_claim(workflow: &Workflow) -> impl Fn(Kind) -> Option<String> {
-    let xdr = matches!(workflow.parameters, Parameters::XdrBlock(_));
-    move |kind| {
-        if xdr {
-            trendmicro::xdr_v2::ValueType::for_kind(kind)
-                .ok()
-                .map(|t| t.as_str().to_owned())
-        } else {
-            vision_one::mapping::v1_key(kind).map(str::to_owned)
-        }
-    }
+    move |kind| crate::targets::key_of(&workflow.parameters, kind)
 }
 
 /// The members the guard lets through, in order; the others become skips and drops.

@@ -14,22 +14,14 @@ use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig, ListKind};
 use indicator::Kind;
 use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
-use trendmicro::CallStats;
-use trendmicro::deep_security::DeepSecurityClient;
-use trendmicro::http_template::HttpTemplateClient;
-use trendmicro::vision_one::VisionOneClient;
-use trendmicro::xdr_v2::XdrV2Client;
 
-use crate::config::{Capacity, Config, Parameters, Product, Target, Workflow};
+use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
 use crate::lease;
 use crate::marker::Marker;
 use crate::plan::{self, Plan, PlanInput, Remote};
 use crate::report::{Progress, RunReport};
-use crate::targets::deep_security::packing::part_name;
-use crate::targets::vision_one::apply::V1List;
-use crate::targets::vision_one::readback;
-use crate::targets::{deep_security, http_template, vision_one, xdr_v2};
+use crate::targets::{self, Connection, ReadBack};
 
 /// How to run a workflow.
 #[derive(Debug, Clone, Copy)]
@@ -96,15 +88,6 @@ fn inputs(
     })
 }
 
-/// The budget of a workflow's list (Vision One lists only).
-fn capacity(target: &Target, workflow: &Workflow) -> Option<Capacity> {
-    match workflow.parameters {
-        Parameters::Blocklist(_) => Some(target.suspicious_capacity()),
-        Parameters::Exceptions(_) => Some(target.exception_capacity()),
-        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => None,
-    }
-}
-
 /// What a plan reads besides its inputs: the target as read back, and run options.
 struct Seen<'a> {
     remote: Option<&'a Remote>,
@@ -132,7 +115,7 @@ fn make_plan(
             remote: seen.remote,
             remote_parts: seen.remote_parts,
             marker: &inputs.marker,
-            capacity: capacity(target, workflow),
+            capacity: targets::capacity(target, &workflow.parameters),
             wanted_elsewhere: seen.wanted_elsewhere,
             allow_removals: options.allow_removals,
         },
@@ -157,47 +140,8 @@ pub async fn plan_workflow(
         };
         return make_plan(config, workflow, &inputs, &seen, &options);
     }
-    let client = Client::build(config.target(&workflow.target)?)?;
-    let (plan, _) = plan_with_target(config, library, workflow, &inputs, &client, &options).await?;
-    Ok(plan)
-}
-
-/// A built client for a workflow's target.
-enum Client {
-    /// The client, its batch size and how many sends an item with a server error gets.
-    VisionOne(VisionOneClient, usize, u32),
-    DeepSecurity(DeepSecurityClient),
-    Xdr(XdrV2Client),
-    Http(HttpTemplateClient),
-}
-
-impl Client {
-    fn build(target: &Target) -> Result<Client, EngineError> {
-        Ok(match target.product {
-            Product::VisionOne => {
-                let mut config = target.vision_one()?;
-                let batch = config.suspicious_batch_size;
-                // The engine re-sends items with server errors itself, in rounds over the whole
-                // plan (see `targets::vision_one::apply`), so the client sends each item once per call.
-                let rounds = std::mem::replace(&mut config.item_attempts, 1);
-                Client::VisionOne(VisionOneClient::new(&config)?, batch, rounds)
-            }
-            Product::DeepSecurity => {
-                Client::DeepSecurity(DeepSecurityClient::new(&target.deep_security()?)?)
-            }
-            Product::XdrV2 => Client::Xdr(XdrV2Client::new(&target.xdr_v2()?)?),
-            Product::Http => Client::Http(HttpTemplateClient::new(&target.http_template()?)?),
-        })
-    }
-
-    fn stats(&self) -> CallStats {
-        match self {
-            Client::VisionOne(client, ..) => client.stats(),
-            Client::DeepSecurity(client) => client.stats(),
-            Client::Xdr(client) => client.stats(),
-            Client::Http(client) => client.stats(),
-        }
-    }
+    let connection = Connection::open(config.target(&workflow.target)?, workflow)?;
+    plan_with_target(config, library, workflow, &inputs, &connection, &options).await
 }
 
 /// Runs `workflow` once: plan, apply, record. A run that writes first takes the workflow's
@@ -256,15 +200,16 @@ async fn run_leased(
         report.elapsed_ms = elapsed_ms(started);
         return Ok(report);
     }
-    let client = Client::build(target)?;
+    let connection = Connection::open(target, workflow)?;
     let run_id = if options.dry_run {
         None
     } else {
         Some(library.start_run(&workflow.name, options.now)?)
     };
-    let planned = plan_with_target(config, &*library, workflow, &inputs, &client, &options).await;
+    let planned =
+        plan_with_target(config, &*library, workflow, &inputs, &connection, &options).await;
     let mut report = match planned {
-        Ok((plan, _)) => RunReport::new(plan, options.dry_run),
+        Ok(plan) => RunReport::new(plan, options.dry_run),
         // The target failed while being read (bad key, unreachable): the run is recorded as
         // halted, with its calls, and nothing is sent.
         Err(EngineError::Target(error)) if run_id.is_some() => {
@@ -272,38 +217,35 @@ async fn run_leased(
             let mut report = RunReport::new(plan, false);
             report.halted = Some(error.to_string());
             report.run_id = run_id;
-            return record(library, workflow, report, &client, started, &options);
+            return record(library, workflow, report, &connection, started, &options);
         }
         Err(error) => return Err(error),
     };
     let Some(run_id) = run_id else {
-        report.record_calls(client.stats());
+        report.record_calls(connection.stats());
         report.elapsed_ms = elapsed_ms(started);
         return Ok(report);
     };
     report.run_id = Some(run_id);
     library.record_drops(&report.plan.drops)?;
     let plan = report.plan.clone();
-    let steps = match &client {
-        Client::DeepSecurity(_) => plan.parts.len(),
-        Client::VisionOne(..) | Client::Xdr(_) | Client::Http(_) => plan.changes(),
-    };
+    let steps = connection.steps(&plan);
     progress.start(steps as u64);
-    let applied = apply_plan(
-        config,
-        workflow,
-        &inputs,
-        &client,
-        &plan,
-        library,
-        progress,
-        &mut report,
-    )
-    .await;
+    let applied = connection
+        .apply(
+            target,
+            workflow,
+            &inputs.marker,
+            &plan,
+            library,
+            progress,
+            &mut report,
+        )
+        .await;
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());
     }
-    let report = record(library, workflow, report, &client, started, &options)?;
+    let report = record(library, workflow, report, &connection, started, &options)?;
     applied.map(|()| report)
 }
 
@@ -312,11 +254,11 @@ fn record(
     library: &mut dyn LibraryBackend,
     workflow: &Workflow,
     mut report: RunReport,
-    client: &Client,
+    connection: &Connection<'_>,
     started: Instant,
     options: &RunOptions,
 ) -> Result<RunReport, EngineError> {
-    report.record_calls(client.stats());
+    report.record_calls(connection.stats());
     report.elapsed_ms = elapsed_ms(started);
     if let Some(why) = &report.plan.brake {
         tracing::warn!(
@@ -340,106 +282,57 @@ fn record(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn apply_plan(
-    config: &Config,
-    workflow: &Workflow,
-    inputs: &Inputs,
-    client: &Client,
-    plan: &Plan,
-    library: &mut dyn LibraryBackend,
-    progress: &dyn Progress,
-    report: &mut RunReport,
-) -> Result<(), EngineError> {
-    let target = config.target(&workflow.target)?;
-    match (client, &workflow.parameters) {
-        (Client::VisionOne(v1, batch, rounds), parameters) => {
-            let list = match parameters {
-                Parameters::Exceptions(_) => V1List::Exceptions,
-                _ => V1List::Suspicious,
-            };
-            let destination = vision_one::apply::VisionOne {
-                client: v1,
-                list,
-                batch: *batch,
-                rounds: *rounds,
-                capacity: capacity(target, workflow),
-            };
-            vision_one::apply::vision_one(&destination, plan, library, progress, report).await
-        }
-        (Client::DeepSecurity(ds), _) => {
-            let destination = deep_security::apply::DeepSecurity {
-                client: ds,
-                target: &target.name,
-                marker: &inputs.marker,
-                adopt_existing: workflow.adopt_existing,
-            };
-            deep_security::apply::deep_security(&destination, plan, library, progress, report).await
-        }
-        (Client::Http(http), _) => {
-            http_template::apply::http(http, plan, library, progress, report).await
-        }
-        (Client::Xdr(xdr), Parameters::XdrBlock(params)) => {
-            xdr_v2::apply::xdr(xdr, params, plan, library, progress, report).await
-        }
-        (Client::Xdr(_), _) => Err(wrong_product(workflow, Product::XdrV2)),
-    }
-}
-
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Plans with what the target holds: all of it when verifying; otherwise, on Vision One, the
-/// values a first plan would add that no claim knows (one of them may be an analyst's object,
-/// which must be left alone). Returns the plan and the read-back.
+/// Plans with what the target holds: all of it when verifying; otherwise the values a first
+/// plan would add that no claim knows, where the target can tell (one of them may be an
+/// analyst's object, which must be left alone).
 async fn plan_with_target(
     config: &Config,
     library: &dyn LibraryBackend,
     workflow: &Workflow,
     inputs: &Inputs,
-    client: &Client,
+    connection: &Connection<'_>,
     options: &RunOptions,
-) -> Result<(Plan, Option<Remote>), EngineError> {
+) -> Result<Plan, EngineError> {
     let mut seen = Seen {
         remote: None,
         remote_parts: None,
         wanted_elsewhere: None,
     };
-    let parts;
-    let wanted;
     if options.verify {
-        match client {
-            Client::DeepSecurity(ds) => {
-                parts = read_parts(ds, workflow, &inputs.ledger).await?;
+        let wanted;
+        match connection
+            .read_back(workflow, &inputs.marker, &inputs.ledger)
+            .await?
+        {
+            ReadBack::Parts(parts) => {
                 seen.remote_parts = Some(&parts);
-                let plan = make_plan(config, workflow, inputs, &seen, options)?;
-                return Ok((plan, None));
+                return make_plan(config, workflow, inputs, &seen, options);
             }
-            Client::VisionOne(v1, ..) => {
-                let remote = readback::whole_list(v1, workflow, &inputs.marker).await?;
+            ReadBack::Objects(remote) => {
                 wanted = wanted_by_others(config, library, workflow, options);
                 seen.wanted_elsewhere = wanted.as_ref();
                 seen.remote = Some(&remote);
-                let plan = make_plan(config, workflow, inputs, &seen, options)?;
-                return Ok((plan, Some(remote)));
+                return make_plan(config, workflow, inputs, &seen, options);
             }
-            // XDR v2 and webhooks have nothing to read back: their ledger is the only record.
-            Client::Xdr(_) | Client::Http(_) => {}
+            ReadBack::Nothing => {}
         }
     }
     let first = make_plan(config, workflow, inputs, &seen, options)?;
-    let Client::VisionOne(v1, ..) = client else {
-        return Ok((first, None));
-    };
-    let unclaimed: Vec<&crate::plan::Change> = first.adds.iter().collect();
-    if unclaimed.is_empty() {
-        return Ok((first, None));
+    let adds: Vec<&crate::plan::Change> = first.adds.iter().collect();
+    if adds.is_empty() {
+        return Ok(first);
     }
-    let remote = readback::look_up(v1, workflow, &inputs.marker, &unclaimed).await?;
-    seen.remote = Some(&remote);
-    let plan = make_plan(config, workflow, inputs, &seen, options)?;
-    Ok((plan, Some(remote)))
+    match connection.look_up(&inputs.marker, &adds).await? {
+        None => Ok(first),
+        Some(remote) => {
+            seen.remote = Some(&remote);
+            make_plan(config, workflow, inputs, &seen, options)
+        }
+    }
 }
 
 /// The values other workflows on `workflow`'s list want (a verify leaves their orphans
@@ -488,38 +381,4 @@ fn wanted_by_others(
         }
     }
     Some(wanted)
-}
-
-/// Deep Security part contents, for `--verify`.
-async fn read_parts(
-    ds: &DeepSecurityClient,
-    workflow: &Workflow,
-    ledger: &[LedgerEntry],
-) -> Result<HashMap<u32, Vec<String>>, EngineError> {
-    let Parameters::IpList(params) = &workflow.parameters else {
-        return Err(wrong_product(workflow, Product::DeepSecurity));
-    };
-    let mut parts = HashMap::new();
-    let indexes: std::collections::BTreeSet<u32> = ledger
-        .iter()
-        .filter_map(|e| e.attributes.get("part").and_then(|p| p.as_u64()))
-        .filter_map(|p| u32::try_from(p).ok())
-        .collect();
-    for index in indexes {
-        if let Some(list) = ds
-            .find_list_by_name(&part_name(&params.list_name, index))
-            .await?
-        {
-            parts.insert(index, list.items);
-        }
-    }
-    Ok(parts)
-}
-
-fn wrong_product(workflow: &Workflow, product: Product) -> EngineError {
-    EngineError::WrongProduct {
-        target: workflow.target.clone(),
-        product,
-        what: format!("workflow `{}`", workflow.name),
-    }
 }

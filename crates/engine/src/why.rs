@@ -239,13 +239,13 @@ fn on_target(
     found: &Indicator,
 ) -> Result<OnTarget, EngineError> {
     let values = target_values(found);
-    let ip_list = matches!(workflow.parameters, Parameters::IpList(_));
-    let matches = |value: &str| {
-        if ip_list {
-            covers(value, found)
-        } else {
-            values.iter().any(|v| v == value)
-        }
+    let matches = |value: &str| match &workflow.parameters {
+        // A Deep Security item may be a network holding the address.
+        Parameters::IpList(_) => covers(value, found),
+        Parameters::Blocklist(_)
+        | Parameters::Exceptions(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_) => values.iter().any(|v| v == value),
     };
     let claims: Vec<ClaimSeen> = library
         .space_claims(&workflow.space())?
@@ -335,13 +335,15 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let Ok(target) = config.target(&workflow.target) else {
         return "no such target".to_owned();
     };
-    let (exceptions, key) = match (
-        &workflow.parameters,
-        crate::targets::vision_one::mapping::v1_key(found.kind),
-    ) {
-        (Parameters::Blocklist(_), Some(key)) => (false, key),
-        (Parameters::Exceptions(_), Some(key)) => (true, key),
-        _ => return "not read: only Vision One lists can be read back".to_owned(),
+    let exceptions = match &workflow.parameters {
+        Parameters::Blocklist(_) => false,
+        Parameters::Exceptions(_) => true,
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => {
+            return "not read: only Vision One lists can be read back".to_owned();
+        }
+    };
+    let Some(key) = crate::targets::vision_one::mapping::v1_key(found.kind) else {
+        return "not read: Vision One takes no such kind".to_owned();
     };
     let client = match target
         .vision_one()

@@ -5,6 +5,7 @@
 //! and [`Sender`] (a target acting on single values), so a new target is a new folder, a new
 //! variant of each, and the compiler names every place that must learn of it.
 
+pub mod check;
 pub mod deep_security;
 pub mod http_template;
 pub mod objects;
@@ -15,16 +16,214 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use indicator::Kind;
-use store::Library;
+use store::{LedgerEntry, Library, LibraryBackend};
+use trendmicro::CallStats;
+use trendmicro::deep_security::DeepSecurityClient;
 use trendmicro::http_template::HttpTemplateClient;
 use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::{ValueType, XdrV2Client};
 
-use crate::config::{Capacity, Product, Target};
+use crate::config::{
+    BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
+    Target, Workflow, XdrParams,
+};
 use crate::error::EngineError;
 use crate::keys::List;
+use crate::marker::Marker;
 use crate::oneoff::{Claimer, Item, Request, Step};
+use crate::plan::{Change, Plan, Remote};
+use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
+
+/// A workflow's target, connected: the product's client with the workflow's parameters, one
+/// variant per action, so what a run does to its target is decided here and nowhere else.
+pub enum Connection<'w> {
+    Blocklist(vision_one::Lists, &'w BlocklistParams),
+    Exceptions(vision_one::Lists, &'w ExceptionParams),
+    IpList(DeepSecurityClient, &'w IpListParams),
+    XdrBlock(XdrV2Client, &'w XdrParams),
+    Http(HttpTemplateClient, &'w HttpParams),
+}
+
+/// What a target was read back as.
+pub enum ReadBack {
+    /// A Vision One list (all of it for `--verify`, or the values looked up before adds).
+    Objects(Remote),
+    /// Deep Security part contents (part index → items).
+    Parts(HashMap<u32, Vec<String>>),
+    /// Nothing to read back (XDR v2, webhooks): the ledger is the only record.
+    Nothing,
+}
+
+impl<'w> Connection<'w> {
+    /// Builds the client of `workflow`'s `target` (resolving its credentials).
+    pub fn open(target: &Target, workflow: &'w Workflow) -> Result<Connection<'w>, EngineError> {
+        Ok(match &workflow.parameters {
+            Parameters::Blocklist(params) => {
+                Connection::Blocklist(vision_one::Lists::open(target)?, params)
+            }
+            Parameters::Exceptions(params) => {
+                Connection::Exceptions(vision_one::Lists::open(target)?, params)
+            }
+            Parameters::IpList(params) => {
+                Connection::IpList(DeepSecurityClient::new(&target.deep_security()?)?, params)
+            }
+            Parameters::XdrBlock(params) => {
+                Connection::XdrBlock(XdrV2Client::new(&target.xdr_v2()?)?, params)
+            }
+            Parameters::Http(params) => {
+                Connection::Http(HttpTemplateClient::new(&target.http_template()?)?, params)
+            }
+        })
+    }
+
+    /// The calls made so far.
+    pub fn stats(&self) -> CallStats {
+        match self {
+            Connection::Blocklist(lists, _) | Connection::Exceptions(lists, _) => {
+                lists.client.stats()
+            }
+            Connection::IpList(client, _) => client.stats(),
+            Connection::XdrBlock(client, _) => client.stats(),
+            Connection::Http(client, _) => client.stats(),
+        }
+    }
+
+    /// Everything the target holds for the workflow (`--verify`).
+    pub async fn read_back(
+        &self,
+        workflow: &Workflow,
+        marker: &Marker,
+        ledger: &[LedgerEntry],
+    ) -> Result<ReadBack, EngineError> {
+        Ok(match self {
+            Connection::Blocklist(lists, _) => ReadBack::Objects(
+                vision_one::readback::whole_list(
+                    &lists.client,
+                    vision_one::Kind::Suspicious,
+                    marker,
+                )
+                .await?,
+            ),
+            Connection::Exceptions(lists, _) => ReadBack::Objects(
+                vision_one::readback::whole_list(
+                    &lists.client,
+                    vision_one::Kind::Exceptions,
+                    marker,
+                )
+                .await?,
+            ),
+            Connection::IpList(client, params) => ReadBack::Parts(
+                deep_security::apply::read_parts(client, params, &workflow.ledger_key(), ledger)
+                    .await?,
+            ),
+            Connection::XdrBlock(..) | Connection::Http(..) => ReadBack::Nothing,
+        })
+    }
+
+    /// The objects already on the target among `adds` (values a plan would add that no claim
+    /// knows): only Vision One lists can tell; elsewhere `None`.
+    pub async fn look_up(
+        &self,
+        marker: &Marker,
+        adds: &[&Change],
+    ) -> Result<Option<Remote>, EngineError> {
+        Ok(match self {
+            Connection::Blocklist(lists, _) => Some(
+                vision_one::readback::look_up(
+                    &lists.client,
+                    vision_one::Kind::Suspicious,
+                    marker,
+                    adds,
+                )
+                .await?,
+            ),
+            Connection::Exceptions(lists, _) => Some(
+                vision_one::readback::look_up(
+                    &lists.client,
+                    vision_one::Kind::Exceptions,
+                    marker,
+                    adds,
+                )
+                .await?,
+            ),
+            Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
+        })
+    }
+
+    /// Sends `plan` and records what the target confirmed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply(
+        &self,
+        target: &Target,
+        workflow: &Workflow,
+        marker: &Marker,
+        plan: &Plan,
+        library: &mut dyn LibraryBackend,
+        progress: &dyn Progress,
+        report: &mut RunReport,
+    ) -> Result<(), EngineError> {
+        match self {
+            Connection::Blocklist(lists, _) => {
+                let destination = lists.destination(vision_one::Kind::Suspicious, target);
+                vision_one::apply::vision_one(&destination, plan, library, progress, report).await
+            }
+            Connection::Exceptions(lists, _) => {
+                let destination = lists.destination(vision_one::Kind::Exceptions, target);
+                vision_one::apply::vision_one(&destination, plan, library, progress, report).await
+            }
+            Connection::IpList(client, _) => {
+                let destination = deep_security::apply::DeepSecurity {
+                    client,
+                    target: &target.name,
+                    marker,
+                    adopt_existing: workflow.adopt_existing,
+                };
+                deep_security::apply::deep_security(&destination, plan, library, progress, report)
+                    .await
+            }
+            Connection::XdrBlock(client, params) => {
+                xdr_v2::apply::xdr(client, params, plan, library, progress, report).await
+            }
+            Connection::Http(client, _) => {
+                http_template::apply::http(client, plan, library, progress, report).await
+            }
+        }
+    }
+
+    /// How many steps the progress bar counts: parts on Deep Security, changes elsewhere.
+    pub fn steps(&self, plan: &Plan) -> usize {
+        match self {
+            Connection::IpList(..) => plan.parts.len(),
+            Connection::Blocklist(..)
+            | Connection::Exceptions(..)
+            | Connection::XdrBlock(..)
+            | Connection::Http(..) => plan.changes(),
+        }
+    }
+}
+
+/// The room of a workflow's list (Vision One lists only).
+pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
+    match parameters {
+        Parameters::Blocklist(_) => Some(target.suspicious_capacity()),
+        Parameters::Exceptions(_) => Some(target.exception_capacity()),
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => None,
+    }
+}
+
+/// The value key a claim without one (older one-off blocks) gets on a workflow's list.
+pub fn key_of(parameters: &Parameters, kind: Kind) -> Option<String> {
+    match parameters {
+        Parameters::XdrBlock(_) => ValueType::for_kind(kind)
+            .ok()
+            .map(|t| t.as_str().to_owned()),
+        Parameters::Http(_) => Some(kind.as_str().to_owned()),
+        Parameters::Blocklist(_) | Parameters::Exceptions(_) | Parameters::IpList(_) => {
+            v1_key(kind).map(str::to_owned)
+        }
+    }
+}
 
 /// A built client for one target that acts on single values.
 #[derive(Debug)]
@@ -180,4 +379,66 @@ impl Sender {
             Sender::XdrV2 { .. } | Sender::Http(_) => Ok(0),
         }
     }
+}
+
+/// Whether `product` has a call that checks a target without changing anything on it.
+pub fn probeable(product: Product) -> bool {
+    match product {
+        Product::VisionOne | Product::DeepSecurity | Product::XdrV2 => true,
+        Product::Http => false,
+    }
+}
+
+/// Checks that `target` answers, accepts its key and lets it read its lists, with the cheapest
+/// call that changes nothing (`iocsync check` and the daemon's health probe).
+pub async fn check(target: &Target) -> Result<(), EngineError> {
+    match target.product {
+        Product::VisionOne => VisionOneClient::new(&target.vision_one()?)?.check().await?,
+        Product::DeepSecurity => {
+            DeepSecurityClient::new(&target.deep_security()?)?
+                .check()
+                .await?;
+        }
+        Product::XdrV2 => xdr_v2::check::read(&XdrV2Client::new(&target.xdr_v2()?)?).await?,
+        Product::Http => return Err(EngineError::NoCheck(target.name.clone())),
+    }
+    Ok(())
+}
+
+/// `iocsync check --write`: each write permission of `target`, proved by a harmless write
+/// undone at once.
+pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
+    match target.product {
+        Product::VisionOne => match vision_one_client(target) {
+            Ok(client) => vision_one::check::writes(&client).await,
+            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+        },
+        Product::DeepSecurity => match target
+            .deep_security()
+            .map_err(EngineError::from)
+            .and_then(|c| Ok(DeepSecurityClient::new(&c)?))
+        {
+            Ok(client) => deep_security::check::writes(&client).await,
+            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+        },
+        Product::XdrV2 => match target
+            .xdr_v2()
+            .map_err(EngineError::from)
+            .and_then(|c| Ok(XdrV2Client::new(&c)?))
+        {
+            Ok(client) => xdr_v2::check::writes(&client).await,
+            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+        },
+        Product::Http => vec![check::WriteCheck::of(
+            "webhook",
+            Err(
+                "an http target has no harmless call to check; send a test alert instead"
+                    .to_owned(),
+            ),
+        )],
+    }
+}
+
+fn vision_one_client(target: &Target) -> Result<VisionOneClient, EngineError> {
+    Ok(VisionOneClient::new(&target.vision_one()?)?)
 }

@@ -246,3 +246,27 @@ fn record_part(
     report.removed += gone.len();
     Ok(())
 }
+
+/// The contents of the parts the ledger knows, for `--verify` (part index → items).
+pub async fn read_parts(
+    client: &DeepSecurityClient,
+    params: &crate::config::IpListParams,
+    _ledger_key: &str,
+    ledger: &[LedgerEntry],
+) -> Result<HashMap<u32, Vec<String>>, EngineError> {
+    let mut parts = HashMap::new();
+    let indexes: std::collections::BTreeSet<u32> = ledger
+        .iter()
+        .filter_map(|e| e.attributes.get("part").and_then(|p| p.as_u64()))
+        .filter_map(|p| u32::try_from(p).ok())
+        .collect();
+    for index in indexes {
+        if let Some(list) = client
+            .find_list_by_name(&super::packing::part_name(&params.list_name, index))
+            .await?
+        {
+            parts.insert(index, list.items);
+        }
+    }
+    Ok(parts)
+}

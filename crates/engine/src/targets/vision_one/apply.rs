@@ -2,7 +2,7 @@
 //! that upserts), each re-decided against the claims under the list's lease, with items the
 //! service answered with a server error sent again in rounds over the whole run.
 
-use indicator::Kind;
+use indicator::Kind as IndicatorKind;
 use store::LibraryBackend;
 use trendmicro::vision_one::{BatchReport, ItemOutcome, ObjectValue, VisionOneClient};
 
@@ -17,19 +17,13 @@ use crate::targets::objects::{
     Confirmed, Decided, Sent, Work, count, decide_batch, in_rounds, room_for_creates, works,
 };
 
+use super::Kind;
 use super::mapping::{self as v1, v1_key};
-
-/// Which Vision One list a plan goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum V1List {
-    Suspicious,
-    Exceptions,
-}
 
 /// Everything a Vision One apply needs besides the plan.
 pub struct VisionOne<'a> {
     pub client: &'a VisionOneClient,
-    pub list: V1List,
+    pub list: Kind,
     pub batch: usize,
     /// How many sends an item answered with a server error gets, over the whole run.
     pub rounds: u32,
@@ -69,7 +63,7 @@ fn worth_another_round(outcome: &ItemOutcome) -> bool {
     matches!(outcome, ItemOutcome::Failed { status: Some(status), .. } if *status >= 500)
 }
 
-fn v1_key_of(kind: Kind) -> Option<String> {
+fn v1_key_of(kind: IndicatorKind) -> Option<String> {
     v1_key(kind).map(str::to_owned)
 }
 
@@ -120,8 +114,8 @@ async fn v1_batch_locked<'p>(
             .collect::<Vec<_>>();
         let values: Vec<ObjectValue> = values.into_iter().flatten().collect();
         let result = match target.list {
-            V1List::Suspicious => target.client.delete_suspicious(&values).await,
-            V1List::Exceptions => target.client.delete_exceptions(&values).await,
+            Kind::Suspicious => target.client.delete_suspicious(&values).await,
+            Kind::Exceptions => target.client.delete_exceptions(&values).await,
         };
         settle(
             plan,
@@ -168,13 +162,13 @@ async fn send_objects(target: &VisionOne<'_>, plan: &Plan, writes: &[Decided<'_>
         Some((attributes, object_value(d, Some(attributes))?))
     });
     match target.list {
-        V1List::Suspicious => {
+        Kind::Suspicious => {
             let objects: Vec<_> = objects
                 .map(|(a, value)| v1::suspicious(a, value, plan.at))
                 .collect();
             target.client.add_suspicious(&objects).await
         }
-        V1List::Exceptions => {
+        Kind::Exceptions => {
             let objects: Vec<_> = objects.map(|(a, value)| v1::exception(a, value)).collect();
             target.client.add_exceptions(&objects).await
         }
@@ -218,7 +212,7 @@ fn settle<'p>(
     }
 }
 
-fn record_failure(kind: Kind, value: &str, outcome: &ItemOutcome, report: &mut RunReport) {
+fn record_failure(kind: IndicatorKind, value: &str, outcome: &ItemOutcome, report: &mut RunReport) {
     let message = match outcome {
         ItemOutcome::Rejected { status, message } | ItemOutcome::Failed { status, message } => {
             match status {

@@ -4,3 +4,54 @@ pub mod apply;
 pub mod mapping;
 pub mod oneoff;
 pub mod readback;
+
+use trendmicro::vision_one::VisionOneClient;
+
+use crate::config::Target;
+use crate::error::EngineError;
+
+/// Which Vision One list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Suspicious,
+    Exceptions,
+}
+
+/// A Vision One target's lists, connected: the client, its batch size, and how many sends an
+/// item answered with a server error gets over a run.
+pub struct Lists {
+    pub client: VisionOneClient,
+    batch: usize,
+    rounds: u32,
+}
+
+impl Lists {
+    /// Builds the client of `target`.
+    pub fn open(target: &Target) -> Result<Lists, EngineError> {
+        let mut config = target.vision_one()?;
+        let batch = config.suspicious_batch_size;
+        // The engine re-sends items with server errors itself, in rounds over the whole plan
+        // (see `apply`), so the client sends each item once per call.
+        let rounds = std::mem::replace(&mut config.item_attempts, 1);
+        Ok(Lists {
+            client: VisionOneClient::new(&config)?,
+            batch,
+            rounds,
+        })
+    }
+
+    /// What `apply` needs to write list `kind` of `target`.
+    pub fn destination(&self, kind: Kind, target: &Target) -> apply::VisionOne<'_> {
+        apply::VisionOne {
+            client: &self.client,
+            list: kind,
+            batch: self.batch,
+            rounds: self.rounds,
+            capacity: Some(match kind {
+                Kind::Suspicious => target.suspicious_capacity(),
+                Kind::Exceptions => target.exception_capacity(),
+            }),
+        }
+    }
+}
+pub mod check;

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use trendmicro::vision_one::VisionOneClient;
 
-use crate::config::{Parameters, Workflow};
 use crate::error::EngineError;
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::Marker;
@@ -20,17 +19,13 @@ const LOOK_UP_AT_MOST: usize = 2_000;
 /// An expiry this far ahead is Vision One's way of saying "never".
 const NEVER_AFTER_YEARS: i64 = 10;
 
-fn exceptions(workflow: &Workflow) -> bool {
-    matches!(workflow.parameters, Parameters::Exceptions(_))
-}
-
 /// Every object on the workflow's list.
 pub async fn whole_list(
     client: &VisionOneClient,
-    workflow: &Workflow,
+    list: super::Kind,
     marker: &Marker,
 ) -> Result<Remote, EngineError> {
-    let mut remote = read(client, workflow, marker, None).await?;
+    let mut remote = read(client, list, marker, None).await?;
     remote.complete = true;
     Ok(remote)
 }
@@ -39,16 +34,16 @@ pub async fn whole_list(
 /// looking). Many values are read with one walk of the list instead.
 pub async fn look_up(
     client: &VisionOneClient,
-    workflow: &Workflow,
+    list: super::Kind,
     marker: &Marker,
     changes: &[&Change],
 ) -> Result<Remote, EngineError> {
     if changes.len() > LOOK_UP_AT_MOST {
-        return read(client, workflow, marker, None).await;
+        return read(client, list, marker, None).await;
     }
     let mut remote = Remote::default();
     for filter in filters(changes) {
-        let found = read(client, workflow, marker, Some(&filter)).await?;
+        let found = read(client, list, marker, Some(&filter)).await?;
         remote.objects.extend(found.objects);
     }
     Ok(remote)
@@ -89,7 +84,7 @@ pub(crate) fn filters_for<'a>(values: impl Iterator<Item = (&'a str, &'a str)>) 
 
 async fn read(
     client: &VisionOneClient,
-    workflow: &Workflow,
+    list: super::Kind,
     marker: &Marker,
     filter: Option<&str>,
 ) -> Result<Remote, EngineError> {
@@ -101,7 +96,7 @@ async fn read(
             RemoteObject { attributes, maker },
         );
     };
-    if exceptions(workflow) {
+    if list == super::Kind::Exceptions {
         for item in client.list_exceptions(filter).await? {
             let attributes =
                 ObjectAttributes::new(item.value.key(), item.description.unwrap_or_default());
