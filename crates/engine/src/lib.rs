@@ -36,6 +36,7 @@ pub mod mapping;
 pub mod marker;
 pub mod oneoff;
 pub mod plan;
+pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig, ListKind};
 use indicator::Kind;
 use serde::Serialize;
-use store::{GuardDrop, LedgerEntry, Library, LibraryBackend, RunStatus};
+use store::{GuardDrop, LedgerEntry, Library, RunStatus};
 use trendmicro::vision_one::{RiskLevel, ScanAction};
 
 use crate::budget;
@@ -29,6 +29,7 @@ use crate::error::EngineError;
 use crate::keys::{self, Claimant};
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::{Maker, Marker};
+use crate::recorder::{Recorded, Recorder};
 use crate::report::Failure;
 use crate::space;
 use crate::targets::Sender;
@@ -66,14 +67,40 @@ pub struct OneOffReport {
 }
 
 impl OneOffReport {
+    /// How the run ended ([`crate::recorder::status`]).
     pub fn status(&self) -> RunStatus {
-        if self.halted.is_some() {
-            RunStatus::Failed
-        } else if self.refused.is_empty() && self.failed.is_empty() {
-            RunStatus::Succeeded
-        } else {
-            RunStatus::Partial
-        }
+        crate::recorder::status(
+            self.halted.is_some(),
+            0,
+            self.refused.len() + self.failed.len(),
+        )
+    }
+}
+
+impl Recorded for OneOffReport {
+    fn status(&self) -> RunStatus {
+        OneOffReport::status(self)
+    }
+
+    fn counts(&self) -> serde_json::Value {
+        serde_json::json!({
+            "applied": self.applied.len(),
+            "refused": self.refused.len(),
+            "failed": self.failed.len(),
+        })
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.refused
+            .iter()
+            .map(|r| format!("{}: {}", r.input, r.reason))
+            .chain(
+                self.failed
+                    .iter()
+                    .map(|f| format!("{}: {}", f.value, f.message)),
+            )
+            .chain(self.halted.iter().cloned())
+            .collect()
     }
 }
 
@@ -582,7 +609,7 @@ async fn by_hand(
         let mut library = lock(library);
         library.record_drops(&drops)?;
         library.set_claim_space(&claimer.ledger, &claimer.space())?;
-        library.start_run(run_name, now)?
+        Recorder::start(&mut **library, run_name, now)?
     };
     let extra = BTreeMap::new();
     let description = "blocked by hand";
@@ -616,33 +643,6 @@ async fn by_hand(
     }
     report.halted = halted;
     report.notes.extend(notes);
-    finish(&mut **lock(library), run, &report, now)?;
+    run.finish(&mut **lock(library), &report, now)?;
     Ok(report)
-}
-
-fn finish(
-    library: &mut dyn LibraryBackend,
-    run: i64,
-    report: &OneOffReport,
-    now: DateTime<Utc>,
-) -> Result<(), EngineError> {
-    let counts = serde_json::json!({
-        "applied": report.applied.len(),
-        "refused": report.refused.len(),
-        "failed": report.failed.len(),
-    });
-    let errors: Vec<String> = report
-        .refused
-        .iter()
-        .map(|r| format!("{}: {}", r.input, r.reason))
-        .chain(
-            report
-                .failed
-                .iter()
-                .map(|f| format!("{}: {}", f.value, f.message)),
-        )
-        .chain(report.halted.iter().cloned())
-        .collect();
-    library.finish_run(run, report.status(), &counts, &errors, Utc::now().max(now))?;
-    Ok(())
 }

@@ -137,18 +137,13 @@ impl RunReport {
         });
     }
 
-    /// How the run ended: failed when halted; held when the brake held removals (a person
-    /// must look, whatever else happened); partial when items failed.
+    /// How the run ended ([`crate::recorder::status`]).
     pub fn status(&self) -> RunStatus {
-        if self.halted.is_some() {
-            RunStatus::Failed
-        } else if self.held > 0 {
-            RunStatus::Held
-        } else if self.failed.is_empty() && self.errors.is_empty() {
-            RunStatus::Succeeded
-        } else {
-            RunStatus::Partial
-        }
+        crate::recorder::status(
+            self.halted.is_some(),
+            self.held,
+            self.failed.len() + self.errors.len(),
+        )
     }
 
     /// The counts stored with the run.
@@ -187,5 +182,19 @@ impl RunReport {
             .chain(brake)
             .chain(self.halted.iter().map(|h| format!("halted: {h}")))
             .collect()
+    }
+}
+
+impl crate::recorder::Recorded for RunReport {
+    fn status(&self) -> RunStatus {
+        RunReport::status(self)
+    }
+
+    fn counts(&self) -> serde_json::Value {
+        RunReport::counts(self)
+    }
+
+    fn messages(&self) -> Vec<String> {
+        RunReport::messages(self)
     }
 }

@@ -20,6 +20,7 @@ use crate::error::EngineError;
 use crate::lease;
 use crate::marker::Marker;
 use crate::plan::{self, Plan, PlanInput, Remote};
+use crate::recorder::Recorder;
 use crate::report::{Progress, RunReport};
 use crate::targets::{self, Connection, ReadBack};
 
@@ -201,10 +202,10 @@ async fn run_leased(
         return Ok(report);
     }
     let connection = Connection::open(target, workflow)?;
-    let run_id = if options.dry_run {
+    let run = if options.dry_run {
         None
     } else {
-        Some(library.start_run(&workflow.name, options.now)?)
+        Some(Recorder::start(library, &workflow.name, options.now)?)
     };
     let planned =
         plan_with_target(config, &*library, workflow, &inputs, &connection, &options).await;
@@ -212,21 +213,29 @@ async fn run_leased(
         Ok(plan) => RunReport::new(plan, options.dry_run),
         // The target failed while being read (bad key, unreachable): the run is recorded as
         // halted, with its calls, and nothing is sent.
-        Err(EngineError::Target(error)) if run_id.is_some() => {
+        Err(EngineError::Target(error)) if run.is_some() => {
             let plan = make_plan(config, workflow, &inputs, &offline, &options)?;
             let mut report = RunReport::new(plan, false);
             report.halted = Some(error.to_string());
-            report.run_id = run_id;
-            return record(library, workflow, report, &connection, started, &options);
+            report.run_id = run.map(|r| r.id());
+            return record(
+                library,
+                workflow,
+                report,
+                run,
+                &connection,
+                started,
+                &options,
+            );
         }
         Err(error) => return Err(error),
     };
-    let Some(run_id) = run_id else {
+    let Some(recorder) = run else {
         report.record_calls(connection.stats());
         report.elapsed_ms = elapsed_ms(started);
         return Ok(report);
     };
-    report.run_id = Some(run_id);
+    report.run_id = Some(recorder.id());
     library.record_drops(&report.plan.drops)?;
     let plan = report.plan.clone();
     let steps = connection.steps(&plan);
@@ -245,7 +254,15 @@ async fn run_leased(
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());
     }
-    let report = record(library, workflow, report, &connection, started, &options)?;
+    let report = record(
+        library,
+        workflow,
+        report,
+        run,
+        &connection,
+        started,
+        &options,
+    )?;
     applied.map(|()| report)
 }
 
@@ -254,6 +271,7 @@ fn record(
     library: &mut dyn LibraryBackend,
     workflow: &Workflow,
     mut report: RunReport,
+    run: Option<Recorder>,
     connection: &Connection<'_>,
     started: Instant,
     options: &RunOptions,
@@ -270,14 +288,8 @@ fn record(
             workflow.name
         );
     }
-    if let Some(run_id) = report.run_id {
-        library.finish_run(
-            run_id,
-            report.status(),
-            &report.counts(),
-            &report.messages(),
-            Utc::now().max(options.now),
-        )?;
+    if let Some(run) = run {
+        run.finish(library, &report, options.now)?;
     }
     Ok(report)
 }

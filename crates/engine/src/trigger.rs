@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use store::{GuardDrop, Library, LibraryBackend, RunStatus};
+use store::{GuardDrop, Library, RunStatus};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Config, ConfigError, Target, Trigger, TriggerAuth};
@@ -32,6 +32,7 @@ use crate::keys;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
 use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request};
+use crate::recorder::{Recorded, Recorder};
 use crate::targets::Sender;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -504,21 +505,15 @@ pub struct TriggerReport {
 }
 
 impl TriggerReport {
+    /// How the call ended ([`crate::recorder::status`]): a value refused or failed makes it
+    /// partial, whether or not others were done (the answer's HTTP status tells a call that
+    /// did nothing).
     fn status_of(values: &[ValueResult], halted: bool) -> RunStatus {
-        let done = |v: &&ValueResult| {
-            matches!(
-                v.outcome,
-                Outcome::Blocked { .. } | Outcome::Sent | Outcome::Lifted
-            )
-        };
-        let done = values.iter().filter(done).count();
-        if halted || (done == 0 && !values.is_empty()) {
-            RunStatus::Failed
-        } else if done == values.len() {
-            RunStatus::Succeeded
-        } else {
-            RunStatus::Partial
-        }
+        let problems = values
+            .iter()
+            .filter(|v| matches!(v.outcome, Outcome::Refused { .. } | Outcome::Failed { .. }))
+            .count();
+        crate::recorder::status(halted, 0, problems)
     }
 
     /// `{outcome: count}` for the run record and metrics.
@@ -658,7 +653,7 @@ impl ArmedTrigger {
         let run = {
             let mut library = library(library_lock);
             library.record_drops(&drops)?;
-            library.start_run(&run_name(&self.trigger.name), now)?
+            Recorder::start(&mut **library, &run_name(&self.trigger.name), now)?
         };
         let lift_at = self
             .trigger
@@ -686,8 +681,8 @@ impl ArmedTrigger {
             tracing::warn!(trigger = %self.trigger.name, "{note}");
         }
         values.extend(self.settle(items, outcomes, lift_at));
-        let report = self.report(run, values, halted);
-        finish(&mut **library(library_lock), &report, now)?;
+        let report = self.report(run.id(), values, halted);
+        run.finish(&mut **library(library_lock), &report, now)?;
         Ok(report)
     }
 
@@ -830,7 +825,11 @@ impl ArmedTrigger {
         if due.is_empty() {
             return Ok(None);
         }
-        let run = library(library_lock).start_run(&keys::runs::lift(&self.trigger.name), now)?;
+        let run = Recorder::start(
+            &mut **library(library_lock),
+            &keys::runs::lift(&self.trigger.name),
+            now,
+        )?;
         let request = Request {
             description: &self.trigger.description,
             expiry_days: BLOCK_DAYS,
@@ -852,8 +851,8 @@ impl ArmedTrigger {
                 acted_line(item.value.clone(), item, outcome)
             })
             .collect();
-        let report = self.report(run, values, halted);
-        finish(&mut **library(library_lock), &report, now)?;
+        let report = self.report(run.id(), values, halted);
+        run.finish(&mut **library(library_lock), &report, now)?;
         Ok(Some(report))
     }
 }
@@ -877,31 +876,26 @@ fn refused(input: &str, rule: Option<String>, reason: String) -> ValueResult {
     }
 }
 
-/// Closes the run with the report's counts and one error line per value not done.
-fn finish(
-    library: &mut dyn LibraryBackend,
-    report: &TriggerReport,
-    now: DateTime<Utc>,
-) -> Result<(), EngineError> {
-    let counts = serde_json::to_value(report.counts()).unwrap_or_default();
-    let errors: Vec<String> = report
-        .values
-        .iter()
-        .filter_map(|v| match &v.outcome {
-            Outcome::Refused { reason, .. } => Some(format!("{}: refused: {reason}", v.input)),
-            Outcome::Failed { message } => Some(format!("{}: failed: {message}", v.input)),
-            _ => None,
-        })
-        .chain(report.halted.iter().cloned())
-        .collect();
-    library.finish_run(
-        report.run_id,
-        report.status,
-        &counts,
-        &errors,
-        Utc::now().max(now),
-    )?;
-    Ok(())
+impl Recorded for TriggerReport {
+    fn status(&self) -> RunStatus {
+        self.status
+    }
+
+    fn counts(&self) -> serde_json::Value {
+        serde_json::to_value(TriggerReport::counts(self)).unwrap_or_default()
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.values
+            .iter()
+            .filter_map(|v| match &v.outcome {
+                Outcome::Refused { reason, .. } => Some(format!("{}: refused: {reason}", v.input)),
+                Outcome::Failed { message } => Some(format!("{}: failed: {message}", v.input)),
+                Outcome::Blocked { .. } | Outcome::Sent | Outcome::Lifted => None,
+            })
+            .chain(self.halted.iter().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]
