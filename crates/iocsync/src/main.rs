@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(cli::EXIT_FAILURE)
+            cli::error_code(&err)
         }
     }
 }

@@ -73,7 +73,7 @@ async fn a_second_run_of_a_workflow_is_refused_naming_the_first() {
     let emu = slow_setup(dir.path(), "").await;
     let mut first = start_slow_run(dir.path());
 
-    let second = run_expecting(dir.path(), &["run", "block"], 1);
+    let second = run_expecting(dir.path(), &["run", "block"], 5);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
         stderr.contains("workflow `block` is already running")

@@ -1,7 +1,8 @@
 //! Command-line definition: the top-level `Cli`, global flags, and dispatch to one module per
 //! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
 //! inputs were rejected but the rest was processed), 4 finished but the removal brake held
-//! removals ([`exit_code`] maps a run's status to them).
+//! removals, 5 the workflow is already running elsewhere ([`exit_code`] maps a run's status,
+//! [`error_code`] an error to them: the binary's exit codes are decided here and nowhere else).
 
 pub mod adopt;
 pub mod block;
@@ -33,6 +34,18 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_PARTIAL: u8 = 3;
 /// The run finished, but the removal brake held its removals until a person releases them.
 pub const EXIT_HELD: u8 = 4;
+/// The workflow is already running in another process (nothing was done: not a failure; try
+/// again later).
+pub const EXIT_BUSY: u8 = 5;
+
+/// The exit code of a command that ended with `error`: 5 when its workflow was already
+/// running elsewhere, 1 for every other failure.
+pub fn error_code(error: &anyhow::Error) -> ExitCode {
+    match error.downcast_ref::<engine::EngineError>() {
+        Some(engine::EngineError::Busy(_)) => ExitCode::from(EXIT_BUSY),
+        _ => ExitCode::from(EXIT_FAILURE),
+    }
+}
 
 /// The exit code of a command that recorded a run with `status`.
 pub fn exit_code(status: store::RunStatus) -> ExitCode {

@@ -219,6 +219,97 @@ fn timed_out(error: &axum::Error) -> bool {
     false
 }
 
+/// Why a trigger call was not fired: each answers with its HTTP status, a JSON
+/// `{"error": ...}` body (naming headers, never secrets) and the outcome label of the
+/// `iocsync_trigger_calls` metric.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("the body is over this trigger's limit of {0} bytes")]
+    TooLarge(usize),
+    #[error("the body did not arrive in time (the daemon's [serve] body_timeout)")]
+    TooSlow,
+    #[error(transparent)]
+    Auth(AuthError),
+    #[error("the body is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("the alert gives no value: {0}")]
+    NoValue(String),
+    #[error(transparent)]
+    Engine(engine::EngineError),
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::TooSlow => StatusCode::REQUEST_TIMEOUT,
+            Refusal::Auth(AuthError::Replayed) => StatusCode::CONFLICT,
+            Refusal::Auth(_) => StatusCode::UNAUTHORIZED,
+            Refusal::NotJson(_) | Refusal::NoValue(_) => StatusCode::BAD_REQUEST,
+            Refusal::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The outcome label of the call metric.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge(_) => "too_large",
+            Refusal::TooSlow => "too_slow",
+            Refusal::Auth(AuthError::Replayed) => "replayed",
+            Refusal::Auth(_) => "unauthorized",
+            Refusal::NotJson(_) | Refusal::NoValue(_) => "bad_request",
+            Refusal::Engine(_) => "error",
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.status(), &self)
+    }
+}
+
+/// The answer to a call that fired: 200 with every value's outcome, or 502 when the target let
+/// the call down (it halted, or nothing could be done and something failed; values the guard
+/// refused are an answer, not a failure).
+struct Fired(trigger::TriggerReport);
+
+impl Fired {
+    fn status(&self) -> StatusCode {
+        let report = &self.0;
+        let done = report.values.iter().any(|v| {
+            matches!(
+                v.outcome,
+                trigger::Outcome::Blocked { .. } | trigger::Outcome::Sent
+            )
+        });
+        let failed = report
+            .values
+            .iter()
+            .any(|v| matches!(v.outcome, trigger::Outcome::Failed { .. }));
+        if report.halted.is_some() || (!done && failed) {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::OK
+        }
+    }
+
+    /// The outcome label of the call metric.
+    fn outcome(&self) -> &'static str {
+        match self.0.status {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial | RunStatus::Running | RunStatus::Held => "partial",
+            RunStatus::Failed | RunStatus::Interrupted => "failed",
+        }
+    }
+}
+
+impl IntoResponse for Fired {
+    fn into_response(self) -> Response {
+        (self.status(), axum::Json(self.0)).into_response()
+    }
+}
+
 /// Reads, authenticates, maps and fires one call; returns the metric outcome and the answer.
 async fn answer(
     hooks: &Hooks,
@@ -226,55 +317,55 @@ async fn answer(
     headers: &HeaderMap,
     body: Body,
 ) -> (&'static str, Response) {
-    let name = &armed.trigger.name;
+    match fire(hooks, armed, headers, body).await {
+        Ok(fired) => (fired.outcome(), fired.into_response()),
+        Err(refusal) => {
+            let name = &armed.trigger.name;
+            match &refusal {
+                Refusal::Engine(error) => {
+                    tracing::error!(trigger = %name, %error, "trigger failed")
+                }
+                Refusal::Auth(error) => {
+                    tracing::warn!(trigger = %name, %error, "trigger call refused")
+                }
+                _ => {}
+            }
+            (refusal.outcome(), refusal.into_response())
+        }
+    }
+}
+
+async fn fire(
+    hooks: &Hooks,
+    armed: &ArmedTrigger,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Fired, Refusal> {
     let limit = armed.trigger.max_body;
-    let too_large = || {
-        refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is over this trigger's limit of {limit} bytes"),
-        )
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return ("too_large", too_large());
+        return Err(Refusal::TooLarge(limit));
     }
-    let body = match axum::body::to_bytes(body, limit).await {
-        Ok(body) => body,
-        Err(error) if timed_out(&error) => {
-            let message = "the body did not arrive in time (the daemon's [serve] body_timeout)";
-            return ("too_slow", refuse(StatusCode::REQUEST_TIMEOUT, message));
+    let body = axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if timed_out(&error) {
+            Refusal::TooSlow
+        } else {
+            Refusal::TooLarge(limit)
         }
-        Err(_) => return ("too_large", too_large()),
-    };
+    })?;
     let lookup = |wanted: &str| {
         headers
             .get(wanted)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    match armed.authenticate(&hooks.library, &lookup, &body, Utc::now()) {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::warn!(trigger = %name, %error, "trigger call refused");
-            return match error {
-                AuthError::Replayed => ("replayed", refuse(StatusCode::CONFLICT, error)),
-                _ => ("unauthorized", refuse(StatusCode::UNAUTHORIZED, error)),
-            };
-        }
-        Err(error) => {
-            tracing::error!(trigger = %name, %error, "cannot check the replay memory");
-            return ("error", refuse(StatusCode::INTERNAL_SERVER_ERROR, error));
-        }
-    }
-    let alert: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(alert) => alert,
-        Err(error) => {
-            let message = format!("the body is not JSON: {error}");
-            return ("bad_request", refuse(StatusCode::BAD_REQUEST, message));
-        }
-    };
+    armed
+        .authenticate(&hooks.library, &lookup, &body, Utc::now())
+        .map_err(Refusal::Engine)?
+        .map_err(Refusal::Auth)?;
+    let alert: serde_json::Value = serde_json::from_slice(&body).map_err(Refusal::NotJson)?;
     let mapped = trigger::map_alert(&armed.trigger, &alert);
     if mapped.inputs.is_empty() {
         let reasons: Vec<String> = mapped
@@ -282,34 +373,16 @@ async fn answer(
             .iter()
             .map(|(template, reason)| format!("{template}: {reason}"))
             .collect();
-        let message = format!("the alert gives no value: {}", reasons.join("; "));
-        return ("bad_request", refuse(StatusCode::BAD_REQUEST, message));
+        return Err(Refusal::NoValue(reasons.join("; ")));
     }
-    match armed.fire(&hooks.library, &mapped, Utc::now()).await {
-        Ok(report) => {
-            tracing::info!(trigger = %name, status = %report.status, run = report.run_id, values = report.values.len(), "trigger fired");
-            hooks.metrics.report(&report);
-            // 502 only when the target let us down; values the guard refused are an answer.
-            let counts = report.counts();
-            let nothing_done = !counts.contains_key("blocked") && !counts.contains_key("sent");
-            let status =
-                if report.halted.is_some() || (nothing_done && counts.contains_key("failed")) {
-                    StatusCode::BAD_GATEWAY
-                } else {
-                    StatusCode::OK
-                };
-            let outcome = match report.status {
-                RunStatus::Succeeded => "succeeded",
-                RunStatus::Partial | RunStatus::Running | RunStatus::Held => "partial",
-                RunStatus::Failed | RunStatus::Interrupted => "failed",
-            };
-            (outcome, (status, axum::Json(report)).into_response())
-        }
-        Err(error) => {
-            tracing::error!(trigger = %name, %error, "trigger failed");
-            ("error", refuse(StatusCode::INTERNAL_SERVER_ERROR, error))
-        }
-    }
+    let report = armed
+        .fire(&hooks.library, &mapped, Utc::now())
+        .await
+        .map_err(Refusal::Engine)?;
+    let name = &armed.trigger.name;
+    tracing::info!(trigger = %name, status = %report.status, run = report.run_id, values = report.values.len(), "trigger fired");
+    hooks.metrics.report(&report);
+    Ok(Fired(report))
 }
 
 #[cfg(test)]
