@@ -361,7 +361,9 @@ mod tests {
     //   h = b64url('{"typ":"JWT","alg":"HS256"}')
     //   p = b64url('{"appid":"2E28ED1B-ABA2-4D10","iat":1767225600,"version":"V1","checksum":"' + ADD_CHECKSUM + '"}')
     //   sig = b64url(hmac.new(b"apex-test-key", (h + "." + p).encode(), hashlib.sha256).digest())
-    // where b64url strips the '=' padding.
+    // where b64url strips the '=' padding. PyJWT 2.15.1, the library of Trend's sample and
+    // XSOAR, verifies it: jwt.decode(ADD_TOKEN, "apex-test-key", algorithms=["HS256"]) returns
+    // these claims.
     const ADD_TOKEN: &str = concat!(
         "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.",
         "eyJhcHBpZCI6IjJFMjhFRDFCLUFCQTItNEQxMCIsImlhdCI6MTc2NzIyNTYwMCwidmVyc2lvbiI6IlYxIiwiY2hlY2tzdW0iOiJsQnkxbXAzRkt0VVhGQkVFOVpzREo0YW1WMmp2WkRYVDFya1hSSmVSRnBZPSJ9.",
