@@ -167,6 +167,8 @@ pub struct Udso {
     pub notes: String,
     pub scan_action: ScanAction,
     /// When Apex Central drops the object (UTC, whole seconds); `None` never expires.
+    /// Serialised as RFC 3339.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub expires: Option<OffsetDateTime>,
 }
 
@@ -215,6 +217,16 @@ mod tests {
         );
         assert_eq!(ScanAction::parse("LOG"), Some(ScanAction::Log));
         assert_eq!(ScanAction::parse("clean"), None);
+    }
+
+    #[test]
+    fn objects_serialise_with_readable_dates() {
+        let mut udso = Udso::new(UdsoType::File, "ab", ScanAction::Quarantine);
+        udso.expires = Some(time::macros::datetime!(2030-01-25 09:00:00 UTC));
+        let json = serde_json::to_value(&udso).unwrap();
+        assert_eq!(json["expires"], "2030-01-25T09:00:00Z");
+        assert_eq!(json["kind"], "file");
+        assert_eq!(json["scan_action"], "quarantine");
     }
 
     #[test]

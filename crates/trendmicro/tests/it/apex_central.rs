@@ -364,14 +364,45 @@ async fn check_tells_every_failure_apart() {
         ApexCentralClient::new(&config).unwrap().check().await,
         Err(Error::Unreachable { .. })
     ));
-    // Something that is not Apex Central.
-    let not_apex = Emu::start().await;
-    let mut config = config_for(&not_apex, APEX_APP, APEX_KEY);
-    config.base_url = Url::parse(&format!("{}v3.0/", not_apex.base())).unwrap();
+    // A server whose paths are elsewhere (404), and one that answers 200 without Apex
+    // Central's envelope.
+    let mut elsewhere = config_for(&emu, APEX_APP, APEX_KEY);
+    elsewhere.base_url = Url::parse(&format!("{}v3.0/", emu.base())).unwrap();
     assert!(matches!(
-        ApexCentralClient::new(&config).unwrap().check().await,
-        Err(Error::NotFound { .. } | Error::UnexpectedResponse { .. })
+        ApexCentralClient::new(&elsewhere).unwrap().check().await,
+        Err(Error::NotFound { .. })
     ));
+    let mut not_apex = config_for(&emu, APEX_APP, APEX_KEY);
+    not_apex.base_url = Url::parse(&format!("http://{}", fixed_answer("{}").await)).unwrap();
+    assert!(matches!(
+        ApexCentralClient::new(&not_apex).unwrap().check().await,
+        Err(Error::UnexpectedResponse { .. })
+    ));
+    // A 429 that does not lift within the policy's budget.
+    emu.faults(json!({"burst_429": 1})).await;
+    let mut impatient = config_for(&emu, APEX_APP, APEX_KEY);
+    impatient.http.retry.rate_limit_retries = 0;
+    assert!(matches!(
+        ApexCentralClient::new(&impatient).unwrap().check().await,
+        Err(Error::RateLimited { .. })
+    ));
+}
+
+/// A server answering every connection with HTTP 200 and `body`.
+async fn fixed_answer(body: &'static str) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = read_request(&mut stream).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    addr
 }
 
 #[tokio::test]
