@@ -3,26 +3,35 @@
 pytmv1 0.11.0 (Vision One) and deep-security-api 20.0.463 (Deep Security) are the reference
 clients: every call below must behave exactly as the SDK expects of the real service
 (status codes, 207 bodies, nextLink paging with the filter header on every page, error
-objects, response models, block-list tasks and how they fail). Each check
+objects, response models, block-list tasks and how they fail). Apex Central has no SDK: its
+checks sign requests with PyJWT exactly as Trend's Automation API sample does (the
+create_checksum / create_jwt_token reproduced in XSOAR's TrendMicroApex.py) and send them
+with requests, as that integration does. Each check
 prints PASS or FAIL with the reason; the last line is "N passed, N failed" and the exit
 status is non-zero when anything failed.
 
 Inputs (environment): EMULATOR_URL (http://127.0.0.1:PORT), EMULATOR_KEY (full key),
-EMULATOR_READ_ONLY_KEY (read-only key). Keys come from the environment, never argv.
+EMULATOR_READ_ONLY_KEY (read-only key), EMULATOR_APEX_APP and EMULATOR_APEX_KEY (an Apex
+Central application and its API key). Keys come from the environment, never argv.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
 import sys
+import time
 import traceback
 import urllib.request
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import deepsecurity
+import jwt
 import pytmv1
+import requests
 import pytmv1.utils
 from deepsecurity.rest import ApiException
 from pytmv1.model.enum import Api, QueryOp
@@ -31,7 +40,10 @@ from pytmv1.model.response import ListSuspiciousResp
 BASE = os.environ["EMULATOR_URL"].rstrip("/")
 KEY = os.environ["EMULATOR_KEY"]
 READ_ONLY = os.environ["EMULATOR_READ_ONLY_KEY"]
+APEX_APP = os.environ["EMULATOR_APEX_APP"]
+APEX_KEY = os.environ["EMULATOR_APEX_KEY"]
 API_VERSION = "v1"
+UDSO = "/WebApp/api/SuspiciousObjects/UserDefinedSO"
 
 CHECKS: List[Callable[[], None]] = []
 
@@ -468,6 +480,70 @@ def ds_401_403_429() -> None:
     expect(limited.status == 429 and message_of(limited) == "Too many API requests.", f"{limited}")
     headers: Dict[str, str] = {k.lower(): v for k, v in limited.headers.items()}
     expect("retry-after" not in headers and "x-dsm-version" in headers, f"{headers}")
+
+
+def apex_checksum(http_method: str, api_path: str, headers: str, request_body: str) -> str:
+    """Trend's create_checksum, as XSOAR's TrendMicroApex.py has it."""
+    string_to_hash = http_method.upper() + "|" + api_path.lower() + "|" + headers + "|" + request_body
+    return base64.b64encode(hashlib.sha256(str.encode(string_to_hash)).digest()).decode("utf-8")
+
+
+def apex_token(http_method: str, api_path: str, request_body: str, iat: Optional[float], key: str) -> str:
+    """Trend's create_jwt_token: HS256, iat a float from time.time()."""
+    payload = {
+        "appid": APEX_APP,
+        "iat": time.time() if iat is None else iat,
+        "version": "V1",
+        "checksum": apex_checksum(http_method, api_path, "", request_body),
+    }
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
+def apex(method: str, api_path: str, body: Any = None, iat: Optional[float] = None, key: str = APEX_KEY) -> Any:
+    """One request the way XSOAR sends it: the query unescaped in api_path, the body json.dumps'd."""
+    request_body = "" if body is None else json.dumps(body)
+    headers = {"Authorization": "Bearer " + apex_token(method, api_path, request_body, iat, key)}
+    if body is not None:
+        headers["Content-Type"] = "application/json;charset=utf-8"
+    response = requests.request(method, BASE + api_path, headers=headers, data=request_body or None, timeout=10)
+    return response.status_code, response.json()
+
+
+@check
+def apex_udso_add_list_delete_as_xsoar() -> None:
+    reset()
+    param = {"type": "ip", "content": "8.8.8.8", "notes": "Documentation", "scan_action": "log", "expiration_utc_date": ""}
+    status, body = apex("PUT", UDSO + "/", {"param": param})
+    expect(status == 200 and body["Meta"]["ErrorCode"] == 0, f"add: {status} {body}")
+    expect(body["PermissionCtrl"]["permission"] == "255", f"{body}")
+    sha1 = {"type": "file_sha1", "content": "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3", "notes": "", "scan_action": "quarantine"}
+    status, body = apex("PUT", UDSO + "/", {"param": sha1})
+    expect(status == 200 and body["Meta"]["ErrorCode"] == 0, f"add sha1: {status} {body}")
+    # XSOAR's connection test and udso_list: both parameters, even when empty.
+    status, body = apex("GET", UDSO + "?type=&contentFilter=")
+    expect(status == 200 and body["Meta"]["Result"] == 1, f"list: {status} {body}")
+    expected = {"type": "ip", "content": "8.8.8.8", "notes": "Documentation", "scan_action": "log", "expiration_utc_date": None}
+    expect(expected in body["Data"] and len(body["Data"]) == 2, f"{body['Data']}")
+    status, body = apex("GET", UDSO + "?type=file_sha1&contentFilter=A94A8FE5")
+    expect([item["content"] for item in body["Data"]] == ["A94A8FE5CCB19BA61C4C0873D391E987982FBBD3"], f"{body}")
+    status, body = apex("DELETE", UDSO + "?type=ip&content=8.8.8.8")
+    expect(status == 200 and body["Meta"]["ErrorCode"] == 0, f"delete: {status} {body}")
+    status, body = apex("GET", UDSO + "?type=ip&contentFilter=")
+    expect(body["Data"] == [], f"after delete: {body}")
+
+
+@check
+def apex_refusals_as_documented() -> None:
+    reset()
+    status, body = apex("GET", UDSO + "?type=&contentFilter=", iat=time.time() - 3600)
+    expect(status == 401 and body["Meta"]["ErrorCode"] == 18, f"stale iat: {status} {body}")
+    status, body = apex("GET", UDSO + "?type=&contentFilter=", key=APEX_KEY + "-wrong")
+    expect(status == 401 and body["Meta"]["ErrorCode"] == 19, f"wrong key: {status} {body}")
+    param = {"type": "ip", "content": "8.8.8.8", "notes": "", "scan_action": "quarantine"}
+    status, body = apex("PUT", UDSO + "/", {"param": param})
+    expect(status == 400 and body["Meta"]["ErrorCode"] == 7, f"quarantine for an ip: {status} {body}")
+    status, body = apex("DELETE", UDSO + "?type=ip&content=8.8.4.4")
+    expect(status == 500 and body["Meta"]["ErrorMsg"] == "Data not found", f"absent: {status} {body}")
 
 
 def main() -> int:

@@ -85,6 +85,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub rate_limit_xdr: Option<u32>,
 
+    /// Apex Central requests per application per 60 s (0 = unlimited).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_apex_central: Option<u32>,
+
     /// Seconds a block / restore task takes to succeed.
     #[arg(long, value_name = "S")]
     pub task_delay_seconds: Option<u64>,
@@ -126,6 +130,10 @@ impl ServeArgs {
             self.rate_limit_deep_security,
         );
         set(&mut config.rate_limits.xdr, self.rate_limit_xdr);
+        set(
+            &mut config.rate_limits.apex_central,
+            self.rate_limit_apex_central,
+        );
         set(&mut config.tasks.delay_seconds, self.task_delay_seconds);
         config.validate()?;
         Ok(config)
@@ -167,6 +175,7 @@ fn print_banner(emulator: &Emulator, bound: SocketAddr) {
     let _ = writeln!(out, "Trend Micro API emulator listening on {base}");
     let _ = writeln!(out, "  Vision One and XDR base URL: {base}");
     let _ = writeln!(out, "  Deep Security base URL:      {base}/api");
+    let _ = writeln!(out, "  Apex Central base URL:       {base}");
     let _ = writeln!(
         out,
         "  State and controls:          {base}/_emulator/state (no key needed)"
@@ -176,6 +185,14 @@ fn print_banner(emulator: &Emulator, bound: SocketAddr) {
             out,
             "  Generated API key:           {}",
             key.expose_secret()
+        );
+    }
+    if let Some(app) = emulator.generated_apex_application() {
+        let _ = writeln!(out, "  Apex Central application ID: {}", app.id);
+        let _ = writeln!(
+            out,
+            "  Apex Central API key:        {}",
+            app.api_key.expose_secret()
         );
     }
     if let Some(path) = &emulator.config().state_file {

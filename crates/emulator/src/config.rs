@@ -1,5 +1,5 @@
-//! Emulator options: credentials, the Vision One "customer settings", limits, rate limits, faults
-//! and task timing. Every field has a default, so an empty TOML file is a valid configuration;
+//! Emulator options: credentials, the Vision One "customer settings", limits, rate limits, faults,
+//! task timing and the Apex Central applications and UDSO list. Every field has a default, so an empty TOML file is a valid configuration;
 //! unknown keys are rejected so a typo names the key instead of being ignored.
 
 use std::net::SocketAddr;
@@ -40,6 +40,8 @@ pub struct EmulatorConfig {
     pub tasks: TaskSettings,
     /// Deep Security specifics.
     pub deep_security: DeepSecuritySettings,
+    /// Apex Central specifics: registered applications, the UDSO list's limits and choices.
+    pub apex_central: ApexCentralSettings,
 }
 
 /// Vision One's "customer settings": what an omitted `scanAction`, `riskLevel` or
@@ -101,6 +103,8 @@ pub struct RateLimits {
     pub vision_one: u32,
     pub deep_security: u32,
     pub xdr: u32,
+    /// **[open]**: Apex Central documents no rate limit; per application when set.
+    pub apex_central: u32,
 }
 
 /// How long asynchronous tasks take, on the emulator's clock.
@@ -134,7 +138,139 @@ impl Default for DeepSecuritySettings {
     }
 }
 
+/// Apex Central specifics (see [`crate::apex_central`] for the sources of each choice).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApexCentralSettings {
+    /// Applications registered on the Automation API Access Settings screen. With none, the
+    /// emulator registers one with a generated ID and key (printed at start).
+    pub applications: Vec<ApexApplication>,
+    /// Seconds an `iat` may be from the emulator's clock (the console's "Communication
+    /// time-out", chosen per application there; **[open]** default 900).
+    pub communication_timeout_seconds: u64,
+    /// Objects the UDSO list holds, all types together (**[open]** default 10,000).
+    pub max_objects: usize,
+    /// How `contentFilter` matches (**[open]**).
+    pub content_filter: ContentFilterMatch,
+    /// The `type` SHA-1 objects are listed with (**[open]**: `file_sha1` as added, or `file` as
+    /// XSOAR's README example lists them).
+    pub sha1_listed_as: Sha1ListedAs,
+    /// The answer to deleting an absent object (**[open]**).
+    pub missing_on_delete: MissingOnDelete,
+}
+
+impl Default for ApexCentralSettings {
+    fn default() -> Self {
+        Self {
+            applications: Vec::new(),
+            communication_timeout_seconds: 900,
+            max_objects: 10_000,
+            content_filter: ContentFilterMatch::Substring,
+            sha1_listed_as: Sha1ListedAs::FileSha1,
+            missing_on_delete: MissingOnDelete::DataNotFound,
+        }
+    }
+}
+
+impl ApexCentralSettings {
+    /// Application IDs are non-empty and unique; the time-out is at least a second.
+    fn validate(&self) -> Result<(), EmulatorError> {
+        let invalid = |message: String| Err(EmulatorError::InvalidConfig(message));
+        if self.communication_timeout_seconds == 0 {
+            return invalid("apex_central.communication_timeout_seconds must be at least 1".into());
+        }
+        for (index, app) in self.applications.iter().enumerate() {
+            if app.id.trim().is_empty() {
+                return invalid(format!("apex_central.applications[{index}].id is empty"));
+            }
+            if self.applications[..index]
+                .iter()
+                .any(|other| other.id == app.id)
+            {
+                return invalid(format!(
+                    "apex_central.applications[{index}].id `{}` is registered twice",
+                    app.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One application allowed to use the Automation API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApexApplication {
+    /// The application ID (the `appid` claim).
+    pub id: String,
+    /// The API key tokens are signed with.
+    pub api_key: SecretString,
+    /// The account behind it may read but not write (`PermissionCtrl.permission` "1").
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// How `contentFilter` selects objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentFilterMatch {
+    /// The content contains the filter, without regard to case.
+    Substring,
+    /// The content is the filter (hashes and domains without regard to case).
+    Exact,
+}
+
+/// The `type` SHA-1 objects carry in list answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sha1ListedAs {
+    FileSha1,
+    File,
+}
+
+impl Sha1ListedAs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sha1ListedAs::FileSha1 => "file_sha1",
+            Sha1ListedAs::File => "file",
+        }
+    }
+}
+
+/// What deleting an object that is not on the list answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingOnDelete {
+    /// HTTP 500, ErrorCode 8 "Data not found".
+    DataNotFound,
+    /// HTTP 200, as if it had been removed.
+    Ok,
+}
+
 impl EmulatorConfig {
+    /// Registers an Apex Central application (builder style, for tests).
+    pub fn with_apex_application(mut self, id: impl Into<String>, key: impl Into<String>) -> Self {
+        self.apex_central.applications.push(ApexApplication {
+            id: id.into(),
+            api_key: SecretString::from(key.into()),
+            read_only: false,
+        });
+        self
+    }
+
+    /// Registers a read-only Apex Central application (builder style, for tests).
+    pub fn with_read_only_apex_application(
+        mut self,
+        id: impl Into<String>,
+        key: impl Into<String>,
+    ) -> Self {
+        self = self.with_apex_application(id, key);
+        if let Some(app) = self.apex_central.applications.last_mut() {
+            app.read_only = true;
+        }
+        self
+    }
+
     /// Adds a key valid for every API (builder style, for tests).
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
         self.api_keys.push(SecretString::from(key.into()));
@@ -193,6 +329,7 @@ impl EmulatorConfig {
                 self.deep_security.dsm_version
             )));
         }
+        self.apex_central.validate()?;
         self.faults
             .validate()
             .map_err(|msg| EmulatorError::InvalidConfig(format!("faults.{msg}")))

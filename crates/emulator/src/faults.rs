@@ -1,6 +1,6 @@
 //! Injected faults: a 500 per request with some probability, a 500 per item inside a 207,
 //! added latency, dropped connections (the socket closes with no response), bursts of 429, a
-//! 400 for any request whose body names a given value (a value the product will not take),
+//! 400 for any request that names a given value (a value the product will not take),
 //! and per value the final status of the tasks that block or restore it (a task that fails,
 //! is rejected, canceled, times out, is skipped or waits for approval). Probabilities draw
 //! from one generator seeded by `--seed`, so a given seed and request order give the same
@@ -18,6 +18,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::Emulator;
+use crate::apex_central::error::ApexError;
 use crate::deep_security::error::DsError;
 use crate::tasks::{Outcome, TaskOrigin};
 use crate::vision_one::CONNECTIVITY_PATH;
@@ -44,8 +45,9 @@ pub struct FaultSettings {
     pub retry_after_seconds: u64,
     /// The next N requests (after any 429 burst) get 500.
     pub burst_500: u32,
-    /// A request whose body contains one of these strings is refused with HTTP 400, every
-    /// time: a deterministic per-call failure (one XDR block, one IP-list write).
+    /// A request whose body (for Apex Central, also its query string, as sent, percent-escapes
+    /// included) contains one of these strings is refused with HTTP 400, every time: a
+    /// deterministic per-call failure (one XDR block, one IP-list write, one UDSO add or delete).
     pub reject_values: Vec<String>,
     /// Values (as sent) whose v3 response tasks end `failed`, `rejected` or `canceled`, or wait
     /// in `pendingApproval`, instead of succeeding. Decided when the task is created.
@@ -164,41 +166,78 @@ impl Faults {
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
 
+/// The API family a path belongs to: each answers faults in its own error format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    VisionOne,
+    DeepSecurity,
+    ApexCentral,
+}
+
+impl Family {
+    fn of(path: &str) -> Self {
+        if path.starts_with("/api/") {
+            Family::DeepSecurity
+        } else if path.starts_with("/WebApp/") {
+            Family::ApexCentral
+        } else {
+            Family::VisionOne
+        }
+    }
+
+    fn too_many(self, emulator: &Emulator) -> Response {
+        let retry_after = decision_retry_after(emulator);
+        match self {
+            Family::DeepSecurity => DsError::TooManyRequests.into_response(),
+            Family::ApexCentral => ApexError::TooManyRequests { retry_after }.into_response(),
+            Family::VisionOne => {
+                let limit = match emulator.config().rate_limits.vision_one {
+                    0 => REPORTED_LIMIT_WHEN_UNLIMITED,
+                    n => n,
+                };
+                V1Error::TooManyRequests { retry_after, limit }.into_response()
+            }
+        }
+    }
+
+    fn internal(self, path: &str) -> Response {
+        match self {
+            Family::DeepSecurity => DsError::Internal.into_response(),
+            Family::ApexCentral => ApexError::Internal.into_response(),
+            Family::VisionOne if path == CONNECTIVITY_PATH => {
+                V1Error::ConnectivityInternal.into_response()
+            }
+            Family::VisionOne => V1Error::Internal.into_response(),
+        }
+    }
+
+    fn rejected(self, value: &str) -> Response {
+        let message = format!("Invalid request - the value `{value}` is refused.");
+        match self {
+            Family::DeepSecurity => DsError::BadRequest(message).into_response(),
+            Family::ApexCentral => ApexError::IncorrectParameter(message).into_response(),
+            Family::VisionOne => V1Error::BadRequest(message).into_response(),
+        }
+    }
+}
+
 /// Middleware applying the drawn faults before the request reaches its handler.
 pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Next) -> Response {
     let decision = emulator.draw_faults();
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
-    let deep_security = request.uri().path().starts_with("/api/");
+    let family = Family::of(request.uri().path());
     if decision.drop {
         let mut response = ().into_response();
         response.extensions_mut().insert(DropConnection);
         return response;
     }
     if decision.too_many {
-        return if deep_security {
-            DsError::TooManyRequests.into_response()
-        } else {
-            let limit = match emulator.config().rate_limits.vision_one {
-                0 => REPORTED_LIMIT_WHEN_UNLIMITED,
-                n => n,
-            };
-            V1Error::TooManyRequests {
-                retry_after: decision_retry_after(&emulator),
-                limit,
-            }
-            .into_response()
-        };
+        return family.too_many(&emulator);
     }
     if decision.internal_error {
-        return if deep_security {
-            DsError::Internal.into_response()
-        } else if request.uri().path() == CONNECTIVITY_PATH {
-            V1Error::ConnectivityInternal.into_response()
-        } else {
-            V1Error::Internal.into_response()
-        };
+        return family.internal(request.uri().path());
     }
     let rejected = emulator.fault_settings().reject_values;
     if rejected.is_empty() {
@@ -210,14 +249,14 @@ pub async fn inject(State(emulator): State<Emulator>, request: Request, next: Ne
     else {
         return DsError::PayloadTooLarge.into_response();
     };
-    let text = String::from_utf8_lossy(&bytes);
+    // Apex Central's deletes name their value in the query string: it counts there.
+    let query = match family {
+        Family::ApexCentral => parts.uri.query().unwrap_or_default(),
+        Family::VisionOne | Family::DeepSecurity => "",
+    };
+    let text = format!("{query}{}", String::from_utf8_lossy(&bytes));
     if let Some(value) = rejected.iter().find(|v| text.contains(v.as_str())) {
-        let message = format!("Invalid request - the value `{value}` is refused.");
-        return if deep_security {
-            DsError::BadRequest(message).into_response()
-        } else {
-            V1Error::BadRequest(message).into_response()
-        };
+        return family.rejected(value);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -8,6 +8,8 @@
 //!   block list with its tasks, and the connectivity check ([`vision_one`], [`response`]);
 //! - Deep Security / Workload Security IP lists under `/api/` ([`deep_security`]);
 //! - the legacy XDR v2 block / restore / getTask ([`xdr`]);
+//! - Apex Central's Automation API for the User-Defined Suspicious Object list under
+//!   `/WebApp/api/` ([`apex_central`]), with its JWT and request-checksum authentication;
 //! - `/_emulator/*` to inspect and steer it: state, request counts, reset, clock, faults
 //!   ([`inspect`]). These need no credentials: they exist only on the emulator.
 //!
@@ -43,6 +45,7 @@
 //!   listed starts a new task. XDR v2 `getTask` reports `executedTime` and `finishedTime` as 0
 //!   until the task has started or ended.
 
+pub mod apex_central;
 pub mod auth;
 mod body;
 pub mod cli;
@@ -89,6 +92,8 @@ struct Inner {
     config: EmulatorConfig,
     keys: Keys,
     generated_key: Option<SecretString>,
+    /// Whether the (only) Apex Central application was generated.
+    generated_apex: bool,
     clock: Clock,
     state: Mutex<State>,
     initial_state: State,
@@ -104,8 +109,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Emulator {
     /// Builds an emulator from its configuration, loading the state file if it exists and
     /// generating an API key if none is configured.
-    pub fn new(config: EmulatorConfig) -> Result<Self, EmulatorError> {
+    pub fn new(mut config: EmulatorConfig) -> Result<Self, EmulatorError> {
         config.validate()?;
+        let generated_apex = config.apex_central.applications.is_empty();
+        if generated_apex {
+            config
+                .apex_central
+                .applications
+                .push(generate_apex_application());
+        }
         let initial_state = match &config.state_file {
             Some(path) if path.exists() => State::load(path)?,
             _ => State::default(),
@@ -122,6 +134,7 @@ impl Emulator {
             inner: Arc::new(Inner {
                 keys,
                 generated_key,
+                generated_apex,
                 clock: Clock::default(),
                 state: Mutex::new(initial_state.clone()),
                 initial_state,
@@ -141,6 +154,15 @@ impl Emulator {
     /// The key generated because none was configured (print it for the user).
     pub fn generated_key(&self) -> Option<&SecretString> {
         self.inner.generated_key.as_ref()
+    }
+
+    /// The Apex Central application generated because none was configured (print its ID and
+    /// key for the user).
+    pub fn generated_apex_application(&self) -> Option<&config::ApexApplication> {
+        if !self.inner.generated_apex {
+            return None;
+        }
+        self.inner.config.apex_central.applications.first()
     }
 
     pub(crate) fn keys(&self) -> &Keys {
@@ -227,6 +249,7 @@ impl Emulator {
             Api::VisionOne => limits.vision_one,
             Api::DeepSecurity => limits.deep_security,
             Api::Xdr => limits.xdr,
+            Api::ApexCentral => limits.apex_central,
         };
         self.inner
             .limiter
@@ -255,15 +278,32 @@ impl Emulator {
     }
 }
 
-fn generate_key() -> SecretString {
+/// `len` random digits of base `radix`.
+fn random_digits(len: usize, radix: u8) -> String {
     let mut rng = rand::rng();
-    let key: String = (0..40)
+    (0..len)
         .map(|_| {
-            let n: u8 = rng.random_range(0..36);
-            char::from_digit(u32::from(n), 36).unwrap_or('0')
+            let n: u8 = rng.random_range(0..radix);
+            char::from_digit(u32::from(n), u32::from(radix)).unwrap_or('0')
         })
+        .collect()
+}
+
+fn generate_key() -> SecretString {
+    SecretString::from(format!("emu-{}", random_digits(40, 36)))
+}
+
+/// An application with an ID shaped like the console's (upper-case hex groups) and a random key.
+fn generate_apex_application() -> config::ApexApplication {
+    let groups: Vec<String> = [8, 4, 4, 4, 12]
+        .iter()
+        .map(|&len| random_digits(len, 16).to_ascii_uppercase())
         .collect();
-    SecretString::from(format!("emu-{key}"))
+    config::ApexApplication {
+        id: groups.join("-"),
+        api_key: SecretString::from(random_digits(36, 16).to_ascii_uppercase()),
+        read_only: false,
+    }
 }
 
 /// The router serving every emulated API and `/_emulator/*` for `emulator`.
@@ -273,6 +313,7 @@ pub fn app(emulator: Emulator) -> Router {
         .merge(response::routes())
         .merge(xdr::routes())
         .merge(deep_security::routes())
+        .merge(apex_central::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             emulator.clone(),
             faults::inject,

@@ -14,6 +14,7 @@ pub enum Api {
     VisionOne,
     DeepSecurity,
     Xdr,
+    ApexCentral,
 }
 
 /// Sliding-window counters keyed by API family and caller.

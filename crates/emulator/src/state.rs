@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::apex_central::model::{UdsoObject, UdsoType};
 use crate::clock::format_iso;
 use crate::deep_security::model::{IpList, builtin_ip_lists};
 use crate::error::EmulatorError;
@@ -38,6 +39,8 @@ pub struct State {
     pub ip_lists: BTreeMap<u32, IpList>,
     pub next_ip_list_id: u32,
     pub xdr_blocked: BTreeMap<(String, String), XdrBlock>,
+    /// Apex Central's User-Defined Suspicious Objects by type and compared form.
+    pub udso: BTreeMap<(UdsoType, String), UdsoObject>,
     pub tasks: BTreeMap<u64, Task>,
     pub next_task_id: u64,
     /// Last modification sequence number handed out.
@@ -61,6 +64,7 @@ impl Default for State {
             ip_lists,
             next_ip_list_id,
             xdr_blocked: BTreeMap::new(),
+            udso: BTreeMap::new(),
             tasks: BTreeMap::new(),
             next_task_id: 1,
             seq: 0,
@@ -99,13 +103,14 @@ impl State {
             )
     }
 
-    /// Drops suspicious objects whose expiry has passed (at most one sweep per second).
+    /// Drops suspicious objects and UDSOs whose expiry has passed (at most one sweep per second).
     pub fn purge_expired(&mut self, now: i64) {
         if self.purged_at == Some(now) {
             return;
         }
         self.purged_at = Some(now);
         self.suspicious.remove_expired(now);
+        self.udso.retain(|_, object| !object.expired(now));
     }
 
     /// Whether an exception covers this suspicious value.
@@ -126,6 +131,7 @@ impl State {
             ip_lists: self.ip_lists.values().cloned().collect(),
             next_ip_list_id: self.next_ip_list_id,
             xdr_blocked: self.xdr_blocked.values().cloned().collect(),
+            udso: self.udso.values().cloned().collect(),
             tasks: self.tasks.values().cloned().collect(),
             next_task_id: self.next_task_id,
             seq: self.seq,
@@ -158,6 +164,11 @@ impl State {
                 .xdr_blocked
                 .into_iter()
                 .map(|b| ((b.value_type.clone(), b.target_value.clone()), b))
+                .collect(),
+            udso: snapshot
+                .udso
+                .into_iter()
+                .map(|o| ((o.kind, o.kind.identity(&o.content)), o))
                 .collect(),
             tasks: snapshot.tasks.into_iter().map(|t| (t.id, t)).collect(),
             next_task_id: snapshot.next_task_id,
@@ -208,6 +219,10 @@ pub struct Snapshot {
     pub ip_lists: Vec<IpList>,
     pub next_ip_list_id: u32,
     pub xdr_blocked: Vec<XdrBlock>,
+    /// Apex Central's User-Defined Suspicious Objects (absent from state files written before
+    /// the emulator had them).
+    #[serde(default)]
+    pub udso: Vec<UdsoObject>,
     pub tasks: Vec<Task>,
     pub next_task_id: u64,
     pub seq: u64,

@@ -382,6 +382,9 @@ enum Attempt {
     ServerError(Response),
     /// No response: timeout, refused or dropped connection, TLS failure.
     Transport(reqwest::Error),
+    /// The request could not be made at all (a product client's signing step failed): never
+    /// retried, never sent.
+    Build(Error),
 }
 
 impl Attempt {
@@ -391,7 +394,7 @@ impl Attempt {
 
     fn is_transient(&self) -> bool {
         match self {
-            Attempt::RateLimited(_) => false,
+            Attempt::RateLimited(_) | Attempt::Build(_) => false,
             Attempt::ServerError(_) => true,
             // Builder and redirect errors are the client's own doing: another try cannot help.
             Attempt::Transport(error) => !(error.is_builder() || error.is_redirect()),
@@ -542,6 +545,20 @@ impl HttpClient {
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
+        self.try_send(endpoint, |client| Ok(build(client))).await
+    }
+
+    /// [`HttpClient::send`] for requests whose making can fail: `build` runs again for every
+    /// attempt (so a per-request signature is fresh on each retry), and its error ends the call
+    /// at once, nothing sent.
+    pub(crate) async fn try_send<F>(
+        &self,
+        endpoint: &'static str,
+        build: F,
+    ) -> Result<Response, Error>
+    where
+        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, Error>,
+    {
         let attempts = AtomicU32::new(0);
         let once = || {
             attempts.fetch_add(1, Ordering::Relaxed);
@@ -573,12 +590,13 @@ impl HttpClient {
                 attempts,
                 reason: describe_transport(&error),
             }),
+            Err(Attempt::Build(error)) => Err(error),
         }
     }
 
     async fn attempt<F>(&self, endpoint: &'static str, build: &F) -> Result<Response, Attempt>
     where
-        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, Error>,
     {
         self.shared.gate.wait().await;
         if let Some(limiter) = &self.shared.limiter {
@@ -588,7 +606,8 @@ impl HttpClient {
         // would merely go out unthrottled.
         let _slot = self.shared.slots.acquire().await.ok();
         let metrics = &self.shared.metrics;
-        let response = match build(&self.client).send().await {
+        let request = build(&self.client).map_err(Attempt::Build)?;
+        let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
                 metrics.record_call(endpoint, None);
@@ -670,6 +689,7 @@ impl HttpClient {
             Attempt::ServerError(response) => format!("HTTP {}", response.status.as_u16()),
             Attempt::Transport(error) => describe_transport(error),
             Attempt::RateLimited(_) => "HTTP 429".to_owned(),
+            Attempt::Build(error) => error.to_string(),
         };
         tracing::warn!(
             product = self.product,
@@ -880,6 +900,30 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_cannot_be_made_fails_at_once_unsent() {
+        let client = HttpClient::new(
+            &HttpPolicy::default(),
+            Profile {
+                product: "Test",
+                rate_limit_first_delay: Duration::from_millis(1),
+            },
+        )
+        .unwrap();
+        let built = AtomicU32::new(0);
+        let error = client
+            .try_send("GET /x", |_| {
+                built.fetch_add(1, Ordering::Relaxed);
+                Err(config_error("api_key", "cannot sign"))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Config { .. }), "{error:?}");
+        assert_eq!(built.load(Ordering::Relaxed), 1);
+        assert_eq!(client.stats().total_calls(), 0);
+        assert_eq!(client.stats().retries, 0);
     }
 
     #[tokio::test(start_paused = true)]

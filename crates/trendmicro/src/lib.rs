@@ -8,6 +8,8 @@
 //! - [`deep_security`]: IP lists on Deep Security Manager and Cloud One Workload Security.
 //! - [`xdr_v2`]: the legacy XDR v2.0 block / restore-block response actions and their tasks.
 //! - [`http_template`]: a generic webhook whose JSON payload is a template (`$value`, ...).
+//! - [`apex_central`]: Apex Central's User-Defined Suspicious Object list, one value per
+//!   request, each request signed with its own JWT and checksum.
 //!
 //! The crate holds no sync logic: it says exactly what happened to each request and each item,
 //! and the engine decides what to do about it. Credentials live in [`secrecy::SecretString`]s,
@@ -15,6 +17,7 @@
 //! line or error.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod apex_central;
 pub mod deep_security;
 pub mod error;
 pub mod http;

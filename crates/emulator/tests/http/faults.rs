@@ -26,6 +26,7 @@ async fn vision_one_rate_limit_answers_429_with_retry_after_per_key() {
             vision_one: 3,
             deep_security: 2,
             xdr: 1,
+            apex_central: 0,
         },
         ..config()
     })

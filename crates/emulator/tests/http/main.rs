@@ -1,6 +1,7 @@
 //! The emulator over real HTTP: every endpoint, limit, error and fault, driven with reqwest
 //! against `emulator::spawn`.
 
+mod apex_central;
 mod common;
 mod control;
 mod deep_security;

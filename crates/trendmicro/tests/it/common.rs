@@ -10,6 +10,12 @@ use url::Url;
 pub const KEY: &str = "test-key-5f1d0c9a7e";
 /// A key that may read but gets 403 on writes.
 pub const READ_ONLY_KEY: &str = "read-only-key-0b3e";
+/// An Apex Central application with full control, and its API key.
+pub const APEX_APP: &str = "7A1C3E5B-2D4F-4A6B-8C9D-0E1F2A3B4C5D";
+pub const APEX_KEY: &str = "apex-key-secret-93d1f0";
+/// An Apex Central application whose account is read-only, and its API key.
+pub const APEX_READ_ONLY_APP: &str = "1F2E3D4C-5B6A-4978-8A6B-5C4D3E2F1A0B";
+pub const APEX_READ_ONLY_KEY: &str = "apex-read-only-secret-5e7a";
 
 pub struct Emu {
     pub running: RunningEmulator,
@@ -24,6 +30,10 @@ impl Emu {
     pub async fn with(mut config: EmulatorConfig) -> Self {
         config.api_keys = vec![KEY.into()];
         config.read_only_keys = vec![READ_ONLY_KEY.into()];
+        config.apex_central.applications.clear();
+        let config = config
+            .with_apex_application(APEX_APP, APEX_KEY)
+            .with_read_only_apex_application(APEX_READ_ONLY_APP, APEX_READ_ONLY_KEY);
         let running = emulator::spawn(config).await.unwrap();
         let control = reqwest::Client::builder().no_proxy().build().unwrap();
         Self { running, control }
@@ -52,6 +62,18 @@ impl Emu {
             "{}",
             response.text().await.unwrap()
         );
+    }
+
+    /// Moves the emulator's clock (`POST /_emulator/clock`).
+    pub async fn advance(&self, seconds: i64) {
+        let response = self
+            .control
+            .post(self.control_url("clock"))
+            .json(&serde_json::json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
     }
 
     /// Request counters (`GET /_emulator/requests`) of one endpoint.
