@@ -31,6 +31,7 @@ fn sighting(kind: Kind, value: String, score: u8) -> Sighting {
         seen_at: Utc::now(),
         valid_until: None,
         revoked: false,
+        reported_at: None,
     }
 }
 

@@ -35,9 +35,11 @@ impl Defaults {
             class: self.class,
             tags: merge_tags(&self.tags, &attributes.tags),
             description: attributes.description.clone(),
-            seen_at: attributes.seen_at.unwrap_or(self.now),
+            // Seen means listed now; the feed's own date is kept as the source's date.
+            seen_at: self.now,
             valid_until: attributes.valid_until,
             revoked: attributes.revoked,
+            reported_at: attributes.seen_at,
         }
     }
 

@@ -259,7 +259,10 @@ fn csv_public_feeds_with_their_header_in_a_comment() {
     assert_eq!(out.values(), [(Kind::Url, "http://198.51.100.7:41066/i")]);
     let first = &out.sightings[0];
     assert_eq!(first.tags, ["feed-tag", "32-bit", "elf", "mips", "Mozi"]);
-    assert_eq!(first.seen_at.to_rfc3339(), "2026-11-23T09:31:06+00:00");
+    assert_eq!(
+        first.reported_at.unwrap().to_rfc3339(),
+        "2026-11-23T09:31:06+00:00"
+    );
     assert_eq!(out.invalid().len(), 1, "{:?}", out.messages());
     assert!(
         out.invalid()[0].starts_with("urlhaus.csv:8: "),
@@ -373,7 +376,10 @@ fn jsonl_reads_typed_fields_and_reports_broken_lines() {
         (out.sightings[1].score, out.sightings[1].revoked),
         (Some(9), true)
     );
-    assert_eq!(out.sightings[2].seen_at.timestamp(), 1_700_000_000);
+    assert_eq!(
+        out.sightings[2].reported_at.unwrap().timestamp(),
+        1_700_000_000
+    );
     let invalid = out.invalid();
     let lines: Vec<&str> = invalid
         .iter()
@@ -482,7 +488,10 @@ fn stix_bundle_gives_indicators_observables_and_reasons() {
         c2.valid_until.unwrap().to_rfc3339(),
         "2031-01-01T00:00:00+00:00"
     );
-    assert_eq!(c2.seen_at.to_rfc3339(), "2026-01-02T00:00:00+00:00");
+    assert_eq!(
+        c2.reported_at.unwrap().to_rfc3339(),
+        "2026-01-02T00:00:00+00:00"
+    );
     assert!(!c2.revoked);
     assert!(out.sightings[1].revoked && out.sightings[2].revoked);
     assert_eq!(
@@ -625,13 +634,13 @@ fn misp_event_attributes_composites_and_skips() {
         ]
     );
     assert_eq!(first.description.as_deref(), Some("Phishing wave"));
-    assert_eq!(first.seen_at.timestamp(), 1_767_312_000);
+    assert_eq!(first.reported_at.unwrap().timestamp(), 1_767_312_000);
     assert_eq!(
         out.sightings[1].description.as_deref(),
         Some("Phishing wave — resolves")
     );
     assert_eq!(
-        out.sightings[1].seen_at.timestamp(),
+        out.sightings[1].reported_at.unwrap().timestamp(),
         1_767_225_600,
         "event timestamp when the attribute has none"
     );

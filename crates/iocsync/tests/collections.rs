@@ -35,6 +35,7 @@ impl Fixture {
             seen_at: now - Duration::days(days_ago),
             valid_until: None,
             revoked: false,
+            reported_at: None,
         };
         let mut lib = Library::open(fixture.library()).unwrap();
         lib.merge(&[

@@ -66,6 +66,7 @@ fn revoke_first(library: &Path, n: u32) {
             seen_at: now,
             valid_until: None,
             revoked: true,
+            reported_at: None,
         })
         .collect();
     library.merge(&gone).unwrap();

@@ -29,6 +29,7 @@ fn sightings(offset: u32, source: &str) -> Vec<Sighting> {
             seen_at: seen,
             valid_until: None,
             revoked: false,
+            reported_at: None,
         })
         .collect()
 }

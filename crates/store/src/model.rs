@@ -53,6 +53,11 @@ pub struct Sighting {
     pub valid_until: Option<DateTime<Utc>>,
     /// The source withdrew the indicator.
     pub revoked: bool,
+    /// The feed's own date for the value (a first-seen or last-online column, a STIX
+    /// `modified`, a MISP timestamp), kept as the source's date. `seen_at` is when iocsync
+    /// found the value listed; this is what the source said about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<DateTime<Utc>>,
 }
 
 /// An indicator as the library holds it after merging every sighting of it.

@@ -266,6 +266,7 @@ mod exclusions {
                 score: scores[i],
                 tags: tags[i].clone(),
                 revoked: revoked[i],
+                reported_at: None,
                 seen_at: day(seen[i]),
                 class: if asset[i] { Class::Asset } else { Class::Indicator },
                 ..sighting(

@@ -279,6 +279,7 @@ pub fn sighting(kind: Kind, value: &str, score: u8, now: DateTime<Utc>) -> Sight
         seen_at: now,
         valid_until: None,
         revoked: false,
+        reported_at: None,
     }
 }
 

@@ -355,6 +355,7 @@ mod tests {
             seen_at: Utc::now(),
             valid_until: None,
             revoked: false,
+            reported_at: None,
         };
         store::Library::open(&library)
             .unwrap()

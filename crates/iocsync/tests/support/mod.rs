@@ -109,6 +109,7 @@ pub fn seed_with(dir: &Path, n: u32, value: fn(u32) -> (Kind, String)) -> Vec<St
             seen_at: now,
             valid_until: None,
             revoked: false,
+            reported_at: None,
         })
         .collect();
     library.merge(&sightings).unwrap();

@@ -33,6 +33,7 @@ pub fn sighting(kind: Kind, value: &str, source: &str) -> Sighting {
         seen_at: day(1),
         valid_until: None,
         revoked: false,
+        reported_at: None,
     }
 }
 
