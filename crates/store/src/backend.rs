@@ -9,6 +9,7 @@ use indicator::Kind;
 use crate::collection::Collection;
 use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::Result;
+use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 
 /// Everything iocsync keeps between runs. Calls are synchronous: async callers use
@@ -176,6 +177,22 @@ pub trait LibraryBackend: Send {
     fn cursor(&self, feed: &str) -> Result<Option<String>>;
 
     fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()>;
+
+    // --- feeds ------------------------------------------------------------------------------
+
+    /// Starts writing a pull of `feed` made at `at`: everything until
+    /// [`PullWriter::finish`] is one transaction, and dropping the writer rolls it back.
+    fn begin_pull(&mut self, feed: &str, at: DateTime<Utc>) -> Result<Box<dyn PullWriter + '_>>;
+
+    /// Records a pull that did not read the feed (unchanged or failed) and applies
+    /// `expire_after` (see [`crate::feed`]).
+    fn record_pull(&mut self, feed: &str, unread: Unread, at: DateTime<Utc>) -> Result<PullReport>;
+
+    /// One feed's state, if it was ever pulled.
+    fn feed_state(&self, feed: &str) -> Result<Option<FeedState>>;
+
+    /// Every feed ever pulled, by name.
+    fn feed_states(&self) -> Result<Vec<FeedState>>;
 
     // --- guard drops ------------------------------------------------------------------------
 

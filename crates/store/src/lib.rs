@@ -3,6 +3,8 @@
 //!
 //! - [`model`]: sightings (what feeds produce) and indicator records (what the library holds).
 //! - [`collection`]: saved, ordered filters over the library.
+//! - [`feed`]: feeds' pull state, and how a pull is applied (snapshots withdraw what
+//!   their source stopped listing; a pull that looks broken is held).
 //! - [`engine`]: ledger entries, runs, guard drops and workflow leases.
 //! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
 //! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
@@ -16,6 +18,7 @@ pub mod backend;
 pub mod collection;
 pub mod engine;
 pub mod error;
+pub mod feed;
 mod library;
 pub mod model;
 mod sqlite;
@@ -24,6 +27,9 @@ pub use backend::LibraryBackend;
 pub use collection::{Collection, InvalidCollection, Order, SeenWithin};
 pub use engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 pub use error::{Error, Result};
+pub use feed::{
+    Checks, FeedMode, FeedState, Finish, Outcome, PullReport, PullWriter, Unread, Validators,
+};
 pub use library::Library;
 pub use model::{
     Class, IndicatorRecord, MergeReport, Rejected, Sighting, SourceVote, Status, UnknownName,

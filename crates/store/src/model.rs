@@ -92,7 +92,11 @@ pub struct SourceVote {
     pub score: Option<u8>,
     pub revoked: bool,
     pub first_seen: DateTime<Utc>,
+    /// When a pull or import last listed it.
     pub last_seen: DateTime<Utc>,
+    /// The latest date the source itself gave for it (its first-seen or last-online column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<DateTime<Utc>>,
 }
 
 /// What a merge did.

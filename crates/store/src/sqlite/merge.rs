@@ -56,9 +56,12 @@ const INSERT_INDICATOR: &str = concat!(
 /// A source's vote: the latest sighting (by seen_at) decides revocation and score; a sighting
 /// without a score keeps the one the source gave before.
 const UPSERT_VOTE: &str = "
-    INSERT INTO indicator_sources (indicator_id, source, score, revoked, first_seen, last_seen)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+    INSERT INTO indicator_sources (indicator_id, source, score, revoked, first_seen, last_seen,
+                                   reported_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
     ON CONFLICT (indicator_id, source) DO UPDATE SET
+        reported_at = coalesce(max(reported_at, excluded.reported_at), reported_at,
+                               excluded.reported_at),
         score = CASE
             WHEN excluded.score IS NULL THEN score
             WHEN score IS NULL OR excluded.last_seen >= last_seen THEN excluded.score
@@ -124,13 +127,25 @@ pub(super) fn merge(
         // IMMEDIATE takes the write lock up front, so a busy library makes us wait (busy
         // timeout) instead of failing when a read transaction tries to become a write.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut merger = Merger::new(&tx, now)?;
-        merger.insert_first = merger.mostly_new(chunk)?;
-        merge_chunk(merger, chunk, chunk_no * CHUNK, &mut report)?;
+        merge_in(&tx, chunk, now, chunk_no * CHUNK, &mut report)?;
         tx.commit()?;
     }
     report.rejected.sort_by_key(|r| r.index);
     Ok(report)
+}
+
+/// Merges `chunk` inside the caller's transaction (a pull merges a whole download in one),
+/// adding to `report`; `first_index` is the chunk's position for rejected sightings.
+pub(super) fn merge_in(
+    conn: &Connection,
+    chunk: &[Sighting],
+    now: DateTime<Utc>,
+    first_index: usize,
+    report: &mut MergeReport,
+) -> Result<()> {
+    let mut merger = Merger::new(conn, now)?;
+    merger.insert_first = merger.mostly_new(chunk)?;
+    merge_chunk(merger, chunk, first_index, report)
 }
 
 fn merge_chunk(
@@ -224,8 +239,14 @@ impl<'conn> Merger<'conn> {
         let seen = millis(s.seen_at);
         let valid_until = s.valid_until.map(millis);
         let (id, created) = self.locate(s, seen, valid_until)?;
-        self.upsert_vote
-            .execute(params![id, s.source.trim(), s.score, s.revoked, seen])?;
+        self.upsert_vote.execute(params![
+            id,
+            s.source.trim(),
+            s.score,
+            s.revoked,
+            seen,
+            s.reported_at.map(millis)
+        ])?;
         for tag in s.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             self.insert_tag.execute(params![id, tag])?;
         }

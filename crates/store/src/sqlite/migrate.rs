@@ -26,6 +26,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "004_ownership",
         include_str!("../../migrations/004_ownership.sql"),
     ),
+    ("005_feeds", include_str!("../../migrations/005_feeds.sql")),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -3,8 +3,10 @@
 
 mod engine;
 mod lease;
+#[macro_use]
 mod merge;
 mod migrate;
+mod pull;
 mod query;
 
 use std::ops::ControlFlow;
@@ -19,6 +21,7 @@ use crate::backend::LibraryBackend;
 use crate::collection::Collection;
 use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::{Error, Result};
+use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 
 pub use merge::CHUNK as MERGE_CHUNK;
@@ -235,6 +238,22 @@ impl LibraryBackend for SqliteLibrary {
 
     fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()> {
         engine::set_cursor(&self.conn, feed, cursor, at)
+    }
+
+    fn begin_pull(&mut self, feed: &str, at: DateTime<Utc>) -> Result<Box<dyn PullWriter + '_>> {
+        Ok(Box::new(pull::SqlitePull::begin(&mut self.conn, feed, at)?))
+    }
+
+    fn record_pull(&mut self, feed: &str, unread: Unread, at: DateTime<Utc>) -> Result<PullReport> {
+        pull::record(&mut self.conn, feed, unread, at)
+    }
+
+    fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
+        pull::state(&self.conn, feed)
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        pull::states(&self.conn)
     }
 
     fn record_drops(&mut self, drops: &[GuardDrop]) -> Result<()> {

@@ -80,7 +80,7 @@ pub(super) fn indicator(
 
 pub(super) fn votes(conn: &Connection, kind: Kind, value: &str) -> Result<Vec<SourceVote>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.source, s.score, s.revoked, s.first_seen, s.last_seen
+        "SELECT s.source, s.score, s.revoked, s.first_seen, s.last_seen, s.reported_at
          FROM indicator_sources s JOIN indicators i ON i.id = s.indicator_id
          WHERE i.kind = ?1 AND i.value = ?2 ORDER BY s.source",
     )?;
@@ -93,6 +93,7 @@ pub(super) fn votes(conn: &Connection, kind: Kind, value: &str) -> Result<Vec<So
             revoked: row.get(2)?,
             first_seen: from_millis(row.get(3)?)?,
             last_seen: from_millis(row.get(4)?)?,
+            reported_at: row.get::<_, Option<i64>>(5)?.map(from_millis).transpose()?,
         });
     }
     Ok(out)
