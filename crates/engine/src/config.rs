@@ -8,9 +8,11 @@
 //! written inline: `api_key` must be `env:NAME` or `file:PATH`. How targets are reached (URL
 //! keys without secrets, plain http only to loopback, the proxy password) is [`transport`].
 
+mod feeds;
 mod listener;
 mod transport;
 
+pub use feeds::{DEFAULT_MAX_BYTES, Feed, FeedAuth, FeedFormat, Location, MispFilters};
 pub use listener::ListenerLimits;
 
 use std::collections::BTreeSet;
@@ -48,6 +50,8 @@ pub enum ConfigError {
     UnknownWorkflow { name: String, known: Vec<String> },
     #[error("no target named `{name}` in the config file ({})", known_names(.known))]
     UnknownTarget { name: String, known: Vec<String> },
+    #[error("no feed named `{name}` in the config file ({})", known_names(.known))]
+    UnknownFeed { name: String, known: Vec<String> },
 }
 
 /// "there are a, b" (or "there are none"), for errors about a name that is not there.
@@ -81,6 +85,8 @@ struct RawConfig {
     workflows: Vec<RawWorkflow>,
     #[serde(default)]
     triggers: Vec<RawTrigger>,
+    #[serde(default)]
+    feeds: Vec<feeds::RawFeed>,
     #[serde(default)]
     serve: RawServe,
 }
@@ -380,6 +386,31 @@ struct RawWorkflow {
     adopt_existing: bool,
     verify_every: Option<String>,
     description: Option<String>,
+    #[serde(default)]
+    after: Vec<String>,
+}
+
+/// Which feed pulls make the daemon run a workflow at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum After {
+    /// Only its schedule (or by hand).
+    #[default]
+    Nothing,
+    /// Any feed pull that changed the library (`schedule = "after-feeds"`).
+    AnyFeed,
+    /// A pull of one of these feeds that changed the library (`after = ["feodo"]`).
+    Feeds(Vec<String>),
+}
+
+impl After {
+    /// Whether a pull of `feed` that changed the library makes the workflow run.
+    pub fn follows(&self, feed: &str) -> bool {
+        match self {
+            After::Nothing => false,
+            After::AnyFeed => true,
+            After::Feeds(names) => names.iter().any(|name| name == feed),
+        }
+    }
 }
 
 /// One workflow, validated.
@@ -399,6 +430,8 @@ pub struct Workflow {
     /// What the objects' descriptions say after iocsync's marker (`None`: the indicator's own
     /// description).
     pub description: Option<crate::trigger::ValueTemplate>,
+    /// Feed pulls that make the daemon run it at once.
+    pub after: After,
 }
 
 impl Workflow {
@@ -661,6 +694,7 @@ pub struct Config {
     pub guard: GuardConfig,
     pub workflows: Vec<Workflow>,
     pub triggers: Vec<Trigger>,
+    pub feeds: Vec<Feed>,
     pub serve: ServeSettings,
 }
 
@@ -689,6 +723,15 @@ impl Config {
         {
             config.library = dir.join(&config.library);
         }
+        if let Some(dir) = path.parent() {
+            for feed in &mut config.feeds {
+                if let Location::File(file) = &mut feed.location
+                    && file.is_relative()
+                {
+                    *file = dir.join(&*file);
+                }
+            }
+        }
         Ok(config)
     }
 
@@ -709,9 +752,16 @@ impl Config {
             "collections",
             raw.collections.iter().map(|c| c.name.as_str()),
         )?;
+        let feeds = raw
+            .feeds
+            .into_iter()
+            .enumerate()
+            .map(|(i, feed)| feeds::validate(i, feed))
+            .collect::<Result<Vec<_>, _>>()?;
+        unique("feeds", feeds.iter().map(|f| f.name.as_str()))?;
         let mut workflows = Vec::new();
         for (i, workflow) in raw.workflows.into_iter().enumerate() {
-            workflows.push(validate_workflow(i, workflow, &targets)?);
+            workflows.push(validate_workflow(i, workflow, &targets, &feeds)?);
         }
         unique("workflows", workflows.iter().map(|w| w.name.as_str()))?;
         one_workflow_per_ip_list(&workflows)?;
@@ -730,8 +780,20 @@ impl Config {
             guard: raw.guard,
             workflows,
             triggers,
+            feeds,
             serve,
         })
+    }
+
+    /// The feed called `name`.
+    pub fn feed(&self, name: &str) -> Result<&Feed, ConfigError> {
+        self.feeds
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| ConfigError::UnknownFeed {
+                name: name.to_owned(),
+                known: self.feeds.iter().map(|f| f.name.clone()).collect(),
+            })
     }
 
     pub fn workflow(&self, name: &str) -> Result<&Workflow, ConfigError> {
@@ -1053,6 +1115,7 @@ fn validate_workflow(
     i: usize,
     raw: RawWorkflow,
     targets: &[Target],
+    feeds: &[Feed],
 ) -> Result<Workflow, ConfigError> {
     let path = format!("workflows[{i}]");
     if !crate::keys::valid_workflow_name(&raw.name) {
@@ -1095,12 +1158,7 @@ fn validate_workflow(
         }),
     };
     reader.finish()?;
-    let schedule = raw
-        .schedule
-        .map(|text| {
-            parse_schedule(&text).map_err(|reason| invalid(format!("{path}.schedule"), reason))
-        })
-        .transpose()?;
+    let (schedule, after) = workflow_timing(&path, raw.schedule, raw.after, feeds)?;
     let max_removals = parse_brake(&format!("{path}.max_removals"), raw.max_removals)?;
     let verify_every = match raw.verify_every.as_deref() {
         None => Some(DEFAULT_VERIFY_EVERY),
@@ -1122,7 +1180,42 @@ fn validate_workflow(
         adopt_existing: raw.adopt_existing,
         verify_every,
         description,
+        after,
     })
+}
+
+/// A workflow's `schedule` and `after`: `schedule = "after-feeds"` follows every feed, `after`
+/// names feeds of this config.
+fn workflow_timing(
+    path: &str,
+    schedule: Option<String>,
+    after: Vec<String>,
+    feeds: &[Feed],
+) -> Result<(Option<Schedule>, After), ConfigError> {
+    for (j, name) in after.iter().enumerate() {
+        if !feeds.iter().any(|feed| &feed.name == name) {
+            return Err(invalid(
+                format!("{path}.after[{j}]"),
+                format!("no feed `{name}` in [[feeds]]"),
+            ));
+        }
+    }
+    let after = if after.is_empty() {
+        After::Nothing
+    } else {
+        After::Feeds(after)
+    };
+    match schedule.as_deref() {
+        Some("after-feeds") if after != After::Nothing => Err(invalid(
+            format!("{path}.after"),
+            "schedule = \"after-feeds\" already follows every feed",
+        )),
+        Some("after-feeds") => Ok((None, After::AnyFeed)),
+        Some(text) => parse_schedule(text)
+            .map(|schedule| (Some(schedule), after))
+            .map_err(|reason| invalid(format!("{path}.schedule"), reason)),
+        None => Ok((None, after)),
+    }
 }
 
 fn parse_schedule(text: &str) -> Result<Schedule, String> {
@@ -1722,6 +1815,102 @@ parameters = { list_name = "Blocked", include = ["asset"] }
             config.workflow("ips").unwrap().schedule,
             Some(Schedule::Cron(_))
         ));
+    }
+
+    #[test]
+    fn feeds_are_read_with_their_modes_credentials_and_the_workflows_that_follow_them() {
+        let config = with(
+            r#"
+[[feeds]]
+name = "feodo"
+url = "https://feodotracker.abuse.ch/downloads/ipblocklist.csv"
+schedule = "1h"
+score = 8
+tags = ["c2"]
+expire_after = "14d"
+headers = { "X-Key" = "env:FEODO_KEY" }
+
+[[feeds]]
+name = "intel"
+url = "taxii+https://taxii.example/api1/collections/91a7b528/"
+format = "taxii"
+bearer = "env:TAXII_TOKEN"
+
+[[feeds]]
+name = "local"
+url = "lists/blocked.txt"
+min_ratio = 0.9
+
+[[workflows]]
+name = "follow"
+collection = "all"
+target = "v1"
+action = "blocklist"
+after = ["feodo"]
+
+[[workflows]]
+name = "every"
+collection = "all"
+target = "v1"
+action = "exceptions"
+schedule = "after-feeds"
+"#,
+        )
+        .unwrap();
+        let feodo = config.feed("feodo").unwrap();
+        assert_eq!(feodo.mode, store::FeedMode::Snapshot);
+        assert_eq!(feodo.expire_after, Some(Duration::from_secs(14 * 86_400)));
+        assert!(matches!(feodo.location, Location::Url(_)));
+        let intel = config.feed("intel").unwrap();
+        assert_eq!(intel.mode, store::FeedMode::Incremental);
+        assert_eq!(intel.auth, FeedAuth::Bearer("env:TAXII_TOKEN".into()));
+        assert_eq!(config.feed("local").unwrap().min_ratio, 0.9);
+        assert!(config.workflow("follow").unwrap().after.follows("feodo"));
+        assert!(!config.workflow("follow").unwrap().after.follows("intel"));
+        assert_eq!(config.workflow("every").unwrap().after, After::AnyFeed);
+        assert!(config.workflow("every").unwrap().schedule.is_none());
+        assert!(
+            config
+                .feed("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("feodo, intel, local")
+        );
+    }
+
+    #[test]
+    fn bad_feeds_name_their_key() {
+        let feed = |extra: &str| {
+            with(&format!(
+                "[[feeds]]\nname = \"f\"\nurl = \"https://feeds.example/x\"\n{extra}\n"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(
+            feed("headers = { Authorization = \"abc123\" }")
+                .starts_with("feeds[0].headers.Authorization: secrets are never written")
+        );
+        assert!(!feed("headers = { Authorization = \"abc123\" }").contains("abc123"));
+        assert!(feed("min_ratio = 2.0").starts_with("feeds[0].min_ratio:"));
+        assert!(feed("mode = \"sometimes\"").starts_with("feeds[0].mode:"));
+        assert!(feed("colour = 1").contains("colour"));
+        assert!(feed("basic_user = \"u\"").starts_with("feeds[0].basic_password:"));
+        let url = with("[[feeds]]\nname = \"f\"\nurl = \"https://u:secret@feeds.example/x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            url.starts_with("feeds[0].url:") && !url.contains("secret@"),
+            "{url}"
+        );
+        let taxii = with("[[feeds]]\nname = \"t\"\nurl = \"taxii+https://h.example/api/collections/1/\"\nmode = \"snapshot\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(taxii.starts_with("feeds[0].mode:"), "{taxii}");
+        let after = with("[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nafter = [\"ghost\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(after, "workflows[0].after[0]: no feed `ghost` in [[feeds]]");
     }
 
     #[test]

@@ -17,7 +17,41 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::config::{Schedule, Workflow};
+use crate::config::{After, Feed, Schedule, Workflow};
+
+/// Something the daemon runs on a schedule: a workflow or a feed.
+pub trait Scheduled {
+    fn name(&self) -> &str;
+    fn schedule(&self) -> Option<&Schedule>;
+    /// Whether it also runs on request ([`Scheduler::request`]) without a schedule.
+    fn on_request(&self) -> bool {
+        false
+    }
+}
+
+impl Scheduled for Workflow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+
+    fn on_request(&self) -> bool {
+        self.after != After::Nothing
+    }
+}
+
+impl Scheduled for Feed {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+}
 
 /// The longest wait before retrying a workflow whose runs keep failing.
 const MAX_RETRY_WAIT: TimeDelta = TimeDelta::hours(1);
@@ -77,9 +111,10 @@ impl Timetable {
 /// One scheduled workflow's state.
 #[derive(Debug, Clone)]
 pub struct Slot {
-    /// The schedule as configured (a reload keeps the slot while this is unchanged).
-    pub schedule: Schedule,
-    pub timetable: Timetable,
+    /// The schedule as configured (a reload keeps the slot while this is unchanged); `None`
+    /// for a workflow that runs only when a feed it follows changed the library.
+    pub schedule: Option<Schedule>,
+    pub timetable: Option<Timetable>,
     /// When the workflow is next due (`None`: never again).
     pub next: Option<DateTime<Utc>>,
     /// When the run in flight was started, if one is.
@@ -90,14 +125,21 @@ pub struct Slot {
 
 impl Slot {
     /// A workflow's slot as of `now`: an interval is due at once, a cron at its next time.
-    fn new(workflow: &str, schedule: &Schedule, now: DateTime<Utc>) -> Result<Slot, ScheduleError> {
-        let timetable = Timetable::new(workflow, schedule)?;
-        let next = match timetable {
-            Timetable::Every(_) => Some(now),
-            Timetable::Cron(_) => timetable.next_after(now),
+    fn new(
+        workflow: &str,
+        schedule: Option<&Schedule>,
+        now: DateTime<Utc>,
+    ) -> Result<Slot, ScheduleError> {
+        let timetable = schedule
+            .map(|schedule| Timetable::new(workflow, schedule))
+            .transpose()?;
+        let next = match &timetable {
+            Some(Timetable::Every(_)) => Some(now),
+            Some(timetable) => timetable.next_after(now),
+            None => None,
         };
         Ok(Slot {
-            schedule: schedule.clone(),
+            schedule: schedule.cloned(),
             timetable,
             next,
             running_since: None,
@@ -116,17 +158,17 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler for every workflow that has a schedule, as of `now`. `retry` is how soon a
     /// failed run is tried again (the daemon's tick).
-    pub fn new<'a>(
-        workflows: impl IntoIterator<Item = &'a Workflow>,
+    pub fn new<'a, T: Scheduled + 'a>(
+        items: impl IntoIterator<Item = &'a T>,
         now: DateTime<Utc>,
         retry: std::time::Duration,
     ) -> Result<Scheduler, ScheduleError> {
         let mut slots = BTreeMap::new();
-        for workflow in workflows {
-            if let Some(schedule) = &workflow.schedule {
+        for item in items {
+            if item.schedule().is_some() || item.on_request() {
                 slots.insert(
-                    workflow.name.clone(),
-                    Slot::new(&workflow.name, schedule, now)?,
+                    item.name().to_owned(),
+                    Slot::new(item.name(), item.schedule(), now)?,
                 );
             }
         }
@@ -138,25 +180,26 @@ impl Scheduler {
     /// its next time and failure count, a new or rescheduled one starts as [`new`](Self::new)
     /// would, one no longer scheduled is dropped. A run in flight stays marked running, so a
     /// reload never starts a second run of a workflow.
-    pub fn reconfigure<'a>(
+    pub fn reconfigure<'a, T: Scheduled + 'a>(
         &self,
-        workflows: impl IntoIterator<Item = &'a Workflow>,
+        items: impl IntoIterator<Item = &'a T>,
         now: DateTime<Utc>,
     ) -> Result<Scheduler, ScheduleError> {
         let mut slots = BTreeMap::new();
-        for workflow in workflows {
-            let Some(schedule) = &workflow.schedule else {
+        for item in items {
+            let schedule = item.schedule();
+            if schedule.is_none() && !item.on_request() {
                 continue;
-            };
-            let old = self.slots.get(&workflow.name);
+            }
+            let old = self.slots.get(item.name());
             let slot = match old {
-                Some(old) if old.schedule == *schedule => old.clone(),
+                Some(old) if old.schedule.as_ref() == schedule => old.clone(),
                 _ => Slot {
                     running_since: old.and_then(|old| old.running_since),
-                    ..Slot::new(&workflow.name, schedule, now)?
+                    ..Slot::new(item.name(), schedule, now)?
                 },
             };
-            slots.insert(workflow.name.clone(), slot);
+            slots.insert(item.name().to_owned(), slot);
         }
         Ok(Scheduler {
             slots,
@@ -172,7 +215,7 @@ impl Scheduler {
             let is_due = slot.running_since.is_none() && slot.next.is_some_and(|next| next <= now);
             if is_due {
                 slot.running_since = Some(now);
-                slot.next = slot.timetable.next_after(now);
+                slot.next = slot.timetable.as_ref().and_then(|t| t.next_after(now));
                 due.push(name.clone());
             }
         }
@@ -197,6 +240,16 @@ impl Scheduler {
                 (next, retry_at) => next.or(retry_at),
             };
         }
+        true
+    }
+
+    /// Makes `name` due at `now` (a feed it follows changed the library); a run in flight is
+    /// followed by another as soon as it ends. Returns whether `name` has a slot.
+    pub fn request(&mut self, name: &str, now: DateTime<Utc>) -> bool {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return false;
+        };
+        slot.next = Some(slot.next.map_or(now, |next| next.min(now)));
         true
     }
 
@@ -247,6 +300,45 @@ mod tests {
     }
 
     const TICK: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_workflow_that_follows_feeds_runs_when_asked_and_never_overlaps() {
+        let text = format!(
+            "{}[[feeds]]\nname = \"feodo\"\nurl = \"feodo.csv\"\n[[workflows]]\nname = \"f\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nafter = [\"feodo\"]\n",
+            "[library]\npath = \"l.db\"\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"http://127.0.0.1:9\"\napi_key = \"env:NOPE\"\n[[collections]]\nname = \"all\"\n"
+        );
+        let config = Config::from_toml(&text).unwrap();
+        let mut scheduler = Scheduler::new(&config.workflows, at(12, 0, 0), TICK).unwrap();
+        assert!(
+            scheduler.due(at(12, 0, 0)).is_empty(),
+            "no schedule: not due at start"
+        );
+        assert!(scheduler.request("f", at(12, 1, 0)));
+        assert!(!scheduler.request("unknown", at(12, 1, 0)));
+        assert_eq!(scheduler.due(at(12, 1, 0)), ["f"]);
+        assert!(
+            scheduler.request("f", at(12, 1, 5)),
+            "a pull lands during the run"
+        );
+        assert!(
+            scheduler.due(at(12, 1, 6)).is_empty(),
+            "never two runs at once"
+        );
+        scheduler.finished("f", true, at(12, 1, 7));
+        assert_eq!(
+            scheduler.due(at(12, 1, 8)),
+            ["f"],
+            "the later pull gets its run"
+        );
+        scheduler.finished("f", true, at(12, 1, 9));
+        assert!(scheduler.due(at(13, 0, 0)).is_empty());
+        let feeds = Scheduler::new(&config.feeds, at(12, 0, 0), TICK).unwrap();
+        assert_eq!(
+            feeds.slots().count(),
+            0,
+            "a feed without a schedule is pulled by hand"
+        );
+    }
 
     #[test]
     fn an_interval_workflow_runs_at_start_then_each_interval_after_it_started() {

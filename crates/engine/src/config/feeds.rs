@@ -1,0 +1,327 @@
+//! `[[feeds]]`: sources the daemon pulls on a schedule (and `iocsync pull` by hand).
+//!
+//! A feed names where its data comes from (`url`: `https://…`, `file:PATH` or a path,
+//! `taxii+https://…/collections/ID/`, or a MISP base URL with `format = "misp-api"`), how to
+//! read it (`format`), when (`schedule`), whether a download is the whole current list
+//! (`mode = "snapshot"`, the default for files and URLs) or only additions and revocations
+//! (`incremental`, always so for TAXII and MISP), the defaults for its sightings, and when a
+//! pull is held (`min_ratio`, `max_invalid`). Credentials are references (`env:`/`file:`),
+//! per feed, in `headers`, `bearer` or `basic_user` + `basic_password`, never in the URL.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use store::{Class, FeedMode};
+
+use super::{
+    ConfigError, INLINE_SECRET, Schedule, invalid, is_reference, non_empty_secret, parse_schedule,
+    positive_duration,
+};
+
+/// Downloads larger than this are refused unless `max_bytes` says otherwise (a feed that
+/// suddenly serves gigabytes is broken or hostile).
+pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+/// How a feed's data is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedFormat {
+    /// From the file name and the first bytes.
+    #[default]
+    Auto,
+    Text,
+    Csv,
+    Jsonl,
+    Stix,
+    /// MISP event JSON, downloaded as a file.
+    Misp,
+    /// A TAXII 2.1 collection (`taxii+https://…`), polled from its cursor.
+    Taxii,
+    /// A MISP instance's `/attributes/restSearch`, from the last attribute timestamp.
+    MispApi,
+}
+
+impl FeedFormat {
+    /// Whether the source only ever gives additions and revocations.
+    pub fn is_incremental(self) -> bool {
+        matches!(self, FeedFormat::Taxii | FeedFormat::MispApi)
+    }
+}
+
+/// Where a feed's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Url(url::Url),
+    File(PathBuf),
+}
+
+/// How a feed authenticates, by reference (resolved only when it is pulled).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FeedAuth {
+    #[default]
+    None,
+    Bearer(String),
+    Basic {
+        user: String,
+        password: String,
+    },
+}
+
+/// MISP `restSearch` filters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MispFilters {
+    /// Only attributes marked for detection (MISP's `to_ids`).
+    #[serde(default = "yes")]
+    pub to_ids: bool,
+    /// Only attributes of published events.
+    #[serde(default = "yes")]
+    pub published: bool,
+    /// Only attributes with one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for MispFilters {
+    fn default() -> Self {
+        MispFilters {
+            to_ids: true,
+            published: true,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// One feed, validated.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// The source name of every sighting it gives.
+    pub name: String,
+    pub location: Location,
+    pub format: FeedFormat,
+    pub schedule: Option<Schedule>,
+    pub mode: FeedMode,
+    pub score: Option<u8>,
+    pub tags: Vec<String>,
+    pub class: Class,
+    /// Header name → secret reference.
+    pub headers: BTreeMap<String, String>,
+    pub auth: FeedAuth,
+    /// A value this source has not listed for this long is withdrawn.
+    pub expire_after: Option<Duration>,
+    pub min_ratio: f64,
+    pub max_invalid: f64,
+    pub max_bytes: u64,
+    pub verify_tls: bool,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+    pub misp: MispFilters,
+}
+
+impl Feed {
+    /// The headers with their secrets resolved (errors name the key).
+    pub fn resolve_headers(
+        &self,
+        index: usize,
+    ) -> Result<Vec<(String, SecretString)>, ConfigError> {
+        self.headers
+            .iter()
+            .map(|(name, reference)| {
+                non_empty_secret(format!("feeds[{index}].headers.{name}"), reference)
+                    .map(|secret| (name.clone(), secret))
+            })
+            .collect()
+    }
+
+    /// The secret of `auth`, resolved (errors name the key).
+    pub fn resolve_secret(&self, index: usize) -> Result<Option<SecretString>, ConfigError> {
+        match &self.auth {
+            FeedAuth::None => Ok(None),
+            FeedAuth::Bearer(reference) => {
+                non_empty_secret(format!("feeds[{index}].bearer"), reference).map(Some)
+            }
+            FeedAuth::Basic { password, .. } => {
+                non_empty_secret(format!("feeds[{index}].basic_password"), password).map(Some)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeed {
+    name: String,
+    url: String,
+    #[serde(default)]
+    format: FeedFormat,
+    schedule: Option<String>,
+    mode: Option<String>,
+    score: Option<u8>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    class: Class,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    bearer: Option<String>,
+    basic_user: Option<String>,
+    basic_password: Option<String>,
+    expire_after: Option<String>,
+    min_ratio: Option<f64>,
+    max_invalid: Option<f64>,
+    max_bytes: Option<u64>,
+    #[serde(default = "yes")]
+    verify_tls: bool,
+    ca_file: Option<PathBuf>,
+    proxy: Option<String>,
+    #[serde(default)]
+    misp: MispFilters,
+}
+
+pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
+    let path = format!("feeds[{i}]");
+    let key = |name: &str| format!("{path}.{name}");
+    if raw.name.trim().is_empty() || raw.name.contains('/') {
+        return Err(invalid(key("name"), "must not be empty or contain `/`"));
+    }
+    let location = location(&key("url"), &raw.url, raw.format)?;
+    let format = match &location {
+        Location::Url(url) if url.scheme().starts_with("taxii+") => FeedFormat::Taxii,
+        _ => raw.format,
+    };
+    let mode = mode(&key("mode"), raw.mode.as_deref(), format)?;
+    if raw.score.is_some_and(|s| s > 10) {
+        return Err(invalid(key("score"), "must be between 0 and 10"));
+    }
+    for (name, value) in &raw.headers {
+        if !is_reference(value) {
+            return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
+        }
+    }
+    let schedule = raw
+        .schedule
+        .map(|text| parse_schedule(&text).map_err(|reason| invalid(key("schedule"), reason)))
+        .transpose()?;
+    let expire_after = raw
+        .expire_after
+        .map(|text| positive_duration(&key("expire_after"), &text))
+        .transpose()?;
+    Ok(Feed {
+        name: raw.name,
+        location,
+        format,
+        schedule,
+        mode,
+        score: raw.score,
+        tags: raw.tags,
+        class: raw.class,
+        headers: raw.headers,
+        auth: auth(&path, raw.bearer, raw.basic_user, raw.basic_password)?,
+        expire_after,
+        min_ratio: share(&key("min_ratio"), raw.min_ratio, 0.5)?,
+        max_invalid: share(&key("max_invalid"), raw.max_invalid, 0.5)?,
+        max_bytes: raw.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
+        verify_tls: raw.verify_tls,
+        ca_file: raw.ca_file,
+        proxy: raw.proxy,
+        misp: raw.misp,
+    })
+}
+
+fn location(key: &str, text: &str, format: FeedFormat) -> Result<Location, ConfigError> {
+    if let Some(path) = text.strip_prefix("file:") {
+        return Ok(Location::File(PathBuf::from(path)));
+    }
+    if !text.contains("://") {
+        return Ok(Location::File(PathBuf::from(text)));
+    }
+    if text.contains("${") || is_reference(text) {
+        return Err(invalid(
+            key,
+            "secret references are not expanded in URLs: give credentials in `headers`, `bearer` or `basic_password`",
+        ));
+    }
+    let url = url::Url::parse(text).map_err(|error| invalid(key, error.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            "credentials in a URL are shown wherever the URL is: use `headers`, `bearer` or `basic_user`/`basic_password`",
+        ));
+    }
+    let taxii = url.scheme().starts_with("taxii+");
+    match (taxii, format) {
+        (true, FeedFormat::Taxii | FeedFormat::Auto) => Ok(Location::Url(url)),
+        (true, _) => Err(invalid(
+            key,
+            "a taxii+https:// URL is read with format = \"taxii\"",
+        )),
+        (false, FeedFormat::Taxii) => Err(invalid(
+            key,
+            "a TAXII feed's URL is taxii+https://HOST/API-ROOT/collections/ID/",
+        )),
+        (false, _) if matches!(url.scheme(), "http" | "https") => Ok(Location::Url(url)),
+        (false, _) => Err(invalid(
+            key,
+            "expected https://, http://, taxii+https:// or a file path",
+        )),
+    }
+}
+
+fn mode(key: &str, text: Option<&str>, format: FeedFormat) -> Result<FeedMode, ConfigError> {
+    let incremental = format.is_incremental();
+    match text.map(str::parse::<FeedMode>) {
+        None if incremental => Ok(FeedMode::Incremental),
+        None => Ok(FeedMode::Snapshot),
+        Some(Ok(FeedMode::Snapshot)) if incremental => Err(invalid(
+            key,
+            "TAXII and MISP API feeds give additions and revocations, not whole lists: use mode = \"incremental\"",
+        )),
+        Some(Ok(mode)) => Ok(mode),
+        Some(Err(error)) => Err(invalid(key, error.to_string())),
+    }
+}
+
+fn auth(
+    path: &str,
+    bearer: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+) -> Result<FeedAuth, ConfigError> {
+    for (name, value) in [("bearer", &bearer), ("basic_password", &password)] {
+        if value.as_deref().is_some_and(|v| !is_reference(v)) {
+            return Err(invalid(format!("{path}.{name}"), INLINE_SECRET));
+        }
+    }
+    match (bearer, user, password) {
+        (None, None, None) => Ok(FeedAuth::None),
+        (Some(token), None, None) => Ok(FeedAuth::Bearer(token)),
+        (None, Some(user), Some(password)) => Ok(FeedAuth::Basic { user, password }),
+        (Some(_), _, _) => Err(invalid(
+            format!("{path}.bearer"),
+            "give either bearer or basic_user/basic_password, not both",
+        )),
+        (None, Some(_), None) => Err(invalid(
+            format!("{path}.basic_password"),
+            "basic_user needs basic_password",
+        )),
+        (None, None, Some(_)) => Err(invalid(
+            format!("{path}.basic_user"),
+            "basic_password needs basic_user",
+        )),
+    }
+}
+
+fn share(key: &str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Some(_) => Err(invalid(key, "must be between 0 and 1 (0.5: half)")),
+    }
+}
