@@ -45,7 +45,7 @@ pub mod targets;
 pub mod trigger;
 pub mod why;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Feed, FeedAuth, FeedFormat, Location};
 pub use error::EngineError;
 pub use lease::LEASE_TTL;
 pub use plan::Plan;

@@ -6,6 +6,7 @@
 //! errors surface here as `anyhow` and map to documented exit codes.
 
 mod cli;
+mod pull;
 mod serve;
 
 use std::process::ExitCode;

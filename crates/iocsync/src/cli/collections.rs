@@ -19,37 +19,50 @@ use store::{Class, Collection, IndicatorRecord, Library, Order, SeenWithin, Stat
 
 use super::GlobalArgs;
 
-/// The library to use: `--library PATH`, else `$IOCSYNC_LIBRARY`, else `iocsync.db` here.
+/// The library to use: `--library PATH`, else `$IOCSYNC_LIBRARY`, else the config file's
+/// `[library]` when there is a config file, else `iocsync.db` here — so a cron job run from
+/// another folder fills the library the daemon reads.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LibraryArgs {
-    /// The library file (SQLite). Created by the commands that write to it.
-    #[arg(
-        long = "library",
-        value_name = "PATH",
-        env = "IOCSYNC_LIBRARY",
-        default_value = "iocsync.db"
-    )]
-    pub path: PathBuf,
+    /// The library file (SQLite) [default: the config's [library] path, else iocsync.db].
+    /// Created by the commands that write to it.
+    #[arg(long = "library", value_name = "PATH", env = "IOCSYNC_LIBRARY")]
+    pub path: Option<PathBuf>,
 }
 
 impl LibraryArgs {
+    /// The library file, as the struct note says.
+    pub fn path(&self, global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+        if let Some(path) = &self.path {
+            return Ok(path.clone());
+        }
+        match global.optional_config() {
+            Some(config) => Ok(engine::Config::load(&config)?.library),
+            None => Ok(PathBuf::from(DEFAULT_LIBRARY)),
+        }
+    }
+
     /// Opens the library, creating the file if it does not exist yet.
-    pub fn open(&self) -> anyhow::Result<Library> {
-        Ok(Library::open(&self.path)?)
+    pub fn open(&self, global: &GlobalArgs) -> anyhow::Result<Library> {
+        Ok(Library::open(self.path(global)?)?)
     }
 
     /// Opens a library that must already exist (commands that only read or remove must not
     /// leave an empty file behind after a typo in the path).
-    pub fn open_existing(&self) -> anyhow::Result<Library> {
-        if !self.path.exists() {
+    pub fn open_existing(&self, global: &GlobalArgs) -> anyhow::Result<Library> {
+        let path = self.path(global)?;
+        if !path.exists() {
             bail!(
                 "no library at {} (import indicators first, or point --library or IOCSYNC_LIBRARY at one)",
-                self.path.display()
+                path.display()
             );
         }
-        self.open()
+        Ok(Library::open(path)?)
     }
 }
+
+/// The library file when neither a flag, the environment nor a config file names one.
+pub const DEFAULT_LIBRARY: &str = "iocsync.db";
 
 /// Arguments of `iocsync collections`.
 #[derive(Debug, clap::Subcommand)]
@@ -171,7 +184,7 @@ fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     collection
         .validate()
         .with_context(|| format!("invalid collection `{}`", collection.name))?;
-    let mut library = args.library.open()?;
+    let mut library = args.library.open(global)?;
     library.save_collection(&collection, args.replace)?;
     if !global.quiet {
         eprintln!(
@@ -193,7 +206,7 @@ fn config_collections(global: &GlobalArgs) -> anyhow::Result<Vec<Collection>> {
 
 fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut collections = config_collections(global)?;
-    for stored in args.library.open_existing()?.collections()? {
+    for stored in args.library.open_existing(global)?.collections()? {
         if !collections.iter().any(|c| c.name == stored.name) {
             collections.push(stored);
         }
@@ -217,7 +230,7 @@ fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let library = args.library.open_existing()?;
+    let library = args.library.open_existing(global)?;
     let from_config = config_collections(global)?
         .into_iter()
         .find(|c| c.name == args.name);
@@ -262,7 +275,7 @@ fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 fn remove(args: &RemoveArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if !args
         .library
-        .open_existing()?
+        .open_existing(global)?
         .remove_collection(&args.name)?
     {
         bail!("no collection named `{}`", args.name);

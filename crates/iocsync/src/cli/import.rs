@@ -324,7 +324,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot create the errors file {}", path.display()))
         })
         .transpose()?;
-    let mut library = args.library.open()?;
+    let mut library = args.library.open(global)?;
     let show_progress = !global.quiet && io::stderr().is_terminal();
     let problems = Problems::new(errors_file, global.verbose > 0 && !global.quiet);
     let mut import = Import::new(&mut library, problems, plan.strict);

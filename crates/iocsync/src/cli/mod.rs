@@ -18,6 +18,7 @@ pub mod man;
 pub mod out;
 pub mod parse;
 pub mod plan;
+pub mod pull;
 pub mod quickstart;
 pub mod run;
 pub mod runs;
@@ -120,6 +121,10 @@ pub enum Command {
     Emulator(emulator::Args),
     /// Import indicators from files or URLs (text, CSV, JSONL, STIX 2.1, MISP, TAXII 2.1) into the library.
     Import(import::Args),
+    /// Pull the config's [[feeds]] now (the daemon pulls them on their schedules).
+    Pull(pull::Args),
+    /// List the config's feeds with their last pull, outcome, counts and next pull.
+    Feeds(pull::FeedsArgs),
     /// Define, list and show collections: saved, ordered filters over the library.
     #[command(subcommand)]
     Collections(collections::Args),
@@ -194,6 +199,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parse(args) => parse::run(args, &cli.global),
         Command::Emulator(args) => emulator::run(args, &cli.global),
         Command::Import(args) => import::run(args, &cli.global),
+        Command::Pull(args) => pull::run(args, &cli.global),
+        Command::Feeds(args) => pull::list(args, &cli.global),
         Command::Collections(args) => collections::run(args, &cli.global),
         Command::Guard(args) => guard::run(args, &cli.global),
         Command::Plan(args) => plan::run(args, &cli.global),

@@ -31,6 +31,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/workflows", get(api_workflows))
         .route("/api/targets", get(api_targets))
         .route("/api/triggers", get(api_triggers))
+        .route("/api/feeds", get(api_feeds))
         .route("/api/runs", get(api_runs))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
@@ -87,6 +88,10 @@ async fn api_workflows(State(shared): State<Arc<Shared>>) -> Result<Response, Ap
 
 async fn api_targets(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
     Ok(Json(status(shared).await?.targets).into_response())
+}
+
+async fn api_feeds(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    Ok(Json(status(shared).await?.feeds).into_response())
 }
 
 async fn api_triggers(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {

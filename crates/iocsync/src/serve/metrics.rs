@@ -41,6 +41,17 @@ struct WorkflowLabels {
     workflow: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedLabels {
+    feed: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PullLabels {
+    feed: String,
+    outcome: &'static str,
+}
+
 /// Every family the daemon itself updates.
 pub struct Metrics {
     runs: Family<RunLabels, Counter>,
@@ -52,6 +63,10 @@ pub struct Metrics {
     run_duration: Family<WorkflowLabels, Histogram>,
     target_up: Family<TargetLabels, Gauge>,
     removals_held: Family<WorkflowLabels, Gauge>,
+    pulls: Family<PullLabels, Counter>,
+    feed_held: Family<FeedLabels, Gauge>,
+    feed_live: Family<FeedLabels, Gauge>,
+    feed_withdrawn: Family<FeedLabels, Counter>,
 }
 
 impl Metrics {
@@ -108,6 +123,30 @@ impl Metrics {
                 Family::<WorkflowLabels, Histogram>::new_with_constructor(|| {
                     Histogram::new(exponential_buckets(0.01, 3.0, 14))
                 }),
+            ),
+            pulls: registered(
+                registry,
+                "iocsync_feed_pulls",
+                "Feed pulls by feed and outcome (applied, unchanged, held, failed)",
+                Family::default(),
+            ),
+            feed_held: registered(
+                registry,
+                "iocsync_feed_held",
+                "1 while the feed's last pull was held (it looked broken; nothing was applied): a person must look and run `iocsync pull FEED --accept`",
+                Family::default(),
+            ),
+            feed_live: registered(
+                registry,
+                "iocsync_feed_values",
+                "Values the feed stands behind after its last pull",
+                Family::default(),
+            ),
+            feed_withdrawn: registered(
+                registry,
+                "iocsync_feed_withdrawn",
+                "Values withdrawn from a feed: a snapshot stopped listing them, or expire_after",
+                Family::default(),
             ),
             target_up: registered(
                 registry,
@@ -180,6 +219,34 @@ impl Metrics {
         self.rate_limit_paused_seconds
             .get_or_create(&target)
             .inc_by(report.paused_ms as f64 / 1000.0);
+    }
+
+    /// Counts one pull of a feed; `live` is what the feed stands behind afterwards.
+    pub fn record_pull(
+        &self,
+        feed: &str,
+        outcome: store::Outcome,
+        withdrawn: u64,
+        live: Option<u64>,
+    ) {
+        let labels = FeedLabels {
+            feed: feed.to_owned(),
+        };
+        self.pulls
+            .get_or_create(&PullLabels {
+                feed: feed.to_owned(),
+                outcome: outcome.as_str(),
+            })
+            .inc();
+        self.feed_held
+            .get_or_create(&labels)
+            .set(i64::from(outcome == store::Outcome::Held));
+        self.feed_withdrawn.get_or_create(&labels).inc_by(withdrawn);
+        if let Some(live) = live {
+            self.feed_live
+                .get_or_create(&labels)
+                .set(i64::try_from(live).unwrap_or(i64::MAX));
+        }
     }
 
     /// Records the outcome of a health probe.

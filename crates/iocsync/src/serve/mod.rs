@@ -21,6 +21,7 @@ pub mod hooks;
 mod listener;
 mod metrics;
 mod page;
+mod pulls;
 mod runner;
 mod status;
 
@@ -79,6 +80,8 @@ pub(crate) struct Shared {
     /// The token the status side requires, if any (replaced by a reload too).
     token: RwLock<Option<StatusToken>>,
     scheduler: Mutex<Scheduler>,
+    /// When each feed is next pulled (one pull of a feed at a time).
+    feed_scheduler: Mutex<Scheduler>,
     /// Runs in flight, by workflow.
     running: Mutex<BTreeMap<String, Arc<RunProgress>>>,
     /// When each workflow last ran with `--verify` (its verifying pass, every `verify_every`).
@@ -165,6 +168,7 @@ impl Reloader {
         let token = status_token(&config, shared.options.listen)?;
         // Every schedule is checked here, so the swap below cannot fail half-way.
         Scheduler::new(&config.workflows, Utc::now(), shared.options.tick)?;
+        Scheduler::new(&config.feeds, Utc::now(), shared.options.tick)?;
         let config = Arc::new(config);
         // The configuration first: a workflow the new scheduler finds due must be in it.
         *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&config);
@@ -175,6 +179,8 @@ impl Reloader {
         // Under one lock, so no run the tick loop starts or ends meanwhile is lost.
         let mut scheduler = runner::lock(&shared.scheduler);
         *scheduler = scheduler.reconfigure(&config.workflows, Utc::now())?;
+        let mut feeds = runner::lock(&shared.feed_scheduler);
+        *feeds = feeds.reconfigure(&config.feeds, Utc::now())?;
         Ok(())
     }
 }
@@ -186,6 +192,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     check_library(&config, options.init_library).await?;
     let now = Utc::now();
     let scheduler = Scheduler::new(&config.workflows, now, options.tick)?;
+    let feed_scheduler = Scheduler::new(&config.feeds, now, options.tick)?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let hooks = Hooks::new(Arc::clone(&config), &mut registry)?;
@@ -198,6 +205,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         token: RwLock::new(token),
         options,
         scheduler: Mutex::new(scheduler),
+        feed_scheduler: Mutex::new(feed_scheduler),
         running: Mutex::new(BTreeMap::new()),
         verified: Mutex::new(BTreeMap::new()),
         health: Mutex::new(BTreeMap::new()),

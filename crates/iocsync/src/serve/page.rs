@@ -4,9 +4,10 @@
 //! raw, so a value cannot become markup by mistake.
 
 use chrono::{DateTime, Utc};
-use store::RunRecord;
+use store::{Outcome, RunRecord};
 
 use super::status::{Running, Status, TargetStatus, WorkflowStatus};
+use crate::pull::FeedView;
 
 /// How often the browser reloads the page, in seconds.
 const REFRESH_SECONDS: u32 = 5;
@@ -89,7 +90,9 @@ pub fn render(status: &Status) -> String {
         html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
     }
     held(&mut html, &status.workflows);
+    held_feeds(&mut html, &status.feeds);
     workflows(&mut html, &status.workflows);
+    feeds(&mut html, &status.feeds);
     targets(&mut html, &status.targets);
     triggers(&mut html, &status.triggers);
     html.raw("</body></html>");
@@ -117,6 +120,56 @@ fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
         now_cell(html, workflow.running.as_ref(), workflow.failures);
         run_cells(html, workflow.last_run.as_ref());
         html.raw("</tr>");
+    }
+    html.raw("</tbody></table>");
+}
+
+/// One line per feed whose last pull was held: why, and how to apply it after looking.
+fn held_feeds(html: &mut Html, feeds: &[FeedView]) {
+    for feed in feeds {
+        let Some(state) = feed.state.as_ref().filter(|s| s.outcome == Outcome::Held) else {
+            continue;
+        };
+        html.raw("<p class=\"brake\" data-held-feed=\"")
+            .text(&feed.name)
+            .raw("\"><strong>Pull held:</strong> feed ")
+            .text(&feed.name)
+            .raw(" — ")
+            .text(state.reason.as_deref().unwrap_or("it looks broken"))
+            .raw(". Nothing was applied and nothing withdrawn; the previous snapshot stays in force. Look at the feed, then <code>iocsync pull ")
+            .text(&feed.name)
+            .raw(" --accept</code>.</p>");
+    }
+}
+
+fn feeds(html: &mut Html, feeds: &[FeedView]) {
+    html.raw("<h2>Feeds</h2>");
+    if feeds.is_empty() {
+        html.raw("<p class=\"muted\">No feed is configured.</p>");
+        return;
+    }
+    html.raw("<table id=\"feeds\"><thead><tr><th>Feed</th><th>Mode</th><th>Last pull</th>")
+        .raw("<th>Outcome</th><th>Listed</th><th>New</th><th>Withdrawn</th><th>Invalid</th>")
+        .raw("<th>Values</th><th>Next pull</th><th>Reason</th></tr></thead><tbody>");
+    for feed in feeds {
+        let state = feed.state.as_ref();
+        let n =
+            |f: fn(&store::FeedState) -> u64| state.map_or_else(String::new, |s| f(s).to_string());
+        html.raw("<tr data-feed=\"")
+            .text(&feed.name)
+            .raw("\">")
+            .cell(&feed.name)
+            .cell(&kebab(&feed.mode))
+            .when_cell(state.map(|s| s.last_pull))
+            .cell(state.map_or("never", |s| s.outcome.as_str()))
+            .cell(&n(|s| s.listed))
+            .cell(&n(|s| s.new))
+            .cell(&n(|s| s.withdrawn))
+            .cell(&n(|s| s.invalid))
+            .cell(&n(|s| s.live))
+            .when_cell(feed.next_pull)
+            .cell(state.and_then(|s| s.reason.as_deref()).unwrap_or(""))
+            .raw("</tr>");
     }
     html.raw("</tbody></table>");
 }

@@ -63,6 +63,9 @@ pub async fn schedule(shared: Arc<Shared>) {
             _ = ticker.tick() => {}
         }
         let now = Utc::now();
+        for feed in lock(&shared.feed_scheduler).due(now) {
+            runs.spawn(super::pulls::pull_scheduled(Arc::clone(&shared), feed));
+        }
         let due = lock(&shared.scheduler).due(now);
         for workflow in due {
             runs.spawn(run_scheduled(Arc::clone(&shared), workflow, now));

@@ -35,6 +35,8 @@ pub struct Status {
     pub targets: Vec<TargetStatus>,
     /// The latest trigger calls, newest first.
     pub triggers: Vec<RunRecord>,
+    /// Every configured feed with its last pull.
+    pub feeds: Vec<crate::pull::FeedView>,
 }
 
 /// One workflow.
@@ -102,6 +104,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         .take(RECENT_TRIGGERS)
         .cloned()
         .collect();
+    let feeds = crate::pull::views(&config, &library, Utc::now())?;
     Ok(Status {
         generated_at: Utc::now(),
         started_at: shared.started_at,
@@ -109,6 +112,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         workflows,
         targets,
         triggers,
+        feeds,
     })
 }
 

@@ -3,7 +3,7 @@
 //! `engine::Config::from_toml` is the one authority on what a valid file is, but it stops at
 //! the first error. To report them all without a second copy of the schema, the file is cut
 //! into small documents — the top level with the lists left out, then each `[[targets]]`,
-//! `[[collections]]`, `[[workflows]]` and `[[triggers]]` entry on its own (workflows and
+//! `[[feeds]]`, `[[collections]]`, `[[workflows]]` and `[[triggers]]` entry on its own (workflows and
 //! triggers with the valid targets they may name) — and each is validated by the engine. After
 //! an error, the offending key is removed and the document validated again, so several errors
 //! in one entry are found too. Key paths are rewritten from the small document back to the
@@ -20,7 +20,7 @@ use super::Problem;
 
 /// The sections that are lists of entries, validated one entry at a time, in the order that
 /// lets later ones name earlier ones.
-const LISTS: [&str; 4] = ["targets", "collections", "workflows", "triggers"];
+const LISTS: [&str; 5] = ["targets", "feeds", "collections", "workflows", "triggers"];
 /// Enough removals to find every error in one entry without looping on a stubborn one.
 const MAX_ERRORS_PER_DOCUMENT: usize = 20;
 
@@ -36,6 +36,7 @@ pub fn problems(doc: &Table) -> Vec<Problem> {
     problems.extend(validate(skeleton, &|key| key));
     let library = placeholder_library();
     let (valid_targets, bad_target_names) = check_targets(doc, &library, &mut problems);
+    let valid_feeds = check_feeds(doc, &library, &mut problems);
     for list in ["collections", "workflows", "triggers"] {
         for (i, entry) in entries(doc, list) {
             // A workflow or trigger naming a broken target would only repeat its error.
@@ -47,11 +48,29 @@ pub fn problems(doc: &Table) -> Vec<Problem> {
             if list != "collections" {
                 mini.insert("targets".into(), Value::Array(valid_targets.clone()));
             }
+            if list == "workflows" {
+                mini.insert("feeds".into(), Value::Array(valid_feeds.clone()));
+            }
             mini.insert(list.into(), Value::Array(vec![entry.clone()]));
             problems.extend(validate(mini, &|key| renumber(key, list, i)));
         }
     }
     problems
+}
+
+/// Validates each feed alone; returns the valid ones (workflows may follow them).
+fn check_feeds(doc: &Table, library: &Table, problems: &mut Vec<Problem>) -> Vec<Value> {
+    let mut valid = Vec::new();
+    for (i, entry) in entries(doc, "feeds") {
+        let mut mini = library.clone();
+        mini.insert("feeds".into(), Value::Array(vec![entry.clone()]));
+        let found = validate(mini, &|key| renumber(key, "feeds", i));
+        if found.is_empty() {
+            valid.push(entry.clone());
+        }
+        problems.extend(found);
+    }
+    valid
 }
 
 /// Validates each target alone; returns the valid ones and the names of the others.

@@ -1,0 +1,521 @@
+//! Pulling a `[[feeds]]` entry into the library — the one code path of `iocsync pull` and of
+//! the daemon's scheduled pulls.
+//!
+//! A file or URL feed is first copied to a temporary file while its SHA-256 is computed
+//! (streamed: memory stays flat). A 304, or the bytes of the snapshot in force, is recorded
+//! as *unchanged* without parsing. Otherwise the copy is read with the feed's reader and its
+//! sightings go into one library transaction ([`store::PullWriter`]) that the library then
+//! applies (withdrawing what a snapshot stopped listing) or holds (a pull that looks broken).
+//! TAXII collections are polled from the cursor kept with the feed, which is committed with
+//! the sightings. A pull that cannot download or read its feed is recorded as *failed*, with
+//! the reason, and changes nothing but `expire_after`.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use engine::schedule::Timetable;
+use engine::{Config, Feed, FeedFormat, Location};
+use feeds::{Defaults, Format, Options, Record, Severity};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use store::{
+    Checks, FeedState, Finish, Library, Outcome, PullReport, PullWriter, Sighting, Unread,
+    Validators,
+};
+
+/// Sightings handed to the library at a time.
+const BATCH: usize = 10_000;
+/// Record problems kept in a pull's report (all are counted).
+const KEPT_PROBLEMS: usize = 20;
+
+/// What a pull did, as `iocsync pull --json` prints it and the daemon logs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullSummary {
+    pub feed: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub listed: u64,
+    pub new: u64,
+    pub withdrawn: u64,
+    /// Values the snapshot in force listed before.
+    pub previous: u64,
+    pub records: u64,
+    pub invalid: u64,
+    pub skipped: u64,
+    /// The first record problems, `file:line: reason`.
+    pub problems: Vec<String>,
+    pub seconds: f64,
+}
+
+impl PullSummary {
+    /// Whether the pull changed which values the feed stands behind (workflows that follow
+    /// the feed run then).
+    pub fn changed(&self) -> bool {
+        self.outcome == Outcome::Applied && (self.new > 0 || self.withdrawn > 0)
+    }
+}
+
+/// How to pull.
+#[derive(Debug, Clone, Copy)]
+pub struct PullOptions {
+    /// Apply a held download after a person looked at it (`pull --accept`): the sanity
+    /// checks are skipped when the download is the one that was held.
+    pub accept: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Pulls `feed` (entry `index` of `[[feeds]]`, for error key paths) into `library`.
+pub fn pull(
+    library: &mut Library,
+    feed: &Feed,
+    index: usize,
+    options: PullOptions,
+) -> anyhow::Result<PullSummary> {
+    let started = Instant::now();
+    let state = library.feed_state(&feed.name)?;
+    let mut counts = Counts::default();
+    let outcome = match feed.format {
+        FeedFormat::Taxii => pull_taxii(library, feed, index, &state, options, &mut counts),
+        FeedFormat::MispApi => Err(anyhow::anyhow!(
+            "format = \"misp-api\" is not pulled by this version yet"
+        )),
+        _ => pull_download(library, feed, index, &state, options, &mut counts),
+    };
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) => record(
+            library,
+            feed,
+            Outcome::Failed,
+            Some(format!("{error:#}")),
+            options.now,
+        )?,
+    };
+    Ok(summary(feed, report, counts, started))
+}
+
+fn summary(feed: &Feed, report: PullReport, counts: Counts, started: Instant) -> PullSummary {
+    PullSummary {
+        feed: feed.name.clone(),
+        outcome: report.outcome,
+        reason: report.reason,
+        listed: report.listed,
+        new: report.new,
+        withdrawn: report.withdrawn,
+        previous: report.previous,
+        records: counts.records,
+        invalid: counts.invalid + report.merge.rejected.len() as u64,
+        skipped: counts.skipped,
+        problems: counts.problems,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Records a pull that did not read the feed.
+fn record(
+    library: &mut Library,
+    feed: &Feed,
+    outcome: Outcome,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<PullReport> {
+    let unread = Unread {
+        outcome,
+        reason,
+        mode: feed.mode,
+        expire_after: expire_after(feed),
+    };
+    Ok(library.record_pull(&feed.name, unread, now)?)
+}
+
+fn expire_after(feed: &Feed) -> Option<chrono::Duration> {
+    feed.expire_after
+        .and_then(|after| chrono::Duration::from_std(after).ok())
+}
+
+/// Record counts of one pull.
+#[derive(Debug, Default)]
+struct Counts {
+    records: u64,
+    invalid: u64,
+    skipped: u64,
+    problems: Vec<String>,
+}
+
+impl Counts {
+    fn problem(&mut self, problem: &feeds::FeedError) {
+        match problem.severity {
+            Severity::Invalid => self.invalid += 1,
+            Severity::Skipped => self.skipped += 1,
+        }
+        if problem.severity == Severity::Invalid && self.problems.len() < KEPT_PROBLEMS {
+            self.problems.push(problem.to_string());
+        }
+    }
+}
+
+/// The reader options of a feed's pull: its defaults, seen now.
+fn reader_options(feed: &Feed, now: DateTime<Utc>) -> Options {
+    let mut defaults = Defaults::new(feed.name.clone());
+    defaults.score = feed.score;
+    defaults.tags = feed.tags.clone();
+    defaults.class = feed.class;
+    defaults.now = now;
+    Options::new(defaults)
+}
+
+/// Sightings on their way into one pull's transaction.
+struct Batcher<'w> {
+    writer: Box<dyn PullWriter + 'w>,
+    batch: Vec<Sighting>,
+}
+
+impl<'w> Batcher<'w> {
+    fn new(writer: Box<dyn PullWriter + 'w>) -> Self {
+        Batcher {
+            writer,
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    fn add(&mut self, record: Record, counts: &mut Counts) -> anyhow::Result<()> {
+        match record {
+            Ok(sighting) => {
+                self.batch.push(sighting);
+                if self.batch.len() >= BATCH {
+                    self.flush()?;
+                }
+            }
+            Err(problem) => counts.problem(&problem),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.batch.is_empty() {
+            self.writer
+                .merge(&self.batch)
+                .context("cannot write to the library")?;
+            self.batch.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, finish: Finish) -> anyhow::Result<PullReport> {
+        self.flush()?;
+        Ok(self.writer.finish(finish)?)
+    }
+}
+
+/// The sanity checks of a pull, or none when a person accepted this very download.
+fn checks(
+    feed: &Feed,
+    state: Option<&FeedState>,
+    hash: Option<&str>,
+    accept: bool,
+) -> Option<Checks> {
+    let held = state.and_then(|s| s.held_hash.as_deref());
+    if accept && (held.is_none() || held == hash) {
+        return None;
+    }
+    Some(Checks {
+        min_ratio: feed.min_ratio,
+        max_invalid: feed.max_invalid,
+    })
+}
+
+/// One feed as `iocsync feeds` shows it.
+#[derive(Debug, Serialize)]
+pub struct FeedView {
+    pub name: String,
+    pub mode: store::FeedMode,
+    pub schedule: Option<String>,
+    /// Never pulled: `None`.
+    pub state: Option<FeedState>,
+    pub age_seconds: Option<i64>,
+    pub next_pull: Option<DateTime<Utc>>,
+}
+
+/// Every configured feed with what the library remembers of it, as of `now`.
+pub fn views(
+    config: &Config,
+    library: &store::Library,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<FeedView>> {
+    config
+        .feeds
+        .iter()
+        .map(|feed| {
+            let state = library.feed_state(&feed.name)?;
+            let next_pull = feed.schedule.as_ref().and_then(|schedule| {
+                let timetable = Timetable::new(&feed.name, schedule).ok()?;
+                match &state {
+                    Some(state) => timetable.next_after(state.last_pull).map(|t| t.max(now)),
+                    None => Some(now),
+                }
+            });
+            Ok(FeedView {
+                name: feed.name.clone(),
+                mode: feed.mode,
+                schedule: feed.schedule.as_ref().map(schedule_text),
+                age_seconds: state.as_ref().map(|s| (now - s.last_pull).num_seconds()),
+                state,
+                next_pull,
+            })
+        })
+        .collect()
+}
+
+fn schedule_text(schedule: &engine::config::Schedule) -> String {
+    match schedule {
+        engine::config::Schedule::Every(every) => humantime_text(*every),
+        engine::config::Schedule::Cron(expression) => expression.clone(),
+    }
+}
+
+fn humantime_text(every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("every {}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("every {}h", s / 3_600),
+        s if s % 60 == 0 => format!("every {}m", s / 60),
+        s => format!("every {s}s"),
+    }
+}
+
+// --- files and URLs ---------------------------------------------------------------------------
+
+/// A feed's bytes, copied aside, with what identifies them.
+struct Spooled {
+    file: File,
+    validators: Validators,
+    /// The first bytes, for format detection.
+    head: Vec<u8>,
+}
+
+/// What fetching a feed gave.
+enum Fetched {
+    NotModified,
+    Spooled(Spooled),
+}
+
+fn pull_download(
+    library: &mut Library,
+    feed: &Feed,
+    index: usize,
+    state: &Option<FeedState>,
+    options: PullOptions,
+    counts: &mut Counts,
+) -> anyhow::Result<PullReport> {
+    let spooled = match fetch(feed, index, state.as_ref())? {
+        Fetched::NotModified => {
+            return record(
+                library,
+                feed,
+                Outcome::Unchanged,
+                Some("HTTP 304".into()),
+                options.now,
+            );
+        }
+        Fetched::Spooled(spooled) => spooled,
+    };
+    let hash = spooled.validators.content_hash.clone();
+    let in_force = state
+        .as_ref()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                Outcome::Applied | Outcome::Unchanged | Outcome::Failed
+            )
+        })
+        .and_then(|s| s.validators.content_hash.as_deref());
+    if hash.is_some() && in_force == hash.as_deref() {
+        return record(
+            library,
+            feed,
+            Outcome::Unchanged,
+            Some("same content".into()),
+            options.now,
+        );
+    }
+    let format = format_of(feed, &spooled.head);
+    let origin = origin(feed);
+    let reader_options = reader_options(feed, options.now);
+    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
+    let mut reader = feeds::open(
+        format,
+        &origin,
+        BufReader::new(spooled.file),
+        reader_options,
+    );
+    for record in reader.by_ref() {
+        batcher.add(record, counts)?;
+    }
+    counts.records = reader.records();
+    drop(reader);
+    let finish = Finish {
+        mode: feed.mode,
+        checks: checks(feed, state.as_ref(), hash.as_deref(), options.accept),
+        records: counts.records,
+        invalid: counts.invalid,
+        validators: spooled.validators,
+        cursor: None,
+        expire_after: expire_after(feed),
+    };
+    batcher.finish(finish)
+}
+
+/// The name problems carry: the file, or the URL without its query.
+fn origin(feed: &Feed) -> String {
+    match &feed.location {
+        Location::File(path) => path.display().to_string(),
+        Location::Url(url) => {
+            let mut shown = url.clone();
+            shown.set_query(None);
+            shown.to_string()
+        }
+    }
+}
+
+fn format_of(feed: &Feed, head: &[u8]) -> Format {
+    match feed.format {
+        FeedFormat::Text => Format::Text,
+        FeedFormat::Csv => Format::Csv,
+        FeedFormat::Jsonl => Format::Jsonl,
+        FeedFormat::Stix | FeedFormat::Taxii => Format::Stix,
+        FeedFormat::Misp | FeedFormat::MispApi => Format::Misp,
+        FeedFormat::Auto => feeds::detect(&origin(feed), head, &feeds::Columns::default()),
+    }
+}
+
+fn fetch(feed: &Feed, index: usize, state: Option<&FeedState>) -> anyhow::Result<Fetched> {
+    match &feed.location {
+        Location::File(path) => {
+            let file =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            spool(file, feed.max_bytes, Validators::default()).map(Fetched::Spooled)
+        }
+        Location::Url(url) => fetch_url(feed, index, url, state),
+    }
+}
+
+fn fetch_url(
+    feed: &Feed,
+    index: usize,
+    url: &url::Url,
+    state: Option<&FeedState>,
+) -> anyhow::Result<Fetched> {
+    let _ = (index, state);
+    let download = feeds::fetch::download(url.as_str())?;
+    spool(download.body, feed.max_bytes, Validators::default()).map(Fetched::Spooled)
+}
+
+/// Copies `body` to a temporary file (at most `max_bytes`), hashing it on the way.
+fn spool(
+    mut body: impl Read,
+    max_bytes: u64,
+    mut validators: Validators,
+) -> anyhow::Result<Spooled> {
+    let mut file =
+        tempfile::tempfile().context("cannot create a temporary file for the download")?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut total: u64 = 0;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = match body.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error).context("the download broke off"),
+        };
+        total += n as u64;
+        if total > max_bytes {
+            anyhow::bail!("the download is larger than max_bytes ({max_bytes} bytes)");
+        }
+        if head.len() < 4096 {
+            head.extend_from_slice(&buffer[..n.min(4096 - head.len())]);
+        }
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n])
+            .context("cannot write the temporary copy of the download")?;
+    }
+    file.rewind()
+        .context("cannot read the temporary copy back")?;
+    validators.content_hash = Some(hex(&hasher.finalize()));
+    Ok(Spooled {
+        file,
+        validators,
+        head,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// --- TAXII ------------------------------------------------------------------------------------
+
+fn pull_taxii(
+    library: &mut Library,
+    feed: &Feed,
+    index: usize,
+    state: &Option<FeedState>,
+    options: PullOptions,
+    counts: &mut Counts,
+) -> anyhow::Result<PullReport> {
+    let Location::Url(url) = &feed.location else {
+        anyhow::bail!("a TAXII feed needs a taxii+https:// URL");
+    };
+    let feeds::taxii::Target::Collection(collection) = feeds::taxii::Target::parse(url.as_str())?
+    else {
+        anyhow::bail!("the URL names a TAXII server, not a collection (…/collections/ID/)");
+    };
+    let client = feeds::taxii::Client::new(taxii_auth(feed, index)?)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let origin: Arc<str> = Arc::from(collection.to_string());
+    let defaults = reader_options(feed, options.now).defaults;
+    let added_after = state.as_ref().and_then(|s| s.cursor.clone());
+    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
+    let cursor = runtime.block_on(async {
+        let mut poll = client.poll(&collection, added_after, None);
+        while let Some(page) = poll.next_page().await? {
+            let (records, read) = page.records(&origin, &defaults);
+            counts.records += read;
+            for record in records {
+                batcher.add(record, counts)?;
+            }
+        }
+        anyhow::Ok(poll.cursor().map(str::to_owned))
+    })?;
+    let finish = Finish {
+        mode: feed.mode,
+        checks: checks(feed, state.as_ref(), None, options.accept),
+        records: counts.records,
+        invalid: counts.invalid,
+        validators: Validators::default(),
+        cursor,
+        expire_after: expire_after(feed),
+    };
+    batcher.finish(finish)
+}
+
+fn taxii_auth(feed: &Feed, index: usize) -> anyhow::Result<feeds::taxii::Auth> {
+    use feeds::taxii::Auth;
+    let secret = feed.resolve_secret(index)?;
+    Ok(match (&feed.auth, secret) {
+        (engine::FeedAuth::Bearer(_), Some(token)) => Auth::Bearer(token),
+        (engine::FeedAuth::Basic { user, .. }, Some(password)) => Auth::Basic {
+            username: user.clone(),
+            password,
+        },
+        _ => Auth::None,
+    })
+}
