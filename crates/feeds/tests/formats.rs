@@ -306,6 +306,67 @@ fn csv_public_feeds_with_their_header_in_a_comment() {
     assert_eq!(out.sightings[1].score, Some(5));
 }
 
+/// A ThreatFox CSV export as downloaded (values replaced by documentation ones): the banner,
+/// the commented header, then `rows`.
+fn threatfox_dump(rows: &[(&str, &str)]) -> String {
+    let mut dump = String::from(
+        "################################################################\n\
+         # ThreatFox IOCs: CSV export                                   #\n\
+         # Last updated: 2026-11-23 10:00:05 UTC                        #\n\
+         #                                                              #\n\
+         # Terms Of Use: https://threatfox.abuse.ch/faq/#tos            #\n\
+         # For questions please contact threatfox [at] abuse.ch         #\n\
+         ################################################################\n\
+         #\n\
+         # \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"fk_malware\",\"malware_alias\",\"malware_printable\",\"last_seen_utc\",\"confidence_level\",\"reference\",\"tags\",\"anonymous\",\"reporter\"\n",
+    );
+    for (i, (value, kind)) in rows.iter().enumerate() {
+        dump.push_str(&format!(
+            "\"2026-11-23 09:00:0{i}\", \"13333{i}\", \"{value}\", \"{kind}\", \"botnet_cc\", \"win.x\", \"None\", \"X\", \"\", \"75\", \"\", \"c2\", \"0\", \"x\"\n"
+        ));
+    }
+    dump
+}
+
+#[test]
+fn csv_threatfox_commented_header_wins_over_a_first_row_that_names_a_column() {
+    let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let rest = [
+        ("198.51.100.9:443", "ip:port"),
+        ("https://c2.example/gate.php", "url"),
+        ("bad-c2.example", "domain"),
+        (sha, "sha256_hash"),
+    ];
+    for first in [
+        ("first-c2.example", "domain"),
+        ("http://first.example/x", "url"),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b856",
+            "sha256_hash",
+        ),
+        ("203.0.113.5:8080", "ip:port"),
+    ] {
+        let rows: Vec<(&str, &str)> = std::iter::once(first).chain(rest).collect();
+        let out = read(Format::Csv, "threatfox.csv", &threatfox_dump(&rows));
+        assert!(out.problems.is_empty(), "{first:?}: {:?}", out.messages());
+        assert_eq!(out.records, 5, "{first:?}: every data row is a record");
+        assert_eq!(out.sightings.len(), 5, "{first:?}");
+        let first_value = out.sightings[0].value.as_str();
+        assert!(first.0.starts_with(first_value), "{first:?}: {first_value}");
+        assert_eq!(out.sightings[0].score, Some(8), "confidence 75 → 8");
+        assert_eq!(out.sightings[0].tags, ["feed-tag", "c2"]);
+    }
+}
+
+#[test]
+fn csv_a_plain_header_repeating_a_commented_one_is_still_the_header() {
+    let feed = "# value,type\nvalue,type\n198.51.100.3,ip\n";
+    let out = read(Format::Csv, "h.csv", feed);
+    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.3")]);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    assert_eq!(out.records, 1);
+}
+
 #[test]
 fn csv_quote_never_closed_is_reported_not_swallowed() {
     let feed = "value,description\n198.51.100.1,\"unterminated\n198.51.100.2,ok\n198.51.100.3,ok\n";
