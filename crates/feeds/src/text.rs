@@ -1,5 +1,6 @@
 //! Plain-text feeds: one indicator a line, in any form the `indicator` crate reads (defanged
-//! values are refanged, address ranges give their CIDRs). Blank lines and `#` comment lines are
+//! values are refanged, address ranges give their CIDRs, an `ip:port` such as `198.51.100.7:443`
+//! or `[2001:db8::1]:8080` gives the address, not a URL without a scheme). Blank lines and `#` comment lines are
 //! skipped, as is a trailing comment after whitespace (`198.51.100.7  # c2`, and the
 //! `; SBL123` notes of Spamhaus-style lists). This is the fast path: one reused line buffer,
 //! no per-line allocation besides the sightings themselves.

@@ -104,6 +104,44 @@ fn text_reads_values_refangs_and_reports_bad_lines_in_place() {
 }
 
 #[test]
+fn text_ip_port_gives_the_address_not_a_url() {
+    let feed = "198.51.100.7:443\n[2001:db8::1]:8080\n198.51.100[.]8:8443\nc2.example:443\nhttp://198.51.100.9:80/x\n";
+    let out = read(Format::Text, "c2.txt", feed);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    assert_eq!(
+        out.values()[..3],
+        [
+            (Kind::Ipv4, "198.51.100.7"),
+            (Kind::Ipv6, "2001:db8::1"),
+            (Kind::Ipv4, "198.51.100.8"),
+        ]
+    );
+    assert_eq!(
+        out.values()[4],
+        (Kind::Url, "http://198.51.100.9/x"),
+        "a URL keeps its port rules"
+    );
+    assert_eq!(out.records, 5);
+}
+
+proptest::proptest! {
+    /// Any IPv4 or IPv6 address with any port reads, in a text feed, as that address alone.
+    #[test]
+    fn text_any_ip_port_reads_as_its_address(
+        ip in proptest::prelude::any::<std::net::IpAddr>(),
+        port in proptest::prelude::any::<u16>(),
+    ) {
+        let line = std::net::SocketAddr::new(ip, port).to_string();
+        let out = read(Format::Text, "p.txt", &line);
+        let expected = indicator::parse(&ip.to_string()).unwrap();
+        proptest::prop_assert!(out.problems.is_empty(), "{line}: {:?}", out.messages());
+        proptest::prop_assert_eq!(out.sightings.len(), 1);
+        proptest::prop_assert_eq!(&out.sightings[0].value, &expected[0].value);
+        proptest::prop_assert_eq!(out.sightings[0].kind, expected[0].kind);
+    }
+}
+
+#[test]
 fn text_ranges_give_several_sightings_from_one_record() {
     let out = read(Format::Text, "r.txt", "198.51.100.0 - 198.51.100.4\n");
     assert_eq!(out.records, 1);
