@@ -757,6 +757,55 @@ fn misp_event_attributes_composites_and_skips() {
     assert_eq!(out.records, 10);
 }
 
+/// One event per threat level, each with one domain attribute (`l<level>.example`).
+fn misp_threat_levels(levels: &[&str]) -> String {
+    let events: Vec<String> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, level)| {
+            format!(
+                r#"{{"Event": {{"uuid": "e{i}", "info": "level {i}", "threat_level_id": {level}, "Attribute": [{{"uuid": "a{i}", "type": "domain", "value": "l{i}.example", "to_ids": true}}]}}}}"#
+            )
+        })
+        .collect();
+    format!("[{}]", events.join(",\n"))
+}
+
+#[test]
+fn misp_threat_level_gives_the_score_when_the_feed_has_none() {
+    let feed = misp_threat_levels(&[
+        r#""1""#, r#""2""#, r#""3""#, r#""4""#, "1", "null", r#""9""#,
+    ]);
+    let out = read_with(
+        Format::Misp,
+        "t.json",
+        feed.as_bytes(),
+        Options::new(Defaults::new("misp")),
+    );
+    let scores: Vec<Option<u8>> = out.sightings.iter().map(|s| s.score).collect();
+    assert_eq!(
+        scores,
+        [Some(9), Some(6), Some(3), None, Some(9), None],
+        "high, medium, low, undefined, numeric high, absent"
+    );
+    assert_eq!(
+        out.messages(),
+        [
+            "t.json:7: event e6: `threat_level_id` should be 1 (high), 2 (medium), 3 (low) or \
+             4 (undefined), found \"9\""
+        ]
+    );
+}
+
+#[test]
+fn misp_feed_default_score_wins_over_the_threat_level() {
+    let feed = misp_threat_levels(&[r#""1""#, r#""3""#, r#""bogus""#]);
+    let out = read(Format::Misp, "t.json", &feed);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    let scores: Vec<Option<u8>> = out.sightings.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [Some(4), Some(4), Some(4)]);
+}
+
 #[test]
 fn misp_lists_and_response_wrappers_stream_event_by_event() {
     let list = r#"[{"Event": {"info": "one", "Attribute": [{"type": "domain", "value": "one.example", "to_ids": true}]}},
