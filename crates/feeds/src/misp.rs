@@ -254,7 +254,7 @@ pub(crate) fn tag_names(object: &Object) -> Result<Vec<String>, String> {
 }
 
 /// MISP writes epoch seconds as a string (`"1700000000"`); numbers are read too.
-fn timestamp(object: &Object) -> Result<Option<DateTime<Utc>>, String> {
+pub(crate) fn timestamp(object: &Object) -> Result<Option<DateTime<Utc>>, String> {
     match object.get("timestamp") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => time::parse(text)
