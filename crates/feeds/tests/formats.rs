@@ -406,6 +406,40 @@ fn csv_a_plain_header_repeating_a_commented_one_is_still_the_header() {
 }
 
 #[test]
+fn banner_only_files_read_as_zero_records() {
+    let threatfox = threatfox_dump(&[]);
+    let feodo = "#####\n# Feodo Tracker: Botnet C2 IP Blocklist (CSV)\n#####\n\
+        # \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n\
+        # Number of entries: 0\n";
+    let header_only = "value,type,tags\n\n";
+    for (format, name, feed) in [
+        (Format::Csv, "threatfox.csv", threatfox.as_str()),
+        (Format::Csv, "feodo.csv", feodo),
+        (Format::Csv, "plain.csv", header_only),
+        (
+            Format::Text,
+            "list.txt",
+            "# Spamhaus DROP\n; nothing listed today\n\n#\n",
+        ),
+        (
+            Format::MispApi,
+            "answer.json",
+            r#"{"response": {"Attribute": []}}"#,
+        ),
+        (Format::Misp, "events.json", r#"{"response": []}"#),
+    ] {
+        let out = read(format, name, feed);
+        assert_eq!(
+            (out.records, out.sightings.len()),
+            (0, 0),
+            "{name}: {:?}",
+            out.messages()
+        );
+        assert!(out.problems.is_empty(), "{name}: {:?}", out.messages());
+    }
+}
+
+#[test]
 fn csv_quote_never_closed_is_reported_not_swallowed() {
     let feed = "value,description\n198.51.100.1,\"unterminated\n198.51.100.2,ok\n198.51.100.3,ok\n";
     let out = read(Format::Csv, "u.csv", feed);
