@@ -2,7 +2,8 @@
 //!
 //! Unambiguous extensions decide (`.csv`/`.tsv`, `.jsonl`/`.ndjson`, `.txt`/`.list`);
 //! otherwise the content does: a JSON document with STIX markers (`"type": "bundle"`,
-//! `"spec_version"`, `"objects"`) is STIX, one with MISP markers (`"Event"`, `"response"`) is
+//! `"spec_version"`, `"objects"`) is STIX, a MISP `restSearch` attribute answer
+//! (`{"response": {"Attribute": ...`) is MISP API, one with MISP markers (`"Event"`, `"response"`) is
 //! MISP, one whose first line is a whole JSON object is JSON lines; a first line with a
 //! delimiter and a known value column is CSV; anything else is plain text.
 
@@ -43,6 +44,7 @@ fn sniff(head: &[u8], columns: &Columns) -> Format {
     let text = text.trim_start_matches('\u{feff}').trim_start();
     let has = |marker: &str| text.contains(marker);
     match text.as_bytes().first() {
+        Some(b'{') if is_misp_api(text) => Format::MispApi,
         Some(b'{') if has("\"Event\"") || has("\"response\"") => Format::Misp,
         Some(b'{') if has("\"bundle\"") || has("\"spec_version\"") || has("\"objects\"") => {
             Format::Stix
@@ -54,6 +56,16 @@ fn sniff(head: &[u8], columns: &Columns) -> Format {
         _ if looks_like_csv(text, columns) => Format::Csv,
         _ => Format::Text,
     }
+}
+
+/// An `attributes/restSearch` answer: `{"response": {"Attribute": ...` (any spacing).
+fn is_misp_api(text: &str) -> bool {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(32)
+        .collect();
+    compact.starts_with(r#"{"response":{"Attribute""#) || compact.starts_with(r#"{"Attribute":["#)
 }
 
 fn first_line_is_object(text: &str) -> bool {

@@ -199,10 +199,16 @@ pub(crate) const HOST_KINDS: &[Kind] = &[Kind::Ipv4, Kind::Ipv6, Kind::Cidr, Kin
 pub(crate) fn indicators(expect: Expect, value: &str) -> Result<Vec<Indicator>, String> {
     let parsed = match expect {
         Expect::Exactly(kind) => indicator::parse_as(kind, value),
-        Expect::Any | Expect::OneOf(_) => indicator::parse(value),
-        Expect::AddressWithPort => match value.trim().parse::<SocketAddr>() {
-            Ok(socket) => indicator::parse(&socket.ip().to_string()),
-            Err(_) => return indicators(Expect::OneOf(IP_KINDS), value),
+        // `198.51.100.7:443` would otherwise read as a URL without a scheme; feeds that list
+        // C2 endpoints mean the address.
+        Expect::Any => match socket_address(value) {
+            Some(address) => indicator::parse(&address),
+            None => indicator::parse(value),
+        },
+        Expect::OneOf(_) => indicator::parse(value),
+        Expect::AddressWithPort => match socket_address(value) {
+            Some(address) => indicator::parse(&address),
+            None => return indicators(Expect::OneOf(IP_KINDS), value),
         },
     }
     .map_err(|err| format!("`{}`: {err}", shorten(value)))?;
@@ -218,6 +224,15 @@ pub(crate) fn indicators(expect: Expect, value: &str) -> Result<Vec<Indicator>, 
         }
     }
     Ok(parsed)
+}
+
+/// The address of an `ip:port` value (`198.51.100.7:443`, `[2001:db8::1]:8080`, also
+/// defanged: `198.51.100[.]7:443`).
+fn socket_address(value: &str) -> Option<String> {
+    indicator::refang(value)
+        .parse::<SocketAddr>()
+        .ok()
+        .map(|socket| socket.ip().to_string())
 }
 
 /// Cuts long values in messages so one bad line does not flood the terminal.

@@ -1,5 +1,5 @@
 //! Streams the elements of the big array in a JSON document (a STIX bundle's `objects`, a MISP
-//! `response` or top-level list) one at a time, as raw bytes with the line each starts on, so a
+//! `response` or top-level list, a MISP API answer's `response.Attribute`) one at a time, as raw bytes with the line each starts on, so a
 //! document of any size is read with memory bounded by its largest element. Members other than
 //! the wanted ones are skipped without being kept. Each element is then parsed by serde_json,
 //! so one malformed element is reported alone; a document whose structure breaks (truncated,
@@ -50,17 +50,21 @@ pub(crate) struct Splitter<R> {
     line: u64,
     wanted: &'static [&'static str],
     state: State,
+    /// The members of nested objects entered on the way to a wanted path (`response`).
+    path: Vec<String>,
 }
 
 impl<R: BufRead> Splitter<R> {
     /// Splits the arrays found under the top-level members named in `wanted` (or the
-    /// top-level array itself).
+    /// top-level array itself). A name may be a dotted path (`response.Attribute`): the
+    /// objects on the way are entered, their other members skipped.
     pub(crate) fn new(input: R, wanted: &'static [&'static str]) -> Self {
         Self {
             input,
             line: 1,
             wanted,
             state: State::Start,
+            path: Vec::new(),
         }
     }
 
@@ -111,6 +115,10 @@ impl<R: BufRead> Splitter<R> {
     fn object_member(&mut self, first: bool) -> Result<Option<Element>, SplitError> {
         if self.skip_ws()? == Some(b'}') {
             self.bump()?;
+            if self.path.pop().is_some() {
+                self.state = State::Object { first: false };
+                return Ok(None);
+            }
             self.expect_end()?;
             self.state = State::Done;
             return Ok(None);
@@ -123,8 +131,19 @@ impl<R: BufRead> Splitter<R> {
         self.skip_ws()?;
         self.expect(b':', "expected `:` after a member name")?;
         self.state = State::Object { first: false };
-        let wanted = self.wanted.iter().copied().find(|w| w.as_bytes() == key);
+        let full = self.full_name(&key);
+        let wanted = self.wanted.iter().copied().find(|w| *w == full);
+        let on_the_way = self.wanted.iter().any(|w| {
+            w.strip_prefix(full.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+        });
         match (wanted, self.skip_ws()?) {
+            (None, Some(b'{')) if on_the_way => {
+                self.bump()?;
+                self.path.push(full);
+                self.state = State::Object { first: true };
+                Ok(None)
+            }
             (Some(key), Some(b'[')) => {
                 self.bump()?;
                 self.state = State::Array {
@@ -138,6 +157,15 @@ impl<R: BufRead> Splitter<R> {
                 self.value(None)?;
                 Ok(None)
             }
+        }
+    }
+
+    /// The dotted path of member `key` of the current object.
+    fn full_name(&self, key: &[u8]) -> String {
+        let key = String::from_utf8_lossy(key);
+        match self.path.last() {
+            Some(parent) => format!("{parent}.{key}"),
+            None => key.into_owned(),
         }
     }
 
@@ -335,6 +363,28 @@ mod tests {
                 (Some("objects"), 4, "true".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn dotted_paths_enter_nested_objects_and_skip_the_rest() {
+        let doc = "{\"response\": {\"count\": 2, \"Other\": {\"Attribute\": [9]},\n \"Attribute\": [{\"a\": 1},\n {\"b\": {}}], \"z\": null}, \"Attribute\": [8]}";
+        let (items, err) = split(doc, &["response.Attribute"]);
+        assert_eq!(err, None);
+        assert_eq!(
+            items,
+            [
+                (Some("response.Attribute"), 2, "{\"a\": 1}".to_owned()),
+                (Some("response.Attribute"), 3, "{\"b\": {}}".to_owned()),
+            ]
+        );
+        let (items, err) = split(
+            "{\"response\": {\"Attribute\": [1]",
+            &["response.Attribute"],
+        );
+        assert_eq!(items.len(), 1);
+        assert!(err.is_some(), "a truncated answer is an error");
+        let (items, err) = split("{\"response\": []}", &["response.Attribute"]);
+        assert_eq!((items.len(), err), (0, None));
     }
 
     #[test]

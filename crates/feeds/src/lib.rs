@@ -10,7 +10,8 @@
 //!
 //! Formats, one module each: [`text`] (one indicator a line), [`csv`], [`jsonl`] (JSON lines),
 //! [`stix`] (STIX 2.1 bundles, with the pattern language in [`stix::pattern`]), [`misp`]
-//! (MISP event JSON). [`detect`] picks a format from the file name and the first bytes;
+//! (MISP event JSON), [`misp_api`] (MISP `attributes/restSearch` answers, and a client that
+//! pages through them). [`detect`] picks a format from the file name and the first bytes;
 //! [`fetch`] downloads `https://` feeds; [`taxii`] polls TAXII 2.1 collections page by page,
 //! leaving the cursor to the caller so it is saved only once the data is committed.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -25,6 +26,7 @@ mod json_split;
 pub mod jsonl;
 mod lines;
 pub mod misp;
+pub mod misp_api;
 mod record;
 pub mod stix;
 pub mod taxii;
@@ -105,15 +107,18 @@ pub enum Format {
     Stix,
     /// MISP event JSON.
     Misp,
+    /// A MISP `attributes/restSearch` answer (`{"response": {"Attribute": [...]}}`).
+    MispApi,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Text,
         Format::Csv,
         Format::Jsonl,
         Format::Stix,
         Format::Misp,
+        Format::MispApi,
     ];
 
     /// The name used by `--format` and in summaries.
@@ -124,6 +129,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Stix => "stix",
             Format::Misp => "misp",
+            Format::MispApi => "misp-api",
         }
     }
 }
@@ -136,7 +142,7 @@ impl fmt::Display for Format {
 
 /// The error for a format name that is not one of [`Format::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown feed format `{0}` (expected one of text, csv, jsonl, stix, misp)")]
+#[error("unknown feed format `{0}` (expected one of text, csv, jsonl, stix, misp, misp-api)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -151,6 +157,7 @@ impl FromStr for Format {
             "jsonl" | "ndjson" | "json-lines" => Ok(Format::Jsonl),
             "stix" | "stix2" | "stix21" => Ok(Format::Stix),
             "misp" => Ok(Format::Misp),
+            "misp-api" | "mispapi" | "misp-rest" => Ok(Format::MispApi),
             _ => Err(UnknownFormat(s.to_owned())),
         }
     }
@@ -170,6 +177,7 @@ pub fn open<'a>(
         Format::Jsonl => jsonl::reader(input, origin, options),
         Format::Stix => stix::reader(input, origin, options),
         Format::Misp => misp::reader(input, origin, options),
+        Format::MispApi => misp_api::reader(input, origin, options),
     }
 }
 

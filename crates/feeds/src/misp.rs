@@ -11,7 +11,12 @@
 //!
 //! `deleted` → revoked; event and attribute `Tag` names → tags; the event's `info`, with the
 //! attribute's `comment` when it has one → description; the attribute's `timestamp` (else the
-//! event's) → seen at. MISP carries no score, so the feed's default score applies.
+//! event's) → the feed's own date (`reported_at`).
+//!
+//! MISP attributes carry no score. The feed's default score (`--score`) applies when it is
+//! set; when it is not, the event's `threat_level_id` gives one: 1 (high) → 9, 2 (medium) → 6,
+//! 3 (low) → 3, 4 (undefined) → none. Those sit in the upper, middle and lower thirds of the
+//! 0–10 scale, so a high event clears a "score ≥ 7" collection and a low one does not.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -25,7 +30,7 @@ use crate::fields::{Expect, HASH_KINDS, IP_KINDS, indicators, shorten};
 use crate::json::{self, Object};
 use crate::json_split::{Element, MAX_ELEMENT, Splitter};
 use crate::record::Attributes;
-use crate::{FeedError, FeedReader, Location, Options, Record, Severity, Source, time};
+use crate::{Defaults, FeedError, FeedReader, Location, Options, Record, Severity, Source, time};
 
 pub(crate) fn reader<'a>(
     input: impl BufRead + 'a,
@@ -63,11 +68,13 @@ impl<R: BufRead> Source for MispSource<R> {
 }
 
 /// What every attribute of one event shares.
-struct EventContext<'a> {
-    info: Option<&'a str>,
-    tags: Vec<String>,
-    timestamp: Option<DateTime<Utc>>,
-    line: u64,
+pub(crate) struct EventContext<'a> {
+    pub(crate) info: Option<&'a str>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) timestamp: Option<DateTime<Utc>>,
+    /// The score the event's threat level gives, when the feed has no default score.
+    pub(crate) score: Option<u8>,
+    pub(crate) line: u64,
 }
 
 impl<R> MispSource<R> {
@@ -124,7 +131,7 @@ impl<R> MispSource<R> {
             id: format!("event {event_id}"),
             line: Some(line),
         };
-        let context = match event_context(event, line) {
+        let context = match event_context(event, line, &self.options.defaults) {
             Ok(context) => context,
             Err(reason) => {
                 out.push_back(self.problem(location, reason));
@@ -139,50 +146,93 @@ impl<R> MispSource<R> {
             }
         };
         for attribute in &attributes {
-            self.attribute(attribute, &context, out);
+            push_attribute(
+                attribute,
+                &context,
+                &self.origin,
+                &self.options.defaults,
+                out,
+            );
         }
         attributes.len() as u64
     }
+}
 
-    fn attribute(
-        &self,
-        attribute: &Object,
-        context: &EventContext<'_>,
-        out: &mut VecDeque<Record>,
-    ) {
-        let id = attribute
-            .get("uuid")
-            .or_else(|| attribute.get("id"))
-            .and_then(Value::as_str)
-            .unwrap_or("(attribute without a uuid)");
-        let location = Location::Object {
-            id: format!("attribute {id}"),
-            line: Some(context.line),
-        };
-        match attribute_sightings(attribute, context) {
-            Ok(Parsed::Values(values, attributes)) => {
-                for (expect, value) in values {
-                    match indicators(expect, value) {
-                        Ok(found) => self.options.defaults.push_all(found, &attributes, out),
-                        Err(reason) => out.push_back(self.problem(location.clone(), reason)),
+/// Pushes the sightings of one attribute, or why it gives none, to `out`.
+pub(crate) fn push_attribute(
+    attribute: &Object,
+    context: &EventContext<'_>,
+    origin: &Arc<str>,
+    defaults: &Defaults,
+    out: &mut VecDeque<Record>,
+) {
+    let id = attribute
+        .get("uuid")
+        .or_else(|| attribute.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("(attribute without a uuid)");
+    let location = Location::Object {
+        id: format!("attribute {id}"),
+        line: Some(context.line),
+    };
+    match attribute_sightings(attribute, context) {
+        Ok(Parsed::Values(values, attributes)) => {
+            for (expect, value) in values {
+                match indicators(expect, value) {
+                    Ok(found) => defaults.push_all(found, &attributes, out),
+                    Err(reason) => {
+                        out.push_back(Err(FeedError::invalid(origin, location.clone(), reason)))
                     }
                 }
             }
-            Ok(Parsed::Skip(reason)) => {
-                out.push_back(Err(FeedError::skipped(&self.origin, location, reason)));
-            }
-            Err(reason) => out.push_back(self.problem(location, reason)),
         }
+        Ok(Parsed::Skip(reason)) => {
+            out.push_back(Err(FeedError::skipped(origin, location, reason)))
+        }
+        Err(reason) => out.push_back(Err(FeedError::invalid(origin, location, reason))),
     }
 }
 
-fn event_context(event: &Object, line: u64) -> Result<EventContext<'_>, String> {
+pub(crate) fn event_context<'a>(
+    event: &'a Object,
+    line: u64,
+    defaults: &Defaults,
+) -> Result<EventContext<'a>, String> {
+    let score = match defaults.score {
+        // The feed's own score wins; the threat level is then not even read.
+        Some(_) => None,
+        None => threat_level_score(event)?,
+    };
     Ok(EventContext {
         info: json::opt_str(event, "info")?,
         tags: tag_names(event)?,
         timestamp: timestamp(event)?,
+        score,
         line,
     })
+}
+
+/// The score an event's `threat_level_id` gives (see the module note); MISP writes it as a
+/// string (`"1"`), older exports as a number.
+pub(crate) fn threat_level_score(event: &Object) -> Result<Option<u8>, String> {
+    let level = match event.get("threat_level_id") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(_) => None,
+    };
+    match level {
+        Some(1) => Ok(Some(9)),
+        Some(2) => Ok(Some(6)),
+        Some(3) => Ok(Some(3)),
+        Some(4) => Ok(None),
+        _ => Err(format!(
+            "`threat_level_id` should be 1 (high), 2 (medium), 3 (low) or 4 (undefined), found {}",
+            event
+                .get("threat_level_id")
+                .map_or_else(String::new, |v| shorten(&v.to_string()))
+        )),
+    }
 }
 
 /// The event's attributes, then those of each of its objects.
@@ -195,7 +245,7 @@ fn event_attributes(event: &Object) -> Result<Vec<&Object>, String> {
 }
 
 /// Names of the `Tag` list (`[{"name": "tlp:white"}, ...]`).
-fn tag_names(object: &Object) -> Result<Vec<String>, String> {
+pub(crate) fn tag_names(object: &Object) -> Result<Vec<String>, String> {
     json::opt_objects(object, "Tag")?
         .into_iter()
         .filter_map(|tag| json::opt_str(tag, "name").transpose())
@@ -204,7 +254,7 @@ fn tag_names(object: &Object) -> Result<Vec<String>, String> {
 }
 
 /// MISP writes epoch seconds as a string (`"1700000000"`); numbers are read too.
-fn timestamp(object: &Object) -> Result<Option<DateTime<Utc>>, String> {
+pub(crate) fn timestamp(object: &Object) -> Result<Option<DateTime<Utc>>, String> {
     match object.get("timestamp") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => time::parse(text)
@@ -238,12 +288,12 @@ fn flag(object: &Object, key: &str) -> Result<bool, String> {
 /// Why an attribute gives no sighting.
 type Problem = (Severity, String);
 
-enum Parsed<'a> {
+pub(crate) enum Parsed<'a> {
     Values(Vec<(Expect, &'a str)>, Attributes),
     Skip(String),
 }
 
-fn attribute_sightings<'a>(
+pub(crate) fn attribute_sightings<'a>(
     attribute: &'a Object,
     context: &EventContext<'_>,
 ) -> Result<Parsed<'a>, String> {
@@ -272,7 +322,7 @@ fn attribute_sightings<'a>(
         (info, comment) => info.or(comment).map(str::to_owned),
     };
     let attributes = Attributes {
-        score: None,
+        score: context.score,
         tags,
         description,
         seen_at: timestamp(attribute)?.or(context.timestamp),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{ACCEPT, HeaderMap};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -38,17 +38,7 @@ pub fn check_added_after(text: &str) -> Result<String, String> {
         .map_err(|err| format!("not an RFC 3339 time ({err}), e.g. 2026-01-31T00:00:00Z"))
 }
 
-/// How to authenticate to the server.
-#[derive(Debug, Default)]
-pub enum Auth {
-    #[default]
-    None,
-    Basic {
-        username: String,
-        password: SecretString,
-    },
-    Bearer(SecretString),
-}
+pub use crate::fetch::Auth;
 
 /// Why talking to a TAXII server failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Plain-text feeds: one indicator a line, in any form the `indicator` crate reads (defanged
-//! values are refanged, address ranges give their CIDRs). Blank lines and `#` comment lines are
-//! skipped, as is a trailing comment after whitespace (`198.51.100.7  # c2`, and the
+//! values are refanged, address ranges give their CIDRs, an `ip:port` such as `198.51.100.7:443`
+//! or `[2001:db8::1]:8080` gives the address, not a URL without a scheme). Blank lines and `#` comment lines are
+//! skipped (`;` lines too, as Spamhaus lists open with them), as is a trailing comment after whitespace (`198.51.100.7  # c2`, and the
 //! `; SBL123` notes of Spamhaus-style lists). This is the fast path: one reused line buffer,
 //! no per-line allocation besides the sightings themselves.
 
@@ -54,7 +55,8 @@ impl<R: BufRead> Source for TextSource<R> {
 /// The value on a line without its comment, or `None` for blank and comment lines.
 fn strip_comment(line: &str) -> Option<&str> {
     let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
+    // Spamhaus lists open with `;` banner lines; no indicator starts with `;`.
+    if line.is_empty() || line.starts_with(['#', ';']) {
         return None;
     }
     let bytes = line.as_bytes();
@@ -72,6 +74,7 @@ mod tests {
     #[test]
     fn comments_are_stripped_only_after_whitespace() {
         assert_eq!(strip_comment("  # header"), None);
+        assert_eq!(strip_comment("; Spamhaus DROP List 2026/11/23"), None);
         assert_eq!(strip_comment(""), None);
         assert_eq!(strip_comment("198.51.100.7 # c2"), Some("198.51.100.7"));
         assert_eq!(

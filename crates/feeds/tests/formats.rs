@@ -104,6 +104,44 @@ fn text_reads_values_refangs_and_reports_bad_lines_in_place() {
 }
 
 #[test]
+fn text_ip_port_gives_the_address_not_a_url() {
+    let feed = "198.51.100.7:443\n[2001:db8::1]:8080\n198.51.100[.]8:8443\nc2.example:443\nhttp://198.51.100.9:80/x\n";
+    let out = read(Format::Text, "c2.txt", feed);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    assert_eq!(
+        out.values()[..3],
+        [
+            (Kind::Ipv4, "198.51.100.7"),
+            (Kind::Ipv6, "2001:db8::1"),
+            (Kind::Ipv4, "198.51.100.8"),
+        ]
+    );
+    assert_eq!(
+        out.values()[4],
+        (Kind::Url, "http://198.51.100.9/x"),
+        "a URL keeps its port rules"
+    );
+    assert_eq!(out.records, 5);
+}
+
+proptest::proptest! {
+    /// Any IPv4 or IPv6 address with any port reads, in a text feed, as that address alone.
+    #[test]
+    fn text_any_ip_port_reads_as_its_address(
+        ip in proptest::prelude::any::<std::net::IpAddr>(),
+        port in proptest::prelude::any::<u16>(),
+    ) {
+        let line = std::net::SocketAddr::new(ip, port).to_string();
+        let out = read(Format::Text, "p.txt", &line);
+        let expected = indicator::parse(&ip.to_string()).unwrap();
+        proptest::prop_assert!(out.problems.is_empty(), "{line}: {:?}", out.messages());
+        proptest::prop_assert_eq!(out.sightings.len(), 1);
+        proptest::prop_assert_eq!(&out.sightings[0].value, &expected[0].value);
+        proptest::prop_assert_eq!(out.sightings[0].kind, expected[0].kind);
+    }
+}
+
+#[test]
 fn text_ranges_give_several_sightings_from_one_record() {
     let out = read(Format::Text, "r.txt", "198.51.100.0 - 198.51.100.4\n");
     assert_eq!(out.records, 1);
@@ -304,6 +342,101 @@ fn csv_public_feeds_with_their_header_in_a_comment() {
     assert_eq!(out.sightings[0].score, Some(10));
     assert_eq!(out.sightings[0].tags, ["feed-tag", "c2", "CobaltStrike"]);
     assert_eq!(out.sightings[1].score, Some(5));
+}
+
+/// A ThreatFox CSV export as downloaded (values replaced by documentation ones): the banner,
+/// the commented header, then `rows`.
+fn threatfox_dump(rows: &[(&str, &str)]) -> String {
+    let mut dump = String::from(
+        "################################################################\n\
+         # ThreatFox IOCs: CSV export                                   #\n\
+         # Last updated: 2026-11-23 10:00:05 UTC                        #\n\
+         #                                                              #\n\
+         # Terms Of Use: https://threatfox.abuse.ch/faq/#tos            #\n\
+         # For questions please contact threatfox [at] abuse.ch         #\n\
+         ################################################################\n\
+         #\n\
+         # \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"fk_malware\",\"malware_alias\",\"malware_printable\",\"last_seen_utc\",\"confidence_level\",\"reference\",\"tags\",\"anonymous\",\"reporter\"\n",
+    );
+    for (i, (value, kind)) in rows.iter().enumerate() {
+        dump.push_str(&format!(
+            "\"2026-11-23 09:00:0{i}\", \"13333{i}\", \"{value}\", \"{kind}\", \"botnet_cc\", \"win.x\", \"None\", \"X\", \"\", \"75\", \"\", \"c2\", \"0\", \"x\"\n"
+        ));
+    }
+    dump
+}
+
+#[test]
+fn csv_threatfox_commented_header_wins_over_a_first_row_that_names_a_column() {
+    let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let rest = [
+        ("198.51.100.9:443", "ip:port"),
+        ("https://c2.example/gate.php", "url"),
+        ("bad-c2.example", "domain"),
+        (sha, "sha256_hash"),
+    ];
+    for first in [
+        ("first-c2.example", "domain"),
+        ("http://first.example/x", "url"),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b856",
+            "sha256_hash",
+        ),
+        ("203.0.113.5:8080", "ip:port"),
+    ] {
+        let rows: Vec<(&str, &str)> = std::iter::once(first).chain(rest).collect();
+        let out = read(Format::Csv, "threatfox.csv", &threatfox_dump(&rows));
+        assert!(out.problems.is_empty(), "{first:?}: {:?}", out.messages());
+        assert_eq!(out.records, 5, "{first:?}: every data row is a record");
+        assert_eq!(out.sightings.len(), 5, "{first:?}");
+        let first_value = out.sightings[0].value.as_str();
+        assert!(first.0.starts_with(first_value), "{first:?}: {first_value}");
+        assert_eq!(out.sightings[0].score, Some(8), "confidence 75 → 8");
+        assert_eq!(out.sightings[0].tags, ["feed-tag", "c2"]);
+    }
+}
+
+#[test]
+fn csv_a_plain_header_repeating_a_commented_one_is_still_the_header() {
+    let feed = "# value,type\nvalue,type\n198.51.100.3,ip\n";
+    let out = read(Format::Csv, "h.csv", feed);
+    assert_eq!(out.values(), [(Kind::Ipv4, "198.51.100.3")]);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    assert_eq!(out.records, 1);
+}
+
+#[test]
+fn banner_only_files_read_as_zero_records() {
+    let threatfox = threatfox_dump(&[]);
+    let feodo = "#####\n# Feodo Tracker: Botnet C2 IP Blocklist (CSV)\n#####\n\
+        # \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n\
+        # Number of entries: 0\n";
+    let header_only = "value,type,tags\n\n";
+    for (format, name, feed) in [
+        (Format::Csv, "threatfox.csv", threatfox.as_str()),
+        (Format::Csv, "feodo.csv", feodo),
+        (Format::Csv, "plain.csv", header_only),
+        (
+            Format::Text,
+            "list.txt",
+            "# Spamhaus DROP\n; nothing listed today\n\n#\n",
+        ),
+        (
+            Format::MispApi,
+            "answer.json",
+            r#"{"response": {"Attribute": []}}"#,
+        ),
+        (Format::Misp, "events.json", r#"{"response": []}"#),
+    ] {
+        let out = read(format, name, feed);
+        assert_eq!(
+            (out.records, out.sightings.len()),
+            (0, 0),
+            "{name}: {:?}",
+            out.messages()
+        );
+        assert!(out.problems.is_empty(), "{name}: {:?}", out.messages());
+    }
 }
 
 #[test]
@@ -656,6 +789,55 @@ fn misp_event_attributes_composites_and_skips() {
         "{invalid:?}"
     );
     assert_eq!(out.records, 10);
+}
+
+/// One event per threat level, each with one domain attribute (`l<level>.example`).
+fn misp_threat_levels(levels: &[&str]) -> String {
+    let events: Vec<String> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, level)| {
+            format!(
+                r#"{{"Event": {{"uuid": "e{i}", "info": "level {i}", "threat_level_id": {level}, "Attribute": [{{"uuid": "a{i}", "type": "domain", "value": "l{i}.example", "to_ids": true}}]}}}}"#
+            )
+        })
+        .collect();
+    format!("[{}]", events.join(",\n"))
+}
+
+#[test]
+fn misp_threat_level_gives_the_score_when_the_feed_has_none() {
+    let feed = misp_threat_levels(&[
+        r#""1""#, r#""2""#, r#""3""#, r#""4""#, "1", "null", r#""9""#,
+    ]);
+    let out = read_with(
+        Format::Misp,
+        "t.json",
+        feed.as_bytes(),
+        Options::new(Defaults::new("misp")),
+    );
+    let scores: Vec<Option<u8>> = out.sightings.iter().map(|s| s.score).collect();
+    assert_eq!(
+        scores,
+        [Some(9), Some(6), Some(3), None, Some(9), None],
+        "high, medium, low, undefined, numeric high, absent"
+    );
+    assert_eq!(
+        out.messages(),
+        [
+            "t.json:7: event e6: `threat_level_id` should be 1 (high), 2 (medium), 3 (low) or \
+             4 (undefined), found \"9\""
+        ]
+    );
+}
+
+#[test]
+fn misp_feed_default_score_wins_over_the_threat_level() {
+    let feed = misp_threat_levels(&[r#""1""#, r#""3""#, r#""bogus""#]);
+    let out = read(Format::Misp, "t.json", &feed);
+    assert!(out.problems.is_empty(), "{:?}", out.messages());
+    let scores: Vec<Option<u8>> = out.sightings.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [Some(4), Some(4), Some(4)]);
 }
 
 #[test]

@@ -7,8 +7,10 @@
 //!
 //! Rows whose first cell starts with `#` are comments. Public feeds (abuse.ch URLhaus, Feodo
 //! Tracker, ThreatFox, MalwareBazaar) put their header in the last comment before the data
-//! (`# id,dateadded,url,...`): a comment that names a value column is taken as the header when
-//! no plain header row follows. Blanks between a delimiter and a quote are dropped before
+//! (`# id,dateadded,url,...`): a comment that names a value column is the header, and the row
+//! after it is data even when one of its cells looks like a column name (ThreatFox's
+//! `ioc_type` cell says `domain` or `url`). The first row is the header only when no comment
+//! reads as one, or when it repeats a header (its value cell is a value-column name). Blanks between a delimiter and a quote are dropped before
 //! parsing ([`quotes`]: ThreatFox writes `"a", "b,c"`) and cells are trimmed.
 
 mod quotes;
@@ -133,18 +135,41 @@ impl<R: std::io::Read> CsvSource<R> {
         }
     }
 
-    /// The columns, from this row or the commented header before it, and whether this row was
-    /// the header. A plain header row wins over a commented one; with a commented header, any
-    /// other row is the first of the data. `None` (after reporting why) when there is none.
+    /// The columns, from the commented header before this row or from this row, and whether
+    /// this row was the header. A commented header wins: abuse.ch dumps put theirs there, and
+    /// their first data row may well hold a cell that names a column (ThreatFox's `ioc_type`
+    /// says `domain`, `url` or `sha256_hash`). Only a row that repeats a header (its cell in
+    /// the value column is itself a value-column name) is taken as the header then. Without a
+    /// commented header the first row is the header. `None` (after reporting why) when there
+    /// is none.
     fn header(&mut self, out: &mut VecDeque<Record>) -> Option<(ColumnMap, bool)> {
-        match (self.read_header(), self.commented_header.take()) {
-            (Ok(columns), _) => Some((columns, true)),
-            (Err(_), Some(commented)) => Some((commented, false)),
-            (Err(reason), None) => {
+        if let Some(commented) = self.commented_header.take() {
+            return Some(match self.read_header() {
+                Ok(plain) if self.repeats_header(&commented) => (plain, true),
+                _ => (commented, false),
+            });
+        }
+        match self.read_header() {
+            Ok(columns) => Some((columns, true)),
+            Err(reason) => {
                 out.push_back(Err(FeedError::invalid(&self.origin, self.line(), reason)));
                 None
             }
         }
+    }
+
+    /// Whether this row's cell in `columns`' value column names a value column, as a header
+    /// row under a commented one does (`# value,type` then `indicator,type`); a data row holds
+    /// an indicator there.
+    fn repeats_header(&self, columns: &[Option<(Field, String)>]) -> bool {
+        let value_column = columns
+            .iter()
+            .position(|c| matches!(c, Some((Field::Value, _))));
+        value_column
+            .and_then(|index| self.record.get(index))
+            .map(|raw| header_name(&String::from_utf8_lossy(raw)))
+            .and_then(|name| self.options.columns.field_for(&name))
+            .is_some_and(|(field, _)| field == Field::Value)
     }
 
     fn row(&self, columns: &[Option<(Field, String)>], out: &mut VecDeque<Record>) {
