@@ -80,9 +80,7 @@ pub fn pull(
     let mut counts = Counts::default();
     let outcome = match feed.format {
         FeedFormat::Taxii => pull_taxii(library, feed, index, &state, options, &mut counts),
-        FeedFormat::MispApi => Err(anyhow::anyhow!(
-            "format = \"misp-api\" is not pulled by this version yet"
-        )),
+        FeedFormat::MispApi => pull_misp(library, feed, index, &state, options, &mut counts),
         _ => pull_download(library, feed, index, &state, options, &mut counts),
     };
     let report = match outcome {
@@ -409,9 +407,52 @@ fn fetch_url(
     url: &url::Url,
     state: Option<&FeedState>,
 ) -> anyhow::Result<Fetched> {
-    let _ = (index, state);
-    let download = feeds::fetch::download(url.as_str())?;
-    spool(download.body, feed.max_bytes, Validators::default()).map(Fetched::Spooled)
+    use feeds::fetch::{self, Fetched as Answer, Request};
+    let in_force = state.map(|s| &s.validators);
+    let request = Request {
+        url: url.to_string(),
+        headers: feed.resolve_headers(index)?,
+        auth: fetch_auth(feed, index)?,
+        etag: in_force.and_then(|v| v.etag.clone()),
+        last_modified: in_force.and_then(|v| v.last_modified.clone()),
+        max_bytes: feed.max_bytes,
+        transport: transport(feed),
+    };
+    match fetch::fetch(&request)? {
+        Answer::NotModified => Ok(Fetched::NotModified),
+        Answer::Body(download) => {
+            let validators = Validators {
+                etag: download.etag,
+                last_modified: download.last_modified,
+                content_hash: None,
+            };
+            spool(download.body, feed.max_bytes, validators).map(Fetched::Spooled)
+        }
+    }
+}
+
+/// The TLS, CA and proxy settings of a feed.
+fn transport(feed: &Feed) -> feeds::fetch::Transport {
+    feeds::fetch::Transport {
+        verify_tls: feed.verify_tls,
+        ca_file: feed.ca_file.clone(),
+        proxy: feed.proxy.clone(),
+        ..feeds::fetch::Transport::default()
+    }
+}
+
+/// The feed's `bearer` or `basic_*` credentials, resolved.
+fn fetch_auth(feed: &Feed, index: usize) -> anyhow::Result<feeds::fetch::Auth> {
+    use feeds::fetch::Auth;
+    let secret = feed.resolve_secret(index)?;
+    Ok(match (&feed.auth, secret) {
+        (engine::FeedAuth::Bearer(_), Some(token)) => Auth::Bearer(token),
+        (engine::FeedAuth::Basic { user, .. }, Some(password)) => Auth::Basic {
+            username: user.clone(),
+            password,
+        },
+        _ => Auth::None,
+    })
 }
 
 /// Copies `body` to a temporary file (at most `max_bytes`), hashing it on the way.
@@ -475,7 +516,7 @@ fn pull_taxii(
     else {
         anyhow::bail!("the URL names a TAXII server, not a collection (…/collections/ID/)");
     };
-    let client = feeds::taxii::Client::new(taxii_auth(feed, index)?)?;
+    let client = feeds::taxii::Client::new(fetch_auth(feed, index)?)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -507,15 +548,66 @@ fn pull_taxii(
     batcher.finish(finish)
 }
 
-fn taxii_auth(feed: &Feed, index: usize) -> anyhow::Result<feeds::taxii::Auth> {
-    use feeds::taxii::Auth;
-    let secret = feed.resolve_secret(index)?;
-    Ok(match (&feed.auth, secret) {
-        (engine::FeedAuth::Bearer(_), Some(token)) => Auth::Bearer(token),
-        (engine::FeedAuth::Basic { user, .. }, Some(password)) => Auth::Basic {
-            username: user.clone(),
-            password,
-        },
-        _ => Auth::None,
-    })
+// --- MISP ---------------------------------------------------------------------------------------
+
+fn pull_misp(
+    library: &mut Library,
+    feed: &Feed,
+    index: usize,
+    state: &Option<FeedState>,
+    options: PullOptions,
+    counts: &mut Counts,
+) -> anyhow::Result<PullReport> {
+    let Location::Url(url) = &feed.location else {
+        anyhow::bail!("a MISP API feed's url is the MISP instance (https://misp.example/)");
+    };
+    let client =
+        feeds::misp_api::Client::new(url.as_str(), misp_key(feed, index)?, &transport(feed))?;
+    let query = feeds::misp_api::Query {
+        to_ids: Some(feed.misp.to_ids),
+        published: Some(feed.misp.published),
+        tags: feed.misp.tags.clone(),
+        ..feeds::misp_api::Query::default()
+    };
+    let since = state
+        .as_ref()
+        .and_then(|s| s.cursor.as_deref())
+        .and_then(|c| c.parse::<i64>().ok());
+    let reader_options = reader_options(feed, options.now);
+    let origin = origin(feed);
+    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
+    let mut poll = client.poll(query, since);
+    while let Some(page) = poll.next_page(&origin, &reader_options)? {
+        counts.records += page.attributes;
+        for record in page.records {
+            batcher.add(record, counts)?;
+        }
+    }
+    let finish = Finish {
+        mode: feed.mode,
+        checks: checks(feed, state.as_ref(), None, options.accept),
+        records: counts.records,
+        invalid: counts.invalid,
+        validators: Validators::default(),
+        cursor: poll.cursor().map(|c| c.to_string()),
+        expire_after: expire_after(feed),
+    };
+    batcher.finish(finish)
+}
+
+/// MISP's API key: the `Authorization` header's reference (as MISP names it), or `bearer`.
+fn misp_key(feed: &Feed, index: usize) -> anyhow::Result<secrecy::SecretString> {
+    let headers = feed.resolve_headers(index)?;
+    if let Some((_, key)) = headers
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    {
+        return Ok(key);
+    }
+    match feed.resolve_secret(index)? {
+        Some(key) => Ok(key),
+        None => anyhow::bail!(
+            "feeds[{index}]: a MISP API feed needs its key: headers = {{ Authorization = \"env:MISP_KEY\" }}"
+        ),
+    }
 }

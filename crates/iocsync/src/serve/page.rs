@@ -402,6 +402,7 @@ mod tests {
             generated_at: Utc::now(),
             started_at: Utc::now(),
             stopping: true,
+            feeds: Vec::new(),
             workflows: Vec::new(),
             targets: vec![TargetStatus {
                 name: hostile.to_owned(),

@@ -342,3 +342,106 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A loopback HTTP server publishing one feed file at `/feed.csv` the way abuse.ch and most
+/// feed hosts do: with an `ETag` and `Last-Modified`, answering a matching `If-None-Match` or
+/// `If-Modified-Since` with 304. The content can change between pulls.
+pub struct FeedServer {
+    pub url: String,
+    state: Arc<Mutex<FeedFile>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+struct FeedFile {
+    body: String,
+    version: u32,
+    requests: u32,
+    not_modified: u32,
+}
+
+impl FeedServer {
+    pub async fn start(body: &str) -> FeedServer {
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::IntoResponse;
+        let state = Arc::new(Mutex::new(FeedFile {
+            body: body.to_owned(),
+            version: 1,
+            requests: 0,
+            not_modified: 0,
+        }));
+        let shared = Arc::clone(&state);
+        let app = axum::Router::new().route(
+            "/feed.csv",
+            axum::routing::get(move |headers: HeaderMap| {
+                let state = Arc::clone(&shared);
+                async move {
+                    let mut file = state.lock().unwrap();
+                    file.requests += 1;
+                    let etag = format!("\"v{}\"", file.version);
+                    let modified = format!("Wed, 02 Dec 2026 10:{:02}:00 GMT", file.version % 60);
+                    let matches = headers
+                        .get(header::IF_NONE_MATCH)
+                        .is_some_and(|v| v.to_str().ok() == Some(etag.as_str()));
+                    if matches {
+                        file.not_modified += 1;
+                        return StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    (
+                        [(header::ETAG, etag), (header::LAST_MODIFIED, modified)],
+                        file.body.clone(),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/feed.csv", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FeedServer {
+            url,
+            state,
+            _task: task,
+        }
+    }
+
+    /// Publishes new content (a new ETag).
+    pub fn publish(&self, body: &str) {
+        let mut file = self.state.lock().unwrap();
+        file.body = body.to_owned();
+        file.version += 1;
+    }
+
+    /// Requests served, and how many of them were answered 304.
+    pub fn requests(&self) -> (u32, u32) {
+        let file = self.state.lock().unwrap();
+        (file.requests, file.not_modified)
+    }
+}
+
+/// A Feodo Tracker `ipblocklist.csv` as downloaded: a banner, the commented header, rows with
+/// `","` separators, one row per [`feodo_ip`]`(i)`.
+pub fn feodo_csv(ids: impl IntoIterator<Item = u32>) -> String {
+    let mut text = String::from(
+        "################################################################\n\
+         # abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)          #\n\
+         # Last updated: 2026-12-02 10:00:00 UTC                        #\n\
+         ################################################################\n\
+         #\n\
+         # \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n",
+    );
+    for i in ids {
+        text.push_str(&format!(
+            "\"2021-01-17 07:44:46\",\"{}\",\"447\",\"online\",\"2026-12-01\",\"QakBot\"\n",
+            feodo_ip(i)
+        ));
+    }
+    text.push_str("# Number of entries: n\n");
+    text
+}
+
+/// The address of Feodo row `i` (the `i`-th [`ip`]).
+pub fn feodo_ip(i: u32) -> String {
+    ip(i).1
+}

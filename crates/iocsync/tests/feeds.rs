@@ -1,0 +1,293 @@
+//! `[[feeds]]` through the real binary, against a loopback feed server that publishes a
+//! changing Feodo-style snapshot with ETags: `iocsync pull` (applied, unchanged by 304,
+//! withdrawn, held, accepted), `iocsync feeds`, the config's library for `import`, and the
+//! daemon pulling on a schedule and pushing what changed to Vision One and Deep Security at
+//! once — and holding an empty download without removing anything.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use indicator::Kind;
+use serde_json::Value;
+use store::{Library, Status};
+use support::{Daemon, FeedServer, feodo_csv, feodo_ip, iocsync, run_expecting, wait_for};
+
+fn write_config(dir: &Path, feed_url: &str, extra: &str) {
+    let text = format!(
+        r#"
+[library]
+path = "library.db"
+
+[[feeds]]
+name = "feodo"
+url = "{feed_url}"
+score = 9
+tags = ["c2"]
+{extra}
+
+[[collections]]
+name = "all"
+"#
+    );
+    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+}
+
+fn pull_json(dir: &Path, args: &[&str], code: i32) -> Value {
+    let mut all = vec!["pull", "--json"];
+    all.extend_from_slice(args);
+    let output = run_expecting(dir, &all, code);
+    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    reports[0].clone()
+}
+
+fn status(dir: &Path, i: u32) -> Status {
+    Library::open(dir.join("library.db"))
+        .unwrap()
+        .indicator(Kind::Ipv4, &feodo_ip(i), chrono::Utc::now())
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_feed_is_pulled_withdrawn_from_held_and_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FeedServer::start(&feodo_csv(0..100)).await;
+    write_config(dir.path(), &server.url, "");
+
+    let missing = run_expecting(dir.path(), &["pull"], 1);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--init-library"));
+
+    let first = pull_json(dir.path(), &["--init-library"], 0);
+    assert_eq!(first["outcome"], "applied", "{first}");
+    assert_eq!(
+        (first["listed"].as_u64(), first["new"].as_u64()),
+        (Some(100), Some(100))
+    );
+    assert_eq!(
+        first["invalid"], 0,
+        "the banner and the commented header are not records"
+    );
+
+    let same = pull_json(dir.path(), &[], 0);
+    assert_eq!(same["outcome"], "unchanged");
+    assert_eq!(server.requests(), (2, 1), "the second download was a 304");
+
+    // A colleague's source lists one of the values the feed is about to drop.
+    let colleague = dir.path().join("analyst.txt");
+    std::fs::write(&colleague, format!("{}\n", feodo_ip(3))).unwrap();
+    run_expecting(dir.path(), &["import", colleague.to_str().unwrap()], 0);
+
+    // Tomorrow: 10% gone, 5% new.
+    server.publish(&feodo_csv(10..105));
+    let next = pull_json(dir.path(), &[], 0);
+    assert_eq!(next["outcome"], "applied");
+    assert_eq!(
+        (next["new"].as_u64(), next["withdrawn"].as_u64()),
+        (Some(5), Some(10))
+    );
+    assert_eq!(status(dir.path(), 5), Status::Revoked);
+    assert_eq!(
+        status(dir.path(), 3),
+        Status::Active,
+        "the analyst still lists it"
+    );
+    assert_eq!(status(dir.path(), 104), Status::Active);
+
+    // The feed host serves a banner and nothing else: held, nothing withdrawn.
+    server.publish(&feodo_csv(0..0));
+    let held = run_expecting(dir.path(), &["pull"], 4);
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    assert!(
+        stderr.contains("HELD") && stderr.contains("listed nothing"),
+        "{stderr}"
+    );
+    assert_eq!(status(dir.path(), 50), Status::Active);
+    let feeds = run_expecting(dir.path(), &["feeds", "--json"], 0);
+    let feeds: Value = serde_json::from_slice(&feeds.stdout).unwrap();
+    assert_eq!(feeds[0]["state"]["outcome"], "held", "{feeds}");
+    assert_eq!(feeds[0]["state"]["live"], 95);
+
+    // A person looked and agrees the feed is empty now.
+    let accepted = pull_json(dir.path(), &["feodo", "--accept"], 0);
+    assert_eq!(accepted["outcome"], "applied", "{accepted}");
+    assert_eq!(accepted["withdrawn"], 95);
+    assert_eq!(status(dir.path(), 50), Status::Revoked);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mostly_broken_download_is_held_and_bad_lines_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FeedServer::start(&feodo_csv(0..20)).await;
+    write_config(dir.path(), &server.url, "");
+    pull_json(dir.path(), &["--init-library"], 0);
+
+    let mut garbled = feodo_csv(0..20);
+    garbled.push_str("\"2021-01-17\",\"not-an-ip\",\"447\",\"online\",\"2026-12-01\",\"QakBot\"\n");
+    server.publish(&garbled);
+    let one_bad = run_expecting(dir.path(), &["pull"], 3);
+    let stderr = String::from_utf8_lossy(&one_bad.stderr);
+    assert!(
+        stderr.contains(&server.url) && stderr.contains(":28:"),
+        "{stderr}"
+    );
+
+    let mut broken = feodo_csv(0..5);
+    broken.push_str(
+        &"\"2021-01-17\",\"not-an-ip\",\"447\",\"online\",\"2026-12-01\",\"QakBot\"\n".repeat(30),
+    );
+    server.publish(&broken);
+    let report = pull_json(dir.path(), &[], 4);
+    assert_eq!(report["outcome"], "held", "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("invalid"),
+        "{report}"
+    );
+    assert_eq!(status(dir.path(), 7), Status::Active);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_fills_the_library_the_config_names_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "https://feeds.example/x.csv", "");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let list = elsewhere.path().join("list.txt");
+    std::fs::write(&list, "45.0.0.9\n").unwrap();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin!("iocsync"))
+        .current_dir(elsewhere.path())
+        .args([
+            "--config",
+            dir.path().join("iocsync.toml").to_str().unwrap(),
+        ])
+        .args(["import", list.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(dir.path().join("library.db").exists());
+    assert!(!elsewhere.path().join("iocsync.db").exists());
+    let collections = iocsync(dir.path())
+        .current_dir(elsewhere.path())
+        .args(["collections", "show", "all"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&collections.stdout).contains("45.0.0.9"));
+}
+
+/// Vision One's suspicious IPs and the Deep Security list's items.
+fn pushed(emulator: &emulator::RunningEmulator) -> (Vec<String>, Vec<String>) {
+    let snapshot = emulator.emulator().snapshot();
+    let v1 = support::suspicious(&snapshot);
+    let mut ds: Vec<String> = snapshot
+        .ip_lists
+        .iter()
+        .filter(|list| list.name.starts_with("Feodo"))
+        .flat_map(|list| {
+            list.items
+                .iter()
+                .map(|i| i.trim_end_matches("/32").to_owned())
+        })
+        .collect();
+    ds.sort();
+    (v1, ds)
+}
+
+fn sorted(ids: impl IntoIterator<Item = u32>) -> Vec<String> {
+    let mut values: Vec<String> = ids.into_iter().map(feodo_ip).collect();
+    values.sort();
+    values
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_pulls_and_its_workflows_follow_within_one_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = support::emulator().await;
+    let key = support::write_key(dir.path());
+    let server = FeedServer::start(&feodo_csv(0..100)).await;
+    let extra = format!(
+        r#"schedule = "1s"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "{v1}"
+api_key = "file:{key}"
+proxy = "none"
+
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "{ds}"
+api_key = "file:{key}"
+auth_header = "api-secret-key"
+proxy = "none"
+
+[[workflows]]
+name = "block"
+collection = "all"
+target = "v1"
+action = "blocklist"
+after = ["feodo"]
+
+[[workflows]]
+name = "ips"
+collection = "all"
+target = "ds"
+action = "ip-list"
+schedule = "after-feeds"
+parameters = {{ list_name = "Feodo", aggregate = false }}
+"#,
+        v1 = emulator.base_url(),
+        ds = emulator.deep_security_url(),
+        key = key.display()
+    );
+    write_config(dir.path(), &server.url, &extra);
+    let daemon = Daemon::start(dir.path());
+
+    let everything = sorted(0..100);
+    wait_for(
+        "the first pull on both targets",
+        Duration::from_secs(30),
+        || async { pushed(&emulator) == (everything.clone(), everything.clone()) },
+    )
+    .await;
+
+    server.publish(&feodo_csv(10..105));
+    let tomorrow = sorted(10..105);
+    wait_for(
+        "10% gone and 5% new on both targets",
+        Duration::from_secs(30),
+        || async { pushed(&emulator) == (tomorrow.clone(), tomorrow.clone()) },
+    )
+    .await;
+
+    server.publish(&feodo_csv(0..0));
+    wait_for(
+        "the empty download held",
+        Duration::from_secs(30),
+        || async { daemon.json("/api/feeds").await[0]["state"]["outcome"] == "held" },
+    )
+    .await;
+    // Two more ticks of the daemon: still nothing removed.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(pushed(&emulator), (tomorrow.clone(), tomorrow.clone()));
+    let metrics = daemon.text("/metrics").await;
+    assert!(
+        metrics.contains("iocsync_feed_held{feed=\"feodo\"} 1"),
+        "{metrics}"
+    );
+    let page = daemon.text("/").await;
+    assert!(
+        page.contains("Pull held:") && page.contains("listed nothing"),
+        "{page}"
+    );
+    assert!(
+        daemon
+            .logs()
+            .iter()
+            .any(|l| l.contains("pull HELD") && l.contains("WARN")),
+        "a held pull is a warning"
+    );
+    drop(daemon);
+}
