@@ -411,12 +411,59 @@ def taxii_round_trip(iocsync, medallion, workdir):
         proc, _ = iocsync.run(Path(workdir) / "listing.db", f"taxii+{base}/taxii2/", env=env)
         check("a server URL lists its collections", proc.returncode == 1 and COLLECTION in proc.stderr,
               proc.stderr[-1000:])
+        taxii_feed_pull(iocsync, collection, collection_url, workdir, first + later)
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def taxii_feed_pull(iocsync, collection, collection_url, workdir, objects):
+    """A TAXII collection as a `[[feeds]]` entry: `iocsync pull` polls it incrementally from the
+    cursor kept with the feed, with per-feed credentials, and a revoked indicator is withdrawn."""
+    config = Path(workdir) / "feeds.toml"
+    library = Path(workdir) / "feeds.db"
+    config.write_text(f'''
+[library]
+path = "{library}"
+
+[[feeds]]
+name = "intel"
+url = "taxii+{collection_url}"
+basic_user = "{USER}"
+basic_password = "env:INTEROP_TAXII_PASSWORD"
+''')
+
+    def pull(*extra):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IOCSYNC_")}
+        env["INTEROP_TAXII_PASSWORD"] = PASSWORD
+        proc = subprocess.run([iocsync.binary, "--config", str(config), "pull", "--json", *extra],
+                              capture_output=True, text=True, env=env, cwd=workdir)
+        try:
+            return proc, json.loads(proc.stdout)[0]
+        except (ValueError, IndexError):
+            return proc, None
+
+    proc, report = pull("--init-library")
+    check("a TAXII feed's first pull lists every object", proc.returncode == 0 and report
+          and report["outcome"] == "applied" and report["listed"] == len(objects),
+          f"exit {proc.returncode}: {report} {proc.stderr[-1000:]}")
+    proc, report = pull()
+    check("the next pull starts from the feed's cursor: nothing new",
+          proc.returncode == 0 and report and report["listed"] == 0 and report["outcome"] == "applied",
+          f"{report} {proc.stderr[-500:]}")
+    time.sleep(0.05)
+    revoked = objects[0].new_version(revoked=True)
+    collection.add_objects(stix2.Bundle(objects=[revoked]).serialize())
+    proc, report = pull()
+    value = objects[0].pattern.split("'")[1]
+    db = sqlite3.connect(library)
+    status = db.execute("SELECT status FROM indicators WHERE value = ?", (value,)).fetchone()
+    db.close()
+    check("a revoked indicator is withdrawn by the next pull",
+          proc.returncode == 0 and status == ("revoked",), f"{report} {status}")
 
 
 def main():

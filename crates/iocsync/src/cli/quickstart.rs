@@ -6,7 +6,8 @@
 //!    every Trend Micro target pointed at the emulator.
 //! 2. The built-in emulator on `127.0.0.1`, its state kept in the directory so a second
 //!    quickstart finds what the first one sent.
-//! 3. [`samples`]: the bundled feeds imported into the directory's library.
+//! 3. [`samples`]: the bundled feeds published on loopback and pulled through the config's
+//!    `[[feeds]]`, as the daemon pulls real feeds.
 //! 4. Every workflow of the config run by the engine, exactly as `iocsync run` does.
 //! 5. The daemon started in-process and each webhook trigger fired at it with a signed
 //!    alert (`examples/siem-alert.json`), as a SIEM would.
@@ -158,6 +159,7 @@ async fn start_emulator(paths: &Paths) -> anyhow::Result<RunningEmulator> {
 fn write_config(
     paths: &Paths,
     emulator: &RunningEmulator,
+    feeds_url: String,
 ) -> anyhow::Result<(Config, SecretString, Vec<String>)> {
     let key = setup::read_secret(&paths.key)?.context("the emulator key file is missing")?;
     let hook_secret = setup::hook_secret(&key);
@@ -165,6 +167,7 @@ fn write_config(
     let endpoints = Endpoints {
         base_url: emulator.base_url(),
         deep_security_url: emulator.deep_security_url(),
+        feeds_url,
     };
     let (text, left_out) = setup::derive_config(super::init::EXAMPLE_CONFIG, &endpoints, paths)?;
     super::init::write_config(&paths.config, &text, true)?;
@@ -208,11 +211,15 @@ fn quickstart(
     emulator: &RunningEmulator,
     say: &dyn Fn(&str),
 ) -> anyhow::Result<(Summary, crate::serve::RunningServer)> {
-    let (config, hook_secret, left_out) = write_config(paths, emulator)?;
+    let (feeds_url, publisher) = runtime.block_on(samples::publish())?;
+    let (config, hook_secret, left_out) = write_config(paths, emulator, feeds_url)?;
     let mut library = Library::open(&config.library)
         .with_context(|| format!("cannot open the library {}", config.library.display()))?;
-    say("importing the sample feeds ...");
-    let imported = samples::import_all(&mut library)?;
+    say("pulling the sample feeds from loopback ...");
+    // Blocking downloads on this thread; the publisher answers from the runtime's workers.
+    let pulled = samples::pull_all(&config, &mut library);
+    publisher.abort();
+    let imported = pulled?;
     let workflows = run_workflows(runtime, &config, &mut library, say)?;
     drop(library);
     let config = Arc::new(config);

@@ -69,12 +69,15 @@ fn print(why: &engine::why::Why) {
         }
         for vote in &indicator.sources {
             outln!(
-                "  source {}: score {}, {}, last listed {}",
+                "  source {}: score {}, {}, last listed {}{}",
                 vote.source,
                 vote.score
                     .map_or_else(|| "none".to_owned(), |s| s.to_string()),
                 if vote.revoked { "withdrawn" } else { "listed" },
-                vote.last_seen.format("%Y-%m-%d %H:%M UTC")
+                vote.last_seen.format("%Y-%m-%d %H:%M UTC"),
+                vote.reported_at
+                    .map(|at| format!(", the source's date {}", at.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default()
             );
         }
         for collection in &indicator.collections {

@@ -1,12 +1,15 @@
 //! The bundled sample feeds (`examples/feeds/`), embedded so the binary works from any folder,
-//! and their import into the quickstart library with the same readers as `iocsync import`.
-
-use std::io::Cursor;
+//! published on loopback as a feed host would, and pulled through the quickstart config's
+//! `[[feeds]]` with the code of `iocsync pull`.
 
 use anyhow::Context;
-use feeds::{Columns, Defaults, Options, Severity};
+use chrono::Utc;
+use engine::Config;
+use feeds::Columns;
 use serde::Serialize;
-use store::{Class, Library};
+use store::{Class, Library, Outcome};
+
+use crate::pull::{PullOptions, pull};
 
 /// One sample feed and how it is imported.
 pub struct Sample {
@@ -82,7 +85,9 @@ pub struct Imported {
     pub source: &'static str,
     pub default_score: Option<u8>,
     pub class: Class,
-    /// Sightings merged into the library.
+    /// How the pull ended (a second quickstart finds the samples unchanged).
+    pub outcome: Outcome,
+    /// Values the pull listed.
     pub sightings: u64,
     /// Records that were not indicators (with their reason in `problems`).
     pub invalid: u64,
@@ -93,58 +98,62 @@ pub struct Imported {
     pub problems: Vec<String>,
 }
 
-/// Reads every sample feed into `library`.
-pub fn import_all(library: &mut Library) -> anyhow::Result<Vec<Imported>> {
-    SAMPLES
-        .iter()
-        .map(|sample| import(library, sample))
-        .collect()
+/// Publishes every sample at `http://127.0.0.1:PORT/feeds/NAME`, as a feed host would;
+/// returns the base URL and the server task (aborted when the quickstart ends).
+pub async fn publish() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    let app = axum::Router::new().route(
+        "/feeds/{name}",
+        axum::routing::get(|Path(name): Path<String>| async move {
+            SAMPLES
+                .iter()
+                .find(|sample| sample.name == name)
+                .map(|sample| sample.text)
+                .ok_or(StatusCode::NOT_FOUND)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on loopback for the sample feeds")?;
+    let url = format!("http://{}/feeds", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the sample feed server stopped");
+        }
+    });
+    Ok((url, task))
 }
 
-fn import(library: &mut Library, sample: &Sample) -> anyhow::Result<Imported> {
-    let columns = Columns::default();
-    let format = feeds::detect(sample.name, sample.text.as_bytes(), &columns);
-    let mut defaults = Defaults::new(sample.source);
-    defaults.score = sample.score;
-    defaults.class = sample.class;
-    let options = Options { defaults, columns };
-    let reader = feeds::open(format, sample.name, Cursor::new(sample.text), options);
-    let mut imported = Imported {
-        feed: sample.name,
-        format: format.as_str(),
-        source: sample.source,
-        default_score: sample.score,
-        class: sample.class,
-        sightings: 0,
-        invalid: 0,
-        skipped: 0,
-        new: 0,
-        problems: Vec::new(),
-    };
-    let mut sightings = Vec::new();
-    for record in reader {
-        match record {
-            Ok(sighting) => sightings.push(sighting),
-            Err(problem) => {
-                match problem.severity {
-                    Severity::Invalid => imported.invalid += 1,
-                    Severity::Skipped => imported.skipped += 1,
-                }
-                imported.problems.push(problem.to_string());
-            }
-        }
-    }
-    let report = library
-        .merge(&sightings)
-        .with_context(|| format!("cannot import {} into the library", sample.name))?;
-    imported.sightings = sightings.len() as u64;
-    imported.new = report.created as u64;
-    imported.invalid += report.rejected.len() as u64;
-    imported.problems.extend(
-        report
-            .rejected
-            .iter()
-            .map(|r| format!("{}: `{}` refused: {}", sample.name, r.value, r.reason)),
-    );
-    Ok(imported)
+/// Pulls every `[[feeds]]` entry of the quickstart config (the samples, from loopback) with
+/// the code of `iocsync pull`.
+pub fn pull_all(config: &Config, library: &mut Library) -> anyhow::Result<Vec<Imported>> {
+    config
+        .feeds
+        .iter()
+        .enumerate()
+        .map(|(index, feed)| {
+            let options = PullOptions {
+                accept: false,
+                now: Utc::now(),
+            };
+            let pulled = pull(library, feed, index, options)?;
+            let sample = SAMPLES.iter().find(|s| s.source == feed.name);
+            Ok(Imported {
+                feed: sample.map_or("?", |s| s.name),
+                format: sample.map_or("?", |s| {
+                    feeds::detect(s.name, s.text.as_bytes(), &Columns::default()).as_str()
+                }),
+                source: sample.map_or("?", |s| s.source),
+                default_score: feed.score,
+                class: feed.class,
+                outcome: pulled.outcome,
+                sightings: pulled.listed,
+                invalid: pulled.invalid,
+                skipped: pulled.skipped,
+                new: pulled.new,
+                problems: pulled.problems,
+            })
+        })
+        .collect()
 }

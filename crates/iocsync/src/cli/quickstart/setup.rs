@@ -101,6 +101,8 @@ pub struct Endpoints {
     pub base_url: String,
     /// Deep Security.
     pub deep_security_url: String,
+    /// The loopback server publishing the bundled sample feeds (`{feeds_url}/blocklist.txt`).
+    pub feeds_url: String,
 }
 
 /// The quickstart config: the example with its Trend Micro targets on the emulator, their
@@ -149,6 +151,12 @@ pub fn derive_config(
             });
         }
     }
+    // The example's feeds are on the internet: the quickstart pulls the bundled samples, from
+    // loopback, through [[feeds]] entries of its own.
+    doc.insert(
+        "feeds".into(),
+        Value::Array(sample_feeds(&endpoints.feeds_url)),
+    );
     if let Some(Value::Array(triggers)) = doc.get_mut("triggers") {
         for trigger in triggers.iter_mut().filter_map(Value::as_table_mut) {
             trigger.remove("token");
@@ -160,6 +168,26 @@ pub fn derive_config(
                   # with its comments), every Trend Micro target pointed at the local emulator.\n\
                   # Rewritten on every quickstart, since the emulator's port changes.\n\n";
     Ok((format!("{header}{body}"), left_out))
+}
+
+/// One `[[feeds]]` entry per bundled sample, published at `feeds_url`.
+fn sample_feeds(feeds_url: &str) -> Vec<Value> {
+    super::samples::SAMPLES
+        .iter()
+        .map(|sample| {
+            let mut feed = Table::new();
+            feed.insert("name".into(), Value::String(sample.source.into()));
+            feed.insert(
+                "url".into(),
+                Value::String(format!("{feeds_url}/{}", sample.name)),
+            );
+            if let Some(score) = sample.score {
+                feed.insert("score".into(), Value::Integer(i64::from(score)));
+            }
+            feed.insert("class".into(), Value::String(sample.class.to_string()));
+            Value::Table(feed)
+        })
+        .collect()
 }
 
 fn name_of(table: &Table) -> String {
@@ -181,6 +209,7 @@ mod tests {
         let endpoints = Endpoints {
             base_url: "http://127.0.0.1:9".into(),
             deep_security_url: "http://127.0.0.1:9/api".into(),
+            feeds_url: "http://127.0.0.1:8/feeds".into(),
         };
         let (text, left_out) =
             derive_config(crate::cli::init::EXAMPLE_CONFIG, &endpoints, &paths).unwrap();
@@ -190,6 +219,16 @@ mod tests {
             "the http target needs a real receiver"
         );
         assert!(!config.targets.is_empty());
+        assert_eq!(config.feeds.len(), super::super::samples::SAMPLES.len());
+        for feed in &config.feeds {
+            let engine::Location::Url(url) = &feed.location else {
+                panic!("{} is not pulled from a URL", feed.name);
+            };
+            assert!(
+                url.as_str().starts_with("http://127.0.0.1:8/feeds/"),
+                "{url}"
+            );
+        }
         for target in &config.targets {
             assert!(!left_out.contains(&target.name));
         }

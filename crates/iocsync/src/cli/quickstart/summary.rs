@@ -165,11 +165,14 @@ fn table(header: &[&str]) -> Table {
 }
 
 fn feeds_table(imported: &[Imported]) -> Table {
-    let mut out = table(&["feed", "format", "sightings", "new", "invalid", "skipped"]);
+    let mut out = table(&[
+        "feed", "format", "pull", "listed", "new", "invalid", "skipped",
+    ]);
     for feed in imported {
         out.add_row([
             feed.feed.to_owned(),
             feed.format.to_owned(),
+            feed.outcome.to_string(),
             feed.sightings.to_string(),
             feed.new.to_string(),
             feed.invalid.to_string(),
