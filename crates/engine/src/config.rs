@@ -1911,6 +1911,16 @@ schedule = "after-feeds"
             .unwrap_err()
             .to_string();
         assert_eq!(after, "workflows[0].after[0]: no feed `ghost` in [[feeds]]");
+        let clear =
+            with("[[feeds]]\nname = \"f\"\nurl = \"http://feeds.example/x\"\nbearer = \"env:T\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(clear.starts_with("feeds[0].url: plain http://"), "{clear}");
+        assert!(
+            with("[[feeds]]\nname = \"f\"\nurl = \"http://127.0.0.1:8/x\"\nbearer = \"env:T\"\n")
+                .is_ok()
+        );
+        assert!(with("[[feeds]]\nname = \"f\"\nurl = \"http://feeds.example/x\"\n").is_ok());
     }
 
     #[test]

@@ -183,6 +183,8 @@ pub(super) struct RawFeed {
     proxy: Option<String>,
     #[serde(default)]
     misp: MispFilters,
+    #[serde(default)]
+    allow_plain_http: bool,
 }
 
 pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
@@ -205,6 +207,19 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
             return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
         }
     }
+    let auth = auth(&path, raw.bearer, raw.basic_user, raw.basic_password)?;
+    let sends_secrets = !raw.headers.is_empty() || auth != FeedAuth::None;
+    if let Location::Url(url) = &location
+        && url.scheme().ends_with("http")
+        && sends_secrets
+        && !raw.allow_plain_http
+        && !super::transport::is_loopback(url)
+    {
+        return Err(invalid(
+            key("url"),
+            "plain http:// to a non-loopback host sends the feed's credentials in clear text; use https:// or set allow_plain_http = true",
+        ));
+    }
     let schedule = raw
         .schedule
         .map(|text| parse_schedule(&text).map_err(|reason| invalid(key("schedule"), reason)))
@@ -223,7 +238,7 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
         tags: raw.tags,
         class: raw.class,
         headers: raw.headers,
-        auth: auth(&path, raw.bearer, raw.basic_user, raw.basic_password)?,
+        auth,
         expire_after,
         min_ratio: share(&key("min_ratio"), raw.min_ratio, 0.5)?,
         max_invalid: share(&key("max_invalid"), raw.max_invalid, 0.5)?,

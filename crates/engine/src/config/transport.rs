@@ -92,7 +92,7 @@ fn cleartext(product: Product) -> String {
 }
 
 /// True for 127.0.0.0/8, `::1` (also as `::ffff:127.x.x.x`) and `localhost`.
-fn is_loopback(url: &Url) -> bool {
+pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(addr)) => addr.is_loopback(),
         Some(Host::Ipv6(addr)) => {
