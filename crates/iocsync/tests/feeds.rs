@@ -291,3 +291,107 @@ parameters = {{ list_name = "Feodo", aggregate = false }}
     );
     drop(daemon);
 }
+
+/// A MISP instance's `/attributes/restSearch` on loopback: checks the key, keeps attributes
+/// changed at or after the request's `timestamp`, pages by `limit` / `page`.
+async fn misp(attributes: std::sync::Arc<std::sync::Mutex<Vec<Value>>>) -> String {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().route(
+        "/attributes/restSearch",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let attributes = std::sync::Arc::clone(&attributes);
+            async move {
+                if headers
+                    .get("authorization")
+                    .is_none_or(|v| v != "misp-test-key")
+                {
+                    return StatusCode::FORBIDDEN.into_response();
+                }
+                let query: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(query["returnFormat"], "json");
+                assert_eq!(query["to_ids"], true);
+                let since = query["timestamp"].as_i64().unwrap_or(0);
+                let limit = query["limit"].as_u64().unwrap_or(1000) as usize;
+                let page = query["page"].as_u64().unwrap_or(1) as usize;
+                let all = attributes.lock().unwrap().clone();
+                let page: Vec<Value> = all
+                    .into_iter()
+                    .filter(|a| a["timestamp"].as_str().unwrap().parse::<i64>().unwrap() >= since)
+                    .skip((page - 1) * limit)
+                    .take(limit)
+                    .collect();
+                axum::Json(serde_json::json!({"response": {"Attribute": page}})).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn misp_attribute(id: u32, value: &str, timestamp: i64, deleted: bool) -> Value {
+    serde_json::json!({
+        "id": id.to_string(), "event_id": "7", "type": "ip-dst", "category": "Network activity",
+        "to_ids": true, "timestamp": timestamp.to_string(), "deleted": deleted, "value": value,
+        "uuid": format!("5f0c1d2e-0000-4000-8000-{id:012}"),
+        "Event": {"id": "7", "info": "C2 wave", "threat_level_id": "1"},
+        "Tag": [{"name": "tlp:green"}]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misp_feed_is_pulled_incrementally_from_its_last_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let attributes = std::sync::Arc::new(std::sync::Mutex::new(vec![
+        misp_attribute(1, &feodo_ip(1), 1_767_225_600, false),
+        misp_attribute(2, &feodo_ip(2), 1_767_225_700, false),
+    ]));
+    let url = misp(std::sync::Arc::clone(&attributes)).await;
+    std::fs::write(dir.path().join("misp.key"), "misp-test-key").unwrap();
+    let extra = format!(
+        "format = \"misp-api\"\nheaders = {{ Authorization = \"file:{}\" }}\n",
+        dir.path().join("misp.key").display()
+    );
+    write_config(dir.path(), &url, &extra);
+    let first = pull_json(dir.path(), &["--init-library"], 0);
+    assert_eq!(
+        (first["outcome"].as_str(), first["listed"].as_u64()),
+        (Some("applied"), Some(2)),
+        "{first}"
+    );
+    let record = Library::open(dir.path().join("library.db"))
+        .unwrap()
+        .indicator(Kind::Ipv4, &feodo_ip(1), chrono::Utc::now())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.score,
+        Some(9),
+        "the feed's own score wins over threat level 1"
+    );
+
+    let again = pull_json(dir.path(), &[], 0);
+    assert!(
+        again["listed"].as_u64().unwrap() <= 1,
+        "only what changed at or after the cursor: {again}"
+    );
+    attributes
+        .lock()
+        .unwrap()
+        .push(misp_attribute(3, &feodo_ip(3), 1_767_226_000, false));
+    let later = pull_json(dir.path(), &[], 0);
+    assert_eq!(later["new"], 1, "{later}");
+    assert_eq!(status(dir.path(), 3), Status::Active);
+    // An incremental feed withdraws nothing for being absent from a pull.
+    assert_eq!(status(dir.path(), 1), Status::Active);
+
+    std::fs::write(dir.path().join("misp.key"), "wrong-key-value").unwrap();
+    let refused = run_expecting(dir.path(), &["pull"], 1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("failed") && !stderr.contains("wrong-key-value"),
+        "{stderr}"
+    );
+}
