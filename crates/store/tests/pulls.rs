@@ -254,3 +254,102 @@ fn an_unchanged_pull_confirms_the_snapshot_and_a_silent_source_expires() {
     assert_eq!((state.outcome, state.live), (Outcome::Failed, 0));
     assert_eq!(state.reason.as_deref(), Some("HTTP 503"));
 }
+
+mod same_rules {
+    //! A pull merges through its writer, inside one transaction with the withdrawals; `merge_at`
+    //! in chunks of its own. Both must leave the library in the same state.
+
+    use super::*;
+    use proptest::prelude::*;
+    use store::{Class, IndicatorRecord, SourceVote};
+
+    const VALUES: [&str; 4] = [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ];
+
+    fn sighting() -> impl Strategy<Value = Sighting> {
+        (
+            0..VALUES.len(),
+            proptest::option::of(0u8..=10),
+            any::<bool>(),
+            proptest::option::of(0u32..3),
+            proptest::option::of(1u32..28),
+            proptest::option::of("[a-c]"),
+            prop::collection::vec("[x-z]", 0..3),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(v, score, asset, display, until, description, tags, revoked)| {
+                    let mut s = ip(VALUES[v], FEED, 0, 1);
+                    s.score = score;
+                    s.class = if asset {
+                        Class::Asset
+                    } else {
+                        Class::Indicator
+                    };
+                    s.display = display.map(|d| format!("shown-{d}"));
+                    s.valid_until = until.map(day);
+                    s.description = description;
+                    s.tags = tags;
+                    s.revoked = revoked && v % 2 == 0;
+                    s.reported_at = until.map(|d| day(d) - Duration::days(40));
+                    s
+                },
+            )
+    }
+
+    fn state(lib: &Library) -> Vec<(IndicatorRecord, Vec<SourceVote>)> {
+        VALUES
+            .iter()
+            .filter_map(|v| {
+                let record = lib.indicator(Kind::Ipv4, v, day(15)).unwrap()?;
+                Some((record, lib.votes(Kind::Ipv4, v).unwrap()))
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn a_pull_merges_as_merge_at_does(
+            earlier in prop::collection::vec(sighting(), 0..6),
+            other in prop::collection::vec(sighting(), 0..4),
+            batch in prop::collection::vec(sighting(), 0..12),
+        ) {
+            let (_a_dir, mut a) = library();
+            let (_b_dir, mut b) = library();
+            // What the library held before: this source's earlier sightings and another's.
+            let mut before: Vec<Sighting> = earlier
+                .into_iter()
+                .map(|s| Sighting { seen_at: day(3), ..s })
+                .collect();
+            before.extend(other.into_iter().map(|s| Sighting {
+                source: "analyst".into(),
+                seen_at: day(4),
+                ..s
+            }));
+            a.merge_at(&before, day(4)).unwrap();
+            b.merge_at(&before, day(4)).unwrap();
+
+            let batch: Vec<Sighting> = batch
+                .into_iter()
+                .map(|s| Sighting { seen_at: day(10), ..s })
+                .collect();
+            let per_sighting = a.merge_at(&batch, day(10)).unwrap();
+            let mut writer = b.begin_pull(FEED, day(10)).unwrap();
+            writer.merge(&batch).unwrap();
+            let pulled = writer
+                .finish(Finish {
+                    checks: None,
+                    ..finish(FeedMode::Incremental, batch.len() as u64)
+                })
+                .unwrap();
+            prop_assert_eq!(state(&a), state(&b));
+            prop_assert_eq!(per_sighting.created, pulled.merge.created);
+            prop_assert_eq!(per_sighting.updated, pulled.merge.updated);
+        }
+    }
+}
