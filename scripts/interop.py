@@ -440,7 +440,7 @@ basic_password = "env:INTEROP_TAXII_PASSWORD"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IOCSYNC_")}
         env["INTEROP_TAXII_PASSWORD"] = PASSWORD
         proc = subprocess.run([iocsync.binary, "--config", str(config), "pull", "--json", *extra],
-                              capture_output=True, text=True, env=env, cwd=workdir)
+                              capture_output=True, text=True, env=env)
         try:
             return proc, json.loads(proc.stdout)[0]
         except (ValueError, IndexError):

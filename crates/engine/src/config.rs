@@ -1921,6 +1921,18 @@ schedule = "after-feeds"
                 .is_ok()
         );
         assert!(with("[[feeds]]\nname = \"f\"\nurl = \"http://feeds.example/x\"\n").is_ok());
+        let taxii = |host: &str| {
+            with(&format!(
+                "[[feeds]]\nname = \"t\"\nurl = \"taxii+http://{host}/api/collections/1/\"\nbearer = \"env:T\"\n"
+            ))
+        };
+        assert!(taxii("127.0.0.1:5000").is_ok());
+        assert!(
+            taxii("taxii.example")
+                .unwrap_err()
+                .to_string()
+                .contains("clear text")
+        );
     }
 
     #[test]

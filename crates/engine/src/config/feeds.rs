@@ -210,10 +210,9 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
     let auth = auth(&path, raw.bearer, raw.basic_user, raw.basic_password)?;
     let sends_secrets = !raw.headers.is_empty() || auth != FeedAuth::None;
     if let Location::Url(url) = &location
-        && url.scheme().ends_with("http")
         && sends_secrets
         && !raw.allow_plain_http
-        && !super::transport::is_loopback(url)
+        && cleartext_remote(url)
     {
         return Err(invalid(
             key("url"),
@@ -287,6 +286,18 @@ fn location(key: &str, text: &str, format: FeedFormat) -> Result<Location, Confi
             "expected https://, http://, taxii+https:// or a file path",
         )),
     }
+}
+
+/// Whether `url` is plain http (also under `taxii+`) to a host other than this machine. The
+/// `url` crate reads a `taxii+http` URL's host as opaque text, so it is read again without the
+/// prefix to see an address.
+fn cleartext_remote(url: &url::Url) -> bool {
+    let plain = url
+        .as_str()
+        .strip_prefix("taxii+")
+        .and_then(|rest| url::Url::parse(rest).ok())
+        .unwrap_or_else(|| url.clone());
+    plain.scheme() == "http" && !super::transport::is_loopback(&plain)
 }
 
 fn mode(key: &str, text: Option<&str>, format: FeedFormat) -> Result<FeedMode, ConfigError> {
