@@ -144,6 +144,30 @@ fn every_structural_problem_is_named_by_its_key_path() {
 }
 
 #[test]
+fn every_feed_problem_is_named_and_workflows_name_only_missing_feeds() {
+    let dir = TempDir::new().unwrap();
+    with_key_file(&dir);
+    let broken = format!(
+        "{VALID}\n[[feeds]]\nname = \"feodo\"\nurl = \"https://feeds.example/f.csv\"\nheaders = {{ Authorization = \"{SECRET}\" }}\n\n[[feeds]]\nname = \"ok\"\nurl = \"list.txt\"\nmin_ratio = 3\n"
+    )
+    .replacen(
+        "schedule = \"1h\"",
+        "schedule = \"1h\"\nafter = [\"feodo\", \"ghost\"]",
+        1,
+    );
+    assert_eq!(
+        keys(dir.path(), &broken),
+        [
+            "feeds[0].headers.Authorization",
+            "feeds[1].min_ratio",
+            "workflows[0].after[1]",
+        ]
+    );
+    let run = check(dir.path(), &broken, false);
+    assert!(!run.stdout.contains(SECRET), "{}", run.stdout);
+}
+
+#[test]
 fn inline_secrets_are_refused_without_being_echoed() {
     let dir = TempDir::new().unwrap();
     let broken = VALID.replace("env:CHECK_TEST_V1_KEY", SECRET);

@@ -36,7 +36,7 @@ pub fn problems(doc: &Table) -> Vec<Problem> {
     problems.extend(validate(skeleton, &|key| key));
     let library = placeholder_library();
     let (valid_targets, bad_target_names) = check_targets(doc, &library, &mut problems);
-    let valid_feeds = check_feeds(doc, &library, &mut problems);
+    let feed_names = check_feeds(doc, &library, &mut problems);
     for list in ["collections", "workflows", "triggers"] {
         for (i, entry) in entries(doc, list) {
             // A workflow or trigger naming a broken target would only repeat its error.
@@ -49,7 +49,7 @@ pub fn problems(doc: &Table) -> Vec<Problem> {
                 mini.insert("targets".into(), Value::Array(valid_targets.clone()));
             }
             if list == "workflows" {
-                mini.insert("feeds".into(), Value::Array(valid_feeds.clone()));
+                mini.insert("feeds".into(), Value::Array(feed_names.clone()));
             }
             mini.insert(list.into(), Value::Array(vec![entry.clone()]));
             problems.extend(validate(mini, &|key| renumber(key, list, i)));
@@ -58,19 +58,22 @@ pub fn problems(doc: &Table) -> Vec<Problem> {
     problems
 }
 
-/// Validates each feed alone; returns the valid ones (workflows may follow them).
+/// Validates each feed alone; returns a stand-in for every named feed, valid or not, for the
+/// workflows that follow feeds (a broken feed's own errors are reported once, here).
 fn check_feeds(doc: &Table, library: &Table, problems: &mut Vec<Problem>) -> Vec<Value> {
-    let mut valid = Vec::new();
+    let mut names = Vec::new();
     for (i, entry) in entries(doc, "feeds") {
         let mut mini = library.clone();
         mini.insert("feeds".into(), Value::Array(vec![entry.clone()]));
-        let found = validate(mini, &|key| renumber(key, "feeds", i));
-        if found.is_empty() {
-            valid.push(entry.clone());
+        problems.extend(validate(mini, &|key| renumber(key, "feeds", i)));
+        if let Some(name) = entry.get("name").and_then(Value::as_str) {
+            let mut stand_in = Table::new();
+            stand_in.insert("name".into(), Value::String(name.to_owned()));
+            stand_in.insert("url".into(), Value::String("feed.txt".into()));
+            names.push(Value::Table(stand_in));
         }
-        problems.extend(found);
     }
-    valid
+    names
 }
 
 /// Validates each target alone; returns the valid ones and the names of the others.
