@@ -75,7 +75,8 @@ pub struct Transport {
     pub verify_tls: bool,
     /// A PEM file of CA certificates trusted besides the system's (a company CA).
     pub ca_file: Option<PathBuf>,
-    /// A proxy URL (`http://proxy:3128`); `None` uses the system's (`HTTPS_PROXY`, ...).
+    /// A proxy URL (`http://proxy:3128`), `none` for no proxy at all; `None` (or `system`)
+    /// uses the system's (`HTTPS_PROXY`, ...).
     pub proxy: Option<String>,
     /// The longest wait for a connection or between two reads (not for the whole body: a
     /// large feed may take minutes).
@@ -106,11 +107,16 @@ impl Transport {
             // Blocking reqwest applies this to sending and to each read of the body.
             .timeout(self.timeout)
             .redirect(redirect_policy(same_origin_only));
-        if let Some(proxy) = &self.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|_| {
-                FetchError::Client(format!("proxy `{}` is not a URL", redact(proxy)))
-            })?;
-            builder = builder.proxy(proxy);
+        match self.proxy.as_deref() {
+            None | Some("system") => {}
+            // As for targets: `proxy = "none"` ignores HTTPS_PROXY and friends.
+            Some("none") => builder = builder.no_proxy(),
+            Some(proxy) => {
+                let proxy = reqwest::Proxy::all(proxy).map_err(|_| {
+                    FetchError::Client(format!("proxy `{}` is not a URL", redact(proxy)))
+                })?;
+                builder = builder.proxy(proxy);
+            }
         }
         if !self.verify_tls {
             builder = builder.tls_danger_accept_invalid_certs(true);

@@ -53,9 +53,10 @@ pub struct PullSummary {
 
 impl PullSummary {
     /// Whether the pull changed which values the feed stands behind (workflows that follow
-    /// the feed run then).
+    /// the feed run then): new values, or withdrawn ones — also by `expire_after` during a
+    /// pull that found the feed unchanged or failed.
     pub fn changed(&self) -> bool {
-        self.outcome == Outcome::Applied && (self.new > 0 || self.withdrawn > 0)
+        self.new > 0 || self.withdrawn > 0
     }
 }
 
@@ -609,5 +610,36 @@ fn misp_key(feed: &Feed, index: usize) -> anyhow::Result<secrecy::SecretString> 
         None => anyhow::bail!(
             "feeds[{index}]: a MISP API feed needs its key: headers = {{ Authorization = \"env:MISP_KEY\" }}"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(outcome: Outcome, new: u64, withdrawn: u64) -> PullSummary {
+        PullSummary {
+            feed: "f".into(),
+            outcome,
+            reason: None,
+            listed: 0,
+            new,
+            withdrawn,
+            previous: 0,
+            records: 0,
+            invalid: 0,
+            skipped: 0,
+            problems: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn expiry_during_an_unchanged_or_failed_pull_is_a_change_workflows_follow() {
+        assert!(summary(Outcome::Applied, 1, 0).changed());
+        assert!(summary(Outcome::Unchanged, 0, 2).changed());
+        assert!(summary(Outcome::Failed, 0, 2).changed());
+        assert!(!summary(Outcome::Unchanged, 0, 0).changed());
+        assert!(!summary(Outcome::Held, 0, 0).changed());
     }
 }

@@ -207,6 +207,7 @@ async fn the_daemon_pulls_and_its_workflows_follow_within_one_cycle() {
     let server = FeedServer::start(&feodo_csv(0..100)).await;
     let extra = format!(
         r#"schedule = "1s"
+proxy = "none"
 
 [[targets]]
 name = "v1"

@@ -189,13 +189,6 @@ pub struct PullReport {
     pub merge: MergeReport,
 }
 
-impl PullReport {
-    /// Whether the pull changed which values the source stands behind.
-    pub fn changed(&self) -> bool {
-        self.outcome == Outcome::Applied && (self.new > 0 || self.withdrawn > 0)
-    }
-}
-
 /// One pull being written: sightings go in batch by batch, inside one transaction.
 pub trait PullWriter {
     /// Merges a batch of the download's sightings. Every sighting's `seen_at` must be the

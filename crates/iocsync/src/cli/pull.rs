@@ -83,14 +83,16 @@ fn chosen(config: &Config, names: &[String]) -> anyhow::Result<Vec<usize>> {
     }
     names
         .iter()
-        .map(|name| {
-            config.feed(name)?;
-            Ok(config
-                .feeds
-                .iter()
-                .position(|f| &f.name == name)
-                .unwrap_or(0))
-        })
+        .map(
+            |name| match config.feeds.iter().position(|f| &f.name == name) {
+                Some(index) => Ok(index),
+                // The config's own error names the feeds there are.
+                None => Err(config.feed(name).err().map_or_else(
+                    || anyhow::anyhow!("no feed named `{name}`"),
+                    anyhow::Error::from,
+                )),
+            },
+        )
         .collect()
 }
 
