@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -61,12 +62,34 @@ impl PullSummary {
 }
 
 /// How to pull.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PullOptions {
-    /// Apply a held download after a person looked at it (`pull --accept`): the sanity
-    /// checks are skipped when the download is the one that was held.
+    /// Apply a held download after a person looked at it (`pull --accept`): the copy kept
+    /// when it was held is applied as it is, without the sanity checks.
     pub accept: bool,
     pub now: DateTime<Utc>,
+    /// Where a held download is kept for a person to look at (`<feed>.download`), and where
+    /// `--accept` takes it from; `None` keeps nothing.
+    pub held_dir: Option<PathBuf>,
+}
+
+impl PullOptions {
+    /// Options for a pull now, keeping held downloads next to `library`
+    /// (`iocsync.db` → `iocsync.held/`).
+    pub fn next_to(library: &Path, accept: bool) -> PullOptions {
+        PullOptions {
+            accept,
+            now: Utc::now(),
+            held_dir: Some(library.with_extension("held")),
+        }
+    }
+
+    /// The kept copy of `feed`'s held download.
+    pub fn held_copy(&self, feed: &str) -> Option<PathBuf> {
+        self.held_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{feed}.download")))
+    }
 }
 
 /// Pulls `feed` (entry `index` of `[[feeds]]`, for error key paths) into `library`.
@@ -80,9 +103,9 @@ pub fn pull(
     let state = library.feed_state(&feed.name)?;
     let mut counts = Counts::default();
     let outcome = match feed.format {
-        FeedFormat::Taxii => pull_taxii(library, feed, index, &state, options, &mut counts),
-        FeedFormat::MispApi => pull_misp(library, feed, index, &state, options, &mut counts),
-        _ => pull_download(library, feed, index, &state, options, &mut counts),
+        FeedFormat::Taxii => pull_taxii(library, feed, index, &state, &options, &mut counts),
+        FeedFormat::MispApi => pull_misp(library, feed, index, &state, &options, &mut counts),
+        _ => pull_download(library, feed, index, &state, &options, &mut counts),
     };
     let report = match outcome {
         Ok(report) => report,
@@ -307,10 +330,20 @@ fn pull_download(
     feed: &Feed,
     index: usize,
     state: &Option<FeedState>,
-    options: PullOptions,
+    options: &PullOptions,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
-    let spooled = match fetch(feed, index, state.as_ref())? {
+    let held = state.as_ref().and_then(|s| s.held_hash.as_deref());
+    let kept = if options.accept {
+        kept_copy(feed, options, held)?
+    } else {
+        None
+    };
+    let fetched = match kept {
+        Some(spooled) => Fetched::Spooled(spooled),
+        None => fetch(feed, index, state.as_ref())?,
+    };
+    let spooled = match fetched {
         Fetched::NotModified => {
             return record(
                 library,
@@ -345,6 +378,11 @@ fn pull_download(
     let origin = origin(feed);
     let reader_options = reader_options(feed, options.now);
     let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
+    // A second handle on the copy, to keep it if the pull is held.
+    let mut copy = spooled
+        .file
+        .try_clone()
+        .context("cannot reopen the temporary copy of the download")?;
     let mut reader = feeds::open(
         format,
         &origin,
@@ -365,7 +403,54 @@ fn pull_download(
         cursor: None,
         expire_after: expire_after(feed),
     };
-    batcher.finish(finish)
+    let mut report = batcher.finish(finish)?;
+    if let Some(path) = options.held_copy(&feed.name) {
+        if report.outcome == Outcome::Held {
+            keep(&mut copy, &path)?;
+            let reason = report.reason.take().unwrap_or_default();
+            report.reason = Some(format!(
+                "{reason}; the download is kept at {}",
+                path.display()
+            ));
+        } else if path.exists() {
+            // Applied (accepted, or the feed recovered): the held copy is history.
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    Ok(report)
+}
+
+/// Keeps a held download's copy at `path` for a person to look at (written aside, then
+/// renamed, so a half-written copy is never taken for the held one).
+fn keep(copy: &mut File, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {} for the held download", dir.display()))?;
+    let mut aside = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write the held download in {}", dir.display()))?;
+    copy.rewind()
+        .and_then(|()| io::copy(copy, &mut aside).map(drop))
+        .with_context(|| format!("cannot keep the held download at {}", path.display()))?;
+    aside
+        .persist(path)
+        .with_context(|| format!("cannot keep the held download at {}", path.display()))?;
+    Ok(())
+}
+
+/// The kept copy of the held download, when it is still the one held (its hash says so).
+fn kept_copy(
+    feed: &Feed,
+    options: &PullOptions,
+    held: Option<&str>,
+) -> anyhow::Result<Option<Spooled>> {
+    let (Some(path), Some(held)) = (options.held_copy(&feed.name), held) else {
+        return Ok(None);
+    };
+    let Ok(file) = File::open(&path) else {
+        return Ok(None);
+    };
+    let spooled = spool(file, feed.max_bytes, Validators::default())?;
+    Ok((spooled.validators.content_hash.as_deref() == Some(held)).then_some(spooled))
 }
 
 /// The name problems carry: the file, or the URL without its query.
@@ -507,7 +592,7 @@ fn pull_taxii(
     feed: &Feed,
     index: usize,
     state: &Option<FeedState>,
-    options: PullOptions,
+    options: &PullOptions,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
     let Location::Url(url) = &feed.location else {
@@ -556,7 +641,7 @@ fn pull_misp(
     feed: &Feed,
     index: usize,
     state: &Option<FeedState>,
-    options: PullOptions,
+    options: &PullOptions,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
     let Location::Url(url) = &feed.location else {

@@ -110,11 +110,24 @@ async fn a_snapshot_feed_is_pulled_withdrawn_from_held_and_accepted() {
     assert_eq!(feeds[0]["state"]["outcome"], "held", "{feeds}");
     assert_eq!(feeds[0]["state"]["live"], 95);
 
-    // A person looked and agrees the feed is empty now.
+    // The held download is kept for the person who must look at it.
+    let kept = dir.path().join("library.held").join("feodo.download");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), feodo_csv(0..0));
+    assert!(stderr.contains("library.held/feodo.download"), "{stderr}");
+
+    // The host recovers meanwhile: `--accept` still applies exactly what was held and looked at.
+    server.publish(&feodo_csv(10..105));
     let accepted = pull_json(dir.path(), &["feodo", "--accept"], 0);
     assert_eq!(accepted["outcome"], "applied", "{accepted}");
     assert_eq!(accepted["withdrawn"], 95);
     assert_eq!(status(dir.path(), 50), Status::Revoked);
+    assert!(!kept.exists(), "an applied download is no longer kept");
+    // The next regular pull sees the recovered feed again.
+    let recovered = pull_json(dir.path(), &[], 0);
+    assert_eq!(
+        (recovered["outcome"].as_str(), recovered["new"].as_u64()),
+        (Some("applied"), Some(95))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

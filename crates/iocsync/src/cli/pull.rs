@@ -57,10 +57,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut summaries = Vec::new();
     for index in chosen {
         let feed = &config.feeds[index];
-        let options = PullOptions {
-            accept: args.accept,
-            now: Utc::now(),
-        };
+        let options = PullOptions::next_to(&config.library, args.accept);
         let summary = pull(&mut library, feed, index, options)?;
         if !args.json {
             print(&summary);

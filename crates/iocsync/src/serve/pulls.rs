@@ -48,10 +48,7 @@ fn pull_once(config: &Config, feed: &str) -> anyhow::Result<(PullSummary, Option
         anyhow::bail!("the feed was removed by a reload");
     };
     let mut library = Library::open_existing(&config.library)?;
-    let options = PullOptions {
-        accept: false,
-        now: Utc::now(),
-    };
+    let options = PullOptions::next_to(&config.library, false);
     let summary = pull(&mut library, &config.feeds[index], index, options)?;
     let live = library.feed_state(feed)?.map(|state| state.live);
     Ok((summary, live))

@@ -3,7 +3,6 @@
 //! `[[feeds]]` with the code of `iocsync pull`.
 
 use anyhow::Context;
-use chrono::Utc;
 use engine::Config;
 use feeds::Columns;
 use serde::Serialize;
@@ -133,10 +132,7 @@ pub fn pull_all(config: &Config, library: &mut Library) -> anyhow::Result<Vec<Im
         .iter()
         .enumerate()
         .map(|(index, feed)| {
-            let options = PullOptions {
-                accept: false,
-                now: Utc::now(),
-            };
+            let options = PullOptions::next_to(&config.library, false);
             let pulled = pull(library, feed, index, options)?;
             let sample = SAMPLES.iter().find(|s| s.source == feed.name);
             Ok(Imported {
