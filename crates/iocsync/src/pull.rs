@@ -102,10 +102,16 @@ pub fn pull(
     let started = Instant::now();
     let state = library.feed_state(&feed.name)?;
     let mut counts = Counts::default();
+    let pulling = Pulling {
+        feed,
+        index,
+        state: &state,
+        options: &options,
+    };
     let outcome = match feed.format {
-        FeedFormat::Taxii => pull_taxii(library, feed, index, &state, &options, &mut counts),
-        FeedFormat::MispApi => pull_misp(library, feed, index, &state, &options, &mut counts),
-        _ => pull_download(library, feed, index, &state, &options, &mut counts),
+        FeedFormat::Taxii => pull_taxii(library, pulling, &mut counts),
+        FeedFormat::MispApi => pull_misp(library, pulling, &mut counts),
+        _ => pull_download(library, pulling, &mut counts),
     };
     let report = match outcome {
         Ok(report) => report,
@@ -157,6 +163,16 @@ fn record(
 fn expire_after(feed: &Feed) -> Option<chrono::Duration> {
     feed.expire_after
         .and_then(|after| chrono::Duration::from_std(after).ok())
+}
+
+/// One pull's inputs: the feed, its place in `[[feeds]]` (for error key paths), what the
+/// library remembers of it, and how to pull.
+#[derive(Clone, Copy)]
+struct Pulling<'a> {
+    feed: &'a Feed,
+    index: usize,
+    state: &'a Option<FeedState>,
+    options: &'a PullOptions,
 }
 
 /// Record counts of one pull.
@@ -230,6 +246,32 @@ impl<'w> Batcher<'w> {
     fn finish(mut self, finish: Finish) -> anyhow::Result<PullReport> {
         self.flush()?;
         Ok(self.writer.finish(finish)?)
+    }
+}
+
+/// How a pull that read `counts` ends: the feed's mode and checks, the download's
+/// validators, the cursor to save.
+fn finish(
+    feed: &Feed,
+    state: Option<&FeedState>,
+    options: &PullOptions,
+    counts: &Counts,
+    validators: Validators,
+    cursor: Option<String>,
+) -> Finish {
+    Finish {
+        mode: feed.mode,
+        checks: checks(
+            feed,
+            state,
+            validators.content_hash.as_deref(),
+            options.accept,
+        ),
+        records: counts.records,
+        invalid: counts.invalid,
+        validators,
+        cursor,
+        expire_after: expire_after(feed),
     }
 }
 
@@ -327,12 +369,15 @@ enum Fetched {
 
 fn pull_download(
     library: &mut Library,
-    feed: &Feed,
-    index: usize,
-    state: &Option<FeedState>,
-    options: &PullOptions,
+    pulling: Pulling<'_>,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
+    let Pulling {
+        feed,
+        index,
+        state,
+        options,
+    } = pulling;
     let held = state.as_ref().and_then(|s| s.held_hash.as_deref());
     let kept = if options.accept {
         kept_copy(feed, options, held)?
@@ -394,15 +439,14 @@ fn pull_download(
     }
     counts.records = reader.records();
     drop(reader);
-    let finish = Finish {
-        mode: feed.mode,
-        checks: checks(feed, state.as_ref(), hash.as_deref(), options.accept),
-        records: counts.records,
-        invalid: counts.invalid,
-        validators: spooled.validators,
-        cursor: None,
-        expire_after: expire_after(feed),
-    };
+    let finish = finish(
+        feed,
+        state.as_ref(),
+        options,
+        counts,
+        spooled.validators,
+        None,
+    );
     let mut report = batcher.finish(finish)?;
     if let Some(path) = options.held_copy(&feed.name) {
         if report.outcome == Outcome::Held {
@@ -589,12 +633,15 @@ fn hex(bytes: &[u8]) -> String {
 
 fn pull_taxii(
     library: &mut Library,
-    feed: &Feed,
-    index: usize,
-    state: &Option<FeedState>,
-    options: &PullOptions,
+    pulling: Pulling<'_>,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
+    let Pulling {
+        feed,
+        index,
+        state,
+        options,
+    } = pulling;
     let Location::Url(url) = &feed.location else {
         anyhow::bail!("a TAXII feed needs a taxii+https:// URL");
     };
@@ -622,15 +669,14 @@ fn pull_taxii(
         }
         anyhow::Ok(poll.cursor().map(str::to_owned))
     })?;
-    let finish = Finish {
-        mode: feed.mode,
-        checks: checks(feed, state.as_ref(), None, options.accept),
-        records: counts.records,
-        invalid: counts.invalid,
-        validators: Validators::default(),
+    let finish = finish(
+        feed,
+        state.as_ref(),
+        options,
+        counts,
+        Validators::default(),
         cursor,
-        expire_after: expire_after(feed),
-    };
+    );
     batcher.finish(finish)
 }
 
@@ -638,12 +684,15 @@ fn pull_taxii(
 
 fn pull_misp(
     library: &mut Library,
-    feed: &Feed,
-    index: usize,
-    state: &Option<FeedState>,
-    options: &PullOptions,
+    pulling: Pulling<'_>,
     counts: &mut Counts,
 ) -> anyhow::Result<PullReport> {
+    let Pulling {
+        feed,
+        index,
+        state,
+        options,
+    } = pulling;
     let Location::Url(url) = &feed.location else {
         anyhow::bail!("a MISP API feed's url is the MISP instance (https://misp.example/)");
     };
@@ -669,15 +718,15 @@ fn pull_misp(
             batcher.add(record, counts)?;
         }
     }
-    let finish = Finish {
-        mode: feed.mode,
-        checks: checks(feed, state.as_ref(), None, options.accept),
-        records: counts.records,
-        invalid: counts.invalid,
-        validators: Validators::default(),
-        cursor: poll.cursor().map(|c| c.to_string()),
-        expire_after: expire_after(feed),
-    };
+    let cursor = poll.cursor().map(|c| c.to_string());
+    let finish = finish(
+        feed,
+        state.as_ref(),
+        options,
+        counts,
+        Validators::default(),
+        cursor,
+    );
     batcher.finish(finish)
 }
 
