@@ -12,7 +12,7 @@ mod feeds;
 mod listener;
 mod transport;
 
-pub use feeds::{DEFAULT_MAX_BYTES, Feed, FeedAuth, FeedFormat, Location, MispFilters};
+pub use feeds::{Feed, FeedAuth, FeedFormat, Location, MispFilters};
 pub use listener::ListenerLimits;
 
 use std::collections::BTreeSet;
@@ -575,6 +575,17 @@ fn parse_brake(key: &str, value: Option<toml::Value>) -> Result<Brake, ConfigErr
 pub enum Schedule {
     Every(Duration),
     Cron(String),
+}
+
+/// `every 15m`, `cron 0 */6 * * * (UTC)`: as the status page, the API and `iocsync feeds`
+/// show a schedule.
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Schedule::Every(every) => write!(f, "every {}", humantime::format_duration(*every)),
+            Schedule::Cron(expression) => write!(f, "cron {expression} (UTC)"),
+        }
+    }
 }
 
 /// Per-action parameters.

@@ -198,13 +198,14 @@ fn description_fields(record: &IndicatorRecord) -> BTreeMap<String, serde_json::
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::DateTime;
     use indicator::Kind;
     use store::{Class, Status};
 
-    fn record(kind: Kind, value: &str, score: Option<u8>) -> IndicatorRecord {
+    /// An active, unexpired indicator from source `t`, for the mapping tests of every target.
+    pub(crate) fn record(kind: Kind, value: &str, score: Option<u8>) -> IndicatorRecord {
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         IndicatorRecord {
             kind,

@@ -177,8 +177,9 @@ pub struct Request {
     pub transport: Transport,
 }
 
-/// The `max_bytes` of [`Request::new`]: far above any public blocklist.
-pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+/// The `max_bytes` of [`Request::new`]: far above any public blocklist, and the default bound
+/// of a `[[feeds]]` entry.
+pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 impl Request {
     /// A plain GET of `url`: no extra headers, no credentials, not conditional, at most

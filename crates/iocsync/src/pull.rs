@@ -325,30 +325,13 @@ pub fn views(
             Ok(FeedView {
                 name: feed.name.clone(),
                 mode: feed.mode,
-                schedule: feed.schedule.as_ref().map(schedule_text),
+                schedule: feed.schedule.as_ref().map(ToString::to_string),
                 age_seconds: state.as_ref().map(|s| (now - s.last_pull).num_seconds()),
                 state,
                 next_pull,
             })
         })
         .collect()
-}
-
-fn schedule_text(schedule: &engine::config::Schedule) -> String {
-    match schedule {
-        engine::config::Schedule::Every(every) => humantime_text(*every),
-        engine::config::Schedule::Cron(expression) => expression.clone(),
-    }
-}
-
-fn humantime_text(every: std::time::Duration) -> String {
-    let secs = every.as_secs();
-    match secs {
-        s if s % 86_400 == 0 => format!("every {}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("every {}h", s / 3_600),
-        s if s % 60 == 0 => format!("every {}m", s / 60),
-        s => format!("every {s}s"),
-    }
 }
 
 // --- files and URLs ---------------------------------------------------------------------------
@@ -401,6 +384,8 @@ fn pull_download(
         Fetched::Spooled(spooled) => spooled,
     };
     let hash = spooled.validators.content_hash.clone();
+    // After a held pull, the same bytes as the snapshot in force are read and applied rather
+    // than called unchanged: that clears the hold (and its kept copy) once the feed recovers.
     let in_force = state
         .as_ref()
         .filter(|s| {

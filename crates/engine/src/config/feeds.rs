@@ -23,7 +23,7 @@ use super::{
 
 /// Downloads larger than this are refused unless `max_bytes` says otherwise (a feed that
 /// suddenly serves gigabytes is broken or hostile).
-pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// How a feed's data is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
@@ -227,6 +227,8 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
         .expire_after
         .map(|text| positive_duration(&key("expire_after"), &text))
         .transpose()?;
+    // The library's defaults for when a pull is held.
+    let held = store::Checks::default();
     Ok(Feed {
         name: raw.name,
         location,
@@ -239,8 +241,8 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
         headers: raw.headers,
         auth,
         expire_after,
-        min_ratio: share(&key("min_ratio"), raw.min_ratio, 0.5)?,
-        max_invalid: share(&key("max_invalid"), raw.max_invalid, 0.5)?,
+        min_ratio: share(&key("min_ratio"), raw.min_ratio, held.min_ratio)?,
+        max_invalid: share(&key("max_invalid"), raw.max_invalid, held.max_invalid)?,
         max_bytes: raw.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
         verify_tls: raw.verify_tls,
         ca_file: raw.ca_file,

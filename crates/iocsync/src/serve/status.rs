@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use engine::Config;
-use engine::config::{Action, Product, Schedule, Target, Workflow};
+use engine::config::{Action, Product, Target, Workflow};
 use serde::Serialize;
 use store::{Library, LibraryBackend, RunRecord, RunStatus};
 
@@ -177,19 +177,11 @@ fn workflow_status(
         action: workflow.parameters.action(),
         collection: workflow.collection.clone(),
         target: workflow.target.clone(),
-        schedule: workflow.schedule.as_ref().map(describe),
+        schedule: workflow.schedule.as_ref().map(ToString::to_string),
         next_run,
         failures,
         running,
         last_run: last.get(workflow.name.as_str()).map(|run| (*run).clone()),
         ledger_entries: library.ledger_count(&workflow.ledger_key())?,
     })
-}
-
-/// A schedule as people write it.
-fn describe(schedule: &Schedule) -> String {
-    match schedule {
-        Schedule::Every(every) => format!("every {}", humantime::format_duration(*every)),
-        Schedule::Cron(expression) => format!("cron {expression} (UTC)"),
-    }
 }

@@ -158,29 +158,10 @@ pub fn vision_one_values(
 mod tests {
     use super::*;
     use crate::config::ExpirySetting;
+    use crate::mapping::tests::record;
     use crate::marker::Marker;
     use chrono::Duration;
-    use store::{Class, Status};
     use trendmicro::vision_one::ScanAction;
-
-    fn record(kind: Kind, value: &str, score: Option<u8>) -> IndicatorRecord {
-        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        IndicatorRecord {
-            kind,
-            value: value.to_owned(),
-            display: None,
-            score,
-            class: Class::Indicator,
-            status: Status::Active,
-            tags: vec![],
-            sources: vec!["t".into()],
-            description: Some("seen in phishing".into()),
-            first_seen: at,
-            last_seen: at,
-            valid_until: None,
-            sightings: 1,
-        }
-    }
 
     fn params() -> BlocklistParams {
         BlocklistParams {
