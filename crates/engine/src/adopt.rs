@@ -135,7 +135,7 @@ async fn vision_one(
         let mut attributes = object.attributes;
         attributes.adopted = true;
         entries.push(LedgerEntry {
-            target: workflow.ledger_key(),
+            key: workflow.ledger_key(),
             space: workflow.space(),
             kind,
             value,
@@ -173,7 +173,7 @@ async fn ip_lists(
             continue;
         }
         entries.extend(list.items.into_iter().map(|item| LedgerEntry {
-            target: workflow.ledger_key(),
+            key: workflow.ledger_key(),
             space: workflow.space(),
             kind: crate::targets::deep_security::packing::item_kind(&item),
             value: item,

@@ -268,10 +268,10 @@ pub fn by_object<'a>(
             .entry((entry.kind, entry.value.clone()))
             .or_default();
         let attributes = attributes(entry, key_of);
-        if entry.target == own {
+        if entry.key == own {
             holders.own = Some(attributes);
         } else {
-            holders.others.push((entry.target.clone(), attributes));
+            holders.others.push((entry.key.clone(), attributes));
         }
     }
     objects

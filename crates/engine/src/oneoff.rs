@@ -447,7 +447,7 @@ fn record(
                 let mut attributes = block_claim(claimer, item.kind, request, now);
                 attributes.action_id.clone_from(action_id);
                 upserts.push(LedgerEntry {
-                    target: claimer.ledger.clone(),
+                    key: claimer.ledger.clone(),
                     space: space.clone(),
                     kind: item.kind,
                     value: item.value.clone(),

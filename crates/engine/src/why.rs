@@ -252,7 +252,7 @@ fn on_target(
         .into_iter()
         .filter(|entry| matches(&entry.value))
         .map(|entry| ClaimSeen {
-            claimant: Claimant::of(&entry.target).map_or(entry.target.clone(), |c| c.describe()),
+            claimant: Claimant::of(&entry.key).map_or(entry.key.clone(), |c| c.describe()),
             value: entry.value,
             since: entry.pushed_at,
             expires_at: entry

@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 
 use crate::collection::Collection;
-use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::Result;
 use crate::feed::{FeedState, PullReport, PullWriter, Unread};
+use crate::lease::{Lease, LeaseHolder};
+use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
+use crate::run::{GuardDrop, RunRecord, RunStatus};
 
 /// Everything iocsync keeps between runs. Calls are synchronous: async callers use
 /// `spawn_blocking`. Writes take `&mut self` so one handle is one writer.

@@ -5,7 +5,9 @@
 //! - [`collection`]: saved, ordered filters over the library.
 //! - [`feed`]: feeds' pull state, and how a pull is applied (snapshots withdraw what
 //!   their source stopped listing; a pull that looks broken is held).
-//! - [`engine`]: ledger entries, runs, guard drops and workflow leases.
+//! - [`ledger`]: the claims iocsync holds on each target's values.
+//! - [`run`]: run records and statuses, and the values guards kept out.
+//! - [`lease`]: one lease per workflow, so two processes never run it together.
 //! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
 //! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
 //!   migrations embedded in the binary and tracked in `PRAGMA user_version`.
@@ -16,22 +18,26 @@
 
 pub mod backend;
 pub mod collection;
-pub mod engine;
 pub mod error;
 pub mod feed;
+pub mod lease;
+pub mod ledger;
 mod library;
 pub mod model;
+pub mod run;
 mod sqlite;
 
 pub use backend::LibraryBackend;
 pub use collection::{Collection, InvalidCollection, Order, SeenWithin};
-pub use engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 pub use error::{Error, Result};
 pub use feed::{
     Checks, FeedMode, FeedState, Finish, Outcome, PullReport, PullWriter, Unread, Validators,
 };
+pub use lease::{Lease, LeaseHolder};
+pub use ledger::LedgerEntry;
 pub use library::Library;
 pub use model::{
     Class, IndicatorRecord, MergeReport, Rejected, Sighting, SourceVote, Status, UnknownName,
 };
+pub use run::{GuardDrop, RunRecord, RunStatus};
 pub use sqlite::{MERGE_CHUNK, SqliteLibrary};

@@ -8,7 +8,7 @@ use store::LedgerEntry;
 
 fn entry(target: &str, value: &str) -> LedgerEntry {
     LedgerEntry {
-        target: target.into(),
+        key: target.into(),
         space: format!("{target}#space"),
         kind: Kind::Domain,
         value: value.into(),

@@ -148,7 +148,7 @@ pub(crate) fn claim_entry(
         want.action_id.clone_from(&remote_id);
     }
     Some(LedgerEntry {
-        target: plan.ledger.clone(),
+        key: plan.ledger.clone(),
         space: plan.space.clone(),
         kind: work.change.kind,
         value: work.change.value.clone(),

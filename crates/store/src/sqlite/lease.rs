@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{from_millis, millis};
-use crate::engine::{Lease, LeaseHolder};
 use crate::error::Result;
+use crate::lease::{Lease, LeaseHolder};
 
 pub(super) fn remember_signature(
     conn: &mut Connection,

@@ -1,13 +1,14 @@
 //! The SQLite backend: one file in WAL mode with foreign keys on, a busy timeout so several
 //! handles (CLI, scheduler, webhook) can share it, and migrations embedded in the binary.
 
-mod engine;
 mod lease;
+mod ledger;
 #[macro_use]
 mod merge;
 mod migrate;
 mod pull;
 mod query;
+mod runs;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -19,10 +20,12 @@ use rusqlite::Connection;
 
 use crate::backend::LibraryBackend;
 use crate::collection::Collection;
-use crate::engine::{GuardDrop, Lease, LeaseHolder, LedgerEntry, RunRecord, RunStatus};
 use crate::error::{Error, Result};
 use crate::feed::{FeedState, PullReport, PullWriter, Unread};
+use crate::lease::{Lease, LeaseHolder};
+use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
+use crate::run::{GuardDrop, RunRecord, RunStatus};
 
 pub use merge::CHUNK as MERGE_CHUNK;
 
@@ -160,11 +163,11 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()> {
-        engine::ledger_apply(&mut self.conn, "", entries, &[]).map(drop)
+        ledger::ledger_apply(&mut self.conn, "", entries, &[]).map(drop)
     }
 
     fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize> {
-        engine::ledger_apply(&mut self.conn, target, &[], values)
+        ledger::ledger_apply(&mut self.conn, target, &[], values)
     }
 
     fn ledger_apply(
@@ -173,31 +176,31 @@ impl LibraryBackend for SqliteLibrary {
         upserts: &[LedgerEntry],
         removals: &[(Kind, String)],
     ) -> Result<usize> {
-        engine::ledger_apply(&mut self.conn, target, upserts, removals)
+        ledger::ledger_apply(&mut self.conn, target, upserts, removals)
     }
 
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>> {
-        engine::ledger(&self.conn, target)
+        ledger::ledger(&self.conn, target)
     }
 
     fn space_claims(&self, space: &str) -> Result<Vec<LedgerEntry>> {
-        engine::space_claims(&self.conn, space)
+        ledger::space_claims(&self.conn, space)
     }
 
     fn claims_on(&self, space: &str, values: &[(Kind, String)]) -> Result<Vec<LedgerEntry>> {
-        engine::claims_on(&self.conn, space, values)
+        ledger::claims_on(&self.conn, space, values)
     }
 
     fn space_counts(&self, space: &str) -> Result<Vec<(Kind, u64)>> {
-        engine::space_counts(&self.conn, space)
+        ledger::space_counts(&self.conn, space)
     }
 
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
-        engine::set_claim_space(&self.conn, target, space)
+        ledger::set_claim_space(&self.conn, target, space)
     }
 
     fn library_id(&self) -> Result<String> {
-        engine::library_id(&self.conn)
+        ledger::library_id(&self.conn)
     }
 
     fn ledger_count(&self, target: &str) -> Result<u64> {
@@ -210,7 +213,7 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn start_run(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<i64> {
-        engine::start_run(&self.conn, workflow, at)
+        runs::start_run(&self.conn, workflow, at)
     }
 
     fn finish_run(
@@ -221,23 +224,23 @@ impl LibraryBackend for SqliteLibrary {
         errors: &[String],
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        engine::finish_run(&self.conn, id, status, counts, errors, at)
+        runs::finish_run(&self.conn, id, status, counts, errors, at)
     }
 
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>> {
-        engine::runs(&self.conn, limit)
+        runs::runs(&self.conn, limit)
     }
 
     fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize> {
-        engine::interrupt_runs(&self.conn, workflow, at)
+        runs::interrupt_runs(&self.conn, workflow, at)
     }
 
     fn cursor(&self, feed: &str) -> Result<Option<String>> {
-        engine::cursor(&self.conn, feed)
+        runs::cursor(&self.conn, feed)
     }
 
     fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()> {
-        engine::set_cursor(&self.conn, feed, cursor, at)
+        runs::set_cursor(&self.conn, feed, cursor, at)
     }
 
     fn begin_pull(&mut self, feed: &str, at: DateTime<Utc>) -> Result<Box<dyn PullWriter + '_>> {
@@ -257,11 +260,11 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn record_drops(&mut self, drops: &[GuardDrop]) -> Result<()> {
-        engine::record_drops(&mut self.conn, drops)
+        runs::record_drops(&mut self.conn, drops)
     }
 
     fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>> {
-        engine::drops(&self.conn, limit)
+        runs::drops(&self.conn, limit)
     }
 
     fn remember_signature(
@@ -292,4 +295,19 @@ impl LibraryBackend for SqliteLibrary {
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
         Ok(Some(Box::new(SqliteLibrary::open(&self.path)?)))
     }
+}
+
+pub(super) fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|source| Error::Json { what, source })
+}
+
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: String,
+) -> Result<T> {
+    serde_json::from_str(&text).map_err(|e| Error::corrupt(what, text, e))
+}
+
+pub(super) fn limit_param(limit: u64) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }

@@ -223,7 +223,7 @@ fn record_part(
         .items
         .iter()
         .map(|item| LedgerEntry {
-            target: plan.ledger.clone(),
+            key: plan.ledger.clone(),
             space: plan.space.clone(),
             kind: item_kind(item),
             value: item.clone(),

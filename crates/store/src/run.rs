@@ -1,5 +1,5 @@
-//! Records the engine keeps in the library between runs: the ledger of what was pushed to each
-//! target, runs, feed cursors and the values guards stopped.
+//! What runs leave behind: each run's record and status, and the values guards kept out of
+//! an export.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,24 +9,6 @@ use indicator::Kind;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UnknownName;
-
-/// One claim: a value one claimant (a workflow, the one-off `block`, a trigger) wants on a
-/// target, with the attributes it wants it with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LedgerEntry {
-    /// The ledger key: who claims the value (`<target>/<workflow>`, `<target>/manual`, ...).
-    pub target: String,
-    /// The list on the target the object lives in; every claim on one object shares it.
-    #[serde(default)]
-    pub space: String,
-    pub kind: Kind,
-    pub value: String,
-    /// What was sent (score, expiry, description, ...), as the target's mapping produced it.
-    pub attributes: serde_json::Value,
-    /// The identifier the target gave the item, when it gives one (Deep Security list entries).
-    pub remote_id: Option<String>,
-    pub pushed_at: DateTime<Utc>,
-}
 
 /// How a run ended (or that it has not yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,32 +97,4 @@ pub struct GuardDrop {
     pub rule: String,
     pub reason: String,
     pub at: DateTime<Utc>,
-}
-
-/// A process holding (or asking for) a lease: what it is, where it runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseHolder {
-    /// What holds it, for people (`iocsync run`, `iocsync serve`).
-    pub holder: String,
-    pub host: String,
-    pub pid: u32,
-    /// When the process started, as this host tells it (`None` where it cannot): with the pid,
-    /// it tells a live holder from a new process that was given a dead holder's pid.
-    #[serde(default)]
-    pub started: Option<String>,
-}
-
-impl fmt::Display for LeaseHolder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (pid {} on {})", self.holder, self.pid, self.host)
-    }
-}
-
-/// A named lease (one per workflow) held until released or expired.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    pub name: String,
-    pub holder: LeaseHolder,
-    pub taken_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }

@@ -1,4 +1,4 @@
-//! The engine's tables: ledger, runs, cursors and guard drops.
+//! The ledger, runs, cursors and guard drops the library keeps for the engine.
 
 mod common;
 
@@ -7,10 +7,10 @@ use indicator::Kind;
 use serde_json::json;
 use store::{GuardDrop, LedgerEntry, RunStatus};
 
-fn entry(target: &str, value: &str, score: u8) -> LedgerEntry {
+fn entry(key: &str, value: &str, score: u8) -> LedgerEntry {
     LedgerEntry {
-        target: target.into(),
-        space: format!("{target}#space"),
+        key: key.into(),
+        space: format!("{key}#space"),
         kind: Kind::Domain,
         value: value.into(),
         attributes: json!({ "riskLevel": "high", "score": score }),
