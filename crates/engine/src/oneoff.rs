@@ -104,11 +104,6 @@ impl Recorded for OneOffReport {
     }
 }
 
-/// The ledger one-off blocks on `target` are recorded under.
-pub fn manual_ledger(target: &str) -> String {
-    keys::manual_ledger(target)
-}
-
 /// A value ready to send: its kind and its value as the target takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {

@@ -558,16 +558,6 @@ pub struct ArmedTrigger {
     target: Target,
 }
 
-/// The ledger a trigger's blocks are recorded under.
-pub fn hook_ledger(target: &str, trigger: &str) -> String {
-    keys::trigger_ledger(target, trigger)
-}
-
-/// The run name of a trigger's calls.
-pub fn run_name(trigger: &str) -> String {
-    keys::runs::trigger(trigger)
-}
-
 fn library(mutex: &Mutex<Library>) -> MutexGuard<'_, Library> {
     lock(mutex)
 }
@@ -586,7 +576,7 @@ impl ArmedTrigger {
     }
 
     fn ledger(&self) -> String {
-        hook_ledger(&self.trigger.target, &self.trigger.name)
+        keys::trigger_ledger(&self.trigger.target, &self.trigger.name)
     }
 
     /// The claimant this trigger acts as.
@@ -653,7 +643,11 @@ impl ArmedTrigger {
         let run = {
             let mut library = library(library_lock);
             library.record_drops(&drops)?;
-            Recorder::start(&mut **library, &run_name(&self.trigger.name), now)?
+            Recorder::start(
+                &mut **library,
+                &keys::runs::trigger(&self.trigger.name),
+                now,
+            )?
         };
         let lift_at = self
             .trigger

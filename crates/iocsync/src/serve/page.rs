@@ -301,10 +301,7 @@ fn triggers(html: &mut Html, triggers: &[RunRecord]) {
     html.raw("<table id=\"triggers\"><thead><tr><th>Trigger</th><th>Outcome</th>")
         .raw("<th>Items</th><th>Errors</th></tr></thead><tbody>");
     for run in triggers {
-        let name = run
-            .workflow
-            .strip_prefix(super::status::TRIGGER_PREFIX)
-            .unwrap_or(&run.workflow);
+        let name = engine::keys::runs::trigger_of(&run.workflow).unwrap_or(&run.workflow);
         html.raw("<tr>").cell(name);
         run_cells(html, Some(run));
         html.raw("</tr>");

@@ -21,8 +21,6 @@ use crate::cli::check;
 const RECENT_RUNS: u64 = 1000;
 /// How many recent trigger calls are shown.
 const RECENT_TRIGGERS: usize = 20;
-/// The prefix of the run names webhook triggers record.
-pub const TRIGGER_PREFIX: &str = "hook:";
 
 /// Everything the daemon shows.
 #[derive(Debug, Serialize)]
@@ -100,7 +98,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let triggers = runs
         .iter()
-        .filter(|run| run.workflow.starts_with(TRIGGER_PREFIX))
+        .filter(|run| engine::keys::runs::is_trigger(&run.workflow))
         .take(RECENT_TRIGGERS)
         .cloned()
         .collect();
@@ -148,9 +146,9 @@ fn ledger_outside_workflows(
         .triggers
         .iter()
         .filter(|trigger| trigger.target == target)
-        .map(|trigger| engine::trigger::hook_ledger(target, &trigger.name));
+        .map(|trigger| engine::keys::trigger_ledger(target, &trigger.name));
     let mut entries = 0;
-    for key in triggers.chain([engine::oneoff::manual_ledger(target)]) {
+    for key in triggers.chain([engine::keys::manual_ledger(target)]) {
         entries += library.ledger_count(&key)?;
     }
     Ok(entries)
