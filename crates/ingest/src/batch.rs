@@ -1,18 +1,18 @@
-//! Records on their way into the library: sightings are
+//! Records on their way into the library, for imports and pulls alike: sightings are
 //! gathered and written [`CHUNK`] at a time (or held until the caller says so), problems are
 //! counted and reported, and what the library refused is reported as an invalid record.
 
 use std::sync::Arc;
 
 use feeds::{FeedError, Record, Severity};
-use store::{Library, MergeReport, Sighting};
+use store::{Library, MergeReport, PullWriter, Sighting};
 
 use crate::{Error, Problems};
 
 /// Sightings written per library call (one transaction for an import).
 pub(crate) const CHUNK: usize = 10_000;
 
-/// Where sightings are written: the library itself (an import).
+/// Where sightings are written: the library itself (an import) or one pull's transaction.
 pub(crate) trait Sink {
     /// Writes `chunk`; returns the library's report when it gives one at once.
     fn write(&mut self, chunk: &[Sighting]) -> store::Result<Option<MergeReport>>;
@@ -21,6 +21,12 @@ pub(crate) trait Sink {
 impl Sink for &mut Library {
     fn write(&mut self, chunk: &[Sighting]) -> store::Result<Option<MergeReport>> {
         self.merge(chunk).map(Some)
+    }
+}
+
+impl Sink for Box<dyn PullWriter + '_> {
+    fn write(&mut self, chunk: &[Sighting]) -> store::Result<Option<MergeReport>> {
+        self.merge(chunk).map(|()| None)
     }
 }
 
@@ -130,5 +136,11 @@ impl<S: Sink> Batcher<S> {
         }
         self.pending.clear();
         Ok(())
+    }
+
+    /// Writes what is left and gives the sink back.
+    pub fn into_sink(mut self, problems: &mut dyn Problems) -> Result<S, Error> {
+        self.flush(problems)?;
+        Ok(self.sink)
     }
 }
