@@ -6,7 +6,6 @@
 //! errors surface here as `anyhow` and map to documented exit codes.
 
 mod cli;
-mod pull;
 mod serve;
 
 use std::process::ExitCode;

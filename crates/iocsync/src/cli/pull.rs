@@ -1,5 +1,5 @@
 //! `iocsync pull [FEED...]` pulls `[[feeds]]` by hand, with the daemon's code
-//! ([`crate::pull`]); `iocsync feeds` lists every feed with its last pull and next one.
+//! ([`ingest::pull`]); `iocsync feeds` lists every feed with its last pull and next one.
 
 use std::process::ExitCode;
 
@@ -9,7 +9,8 @@ use store::{FeedState, Outcome};
 
 use super::out::{self, outln};
 use super::{EXIT_FAILURE, EXIT_HELD, EXIT_PARTIAL, GlobalArgs};
-use crate::pull::{PullOptions, PullSummary, pull, views};
+use ingest::problems::Quiet;
+use ingest::pull::{PullOptions, PullSummary, pull, views};
 
 const AFTER_HELP: &str = "\
 A snapshot feed's download is its whole current list: what it no longer lists is withdrawn
@@ -58,7 +59,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for index in chosen {
         let feed = &config.feeds[index];
         let options = PullOptions::next_to(&config.library, args.accept);
-        let summary = pull(&mut library, feed, index, options)?;
+        // Problems are printed with the summary (the first of them).
+        let summary = pull(&mut library, feed, index, options, &mut Quiet)?;
         if !args.json {
             print(&summary);
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use store::{Outcome, RunRecord};
 
 use super::status::{Running, Status, TargetStatus, WorkflowStatus};
-use crate::pull::FeedView;
+use ingest::pull::FeedView;
 
 /// How often the browser reloads the page, in seconds.
 const REFRESH_SECONDS: u32 = 5;

@@ -1,5 +1,5 @@
 //! Scheduled feed pulls: each due feed is pulled as `iocsync pull` does it
-//! ([`crate::pull`]), on its own library handle and thread. A pull that changed what the feed
+//! ([`ingest::pull`]), on its own library handle and thread. A pull that changed what the feed
 //! stands behind makes every workflow that follows the feed (`after`, `after-feeds`) due at
 //! once, so a new indicator reaches the targets seconds after its feed listed it. A held pull
 //! is logged at WARN and shown on the status page and in `iocsync_feed_held`.
@@ -12,7 +12,8 @@ use store::{Library, Outcome};
 
 use super::Shared;
 use super::runner::lock;
-use crate::pull::{PullOptions, PullSummary, pull};
+use ingest::problems::Logged;
+use ingest::pull::{PullOptions, PullSummary, pull};
 
 /// Pulls `feed` (due now) and tells the feed scheduler, the metrics and the workflows.
 pub async fn pull_scheduled(shared: Arc<Shared>, feed: String) {
@@ -49,7 +50,13 @@ fn pull_once(config: &Config, feed: &str) -> anyhow::Result<(PullSummary, Option
     };
     let mut library = Library::open_existing(&config.library)?;
     let options = PullOptions::next_to(&config.library, false);
-    let summary = pull(&mut library, &config.feeds[index], index, options)?;
+    let summary = pull(
+        &mut library,
+        &config.feeds[index],
+        index,
+        options,
+        &mut Logged,
+    )?;
     let live = library.feed_state(feed)?.map(|state| state.live);
     Ok((summary, live))
 }

@@ -34,7 +34,7 @@ pub struct Status {
     /// The latest trigger calls, newest first.
     pub triggers: Vec<RunRecord>,
     /// Every configured feed with its last pull.
-    pub feeds: Vec<crate::pull::FeedView>,
+    pub feeds: Vec<ingest::pull::FeedView>,
 }
 
 /// One workflow.
@@ -102,7 +102,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         .take(RECENT_TRIGGERS)
         .cloned()
         .collect();
-    let feeds = crate::pull::views(&config, &library, Utc::now())?;
+    let feeds = ingest::pull::views(&config, &library, Utc::now())?;
     Ok(Status {
         generated_at: Utc::now(),
         started_at: shared.started_at,

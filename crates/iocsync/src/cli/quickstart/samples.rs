@@ -8,7 +8,8 @@ use feeds::Columns;
 use serde::Serialize;
 use store::{Class, Library, Outcome};
 
-use crate::pull::{PullOptions, pull};
+use ingest::problems::Quiet;
+use ingest::pull::{PullOptions, pull};
 
 /// One sample feed and how it is imported.
 pub struct Sample {
@@ -133,7 +134,7 @@ pub fn pull_all(config: &Config, library: &mut Library) -> anyhow::Result<Vec<Im
         .enumerate()
         .map(|(index, feed)| {
             let options = PullOptions::next_to(&config.library, false);
-            let pulled = pull(library, feed, index, options)?;
+            let pulled = pull(library, feed, index, options, &mut Quiet)?;
             let sample = SAMPLES.iter().find(|s| s.source == feed.name);
             Ok(Imported {
                 feed: sample.map_or("?", |s| s.name),

@@ -9,27 +9,32 @@
 //! TAXII collections are polled from the cursor kept with the feed, which is committed with
 //! the sightings. A pull that cannot download or read its feed is recorded as *failed*, with
 //! the reason, and changes nothing but `expire_after`.
+//!
+//! Records are read and batched as an import reads them (`read`, `batch`); problems go to
+//! the caller's [`Problems`] and the first are kept in the [`PullSummary`]. [`views`] is
+//! every configured feed with what the library remembers of it (`iocsync feeds`, the status
+//! page).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use engine::schedule::Timetable;
 use engine::{Config, Feed, FeedFormat, Location};
-use feeds::{Defaults, Format, Options, Record, Severity};
+use feeds::{Defaults, Format, Options};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use store::{
-    Checks, FeedState, Finish, Library, Outcome, PullReport, PullWriter, Sighting, Unread,
-    Validators,
+    Checks, FeedState, Finish, Library, Outcome, PullReport, PullWriter, Unread, Validators,
 };
 
-/// Sightings handed to the library at a time.
-const BATCH: usize = 10_000;
+use crate::batch::{Batcher, Counts};
+use crate::problems::Kept;
+use crate::read::{self, Poll};
+use crate::{Error, Problems};
+
 /// Record problems kept in a pull's report (all are counted).
 const KEPT_PROBLEMS: usize = 20;
 
@@ -92,16 +97,21 @@ impl PullOptions {
     }
 }
 
-/// Pulls `feed` (entry `index` of `[[feeds]]`, for error key paths) into `library`.
+/// Pulls `feed` (entry `index` of `[[feeds]]`, for error key paths) into `library`,
+/// reporting record problems and progress to `problems`. A feed that cannot be downloaded or
+/// read is a pull recorded as failed, not an error; an error means the library could not
+/// record the pull.
 pub fn pull(
     library: &mut Library,
     feed: &Feed,
     index: usize,
     options: PullOptions,
-) -> anyhow::Result<PullSummary> {
+    problems: &mut dyn Problems,
+) -> Result<PullSummary, Error> {
     let started = Instant::now();
     let state = library.feed_state(&feed.name)?;
     let mut counts = Counts::default();
+    let mut kept = Kept::new(problems, KEPT_PROBLEMS);
     let pulling = Pulling {
         feed,
         index,
@@ -109,9 +119,9 @@ pub fn pull(
         options: &options,
     };
     let outcome = match feed.format {
-        FeedFormat::Taxii => pull_taxii(library, pulling, &mut counts),
-        FeedFormat::MispApi => pull_misp(library, pulling, &mut counts),
-        _ => pull_download(library, pulling, &mut counts),
+        FeedFormat::Taxii => pull_taxii(library, pulling, &mut counts, &mut kept),
+        FeedFormat::MispApi => pull_misp(library, pulling, &mut counts, &mut kept),
+        _ => pull_download(library, pulling, &mut counts, &mut kept),
     };
     let report = match outcome {
         Ok(report) => report,
@@ -119,14 +129,20 @@ pub fn pull(
             library,
             feed,
             Outcome::Failed,
-            Some(format!("{error:#}")),
+            Some(crate::chain(&error)),
             options.now,
         )?,
     };
-    Ok(summary(feed, report, counts, started))
+    Ok(summary(feed, report, &counts, kept.kept, started))
 }
 
-fn summary(feed: &Feed, report: PullReport, counts: Counts, started: Instant) -> PullSummary {
+fn summary(
+    feed: &Feed,
+    report: PullReport,
+    counts: &Counts,
+    problems: Vec<String>,
+    started: Instant,
+) -> PullSummary {
     PullSummary {
         feed: feed.name.clone(),
         outcome: report.outcome,
@@ -135,10 +151,10 @@ fn summary(feed: &Feed, report: PullReport, counts: Counts, started: Instant) ->
         new: report.new,
         withdrawn: report.withdrawn,
         previous: report.previous,
-        records: counts.records,
+        records: counts.read,
         invalid: counts.invalid + report.merge.rejected.len() as u64,
         skipped: counts.skipped,
-        problems: counts.problems,
+        problems,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -150,7 +166,7 @@ fn record(
     outcome: Outcome,
     reason: Option<String>,
     now: DateTime<Utc>,
-) -> anyhow::Result<PullReport> {
+) -> Result<PullReport, Error> {
     let unread = Unread {
         outcome,
         reason,
@@ -175,27 +191,6 @@ struct Pulling<'a> {
     options: &'a PullOptions,
 }
 
-/// Record counts of one pull.
-#[derive(Debug, Default)]
-struct Counts {
-    records: u64,
-    invalid: u64,
-    skipped: u64,
-    problems: Vec<String>,
-}
-
-impl Counts {
-    fn problem(&mut self, problem: &feeds::FeedError) {
-        match problem.severity {
-            Severity::Invalid => self.invalid += 1,
-            Severity::Skipped => self.skipped += 1,
-        }
-        if problem.severity == Severity::Invalid && self.problems.len() < KEPT_PROBLEMS {
-            self.problems.push(problem.to_string());
-        }
-    }
-}
-
 /// The reader options of a feed's pull: its defaults, seen now.
 fn reader_options(feed: &Feed, now: DateTime<Utc>) -> Options {
     let mut defaults = Defaults::new(feed.name.clone());
@@ -206,47 +201,32 @@ fn reader_options(feed: &Feed, now: DateTime<Utc>) -> Options {
     Options::new(defaults)
 }
 
-/// Sightings on their way into one pull's transaction.
-struct Batcher<'w> {
-    writer: Box<dyn PullWriter + 'w>,
-    batch: Vec<Sighting>,
-}
-
-impl<'w> Batcher<'w> {
-    fn new(writer: Box<dyn PullWriter + 'w>) -> Self {
-        Batcher {
-            writer,
-            batch: Vec::with_capacity(BATCH),
-        }
-    }
-
-    fn add(&mut self, record: Record, counts: &mut Counts) -> anyhow::Result<()> {
-        match record {
-            Ok(sighting) => {
-                self.batch.push(sighting);
-                if self.batch.len() >= BATCH {
-                    self.flush()?;
-                }
-            }
-            Err(problem) => counts.problem(&problem),
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
-        if !self.batch.is_empty() {
-            self.writer
-                .merge(&self.batch)
-                .context("cannot write to the library")?;
-            self.batch.clear();
-        }
-        Ok(())
-    }
-
-    fn finish(mut self, finish: Finish) -> anyhow::Result<PullReport> {
-        self.flush()?;
-        Ok(self.writer.finish(finish)?)
-    }
+/// Reads one pull's records into its transaction with `read`; `counts` gets what they gave
+/// (also when reading failed half-way), and the transaction ends with what
+/// `finish(counts)` says.
+fn transaction(
+    library: &mut Library,
+    pulling: Pulling<'_>,
+    counts: &mut Counts,
+    problems: &mut dyn Problems,
+    read: impl FnOnce(
+        &mut Batcher<Box<dyn PullWriter + '_>>,
+        &mut dyn Problems,
+    ) -> Result<(Validators, Option<String>), Error>,
+) -> Result<PullReport, Error> {
+    let Pulling {
+        feed,
+        state,
+        options,
+        ..
+    } = pulling;
+    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?, false);
+    let read = read(&mut batcher, problems);
+    *counts = batcher.counts.clone();
+    let (validators, cursor) = read?;
+    let finish = finish(feed, state.as_ref(), options, counts, validators, cursor);
+    let writer = batcher.into_sink(problems)?;
+    Ok(writer.finish(finish)?)
 }
 
 /// How a pull that read `counts` ends: the feed's mode and checks, the download's
@@ -267,7 +247,7 @@ fn finish(
             validators.content_hash.as_deref(),
             options.accept,
         ),
-        records: counts.records,
+        records: counts.read,
         invalid: counts.invalid,
         validators,
         cursor,
@@ -309,7 +289,7 @@ pub fn views(
     config: &Config,
     library: &store::Library,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<FeedView>> {
+) -> Result<Vec<FeedView>, Error> {
     config
         .feeds
         .iter()
@@ -354,7 +334,8 @@ fn pull_download(
     library: &mut Library,
     pulling: Pulling<'_>,
     counts: &mut Counts,
-) -> anyhow::Result<PullReport> {
+    problems: &mut dyn Problems,
+) -> Result<PullReport, Error> {
     let Pulling {
         feed,
         index,
@@ -407,32 +388,22 @@ fn pull_download(
     let format = format_of(feed, &spooled.head);
     let origin = origin(feed);
     let reader_options = reader_options(feed, options.now);
-    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
     // A second handle on the copy, to keep it if the pull is held.
-    let mut copy = spooled
-        .file
-        .try_clone()
-        .context("cannot reopen the temporary copy of the download")?;
-    let mut reader = feeds::open(
-        format,
-        &origin,
-        BufReader::new(spooled.file),
-        reader_options,
-    );
-    for record in reader.by_ref() {
-        batcher.add(record, counts)?;
-    }
-    counts.records = reader.records();
-    drop(reader);
-    let finish = finish(
-        feed,
-        state.as_ref(),
-        options,
-        counts,
-        spooled.validators,
-        None,
-    );
-    let mut report = batcher.finish(finish)?;
+    let mut copy = spooled.file.try_clone().map_err(Error::SpoolReopen)?;
+    let length = spooled.file.metadata().ok().map(|m| m.len());
+    let mut report = transaction(library, pulling, counts, problems, |batcher, problems| {
+        let body = problems.reading(&origin, length, Box::new(spooled.file));
+        let read = read::in_parallel(
+            format,
+            &origin,
+            BufReader::new(body),
+            reader_options,
+            batcher,
+            problems,
+        );
+        problems.done();
+        read.map(|()| (spooled.validators, None))
+    })?;
     if let Some(path) = options.held_copy(&feed.name) {
         if report.outcome == Outcome::Held {
             keep(&mut copy, &path)?;
@@ -451,18 +422,24 @@ fn pull_download(
 
 /// Keeps a held download's copy at `path` for a person to look at (written aside, then
 /// renamed, so a half-written copy is never taken for the held one).
-fn keep(copy: &mut File, path: &Path) -> anyhow::Result<()> {
+fn keep(copy: &mut File, path: &Path) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create {} for the held download", dir.display()))?;
-    let mut aside = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write the held download in {}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::HeldDir {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    let mut aside = tempfile::NamedTempFile::new_in(dir).map_err(|source| Error::HeldWrite {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    let kept = |source: Box<dyn std::error::Error + Send + Sync>| Error::HeldKeep {
+        path: path.to_owned(),
+        source,
+    };
     copy.rewind()
         .and_then(|()| io::copy(copy, &mut aside).map(drop))
-        .with_context(|| format!("cannot keep the held download at {}", path.display()))?;
-    aside
-        .persist(path)
-        .with_context(|| format!("cannot keep the held download at {}", path.display()))?;
+        .map_err(|error| kept(error.into()))?;
+    aside.persist(path).map_err(|error| kept(error.into()))?;
     Ok(())
 }
 
@@ -471,7 +448,7 @@ fn kept_copy(
     feed: &Feed,
     options: &PullOptions,
     held: Option<&str>,
-) -> anyhow::Result<Option<Spooled>> {
+) -> Result<Option<Spooled>, Error> {
     let (Some(path), Some(held)) = (options.held_copy(&feed.name), held) else {
         return Ok(None);
     };
@@ -505,11 +482,13 @@ fn format_of(feed: &Feed, head: &[u8]) -> Format {
     }
 }
 
-fn fetch(feed: &Feed, index: usize, state: Option<&FeedState>) -> anyhow::Result<Fetched> {
+fn fetch(feed: &Feed, index: usize, state: Option<&FeedState>) -> Result<Fetched, Error> {
     match &feed.location {
         Location::File(path) => {
-            let file =
-                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let file = File::open(path).map_err(|source| Error::OpenFeed {
+                path: path.clone(),
+                source,
+            })?;
             spool(file, feed.max_bytes, Validators::default()).map(Fetched::Spooled)
         }
         Location::Url(url) => fetch_url(feed, index, url, state),
@@ -521,7 +500,7 @@ fn fetch_url(
     index: usize,
     url: &url::Url,
     state: Option<&FeedState>,
-) -> anyhow::Result<Fetched> {
+) -> Result<Fetched, Error> {
     use feeds::fetch::{self, Fetched as Answer, Request};
     let in_force = state.map(|s| &s.validators);
     let request = Request {
@@ -557,7 +536,7 @@ fn transport(feed: &Feed) -> feeds::fetch::Transport {
 }
 
 /// The feed's `bearer` or `basic_*` credentials, resolved.
-fn fetch_auth(feed: &Feed, index: usize) -> anyhow::Result<feeds::fetch::Auth> {
+fn fetch_auth(feed: &Feed, index: usize) -> Result<feeds::fetch::Auth, Error> {
     use feeds::fetch::Auth;
     let secret = feed.resolve_secret(index)?;
     Ok(match (&feed.auth, secret) {
@@ -575,9 +554,8 @@ fn spool(
     mut body: impl Read,
     max_bytes: u64,
     mut validators: Validators,
-) -> anyhow::Result<Spooled> {
-    let mut file =
-        tempfile::tempfile().context("cannot create a temporary file for the download")?;
+) -> Result<Spooled, Error> {
+    let mut file = tempfile::tempfile().map_err(Error::SpoolCreate)?;
     let mut hasher = Sha256::new();
     let mut head = Vec::new();
     let mut total: u64 = 0;
@@ -587,21 +565,19 @@ fn spool(
             Ok(0) => break,
             Ok(n) => n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error).context("the download broke off"),
+            Err(error) => return Err(Error::BrokeOff(error)),
         };
         total += n as u64;
         if total > max_bytes {
-            anyhow::bail!("the download is larger than max_bytes ({max_bytes} bytes)");
+            return Err(Error::TooLarge { max_bytes });
         }
         if head.len() < 4096 {
             head.extend_from_slice(&buffer[..n.min(4096 - head.len())]);
         }
         hasher.update(&buffer[..n]);
-        file.write_all(&buffer[..n])
-            .context("cannot write the temporary copy of the download")?;
+        file.write_all(&buffer[..n]).map_err(Error::SpoolWrite)?;
     }
-    file.rewind()
-        .context("cannot read the temporary copy back")?;
+    file.rewind().map_err(Error::SpoolRewind)?;
     validators.content_hash = Some(hex(&hasher.finalize()));
     Ok(Spooled {
         file,
@@ -620,7 +596,8 @@ fn pull_taxii(
     library: &mut Library,
     pulling: Pulling<'_>,
     counts: &mut Counts,
-) -> anyhow::Result<PullReport> {
+    problems: &mut dyn Problems,
+) -> Result<PullReport, Error> {
     let Pulling {
         feed,
         index,
@@ -628,41 +605,28 @@ fn pull_taxii(
         options,
     } = pulling;
     let Location::Url(url) = &feed.location else {
-        anyhow::bail!("a TAXII feed needs a taxii+https:// URL");
+        return Err(Error::TaxiiFeedUrl);
     };
     let feeds::taxii::Target::Collection(collection) = feeds::taxii::Target::parse(url.as_str())?
     else {
-        anyhow::bail!("the URL names a TAXII server, not a collection (…/collections/ID/)");
+        return Err(Error::TaxiiFeedServer);
     };
     let client = feeds::taxii::Client::new(fetch_auth(feed, index)?)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let origin: Arc<str> = Arc::from(collection.to_string());
+    let runtime = read::runtime()?;
     let defaults = reader_options(feed, options.now).defaults;
     let added_after = state.as_ref().and_then(|s| s.cursor.clone());
-    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
-    let cursor = runtime.block_on(async {
-        let mut poll = client.poll(&collection, added_after, None);
-        while let Some(page) = poll.next_page().await? {
-            let (records, read) = page.records(&origin, &defaults);
-            counts.records += read;
-            for record in records {
-                batcher.add(record, counts)?;
-            }
-        }
-        anyhow::Ok(poll.cursor().map(str::to_owned))
-    })?;
-    let finish = finish(
-        feed,
-        state.as_ref(),
-        options,
-        counts,
-        Validators::default(),
-        cursor,
-    );
-    batcher.finish(finish)
+    transaction(library, pulling, counts, problems, |batcher, problems| {
+        let poll = Poll {
+            runtime: &runtime,
+            client: &client,
+            collection: &collection,
+            added_after,
+            page_size: None,
+            defaults: &defaults,
+        };
+        let cursor = read::poll_collection(poll, batcher, problems)?;
+        Ok((Validators::default(), cursor))
+    })
 }
 
 // --- MISP ---------------------------------------------------------------------------------------
@@ -671,7 +635,8 @@ fn pull_misp(
     library: &mut Library,
     pulling: Pulling<'_>,
     counts: &mut Counts,
-) -> anyhow::Result<PullReport> {
+    problems: &mut dyn Problems,
+) -> Result<PullReport, Error> {
     let Pulling {
         feed,
         index,
@@ -679,7 +644,7 @@ fn pull_misp(
         options,
     } = pulling;
     let Location::Url(url) = &feed.location else {
-        anyhow::bail!("a MISP API feed's url is the MISP instance (https://misp.example/)");
+        return Err(Error::MispFeedUrl);
     };
     let client =
         feeds::misp_api::Client::new(url.as_str(), misp_key(feed, index)?, &transport(feed))?;
@@ -695,28 +660,21 @@ fn pull_misp(
         .and_then(|c| c.parse::<i64>().ok());
     let reader_options = reader_options(feed, options.now);
     let origin = origin(feed);
-    let mut batcher = Batcher::new(library.begin_pull(&feed.name, options.now)?);
-    let mut poll = client.poll(query, since);
-    while let Some(page) = poll.next_page(&origin, &reader_options)? {
-        counts.records += page.attributes;
-        for record in page.records {
-            batcher.add(record, counts)?;
+    transaction(library, pulling, counts, problems, |batcher, problems| {
+        let mut poll = client.poll(query, since);
+        while let Some(page) = poll.next_page(&origin, &reader_options)? {
+            batcher.counts.read += page.attributes;
+            for record in page.records {
+                batcher.record(record, problems)?;
+            }
         }
-    }
-    let cursor = poll.cursor().map(|c| c.to_string());
-    let finish = finish(
-        feed,
-        state.as_ref(),
-        options,
-        counts,
-        Validators::default(),
-        cursor,
-    );
-    batcher.finish(finish)
+        let cursor = poll.cursor().map(|c| c.to_string());
+        Ok((Validators::default(), cursor))
+    })
 }
 
 /// MISP's API key: the `Authorization` header's reference (as MISP names it), or `bearer`.
-fn misp_key(feed: &Feed, index: usize) -> anyhow::Result<secrecy::SecretString> {
+fn misp_key(feed: &Feed, index: usize) -> Result<secrecy::SecretString, Error> {
     let headers = feed.resolve_headers(index)?;
     if let Some((_, key)) = headers
         .into_iter()
@@ -724,12 +682,7 @@ fn misp_key(feed: &Feed, index: usize) -> anyhow::Result<secrecy::SecretString> 
     {
         return Ok(key);
     }
-    match feed.resolve_secret(index)? {
-        Some(key) => Ok(key),
-        None => anyhow::bail!(
-            "feeds[{index}]: a MISP API feed needs its key: headers = {{ Authorization = \"env:MISP_KEY\" }}"
-        ),
-    }
+    feed.resolve_secret(index)?.ok_or(Error::MispKey { index })
 }
 
 #[cfg(test)]
