@@ -49,6 +49,14 @@ impl ConfigBuilder {
         }
     }
 
+    /// Sections with no `[library]`, to append to a config made elsewhere (say, the engine
+    /// tests' harness, which takes extra TOML).
+    pub fn fragment() -> ConfigBuilder {
+        ConfigBuilder {
+            sections: Vec::new(),
+        }
+    }
+
     /// Starts a `[[name]]` section with `entries`.
     fn section(mut self, name: &str, entries: Vec<(&str, Value)>) -> ConfigBuilder {
         self.sections.push(Section::Table {
@@ -211,7 +219,7 @@ impl ConfigBuilder {
             Section::Table { entries, .. } => Some(entries),
             Section::Raw(_) => None,
         });
-        last.expect("[library] is always there")
+        last.expect("a section to change: start one first")
     }
 
     /// The config file's text.
