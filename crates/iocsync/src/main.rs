@@ -5,13 +5,10 @@
 //! and a `run` function. Flags are turned into plain validated values before any I/O happens;
 //! errors surface here as `anyhow` and map to documented exit codes.
 
-mod cli;
-mod pull;
-mod serve;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use iocsync::cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
