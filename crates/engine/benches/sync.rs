@@ -15,6 +15,7 @@ use emulator::EmulatorConfig;
 use engine::{Config, NoProgress, RunOptions};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
+use testkit::ConfigBuilder;
 
 const KEY: &str = "bench-key";
 
@@ -71,23 +72,16 @@ struct Bench {
 
 impl Bench {
     async fn new(workflow: &str) -> Bench {
-        let settings = EmulatorConfig {
-            api_keys: vec![KEY.into()],
-            ..EmulatorConfig::default()
-        };
-        let emu = emulator::spawn(settings).await.expect("emulator");
+        let emu = testkit::emulator(KEY, EmulatorConfig::default()).await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let key = dir.path().join("key");
-        std::fs::write(&key, KEY).expect("key file");
-        let text = format!(
-            "[library]\npath = \"library.db\"\n\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"{}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n\n[[targets]]\nname = \"ds\"\nproduct = \"deep-security\"\nbase_url = \"{}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n\n[[collections]]\nname = \"all\"\n\n{workflow}",
-            emu.base_url(),
-            key.display(),
-            emu.deep_security_url(),
-            key.display()
-        );
-        let path = dir.path().join("iocsync.toml");
-        std::fs::write(&path, text).expect("config");
+        let key = testkit::secret_file(dir.path(), "key", KEY);
+        let path = ConfigBuilder::new("library.db")
+            .vision_one("v1", &emu.base_url(), &key)
+            .deep_security("ds", &emu.deep_security_url(), &key)
+            .unset("auth_header") // Deep Security's default header
+            .collection("all")
+            .raw(workflow)
+            .write(dir.path());
         let config = Config::load(&path).expect("config loads");
         let library = Library::open(&config.library).expect("library");
         Bench {

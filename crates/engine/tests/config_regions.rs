@@ -3,6 +3,9 @@
 
 use engine::{Config, ConfigError};
 
+/// Written out, not built with `testkit::ConfigBuilder`: the target's keys are what the tests
+/// check (which `product`/`region`/`base_url` combinations are taken or refused), so each test
+/// spells them out as the user would.
 fn config(target: &str, key_file: &std::path::Path) -> Result<Config, ConfigError> {
     Config::from_toml(&format!(
         "[library]\npath = \"lib.db\"\n\n[[targets]]\nname = \"ws\"\napi_key = \"file:{}\"\n{target}\n",

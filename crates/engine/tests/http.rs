@@ -15,6 +15,7 @@ use common::suite::{Spec, compliance, ip};
 use common::{Harness, sighting};
 use indicator::Kind;
 use serde_json::Value;
+use testkit::ConfigBuilder;
 
 const SPEC: Spec = Spec {
     target: "webhook",
@@ -61,27 +62,17 @@ async fn receiver() -> (String, Seen) {
 #[tokio::test]
 async fn one_call_per_new_or_changed_value() {
     let (url, seen) = receiver().await;
-    let flow = format!(
-        r#"
-[[targets]]
-name = "hook"
-product = "http"
-base_url = "{url}"
-proxy = "none"
-payload = '{{"indicator": "$value", "type": "$kind", "score": "$score"}}'
-headers = {{ Authorization = "Bearer ${{file:KEYFILE}}" }}
-
-[[workflows]]
-name = "notify"
-collection = "all"
-target = "hook"
-action = "http"
-"#
-    );
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("token");
-    std::fs::write(&key, "hook-token").unwrap();
-    let flow = flow.replace("KEYFILE", &key.display().to_string());
+    let key = testkit::secret_file(dir.path(), "token", "hook-token");
+    let flow = ConfigBuilder::fragment()
+        .webhook(
+            "hook",
+            &url,
+            r#"{"indicator": "$value", "type": "$kind", "score": "$score"}"#,
+        )
+        .header("Authorization", &format!("Bearer ${{{key}}}"))
+        .workflow("notify", "hook", "http")
+        .toml();
     let mut h = Harness::new(&flow).await;
     let now = h.now;
     h.merge(&[
@@ -106,6 +97,7 @@ action = "http"
 
 #[tokio::test]
 async fn an_inline_credential_header_is_refused() {
+    // Written out, not built: the target's text is what is refused (and must not be echoed).
     let flow = r#"
 [[targets]]
 name = "hook"

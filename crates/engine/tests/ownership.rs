@@ -18,6 +18,7 @@ use engine::trigger::{ArmedTrigger, Outcome, map_alert};
 use indicator::Kind;
 use serde_json::json;
 use store::{Library, RunStatus, Sighting};
+use testkit::ConfigBuilder;
 
 const TOKEN: &str = "ownership-trigger-token";
 
@@ -677,36 +678,18 @@ async fn small_list(when_full: &str) -> (tempfile::TempDir, Harness) {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
-    let text = format!(
-        r#"
-[[targets]]
-name = "small"
-product = "vision-one"
-base_url = "@V1@"
-api_key = "file:@KEY@"
-proxy = "none"
-capacity_per_type = 30
-reserve_per_type = 5
-when_full = "{when_full}"
-
-[[workflows]]
-name = "w"
-collection = "all"
-target = "small"
-action = "blocklist"
-
-[[triggers]]
-name = "t"
-target = "small"
-action = "blocklist"
-token = "file:{token}"
-ttl = "1h"
-values = ["$SrcIP"]
-[triggers.fields]
-SrcIP = "alert.ip"
-"#,
-        token = token.display()
-    );
+    let text = ConfigBuilder::fragment()
+        .vision_one("small", "@V1@", "file:@KEY@")
+        .set("capacity_per_type", 30)
+        .set("reserve_per_type", 5)
+        .set("when_full", when_full)
+        .workflow("w", "small", "blocklist")
+        .trigger("t", "small", "blocklist")
+        .set("token", testkit::file_ref(&token))
+        .set("ttl", "1h")
+        .set("values", vec!["$SrcIP"])
+        .field("SrcIP", "alert.ip")
+        .toml();
     let settings = EmulatorConfig {
         limits: Limits {
             suspicious_objects_per_type: 30,

@@ -17,6 +17,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use store::{Library, RunStatus};
 use tempfile::TempDir;
+use testkit::ConfigBuilder;
 
 const SECRET: &str = "trigger-test-secret";
 
@@ -101,26 +102,16 @@ fn signed(body: &[u8], at: i64, secret: &str) -> Vec<(&'static str, String)> {
 
 /// Targets `v1` (unreachable, key from `key`) and `web`, plus `triggers`.
 fn config_with(key: &str, triggers: &str) -> Config {
-    Config::from_toml(&format!(
-        r#"
-[library]
-path = "lib.db"
+    Config::from_toml(&targets("lib.db", key).raw(triggers).toml())
+        .map_err(|e| e.to_string())
+        .unwrap()
+}
 
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "http://127.0.0.1:1"
-api_key = "{key}"
-
-[[targets]]
-name = "web"
-product = "http"
-base_url = "http://127.0.0.1:1/hook"
-payload = '{{"v": "$value"}}'
-{triggers}"#
-    ))
-    .map_err(|e| e.to_string())
-    .unwrap()
+/// The library at `library`, targets `v1` (unreachable, key from `key`) and `web`.
+fn targets(library: &str, key: &str) -> ConfigBuilder {
+    ConfigBuilder::new(library)
+        .vision_one("v1", "http://127.0.0.1:1", key)
+        .webhook("web", "http://127.0.0.1:1/hook", r#"{"v": "$value"}"#)
 }
 
 #[test]
@@ -223,12 +214,10 @@ fn config_errors_name_the_trigger_key() {
     let (_dir, secret) = secret_file();
     let auth = format!("secret = \"{secret}\"");
     let error = |text: &str| {
-        Config::from_toml(&format!(
-            "[library]\npath = \"l.db\"\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nregion = \"us\"\napi_key = \"env:K\"\n[[targets]]\nname = \"web\"\nproduct = \"http\"\nbase_url = \"http://127.0.0.1:1/\"\npayload = '{{}}'\n{}{text}",
-            trigger_toml("ok", "v1", "blocklist", &auth, "")
-        ))
-        .unwrap_err()
-        .to_string()
+        let config = targets("l.db", "env:K")
+            .raw(&trigger_toml("ok", "v1", "blocklist", &auth, ""))
+            .raw(text);
+        Config::from_toml(&config.toml()).unwrap_err().to_string()
     };
     let inline = error(&trigger_toml(
         "t",

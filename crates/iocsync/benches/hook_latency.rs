@@ -6,17 +6,15 @@
 //!
 //! `cargo bench -p iocsync --bench hook_latency`
 
-#[allow(dead_code)]
-#[path = "../src/serve/hooks.rs"]
-mod hooks;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use emulator::EmulatorConfig;
+use iocsync::serve::hooks;
 use prometheus_client::registry::Registry;
+use testkit::ConfigBuilder;
 use trendmicro::vision_one::{
     ObjectValue, RiskLevel, ScanAction, SuspiciousObject, VisionOneClient,
 };
@@ -85,43 +83,17 @@ fn main() {
         .build()
         .expect("a Tokio runtime");
     runtime.block_on(async move {
-        let emulator = emulator::spawn(EmulatorConfig {
-            api_keys: vec![KEY.into()],
-            ..EmulatorConfig::default()
-        })
-        .await
-        .expect("the emulator starts");
+        let emulator = testkit::emulator(KEY, EmulatorConfig::default()).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let key = dir.path().join("key");
-        let secret = dir.path().join("secret");
-        std::fs::write(&key, KEY).expect("write the key");
-        std::fs::write(&secret, SECRET).expect("write the secret");
-        let text = format!(
-            r#"
-[library]
-path = "{lib}"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{url}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[triggers]]
-name = "bench"
-target = "v1"
-action = "blocklist"
-secret = "file:{secret}"
-values = ["$SrcIP"]
-[triggers.fields]
-SrcIP = "event.src"
-"#,
-            lib = dir.path().join("library.db").display(),
-            url = emulator.base_url(),
-            key = key.display(),
-            secret = secret.display(),
-        );
+        let key = testkit::secret_file(dir.path(), "key", KEY);
+        let secret = testkit::secret_file(dir.path(), "secret", SECRET);
+        let text = ConfigBuilder::new(dir.path().join("library.db"))
+            .vision_one("v1", &emulator.base_url(), &key)
+            .trigger("bench", "v1", "blocklist")
+            .set("secret", secret)
+            .set("values", vec!["$SrcIP"])
+            .field("SrcIP", "event.src")
+            .toml();
         let config = engine::Config::from_toml(&text).expect("the bench config is valid");
         // The direct calls use the very client settings the trigger uses.
         let direct_config = config

@@ -1,16 +1,10 @@
-//! The `iocsync` binary: the command-line layer over the library crates (flags, printing,
-//! exit codes) and the daemon (`serve`).
-//!
-//! Each subcommand lives in its own module under `cli/` with an `Args` struct (parsed by clap)
-//! and a `run` function. Flags are turned into plain validated values before any I/O happens;
-//! errors surface here as `anyhow` and map to documented exit codes.
-
-mod cli;
-mod serve;
+//! The `iocsync` binary's entry point: parses the command line, runs it through the
+//! [`iocsync::cli`] library, prints a failure and maps the outcome to a documented exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use iocsync::cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -6,52 +6,27 @@ mod support;
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
 use support::{KEY, run_expecting};
+use testkit::ConfigBuilder;
 
 const READ_ONLY: &str = "read-only-key";
 
 fn config(dir: &std::path::Path, v1: &str, ds: &str, key: &str) {
     std::fs::write(dir.join("key"), key).unwrap();
-    let text = format!(
-        r#"
-[library]
-path = "library.db"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{v1}"
-api_key = "file:key"
-proxy = "none"
-
-[[targets]]
-name = "ds"
-product = "deep-security"
-base_url = "{ds}"
-api_key = "file:key"
-auth_header = "api-secret-key"
-proxy = "none"
-
-[[targets]]
-name = "xdr"
-product = "xdr-v2"
-base_url = "{v1}"
-api_key = "file:key"
-proxy = "none"
-"#
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+    ConfigBuilder::new("library.db")
+        .vision_one("v1", v1, "file:key")
+        .deep_security("ds", ds, "file:key")
+        .xdr_v2("xdr", v1, "file:key")
+        .write(dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_write_proves_each_permission_and_leaves_nothing_behind() {
-    let emu = emulator::spawn(EmulatorConfig {
-        api_keys: vec![KEY.into()],
+    let settings = EmulatorConfig {
         read_only_keys: vec![READ_ONLY.into()],
         tasks: TaskSettings { delay_seconds: 0 },
         ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    let emu = testkit::emulator(KEY, settings).await;
     let dir = tempfile::tempdir().unwrap();
     config(dir.path(), &emu.base_url(), &emu.deep_security_url(), KEY);
     let lists_before = emu.emulator().snapshot().ip_lists.len();

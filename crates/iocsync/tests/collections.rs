@@ -7,6 +7,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;
+use testkit::ConfigBuilder;
 
 /// A temporary directory holding `lib.db`, seeded with a few indicators.
 struct Fixture {
@@ -258,11 +259,10 @@ fn the_default_library_is_in_the_current_directory() {
 #[test]
 fn collections_defined_in_the_config_file_are_listed_and_shown() {
     let fixture = Fixture::seeded();
-    std::fs::write(
-        fixture.dir.path().join("iocsync.toml"),
-        "[library]\npath = \"lib.db\"\n\n[[collections]]\nname = \"from-config\"\nmin_score = 8\n",
-    )
-    .unwrap();
+    ConfigBuilder::new("lib.db")
+        .collection("from-config")
+        .set("min_score", 8)
+        .write(fixture.dir.path());
     let listed = fixture
         .cmd(&["collections", "list", "--json"])
         .assert()

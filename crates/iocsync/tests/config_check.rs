@@ -9,6 +9,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// Written out, not built with `testkit::ConfigBuilder`: the file's text is the subject. The
+/// tests break it with `replace`, and the errors name key paths by position (`targets[1]`)
+/// and lines, so every test here keeps its TOML as the user would write it.
 const VALID: &str = r#"
 [library]
 path = "iocsync.db"

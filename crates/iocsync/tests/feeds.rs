@@ -13,25 +13,20 @@ use indicator::Kind;
 use serde_json::Value;
 use store::{Library, Status};
 use support::{Daemon, FeedServer, feodo_csv, feodo_ip, iocsync, run_expecting, wait_for};
+use testkit::ConfigBuilder;
 
-fn write_config(dir: &Path, feed_url: &str, extra: &str) {
-    let text = format!(
-        r#"
-[library]
-path = "library.db"
+/// Feed `feodo` at `feed_url` (score 9, tagged `c2`), the section last started: a test sets
+/// the feed's other keys on it.
+fn feodo(feed_url: &str) -> ConfigBuilder {
+    ConfigBuilder::new("library.db")
+        .feed("feodo", feed_url)
+        .set("score", 9)
+        .set("tags", vec!["c2"])
+}
 
-[[feeds]]
-name = "feodo"
-url = "{feed_url}"
-score = 9
-tags = ["c2"]
-{extra}
-
-[[collections]]
-name = "all"
-"#
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+/// Writes `config` with collection `all`.
+fn write_config(dir: &Path, config: ConfigBuilder) {
+    config.collection("all").write(dir);
 }
 
 fn pull_json(dir: &Path, args: &[&str], code: i32) -> Value {
@@ -55,7 +50,7 @@ fn status(dir: &Path, i: u32) -> Status {
 async fn a_snapshot_feed_is_pulled_withdrawn_from_held_and_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let server = FeedServer::start(&feodo_csv(0..100)).await;
-    write_config(dir.path(), &server.url, "");
+    write_config(dir.path(), feodo(&server.url));
 
     let missing = run_expecting(dir.path(), &["pull"], 1);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--init-library"));
@@ -134,7 +129,7 @@ async fn a_snapshot_feed_is_pulled_withdrawn_from_held_and_accepted() {
 async fn a_mostly_broken_download_is_held_and_bad_lines_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let server = FeedServer::start(&feodo_csv(0..20)).await;
-    write_config(dir.path(), &server.url, "");
+    write_config(dir.path(), feodo(&server.url));
     pull_json(dir.path(), &["--init-library"], 0);
 
     let mut garbled = feodo_csv(0..20);
@@ -164,7 +159,7 @@ async fn a_mostly_broken_download_is_held_and_bad_lines_are_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn import_fills_the_library_the_config_names_from_any_folder() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "https://feeds.example/x.csv", "");
+    write_config(dir.path(), feodo("https://feeds.example/x.csv"));
     let elsewhere = tempfile::tempdir().unwrap();
     let list = elsewhere.path().join("list.txt");
     std::fs::write(&list, "45.0.0.9\n").unwrap();
@@ -216,47 +211,20 @@ fn sorted(ids: impl IntoIterator<Item = u32>) -> Vec<String> {
 async fn the_daemon_pulls_and_its_workflows_follow_within_one_cycle() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = support::emulator().await;
-    let key = support::write_key(dir.path());
+    let key = support::key_ref(dir.path());
     let server = FeedServer::start(&feodo_csv(0..100)).await;
-    let extra = format!(
-        r#"schedule = "1s"
-proxy = "none"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{v1}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[targets]]
-name = "ds"
-product = "deep-security"
-base_url = "{ds}"
-api_key = "file:{key}"
-auth_header = "api-secret-key"
-proxy = "none"
-
-[[workflows]]
-name = "block"
-collection = "all"
-target = "v1"
-action = "blocklist"
-after = ["feodo"]
-
-[[workflows]]
-name = "ips"
-collection = "all"
-target = "ds"
-action = "ip-list"
-schedule = "after-feeds"
-parameters = {{ list_name = "Feodo", aggregate = false }}
-"#,
-        v1 = emulator.base_url(),
-        ds = emulator.deep_security_url(),
-        key = key.display()
-    );
-    write_config(dir.path(), &server.url, &extra);
+    let config = feodo(&server.url)
+        .schedule("1s")
+        .set("proxy", "none")
+        .vision_one("v1", &emulator.base_url(), &key)
+        .deep_security("ds", &emulator.deep_security_url(), &key)
+        .workflow("block", "v1", "blocklist")
+        .set("after", vec!["feodo"])
+        .workflow("ips", "ds", "ip-list")
+        .schedule("after-feeds")
+        .param("list_name", "Feodo")
+        .param("aggregate", false);
+    write_config(dir.path(), config);
     let daemon = Daemon::start(dir.path());
 
     let everything = sorted(0..100);
@@ -363,12 +331,11 @@ async fn a_misp_feed_is_pulled_incrementally_from_its_last_timestamp() {
         misp_attribute(2, &feodo_ip(2), 1_767_225_700, false),
     ]));
     let url = misp(std::sync::Arc::clone(&attributes)).await;
-    std::fs::write(dir.path().join("misp.key"), "misp-test-key").unwrap();
-    let extra = format!(
-        "format = \"misp-api\"\nheaders = {{ Authorization = \"file:{}\" }}\n",
-        dir.path().join("misp.key").display()
-    );
-    write_config(dir.path(), &url, &extra);
+    let key = testkit::secret_file(dir.path(), "misp.key", "misp-test-key");
+    let config = feodo(&url)
+        .set("format", "misp-api")
+        .header("Authorization", &key);
+    write_config(dir.path(), config);
     let first = pull_json(dir.path(), &["--init-library"], 0);
     assert_eq!(
         (first["outcome"].as_str(), first["listed"].as_u64()),

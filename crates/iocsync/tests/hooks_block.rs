@@ -3,19 +3,16 @@
 
 mod support;
 
-use support::{emulator, run_expecting, write_key};
+use support::{emulator, key_ref, run_expecting};
+use testkit::ConfigBuilder;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn xdr_block_and_unblock_by_hand() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = write_key(dir.path());
-    let config = format!(
-        "[library]\npath = \"library.db\"\n\n[[targets]]\nname = \"xdr\"\nproduct = \"xdr-v2\"\nbase_url = \"{}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n",
-        emu.base_url(),
-        key.display()
-    );
-    std::fs::write(dir.path().join("iocsync.toml"), config).unwrap();
+    ConfigBuilder::new("library.db")
+        .xdr_v2("xdr", &emu.base_url(), &key_ref(dir.path()))
+        .write(dir.path());
     let blocked = || -> Vec<String> {
         let snapshot = emu.emulator().snapshot();
         snapshot

@@ -41,6 +41,7 @@ fn init_writes_the_example_and_it_passes_config_check() {
     )
     .unwrap();
     assert_eq!(written, example);
+    // The example's own text is the subject here: the sections are looked for as written.
     for section in [
         "[[targets]]",
         "[[collections]]",

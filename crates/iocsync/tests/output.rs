@@ -7,15 +7,16 @@ mod support;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use support::{emulator, iocsync, run_expecting, seed, write_key};
+use support::{emulator, iocsync, key_ref, run_expecting, seed};
+use testkit::ConfigBuilder;
 
 fn write_config(dir: &std::path::Path, base_url: &str) {
-    let key = write_key(dir);
-    let text = format!(
-        "[library]\npath = \"library.db\"\n\n[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"{base_url}\"\napi_key = \"file:{}\"\nproxy = \"none\"\n\n[[collections]]\nname = \"all\"\n\n[[workflows]]\nname = \"block\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\n\n[[workflows]]\nname = \"other\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"exceptions\"\n",
-        key.display()
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+    ConfigBuilder::new("library.db")
+        .vision_one("v1", base_url, &key_ref(dir))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .workflow("other", "v1", "exceptions")
+        .write(dir);
 }
 
 /// Runs `args` with stdout piped, reads one line, closes the pipe, and returns the exit

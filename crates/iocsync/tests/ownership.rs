@@ -10,35 +10,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use store::{Class, Library, Sighting};
-use support::{Daemon, emulator, run_expecting, seed_with, suspicious, wait_for, write_key};
+use support::{Daemon, emulator, key_ref, run_expecting, seed_with, suspicious, wait_for};
+use testkit::ConfigBuilder;
 
 fn write_config(dir: &Path, base_url: &str, library: &str) {
-    let key = write_key(dir);
-    let text = format!(
-        r#"
-[library]
-path = "{library}"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{base_url}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[collections]]
-name = "all"
-
-[[workflows]]
-name = "block"
-collection = "all"
-target = "v1"
-action = "blocklist"
-schedule = "1h"
-"#,
-        key = key.display(),
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+    ConfigBuilder::new(library)
+        .vision_one("v1", base_url, &key_ref(dir))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .schedule("1h")
+        .write(dir);
 }
 
 fn ip(i: u32) -> (indicator::Kind, String) {

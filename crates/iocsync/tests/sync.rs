@@ -12,9 +12,8 @@ use emulator::faults::FaultSettings;
 use emulator::{RunningEmulator, Snapshot};
 use indicator::Kind;
 use store::Library;
-use support::{
-    domain, emulator, iocsync, ip, run_expecting, seed, seed_with, suspicious, write_key,
-};
+use support::{domain, emulator, iocsync, ip, key_ref, run_expecting, seed, seed_with, suspicious};
+use testkit::ConfigBuilder;
 
 /// A config with one target of each product on `emu` (or on `base_url` alone) and one
 /// workflow per target: `block` (Vision One, batches of 10), `ips` (Deep Security, parts of
@@ -24,75 +23,28 @@ fn write_config(dir: &Path, base_url: &str) {
 }
 
 fn write_config_for(dir: &Path, base_url: &str, ds_url: &str) {
-    let key = write_key(dir);
-    let text = format!(
-        r#"
-[library]
-path = "library.db"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{base_url}"
-api_key = "file:{key}"
-proxy = "none"
-batch_size = 10
-
-[[targets]]
-name = "ds"
-product = "deep-security"
-base_url = "{ds_url}"
-api_key = "file:{key}"
-auth_header = "api-secret-key"
-proxy = "none"
-
-[[targets]]
-name = "xdr"
-product = "xdr-v2"
-base_url = "{base_url}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[targets]]
-name = "webhook"
-product = "http"
-base_url = "{base_url}/v3.0/threatintel/suspiciousObjects"
-proxy = "none"
-payload = '[{{"ip": "$value"}}]'
-headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
-
-[[collections]]
-name = "all"
-
-[[workflows]]
-name = "block"
-collection = "all"
-target = "v1"
-action = "blocklist"
-
-[[workflows]]
-name = "ips"
-collection = "all"
-target = "ds"
-action = "ip-list"
-parameters = {{ list_name = "Killed", max_chars = 100 }}
-
-[[workflows]]
-name = "xdr"
-collection = "all"
-target = "xdr"
-action = "xdr-block"
-parameters = {{ product_id = "killed", task_timeout_secs = 20 }}
-
-[[workflows]]
-name = "hook"
-collection = "all"
-target = "webhook"
-action = "http"
-"#,
-        key = key.display()
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+    let key = key_ref(dir);
+    ConfigBuilder::new("library.db")
+        .vision_one("v1", base_url, &key)
+        .set("batch_size", 10)
+        .deep_security("ds", ds_url, &key)
+        .xdr_v2("xdr", base_url, &key)
+        .webhook(
+            "webhook",
+            &format!("{base_url}/v3.0/threatintel/suspiciousObjects"),
+            r#"[{"ip": "$value"}]"#,
+        )
+        .header("Authorization", &format!("Bearer ${{{key}}}"))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .workflow("ips", "ds", "ip-list")
+        .param("list_name", "Killed")
+        .param("max_chars", 100)
+        .workflow("xdr", "xdr", "xdr-block")
+        .param("product_id", "killed")
+        .param("task_timeout_secs", 20)
+        .workflow("hook", "webhook", "http")
+        .write(dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]

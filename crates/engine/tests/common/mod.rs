@@ -12,6 +12,7 @@ use engine::{Config, NoProgress, Progress, RunOptions, RunReport};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;
+use testkit::ConfigBuilder;
 
 pub const KEY: &str = "compliance-test-key";
 
@@ -195,74 +196,30 @@ impl Harness {
 /// stands for the emulator's Vision One URL and `@KEY@` for the key file, for extra targets).
 fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> String {
     let key = dir.path().join("key");
+    let v1 = emulator.base_url();
     let workflows = workflows
-        .replace("@V1@", &emulator.base_url())
+        .replace("@V1@", &v1)
         .replace("@KEY@", &key.display().to_string());
-    format!(
-        r#"
-[library]
-path = "library.db"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{v1}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[targets]]
-name = "v1b"
-product = "vision-one"
-base_url = "{v1}"
-api_key = "file:{key}"
-proxy = "none"
-batch_size = 10
-
-[[targets]]
-name = "webhook"
-product = "http"
-base_url = "{v1}/v3.0/threatintel/suspiciousObjects"
-proxy = "none"
-payload = '[{{"ip": "$value", "description": "$description"}}]'
-headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
-
-[[targets]]
-name = "webhook-undo"
-product = "http"
-base_url = "{v1}/v3.0/threatintel/suspiciousObjects"
-proxy = "none"
-payload = '[{{"ip": "$value", "description": "$description"}}]'
-remove_url = "{v1}/v3.0/threatintel/suspiciousObjects/delete"
-remove_payload = '[{{"ip": "$value"}}]'
-headers = {{ Authorization = "Bearer ${{file:{key}}}" }}
-
-[[targets]]
-name = "ds"
-product = "deep-security"
-base_url = "{ds}"
-api_key = "file:{key}"
-auth_header = "api-secret-key"
-proxy = "none"
-
-[[targets]]
-name = "xdr"
-product = "xdr-v2"
-base_url = "{v1}"
-api_key = "file:{key}"
-proxy = "none"
-
-[[collections]]
-name = "all"
-
-[guard]
-allow_cidrs = ["198.51.100.0/24"]
-
-{workflows}
-"#,
-        v1 = emulator.base_url(),
-        ds = emulator.deep_security_url(),
-        key = key.display(),
-    )
+    let key = testkit::file_ref(&key);
+    let objects = format!("{v1}/v3.0/threatintel/suspiciousObjects");
+    let payload = r#"[{"ip": "$value", "description": "$description"}]"#;
+    let bearer = format!("Bearer ${{{key}}}");
+    ConfigBuilder::new("library.db")
+        .vision_one("v1", &v1, &key)
+        .vision_one("v1b", &v1, &key)
+        .set("batch_size", 10)
+        .webhook("webhook", &objects, payload)
+        .header("Authorization", &bearer)
+        .webhook("webhook-undo", &objects, payload)
+        .set("remove_url", format!("{objects}/delete"))
+        .set("remove_payload", r#"[{"ip": "$value"}]"#)
+        .header("Authorization", &bearer)
+        .deep_security("ds", &emulator.deep_security_url(), &key)
+        .xdr_v2("xdr", &v1, &key)
+        .collection("all")
+        .raw("[guard]\nallow_cidrs = [\"198.51.100.0/24\"]\n")
+        .raw(&workflows)
+        .toml()
 }
 
 /// A sighting of `value` from source `feed`.

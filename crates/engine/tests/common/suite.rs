@@ -16,6 +16,7 @@ use emulator::faults::FaultSettings;
 use engine::{Progress, RunReport};
 use indicator::Kind;
 use store::{RunStatus, Sighting};
+use testkit::ConfigBuilder;
 
 use super::{Harness, revoke, sighting};
 
@@ -269,13 +270,11 @@ pub const OTHER: &str = "other";
 
 pub async fn shared_objects_stay_until_their_last_claim_goes(spec: &Spec) {
     if !spec.shared {
-        let error = engine::Config::from_toml(&format!(
-            "[library]\npath = \"l.db\"\n[[targets]]\nname = \"{}\"\nproduct = \"deep-security\"\nbase_url = \"http://127.0.0.1:1/api\"\napi_key = \"env:K\"\n{}",
-            spec.target,
-            two_workflows(spec)
-        ))
-        .unwrap_err()
-        .to_string();
+        let text = ConfigBuilder::new("l.db")
+            .deep_security(spec.target, "http://127.0.0.1:1/api", "env:K")
+            .raw(&two_workflows(spec))
+            .toml();
+        let error = engine::Config::from_toml(&text).unwrap_err().to_string();
         assert!(error.contains("already written by workflow"), "{error}");
         return;
     }

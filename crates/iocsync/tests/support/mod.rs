@@ -1,6 +1,7 @@
 //! Shared by the real-binary tests: the emulator with the tests' API key, the `iocsync`
-//! command over a config in a temp dir, indicators seeded into a real library file, and
-//! `iocsync serve` running as a daemon on a free port.
+//! command over a config in a temp dir (both by way of the `testkit` crate, whose
+//! `ConfigBuilder` the tests build their configs with), indicators seeded into a real library
+//! file, and `iocsync serve` running as a daemon on a free port.
 
 #![allow(dead_code)] // each test file uses its own part of the harness
 
@@ -15,6 +16,7 @@ use emulator::config::TaskSettings;
 use emulator::{EmulatorConfig, RunningEmulator, Snapshot};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
+use testkit::{ConfigBuilder, Test};
 
 pub const KEY: &str = "cli-test-key";
 pub const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
@@ -22,57 +24,38 @@ pub const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
 /// An emulator that accepts [`KEY`] and finishes XDR tasks at once.
 pub async fn emulator() -> RunningEmulator {
     let settings = EmulatorConfig {
-        api_keys: vec![KEY.into()],
         tasks: TaskSettings { delay_seconds: 0 },
         ..EmulatorConfig::default()
     };
-    emulator::spawn(settings).await.unwrap()
+    testkit::emulator(KEY, settings).await
 }
 
 /// Writes [`KEY`] to `dir/key`; returns that path (for `api_key = "file:..."`).
 pub fn write_key(dir: &Path) -> PathBuf {
-    let path = dir.join("key");
-    std::fs::write(&path, KEY).unwrap();
-    path
+    testkit::secret_file(dir, "key", KEY);
+    dir.join("key")
+}
+
+/// The `api_key` reference to the key [`write_key`] writes in `dir`.
+pub fn key_ref(dir: &Path) -> String {
+    testkit::file_ref(&write_key(dir))
 }
 
 /// `iocsync --config dir/iocsync.toml`, run in `dir`.
 pub fn iocsync(dir: &Path) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("iocsync"));
-    command
-        .current_dir(dir)
-        .arg("--config")
-        .arg(dir.join("iocsync.toml"));
-    command
+    Test::in_dir(dir).command()
 }
 
 /// [`iocsync`] run by `sh` after `ulimit -n open_files`: a process that may hold only that
 /// many file descriptors.
 pub fn iocsync_limited(dir: &Path, open_files: u32) -> Command {
-    let mut command = Command::new("sh");
-    command
-        .current_dir(dir)
-        .arg("-c")
-        .arg(format!("ulimit -n {open_files} && exec \"$@\""))
-        .arg("sh")
-        .arg(assert_cmd::cargo::cargo_bin!("iocsync"))
-        .arg("--config")
-        .arg(dir.join("iocsync.toml"));
-    command
+    Test::in_dir(dir).open_files(open_files).command()
 }
 
 /// Runs `iocsync args` in `dir` and asserts that it exits with `code` (showing its output when
 /// not).
 pub fn run_expecting(dir: &Path, args: &[&str], code: i32) -> Output {
-    let output = iocsync(dir).args(args).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "iocsync {args:?}\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    Test::in_dir(dir).args(args).status(code).run()
 }
 
 /// The `i`-th test domain.
@@ -132,59 +115,22 @@ pub fn suspicious(snapshot: &Snapshot) -> Vec<String> {
 /// `orphan` hourly on a collection that exists nowhere (so it fails before the engine records it).
 /// `extra` is appended (triggers).
 pub fn write_serve_config(dir: &Path, base_url: &str, every: &str, extra: &str) {
-    let key = write_key(dir);
-    std::fs::write(dir.join("bad-key"), "not-the-key").unwrap();
-    let text = format!(
-        r#"
-[library]
-path = "{library}"
-
-[[targets]]
-name = "v1"
-product = "vision-one"
-base_url = "{base_url}"
-api_key = "file:{key}"
-proxy = "none"
-batch_size = 10
-
-[[targets]]
-name = "v1-bad"
-product = "vision-one"
-base_url = "{base_url}"
-api_key = "file:{bad_key}"
-proxy = "none"
-
-[[collections]]
-name = "all"
-
-[[workflows]]
-name = "block"
-collection = "all"
-target = "v1"
-action = "blocklist"
-schedule = "{every}"
-
-[[workflows]]
-name = "broken"
-collection = "all"
-target = "v1-bad"
-action = "blocklist"
-schedule = "1h"
-
-[[workflows]]
-name = "orphan"
-collection = "nowhere"
-target = "v1"
-action = "blocklist"
-schedule = "1h"
-
-{extra}
-"#,
-        library = dir.join("library.db").display(),
-        key = key.display(),
-        bad_key = dir.join("bad-key").display(),
-    );
-    std::fs::write(dir.join("iocsync.toml"), text).unwrap();
+    let key = key_ref(dir);
+    let bad_key = testkit::secret_file(dir, "bad-key", "not-the-key");
+    ConfigBuilder::new(dir.join("library.db"))
+        .vision_one("v1", base_url, &key)
+        .set("batch_size", 10)
+        .vision_one("v1-bad", base_url, &bad_key)
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .schedule(every)
+        .workflow("broken", "v1-bad", "blocklist")
+        .schedule("1h")
+        .workflow("orphan", "v1", "blocklist")
+        .set("collection", "nowhere")
+        .schedule("1h")
+        .raw(extra)
+        .write(dir);
 }
 
 /// `iocsync serve --log-json -v` as a child process, its logs collected.
