@@ -1,7 +1,7 @@
 //! `region` on targets: Vision One regions for vision-one and xdr-v2, Workload Security
 //! regions (`us-1` … `ae-1`) for deep-security, each instead of `base_url`.
 
-use engine::{Config, ConfigError};
+use config::{Config, ConfigError};
 
 fn config(target: &str, key_file: &std::path::Path) -> Result<Config, ConfigError> {
     Config::from_toml(&format!(

@@ -122,7 +122,7 @@ SrcIP = "event.src"
             key = key.display(),
             secret = secret.display(),
         );
-        let config = engine::Config::from_toml(&text).expect("the bench config is valid");
+        let config = config::Config::from_toml(&text).expect("the bench config is valid");
         // The direct calls use the very client settings the trigger uses.
         let direct_config = config
             .target("v1")

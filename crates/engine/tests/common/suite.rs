@@ -269,7 +269,7 @@ pub const OTHER: &str = "other";
 
 pub async fn shared_objects_stay_until_their_last_claim_goes(spec: &Spec) {
     if !spec.shared {
-        let error = engine::Config::from_toml(&format!(
+        let error = config::Config::from_toml(&format!(
             "[library]\npath = \"l.db\"\n[[targets]]\nname = \"{}\"\nproduct = \"deep-security\"\nbase_url = \"http://127.0.0.1:1/api\"\napi_key = \"env:K\"\n{}",
             spec.target,
             two_workflows(spec)

@@ -14,7 +14,7 @@ use crate::cli::out::{self, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use engine::{Config, ConfigError};
+use config::{Config, ConfigError};
 use guard::{Guard, GuardError};
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -232,7 +232,7 @@ fn target_problems(config: &Config) -> Vec<Problem> {
                 reason_of(error),
             ));
         }
-        if target.product == engine::config::Product::Http {
+        if target.product == config::Product::Http {
             let Ok(webhook) = target.http_template() else {
                 continue;
             };

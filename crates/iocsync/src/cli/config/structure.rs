@@ -1,6 +1,6 @@
 //! Every structural error of a config file, each with its key path.
 //!
-//! `engine::Config::from_toml` is the one authority on what a valid file is, but it stops at
+//! `config::Config::from_toml` is the one authority on what a valid file is, but it stops at
 //! the first error. To report them all without a second copy of the schema, the file is cut
 //! into small documents — the top level with the lists left out, then each `[[targets]]`,
 //! `[[feeds]]`, `[[collections]]`, `[[workflows]]` and `[[triggers]]` entry on its own (workflows and
@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use engine::{Config, ConfigError};
+use config::{Config, ConfigError};
 use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 

@@ -16,10 +16,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use store::{Class, FeedMode};
 
-use super::{
-    ConfigError, INLINE_SECRET, Schedule, invalid, is_reference, non_empty_secret, parse_schedule,
-    positive_duration,
-};
+use crate::error::{ConfigError, invalid};
+use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
+use crate::schedule::{Schedule, parse_schedule, positive_duration};
 
 /// Downloads larger than this are refused unless `max_bytes` says otherwise (a feed that
 /// suddenly serves gigabytes is broken or hostile).
@@ -156,7 +155,7 @@ impl Feed {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawFeed {
+pub(crate) struct RawFeed {
     name: String,
     url: String,
     #[serde(default)]
@@ -187,7 +186,7 @@ pub(super) struct RawFeed {
     allow_plain_http: bool,
 }
 
-pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
+pub(crate) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
     let path = format!("feeds[{i}]");
     let key = |name: &str| format!("{path}.{name}");
     if raw.name.trim().is_empty() || raw.name.contains('/') {
@@ -299,7 +298,7 @@ fn cleartext_remote(url: &url::Url) -> bool {
         .strip_prefix("taxii+")
         .and_then(|rest| url::Url::parse(rest).ok())
         .unwrap_or_else(|| url.clone());
-    plain.scheme() == "http" && !super::transport::is_loopback(&plain)
+    plain.scheme() == "http" && !crate::transport::is_loopback(&plain)
 }
 
 fn mode(key: &str, text: Option<&str>, format: FeedFormat) -> Result<FeedMode, ConfigError> {

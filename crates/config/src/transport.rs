@@ -15,7 +15,9 @@
 use secrecy::SecretString;
 use url::{Host, Url};
 
-use super::{ConfigError, INLINE_SECRET, Product, Target, invalid, is_reference, non_empty_secret};
+use crate::error::{ConfigError, invalid};
+use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
+use crate::targets::{Product, Target};
 
 /// Why a URL key may not hold a secret reference.
 const URL_REFERENCE: &str = "secret references (`${env:…}`, `${file:…}`, `env:`, `file:`) are \
@@ -28,18 +30,18 @@ const URL_PASSWORD: &str = "a password in a URL is a secret written in the confi
      references";
 
 /// The transport keys of one `[[targets]]` entry, as written.
-pub(super) struct TransportKeys<'a> {
-    pub(super) product: Product,
-    pub(super) base_url: Option<&'a str>,
-    pub(super) remove_url: Option<&'a str>,
-    pub(super) proxy: Option<&'a str>,
-    pub(super) proxy_password: Option<&'a str>,
-    pub(super) allow_plain_http: bool,
+pub(crate) struct TransportKeys<'a> {
+    pub(crate) product: Product,
+    pub(crate) base_url: Option<&'a str>,
+    pub(crate) remove_url: Option<&'a str>,
+    pub(crate) proxy: Option<&'a str>,
+    pub(crate) proxy_password: Option<&'a str>,
+    pub(crate) allow_plain_http: bool,
 }
 
 /// Checks the rules in the module note; errors name `path.key`. A URL that does not parse is
 /// left to the checks that parse it (which name it the same way).
-pub(super) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigError> {
+pub(crate) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigError> {
     let url_keys = [
         ("base_url", keys.base_url),
         ("remove_url", keys.remove_url),
@@ -92,7 +94,7 @@ fn cleartext(product: Product) -> String {
 }
 
 /// True for 127.0.0.0/8, `::1` (also as `::ffff:127.x.x.x`) and `localhost`.
-pub(super) fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(addr)) => addr.is_loopback(),
         Some(Host::Ipv6(addr)) => {
@@ -145,7 +147,7 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, ConfigError};
+    use crate::{Config, ConfigError};
 
     fn target(keys: &str) -> Result<Config, ConfigError> {
         Config::from_toml(&format!(

@@ -1,0 +1,281 @@
+//! Whole files read by [`Config::from_toml`]: every section together, and the key paths of
+//! what is refused.
+
+use std::time::Duration;
+
+use store::Class;
+
+use super::*;
+
+const BASE: &str = r#"
+[library]
+path = "lib.db"
+
+[[targets]]
+name = "v1"
+product = "vision-one"
+base_url = "http://127.0.0.1:1"
+api_key = "env:V1_KEY"
+
+[[targets]]
+name = "ds"
+product = "deep-security"
+base_url = "http://127.0.0.1:1/api"
+api_key = "file:/run/secrets/ds"
+auth_header = "api-secret-key"
+
+[[collections]]
+name = "all"
+"#;
+
+fn with(extra: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(&format!("{BASE}{extra}"))
+}
+
+#[test]
+fn reads_a_full_file() {
+    let config = with(
+        r#"
+[[workflows]]
+name = "block"
+collection = "all"
+target = "v1"
+action = "blocklist"
+schedule = "15m"
+parameters = { expiry = "never", risk_level = "high", url_scheme = "both", objects_per_run = 500 }
+
+[[workflows]]
+name = "ips"
+collection = "all"
+target = "ds"
+action = "ip-list"
+schedule = "0 */6 * * *"
+parameters = { list_name = "Blocked", include = ["asset"] }
+"#,
+    )
+    .unwrap();
+    let Parameters::Blocklist(p) = &config.workflow("block").unwrap().parameters else {
+        panic!("not a blocklist");
+    };
+    assert_eq!(p.expiry, ExpirySetting::Never);
+    assert_eq!(p.url_scheme, UrlScheme::Both);
+    assert_eq!(p.objects_per_run, Some(500));
+    let Parameters::IpList(p) = &config.workflow("ips").unwrap().parameters else {
+        panic!("not an ip list");
+    };
+    assert_eq!(p.include, vec![Class::Asset]);
+    assert!(p.aggregate);
+    assert!(matches!(
+        config.workflow("ips").unwrap().schedule,
+        Some(Schedule::Cron(_))
+    ));
+}
+
+#[test]
+fn feeds_are_read_with_their_modes_credentials_and_the_workflows_that_follow_them() {
+    let config = with(
+        r#"
+[[feeds]]
+name = "feodo"
+url = "https://feodotracker.abuse.ch/downloads/ipblocklist.csv"
+schedule = "1h"
+score = 8
+tags = ["c2"]
+expire_after = "14d"
+headers = { "X-Key" = "env:FEODO_KEY" }
+
+[[feeds]]
+name = "intel"
+url = "taxii+https://taxii.example/api1/collections/91a7b528/"
+format = "taxii"
+bearer = "env:TAXII_TOKEN"
+
+[[feeds]]
+name = "local"
+url = "lists/blocked.txt"
+min_ratio = 0.9
+
+[[workflows]]
+name = "follow"
+collection = "all"
+target = "v1"
+action = "blocklist"
+after = ["feodo"]
+
+[[workflows]]
+name = "every"
+collection = "all"
+target = "v1"
+action = "exceptions"
+schedule = "after-feeds"
+"#,
+    )
+    .unwrap();
+    let feodo = config.feed("feodo").unwrap();
+    assert_eq!(feodo.mode, store::FeedMode::Snapshot);
+    assert_eq!(feodo.expire_after, Some(Duration::from_secs(14 * 86_400)));
+    assert!(matches!(feodo.location, Location::Url(_)));
+    let intel = config.feed("intel").unwrap();
+    assert_eq!(intel.mode, store::FeedMode::Incremental);
+    assert_eq!(intel.auth, FeedAuth::Bearer("env:TAXII_TOKEN".into()));
+    assert_eq!(config.feed("local").unwrap().min_ratio, 0.9);
+    assert!(config.workflow("follow").unwrap().after.follows("feodo"));
+    assert!(!config.workflow("follow").unwrap().after.follows("intel"));
+    assert_eq!(config.workflow("every").unwrap().after, After::AnyFeed);
+    assert!(config.workflow("every").unwrap().schedule.is_none());
+    assert!(
+        config
+            .feed("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("feodo, intel, local")
+    );
+}
+
+#[test]
+fn bad_feeds_name_their_key() {
+    let feed = |extra: &str| {
+        with(&format!(
+            "[[feeds]]\nname = \"f\"\nurl = \"https://feeds.example/x\"\n{extra}\n"
+        ))
+        .unwrap_err()
+        .to_string()
+    };
+    assert!(
+        feed("headers = { Authorization = \"abc123\" }")
+            .starts_with("feeds[0].headers.Authorization: secrets are never written")
+    );
+    assert!(!feed("headers = { Authorization = \"abc123\" }").contains("abc123"));
+    assert!(feed("min_ratio = 2.0").starts_with("feeds[0].min_ratio:"));
+    assert!(feed("mode = \"sometimes\"").starts_with("feeds[0].mode:"));
+    assert!(feed("colour = 1").contains("colour"));
+    assert!(feed("basic_user = \"u\"").starts_with("feeds[0].basic_password:"));
+    let url = with("[[feeds]]\nname = \"f\"\nurl = \"https://u:secret@feeds.example/x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        url.starts_with("feeds[0].url:") && !url.contains("secret@"),
+        "{url}"
+    );
+    let taxii = with("[[feeds]]\nname = \"t\"\nurl = \"taxii+https://h.example/api/collections/1/\"\nmode = \"snapshot\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(taxii.starts_with("feeds[0].mode:"), "{taxii}");
+    let after = with("[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nafter = [\"ghost\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(after, "workflows[0].after[0]: no feed `ghost` in [[feeds]]");
+    let clear =
+        with("[[feeds]]\nname = \"f\"\nurl = \"http://feeds.example/x\"\nbearer = \"env:T\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(clear.starts_with("feeds[0].url: plain http://"), "{clear}");
+    assert!(
+        with("[[feeds]]\nname = \"f\"\nurl = \"http://127.0.0.1:8/x\"\nbearer = \"env:T\"\n")
+            .is_ok()
+    );
+    assert!(with("[[feeds]]\nname = \"f\"\nurl = \"http://feeds.example/x\"\n").is_ok());
+    let taxii = |host: &str| {
+        with(&format!(
+            "[[feeds]]\nname = \"t\"\nurl = \"taxii+http://{host}/api/collections/1/\"\nbearer = \"env:T\"\n"
+        ))
+    };
+    assert!(taxii("127.0.0.1:5000").is_ok());
+    assert!(
+        taxii("taxii.example")
+            .unwrap_err()
+            .to_string()
+            .contains("clear text")
+    );
+}
+
+#[test]
+fn bad_values_name_their_key_path() {
+    let flow = |params: &str| {
+        with(&format!(
+            "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"blocklist\"\nparameters = {{ {params} }}\n"
+        ))
+        .unwrap_err()
+        .to_string()
+    };
+    let error = flow("expiry = 5");
+    assert_eq!(
+        error,
+        "workflows[0].parameters.expiry: expected one of 7, 15, 30, 45, 60, 75, 90, \"never\", \"customer\", \"valid-until\""
+    );
+    assert!(flow("colour = 1").starts_with("workflows[0].parameters.colour:"));
+    assert!(flow("scan_action = \"nuke\"").contains("\"block\", \"log\", \"customer\""));
+}
+
+#[test]
+fn inline_secrets_are_refused_without_echoing_them() {
+    let text = BASE.replace("env:V1_KEY", "sk-live-abcdef");
+    let error = Config::from_toml(&text).unwrap_err().to_string();
+    assert!(error.starts_with("targets[0].api_key:"), "{error}");
+    assert!(!error.contains("sk-live-abcdef"), "{error}");
+}
+
+#[test]
+fn removal_templates_belong_to_http_targets_and_need_a_payload() {
+    let http = |keys: &str| {
+        with(&format!(
+            "[[targets]]\nname = \"hook\"\nproduct = \"http\"\nbase_url = \"http://127.0.0.1:9/add\"\npayload = '{{}}'\n{keys}\n"
+        ))
+    };
+    let config =
+        http("remove_url = \"http://127.0.0.1:9/del\"\nremove_payload = '[\"$value\"]'").unwrap();
+    let webhook = config.target("hook").unwrap().http_template().unwrap();
+    assert_eq!(webhook.remove_url.unwrap().path(), "/del");
+    assert_eq!(webhook.remove_payload.as_deref(), Some("[\"$value\"]"));
+    let error = http("remove_method = \"DELETE\"").unwrap_err().to_string();
+    assert!(error.contains(".remove_payload: is required"), "{error}");
+    let error = http("remove_url = \"not a url\"\nremove_payload = '{}'")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(".remove_url:"), "{error}");
+    let error = BASE.replacen(
+        "api_key = \"env:V1_KEY\"",
+        "api_key = \"env:V1_KEY\"\nremove_payload = '{}'",
+        1,
+    );
+    let error = Config::from_toml(&error).unwrap_err().to_string();
+    assert!(error.contains("apply to http targets only"), "{error}");
+}
+
+#[test]
+fn the_status_token_is_a_reference_that_must_resolve() {
+    let open = with("").unwrap();
+    assert!(open.serve.resolve_token().unwrap().is_none());
+    let error = with("[serve]\ntoken = \"hunter2\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("serve.token:"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
+    let missing = with("[serve]\ntoken = \"env:IOCSYNC_TEST_NO_SUCH_VARIABLE\"\n").unwrap();
+    let error = missing.serve.resolve_token().unwrap_err().to_string();
+    assert!(error.starts_with("serve.token:"), "{error}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let text = format!("[serve]\ntoken = \"file:{}\"\n", file.display());
+    let token = with(&text).unwrap().serve.resolve_token().unwrap().unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "s3cret");
+    assert!(with("[serve]\nlisten = \"0.0.0.0:1\"\n").is_err());
+}
+
+#[test]
+fn unknown_fields_and_wrong_products_are_refused() {
+    assert!(with("[oops]\n").is_err());
+    let error = with(
+        "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"ds\"\naction = \"blocklist\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.starts_with("workflows[0].action:"), "{error}");
+    let error = with(
+        "[[workflows]]\nname = \"w\"\ncollection = \"all\"\ntarget = \"nope\"\naction = \"blocklist\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.starts_with("workflows[0].target:"), "{error}");
+}
