@@ -14,13 +14,14 @@
 //!   [`serve`] (with its [`listener`] bounds): one module per section;
 //! - [`schedule`]: intervals, cron expressions and durations;
 //! - [`template`]: the `$Field` templates of trigger values and workflow descriptions;
-//! - [`error`]: [`ConfigError`].
+//! - [`error`] holds [`ConfigError`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod error;
 pub mod feeds;
 pub mod listener;
 pub mod parameters;
+mod read;
 pub mod reference;
 pub mod schedule;
 pub mod serve;
@@ -59,7 +60,7 @@ use store::Collection;
 
 use crate::error::invalid;
 use crate::serve::{RawServe, validate_serve};
-use crate::targets::{RawTarget, validate_target};
+use crate::targets::{read_target, validate_target};
 use crate::triggers::{RawTrigger, validate_trigger};
 use crate::workflows::{RawWorkflow, one_workflow_per_ip_list, validate_workflow};
 
@@ -69,7 +70,7 @@ use crate::workflows::{RawWorkflow, one_workflow_per_ip_list, validate_workflow}
 struct RawConfig {
     library: LibrarySection,
     #[serde(default)]
-    targets: Vec<RawTarget>,
+    targets: Vec<toml::Value>,
     #[serde(default)]
     collections: Vec<Collection>,
     #[serde(default)]
@@ -148,12 +149,18 @@ impl Config {
             path: PathBuf::from("<text>"),
             message: error.to_string(),
         })?;
-        let targets = raw
-            .targets
-            .into_iter()
-            .enumerate()
-            .map(|(i, target)| validate_target(i, target))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut errors = Vec::new();
+        let mut targets = Vec::new();
+        for (i, entry) in raw.targets.into_iter().enumerate() {
+            if let Some(target) = read_target(i, entry, &mut errors)
+                .and_then(|section| validate_target(i, section, &mut errors))
+            {
+                targets.push(target);
+            }
+        }
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first);
+        }
         unique("targets", targets.iter().map(|t| t.name.as_str()))?;
         unique(
             "collections",

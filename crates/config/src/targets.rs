@@ -2,6 +2,8 @@
 //! room of their lists ([`Capacity`]). A target holds its API key's *reference*; the client
 //! settings are built, and the key read, only when a command needs the client.
 
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
@@ -16,7 +18,7 @@ use url::Url;
 
 use crate::error::{ConfigError, invalid};
 use crate::reference::{INLINE_SECRET, is_reference};
-use crate::transport;
+use crate::{read, transport};
 
 /// The products a target can be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -30,35 +32,16 @@ pub enum Product {
     Http,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawTarget {
-    name: String,
-    product: Product,
-    /// A Vision One region for vision-one and xdr-v2, a Workload Security one for deep-security.
-    region: Option<String>,
-    base_url: Option<String>,
-    api_key: Option<String>,
-    auth_header: Option<AuthHeader>,
-    method: Option<String>,
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, String>,
-    payload: Option<String>,
-    remove_url: Option<String>,
-    remove_method: Option<String>,
-    remove_payload: Option<String>,
-    tls_verify: Option<bool>,
-    ca_bundle: Option<PathBuf>,
-    proxy: Option<String>,
-    proxy_password: Option<String>,
-    #[serde(default)]
-    allow_plain_http: bool,
-    requests_per_minute: Option<std::num::NonZeroU32>,
-    max_concurrency: Option<usize>,
-    batch_size: Option<usize>,
-    capacity_per_type: Option<usize>,
-    reserve_per_type: Option<usize>,
-    when_full: Option<WhenFull>,
+/// As `product` is written: `vision-one`, `deep-security`, `xdr-v2`, `http`.
+impl std::fmt::Display for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Product::VisionOne => "vision-one",
+            Product::DeepSecurity => "deep-security",
+            Product::XdrV2 => "xdr-v2",
+            Product::Http => "http",
+        })
+    }
 }
 
 /// What a one-off or trigger block does when its type is at the target's capacity.
@@ -214,196 +197,441 @@ impl Target {
     }
 }
 
-pub(crate) fn validate_target(i: usize, raw: RawTarget) -> Result<Target, ConfigError> {
-    let path = format!("targets[{i}]");
-    if raw.name.trim().is_empty() {
-        return Err(invalid(format!("{path}.name"), "must not be empty"));
-    }
-    let (capacity_per_type, reserve_per_type) = capacity_keys(&path, &raw)?;
-    let key_ref = match (raw.product, raw.api_key) {
-        (Product::Http, None) => String::new(),
-        (Product::Http, Some(_)) => {
-            return Err(invalid(
-                format!("{path}.api_key"),
-                "an http target carries its credentials in `headers` (as references)",
-            ));
-        }
-        (_, None) => return Err(invalid(format!("{path}.api_key"), "is required")),
-        (_, Some(key)) if is_reference(&key) => key,
-        (_, Some(_)) => return Err(invalid(format!("{path}.api_key"), INLINE_SECRET)),
-    };
-    transport::check(
-        &path,
-        &transport::TransportKeys {
-            product: raw.product,
-            base_url: raw.base_url.as_deref(),
-            remove_url: raw.remove_url.as_deref(),
-            proxy: raw.proxy.as_deref(),
-            proxy_password: raw.proxy_password.as_deref(),
-            allow_plain_http: raw.allow_plain_http,
-        },
-    )?;
-    let webhook = webhook(
-        &path,
-        raw.product,
-        &raw.base_url,
-        RawWebhook {
-            method: raw.method,
-            headers: raw.headers,
-            payload: raw.payload,
-            remove_url: raw.remove_url,
-            remove_method: raw.remove_method,
-            remove_payload: raw.remove_payload,
-        },
-    )?;
-    match raw.product {
-        Product::VisionOne | Product::XdrV2 => {
-            if raw.region.is_some() == raw.base_url.is_some() {
-                return Err(invalid(
-                    &path,
-                    "give exactly one of `region` and `base_url`",
-                ));
-            }
-            if raw.auth_header.is_some() {
-                return Err(invalid(
-                    format!("{path}.auth_header"),
-                    "applies to deep-security targets only",
-                ));
-            }
-        }
-        Product::DeepSecurity => {
-            if raw.region.is_some() == raw.base_url.is_some() {
-                return Err(invalid(
-                    &path,
-                    "give exactly one of `region` and `base_url`",
-                ));
-            }
-        }
-        Product::Http => {
-            if raw.base_url.is_none() || raw.region.is_some() {
-                return Err(invalid(
-                    format!("{path}.base_url"),
-                    "this product needs `base_url` and no `region`",
-                ));
-            }
-        }
-    }
-    if let Some(url) = &raw.base_url
-        && raw.product != Product::DeepSecurity
-    {
-        Url::parse(url).map_err(|error| invalid(format!("{path}.base_url"), error.to_string()))?;
-    }
-    if raw.batch_size == Some(0) {
-        return Err(invalid(format!("{path}.batch_size"), "must be at least 1"));
-    }
-    let (region, workload_region) = regions(&path, raw.product, raw.region.as_deref())?;
-
-    let mut http = HttpPolicy::default();
-    if let Some(verify) = raw.tls_verify {
-        http.verify_tls = verify;
-    }
-    http.ca_bundle = raw.ca_bundle;
-    http.proxy_password = raw.proxy_password;
-    if let Some(proxy) = raw.proxy {
-        http.proxy = proxy
-            .parse::<ProxySetting>()
-            .map_err(|reason| invalid(format!("{path}.proxy"), reason))?;
-    }
-    http.requests_per_minute = raw.requests_per_minute;
-    if let Some(n) = raw.max_concurrency {
-        if n == 0 {
-            return Err(invalid(
-                format!("{path}.max_concurrency"),
-                "must be at least 1",
-            ));
-        }
-        http.max_concurrency = n;
-    }
-    Ok(Target {
-        name: raw.name,
-        product: raw.product,
-        region,
-        workload_region,
-        base_url: raw.base_url,
-        key_ref,
-        auth_header: raw.auth_header,
-        webhook,
-        http,
-        batch_size: raw.batch_size,
-        capacity_per_type,
-        reserve_per_type,
-        when_full: raw.when_full.unwrap_or_default(),
-    })
+/// One `[[targets]]` entry as written: `product` picks the section, and each section takes
+/// its product's keys only (`deny_unknown_fields`), so a key of another product is refused
+/// with its key path rather than by a hand-written check.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "product", rename_all = "kebab-case")]
+pub(crate) enum TargetSection {
+    VisionOne(VisionOneSection),
+    DeepSecurity(DeepSecuritySection),
+    XdrV2(XdrV2Section),
+    Http(HttpSection),
 }
 
-/// `region` as the product names its regions: Vision One's (`us`, `eu`, ...) for vision-one and
-/// xdr-v2 targets, Workload Security's (`us-1`, ..., `ae-1`) for deep-security ones.
-fn regions(
+/// Declares one product's section: its own keys, then the keys every target takes (its name
+/// and how it is reached, see [`Reach`]).
+macro_rules! section {
+    ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $name {
+            name: String,
+            $($(#[$field_meta])* $field: $ty,)*
+            tls_verify: Option<bool>,
+            ca_bundle: Option<PathBuf>,
+            proxy: Option<String>,
+            proxy_password: Option<String>,
+            #[serde(default)]
+            allow_plain_http: bool,
+            requests_per_minute: Option<NonZeroU32>,
+            max_concurrency: Option<usize>,
+            /// Objects per request; only Vision One lists use it, but the example file documents
+            /// it as a key of every target.
+            batch_size: Option<usize>,
+        }
+
+        impl $name {
+            fn reach(&self) -> Reach<'_> {
+                Reach {
+                    name: &self.name,
+                    tls_verify: self.tls_verify,
+                    ca_bundle: self.ca_bundle.as_ref(),
+                    proxy: self.proxy.as_deref(),
+                    proxy_password: self.proxy_password.as_deref(),
+                    allow_plain_http: self.allow_plain_http,
+                    requests_per_minute: self.requests_per_minute,
+                    max_concurrency: self.max_concurrency,
+                    batch_size: self.batch_size,
+                }
+            }
+        }
+    };
+}
+
+section! {
+    /// `product = "vision-one"`: the suspicious-object and exception lists, with their room.
+    VisionOneSection {
+        /// A Vision One region (`us`, `eu`, ...), instead of `base_url`.
+        region: Option<String>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+        capacity_per_type: Option<usize>,
+        reserve_per_type: Option<usize>,
+        when_full: Option<WhenFull>,
+    }
+}
+
+section! {
+    /// `product = "deep-security"`: Deep Security or Workload Security IP lists.
+    DeepSecuritySection {
+        /// A Workload Security region (`us-1` ... `ae-1`), instead of `base_url` (a manager).
+        region: Option<String>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+        auth_header: Option<AuthHeader>,
+    }
+}
+
+section! {
+    /// `product = "xdr-v2"`: the legacy XDR v2.0 block / restore-block API.
+    XdrV2Section {
+        /// A Vision One region, instead of `base_url`.
+        region: Option<String>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+    }
+}
+
+section! {
+    /// `product = "http"`: a generic webhook with a JSON payload template, one call per value.
+    HttpSection {
+        base_url: Option<String>,
+        /// Refused with its reason (an http target's credentials are in `headers`).
+        api_key: Option<String>,
+        method: Option<String>,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        payload: Option<String>,
+        remove_url: Option<String>,
+        remove_method: Option<String>,
+        remove_payload: Option<String>,
+    }
+}
+
+/// The keys only some products take, for the message about one given to another product.
+const PRODUCT_KEYS: [(Product, &[&str]); 4] = [
+    (
+        Product::VisionOne,
+        &[
+            "region",
+            "base_url",
+            "api_key",
+            "capacity_per_type",
+            "reserve_per_type",
+            "when_full",
+        ],
+    ),
+    (
+        Product::DeepSecurity,
+        &["region", "base_url", "api_key", "auth_header"],
+    ),
+    (Product::XdrV2, &["region", "base_url", "api_key"]),
+    (
+        Product::Http,
+        &[
+            "base_url",
+            "api_key",
+            "method",
+            "headers",
+            "payload",
+            "remove_url",
+            "remove_method",
+            "remove_payload",
+        ],
+    ),
+];
+
+/// The keys every section takes: the target's name and how it is reached.
+struct Reach<'a> {
+    name: &'a str,
+    tls_verify: Option<bool>,
+    ca_bundle: Option<&'a PathBuf>,
+    proxy: Option<&'a str>,
+    proxy_password: Option<&'a str>,
+    allow_plain_http: bool,
+    requests_per_minute: Option<NonZeroU32>,
+    max_concurrency: Option<usize>,
+    batch_size: Option<usize>,
+}
+
+/// Reads `targets[i]` as the section its `product` names, pushing every error at its key path.
+pub(crate) fn read_target(
+    i: usize,
+    value: toml::Value,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TargetSection> {
+    // serde's internally tagged enums buffer the entry before reading the section, which
+    // loses the key of an error: a refused entry is read again, the section on its own.
+    if let Ok(section) = TargetSection::deserialize(value.clone()) {
+        return Some(section);
+    }
+    let path = format!("targets[{i}]");
+    let toml::Value::Table(mut table) = value else {
+        errors.push(invalid(path, "expected a table"));
+        return None;
+    };
+    let Some(product) = table.remove("product") else {
+        errors.push(invalid(path, "missing field `product`"));
+        return None;
+    };
+    let product: Product = read::entry(&format!("{path}.product"), product, errors)?;
+    let rest = toml::Value::Table(table);
+    let mut found = Vec::new();
+    let section = match product {
+        Product::VisionOne => read::entry(&path, rest, &mut found).map(TargetSection::VisionOne),
+        Product::DeepSecurity => {
+            read::entry(&path, rest, &mut found).map(TargetSection::DeepSecurity)
+        }
+        Product::XdrV2 => read::entry(&path, rest, &mut found).map(TargetSection::XdrV2),
+        Product::Http => read::entry(&path, rest, &mut found).map(TargetSection::Http),
+    };
+    errors.extend(
+        found
+            .into_iter()
+            .map(|error| other_products_key(&path, product, error)),
+    );
+    section
+}
+
+/// An unknown key that other products take says which.
+fn other_products_key(path: &str, product: Product, error: ConfigError) -> ConfigError {
+    let ConfigError::Invalid { key, reason } = &error else {
+        return error;
+    };
+    let Some(name) = key
+        .strip_prefix(path)
+        .and_then(|rest| rest.strip_prefix('.'))
+    else {
+        return error;
+    };
+    let owners: Vec<String> = PRODUCT_KEYS
+        .iter()
+        .filter(|(owner, keys)| *owner != product && keys.contains(&name))
+        .map(|(owner, _)| owner.to_string())
+        .collect();
+    if !reason.starts_with("unknown field") || owners.is_empty() {
+        return error;
+    }
+    invalid(
+        key.clone(),
+        format!(
+            "{product} targets take no `{name}`: it and the keys like it apply to {} targets only",
+            owners.join(" and ")
+        ),
+    )
+}
+
+/// Validates `targets[i]`, pushing every error; the target when there is none.
+pub(crate) fn validate_target(
+    i: usize,
+    section: TargetSection,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Target> {
+    let path = format!("targets[{i}]");
+    let before = errors.len();
+    let target = match section {
+        TargetSection::VisionOne(s) => {
+            let mut target = reached(
+                &path,
+                Product::VisionOne,
+                &s.reach(),
+                s.base_url.as_deref(),
+                None,
+                errors,
+            );
+            target.key_ref = api_key(&path, s.api_key, errors);
+            target.region = region(&path, s.region.as_deref(), s.base_url.is_some(), errors);
+            if let Some((capacity, reserve)) =
+                capacity_keys(&path, s.capacity_per_type, s.reserve_per_type, errors)
+            {
+                target.capacity_per_type = capacity;
+                target.reserve_per_type = reserve;
+            }
+            target.when_full = s.when_full.unwrap_or_default();
+            target.base_url = s.base_url;
+            target
+        }
+        TargetSection::XdrV2(s) => {
+            let mut target = reached(
+                &path,
+                Product::XdrV2,
+                &s.reach(),
+                s.base_url.as_deref(),
+                None,
+                errors,
+            );
+            target.key_ref = api_key(&path, s.api_key, errors);
+            target.region = region(&path, s.region.as_deref(), s.base_url.is_some(), errors);
+            target.base_url = s.base_url;
+            target
+        }
+        TargetSection::DeepSecurity(s) => {
+            let mut target = reached(
+                &path,
+                Product::DeepSecurity,
+                &s.reach(),
+                s.base_url.as_deref(),
+                None,
+                errors,
+            );
+            target.key_ref = api_key(&path, s.api_key, errors);
+            target.workload_region =
+                region(&path, s.region.as_deref(), s.base_url.is_some(), errors);
+            target.auth_header = s.auth_header;
+            target.base_url = s.base_url;
+            target
+        }
+        TargetSection::Http(s) => {
+            let mut target = reached(
+                &path,
+                Product::Http,
+                &s.reach(),
+                s.base_url.as_deref(),
+                s.remove_url.as_deref(),
+                errors,
+            );
+            if s.api_key.is_some() {
+                errors.push(invalid(
+                    format!("{path}.api_key"),
+                    "an http target carries its credentials in `headers` (as references)",
+                ));
+            }
+            target.base_url = s.base_url.clone();
+            target.webhook = webhook(&path, s, errors);
+            target
+        }
+    };
+    (errors.len() == before).then_some(target)
+}
+
+/// The target with what every product shares — its name and how it is reached — checked;
+/// the product's own keys are set by the caller.
+fn reached(
     path: &str,
     product: Product,
-    name: Option<&str>,
-) -> Result<(Option<Region>, Option<WorkloadRegion>), ConfigError> {
-    let unknown = |error: trendmicro::error::UnknownRegion| {
-        invalid(format!("{path}.region"), error.to_string())
-    };
-    match (product, name) {
-        (_, None) => Ok((None, None)),
-        (Product::DeepSecurity, Some(name)) => Ok((None, Some(name.parse().map_err(unknown)?))),
-        (_, Some(name)) => Ok((Some(name.parse().map_err(unknown)?), None)),
+    reach: &Reach<'_>,
+    base_url: Option<&str>,
+    remove_url: Option<&str>,
+    errors: &mut Vec<ConfigError>,
+) -> Target {
+    if reach.name.trim().is_empty() {
+        errors.push(invalid(format!("{path}.name"), "must not be empty"));
+    }
+    transport::check(
+        path,
+        &transport::TransportKeys {
+            product,
+            base_url,
+            remove_url,
+            proxy: reach.proxy,
+            proxy_password: reach.proxy_password,
+            allow_plain_http: reach.allow_plain_http,
+        },
+        errors,
+    );
+    if let Some(url) = base_url
+        && product != Product::DeepSecurity
+        && let Err(error) = Url::parse(url)
+    {
+        errors.push(invalid(format!("{path}.base_url"), error.to_string()));
+    }
+    if reach.batch_size == Some(0) {
+        errors.push(invalid(format!("{path}.batch_size"), "must be at least 1"));
+    }
+    let mut http = HttpPolicy::default();
+    if let Some(verify) = reach.tls_verify {
+        http.verify_tls = verify;
+    }
+    http.ca_bundle = reach.ca_bundle.cloned();
+    http.proxy_password = reach.proxy_password.map(str::to_owned);
+    if let Some(proxy) = reach.proxy {
+        match proxy.parse::<ProxySetting>() {
+            Ok(setting) => http.proxy = setting,
+            Err(reason) => errors.push(invalid(format!("{path}.proxy"), reason)),
+        }
+    }
+    http.requests_per_minute = reach.requests_per_minute;
+    match reach.max_concurrency {
+        Some(0) => errors.push(invalid(
+            format!("{path}.max_concurrency"),
+            "must be at least 1",
+        )),
+        Some(n) => http.max_concurrency = n,
+        None => {}
+    }
+    Target {
+        name: reach.name.to_owned(),
+        product,
+        region: None,
+        workload_region: None,
+        base_url: None,
+        key_ref: String::new(),
+        auth_header: None,
+        webhook: None,
+        http,
+        batch_size: reach.batch_size,
+        capacity_per_type: V1_CAPACITY_PER_TYPE,
+        reserve_per_type: DEFAULT_RESERVE_PER_TYPE,
+        when_full: WhenFull::default(),
     }
 }
 
-/// `capacity_per_type` and `reserve_per_type` (Vision One targets only): the list's limit and
-/// the room workflows leave for one-off and trigger blocks.
-fn capacity_keys(path: &str, raw: &RawTarget) -> Result<(usize, usize), ConfigError> {
-    if raw.product != Product::VisionOne
-        && (raw.capacity_per_type.is_some()
-            || raw.reserve_per_type.is_some()
-            || raw.when_full.is_some())
-    {
-        return Err(invalid(
-            path,
-            "`capacity_per_type`, `reserve_per_type` and `when_full` apply to vision-one targets only",
-        ));
+/// `api_key`: required, and a reference.
+fn api_key(path: &str, key: Option<String>, errors: &mut Vec<ConfigError>) -> String {
+    match key {
+        Some(key) if is_reference(&key) => key,
+        Some(_) => {
+            errors.push(invalid(format!("{path}.api_key"), INLINE_SECRET));
+            String::new()
+        }
+        None => {
+            errors.push(invalid(format!("{path}.api_key"), "is required"));
+            String::new()
+        }
     }
-    let capacity = raw.capacity_per_type.unwrap_or(V1_CAPACITY_PER_TYPE);
+}
+
+/// `region` as the product names its regions (Vision One's `us`, `eu`, ... for vision-one and
+/// xdr-v2 targets, Workload Security's `us-1` ... `ae-1` for deep-security ones), given exactly
+/// when `base_url` is not.
+fn region<R>(
+    path: &str,
+    name: Option<&str>,
+    has_base_url: bool,
+    errors: &mut Vec<ConfigError>,
+) -> Option<R>
+where
+    R: std::str::FromStr<Err = trendmicro::error::UnknownRegion>,
+{
+    if name.is_some() == has_base_url {
+        errors.push(invalid(path, "give exactly one of `region` and `base_url`"));
+    }
+    match name?.parse() {
+        Ok(region) => Some(region),
+        Err(error) => {
+            errors.push(invalid(format!("{path}.region"), error.to_string()));
+            None
+        }
+    }
+}
+
+/// `capacity_per_type` and `reserve_per_type` (Vision One targets): the list's limit and the
+/// room workflows leave for one-off and trigger blocks.
+fn capacity_keys(
+    path: &str,
+    capacity: Option<usize>,
+    reserve: Option<usize>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<(usize, usize)> {
+    let capacity = capacity.unwrap_or(V1_CAPACITY_PER_TYPE);
     if capacity == 0 {
-        return Err(invalid(
+        errors.push(invalid(
             format!("{path}.capacity_per_type"),
             "must be at least 1",
         ));
+        return None;
     }
-    let reserve = raw
-        .reserve_per_type
-        .unwrap_or(DEFAULT_RESERVE_PER_TYPE.min(capacity / 10));
+    let reserve = reserve.unwrap_or(DEFAULT_RESERVE_PER_TYPE.min(capacity / 10));
     if reserve >= capacity {
-        return Err(invalid(
+        errors.push(invalid(
             format!("{path}.reserve_per_type"),
             format!("must be below capacity_per_type ({capacity})"),
         ));
+        return None;
     }
-    Ok((capacity, reserve))
-}
-
-/// The keys only an `http` target takes.
-struct RawWebhook {
-    method: Option<String>,
-    headers: std::collections::BTreeMap<String, String>,
-    payload: Option<String>,
-    remove_url: Option<String>,
-    remove_method: Option<String>,
-    remove_payload: Option<String>,
-}
-
-impl RawWebhook {
-    fn is_empty(&self) -> bool {
-        self.method.is_none()
-            && self.headers.is_empty()
-            && self.payload.is_none()
-            && self.remove_url.is_none()
-            && self.remove_method.is_none()
-            && self.remove_payload.is_none()
-    }
+    Some((capacity, reserve))
 }
 
 /// The webhook of an `http` target: `base_url` is where it goes, `payload` its template, and
@@ -411,51 +639,60 @@ impl RawWebhook {
 /// Headers that carry credentials must be secret references.
 fn webhook(
     path: &str,
-    product: Product,
-    base_url: &Option<String>,
-    raw: RawWebhook,
-) -> Result<Option<HttpTemplateConfig>, ConfigError> {
-    if product != Product::Http {
-        if !raw.is_empty() {
-            return Err(invalid(
-                path,
-                "`method`, `headers`, `payload` and `remove_*` apply to http targets only",
-            ));
-        }
-        return Ok(None);
-    }
-    let parse_url = |key: &str, url: &str| {
-        Url::parse(url).map_err(|e| invalid(format!("{path}.{key}"), e.to_string()))
+    section: HttpSection,
+    errors: &mut Vec<ConfigError>,
+) -> Option<HttpTemplateConfig> {
+    let before = errors.len();
+    let parse_url = |key: &str, url: &str, errors: &mut Vec<ConfigError>| {
+        Url::parse(url)
+            .map_err(|e| errors.push(invalid(format!("{path}.{key}"), e.to_string())))
+            .ok()
     };
-    let url = parse_url("base_url", base_url.as_deref().unwrap_or_default())?;
-    let payload = raw
-        .payload
-        .ok_or_else(|| invalid(format!("{path}.payload"), "is required"))?;
-    for (name, value) in &raw.headers {
+    let url = match section.base_url.as_deref() {
+        // Parsed (and its error pushed) with the keys every product shares.
+        Some(url) => Url::parse(url).ok(),
+        None => {
+            errors.push(invalid(format!("{path}.base_url"), "is required"));
+            None
+        }
+    };
+    if section.payload.is_none() {
+        errors.push(invalid(format!("{path}.payload"), "is required"));
+    }
+    for (name, value) in &section.headers {
         let lower = name.to_ascii_lowercase();
         let sensitive = ["authorization", "key", "token", "secret"]
             .iter()
             .any(|word| lower.contains(word));
         if sensitive && !(is_reference(value) || value.contains("${")) {
-            return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
+            errors.push(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
         }
     }
-    if raw.remove_payload.is_none() && (raw.remove_url.is_some() || raw.remove_method.is_some()) {
-        return Err(invalid(
+    if section.remove_payload.is_none()
+        && (section.remove_url.is_some() || section.remove_method.is_some())
+    {
+        errors.push(invalid(
             format!("{path}.remove_payload"),
             "is required with `remove_url` or `remove_method`",
         ));
     }
+    let remove_url = section
+        .remove_url
+        .as_deref()
+        .and_then(|url| parse_url("remove_url", url, errors));
+    let (Some(url), Some(payload)) = (url, section.payload) else {
+        return None;
+    };
+    if errors.len() != before {
+        return None;
+    }
     let mut config = HttpTemplateConfig::new(url, payload);
-    config.headers = raw.headers;
-    if let Some(method) = raw.method {
+    config.headers = section.headers;
+    if let Some(method) = section.method {
         config.method = method;
     }
-    config.remove_url = raw
-        .remove_url
-        .map(|url| parse_url("remove_url", &url))
-        .transpose()?;
-    config.remove_method = raw.remove_method;
-    config.remove_payload = raw.remove_payload;
-    Ok(Some(config))
+    config.remove_url = remove_url;
+    config.remove_method = section.remove_method;
+    config.remove_payload = section.remove_payload;
+    Some(config)
 }

@@ -41,15 +41,17 @@ pub(crate) struct TransportKeys<'a> {
 
 /// Checks the rules in the module note; errors name `path.key`. A URL that does not parse is
 /// left to the checks that parse it (which name it the same way).
-pub(crate) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigError> {
+pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<ConfigError>) {
     let url_keys = [
         ("base_url", keys.base_url),
         ("remove_url", keys.remove_url),
         ("proxy", keys.proxy),
     ];
+    let mut referenced = Vec::new();
     for (key, text) in url_keys {
         if text.is_some_and(|text| text.contains("${") || is_reference(text)) {
-            return Err(invalid(format!("{path}.{key}"), URL_REFERENCE));
+            errors.push(invalid(format!("{path}.{key}"), URL_REFERENCE));
+            referenced.push(key);
         }
     }
     let endpoints = [
@@ -63,15 +65,18 @@ pub(crate) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigEr
         ),
     ];
     for (key, url) in endpoints {
-        let Some(url) = url else { continue };
+        let Some(url) = url.filter(|_| !referenced.contains(&key)) else {
+            continue;
+        };
         if url.password().is_some() {
-            return Err(invalid(format!("{path}.{key}"), URL_PASSWORD));
-        }
-        if url.scheme() == "http" && !keys.allow_plain_http && !is_loopback(&url) {
-            return Err(invalid(format!("{path}.{key}"), cleartext(keys.product)));
+            errors.push(invalid(format!("{path}.{key}"), URL_PASSWORD));
+        } else if url.scheme() == "http" && !keys.allow_plain_http && !is_loopback(&url) {
+            errors.push(invalid(format!("{path}.{key}"), cleartext(keys.product)));
         }
     }
-    check_proxy_password(path, keys.proxy, keys.proxy_password)
+    if let Err(error) = check_proxy_password(path, keys.proxy, keys.proxy_password) {
+        errors.push(error);
+    }
 }
 
 /// The URL requests go to: Deep Security's `base_url` may be a bare host (https is implied).
