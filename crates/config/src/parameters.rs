@@ -118,132 +118,127 @@ pub struct HttpParams {
     pub objects_per_run: Option<usize>,
 }
 
-pub(crate) fn blocklist_params(r: &mut Reader<'_>) -> Result<BlocklistParams, ConfigError> {
-    let high = r.integer("high_score", 0, 10)?.unwrap_or(7) as u8;
-    let medium = r.integer("medium_score", 0, 10)?.unwrap_or(4) as u8;
+pub(crate) fn blocklist_params(r: &mut Reader<'_>) -> BlocklistParams {
+    let high = r.integer("high_score", 0, 10).unwrap_or(7) as u8;
+    let medium = r.integer("medium_score", 0, 10).unwrap_or(4) as u8;
     if medium > high {
-        return Err(invalid(
-            r.key("medium_score"),
-            "must not be above `high_score`",
-        ));
+        r.fail("medium_score", "must not be above `high_score`");
     }
     let risk_level = match r.string(
         "risk_level",
         &["score", "high", "medium", "low", "customer"],
-    )? {
+    ) {
         None | Some("score") => RiskSetting::Score { high, medium },
         Some("high") => RiskSetting::Fixed(RiskLevel::High),
         Some("medium") => RiskSetting::Fixed(RiskLevel::Medium),
         Some("low") => RiskSetting::Fixed(RiskLevel::Low),
         Some(_) => RiskSetting::Customer,
     };
-    let scan_action = match r.string("scan_action", &["block", "log", "customer"])? {
+    let scan_action = match r.string("scan_action", &["block", "log", "customer"]) {
         None | Some("block") => Some(ScanAction::Block),
         Some("log") => Some(ScanAction::Log),
         Some(_) => None,
     };
-    Ok(BlocklistParams {
-        url_scheme: url_scheme(r)?,
-        objects_per_run: objects_per_run(r)?,
+    BlocklistParams {
+        url_scheme: url_scheme(r),
+        objects_per_run: objects_per_run(r),
         scan_action,
         risk_level,
-        expiry: expiry(r)?,
-        cap_per_type: r.integer("cap_per_type", 1, 10_000)?.unwrap_or(9_900) as usize,
-        renew_within: chrono::Duration::days(r.integer("renew_within_days", 0, 365)?.unwrap_or(3)),
-    })
+        expiry: expiry(r),
+        cap_per_type: r.integer("cap_per_type", 1, 10_000).unwrap_or(9_900) as usize,
+        renew_within: chrono::Duration::days(r.integer("renew_within_days", 0, 365).unwrap_or(3)),
+    }
 }
 
-pub(crate) fn exception_params(r: &mut Reader<'_>) -> Result<ExceptionParams, ConfigError> {
-    Ok(ExceptionParams {
-        url_scheme: url_scheme(r)?,
-        objects_per_run: objects_per_run(r)?,
-        cap: r.integer("cap", 1, 5_000)?.unwrap_or(4_900) as usize,
-    })
+pub(crate) fn exception_params(r: &mut Reader<'_>) -> ExceptionParams {
+    ExceptionParams {
+        url_scheme: url_scheme(r),
+        objects_per_run: objects_per_run(r),
+        cap: r.integer("cap", 1, 5_000).unwrap_or(4_900) as usize,
+    }
 }
 
-pub(crate) fn ip_list_params(
-    r: &mut Reader<'_>,
-    workflow: &str,
-) -> Result<IpListParams, ConfigError> {
+pub(crate) fn ip_list_params(r: &mut Reader<'_>, workflow: &str) -> IpListParams {
     let list_name = match r.raw("list_name") {
         None => workflow.to_owned(),
         Some(toml::Value::String(name)) if !name.trim().is_empty() => name.clone(),
-        Some(_) => return Err(invalid(r.key("list_name"), "expected a non-empty string")),
+        Some(_) => {
+            r.fail("list_name", "expected a non-empty string");
+            workflow.to_owned()
+        }
     };
     let include = match r.raw("include") {
         None => vec![Class::Indicator, Class::Asset],
-        Some(toml::Value::Array(items)) if !items.is_empty() => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .and_then(|s| s.parse::<Class>().ok())
-                    .ok_or_else(|| {
-                        invalid(r.key("include"), "expected \"indicator\" and/or \"asset\"")
-                    })
+        Some(toml::Value::Array(items)) if !items.is_empty() => {
+            let classes: Option<Vec<Class>> = items
+                .iter()
+                .map(|item| item.as_str().and_then(|s| s.parse::<Class>().ok()))
+                .collect();
+            classes.unwrap_or_else(|| {
+                r.fail("include", "expected \"indicator\" and/or \"asset\"");
+                Vec::new()
             })
-            .collect::<Result<_, _>>()?,
+        }
         Some(_) => {
-            return Err(invalid(
-                r.key("include"),
-                "expected [\"indicator\", \"asset\"]",
-            ));
+            r.fail("include", "expected [\"indicator\", \"asset\"]");
+            Vec::new()
         }
     };
-    Ok(IpListParams {
+    IpListParams {
         list_name,
-        clear_on_manual_run: r.boolean("clear_on_manual_run")?.unwrap_or(false),
-        objects_per_run: objects_per_run(r)?,
-        aggregate: r.boolean("aggregate")?.unwrap_or(true),
+        clear_on_manual_run: r.boolean("clear_on_manual_run").unwrap_or(false),
+        objects_per_run: objects_per_run(r),
+        aggregate: r.boolean("aggregate").unwrap_or(true),
         include,
         max_chars: r
             .integer(
                 "max_chars",
                 100,
                 trendmicro::deep_security::IP_LIST_MAX_CHARS as i64,
-            )?
+            )
             .unwrap_or(trendmicro::deep_security::IP_LIST_MAX_CHARS as i64)
             as usize,
-    })
+    }
 }
 
-pub(crate) fn xdr_params(r: &mut Reader<'_>) -> Result<XdrParams, ConfigError> {
+pub(crate) fn xdr_params(r: &mut Reader<'_>) -> XdrParams {
     let product_id = match r.raw("product_id") {
         None => "iocsync".to_owned(),
         Some(toml::Value::String(id)) if !id.trim().is_empty() => id.clone(),
-        Some(_) => return Err(invalid(r.key("product_id"), "expected a non-empty string")),
+        Some(_) => {
+            r.fail("product_id", "expected a non-empty string");
+            String::new()
+        }
     };
-    Ok(XdrParams {
-        url_scheme: url_scheme(r)?,
-        objects_per_run: objects_per_run(r)?,
+    XdrParams {
+        url_scheme: url_scheme(r),
+        objects_per_run: objects_per_run(r),
         product_id,
         task_timeout: Duration::from_secs(
-            r.integer("task_timeout_secs", 1, 3600)?.unwrap_or(120) as u64
+            r.integer("task_timeout_secs", 1, 3600).unwrap_or(120) as u64
         ),
-    })
+    }
 }
 
-fn url_scheme(r: &mut Reader<'_>) -> Result<UrlScheme, ConfigError> {
-    Ok(
-        match r.string("url_scheme", &["http", "https", "both", "skip"])? {
-            None | Some("http") => UrlScheme::Http,
-            Some("https") => UrlScheme::Https,
-            Some("both") => UrlScheme::Both,
-            Some(_) => UrlScheme::Skip,
-        },
-    )
+fn url_scheme(r: &mut Reader<'_>) -> UrlScheme {
+    match r.string("url_scheme", &["http", "https", "both", "skip"]) {
+        None | Some("http") => UrlScheme::Http,
+        Some("https") => UrlScheme::Https,
+        Some("both") => UrlScheme::Both,
+        Some(_) => UrlScheme::Skip,
+    }
 }
 
-pub(crate) fn objects_per_run(r: &mut Reader<'_>) -> Result<Option<usize>, ConfigError> {
-    Ok(r.integer("objects_per_run", 1, i64::MAX)?
-        .map(|n| n as usize))
+pub(crate) fn objects_per_run(r: &mut Reader<'_>) -> Option<usize> {
+    r.integer("objects_per_run", 1, i64::MAX)
+        .map(|n| n as usize)
 }
 
 const EXPIRY_CHOICES: &str =
     "expected one of 7, 15, 30, 45, 60, 75, 90, \"never\", \"customer\", \"valid-until\"";
 
-fn expiry(r: &mut Reader<'_>) -> Result<ExpirySetting, ConfigError> {
-    let key = r.key("expiry");
-    Ok(match r.raw("expiry") {
+fn expiry(r: &mut Reader<'_>) -> ExpirySetting {
+    match r.raw("expiry") {
         None => ExpirySetting::Days(30),
         Some(toml::Value::Integer(days @ (7 | 15 | 30 | 45 | 60 | 75 | 90))) => {
             ExpirySetting::Days(*days as u16)
@@ -251,30 +246,36 @@ fn expiry(r: &mut Reader<'_>) -> Result<ExpirySetting, ConfigError> {
         Some(toml::Value::String(s)) if s == "never" => ExpirySetting::Never,
         Some(toml::Value::String(s)) if s == "customer" => ExpirySetting::Customer,
         Some(toml::Value::String(s)) if s == "valid-until" => ExpirySetting::ValidUntil {
-            fallback: fallback_expiry(r)?,
+            fallback: fallback_expiry(r),
         },
-        Some(_) => return Err(invalid(key, EXPIRY_CHOICES)),
-    })
+        Some(_) => {
+            r.fail("expiry", EXPIRY_CHOICES);
+            ExpirySetting::Days(30)
+        }
+    }
 }
 
 /// `fallback_expiry` of `expiry = "valid-until"`: days (1-365) for an indicator without a
 /// valid-until, or "never"; 30 days when not given.
-fn fallback_expiry(r: &mut Reader<'_>) -> Result<Option<u16>, ConfigError> {
-    let key = r.key("fallback_expiry");
+fn fallback_expiry(r: &mut Reader<'_>) -> Option<u16> {
     match r.raw("fallback_expiry") {
-        None => Ok(Some(30)),
-        Some(toml::Value::Integer(days @ 1..=365)) => Ok(Some(*days as u16)),
-        Some(toml::Value::String(s)) if s == "never" => Ok(None),
-        Some(_) => Err(invalid(key, "expected days (1 to 365) or \"never\"")),
+        None => Some(30),
+        Some(toml::Value::Integer(days @ 1..=365)) => Some(*days as u16),
+        Some(toml::Value::String(s)) if s == "never" => None,
+        Some(_) => {
+            r.fail("fallback_expiry", "expected days (1 to 365) or \"never\"");
+            None
+        }
     }
 }
 
 /// Reads a `parameters` table key by key, so that each error names its key path, and refuses
-/// keys nothing read.
+/// keys nothing read. A bad value is noted and read as unset, so the keys after it are read too.
 pub(crate) struct Reader<'a> {
     path: String,
     table: &'a toml::Table,
     used: BTreeSet<String>,
+    errors: Vec<ConfigError>,
 }
 
 impl<'a> Reader<'a> {
@@ -283,6 +284,7 @@ impl<'a> Reader<'a> {
             path,
             table,
             used: BTreeSet::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -290,61 +292,62 @@ impl<'a> Reader<'a> {
         format!("{}.{name}", self.path)
     }
 
+    /// Notes what is wrong with key `name`.
+    fn fail(&mut self, name: &str, reason: impl Into<String>) {
+        let key = self.key(name);
+        self.errors.push(invalid(key, reason));
+    }
+
     fn raw(&mut self, name: &str) -> Option<&'a toml::Value> {
         self.used.insert(name.to_owned());
         self.table.get(name)
     }
 
-    fn string(
-        &mut self,
-        name: &str,
-        choices: &[&'static str],
-    ) -> Result<Option<&'static str>, ConfigError> {
-        let key = self.key(name);
-        let expected = || {
-            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
-            invalid(&key, format!("expected one of {}", quoted.join(", ")))
+    fn string(&mut self, name: &str, choices: &[&'static str]) -> Option<&'static str> {
+        let found = match self.raw(name)? {
+            toml::Value::String(s) => choices.iter().find(|c| **c == s.as_str()).copied(),
+            _ => None,
         };
-        match self.raw(name) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => choices
-                .iter()
-                .find(|c| **c == s.as_str())
-                .copied()
-                .map(Some)
-                .ok_or_else(expected),
-            Some(_) => Err(expected()),
+        if found.is_none() {
+            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            self.fail(name, format!("expected one of {}", quoted.join(", ")));
+        }
+        found
+    }
+
+    fn integer(&mut self, name: &str, min: i64, max: i64) -> Option<i64> {
+        match self.raw(name)? {
+            toml::Value::Integer(n) if (min..=max).contains(n) => Some(*n),
+            _ => {
+                self.fail(name, format!("expected an integer from {min} to {max}"));
+                None
+            }
         }
     }
 
-    fn integer(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
-        let key = self.key(name);
-        match self.raw(name) {
-            None => Ok(None),
-            Some(toml::Value::Integer(n)) if (min..=max).contains(n) => Ok(Some(*n)),
-            Some(_) => Err(invalid(
-                key,
-                format!("expected an integer from {min} to {max}"),
-            )),
+    fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.raw(name)? {
+            toml::Value::Boolean(b) => Some(*b),
+            _ => {
+                self.fail(name, "expected true or false");
+                None
+            }
         }
     }
 
-    fn boolean(&mut self, name: &str) -> Result<Option<bool>, ConfigError> {
-        let key = self.key(name);
-        match self.raw(name) {
-            None => Ok(None),
-            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
-            Some(_) => Err(invalid(key, "expected true or false")),
-        }
-    }
-
-    pub(crate) fn finish(self) -> Result<(), ConfigError> {
-        match self.table.keys().find(|k| !self.used.contains(k.as_str())) {
-            Some(unknown) => Err(invalid(
-                self.key(unknown),
+    /// Every error noted, then every key nothing read.
+    pub(crate) fn finish(self) -> Vec<ConfigError> {
+        let mut errors = self.errors;
+        for unknown in self
+            .table
+            .keys()
+            .filter(|k| !self.used.contains(k.as_str()))
+        {
+            errors.push(invalid(
+                format!("{}.{unknown}", self.path),
                 "unknown parameter for this action",
-            )),
-            None => Ok(()),
+            ));
         }
+        errors
     }
 }

@@ -14,18 +14,32 @@ const MAX_ERRORS_PER_ENTRY: usize = 20;
 /// `value` read as a `T`, or `None` after pushing every error found, each at `path.key`.
 pub(crate) fn entry<T: DeserializeOwned>(
     path: &str,
+    value: toml::Value,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
+    let before = errors.len();
+    lenient(path, value, errors).filter(|_| errors.len() == before)
+}
+
+/// `value` read as a `T` once the keys with errors are removed (every error pushed), or `None`
+/// when an error is not at a key that can be removed.
+pub(crate) fn lenient<T: DeserializeOwned>(
+    path: &str,
     mut value: toml::Value,
     errors: &mut Vec<ConfigError>,
 ) -> Option<T> {
     let mut found = 0;
     loop {
         let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-            Ok(read) if found == 0 => return Some(read),
-            Ok(_) => return None,
+            Ok(read) => return Some(read),
             Err(error) => error,
         };
         let message = error.inner().message().trim().to_owned();
         let key = key_of(error.path(), &message);
+        if found > 0 && key.is_empty() {
+            // A key now missing is the one just removed: its error is already reported.
+            return None;
+        }
         errors.push(invalid(join(path, &key), message));
         found += 1;
         if key.is_empty() || found >= MAX_ERRORS_PER_ENTRY || !remove(&mut value, &key) {

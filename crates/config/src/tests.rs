@@ -279,3 +279,92 @@ fn unknown_fields_and_wrong_products_are_refused() {
     .to_string();
     assert!(error.starts_with("workflows[0].target:"), "{error}");
 }
+
+/// The key paths of every error [`Config::check`] reports.
+fn keys(text: &str) -> Vec<String> {
+    Config::check(text)
+        .unwrap_err()
+        .into_vec()
+        .into_iter()
+        .map(|error| match error {
+            ConfigError::Invalid { key, .. } => key,
+            other => format!("({other})"),
+        })
+        .collect()
+}
+
+const TARGET: &str = "[[targets]]\nname = \"v1\"\nproduct = \"vision-one\"\nbase_url = \"http://127.0.0.1:1\"\napi_key = \"env:K\"\n";
+
+#[test]
+fn every_bad_entry_and_key_is_named() {
+    let text = format!(
+        "[library]\npath = \"x.db\"\ncolour = 1\n{TARGET}{}colour = 2\n\
+         [[workflows]]\nname = \"w\"\ncollection = \"c\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
+         parameters = {{ expiry = 5, flavour = 1 }}\n\
+         [[workflows]]\nname = \"w2\"\ncollection = \"c\"\ntarget = \"v1\"\naction = \"nuke\"\n",
+        TARGET.replace("\"v1\"", "\"v2\"")
+    );
+    assert_eq!(
+        keys(&text),
+        [
+            "library.colour",
+            "targets[1].colour",
+            "workflows[0].parameters.expiry",
+            "workflows[0].parameters.flavour",
+            "workflows[1].action",
+        ]
+    );
+    // One error reads as itself; several, one a line.
+    let several = Config::from_toml(&text).unwrap_err().to_string();
+    assert_eq!(several.lines().count(), 5, "{several}");
+    assert!(
+        several.starts_with("library.colour: unknown field `colour`"),
+        "{several}"
+    );
+}
+
+#[test]
+fn missing_fields_name_their_entry_once() {
+    assert_eq!(
+        keys("[library]\npath = \"x\"\n[[targets]]\nproduct = \"vision-one\"\n"),
+        ["targets[0]"]
+    );
+    assert_eq!(keys("[[collections]]\nname = \"c\"\n"), ["library"]);
+}
+
+#[test]
+fn an_error_in_one_entry_hides_nothing_after_it() {
+    let text = format!(
+        "[library]\npath = \"x.db\"\n{TARGET}region = \"us\"\ncolour = 1\n{}\n\
+         [[feeds]]\nname = \"f\"\nurl = \"https://u:pw@feeds.example/x\"\n\
+         [[feeds]]\nname = \"f\"\nurl = \"x.txt\"\nmin_ratio = 3\n\
+         [[triggers]]\nname = \"t\"\ntarget = \"v1\"\naction = \"blocklist\"\ntoken = \"env:T\"\nvalues = [\"$X\"]\n\
+         [[workflows]]\nname = \"w\"\ncollection = \"c\"\ntarget = \"v3\"\naction = \"blocklist\"\nafter = [\"f\", \"g\"]\n",
+        TARGET
+            .replace("\"v1\"", "\"v3\"")
+            .replace("env:K", "plain-key")
+    );
+    assert_eq!(
+        keys(&text),
+        [
+            // The trigger and the workflow name broken targets: they wait for those fixes.
+            "targets[0].colour",
+            "targets[1].api_key",
+            "feeds[0].url",
+            "feeds[1].min_ratio",
+            "feeds[1].name",
+        ]
+    );
+}
+
+#[test]
+fn a_key_of_another_product_says_which() {
+    let text = TARGET.replace("api_key", "auth_header = \"authorization\"\napi_key");
+    let errors = Config::check(&format!("[library]\npath = \"x.db\"\n{text}"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        errors,
+        "targets[0].auth_header: vision-one targets take no `auth_header`: it and the keys like it apply to deep-security targets only"
+    );
+}

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{ConfigError, invalid};
-use crate::feeds::Feed;
 use crate::parameters::{
     HttpParams, Parameters, Reader, blocklist_params, exception_params, ip_list_params,
     objects_per_run, xdr_params,
@@ -240,85 +239,75 @@ fn parse_brake(key: &str, value: Option<toml::Value>) -> Result<Brake, ConfigErr
     }
 }
 
-/// Deep Security lists are written whole, so two workflows must never share one list family.
-pub(crate) fn one_workflow_per_ip_list(workflows: &[Workflow]) -> Result<(), ConfigError> {
-    let mut seen = std::collections::BTreeMap::new();
-    for (i, workflow) in workflows.iter().enumerate() {
-        if let Parameters::IpList(params) = &workflow.parameters
-            && let Some(first) = seen.insert((&workflow.target, &params.list_name), &workflow.name)
-        {
-            return Err(invalid(
-                format!("workflows[{i}].parameters.list_name"),
-                format!(
-                    "`{}` on target `{}` is already written by workflow `{first}`: IP lists are written whole, give each workflow its own list_name",
-                    params.list_name, workflow.target
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
+/// Validates `workflows[i]`, pushing every error; the workflow when there is none. `feeds` are
+/// the names of the file's feeds (also those with errors of their own).
 pub(crate) fn validate_workflow(
     i: usize,
     raw: RawWorkflow,
     targets: &[Target],
-    feeds: &[Feed],
-) -> Result<Workflow, ConfigError> {
+    feeds: &[&str],
+    errors: &mut Vec<ConfigError>,
+) -> Option<Workflow> {
     let path = format!("workflows[{i}]");
+    let key = |name: &str| format!("{path}.{name}");
+    let mut found = Vec::new();
     if !valid_workflow_name(&raw.name) {
-        return Err(invalid(
-            format!("{path}.name"),
+        found.push(invalid(
+            key("name"),
             "must not be empty, `manual`, start with `hook:` or contain `/` (those name other claimants in the ledger)",
         ));
     }
-    let target = targets
-        .iter()
-        .find(|t| t.name == raw.target)
-        .ok_or_else(|| {
-            invalid(
-                format!("{path}.target"),
-                format!("no target `{}`", raw.target),
-            )
-        })?;
-    // A collection may also live in the library (`iocsync collections add`): an unknown
-    // name is reported when the workflow runs.
-    if raw.collection.trim().is_empty() {
-        return Err(invalid(format!("{path}.collection"), "must not be empty"));
-    }
-    if target.product != raw.action.product() {
-        return Err(invalid(
-            format!("{path}.action"),
+    match targets.iter().find(|t| t.name == raw.target) {
+        None => found.push(invalid(
+            key("target"),
+            format!("no target `{}`", raw.target),
+        )),
+        Some(target) if target.product != raw.action.product() => found.push(invalid(
+            key("action"),
             format!(
                 "action {:?} does not apply to target `{}` ({:?})",
                 raw.action, target.name, target.product
             ),
-        ));
+        )),
+        Some(_) => {}
     }
-    let mut reader = Reader::new(format!("{path}.parameters"), &raw.parameters);
+    // A collection may also live in the library (`iocsync collections add`): an unknown
+    // name is reported when the workflow runs (and by `iocsync config check`).
+    if raw.collection.trim().is_empty() {
+        found.push(invalid(key("collection"), "must not be empty"));
+    }
+    let mut reader = Reader::new(key("parameters"), &raw.parameters);
     let parameters = match raw.action {
-        Action::Blocklist => Parameters::Blocklist(blocklist_params(&mut reader)?),
-        Action::Exceptions => Parameters::Exceptions(exception_params(&mut reader)?),
-        Action::IpList => Parameters::IpList(ip_list_params(&mut reader, &raw.name)?),
-        Action::XdrBlock => Parameters::XdrBlock(xdr_params(&mut reader)?),
+        Action::Blocklist => Parameters::Blocklist(blocklist_params(&mut reader)),
+        Action::Exceptions => Parameters::Exceptions(exception_params(&mut reader)),
+        Action::IpList => Parameters::IpList(ip_list_params(&mut reader, &raw.name)),
+        Action::XdrBlock => Parameters::XdrBlock(xdr_params(&mut reader)),
         Action::Http => Parameters::Http(HttpParams {
-            objects_per_run: objects_per_run(&mut reader)?,
+            objects_per_run: objects_per_run(&mut reader),
         }),
     };
-    reader.finish()?;
-    let (schedule, after) = workflow_timing(&path, raw.schedule, raw.after, feeds)?;
-    let max_removals = parse_brake(&format!("{path}.max_removals"), raw.max_removals)?;
+    found.extend(reader.finish());
+    let (schedule, after) = workflow_timing(&path, raw.schedule, raw.after, feeds, &mut found);
+    let max_removals = parse_brake(&key("max_removals"), raw.max_removals)
+        .map_err(|error| found.push(error))
+        .unwrap_or(DEFAULT_BRAKE);
     let verify_every = match raw.verify_every.as_deref() {
         None => Some(DEFAULT_VERIFY_EVERY),
         Some("never") => None,
-        Some(text) => Some(positive_duration(&format!("{path}.verify_every"), text)?),
+        Some(text) => positive_duration(&key("verify_every"), text)
+            .map_err(|error| found.push(error))
+            .ok(),
     };
-    let description = raw
-        .description
-        .as_deref()
-        .map(|text| description_template(&format!("{path}.description"), text))
-        .transpose()?;
-    Ok(Workflow {
+    let description = raw.description.as_deref().and_then(|text| {
+        description_template(&key("description"), text)
+            .map_err(|error| found.push(error))
+            .ok()
+    });
+    if !found.is_empty() {
+        errors.extend(found);
+        return None;
+    }
+    Some(Workflow {
         name: raw.name,
         collection: raw.collection,
         target: raw.target,
@@ -338,11 +327,12 @@ fn workflow_timing(
     path: &str,
     schedule: Option<String>,
     after: Vec<String>,
-    feeds: &[Feed],
-) -> Result<(Option<Schedule>, After), ConfigError> {
+    feeds: &[&str],
+    errors: &mut Vec<ConfigError>,
+) -> (Option<Schedule>, After) {
     for (j, name) in after.iter().enumerate() {
-        if !feeds.iter().any(|feed| &feed.name == name) {
-            return Err(invalid(
+        if !feeds.contains(&name.as_str()) {
+            errors.push(invalid(
                 format!("{path}.after[{j}]"),
                 format!("no feed `{name}` in [[feeds]]"),
             ));
@@ -354,14 +344,42 @@ fn workflow_timing(
         After::Feeds(after)
     };
     match schedule.as_deref() {
-        Some("after-feeds") if after != After::Nothing => Err(invalid(
-            format!("{path}.after"),
-            "schedule = \"after-feeds\" already follows every feed",
-        )),
-        Some("after-feeds") => Ok((None, After::AnyFeed)),
-        Some(text) => parse_schedule(text)
-            .map(|schedule| (Some(schedule), after))
-            .map_err(|reason| invalid(format!("{path}.schedule"), reason)),
-        None => Ok((None, after)),
+        Some("after-feeds") if after != After::Nothing => {
+            errors.push(invalid(
+                format!("{path}.after"),
+                "schedule = \"after-feeds\" already follows every feed",
+            ));
+            (None, after)
+        }
+        Some("after-feeds") => (None, After::AnyFeed),
+        Some(text) => match parse_schedule(text) {
+            Ok(schedule) => (Some(schedule), after),
+            Err(reason) => {
+                errors.push(invalid(format!("{path}.schedule"), reason));
+                (None, after)
+            }
+        },
+        None => (None, after),
+    }
+}
+
+/// Deep Security lists are written whole, so two workflows must never share one list family.
+pub(crate) fn one_workflow_per_ip_list(
+    workflows: &[(usize, Workflow)],
+    errors: &mut Vec<ConfigError>,
+) {
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, workflow) in workflows {
+        if let Parameters::IpList(params) = &workflow.parameters
+            && let Some(first) = seen.insert((&workflow.target, &params.list_name), &workflow.name)
+        {
+            errors.push(invalid(
+                format!("workflows[{i}].parameters.list_name"),
+                format!(
+                    "`{}` on target `{}` is already written by workflow `{first}`: IP lists are written whole, give each workflow its own list_name",
+                    params.list_name, workflow.target
+                ),
+            ));
+        }
     }
 }
