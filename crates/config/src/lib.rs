@@ -195,11 +195,10 @@ impl Config {
         let mut feeds = Vec::new();
         for (i, entry) in sections.feeds.into_iter().enumerate() {
             let path = format!("feeds[{i}]");
-            if let Some(raw) = read::entry(&path, entry, &mut errors) {
-                match feeds::validate(i, raw) {
-                    Ok(feed) => feeds.push(feed),
-                    Err(error) => errors.push(error),
-                }
+            if let Some(feed) = read::entry(&path, entry, &mut errors)
+                .and_then(|raw| feeds::validate(i, raw, &mut errors))
+            {
+                feeds.push(feed);
             }
         }
         unique("feeds", &feed_names, &mut errors);
@@ -239,11 +238,10 @@ impl Config {
             if names_broken_target(&entry) {
                 continue;
             }
-            if let Some(raw) = read::entry(&format!("triggers[{i}]"), entry, &mut errors) {
-                match validate_trigger(i, raw, &targets) {
-                    Ok(trigger) => triggers.push(trigger),
-                    Err(error) => errors.push(error),
-                }
+            if let Some(trigger) = read::entry(&format!("triggers[{i}]"), entry, &mut errors)
+                .and_then(|raw| validate_trigger(i, raw, &targets, &mut errors))
+            {
+                triggers.push(trigger);
             }
         }
         unique("triggers", &trigger_names, &mut errors);

@@ -368,3 +368,116 @@ fn a_key_of_another_product_says_which() {
         "targets[0].auth_header: vision-one targets take no `auth_header`: it and the keys like it apply to deep-security targets only"
     );
 }
+
+#[test]
+fn every_bad_key_of_a_feed_and_a_trigger_is_named() {
+    let text = format!(
+        "[library]\npath = \"x.db\"\n{TARGET}\
+         [[feeds]]\nname = \"f\"\nurl = \"https://feeds.example/x\"\nscore = 11\nmin_ratio = 2.0\nbearer = \"abc\"\n\
+         [[triggers]]\nname = \"t t\"\ntarget = \"v1\"\naction = \"blocklist\"\ntoken = \"env:T\"\n\
+         max_body = 0\nvalues = [\"$X\", \"x\"]\n"
+    );
+    assert_eq!(
+        keys(&text),
+        [
+            "feeds[0].score",
+            "feeds[0].bearer",
+            "feeds[0].min_ratio",
+            "triggers[0].name",
+            "triggers[0].max_body",
+            "triggers[0].values[0]",
+            "triggers[0].values[1]",
+        ]
+    );
+}
+
+/// Every leaf of a document, by key path.
+fn leaves(value: &toml::Value, path: String, out: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, inner) in table {
+                leaves(inner, read::join(&path, key), out);
+            }
+        }
+        toml::Value::Array(items)
+            if !items.is_empty() && items.iter().all(toml::Value::is_table) =>
+        {
+            for (i, inner) in items.iter().enumerate() {
+                leaves(inner, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => out.push(path),
+    }
+}
+
+/// The value at a key path (`targets[0].headers.X`, `values[1]`), if the path names one.
+fn lookup<'a>(mut value: &'a toml::Value, path: &str) -> Option<&'a toml::Value> {
+    for part in path.split('.') {
+        let (name, indexes) = part
+            .split_once('[')
+            .map_or((part, ""), |(n, rest)| (n, rest));
+        value = value.get(name)?;
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            value = value.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(value)
+}
+
+fn any_value() -> impl proptest::strategy::Strategy<Value = toml::Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<i64>().prop_map(toml::Value::Integer),
+        any::<bool>().prop_map(toml::Value::Boolean),
+        "[ -~]{0,12}".prop_map(toml::Value::String),
+        prop::collection::vec("[a-z]{0,5}".prop_map(toml::Value::String), 0..3)
+            .prop_map(toml::Value::Array),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any one value of the example file replaced by any other: no panic, and every key path
+    /// reported names something in the file (or the whole file).
+    #[test]
+    fn reported_key_paths_exist_in_the_file(
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        new in any_value(),
+    ) {
+        let mut doc: toml::Value =
+            toml::from_str(include_str!("../../../examples/iocsync.toml")).unwrap();
+        let mut paths = Vec::new();
+        leaves(&doc, String::new(), &mut paths);
+        let path = pick.get(&paths).clone();
+        let (parent, last) = path.rsplit_once('.').unwrap_or(("", &path));
+        let table = if parent.is_empty() { Some(&mut doc) } else { lookup_mut(&mut doc, parent) };
+        if let Some(toml::Value::Table(table)) = table {
+            table.insert(last.to_owned(), new);
+        }
+        let text = toml::to_string(&doc).unwrap();
+        if let Err(errors) = Config::check(&text) {
+            for error in errors.into_vec() {
+                if let ConfigError::Invalid { key, .. } = &error {
+                    proptest::prop_assert!(
+                        key.is_empty() || lookup(&doc, key).is_some(),
+                        "{error} names nothing (changed {path})"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn lookup_mut<'a>(mut value: &'a mut toml::Value, path: &str) -> Option<&'a mut toml::Value> {
+    for part in path.split('.') {
+        let (name, indexes) = part
+            .split_once('[')
+            .map_or((part, ""), |(n, rest)| (n, rest));
+        value = value.get_mut(name)?;
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            value = value.get_mut(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(value)
+}

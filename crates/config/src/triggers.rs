@@ -95,39 +95,40 @@ impl Trigger {
     }
 }
 
+/// Validates `triggers[i]`, pushing every error; the trigger when there is none.
 pub(crate) fn validate_trigger(
     i: usize,
     raw: RawTrigger,
     targets: &[Target],
-) -> Result<Trigger, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Option<Trigger> {
     let path = format!("triggers[{i}]");
     let key = |name: &str| format!("{path}.{name}");
+    let mut found = Vec::new();
     if raw.name.is_empty()
         || !raw
             .name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(invalid(
+        found.push(invalid(
             key("name"),
             "use letters, digits, `-` and `_` only",
         ));
     }
-    let target = targets
-        .iter()
-        .find(|t| t.name == raw.target)
-        .ok_or_else(|| invalid(key("target"), format!("no target `{}`", raw.target)))?;
+    let target = targets.iter().find(|t| t.name == raw.target);
     if !matches!(
         raw.action,
         Action::Blocklist | Action::XdrBlock | Action::Http
     ) {
-        return Err(invalid(
+        found.push(invalid(
             key("action"),
             "expected \"blocklist\", \"xdr-block\" or \"http\"",
         ));
-    }
-    if target.product != raw.action.product() {
-        return Err(invalid(
+    } else if let Some(target) = target
+        && target.product != raw.action.product()
+    {
+        found.push(invalid(
             key("action"),
             format!(
                 "action {:?} does not apply to target `{}` ({:?})",
@@ -135,25 +136,36 @@ pub(crate) fn validate_trigger(
             ),
         ));
     }
-    let auth = trigger_auth(&path, &raw)?;
+    if target.is_none() {
+        found.push(invalid(
+            key("target"),
+            format!("no target `{}`", raw.target),
+        ));
+    }
+    let auth = trigger_auth(&path, &raw)
+        .map_err(|error| found.push(error))
+        .ok();
     let max_body = raw.max_body.unwrap_or(MAX_BODY);
     if !(1..=MAX_BODY_CEILING).contains(&max_body) {
-        return Err(invalid(
+        found.push(invalid(
             key("max_body"),
             format!("expected 1 to {MAX_BODY_CEILING} bytes"),
         ));
     }
-    let ttl = raw
-        .ttl
-        .as_deref()
-        .map(|text| positive_duration(&key("ttl"), text))
-        .transpose()?;
-    let undoable = target
-        .webhook
-        .as_ref()
-        .is_some_and(|webhook| webhook.remove_payload.is_some());
-    if ttl.is_some() && raw.action == Action::Http && !undoable {
-        return Err(invalid(
+    let ttl = raw.ttl.as_deref().and_then(|text| {
+        positive_duration(&key("ttl"), text)
+            .map_err(|error| found.push(error))
+            .ok()
+    });
+    if let Some(target) = target
+        && ttl.is_some()
+        && raw.action == Action::Http
+        && target
+            .webhook
+            .as_ref()
+            .is_none_or(|webhook| webhook.remove_payload.is_none())
+    {
+        found.push(invalid(
             key("ttl"),
             format!(
                 "target `{}` has no `remove_payload`, so a block cannot be lifted",
@@ -162,28 +174,31 @@ pub(crate) fn validate_trigger(
         ));
     }
     if raw.product_id.is_some() && raw.action != Action::XdrBlock {
-        return Err(invalid(key("product_id"), "applies to xdr-block only"));
+        found.push(invalid(key("product_id"), "applies to xdr-block only"));
     }
     let product_id = raw.product_id.unwrap_or_else(|| "iocsync".to_owned());
     if product_id.trim().is_empty() {
-        return Err(invalid(key("product_id"), "must not be empty"));
+        found.push(invalid(key("product_id"), "must not be empty"));
     }
     for (name, field_path) in &raw.fields {
         if !is_field_name(name) {
-            return Err(invalid(
+            found.push(invalid(
                 key(&format!("fields.{name}")),
                 "a field name is a letter or `_` followed by letters, digits and `_`",
             ));
-        }
-        if field_path.split('.').any(str::is_empty) {
-            return Err(invalid(
+        } else if field_path.split('.').any(str::is_empty) {
+            found.push(invalid(
                 key(&format!("fields.{name}")),
                 "expected a dotted path such as \"alert.source.ip\"",
             ));
         }
     }
-    let values = trigger_values(&path, &raw.values, &raw.fields)?;
-    Ok(Trigger {
+    let values = trigger_values(&path, &raw.values, &raw.fields, &mut found);
+    let Some(auth) = auth.filter(|_| found.is_empty()) else {
+        errors.extend(found);
+        return None;
+    };
+    Some(Trigger {
         description: raw
             .description
             .unwrap_or_else(|| format!("iocsync trigger {}", raw.name)),
@@ -267,34 +282,35 @@ fn trigger_auth(path: &str, raw: &RawTrigger) -> Result<TriggerAuth, ConfigError
     }
 }
 
+/// The trigger's `values` templates, each using only fields `fields` names; every bad one is
+/// pushed to `errors`.
 fn trigger_values(
     path: &str,
     values: &[String],
     fields: &BTreeMap<String, String>,
-) -> Result<Vec<ValueTemplate>, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Vec<ValueTemplate> {
     if values.is_empty() {
-        return Err(invalid(
+        errors.push(invalid(
             format!("{path}.values"),
             "give at least one template, such as [\"$SrcIP\"]",
         ));
     }
-    values
-        .iter()
-        .enumerate()
-        .map(|(j, text)| {
-            let key = format!("{path}.values[{j}]");
-            let template = ValueTemplate::parse(text);
-            let names = template.fields();
-            if names.is_empty() {
-                return Err(invalid(key, "uses no `$Field` placeholder"));
-            }
-            match names.iter().find(|name| !fields.contains_key(**name)) {
-                Some(name) => Err(invalid(
-                    key,
-                    format!("uses `${name}`, but `fields` has no `{name}`"),
-                )),
-                None => Ok(template),
-            }
-        })
-        .collect()
+    let mut templates = Vec::new();
+    for (j, text) in values.iter().enumerate() {
+        let key = format!("{path}.values[{j}]");
+        let template = ValueTemplate::parse(text);
+        let names = template.fields();
+        if names.is_empty() {
+            errors.push(invalid(key, "uses no `$Field` placeholder"));
+        } else if let Some(name) = names.iter().find(|name| !fields.contains_key(**name)) {
+            errors.push(invalid(
+                key,
+                format!("uses `${name}`, but `fields` has no `{name}`"),
+            ));
+        } else {
+            templates.push(template);
+        }
+    }
+    templates
 }
