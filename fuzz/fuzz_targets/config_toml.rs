@@ -1,4 +1,4 @@
-//! `engine::Config::from_toml` on arbitrary text: it never panics, a refusal always says what
+//! `config::Config::from_toml` on arbitrary text: it never panics, a refusal always says what
 //! is wrong, and an accepted config is consistent (every workflow's target exists).
 #![no_main]
 
@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match engine::Config::from_toml(text) {
+    match config::Config::from_toml(text) {
         Ok(config) => {
             for workflow in &config.workflows {
                 assert!(config.target(&workflow.target).is_ok());

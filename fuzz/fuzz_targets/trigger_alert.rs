@@ -5,11 +5,12 @@
 
 use std::sync::LazyLock;
 
-use engine::trigger::{ValueTemplate, is_field_name, map_alert};
+use config::{ValueTemplate, is_field_name};
+use engine::trigger::map_alert;
 use libfuzzer_sys::fuzz_target;
 
-static CONFIG: LazyLock<engine::Config> = LazyLock::new(|| {
-    engine::Config::from_toml(
+static CONFIG: LazyLock<config::Config> = LazyLock::new(|| {
+    config::Config::from_toml(
         r#"
 [library]
 path = "l.db"

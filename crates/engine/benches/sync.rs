@@ -11,8 +11,9 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use config::Config;
 use emulator::EmulatorConfig;
-use engine::{Config, NoProgress, RunOptions};
+use engine::{NoProgress, RunOptions};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 use testkit::ConfigBuilder;

@@ -14,13 +14,14 @@ use store::{LedgerEntry, LibraryBackend};
 use trendmicro::deep_security::DeepSecurityClient;
 use trendmicro::vision_one::VisionOneClient;
 
-use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
+use crate::keys::WorkflowKeys;
 use crate::marker::{Maker, Marker};
 use crate::targets::deep_security::packing::part_name;
 use crate::targets::vision_one::Kind as ListKind;
 use crate::targets::vision_one::mapping;
 use crate::targets::vision_one::readback;
+use config::{Config, Parameters, Workflow};
 
 /// What `adopt` found and recorded.
 #[derive(Debug, Clone, Default, Serialize)]

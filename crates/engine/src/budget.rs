@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use indicator::Kind;
 
 use crate::claims::Holders;
-use crate::config::Capacity;
 use crate::mapping::Desired;
 use crate::plan::{Plan, Remote, Skip};
 use crate::targets::vision_one::mapping::v1_key;
+use config::Capacity;
 
 /// The bucket an object of `key` (a Vision One value key) counts in.
 pub fn bucket(capacity: &Capacity, key: &str) -> String {

@@ -1,7 +1,7 @@
 //! The engine's one error type: what stops a workflow before or while it runs (item failures
 //! are not errors: they are counted in the run report).
 
-use crate::config::ConfigError;
+use config::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -18,7 +18,7 @@ pub enum EngineError {
     #[error("target `{target}` is {product:?}: {what} needs another product")]
     WrongProduct {
         target: String,
-        product: crate::config::Product,
+        product: config::Product,
         what: String,
     },
     #[error("no trigger named `{0}` in the config file")]

@@ -3,6 +3,8 @@
 //! lease names. The formats of ledger keys and run names predate this module and are kept, so
 //! existing libraries read the same.
 
+use config::{Parameters, Workflow};
+
 /// The ledger key of a workflow's claims: `<target>/<workflow>`.
 pub fn workflow_ledger(target: &str, workflow: &str) -> String {
     format!("{target}/{workflow}")
@@ -18,8 +20,9 @@ pub fn trigger_ledger(target: &str, trigger: &str) -> String {
     format!("{target}/{TRIGGER}{trigger}")
 }
 
-const MANUAL: &str = "manual";
-const TRIGGER: &str = "hook:";
+/// A workflow may not be named so ([`config::valid_workflow_name`]).
+const MANUAL: &str = config::MANUAL_CLAIMANT;
+const TRIGGER: &str = config::TRIGGER_CLAIMANT_PREFIX;
 
 /// Who a ledger key says claims a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +61,36 @@ impl<'a> Claimant<'a> {
     }
 }
 
-/// Whether `name` may name a workflow without its ledger key reading as another claimant's.
-pub fn valid_workflow_name(name: &str) -> bool {
-    !name.trim().is_empty() && name != MANUAL && !name.starts_with(TRIGGER) && !name.contains('/')
+/// The keys of a workflow's claims and objects. A trait here rather than methods of
+/// [`config::Workflow`]: ledger keys and spaces are the engine's names in the library, which the
+/// config file model does not need to know.
+pub trait WorkflowKeys {
+    /// The ledger key of this workflow's claims (one per target and workflow).
+    fn ledger_key(&self) -> String;
+    /// The list on its target this workflow's objects live in.
+    fn list(&self) -> List<'_>;
+    /// The space key of [`WorkflowKeys::list`].
+    fn space(&self) -> String;
+}
+
+impl WorkflowKeys for Workflow {
+    fn ledger_key(&self) -> String {
+        workflow_ledger(&self.target, &self.name)
+    }
+
+    fn list(&self) -> List<'_> {
+        match &self.parameters {
+            Parameters::Blocklist(_) => List::Suspicious,
+            Parameters::Exceptions(_) => List::Exceptions,
+            Parameters::XdrBlock(_) => List::XdrBlocks,
+            Parameters::Http(_) => List::Http,
+            Parameters::IpList(params) => List::IpList(&params.list_name),
+        }
+    }
+
+    fn space(&self) -> String {
+        space(&self.target, self.list())
+    }
 }
 
 /// A list on a target that objects live in; every claim on one object shares its space.
@@ -155,9 +185,9 @@ mod tests {
             Claimant::of(&workflow_ledger("a/b", "c")),
             Some(Claimant::Workflow("c"))
         );
-        assert!(!valid_workflow_name("manual"));
-        assert!(!valid_workflow_name("hook:x"));
-        assert!(!valid_workflow_name("a/b"));
-        assert!(valid_workflow_name("v1-blocklist"));
+        assert!(!config::valid_workflow_name("manual"));
+        assert!(!config::valid_workflow_name("hook:x"));
+        assert!(!config::valid_workflow_name("a/b"));
+        assert!(config::valid_workflow_name("v1-blocklist"));
     }
 }

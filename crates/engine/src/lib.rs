@@ -1,8 +1,6 @@
-//! The sync engine: the config file model and, for each workflow, guard → mapping → plan →
-//! apply against the ledger, with every run recorded.
+//! The sync engine: for each workflow of a config file (the `config` crate), guard → mapping →
+//! plan → apply against the ledger, with every run recorded.
 //!
-//! - [`config`]: the TOML config file (targets, collections, guard, workflows), validated with
-//!   key paths in every error; secrets stay references until a client is built.
 //! - [`mapping`]: what an indicator becomes on a target (value key, scheme, risk, expiry).
 //! - [`plan`]: desired state vs ledger → a [`Plan`] value (adds, updates, removals, skips), with
 //!   caps and objects-per-run; [`targets`] holds what each product does (mapping, Deep
@@ -28,7 +26,6 @@
 pub mod adopt;
 pub mod budget;
 pub mod claims;
-pub mod config;
 pub mod error;
 pub mod keys;
 pub mod lease;
@@ -45,7 +42,6 @@ pub mod targets;
 pub mod trigger;
 pub mod why;
 
-pub use config::{Config, ConfigError, Feed, FeedAuth, FeedFormat, Location};
 pub use error::EngineError;
 pub use lease::LEASE_TTL;
 pub use plan::Plan;

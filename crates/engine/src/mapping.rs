@@ -12,7 +12,7 @@ use store::IndicatorRecord;
 use trendmicro::vision_one::{RiskLevel, ScanAction};
 
 use crate::marker::Marker;
-use crate::trigger::ValueTemplate;
+use config::ValueTemplate;
 
 /// The longest description iocsync writes (Vision One's limit).
 const MAX_DESCRIPTION: usize = 1000;
@@ -146,17 +146,6 @@ pub struct Describer<'a> {
     pub marker: &'a Marker,
     pub template: Option<&'a ValueTemplate>,
 }
-
-/// The placeholders a workflow's `description` template may use.
-pub const DESCRIPTION_FIELDS: &[&str] = &[
-    "value",
-    "kind",
-    "score",
-    "tags",
-    "source",
-    "sources",
-    "description",
-];
 
 impl Describer<'_> {
     /// The description of the object `record` becomes (at most 1,000 characters).

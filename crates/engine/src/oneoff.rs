@@ -24,7 +24,6 @@ use trendmicro::vision_one::{RiskLevel, ScanAction};
 
 use crate::budget;
 use crate::claims::{self, Found, Holders, Write};
-use crate::config::{Capacity, Config, Target, WhenFull};
 use crate::error::EngineError;
 use crate::keys::{self, Claimant};
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
@@ -34,6 +33,7 @@ use crate::report::Failure;
 use crate::space;
 use crate::targets::Sender;
 use crate::targets::vision_one::oneoff::Present;
+use config::{Capacity, Config, Target, WhenFull};
 
 /// Days a one-off block lasts on Vision One when nothing lifts it sooner.
 pub const BLOCK_DAYS: u16 = 30;

@@ -19,11 +19,12 @@ use store::{GuardDrop, IndicatorRecord, LedgerEntry};
 
 use crate::budget;
 use crate::claims::{self, Found, Holders, Write};
-use crate::config::{Action, Capacity, Parameters, Workflow};
+use crate::keys::WorkflowKeys;
 use crate::mapping::{self, Desired, ObjectAttributes};
 use crate::marker::{Maker, Marker};
 use crate::targets::deep_security::packing::{self, PartWrite};
 use crate::targets::{http_template, vision_one, xdr_v2};
+use config::{Action, Capacity, Parameters, Workflow};
 
 /// What a `--verify` or a look-up found on the target for a change (absent: not read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,14 +15,15 @@ use guard::{Guard, GuardConfig, ListKind};
 use indicator::Kind;
 use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
 
-use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
+use crate::keys::WorkflowKeys;
 use crate::lease;
 use crate::marker::Marker;
 use crate::plan::{self, Plan, PlanInput, Remote};
 use crate::recorder::Recorder;
 use crate::report::{Progress, RunReport};
 use crate::targets::{self, Connection, ReadBack};
+use config::{Config, Parameters, Workflow};
 
 /// How to run a workflow.
 #[derive(Debug, Clone, Copy)]

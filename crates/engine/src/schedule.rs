@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::config::{After, Feed, Schedule, Workflow};
+use config::{After, Feed, Schedule, Workflow};
 
 /// Something the daemon runs on a schedule: a workflow or a feed.
 pub trait Scheduled {
@@ -281,7 +281,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::Config;
+    use config::Config;
 
     fn config(schedules: &[(&str, &str)]) -> Config {
         let mut text = String::from(

@@ -12,11 +12,11 @@ use indicator::{Indicator, Kind};
 use serde::Serialize;
 use store::{IndicatorRecord, LibraryBackend, SourceVote};
 
-use crate::config::{Config, Parameters, Workflow};
 use crate::error::EngineError;
-use crate::keys::Claimant;
+use crate::keys::{Claimant, WorkflowKeys};
 use crate::plan::Plan;
 use crate::run::{RunOptions, plan_workflow};
+use config::{Config, Parameters, Workflow};
 
 /// The answer for one input.
 #[derive(Debug, Clone, Serialize)]

@@ -1,7 +1,7 @@
 //! `region` on targets: Vision One regions for vision-one and xdr-v2, Workload Security
 //! regions (`us-1` … `ae-1`) for deep-security, each instead of `base_url`.
 
-use engine::{Config, ConfigError};
+use config::{Config, ConfigError};
 
 /// Written out, not built with `testkit::ConfigBuilder`: the target's keys are what the tests
 /// check (which `product`/`region`/`base_url` combinations are taken or refused), so each test

@@ -107,7 +107,7 @@ payload = '{"v": "$value"}'
 headers = { Authorization = "Bearer abc123" }
 "#;
     let text = format!("[library]\npath = \"x.db\"\n{flow}");
-    let error = engine::Config::from_toml(&text).unwrap_err().to_string();
+    let error = config::Config::from_toml(&text).unwrap_err().to_string();
     assert!(
         error.starts_with("targets[0].headers.Authorization:"),
         "{error}"

@@ -889,7 +889,7 @@ action = "blocklist"
 "#;
     let text = std::fs::read_to_string(h.dir.path().join("iocsync.toml")).unwrap() + extra;
     std::fs::write(h.dir.path().join("iocsync.toml"), text).unwrap();
-    h.config = engine::Config::load(&h.dir.path().join("iocsync.toml")).unwrap();
+    h.config = config::Config::load(&h.dir.path().join("iocsync.toml")).unwrap();
     h.merge(&ips(20, 8, h.now));
     let second: Vec<Sighting> = (0..20)
         .map(|i| Sighting {

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
 use common::Harness;
+use config::Config;
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
-use engine::Config;
 use engine::trigger::{self, ArmedTrigger, AuthError, Authenticator, Outcome, TriggerReport};
 use proptest::prelude::*;
 use serde_json::json;

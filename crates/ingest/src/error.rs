@@ -14,7 +14,7 @@ pub enum Error {
     #[error("cannot write to the library")]
     Write(#[source] Box<store::Error>),
     #[error(transparent)]
-    Config(#[from] engine::ConfigError),
+    Config(#[from] config::ConfigError),
     #[error(transparent)]
     Fetch(#[from] feeds::fetch::FetchError),
     #[error(transparent)]

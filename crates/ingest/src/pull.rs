@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use config::{Config, Feed, FeedFormat, Location};
 use engine::schedule::Timetable;
-use engine::{Config, Feed, FeedFormat, Location};
 use feeds::{Defaults, Format, Options};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -540,8 +540,8 @@ fn fetch_auth(feed: &Feed, index: usize) -> Result<feeds::fetch::Auth, Error> {
     use feeds::fetch::Auth;
     let secret = feed.resolve_secret(index)?;
     Ok(match (&feed.auth, secret) {
-        (engine::FeedAuth::Bearer(_), Some(token)) => Auth::Bearer(token),
-        (engine::FeedAuth::Basic { user, .. }, Some(password)) => Auth::Basic {
+        (config::FeedAuth::Bearer(_), Some(token)) => Auth::Bearer(token),
+        (config::FeedAuth::Basic { user, .. }, Some(password)) => Auth::Basic {
             username: user.clone(),
             password,
         },

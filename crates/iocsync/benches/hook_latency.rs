@@ -94,7 +94,7 @@ fn main() {
             .set("values", vec!["$SrcIP"])
             .field("SrcIP", "event.src")
             .toml();
-        let config = engine::Config::from_toml(&text).expect("the bench config is valid");
+        let config = config::Config::from_toml(&text).expect("the bench config is valid");
         // The direct calls use the very client settings the trigger uses.
         let direct_config = config
             .target("v1")

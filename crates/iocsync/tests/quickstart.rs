@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use chrono::{DateTime, Utc};
-use engine::Config;
-use engine::config::Parameters;
+use config::Config;
+use config::Parameters;
 use guard::{Guard, GuardConfig, ListKind, Verdict};
 use indicator::Kind;
 use serde_json::Value;

@@ -23,17 +23,17 @@ use trendmicro::http_template::HttpTemplateClient;
 use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::{ValueType, XdrV2Client};
 
-use crate::config::{
-    BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
-    Target, Workflow, XdrParams,
-};
 use crate::error::EngineError;
-use crate::keys::List;
+use crate::keys::{List, WorkflowKeys};
 use crate::marker::Marker;
 use crate::oneoff::{Claimer, Item, Request, Step};
 use crate::plan::{Change, Plan, Remote};
 use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
+use config::{
+    BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
+    Target, Workflow, XdrParams,
+};
 
 /// A workflow's target, connected: the product's client with the workflow's parameters, one
 /// variant per action, so what a run does to its target is decided here and nowhere else.

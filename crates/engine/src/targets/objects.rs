@@ -15,12 +15,12 @@ use store::{LedgerEntry, LibraryBackend};
 
 use crate::budget;
 use crate::claims::{self, Write};
-use crate::config::Capacity;
 use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::plan::{Change, Plan, Seen};
 use crate::report::{Progress, RunReport};
 use crate::space;
+use config::Capacity;
 
 /// One claim change of the plan, re-decided when its batch goes.
 #[derive(Debug, Clone)]

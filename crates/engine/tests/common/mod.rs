@@ -7,8 +7,10 @@
 pub mod suite;
 
 use chrono::{DateTime, Duration, Utc};
+use config::Config;
 use emulator::{EmulatorConfig, RunningEmulator};
-use engine::{Config, NoProgress, Progress, RunOptions, RunReport};
+use engine::keys::WorkflowKeys;
+use engine::{NoProgress, Progress, RunOptions, RunReport};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;

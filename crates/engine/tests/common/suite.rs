@@ -274,7 +274,7 @@ pub async fn shared_objects_stay_until_their_last_claim_goes(spec: &Spec) {
             .deep_security(spec.target, "http://127.0.0.1:1/api", "env:K")
             .raw(&two_workflows(spec))
             .toml();
-        let error = engine::Config::from_toml(&text).unwrap_err().to_string();
+        let error = config::Config::from_toml(&text).unwrap_err().to_string();
         assert!(error.contains("already written by workflow"), "{error}");
         return;
     }

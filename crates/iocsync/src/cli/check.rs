@@ -7,7 +7,7 @@
 use crate::cli::out::outln;
 use std::process::ExitCode;
 
-use engine::config::{Product, Target};
+use config::{Product, Target};
 
 use super::{EXIT_FAILURE, GlobalArgs};
 
@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Runs `iocsync check`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let config = engine::Config::load(&global.config_path())?;
+    let config = config::Config::load(&global.config_path())?;
     let target = config.target(&args.target)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

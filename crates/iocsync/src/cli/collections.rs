@@ -37,7 +37,7 @@ impl LibraryArgs {
             return Ok(path.clone());
         }
         match global.optional_config() {
-            Some(config) => Ok(engine::Config::load(&config)?.library),
+            Some(config) => Ok(config::Config::load(&config)?.library),
             None => Ok(PathBuf::from(DEFAULT_LIBRARY)),
         }
     }
@@ -199,7 +199,7 @@ fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 /// The collections the config file defines, if there is a config file.
 fn config_collections(global: &GlobalArgs) -> anyhow::Result<Vec<Collection>> {
     match global.optional_config() {
-        Some(path) => Ok(engine::Config::load(&path)?.collections),
+        Some(path) => Ok(config::Config::load(&path)?.collections),
         None => Ok(Vec::new()),
     }
 }

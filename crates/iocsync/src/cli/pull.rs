@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use engine::Config;
+use config::Config;
 use store::{FeedState, Outcome};
 
 use super::out::{self, outln};

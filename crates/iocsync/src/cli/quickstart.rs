@@ -27,9 +27,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
+use config::Config;
+use config::Parameters;
 use emulator::{EmulatorConfig, RunningEmulator};
-use engine::config::Parameters;
-use engine::{Config, NoProgress, RunOptions};
+use engine::{NoProgress, RunOptions};
 use secrecy::{ExposeSecret, SecretString};
 use store::{Library, RunStatus};
 
@@ -283,7 +284,7 @@ async fn fire_triggers(
     let mut answers = BTreeMap::new();
     for trigger in &config.triggers {
         say(&format!("firing webhook trigger {} ...", trigger.name));
-        let engine::config::TriggerAuth::Hmac {
+        let config::TriggerAuth::Hmac {
             signature_header,
             timestamp_header,
             ..

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets};
-use engine::{Config, Progress, RunOptions, RunReport};
+use config::Config;
+use engine::{Progress, RunOptions, RunReport};
 use store::Library;
 
 use super::GlobalArgs;

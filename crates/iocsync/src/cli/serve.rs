@@ -43,7 +43,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--tick and --probe-every must be longer than zero");
     }
     let path = global.config_path();
-    let config = engine::Config::load(&path)?;
+    let config = config::Config::load(&path)?;
     let options = Options {
         tick: args.tick,
         probe_every: args.probe_every,
@@ -79,7 +79,7 @@ fn reload_on_hangup(reloader: serve::Reloader, path: PathBuf) -> anyhow::Result<
         let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
-                let loaded = engine::Config::load(&path).map_err(anyhow::Error::from);
+                let loaded = config::Config::load(&path).map_err(anyhow::Error::from);
                 match loaded.and_then(|config| reloader.reload(config)) {
                     Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
                     Err(error) => tracing::error!(

@@ -113,7 +113,7 @@ pub struct Hooks {
 impl Hooks {
     /// Arms every trigger of `config`, opens the library and registers the trigger metrics in
     /// `registry`. Fails (naming the trigger) when a secret cannot be read.
-    pub fn new(config: Arc<engine::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
+    pub fn new(config: Arc<config::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
         let triggers = Hooks::arm(&config)?;
         let library =
             Mutex::new(Library::open(&config.library).with_context(|| {
@@ -132,7 +132,7 @@ impl Hooks {
     }
 
     /// Resolves every trigger's secret and builds its target's client.
-    pub fn arm(config: &engine::Config) -> anyhow::Result<Armed> {
+    pub fn arm(config: &config::Config) -> anyhow::Result<Armed> {
         config
             .triggers
             .iter()
@@ -404,7 +404,7 @@ mod tests {
         emulator: emulator::RunningEmulator,
         url: String,
         registry: Registry,
-        config: Arc<engine::Config>,
+        config: Arc<config::Config>,
         hooks: Arc<Hooks>,
         client: reqwest::Client,
     }
@@ -474,7 +474,7 @@ SrcIP = "event.src"
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let text = config_text(dir.path(), &emulator.base_url().to_string());
-        let config = Arc::new(engine::Config::from_toml(&text).unwrap());
+        let config = Arc::new(config::Config::from_toml(&text).unwrap());
         let mut registry = Registry::default();
         let hooks = Hooks::new(Arc::clone(&config), &mut registry).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

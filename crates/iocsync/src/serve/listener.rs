@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use engine::config::ListenerLimits;
+use config::ListenerLimits;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use engine::Config;
+use config::Config;
 use engine::schedule::Scheduler;
 use prometheus_client::registry::Registry;
 use tokio::task::JoinHandle;

@@ -403,7 +403,7 @@ mod tests {
             workflows: Vec::new(),
             targets: vec![TargetStatus {
                 name: hostile.to_owned(),
-                product: engine::config::Product::Http,
+                product: config::Product::Http,
                 health: Health {
                     state: "down",
                     checked_at: None,

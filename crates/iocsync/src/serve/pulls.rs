@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use engine::Config;
+use config::Config;
 use store::{Library, Outcome};
 
 use super::Shared;

@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use engine::{Config, EngineError, Progress, RunOptions, RunReport};
+use config::Config;
+use engine::{EngineError, Progress, RunOptions, RunReport};
 use store::{Library, LibraryBackend, RunStatus};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;

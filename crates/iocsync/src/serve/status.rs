@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use engine::Config;
-use engine::config::{Action, Product, Target, Workflow};
+use config::{Action, Config, Product, Target, Workflow};
+use engine::keys::WorkflowKeys;
 use serde::Serialize;
 use store::{Library, LibraryBackend, RunRecord, RunStatus};
 

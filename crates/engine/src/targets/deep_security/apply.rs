@@ -250,7 +250,7 @@ fn record_part(
 /// The contents of the parts the ledger knows, for `--verify` (part index → items).
 pub async fn read_parts(
     client: &DeepSecurityClient,
-    params: &crate::config::IpListParams,
+    params: &config::IpListParams,
     _ledger_key: &str,
     ledger: &[LedgerEntry],
 ) -> Result<HashMap<u32, Vec<String>>, EngineError> {

@@ -5,7 +5,7 @@ use indicator::Kind;
 use ipnet::IpNet;
 use store::IndicatorRecord;
 
-use crate::config::IpListParams;
+use config::IpListParams;
 
 /// The network an indicator puts on a Deep Security IP list, or why it puts none.
 pub fn ip_list(record: &IndicatorRecord, params: &IpListParams) -> Result<IpNet, String> {

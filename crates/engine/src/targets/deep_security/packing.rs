@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use store::{IndicatorRecord, LedgerEntry};
 
 use super::mapping;
-use crate::config::{IpListParams, Workflow};
 use crate::plan::{Change, Plan, PlanInput, Skip};
+use config::{IpListParams, Workflow};
 
 /// One IP list to write with its whole new content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

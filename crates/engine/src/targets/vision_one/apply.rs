@@ -7,7 +7,6 @@ use store::LibraryBackend;
 use trendmicro::vision_one::{BatchReport, ItemOutcome, ObjectValue, VisionOneClient};
 
 use crate::claims::Write;
-use crate::config::Capacity;
 use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
@@ -16,6 +15,7 @@ use crate::space;
 use crate::targets::objects::{
     Confirmed, Decided, Sent, Work, count, decide_batch, in_rounds, room_for_creates, works,
 };
+use config::Capacity;
 
 use super::Kind;
 use super::mapping::{self as v1, v1_key};

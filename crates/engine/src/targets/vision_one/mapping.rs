@@ -7,8 +7,8 @@ use indicator::Kind;
 use store::IndicatorRecord;
 use trendmicro::vision_one::{ExceptionObject, Expiry, ObjectValue, RiskLevel, SuspiciousObject};
 
-use crate::config::{BlocklistParams, ExceptionParams, ExpirySetting, RiskSetting, UrlScheme};
 use crate::mapping::{Describer, Desired, ExpiryIntent, ObjectAttributes, whole_days_until};
+use config::{BlocklistParams, ExceptionParams, ExpirySetting, RiskSetting, UrlScheme};
 
 /// The API value of a claim on `value`.
 pub fn object_value(attributes: &ObjectAttributes, value: &str) -> Option<ObjectValue> {
@@ -157,10 +157,10 @@ pub fn vision_one_values(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ExpirySetting;
     use crate::mapping::tests::record;
     use crate::marker::Marker;
     use chrono::Duration;
+    use config::ExpirySetting;
     use trendmicro::vision_one::ScanAction;
 
     fn params() -> BlocklistParams {

@@ -7,8 +7,8 @@ pub mod readback;
 
 use trendmicro::vision_one::VisionOneClient;
 
-use crate::config::Target;
 use crate::error::EngineError;
+use config::Target;
 
 /// Which Vision One list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

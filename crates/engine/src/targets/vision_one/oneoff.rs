@@ -13,12 +13,12 @@ use trendmicro::vision_one::{BatchReport, ItemOutcome, ObjectValue, VisionOneCli
 
 use crate::budget;
 use crate::claims::{self, Holders, Write};
-use crate::config::Capacity;
 use crate::error::EngineError;
 use crate::keys::Claimant;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Maker;
 use crate::oneoff::{Claimer, Item, Step, lock};
+use config::Capacity;
 
 use super::mapping::{self as v1, v1_key};
 

@@ -6,12 +6,12 @@ use store::LibraryBackend;
 use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client};
 
 use crate::claims::Write;
-use crate::config::XdrParams;
 use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
 use crate::report::{Progress, RunReport};
 use crate::targets::objects::{Decided, ItemError, one_at_a_time};
+use config::XdrParams;
 
 /// Applies an XDR v2 plan one value at a time: each block or restore-block is followed until
 /// its task is final, and only a successful task changes the ledger (with the task's action

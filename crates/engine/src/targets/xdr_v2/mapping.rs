@@ -4,9 +4,9 @@
 use store::IndicatorRecord;
 use trendmicro::xdr_v2::ValueType;
 
-use crate::config::XdrParams;
 use crate::mapping::{Describer, Desired, ObjectAttributes};
 use crate::targets::vision_one::mapping::vision_one_values;
+use config::XdrParams;
 
 /// The XDR v2 blocks one indicator becomes (the value key is the `valueType`), or why none.
 pub fn xdr(

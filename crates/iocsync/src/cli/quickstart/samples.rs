@@ -3,7 +3,7 @@
 //! `[[feeds]]` with the code of `iocsync pull`.
 
 use anyhow::Context;
-use engine::Config;
+use config::Config;
 use feeds::Columns;
 use serde::Serialize;
 use store::{Class, Library, Outcome};

@@ -213,7 +213,7 @@ mod tests {
         };
         let (text, left_out) =
             derive_config(crate::cli::init::EXAMPLE_CONFIG, &endpoints, &paths).unwrap();
-        let config = engine::Config::from_toml(&text).unwrap();
+        let config = config::Config::from_toml(&text).unwrap();
         assert!(
             !left_out.is_empty(),
             "the http target needs a real receiver"
@@ -221,7 +221,7 @@ mod tests {
         assert!(!config.targets.is_empty());
         assert_eq!(config.feeds.len(), super::super::samples::SAMPLES.len());
         for feed in &config.feeds {
-            let engine::Location::Url(url) = &feed.location else {
+            let config::Location::Url(url) = &feed.location else {
                 panic!("{} is not pulled from a URL", feed.name);
             };
             assert!(

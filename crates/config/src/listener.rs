@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use super::{ConfigError, invalid, positive_duration};
+use crate::error::{ConfigError, invalid};
+use crate::schedule::positive_duration;
 
 /// Default time a client has to send a request line and headers.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,7 +44,7 @@ impl Default for ListenerLimits {
 }
 
 /// The limits from the `[serve]` keys as written (unset keys take their defaults).
-pub(super) fn limits(
+pub(crate) fn limits(
     header_timeout: Option<&str>,
     body_timeout: Option<&str>,
     max_connections: Option<usize>,
@@ -76,7 +77,7 @@ pub(super) fn limits(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::Config;
 
     fn serve(keys: &str) -> Result<ListenerLimits, ConfigError> {
         Config::from_toml(&format!("[library]\npath = \"l.db\"\n[serve]\n{keys}\n"))

@@ -16,10 +16,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use store::{Class, FeedMode};
 
-use super::{
-    ConfigError, INLINE_SECRET, Schedule, invalid, is_reference, non_empty_secret, parse_schedule,
-    positive_duration,
-};
+use crate::error::{ConfigError, invalid};
+use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
+use crate::schedule::{Schedule, parse_schedule, positive_duration};
 
 /// Downloads larger than this are refused unless `max_bytes` says otherwise (a feed that
 /// suddenly serves gigabytes is broken or hostile).
@@ -156,7 +155,7 @@ impl Feed {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawFeed {
+pub(crate) struct RawFeed {
     name: String,
     url: String,
     #[serde(default)]
@@ -187,49 +186,74 @@ pub(super) struct RawFeed {
     allow_plain_http: bool,
 }
 
-pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
+/// Validates `feeds[i]`, pushing every error; the feed when there is none.
+pub(crate) fn validate(i: usize, raw: RawFeed, errors: &mut Vec<ConfigError>) -> Option<Feed> {
     let path = format!("feeds[{i}]");
     let key = |name: &str| format!("{path}.{name}");
+    let mut found = Vec::new();
     if raw.name.trim().is_empty() || raw.name.contains('/') {
-        return Err(invalid(key("name"), "must not be empty or contain `/`"));
+        found.push(invalid(key("name"), "must not be empty or contain `/`"));
     }
-    let location = location(&key("url"), &raw.url, raw.format)?;
+    let location = location(&key("url"), &raw.url, raw.format)
+        .map_err(|error| found.push(error))
+        .ok();
     let format = match &location {
-        Location::Url(url) if url.scheme().starts_with("taxii+") => FeedFormat::Taxii,
+        Some(Location::Url(url)) if url.scheme().starts_with("taxii+") => FeedFormat::Taxii,
         _ => raw.format,
     };
-    let mode = mode(&key("mode"), raw.mode.as_deref(), format)?;
+    let mode = mode(&key("mode"), raw.mode.as_deref(), format)
+        .map_err(|error| found.push(error))
+        .ok();
     if raw.score.is_some_and(|s| s > 10) {
-        return Err(invalid(key("score"), "must be between 0 and 10"));
+        found.push(invalid(key("score"), "must be between 0 and 10"));
     }
     for (name, value) in &raw.headers {
         if !is_reference(value) {
-            return Err(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
+            found.push(invalid(format!("{path}.headers.{name}"), INLINE_SECRET));
         }
     }
-    let auth = auth(&path, raw.bearer, raw.basic_user, raw.basic_password)?;
-    let sends_secrets = !raw.headers.is_empty() || auth != FeedAuth::None;
-    if let Location::Url(url) = &location
+    let auth = auth(&path, raw.bearer, raw.basic_user, raw.basic_password)
+        .map_err(|error| found.push(error))
+        .ok();
+    let sends_secrets =
+        !raw.headers.is_empty() || auth.as_ref().is_some_and(|a| *a != FeedAuth::None);
+    if let Some(Location::Url(url)) = &location
         && sends_secrets
         && !raw.allow_plain_http
         && cleartext_remote(url)
     {
-        return Err(invalid(
+        found.push(invalid(
             key("url"),
             "plain http:// to a non-loopback host sends the feed's credentials in clear text; use https:// or set allow_plain_http = true",
         ));
     }
-    let schedule = raw
-        .schedule
-        .map(|text| parse_schedule(&text).map_err(|reason| invalid(key("schedule"), reason)))
-        .transpose()?;
-    let expire_after = raw
-        .expire_after
-        .map(|text| positive_duration(&key("expire_after"), &text))
-        .transpose()?;
+    let schedule = raw.schedule.and_then(|text| {
+        parse_schedule(&text)
+            .map_err(|reason| found.push(invalid(key("schedule"), reason)))
+            .ok()
+    });
+    let expire_after = raw.expire_after.and_then(|text| {
+        positive_duration(&key("expire_after"), &text)
+            .map_err(|error| found.push(error))
+            .ok()
+    });
     // The library's defaults for when a pull is held.
     let held = store::Checks::default();
-    Ok(Feed {
+    let min_ratio = share(&key("min_ratio"), raw.min_ratio, held.min_ratio)
+        .map_err(|error| found.push(error))
+        .unwrap_or(held.min_ratio);
+    let max_invalid = share(&key("max_invalid"), raw.max_invalid, held.max_invalid)
+        .map_err(|error| found.push(error))
+        .unwrap_or(held.max_invalid);
+    let (Some(location), Some(mode), Some(auth)) = (location, mode, auth) else {
+        errors.extend(found);
+        return None;
+    };
+    if !found.is_empty() {
+        errors.extend(found);
+        return None;
+    }
+    Some(Feed {
         name: raw.name,
         location,
         format,
@@ -241,8 +265,8 @@ pub(super) fn validate(i: usize, raw: RawFeed) -> Result<Feed, ConfigError> {
         headers: raw.headers,
         auth,
         expire_after,
-        min_ratio: share(&key("min_ratio"), raw.min_ratio, held.min_ratio)?,
-        max_invalid: share(&key("max_invalid"), raw.max_invalid, held.max_invalid)?,
+        min_ratio,
+        max_invalid,
         max_bytes: raw.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
         verify_tls: raw.verify_tls,
         ca_file: raw.ca_file,
@@ -299,7 +323,7 @@ fn cleartext_remote(url: &url::Url) -> bool {
         .strip_prefix("taxii+")
         .and_then(|rest| url::Url::parse(rest).ok())
         .unwrap_or_else(|| url.clone());
-    plain.scheme() == "http" && !super::transport::is_loopback(&plain)
+    plain.scheme() == "http" && !crate::transport::is_loopback(&plain)
 }
 
 fn mode(key: &str, text: Option<&str>, format: FeedFormat) -> Result<FeedMode, ConfigError> {

@@ -15,7 +15,9 @@
 use secrecy::SecretString;
 use url::{Host, Url};
 
-use super::{ConfigError, INLINE_SECRET, Product, Target, invalid, is_reference, non_empty_secret};
+use crate::error::{ConfigError, invalid};
+use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
+use crate::targets::{Product, Target};
 
 /// Why a URL key may not hold a secret reference.
 const URL_REFERENCE: &str = "secret references (`${env:…}`, `${file:…}`, `env:`, `file:`) are \
@@ -28,26 +30,28 @@ const URL_PASSWORD: &str = "a password in a URL is a secret written in the confi
      references";
 
 /// The transport keys of one `[[targets]]` entry, as written.
-pub(super) struct TransportKeys<'a> {
-    pub(super) product: Product,
-    pub(super) base_url: Option<&'a str>,
-    pub(super) remove_url: Option<&'a str>,
-    pub(super) proxy: Option<&'a str>,
-    pub(super) proxy_password: Option<&'a str>,
-    pub(super) allow_plain_http: bool,
+pub(crate) struct TransportKeys<'a> {
+    pub(crate) product: Product,
+    pub(crate) base_url: Option<&'a str>,
+    pub(crate) remove_url: Option<&'a str>,
+    pub(crate) proxy: Option<&'a str>,
+    pub(crate) proxy_password: Option<&'a str>,
+    pub(crate) allow_plain_http: bool,
 }
 
 /// Checks the rules in the module note; errors name `path.key`. A URL that does not parse is
 /// left to the checks that parse it (which name it the same way).
-pub(super) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigError> {
+pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<ConfigError>) {
     let url_keys = [
         ("base_url", keys.base_url),
         ("remove_url", keys.remove_url),
         ("proxy", keys.proxy),
     ];
+    let mut referenced = Vec::new();
     for (key, text) in url_keys {
         if text.is_some_and(|text| text.contains("${") || is_reference(text)) {
-            return Err(invalid(format!("{path}.{key}"), URL_REFERENCE));
+            errors.push(invalid(format!("{path}.{key}"), URL_REFERENCE));
+            referenced.push(key);
         }
     }
     let endpoints = [
@@ -61,15 +65,18 @@ pub(super) fn check(path: &str, keys: &TransportKeys<'_>) -> Result<(), ConfigEr
         ),
     ];
     for (key, url) in endpoints {
-        let Some(url) = url else { continue };
+        let Some(url) = url.filter(|_| !referenced.contains(&key)) else {
+            continue;
+        };
         if url.password().is_some() {
-            return Err(invalid(format!("{path}.{key}"), URL_PASSWORD));
-        }
-        if url.scheme() == "http" && !keys.allow_plain_http && !is_loopback(&url) {
-            return Err(invalid(format!("{path}.{key}"), cleartext(keys.product)));
+            errors.push(invalid(format!("{path}.{key}"), URL_PASSWORD));
+        } else if url.scheme() == "http" && !keys.allow_plain_http && !is_loopback(&url) {
+            errors.push(invalid(format!("{path}.{key}"), cleartext(keys.product)));
         }
     }
-    check_proxy_password(path, keys.proxy, keys.proxy_password)
+    if let Err(error) = check_proxy_password(path, keys.proxy, keys.proxy_password) {
+        errors.push(error);
+    }
 }
 
 /// The URL requests go to: Deep Security's `base_url` may be a bare host (https is implied).
@@ -92,7 +99,7 @@ fn cleartext(product: Product) -> String {
 }
 
 /// True for 127.0.0.0/8, `::1` (also as `::ffff:127.x.x.x`) and `localhost`.
-pub(super) fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(addr)) => addr.is_loopback(),
         Some(Host::Ipv6(addr)) => {
@@ -145,7 +152,7 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, ConfigError};
+    use crate::{Config, ConfigError};
 
     fn target(keys: &str) -> Result<Config, ConfigError> {
         Config::from_toml(&format!(
