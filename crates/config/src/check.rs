@@ -3,7 +3,7 @@
 //!
 //! Two layers: [`Config::load_all`] finds every error of the file itself (unknown keys, bad
 //! values, wrong products ...); then, on a valid file, checks that need the local machine but
-//! no network: the secrets the file names exist (their contents are never shown), webhook
+//! no network: the secrets the file names exist (their contents are never shown), `http`
 //! payload templates are JSON, every workflow's collection is defined in the file or in the
 //! library, the library's folder exists, and the guard builds (its allowlists parse and its
 //! warninglists load).
@@ -118,7 +118,7 @@ pub fn offline(config: &Config) -> Vec<Problem> {
 }
 
 /// Every secret reference (target keys, proxy passwords, trigger secrets, the status token)
-/// must resolve to something non-empty; a webhook's payload template must be JSON.
+/// must resolve to something non-empty; an `http` target's payload template must be JSON.
 fn secret_problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (i, target) in config.targets.iter().enumerate() {
@@ -129,18 +129,18 @@ fn secret_problems(config: &Config) -> Vec<Problem> {
             ));
         }
         if target.product == Product::Http {
-            let Ok(webhook) = target.http_template() else {
+            let Ok(template) = target.http_template() else {
                 continue;
             };
-            for (name, value) in &webhook.headers {
+            for (name, value) in &template.headers {
                 let resolved = trendmicro::secret::expand(value).map_err(|e| e.to_string());
                 if let Err(reason) = resolved {
                     problems.push(Problem::new(format!("targets[{i}].headers.{name}"), reason));
                 }
             }
             let templates = [
-                ("payload", Some(&webhook.payload)),
-                ("remove_payload", webhook.remove_payload.as_ref()),
+                ("payload", Some(&template.payload)),
+                ("remove_payload", template.remove_payload.as_ref()),
             ];
             for (key, template) in templates {
                 if let Some(Err(error)) = template.map(|t| Template::parse(t)) {

@@ -8,7 +8,7 @@
 //! — each entry is read on its own, so one mistake hides nothing after it; secrets are
 //! resolved only when a client is built ([`Target::resolve_key`]), so `iocsync plan` needs no
 //! credentials. Secrets are never written inline: `api_key` must be `env:NAME` or `file:PATH`
-//! ([`reference`]). How targets are reached (URL keys without secrets, plain http only to
+//! ([`mod@reference`]). How targets are reached (URL keys without secrets, plain http only to
 //! loopback, the proxy password) is [`transport`].
 //!
 //! - [`targets`], [`workflows`] (with their [`parameters`]), [`triggers`], [`feeds`] and

@@ -1,5 +1,5 @@
 //! Secret references: a secret is never written in the config file, only `env:NAME` or
-//! `file:PATH`, and it is read ([`non_empty_secret`]) only when a client or listener needs it.
+//! `file:PATH`, and it is read (`non_empty_secret`) only when a client or listener needs it.
 
 use secrecy::SecretString;
 

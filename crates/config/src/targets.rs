@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig, Region as WorkloadRegion};
-use trendmicro::http::{HttpPolicy, ProxySetting};
 use trendmicro::http_template::HttpTemplateConfig;
+use trendmicro::transport::{HttpPolicy, ProxySetting};
 use trendmicro::vision_one::VisionOneConfig;
 use trendmicro::vision_one::config::Region;
 use trendmicro::xdr_v2::XdrV2Config;
@@ -28,7 +28,7 @@ pub enum Product {
     DeepSecurity,
     /// The legacy XDR v2.0 block / restore-block response API.
     XdrV2,
-    /// A generic webhook with a JSON payload template, one call per value.
+    /// Any HTTP API, one call per value, with a JSON payload template.
     Http,
 }
 
@@ -87,7 +87,7 @@ pub struct Target {
     pub(crate) base_url: Option<String>,
     pub(crate) key_ref: String,
     pub(crate) auth_header: Option<AuthHeader>,
-    pub(crate) webhook: Option<HttpTemplateConfig>,
+    pub(crate) template: Option<HttpTemplateConfig>,
     pub(crate) http: HttpPolicy,
     pub(crate) batch_size: Option<usize>,
     pub(crate) capacity_per_type: usize,
@@ -166,9 +166,9 @@ impl Target {
         Ok(config)
     }
 
-    /// The webhook settings of an `http` target (header secrets are resolved by the client).
+    /// The settings of an `http` target (header secrets are resolved by the client).
     pub fn http_template(&self) -> Result<HttpTemplateConfig, ConfigError> {
-        let mut config = self.webhook.clone().ok_or_else(|| {
+        let mut config = self.template.clone().ok_or_else(|| {
             invalid(
                 format!("targets.{}.product", self.name),
                 "is not an http target",
@@ -285,7 +285,7 @@ section! {
 }
 
 section! {
-    /// `product = "http"`: a generic webhook with a JSON payload template, one call per value.
+    /// `product = "http"`: any HTTP API with a JSON payload template, one call per value.
     HttpSection {
         base_url: Option<String>,
         /// Refused with its reason (an http target's credentials are in `headers`).
@@ -489,7 +489,7 @@ pub(crate) fn validate_target(
                 ));
             }
             target.base_url = s.base_url.clone();
-            target.webhook = webhook(&path, s, errors);
+            target.template = template_section(&path, s, errors);
             target
         }
     };
@@ -559,7 +559,7 @@ fn reached(
         base_url: None,
         key_ref: String::new(),
         auth_header: None,
-        webhook: None,
+        template: None,
         http,
         batch_size: reach.batch_size,
         capacity_per_type: V1_CAPACITY_PER_TYPE,
@@ -634,10 +634,10 @@ fn capacity_keys(
     Some((capacity, reserve))
 }
 
-/// The webhook of an `http` target: `base_url` is where it goes, `payload` its template, and
+/// The template section of an `http` target: `base_url` is where it goes, `payload` its template, and
 /// `remove_payload` (to `remove_url`, default `base_url`) how a value is undone.
 /// Headers that carry credentials must be secret references.
-fn webhook(
+fn template_section(
     path: &str,
     section: HttpSection,
     errors: &mut Vec<ConfigError>,

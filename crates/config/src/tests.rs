@@ -224,9 +224,9 @@ fn removal_templates_belong_to_http_targets_and_need_a_payload() {
     };
     let config =
         http("remove_url = \"http://127.0.0.1:9/del\"\nremove_payload = '[\"$value\"]'").unwrap();
-    let webhook = config.target("hook").unwrap().http_template().unwrap();
-    assert_eq!(webhook.remove_url.unwrap().path(), "/del");
-    assert_eq!(webhook.remove_payload.as_deref(), Some("[\"$value\"]"));
+    let template = config.target("hook").unwrap().http_template().unwrap();
+    assert_eq!(template.remove_url.unwrap().path(), "/del");
+    assert_eq!(template.remove_payload.as_deref(), Some("[\"$value\"]"));
     let error = http("remove_method = \"DELETE\"").unwrap_err().to_string();
     assert!(error.contains(".remove_payload: is required"), "{error}");
     let error = http("remove_url = \"not a url\"\nremove_payload = '{}'")

@@ -161,9 +161,9 @@ pub(crate) fn validate_trigger(
         && ttl.is_some()
         && raw.action == Action::Http
         && target
-            .webhook
+            .template
             .as_ref()
-            .is_none_or(|webhook| webhook.remove_payload.is_none())
+            .is_none_or(|template| template.remove_payload.is_none())
     {
         found.push(invalid(
             key("ttl"),

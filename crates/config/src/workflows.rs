@@ -51,7 +51,7 @@ pub enum Action {
     IpList,
     /// XDR v2 block (one value at a time; removal is restore-block).
     XdrBlock,
-    /// One templated webhook call per new or changed value.
+    /// One templated `http` call per new or changed value.
     Http,
 }
 

@@ -103,7 +103,7 @@ pub struct RateLimits {
     pub vision_one: u32,
     pub deep_security: u32,
     pub xdr: u32,
-    /// **[open]**: Apex Central documents no rate limit; per application when set.
+    /// **\[open\]**: Apex Central documents no rate limit; per application when set.
     pub apex_central: u32,
 }
 
@@ -146,16 +146,16 @@ pub struct ApexCentralSettings {
     /// emulator registers one with a generated ID and key (printed at start).
     pub applications: Vec<ApexApplication>,
     /// Seconds an `iat` may be from the emulator's clock (the console's "Communication
-    /// time-out", chosen per application there; **[open]** default 900).
+    /// time-out", chosen per application there; **\[open\]** default 900).
     pub communication_timeout_seconds: u64,
-    /// Objects the UDSO list holds, all types together (**[open]** default 10,000).
+    /// Objects the UDSO list holds, all types together (**\[open\]** default 10,000).
     pub max_objects: usize,
-    /// How `contentFilter` matches (**[open]**).
+    /// How `contentFilter` matches (**\[open\]**).
     pub content_filter: ContentFilterMatch,
-    /// The `type` SHA-1 objects are listed with (**[open]**: `file_sha1` as added, or `file` as
+    /// The `type` SHA-1 objects are listed with (**\[open\]**: `file_sha1` as added, or `file` as
     /// XSOAR's README example lists them).
     pub sha1_listed_as: Sha1ListedAs,
-    /// The answer to deleting an absent object (**[open]**).
+    /// The answer to deleting an absent object (**\[open\]**).
     pub missing_on_delete: MissingOnDelete,
 }
 

@@ -1,14 +1,17 @@
 //! The sync engine: for each workflow of a config file (the `config` crate), guard → mapping →
 //! plan → apply against the ledger, with every run recorded.
 //!
-//! - [`mapping`]: what an indicator becomes on a target (value key, scheme, risk, expiry).
+//! - [`targets`]: one folder per product with what only it does (mapping, Deep Security part
+//!   packing, apply, read-back, one-off sends, checks), reached through the exhaustive matches
+//!   on [`targets::Connection`] and [`targets::Sender`]; [`mapping`] holds what every target's
+//!   mapping shares (value keys, scheme, risk, expiry).
 //! - [`plan`]: desired state vs ledger → a [`Plan`] value (adds, updates, removals, skips), with
-//!   caps and objects-per-run; [`targets`] holds what each product does (mapping, Deep
-//!   Security part packing, apply, read-back, one-off sends).
-//! - [`apply`]: batches in priority order, ledger updated per confirmed batch.
+//!   caps, the list's capacity budget, objects-per-run and the removal brake; `plan::model` is
+//!   the value, `plan` computes it.
+//! - [`recorder`]: the one run lifecycle (start, finish, one status rule) every kind of run uses.
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
 //! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
-//! - [`report`]: run reports and the progress hook.
+//! - [`report`]: run reports and the progress callback.
 //! - [`claims`]: why a value is on a target — one claim per claimant (workflow, `block`,
 //!   trigger) — and what the strongest claim makes of the object; [`budget`] counts them
 //!   against the list's capacity; [`space`] serialises decisions on one list; [`marker`] tells
@@ -16,7 +19,7 @@
 //! - [`adopt`]: rebuilds a lost ledger from the target.
 //! - [`oneoff`]: `block`/`unblock` of values typed by a person, as claims of their own.
 //! - [`schedule`]: when scheduled workflows are due (interval or cron, UTC) for the daemon.
-//! - [`trigger`]: webhook triggers: an authenticated SIEM alert → values → guarded one-off
+//! - [`trigger`]: triggers (inbound webhooks): an authenticated SIEM alert → values → guarded one-off
 //!   actions, with TTL blocks lifted later.
 //!
 //! Stores are synchronous and clients async: the engine calls the store between requests

@@ -65,7 +65,7 @@ async fn one_call_per_new_or_changed_value() {
     let dir = tempfile::tempdir().unwrap();
     let key = testkit::secret_file(dir.path(), "token", "hook-token");
     let flow = ConfigBuilder::fragment()
-        .webhook(
+        .http(
             "hook",
             &url,
             r#"{"indicator": "$value", "type": "$kind", "score": "$score"}"#,

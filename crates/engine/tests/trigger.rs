@@ -111,7 +111,7 @@ fn config_with(key: &str, triggers: &str) -> Config {
 fn targets(library: &str, key: &str) -> ConfigBuilder {
     ConfigBuilder::new(library)
         .vision_one("v1", "http://127.0.0.1:1", key)
-        .webhook("web", "http://127.0.0.1:1/hook", r#"{"v": "$value"}"#)
+        .http("web", "http://127.0.0.1:1/hook", r#"{"v": "$value"}"#)
 }
 
 #[test]

@@ -375,13 +375,13 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
     assert!(
         metrics
             .lines()
-            .any(|l| !l.starts_with('#') && l.contains("hook=\"siem\"")),
-        "the hooks' metrics are in the same registry:\n{metrics}"
+            .any(|l| !l.starts_with('#') && l.contains("trigger=\"siem\"")),
+        "the triggers' metrics are in the same registry:\n{metrics}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_status_token_guards_page_api_and_metrics_but_not_healthz_or_hooks() {
+async fn the_status_token_guards_page_api_and_metrics_but_not_healthz_or_triggers() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("status-token"), "status-s3cret\n").unwrap();

@@ -131,7 +131,7 @@ async fn slow_silent_and_idle_connections_are_closed_while_requests_are_answered
     assert_eq!(whole.status(), 200, "{}", whole.text().await.unwrap());
     let metrics = daemon.text("/metrics").await;
     assert!(
-        metrics.contains("iocsync_triggers_total{hook=\"siem\",outcome=\"too_slow\"} 1"),
+        metrics.contains("iocsync_triggers_total{trigger=\"siem\",outcome=\"too_slow\"} 1"),
         "{metrics}"
     );
 }

@@ -29,7 +29,7 @@ fn write_config_for(dir: &Path, base_url: &str, ds_url: &str) {
         .set("batch_size", 10)
         .deep_security("ds", ds_url, &key)
         .xdr_v2("xdr", base_url, &key)
-        .webhook(
+        .http(
             "webhook",
             &format!("{base_url}/v3.0/threatintel/suspiciousObjects"),
             r#"[{"ip": "$value"}]"#,

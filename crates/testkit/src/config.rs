@@ -109,9 +109,9 @@ impl ConfigBuilder {
         self.keyed(name, "xdr-v2", base_url, api_key)
     }
 
-    /// An `http` (webhook) target posting `payload` (a JSON template: `$value`, `$kind`, ...) to
+    /// An `http` target posting `payload` (a JSON template: `$value`, `$kind`, ...) to
     /// `base_url`. Credentials go in [`header`](Self::header)s as `${file:...}` references.
-    pub fn webhook(self, name: &str, base_url: &str, payload: &str) -> ConfigBuilder {
+    pub fn http(self, name: &str, base_url: &str, payload: &str) -> ConfigBuilder {
         self.target(name, "http")
             .set("base_url", base_url)
             .set("payload", payload)
@@ -198,7 +198,7 @@ impl ConfigBuilder {
         self.entry("parameters", name, value)
     }
 
-    /// One of the last (webhook) target's `headers`.
+    /// One of the last `http` target's `headers`.
     pub fn header(self, name: &str, value: &str) -> ConfigBuilder {
         self.entry("headers", name, value)
     }
@@ -271,7 +271,7 @@ mod tests {
         let text = ConfigBuilder::new("library.db")
             .vision_one("v1", "http://127.0.0.1:1", "file:key")
             .set("batch_size", 10)
-            .webhook("hook", "http://127.0.0.1:1/hook", r#"{"v": "$value"}"#)
+            .http("hook", "http://127.0.0.1:1/hook", r#"{"v": "$value"}"#)
             .header("Authorization", "Bearer ${file:key}")
             .collection("all")
             .workflow("block", "v1", "blocklist")

@@ -7,7 +7,7 @@
 //! - [`Test`]: the `iocsync` binary run in a folder over its config, in the style of just's
 //!   `tests/test.rs` (`Test::in_dir(dir).args([...]).stdin(..).status(1).run()`), the exit
 //!   status and any expected output checked, both streams shown when they differ;
-//! - [`emulator`] and [`secret_file`]: the in-process emulator accepting one key, and the file
+//! - [`emulator()`] and [`secret_file`]: the in-process emulator accepting one key, and the file
 //!   that key (or any secret) is read from, as configs name secrets (`file:...`).
 //!
 //! The kit knows the config's product names and keys (`vision-one`, `deep-security`, `xdr-v2`,

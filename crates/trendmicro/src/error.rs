@@ -29,7 +29,7 @@ impl UnknownRegion {
     }
 }
 
-/// Why a call to a Trend Micro product (or a templated webhook) did not do what was asked.
+/// Why a call to a Trend Micro product (or an `http` target) did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A configuration value is unusable; `key` names it as the config file spells it.
@@ -161,7 +161,7 @@ pub enum Error {
         waited: Duration,
     },
 
-    /// A templated webhook answered with a non-2xx status.
+    /// An `http` target answered with a non-2xx status.
     #[error("{url} answered HTTP {status}: {excerpt}")]
     Webhook {
         url: String,

@@ -1,13 +1,14 @@
 //! Clients for the Trend Micro products iocsync exports to, over one shared HTTP policy.
 //!
-//! - [`http`]: the policy every target shares (timeouts, proxy, TLS, concurrency, rate limit,
+//! - [`transport`]: the HTTP policy every target shares (timeouts, proxy, TLS, concurrency, rate limit,
 //!   retries with backoff, 429 pauses of the whole target) and the call counts the sync engine
 //!   reads ([`CallStats`]).
 //! - [`vision_one`]: the Suspicious Object List and the Exception List (public API v3.0), with
 //!   per-item results from the 207 multi-status answers.
 //! - [`deep_security`]: IP lists on Deep Security Manager and Cloud One Workload Security.
 //! - [`xdr_v2`]: the legacy XDR v2.0 block / restore-block response actions and their tasks.
-//! - [`http_template`]: a generic webhook whose JSON payload is a template (`$value`, ...).
+//! - [`http_template`]: the `http` target: any HTTP API, one call per value, whose JSON payload
+//!   is a template (`$value`, ...).
 //! - [`apex_central`]: Apex Central's User-Defined Suspicious Object list, one value per
 //!   request, each request signed with its own JWT and checksum.
 //!
@@ -20,11 +21,11 @@
 pub mod apex_central;
 pub mod deep_security;
 pub mod error;
-pub mod http;
 pub mod http_template;
 pub mod secret;
+pub mod transport;
 pub mod vision_one;
 pub mod xdr_v2;
 
 pub use error::Error;
-pub use http::{CallCount, CallStats, HttpPolicy, ProxySetting, RetryPolicy};
+pub use transport::{CallCount, CallStats, HttpPolicy, ProxySetting, RetryPolicy};

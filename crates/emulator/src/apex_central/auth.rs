@@ -7,17 +7,17 @@
 //! canonical headers are the request headers that start with `API` (an empty string when there
 //! are none) and the body is the request body as sent ("Checksum Calculation"; the sample's
 //! `create_checksum`, reproduced in XSOAR's `TrendMicroApex.py`). The raw URL is taken exactly as
-//! received, percent-escapes included (as IIS's `RawUrl`; **[open]**: clients that hash an
+//! received, percent-escapes included (as IIS's `RawUrl`; **\[open\]**: clients that hash an
 //! unescaped query, as XSOAR does, only agree with it when the values need no escaping). How
-//! several `API…` headers are joined is **[open]**: `name:value` lines, names in lower case,
+//! several `API…` headers are joined is **\[open\]**: `name:value` lines, names in lower case,
 //! sorted; every public client sends none.
 //!
 //! Apex Central "compares the Issued at (iat) attribute to the time Apex Central received the
 //! request" and refuses it with a 401 when it is older than the application's Communication
 //! time-out ("Using the Apex Central Automation APIs"). The time-out is chosen per application in
 //! the console and has no documented default: here one setting,
-//! `apex_central.communication_timeout_seconds`, 900 unless configured (**[open]**); an `iat`
-//! as far in the future is refused too (**[open]**). Each failure has its own `ErrorCode`
+//! `apex_central.communication_timeout_seconds`, 900 unless configured (**\[open\]**); an `iat`
+//! as far in the future is refused too (**\[open\]**). Each failure has its own `ErrorCode`
 //! ([`AuthFailure`]), checked in this order: token present, well formed, hash function, version,
 //! application ID, signature, time, checksum (the signature before anything in the token is
 //! trusted).
@@ -223,7 +223,7 @@ fn checksum(request: &Signed<'_>) -> String {
     STANDARD.encode(hash.finalize())
 }
 
-/// The request headers that start with `API` (see the module note for the **[open]** format).
+/// The request headers that start with `API` (see the module note for the **\[open\]** format).
 fn canonical_headers(headers: &HeaderMap) -> String {
     let mut lines: Vec<String> = headers
         .iter()

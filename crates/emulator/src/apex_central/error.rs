@@ -20,7 +20,7 @@
 //! (`pkg/apex/apex.go`, `ErrApex`) read them; the "Add UDSO" page's example quotes them as
 //! strings, which clients should also accept. `permission` and `mode` are strings (`"255"`,
 //! `"1"`), as in the guide's example and tmdetect's `permission.go`. What `Data` holds in an
-//! error answer is **[open]**: the emulator sends `null`.
+//! error answer is **\[open\]**: the emulator sends `null`.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
@@ -98,7 +98,7 @@ pub enum ApexError {
     DataNotFound,
     /// 500, ErrorCode 99 (injected fault).
     Internal,
-    /// HTTP 429, **[open]**: Apex Central documents no rate limit and no 429 (its code table
+    /// HTTP 429, **\[open\]**: Apex Central documents no rate limit and no 429 (its code table
     /// stops at 413 and 500); the emulator answers one only when a rate limit or a burst of 429s
     /// is configured, with `Retry-After` and `ErrorCode` 0.
     TooManyRequests { retry_after: u64 },
@@ -159,7 +159,7 @@ impl IntoResponse for ApexError {
     }
 }
 
-/// The envelope around `data`; `access` is the caller's when known (**[open]**: what an
+/// The envelope around `data`; `access` is the caller's when known (**\[open\]**: what an
 /// answer sent before the caller is known reports is undocumented; the emulator says `"0"`).
 fn envelope(data: Value, meta: Value, access: Option<Access>) -> Value {
     let permission = match access {

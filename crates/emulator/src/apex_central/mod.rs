@@ -7,20 +7,20 @@
 //!   `pkg/apex/udso_list.go`). An absent or empty `type` lists every type (XSOAR's connection
 //!   test sends `?type=&contentFilter=`). `contentFilter` "filters the list to suspicious objects
 //!   that match the specified string" (XSOAR); a case-insensitive substring match here, or exact
-//!   with `apex_central.content_filter = "exact"` (**[open]**).
+//!   with `apex_central.content_filter = "exact"` (**\[open\]**).
 //! - `PUT /WebApp/api/SuspiciousObjects/UserDefinedSO/` with
 //!   `{"param": {type, content, notes, scan_action, expiration_utc_date}}` adds one object
 //!   (guide, "Add UDSO"; XSOAR `udso_add`), answering `Data: ""` (tmdetect's
 //!   `UDSOAddResponse`). The body must be `application/json` ("This API only supports the
 //!   following Content-Type: application/json;charset=utf-8", guide). Re-adding a value updates
 //!   it, as the File UDSO API documents for files ("If the file already exists, it will be updated
-//!   with the new arguments", XSOAR `trendmicro-apex-udso-file-add`; **[open]** for this API).
+//!   with the new arguments", XSOAR `trendmicro-apex-udso-file-add`; **\[open\]** for this API).
 //!   A new object past `apex_central.max_objects` (all types together; 10,000 unless configured,
-//!   **[open]**: Trend publishes no cap) is refused with 413, ErrorCode 12 "Maximum exceeded".
+//!   **\[open\]**: Trend publishes no cap) is refused with 413, ErrorCode 12 "Maximum exceeded".
 //! - `DELETE /WebApp/api/SuspiciousObjects/UserDefinedSO?type=&content=` removes one (XSOAR
 //!   `udso_delete`; tmdetect `udso_delete.go`), answering `Data: ""`. Removing an absent object
 //!   answers 500 with ErrorCode 8 "Data not found", the code table's only "not found", unless
-//!   `apex_central.missing_on_delete = "ok"` (**[open]**).
+//!   `apex_central.missing_on_delete = "ok"` (**\[open\]**).
 //!
 //! Every path is also served with a trailing slash (the guide and tmdetect write one, XSOAR
 //! only for `PUT`) and under `/WebApp/api/v1/` ("always calls the first version of the API",

@@ -7,13 +7,13 @@
 //!   `trendmicro-apex-udso-add`; the "Add File UDSO" API): file uploads are not emulated, so
 //!   adding one is refused; in reads and deletes `file` selects the SHA-1 objects too.
 //! - `content`: for `ip` an IPv4 address ("provide the IPv4 address", guide; IPv6 is refused —
-//!   **[open]** whether later versions take it); for `url` a URL starting with `http://` or
+//!   **\[open\]** whether later versions take it); for `url` a URL starting with `http://` or
 //!   `https://`, at most 2047 characters (guide); for `file_sha1` 40 hex digits (guide: "maximum
-//!   length: 40 characters"); for `domain` a host name of at most 253 characters (**[open]**: the
+//!   length: 40 characters"); for `domain` a host name of at most 253 characters (**\[open\]**: the
 //!   guide gives no rule).
 //! - `scan_action`: `log` or `block` (guide), and `quarantine` for file objects only (XSOAR
 //!   `TrendMicroApex.yml`: "The quarantine scan action is only available for file type
-//!   objects"; **[open]** whether that includes `file_sha1`: the emulator says it does).
+//!   objects"; **\[open\]** whether that includes `file_sha1`: the emulator says it does).
 //!   Compared without ASCII case (the File UDSO API spells them `LOG`, `Log`).
 //! - `notes`: optional, at most 256 characters (guide).
 //! - `expiration_utc_date`: optional (XSOAR and Trend's MISP sample send it; the 2019 guide
@@ -23,9 +23,9 @@
 //!   (what XSOAR sends by default) means it never expires. Listed without a zone and without
 //!   fractions (tmdetect's format; a Siemplify example shows `2021-03-26T12:26:49.753`), `null`
 //!   when it never expires (XSOAR's README example). Expired objects leave the list
-//!   (**[open]**, as Vision One does).
+//!   (**\[open\]**, as Vision One does).
 //! - SHA-1 values are kept in upper case, as listed in XSOAR's README example
-//!   (`A94A8FE5CCB19BA61C4C0873D391E987982FBBD3`) and sent by tmdetect (**[open]**); hashes and
+//!   (`A94A8FE5CCB19BA61C4C0873D391E987982FBBD3`) and sent by tmdetect (**\[open\]**); hashes and
 //!   domains compare without case, so re-adding one in another case updates it.
 
 use std::net::Ipv4Addr;
@@ -42,7 +42,7 @@ use crate::clock::{format_iso, parse_iso};
 pub const MAX_URL_CHARS: usize = 2047;
 /// Longest note (guide, "Add UDSO").
 pub const MAX_NOTES_CHARS: usize = 256;
-/// Longest domain (**[open]**: DNS's limit).
+/// Longest domain (**\[open\]**: DNS's limit).
 pub const MAX_DOMAIN_CHARS: usize = 253;
 
 /// The kind of a stored object.

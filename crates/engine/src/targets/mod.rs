@@ -430,7 +430,7 @@ pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
             Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
         },
         Product::Http => vec![check::WriteCheck::of(
-            "webhook",
+            "http",
             Err(
                 "an http target has no harmless call to check; send a test alert instead"
                     .to_owned(),

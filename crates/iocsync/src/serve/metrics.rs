@@ -1,6 +1,6 @@
 //! The daemon's Prometheus metrics (`/metrics`): runs by workflow and status, items by outcome,
 //! API calls by target, endpoint and status, retries, rate-limit pauses, run duration and target
-//! health. The hooks register their own families into the same [`Registry`].
+//! health. The triggers register their own families into the same [`Registry`].
 
 use engine::RunReport;
 use prometheus_client::encoding::EncodeLabelSet;

@@ -17,13 +17,13 @@
 mod access;
 mod api;
 mod health;
-pub mod hooks;
 mod listener;
 mod metrics;
 mod page;
 mod pulls;
 mod runner;
 mod status;
+pub mod triggers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,9 +40,9 @@ use tokio_util::sync::CancellationToken;
 
 use self::access::StatusToken;
 use self::health::Health;
-use self::hooks::Hooks;
 use self::metrics::Metrics;
 use self::runner::RunProgress;
+use self::triggers::Triggers;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub(crate) struct Shared {
     health: Mutex<BTreeMap<String, Health>>,
     metrics: Metrics,
     registry: Registry,
-    hooks: Arc<Hooks>,
+    triggers: Arc<Triggers>,
     started_at: DateTime<Utc>,
     /// Cancelled when shutdown is requested.
     stop: CancellationToken,
@@ -115,7 +115,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// The base URL of the status page, the API and the hooks (`http://127.0.0.1:8080`).
+    /// The base URL of the status page, the API and the triggers (`http://127.0.0.1:8080`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -164,7 +164,7 @@ impl Reloader {
                 config.library.display()
             );
         }
-        let triggers = Hooks::arm(&config)?;
+        let triggers = Triggers::arm(&config)?;
         let token = status_token(&config, shared.options.listen)?;
         // Every schedule is checked here, so the swap below cannot fail half-way.
         Scheduler::new(&config.workflows, Utc::now(), shared.options.tick)?;
@@ -173,7 +173,7 @@ impl Reloader {
         // The configuration first: a workflow the new scheduler finds due must be in it.
         *shared.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&config);
         *shared.token.write().unwrap_or_else(|e| e.into_inner()) = token;
-        shared.hooks.rearm(triggers);
+        shared.triggers.rearm(triggers);
         runner::lock(&shared.health)
             .retain(|name, _| config.targets.iter().any(|t| t.name == *name));
         // Under one lock, so no run the tick loop starts or ends meanwhile is lost.
@@ -195,7 +195,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     let feed_scheduler = Scheduler::new(&config.feeds, now, options.tick)?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    let hooks = Hooks::new(Arc::clone(&config), &mut registry)?;
+    let triggers = Triggers::new(Arc::clone(&config), &mut registry)?;
     let token = status_token(&config, options.listen)?;
     let listener = listener::bind(options.listen)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -211,11 +211,11 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         health: Mutex::new(BTreeMap::new()),
         metrics,
         registry,
-        hooks: Arc::clone(&hooks),
+        triggers: Arc::clone(&triggers),
         started_at: now,
         stop: CancellationToken::new(),
     });
-    let app = api::router(Arc::clone(&shared)).merge(hooks.router());
+    let app = api::router(Arc::clone(&shared)).merge(triggers.router());
     let task = tokio::spawn(run(Arc::clone(&shared), listener, app));
     tracing::info!(%addr, "iocsync serve listening");
     Ok(RunningServer { addr, shared, task })

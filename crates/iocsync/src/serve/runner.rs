@@ -72,9 +72,9 @@ pub async fn schedule(shared: Arc<Shared>) {
             runs.spawn(run_scheduled(Arc::clone(&shared), workflow, now));
         }
         if lifting.as_ref().is_none_or(JoinHandle::is_finished) {
-            let hooks = Arc::clone(&shared.hooks);
+            let triggers = Arc::clone(&shared.triggers);
             lifting = Some(tokio::spawn(async move {
-                hooks.lift_due(Utc::now()).await;
+                triggers.lift_due(Utc::now()).await;
             }));
         }
     }

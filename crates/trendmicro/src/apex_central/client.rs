@@ -27,7 +27,7 @@ use super::request::{Meta, Signer, add_body, parse_list, parse_meta, parse_permi
 use super::{PRODUCT, Udso, UdsoType};
 use crate::Error;
 use crate::error::excerpt;
-use crate::http::{CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path};
+use crate::transport::{CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path};
 
 const UDSO_PATH: &str = "/WebApp/api/SuspiciousObjects/UserDefinedSO";
 /// The guide and XSOAR send adds to the path with a trailing slash.

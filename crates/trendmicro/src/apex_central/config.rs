@@ -6,7 +6,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::Error;
-use crate::http::{HttpPolicy, config_error};
+use crate::transport::{HttpPolicy, config_error};
 
 /// One Apex Central target.
 #[derive(Debug, Clone, Deserialize)]

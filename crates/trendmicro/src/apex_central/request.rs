@@ -36,7 +36,7 @@ use url::Url;
 
 use super::{MAX_NOTES_CHARS, MAX_URL_CHARS, ScanAction, Udso, UdsoType};
 use crate::Error;
-use crate::http::{config_error, secret_header};
+use crate::transport::{config_error, secret_header};
 
 /// base64(SHA-256(`METHOD|lower(raw url)|canonical headers|body`)), as Trend's sample computes
 /// it.

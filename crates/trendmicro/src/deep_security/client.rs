@@ -17,7 +17,7 @@ use super::request::{
 use super::{IP_LIST_MAX_CHARS, IpList, PRODUCT, list_chars};
 use crate::Error;
 use crate::error::excerpt;
-use crate::http::{
+use crate::transport::{
     CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path, secret_header,
 };
 

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::region::Region;
 use crate::Error;
-use crate::http::{HttpPolicy, config_error};
+use crate::transport::{HttpPolicy, config_error};
 
 /// Which header carries the API key (the seed's "Authentication Header Parameter Name").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

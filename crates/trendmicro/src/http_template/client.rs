@@ -14,14 +14,16 @@ use super::config::HttpTemplateConfig;
 use super::request::{Fields, Template};
 use crate::Error;
 use crate::error::excerpt;
-use crate::http::{CallStats, EXCERPT_CHARS, HttpClient, Profile, config_error, secret_header};
 use crate::secret::expand;
+use crate::transport::{
+    CallStats, EXCERPT_CHARS, HttpClient, Profile, config_error, secret_header,
+};
 
 /// The labels of the calls in the metrics.
-const ENDPOINT: &str = "webhook";
-const REMOVE_ENDPOINT: &str = "webhook-remove";
+const ENDPOINT: &str = "http";
+const REMOVE_ENDPOINT: &str = "http-remove";
 
-/// A built webhook: secrets resolved, templates parsed.
+/// A built `http` target: secrets resolved, templates parsed.
 #[derive(Debug)]
 pub struct HttpTemplateClient {
     http: HttpClient,
@@ -147,7 +149,7 @@ impl HttpTemplateClient {
             Some(call) => self.call(call, fields).await,
             None => Err(config_error(
                 "remove_payload",
-                "this webhook has no removal template, so nothing can be undone",
+                "this http target has no removal template, so nothing can be undone",
             )),
         }
     }

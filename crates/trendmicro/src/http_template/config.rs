@@ -6,9 +6,9 @@ use std::fmt;
 use serde::Deserialize;
 use url::Url;
 
-use crate::http::HttpPolicy;
+use crate::transport::HttpPolicy;
 
-/// One templated webhook.
+/// One `http` target: where its calls go and their payload templates.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpTemplateConfig {
@@ -32,10 +32,10 @@ pub struct HttpTemplateConfig {
     #[serde(default)]
     pub remove_method: Option<String>,
     /// The JSON payload template that undoes a value, with the same placeholders. Without it
-    /// the webhook has no undo: a removal only forgets the value and no block can be lifted.
+    /// the target has no undo: a removal only forgets the value and no block can be lifted.
     #[serde(default)]
     pub remove_payload: Option<String>,
-    /// Timeouts, proxy, TLS, limits and retries. A webhook that is not idempotent may want
+    /// Timeouts, proxy, TLS, limits and retries. An API that is not idempotent may want
     /// `retry.max_attempts = 1`.
     #[serde(default)]
     pub http: HttpPolicy,

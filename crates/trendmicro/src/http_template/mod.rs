@@ -1,4 +1,4 @@
-//! A generic webhook action: one HTTP request whose JSON payload is a template, as the DNIF
+//! The `http` target: any HTTP API, one request per value, whose JSON payload is a template, as the DNIF
 //! webhook in the seeds does for XDR (`{"valueType":"ip","targetValue":"$SrcIP",...}`).
 //!
 //! - [`config`]: URL, method, headers (secrets by reference), payload template, HTTP policy.

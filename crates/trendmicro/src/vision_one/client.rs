@@ -34,7 +34,7 @@ use super::{
 };
 use crate::Error;
 use crate::error::excerpt;
-use crate::http::{
+use crate::transport::{
     CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path, secret_header,
 };
 

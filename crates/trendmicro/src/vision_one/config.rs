@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::Error;
 use crate::error::UnknownRegion;
-use crate::http::{HttpPolicy, config_error};
+use crate::transport::{HttpPolicy, config_error};
 
 /// A Vision One (and XDR) data-centre region; each has its own API host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -377,7 +377,7 @@ pub fn next_page_url(base: &Url, next_link: &str) -> Result<Url, String> {
     let start = path
         .find("/v3.0/")
         .ok_or_else(|| format!("nextLink `{next_link}` does not point under /v3.0/"))?;
-    let mut url = crate::http::join_path(base, &path[start..]);
+    let mut url = crate::transport::join_path(base, &path[start..]);
     url.set_query(link.query());
     Ok(url)
 }

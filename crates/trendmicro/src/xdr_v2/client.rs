@@ -14,7 +14,7 @@ use super::request::{block_body, error_message, parse_action_id, parse_task};
 use super::{ActionId, PRODUCT, TaskStatus, ValueType};
 use crate::Error;
 use crate::error::excerpt;
-use crate::http::{
+use crate::transport::{
     CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path, secret_header,
 };
 

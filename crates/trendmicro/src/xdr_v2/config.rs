@@ -5,7 +5,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::Error;
-use crate::http::{HttpPolicy, config_error};
+use crate::transport::{HttpPolicy, config_error};
 use crate::vision_one::Region;
 use crate::vision_one::config::resolve_base;
 

@@ -1,10 +1,10 @@
 //! Trigger latency at a steady rate: signed `POST /hooks/{name}` calls fired open-loop at
-//! `HOOK_BENCH_RATE` per second (default 200) for `HOOK_BENCH_SECONDS` (default 10) against the
-//! hooks router (no daemon) in front of the in-process emulator, then the same Vision One call
+//! `TRIGGER_BENCH_RATE` per second (default 200) for `TRIGGER_BENCH_SECONDS` (default 10) against the
+//! triggers router (no daemon) in front of the in-process emulator, then the same Vision One call
 //! sent straight to the emulator at the same rate. Prints p50/p99 of both and the difference:
 //! what iocsync adds (auth, mapping, guard, SQLite run records, one more HTTP hop).
 //!
-//! `cargo bench -p iocsync --bench hook_latency`
+//! `cargo bench -p iocsync --bench trigger_latency`
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use emulator::EmulatorConfig;
-use iocsync::serve::hooks;
+use iocsync::serve::triggers;
 use prometheus_client::registry::Registry;
 use testkit::ConfigBuilder;
 use trendmicro::vision_one::{
@@ -76,8 +76,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let rate = env_number("HOOK_BENCH_RATE", 200).max(1);
-    let count = rate * env_number("HOOK_BENCH_SECONDS", 10).max(1);
+    let rate = env_number("TRIGGER_BENCH_RATE", 200).max(1);
+    let count = rate * env_number("TRIGGER_BENCH_SECONDS", 10).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,13 +100,13 @@ fn main() {
             .target("v1")
             .and_then(|target| target.vision_one())
             .expect("the v1 target's settings");
-        let hooks = hooks::Hooks::new(Arc::new(config), &mut Registry::default())
-            .expect("the hooks start");
+        let triggers = triggers::Triggers::new(Arc::new(config), &mut Registry::default())
+            .expect("the triggers start");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
         let url = format!("http://{}/hooks/bench", listener.local_addr().expect("an address"));
-        let router = hooks.router();
+        let router = triggers.router();
         tokio::spawn(async move { axum::serve(listener, router).await });
         let http = reqwest::Client::builder()
             .no_proxy()

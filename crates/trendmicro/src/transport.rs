@@ -1,4 +1,4 @@
-//! The one HTTP policy every target shares, and the client that applies it.
+//! Transport: the one HTTP policy every target shares, and the client that applies it.
 //!
 //! [`HttpPolicy`] is plain configuration (serde, every field documented). [`HttpClient`] is what
 //! the product clients call: each request goes through, in order,

@@ -8,7 +8,7 @@
 //! 408 for a body that did not arrive within the listener's `[serve] body_timeout` and 413 for a
 //! body over the trigger's `max_body`. Error answers never carry a secret.
 //!
-//! The module uses nothing else of the binary, so the latency bench can include it as is.
+//! The module uses nothing else of the binary, so the latency bench drives it alone.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,13 +33,13 @@ use store::{Library, RunStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct CallLabels {
-    hook: String,
+    trigger: String,
     outcome: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct HookLabel {
-    hook: String,
+struct TriggerLabel {
+    trigger: String,
 }
 
 fn latency_histogram() -> Histogram {
@@ -50,7 +50,7 @@ fn latency_histogram() -> Histogram {
 struct Metrics {
     calls: Family<CallLabels, Counter>,
     values: Family<CallLabels, Counter>,
-    latency: Family<HookLabel, Histogram, fn() -> Histogram>,
+    latency: Family<TriggerLabel, Histogram, fn() -> Histogram>,
 }
 
 impl Metrics {
@@ -78,10 +78,10 @@ impl Metrics {
         metrics
     }
 
-    fn call(&self, hook: &str, outcome: &str) {
+    fn call(&self, trigger: &str, outcome: &str) {
         self.calls
             .get_or_create(&CallLabels {
-                hook: hook.to_owned(),
+                trigger: trigger.to_owned(),
                 outcome: outcome.to_owned(),
             })
             .inc();
@@ -91,7 +91,7 @@ impl Metrics {
         for (outcome, count) in report.counts() {
             self.values
                 .get_or_create(&CallLabels {
-                    hook: report.trigger.clone(),
+                    trigger: report.trigger.clone(),
                     outcome: outcome.to_owned(),
                 })
                 .inc_by(count as u64);
@@ -103,18 +103,21 @@ impl Metrics {
 pub type Armed = BTreeMap<String, Arc<ArmedTrigger>>;
 
 /// Every configured trigger, armed, with the library its calls are recorded in.
-pub struct Hooks {
+pub struct Triggers {
     /// Swapped whole by a reload; a call in flight keeps the trigger it started with.
-    triggers: RwLock<Arc<Armed>>,
+    armed: RwLock<Arc<Armed>>,
     library: Mutex<Library>,
     metrics: Metrics,
 }
 
-impl Hooks {
+impl Triggers {
     /// Arms every trigger of `config`, opens the library and registers the trigger metrics in
     /// `registry`. Fails (naming the trigger) when a secret cannot be read.
-    pub fn new(config: Arc<config::Config>, registry: &mut Registry) -> anyhow::Result<Arc<Hooks>> {
-        let triggers = Hooks::arm(&config)?;
+    pub fn new(
+        config: Arc<config::Config>,
+        registry: &mut Registry,
+    ) -> anyhow::Result<Arc<Triggers>> {
+        let triggers = Triggers::arm(&config)?;
         let library =
             Mutex::new(Library::open(&config.library).with_context(|| {
                 format!("cannot open the library {}", config.library.display())
@@ -124,8 +127,8 @@ impl Hooks {
                 .adopt_legacy_claims(&library)
                 .with_context(|| format!("cannot set up trigger `{}`", armed.trigger.name))?;
         }
-        Ok(Arc::new(Hooks {
-            triggers: RwLock::new(Arc::new(triggers)),
+        Ok(Arc::new(Triggers {
+            armed: RwLock::new(Arc::new(triggers)),
             library,
             metrics: Metrics::register(registry),
         }))
@@ -146,11 +149,11 @@ impl Hooks {
 
     /// Replaces the triggers (a configuration reload).
     pub fn rearm(&self, triggers: Armed) {
-        *self.triggers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(triggers);
+        *self.armed.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(triggers);
     }
 
-    fn triggers(&self) -> Arc<Armed> {
-        Arc::clone(&self.triggers.read().unwrap_or_else(|e| e.into_inner()))
+    fn armed(&self) -> Arc<Armed> {
+        Arc::clone(&self.armed.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The routes: `POST /hooks/{name}`.
@@ -164,7 +167,7 @@ impl Hooks {
     /// scheduler tick). A trigger whose lift fails is logged and tried again next time.
     pub async fn lift_due(&self, now: DateTime<Utc>) -> Vec<TriggerReport> {
         let mut reports = Vec::new();
-        for (name, armed) in self.triggers().iter() {
+        for (name, armed) in self.armed().iter() {
             if armed.trigger.ttl.is_none() {
                 continue;
             }
@@ -188,21 +191,21 @@ fn refuse(status: StatusCode, message: impl std::fmt::Display) -> Response {
 }
 
 async fn handle(
-    State(hooks): State<Arc<Hooks>>,
+    State(triggers): State<Arc<Triggers>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let Some(armed) = hooks.triggers().get(&name).cloned() else {
+    let Some(armed) = triggers.armed().get(&name).cloned() else {
         return refuse(StatusCode::NOT_FOUND, "no trigger of that name");
     };
-    let (outcome, response) = answer(&hooks, &armed, &headers, body).await;
-    hooks.metrics.call(&name, outcome);
-    hooks
+    let (outcome, response) = answer(&triggers, &armed, &headers, body).await;
+    triggers.metrics.call(&name, outcome);
+    triggers
         .metrics
         .latency
-        .get_or_create(&HookLabel { hook: name })
+        .get_or_create(&TriggerLabel { trigger: name })
         .observe(started.elapsed().as_secs_f64());
     response
 }
@@ -312,12 +315,12 @@ impl IntoResponse for Fired {
 
 /// Reads, authenticates, maps and fires one call; returns the metric outcome and the answer.
 async fn answer(
-    hooks: &Hooks,
+    triggers: &Triggers,
     armed: &ArmedTrigger,
     headers: &HeaderMap,
     body: Body,
 ) -> (&'static str, Response) {
-    match fire(hooks, armed, headers, body).await {
+    match fire(triggers, armed, headers, body).await {
         Ok(fired) => (fired.outcome(), fired.into_response()),
         Err(refusal) => {
             let name = &armed.trigger.name;
@@ -336,7 +339,7 @@ async fn answer(
 }
 
 async fn fire(
-    hooks: &Hooks,
+    triggers: &Triggers,
     armed: &ArmedTrigger,
     headers: &HeaderMap,
     body: Body,
@@ -362,7 +365,7 @@ async fn fire(
             .map(str::to_owned)
     };
     armed
-        .authenticate(&hooks.library, &lookup, &body, Utc::now())
+        .authenticate(&triggers.library, &lookup, &body, Utc::now())
         .map_err(Refusal::Engine)?
         .map_err(Refusal::Auth)?;
     let alert: serde_json::Value = serde_json::from_slice(&body).map_err(Refusal::NotJson)?;
@@ -376,12 +379,12 @@ async fn fire(
         return Err(Refusal::NoValue(reasons.join("; ")));
     }
     let report = armed
-        .fire(&hooks.library, &mapped, Utc::now())
+        .fire(&triggers.library, &mapped, Utc::now())
         .await
         .map_err(Refusal::Engine)?;
     let name = &armed.trigger.name;
     tracing::info!(trigger = %name, status = %report.status, run = report.run_id, values = report.values.len(), "trigger fired");
-    hooks.metrics.report(&report);
+    triggers.metrics.report(&report);
     Ok(Fired(report))
 }
 
@@ -395,9 +398,9 @@ mod tests {
 
     use super::*;
 
-    const KEY: &str = "hooks-test-key";
-    const SECRET: &str = "hooks-test-secret";
-    const TOKEN: &str = "hooks-test-token";
+    const KEY: &str = "triggers-test-key";
+    const SECRET: &str = "triggers-test-secret";
+    const TOKEN: &str = "triggers-test-token";
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -405,7 +408,7 @@ mod tests {
         url: String,
         registry: Registry,
         config: Arc<config::Config>,
-        hooks: Arc<Hooks>,
+        triggers: Arc<Triggers>,
         client: reqwest::Client,
     }
 
@@ -476,10 +479,10 @@ SrcIP = "event.src"
         let text = config_text(dir.path(), &emulator.base_url().to_string());
         let config = Arc::new(config::Config::from_toml(&text).unwrap());
         let mut registry = Registry::default();
-        let hooks = Hooks::new(Arc::clone(&config), &mut registry).unwrap();
+        let triggers = Triggers::new(Arc::clone(&config), &mut registry).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = hooks.router();
+        let router = triggers.router();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Fixture {
             _dir: dir,
@@ -487,7 +490,7 @@ SrcIP = "event.src"
             url,
             registry,
             config,
-            hooks,
+            triggers,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
         }
     }
@@ -495,11 +498,11 @@ SrcIP = "event.src"
     impl Fixture {
         async fn post(
             &self,
-            hook: &str,
+            trigger: &str,
             headers: &[(&str, String)],
             body: &str,
         ) -> (Status, Value) {
-            let url = format!("{}/hooks/{hook}", self.url);
+            let url = format!("{}/hooks/{trigger}", self.url);
             post_to(&self.client, &url, headers, body).await
         }
 
@@ -587,11 +590,11 @@ SrcIP = "event.src"
 
         let text = f.metrics();
         for line in [
-            r#"iocsync_triggers_total{hook="signed",outcome="succeeded"} 1"#,
-            r#"iocsync_triggers_total{hook="signed",outcome="unauthorized"} 3"#,
-            r#"iocsync_triggers_total{hook="signed",outcome="replayed"} 1"#,
-            r#"iocsync_trigger_values_total{hook="signed",outcome="blocked"} 1"#,
-            r#"iocsync_trigger_latency_seconds_count{hook="signed"} 5"#,
+            r#"iocsync_triggers_total{trigger="signed",outcome="succeeded"} 1"#,
+            r#"iocsync_triggers_total{trigger="signed",outcome="unauthorized"} 3"#,
+            r#"iocsync_triggers_total{trigger="signed",outcome="replayed"} 1"#,
+            r#"iocsync_trigger_values_total{trigger="signed",outcome="blocked"} 1"#,
+            r#"iocsync_trigger_latency_seconds_count{trigger="signed"} 5"#,
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
@@ -599,7 +602,7 @@ SrcIP = "event.src"
     }
 
     #[tokio::test]
-    async fn bodies_unknown_hooks_and_unmappable_alerts_are_refused() {
+    async fn bodies_unknown_triggers_and_unmappable_alerts_are_refused() {
         let f = fixture().await;
         let now = Utc::now().timestamp();
         let big = format!(
@@ -648,7 +651,7 @@ SrcIP = "event.src"
         assert_eq!(status, Status::OK, "{answer}");
         assert_eq!(f.blocked(), ["45.6.6.6"]);
         assert!(
-            f.hooks.lift_due(Utc::now()).await.is_empty(),
+            f.triggers.lift_due(Utc::now()).await.is_empty(),
             "no TTL, nothing to lift"
         );
     }
@@ -662,9 +665,9 @@ SrcIP = "event.src"
         assert!(answer["values"][0]["lift_at"].is_string(), "{answer}");
         assert_eq!(f.blocked(), ["45.6.6.6"]);
 
-        // A restart: new hooks over the same config and library file.
+        // A restart: new triggers over the same config and library file.
         let mut registry = Registry::default();
-        let restarted = Hooks::new(Arc::clone(&f.config), &mut registry).unwrap();
+        let restarted = Triggers::new(Arc::clone(&f.config), &mut registry).unwrap();
         let now = Utc::now();
         assert!(
             restarted
@@ -680,7 +683,7 @@ SrcIP = "event.src"
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(
-            text.contains(r#"iocsync_trigger_values_total{hook="ttl",outcome="lifted"} 1"#),
+            text.contains(r#"iocsync_trigger_values_total{trigger="ttl",outcome="lifted"} 1"#),
             "{text}"
         );
     }
@@ -692,8 +695,8 @@ SrcIP = "event.src"
         let headers = signed_headers(ALERT, now);
         assert_eq!(f.post("signed", &headers, ALERT).await.0, Status::OK);
 
-        // A restart: new hooks over the same config and library file, on a new listener.
-        let restarted = Hooks::new(Arc::clone(&f.config), &mut Registry::default()).unwrap();
+        // A restart: new triggers over the same config and library file, on a new listener.
+        let restarted = Triggers::new(Arc::clone(&f.config), &mut Registry::default()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks/signed", listener.local_addr().unwrap());
         let router = restarted.router();

@@ -1,7 +1,7 @@
 """Benchmark section (4): webhook trigger latency at 200 requests/s.
 
 The latency bench belongs to the webhook triggers (a printing cargo bench that fires signed
-hooks at 200 req/s against the router and the emulator and prints p50/p99). This section runs
+calls at 200 req/s against the router and the emulator and prints p50/p99). This section runs
 it when it exists and carries its figures into the notes; otherwise it says the row is absent.
 """
 
@@ -16,7 +16,7 @@ CANDIDATES = [("iocsync", "crates/iocsync/benches"), ("engine", "crates/engine/b
 def find_bench():
     for package, folder in CANDIDATES:
         for path in sorted((ROOT / folder).glob("*.rs")):
-            if "hook" in path.stem or "trigger" in path.stem:
+            if "trigger" in path.stem:
                 return package, path.stem
     return None
 

@@ -1,0 +1,164 @@
+//! What a plan is, as a value: its changes, skips and notes ([`Plan`]), what was found on the
+//! target ([`Remote`]), and what a plan is computed from ([`PlanInput`]). `iocsync plan`
+//! prints it, `--json` serialises it, and apply sends exactly it.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use guard::Guard;
+use indicator::Kind;
+use serde::{Deserialize, Serialize};
+use store::{GuardDrop, IndicatorRecord, LedgerEntry};
+
+use crate::claims::Found;
+use crate::mapping::ObjectAttributes;
+use crate::marker::{Maker, Marker};
+use crate::targets::deep_security::packing::PartWrite;
+use config::{Action, Capacity};
+
+/// What a `--verify` or a look-up found on the target for a change (absent: not read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Seen {
+    /// On the target with no claim on it, holding these attributes (an orphan of this library
+    /// taken back, a foreign object adopted, or an orphan to remove).
+    Unclaimed(ObjectAttributes),
+    /// Claimed, but gone from the target.
+    Missing,
+    /// Claimed, but changed on the target.
+    Drifted,
+}
+
+impl Seen {
+    /// The form [`claims::decide`] takes.
+    pub fn found(seen: Option<&Seen>) -> Found<'_> {
+        match seen {
+            None => Found::AsClaimed,
+            Some(Seen::Unclaimed(attributes)) => Found::Unclaimed(attributes),
+            Some(Seen::Missing) => Found::Missing,
+            Some(Seen::Drifted) => Found::Drifted,
+        }
+    }
+}
+
+/// One value to send or remove.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub kind: Kind,
+    pub value: String,
+    /// What this workflow's claim asks for (Vision One, XDR, HTTP) or where the item lives
+    /// (Deep Security). For a removal or release: the claim as it was.
+    pub attributes: serde_json::Value,
+    /// Why this change is in the plan.
+    pub reason: String,
+    /// What the target was found to hold, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Seen>,
+}
+
+/// A member that is not sent, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skip {
+    pub kind: Kind,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Everything one run of a workflow would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub workflow: String,
+    pub target: String,
+    pub action: Action,
+    /// The ledger key the workflow's claims are recorded under.
+    pub ledger: String,
+    /// The list on the target its objects live in (shared by every claimant on it).
+    #[serde(default)]
+    pub space: String,
+    pub at: DateTime<Utc>,
+    pub adds: Vec<Change>,
+    pub updates: Vec<Change>,
+    pub removals: Vec<Change>,
+    /// Claims recorded without a write: the object already is what they ask for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<Change>,
+    /// Claims dropped on objects other claimants keep (rewritten when the dropped claim was
+    /// the strongest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Change>,
+    /// Objects of other claimants found gone from the target, added back (`--verify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restores: Vec<Change>,
+    /// Removals and releases the brake held: not sent until `--allow-removals`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Change>,
+    /// Why the brake held them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brake: Option<String>,
+    pub skips: Vec<Skip>,
+    /// Changes left for later runs by `objects_per_run`.
+    pub deferred: usize,
+    /// Deep Security parts to write, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartWrite>,
+    /// Values the guard stopped (recorded by `run`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<GuardDrop>,
+    /// What the plan saw that needs no change but a person should know (foreign objects left
+    /// alone, objects of another iocsync, adds not checked against the target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// How many changes the plan sends (or records, for joins and releases).
+    pub fn changes(&self) -> usize {
+        self.adds.len()
+            + self.updates.len()
+            + self.removals.len()
+            + self.joins.len()
+            + self.releases.len()
+            + self.restores.len()
+    }
+}
+
+/// One object on a target as read back (`--verify`, or the look-up before adds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteObject {
+    pub attributes: ObjectAttributes,
+    pub maker: Maker,
+}
+
+/// What the target holds, by value key and value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Remote {
+    /// The whole list was read (`--verify`): what is absent is not on the target. Otherwise
+    /// only the values looked up were read.
+    pub complete: bool,
+    pub objects: HashMap<(String, String), RemoteObject>,
+}
+
+/// Inputs of a plan besides the workflow.
+pub struct PlanInput<'a> {
+    pub members: &'a [IndicatorRecord],
+    /// This workflow's claims.
+    pub ledger: &'a [LedgerEntry],
+    /// Every claim in the workflow's space, this workflow's included.
+    pub space: &'a [LedgerEntry],
+    pub guard: &'a Guard,
+    pub now: DateTime<Utc>,
+    /// `run --manual` (Deep Security "clear IP list on manual run").
+    pub manual: bool,
+    /// What a per-object target holds, when it was read.
+    pub remote: Option<&'a Remote>,
+    /// Deep Security part contents as read back by `--verify` (part index → items).
+    pub remote_parts: Option<&'a HashMap<u32, Vec<String>>>,
+    pub marker: &'a Marker,
+    /// The room of the target's list (Vision One lists).
+    pub capacity: Option<Capacity>,
+    /// Values other workflows on the same list want (verify: their orphans are left to them);
+    /// `None` when that could not be told, and then no orphan is removed.
+    pub wanted_elsewhere: Option<&'a HashSet<(Kind, String)>>,
+    /// `--allow-removals`: the brake lets this run's removals go.
+    pub allow_removals: bool,
+}
