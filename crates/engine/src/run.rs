@@ -65,7 +65,10 @@ fn collection(
 fn guard_for(config: &Config, workflow: &Workflow) -> Result<Guard, EngineError> {
     let list = match workflow.parameters {
         Parameters::Exceptions(_) => ListKind::ExceptionList,
-        _ => ListKind::Blocklist,
+        Parameters::Blocklist(_)
+        | Parameters::IpList(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_) => ListKind::Blocklist,
     };
     let settings = GuardConfig {
         list,

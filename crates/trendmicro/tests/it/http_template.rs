@@ -103,7 +103,7 @@ async fn a_removal_template_undoes_what_the_payload_did() {
         .iter()
         .map(|c| c.endpoint.clone())
         .collect();
-    assert_eq!(endpoints, ["webhook", "webhook-remove"]);
+    assert_eq!(endpoints, ["http", "http-remove"]);
 
     config.remove_payload = Some("{\"a\": $value}".to_owned());
     let error = HttpTemplateClient::new(&config).unwrap_err().to_string();
