@@ -23,6 +23,17 @@ CREATE TABLE workflow_state (
     completed_at INTEGER NOT NULL
 );
 
+-- How many times each claimant's claims in each space (one list of one target) were written. A
+-- workflow's plan depends on every claim in its space (the list's budget, joins, releases), so
+-- its unchanged run compares these with what its last complete run saw. Bumped in the
+-- transaction of the ledger write; a claim moved from one space to another bumps both.
+CREATE TABLE ledger_changes (
+    space    TEXT    NOT NULL,
+    claimant TEXT    NOT NULL,
+    counter  INTEGER NOT NULL,
+    PRIMARY KEY (space, claimant)
+) WITHOUT ROWID;
+
 -- A collection's members of one kind in rank order (score, unscored last; then last seen; then
 -- value), so a capped workflow reads its top N by walking the index and stops: no sort of the
 -- whole kind. This revises 001's choice of no such index: a re-sighting now moves one index

@@ -209,6 +209,13 @@ pub trait LibraryBackend: Send {
     /// none); returns how many rows moved.
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize>;
 
+    /// How many times each claimant's claims in `space` were written, by claimant: a ledger
+    /// write (upsert, removal, [`set_claim_space`](Self::set_claim_space)) bumps the
+    /// counter of every (space, claimant) it touches, in its transaction. A workflow compares
+    /// them with what its last complete run saw, since other claimants on its list change its
+    /// plan.
+    fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>>;
+
     /// The library's identity: random, made with the library, never changed.
     fn library_id(&self) -> Result<String>;
 

@@ -336,3 +336,66 @@ fn the_counter_survives_reopening_and_is_shared_by_handles() {
     let lib = Library::open(dir.path().join("lib.db")).unwrap();
     assert_eq!(lib.change_counter().unwrap(), 2);
 }
+
+fn claim(key: &str, space: &str, value: &str) -> LedgerEntry {
+    LedgerEntry {
+        key: key.into(),
+        space: space.into(),
+        kind: Kind::Domain,
+        value: value.into(),
+        attributes: serde_json::json!({}),
+        remote_id: None,
+        pushed_at: day(2),
+    }
+}
+
+#[test]
+fn ledger_writes_count_per_space_and_claimant() {
+    let (_dir, mut lib) = library();
+    assert!(lib.ledger_changes("list").unwrap().is_empty());
+    lib.ledger_apply(
+        "wf",
+        &[
+            claim("wf", "list", "a.example"),
+            claim("wf", "list", "b.example"),
+        ],
+        &[],
+    )
+    .unwrap();
+    lib.ledger_apply("block", &[claim("block", "list", "a.example")], &[])
+        .unwrap();
+    // One call, one bump per (space, claimant), however many rows.
+    assert_eq!(
+        lib.ledger_changes("list").unwrap(),
+        [("block".to_owned(), 1), ("wf".to_owned(), 1)]
+    );
+    // A removal counts in the space of the row removed; removing nothing counts nothing.
+    lib.ledger_remove("wf", &[(Kind::Domain, "a.example".into())])
+        .unwrap();
+    lib.ledger_remove("wf", &[(Kind::Domain, "zzz.example".into())])
+        .unwrap();
+    assert_eq!(
+        lib.ledger_changes("list").unwrap(),
+        [("block".to_owned(), 1), ("wf".to_owned(), 2)]
+    );
+    // Moving claims to another space changes both.
+    assert_eq!(lib.set_claim_space("wf", "other").unwrap(), 1);
+    assert_eq!(lib.set_claim_space("wf", "other").unwrap(), 0);
+    assert_eq!(lib.ledger_changes("other").unwrap(), [("wf".to_owned(), 1)]);
+    assert_eq!(
+        lib.ledger_changes("list").unwrap(),
+        [("block".to_owned(), 1), ("wf".to_owned(), 3)]
+    );
+    lib.ledger_upsert(&[claim("block", "other", "a.example")])
+        .unwrap();
+    assert_eq!(
+        lib.ledger_changes("list").unwrap()[0],
+        ("block".to_owned(), 2)
+    );
+    assert_eq!(
+        lib.ledger_changes("other").unwrap()[0],
+        ("block".to_owned(), 1)
+    );
+    // None of this is a library change.
+    assert_eq!(lib.change_counter().unwrap(), 0);
+}

@@ -225,7 +225,11 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
-        ledger::set_claim_space(&self.conn, target, space)
+        ledger::set_claim_space(&mut self.conn, target, space)
+    }
+
+    fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>> {
+        ledger::ledger_changes(&self.conn, space)
     }
 
     fn library_id(&self) -> Result<String> {
