@@ -7,6 +7,8 @@
 //!   Security part packing, apply, read-back, one-off sends).
 //! - [`apply`]: batches in priority order, ledger updated per confirmed batch.
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
+//! - [`unchanged`]: a run whose inputs are as its last complete run left them is recorded as
+//!   unchanged without reading the collection (library and ledger change counters, a digest).
 //! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
 //! - [`report`]: run reports and the progress hook.
 //! - [`claims`]: why a value is on a target — one claim per claimant (workflow, `block`,
@@ -40,6 +42,7 @@ pub mod schedule;
 pub mod space;
 pub mod targets;
 pub mod trigger;
+pub mod unchanged;
 pub mod why;
 
 pub use error::EngineError;
