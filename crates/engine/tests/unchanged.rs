@@ -1,16 +1,18 @@
 //! Unchanged runs over real HTTP against the emulator: a second run of a workflow whose inputs
 //! did not change reads no collection, sends no request and is recorded as succeeded with
 //! `unchanged: 1`; a merge, an expiry or renewal falling due, another claimant's write on the
-//! list or a config edit makes the next run a full one.
+//! list or a config edit makes the next run a full one. And for random histories, a run
+//! recorded unchanged is one whose full plan would have changed nothing.
 
 #[allow(unused)] // the compliance suite is not instantiated here
 mod common;
 
 use chrono::Duration;
-use common::{Harness, ips, sighting};
+use common::{Harness, ips, revoke, sighting};
 use config::Config;
 use engine::keys::WorkflowKeys;
 use indicator::Kind;
+use proptest::prelude::*;
 use store::{LedgerEntry, RunStatus};
 
 const FLOW: &str = r#"
@@ -199,4 +201,120 @@ async fn a_config_edit_makes_the_run_full() {
     h.config = Config::load(&path).unwrap();
     assert_eq!(assert_full(&mut h).await.updated, 3);
     assert_unchanged(&mut h).await;
+}
+
+/// One step of a random history between runs.
+#[derive(Debug, Clone)]
+enum Step {
+    /// A new domain, valid for `Some(hours)` or for ever.
+    Merge(u8, Option<u8>),
+    /// The first `n` addresses seen again, unchanged.
+    Resight(u8),
+    /// The source withdraws address `n`.
+    Revoke(u8),
+    /// A person disables address `n`.
+    Disable(u8),
+    /// Both clocks move on.
+    Advance(u16),
+    /// Another claimant claims a value on the workflow's list.
+    OtherClaim(u8),
+    Run,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0u8..6, prop::option::of(1u8..48)).prop_map(|(n, h)| Step::Merge(n, h)),
+        (1u8..4).prop_map(Step::Resight),
+        (0u8..4).prop_map(Step::Revoke),
+        (0u8..4).prop_map(Step::Disable),
+        (1u16..24 * 6).prop_map(Step::Advance),
+        (0u8..3).prop_map(Step::OtherClaim),
+        Just(Step::Run),
+        Just(Step::Run),
+        Just(Step::Run),
+    ]
+}
+
+async fn replay(steps: Vec<Step>) -> Result<(), TestCaseError> {
+    let flow = FLOW.replace("expiry = 30", "expiry = 7");
+    let mut h = Harness::new(&flow).await;
+    let start = h.now;
+    let base = ips(4, 8, start);
+    h.merge(&base);
+    h.run("block").await;
+    for step in steps {
+        let now = h.now;
+        match step {
+            Step::Merge(n, hours) => {
+                let mut s = sighting(Kind::Domain, &format!("d{n}.example.com"), 6, now);
+                s.valid_until = hours.map(|h| now + Duration::hours(i64::from(h)));
+                h.merge(&[s]);
+            }
+            Step::Resight(n) => h.merge(&base[..usize::from(n)]),
+            Step::Revoke(n) => {
+                h.merge(&revoke(&base[usize::from(n)..=usize::from(n)], now));
+            }
+            Step::Disable(n) => {
+                let value = base[usize::from(n)].value.clone();
+                h.library
+                    .set_disabled(Kind::Ipv4, &value, true, now)
+                    .unwrap();
+            }
+            Step::Advance(hours) => h.advance(Duration::hours(i64::from(hours))),
+            Step::OtherClaim(n) => {
+                let space = h.config.workflow("block").unwrap().space();
+                h.library
+                    .ledger_upsert(&[LedgerEntry {
+                        key: "someone-else".into(),
+                        space,
+                        kind: Kind::Domain,
+                        value: format!("other{n}.example.com"),
+                        attributes: serde_json::json!({ "key": "domain", "description": "" }),
+                        remote_id: None,
+                        pushed_at: now,
+                    }])
+                    .unwrap();
+            }
+            Step::Run => {
+                let report = h.run("block").await;
+                if report.unchanged == 1 {
+                    // What a full run would have planned at that moment: nothing.
+                    let options = engine::RunOptions {
+                        now: h.now,
+                        manual: false,
+                        dry_run: true,
+                        verify: false,
+                        allow_removals: false,
+                    };
+                    let plan = engine::plan_workflow(&h.config, &*h.library, "block", options)
+                        .await
+                        .unwrap();
+                    prop_assert_eq!(
+                        plan.changes(),
+                        0,
+                        "skipped a run whose plan was {:?} / {:?} / {:?}",
+                        plan.adds,
+                        plan.updates,
+                        plan.removals
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn a_run_recorded_unchanged_would_have_changed_nothing(
+        steps in prop::collection::vec(step(), 1..14)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(replay(steps))?;
+    }
 }
