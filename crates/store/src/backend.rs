@@ -97,7 +97,7 @@ pub trait LibraryBackend: Send {
 
     /// Streams the members of `collection` of one `kind` as of `now`, best ranked first, at most
     /// `limit` of them; `visit` may stop early with `ControlFlow::Break`. Returns how many were
-    /// visited. None when the collection does not admit `kind`.
+    /// visited (none when the collection does not admit `kind`).
     ///
     /// The order is [`scan`](Self::scan)'s restricted to one kind, the order in which the
     /// engine's caps and budgets keep values: for [`Order::Priority`](crate::Order) highest
