@@ -10,6 +10,8 @@
 //!   the value, `plan` computes it.
 //! - [`recorder`]: the one run lifecycle (start, finish, one status rule) every kind of run uses.
 //! - [`run`]: one run end to end ([`run_workflow`]) or a plan alone ([`plan_workflow`]).
+//! - [`unchanged`]: a run whose inputs are as its last complete run left them is recorded as
+//!   unchanged without reading the collection (library and ledger change counters, a digest).
 //! - [`lease`]: the per-workflow lease a writing run holds, renewed while it runs.
 //! - [`report`]: run reports and the progress callback.
 //! - [`claims`]: why a value is on a target — one claim per claimant (workflow, `block`,
@@ -43,6 +45,7 @@ pub mod schedule;
 pub mod space;
 pub mod targets;
 pub mod trigger;
+pub mod unchanged;
 pub mod why;
 
 pub use error::EngineError;

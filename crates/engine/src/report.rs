@@ -62,6 +62,10 @@ pub struct RunReport {
     pub held: usize,
     pub skipped: usize,
     pub deferred: usize,
+    /// 1 when the run was skipped: nothing changed since the workflow's last complete run
+    /// (see [`crate::unchanged`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchanged: usize,
     pub failed: Vec<Failure>,
     /// Errors that are not about one item (a Deep Security part that could not be written).
     pub errors: Vec<String>,
@@ -97,6 +101,7 @@ impl RunReport {
             held: plan.held.len(),
             skipped: plan.skips.len(),
             deferred: plan.deferred,
+            unchanged: 0,
             failed: Vec::new(),
             errors: Vec::new(),
             notes: plan.notes.clone(),
@@ -148,7 +153,7 @@ impl RunReport {
 
     /// The counts stored with the run.
     pub fn counts(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut counts = serde_json::json!({
             "added": self.added,
             "updated": self.updated,
             "removed": self.removed,
@@ -163,7 +168,14 @@ impl RunReport {
             "rate_limit_pauses": self.rate_limit_pauses,
             "paused_ms": self.paused_ms,
             "elapsed_ms": self.elapsed_ms,
-        })
+        });
+        // Only skipped runs carry it, so the counts of every other run read as before.
+        if self.unchanged > 0
+            && let Some(map) = counts.as_object_mut()
+        {
+            map.insert("unchanged".to_owned(), self.unchanged.into());
+        }
+        counts
     }
 
     /// Every error message, item failures first, for the run record.
@@ -183,6 +195,10 @@ impl RunReport {
             .chain(self.halted.iter().map(|h| format!("halted: {h}")))
             .collect()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl crate::recorder::Recorded for RunReport {

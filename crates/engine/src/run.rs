@@ -23,6 +23,7 @@ use crate::plan::{self, Plan, PlanInput, Remote};
 use crate::recorder::Recorder;
 use crate::report::{Progress, RunReport};
 use crate::targets::{self, Connection, ReadBack};
+use crate::unchanged;
 use config::{Config, Parameters, Workflow};
 
 /// How to run a workflow.
@@ -193,7 +194,30 @@ async fn run_leased(
         // Claims written before spaces existed join their space.
         library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
     }
+    let collection = collection(config, &*library, &workflow.collection)?;
+    let before = match unchanged::check(config, &*library, workflow, &collection, &options)? {
+        unchanged::Check::Unchanged => {
+            return record_unchanged(library, workflow, started, &options);
+        }
+        unchanged::Check::Full(before) => before,
+    };
     let inputs = inputs(config, &*library, workflow, options.now)?;
+    let settle = |library: &mut dyn LibraryBackend, report: &RunReport| {
+        let Some(before) = before else { return };
+        let settled = unchanged::settle(
+            library,
+            workflow,
+            before,
+            &collection,
+            &inputs.members,
+            report,
+            options.now,
+        );
+        // Not remembering a run only costs the next one a full run.
+        if let Err(error) = settled {
+            tracing::warn!(workflow = %workflow.name, %error, "cannot remember the run: the next run reads everything");
+        }
+    };
     let offline = Seen {
         remote: None,
         remote_parts: None,
@@ -222,7 +246,7 @@ async fn run_leased(
             let mut report = RunReport::new(plan, false);
             report.halted = Some(error.to_string());
             report.run_id = run.map(|r| r.id());
-            return record(
+            let report = record(
                 library,
                 workflow,
                 report,
@@ -230,7 +254,9 @@ async fn run_leased(
                 &connection,
                 started,
                 &options,
-            );
+            )?;
+            settle(library, &report);
+            return Ok(report);
         }
         Err(error) => return Err(error),
     };
@@ -267,7 +293,23 @@ async fn run_leased(
         started,
         &options,
     )?;
+    settle(library, &report);
     applied.map(|()| report)
+}
+
+/// Records a run that [`unchanged::check`] found nothing to do for.
+fn record_unchanged(
+    library: &mut dyn LibraryBackend,
+    workflow: &Workflow,
+    started: Instant,
+    options: &RunOptions,
+) -> Result<RunReport, EngineError> {
+    let recorder = Recorder::start(library, &workflow.name, options.now)?;
+    let mut report = unchanged::report(workflow, options.now);
+    report.run_id = Some(recorder.id());
+    report.elapsed_ms = elapsed_ms(started);
+    recorder.finish(library, &report, options.now)?;
+    Ok(report)
 }
 
 /// Closes the run with its calls, time, counts and messages (a held brake is logged).

@@ -13,6 +13,7 @@ use crate::lease::{Lease, LeaseHolder};
 use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 use crate::run::{GuardDrop, RunRecord, RunStatus};
+use crate::state::WorkflowState;
 
 /// Everything iocsync keeps between runs. Calls are synchronous: async callers use
 /// `spawn_blocking`. Writes take `&mut self` so one handle is one writer.
@@ -94,6 +95,49 @@ pub trait LibraryBackend: Send {
         visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
     ) -> Result<u64>;
 
+    /// Streams the members of `collection` of one `kind` as of `now`, best ranked first, at most
+    /// `limit` of them; `visit` may stop early with `ControlFlow::Break`. Returns how many were
+    /// visited (none when the collection does not admit `kind`).
+    ///
+    /// The order is [`scan`](Self::scan)'s restricted to one kind, the order in which the
+    /// engine's caps and budgets keep values: for [`Order::Priority`](crate::Order) highest
+    /// score first (unscored last), then most recently seen, then by value (byte order), so
+    /// ties are broken the same way every time; for `Order::Recent` last seen before score.
+    /// A capped workflow reads its top N of a kind without the rest being read or sorted.
+    fn scan_kind(
+        &self,
+        collection: &Collection,
+        kind: Kind,
+        now: DateTime<Utc>,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64>;
+
+    /// [`scan_kind`](Self::scan_kind) for every kind the collection admits, in [`Kind::ALL`]
+    /// order, at most `limit_per_kind` of each. A `Break` from `visit` ends the whole scan.
+    /// Returns how many members were visited.
+    fn scan_per_kind(
+        &self,
+        collection: &Collection,
+        now: DateTime<Utc>,
+        limit_per_kind: Option<u64>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        let mut visited = 0;
+        let mut stopped = false;
+        for kind in Kind::ALL {
+            if stopped {
+                break;
+            }
+            visited += self.scan_kind(collection, kind, now, limit_per_kind, &mut |record| {
+                let next = visit(record);
+                stopped = next.is_break();
+                next
+            })?;
+        }
+        Ok(visited)
+    }
+
     /// The members of `collection`, collected (for small collections and tests).
     fn members(
         &self,
@@ -108,6 +152,27 @@ pub trait LibraryBackend: Send {
         })?;
         Ok(out)
     }
+
+    // --- change tracking --------------------------------------------------------------------
+
+    /// The library's change counter: it grows with every committed change that can alter a
+    /// collection's members (a merge that merged anything, a pull that merged or withdrew
+    /// anything, a status refresh or `set_disabled` that touched a row, a collection saved or
+    /// removed) and with nothing else (ledger, runs, leases, cursors, feed states). A change
+    /// and its bump commit together. Changes that need no write are not counted: an indicator
+    /// whose validity passes reads as expired before `refresh_status` writes it, so callers
+    /// must watch expiry times themselves ([`WorkflowState::next_due`]).
+    fn change_counter(&self) -> Result<u64>;
+
+    /// What `workflow` remembers of its last complete run, if anything.
+    fn workflow_state(&self, workflow: &str) -> Result<Option<WorkflowState>>;
+
+    /// Records `workflow`'s last complete run (replacing what it remembered).
+    fn set_workflow_state(&mut self, workflow: &str, state: &WorkflowState) -> Result<()>;
+
+    /// Forgets `workflow`'s last complete run (a run that did not complete must not be relied
+    /// on); returns whether there was one.
+    fn forget_workflow_state(&mut self, workflow: &str) -> Result<bool>;
 
     // --- ledger -----------------------------------------------------------------------------
 
@@ -143,6 +208,13 @@ pub trait LibraryBackend: Send {
     /// Puts every row of ledger `target` in `space` (rows written before spaces existed have
     /// none); returns how many rows moved.
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize>;
+
+    /// How many times each claimant's claims in `space` were written, by claimant: a ledger
+    /// write (upsert, removal, [`set_claim_space`](Self::set_claim_space)) bumps the
+    /// counter of every (space, claimant) it touches, in its transaction. A workflow compares
+    /// them with what its last complete run saw, since other claimants on its list change its
+    /// plan.
+    fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>>;
 
     /// The library's identity: random, made with the library, never changed.
     fn library_id(&self) -> Result<String>;

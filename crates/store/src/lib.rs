@@ -8,6 +8,8 @@
 //! - [`ledger`]: the claims iocsync holds on each target's values.
 //! - [`run`]: run records and statuses, and the values guards kept out.
 //! - [`lease`]: one lease per workflow, so two processes never run it together.
+//! - [`state`]: what a workflow remembers of its last complete run, against the library's
+//!   change counter, so an unchanged run can be told without reading the collection.
 //! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
 //! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
 //!   migrations embedded in the binary and tracked in `PRAGMA user_version`.
@@ -26,6 +28,7 @@ mod library;
 pub mod model;
 pub mod run;
 mod sqlite;
+pub mod state;
 
 pub use backend::LibraryBackend;
 pub use collection::{Collection, InvalidCollection, Order, SeenWithin};
@@ -41,3 +44,4 @@ pub use model::{
 };
 pub use run::{GuardDrop, RunRecord, RunStatus};
 pub use sqlite::{MERGE_CHUNK, SqliteLibrary};
+pub use state::WorkflowState;

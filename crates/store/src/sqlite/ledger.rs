@@ -2,11 +2,13 @@
 //! (a batch the target confirmed is recorded whole or not at all), read per target or space.
 
 use indicator::Kind;
-use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::merge::kind_name;
 use super::{from_json, from_millis, millis, parse_kind, to_json};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ledger::LedgerEntry;
 
 /// Upserts and removals for one target in one transaction: a batch the target confirmed is
@@ -19,7 +21,12 @@ pub(super) fn ledger_apply(
 ) -> Result<usize> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut removed = 0;
+    // Every (space, claimant) this call writes, counted once each at the end.
+    let mut touched = BTreeSet::new();
     {
+        let mut space_of = tx.prepare_cached(
+            "SELECT space FROM ledger WHERE target = ?1 AND kind = ?2 AND value = ?3",
+        )?;
         let mut upsert = tx.prepare_cached(
             "INSERT INTO ledger (target, kind, value, attributes, remote_id, pushed_at, space)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -30,6 +37,14 @@ pub(super) fn ledger_apply(
                 pushed_at = excluded.pushed_at",
         )?;
         for e in upserts {
+            // A claim that moves to another space leaves its old one: both change.
+            let old: Option<String> = space_of
+                .query_row(params![e.key, kind_name(e.kind), e.value], |row| row.get(0))
+                .optional()?;
+            if let Some(old) = old.filter(|old| *old != e.space) {
+                touched.insert((old, e.key.clone()));
+            }
+            touched.insert((e.space.clone(), e.key.clone()));
             upsert.execute(params![
                 e.key,
                 kind_name(e.kind),
@@ -43,11 +58,47 @@ pub(super) fn ledger_apply(
         let mut remove =
             tx.prepare_cached("DELETE FROM ledger WHERE target = ?1 AND kind = ?2 AND value = ?3")?;
         for (kind, value) in removals {
+            let space: Option<String> = space_of
+                .query_row(params![target, kind_name(*kind), value], |row| row.get(0))
+                .optional()?;
+            if let Some(space) = space {
+                touched.insert((space, target.to_owned()));
+            }
             removed += remove.execute(params![target, kind_name(*kind), value])?;
         }
     }
+    for (space, claimant) in &touched {
+        bump_space(&tx, space, claimant)?;
+    }
     tx.commit()?;
     Ok(removed)
+}
+
+/// Counts one write of `claimant`'s claims in `space` (see `ledger_changes` in migration 006).
+fn bump_space(conn: &Connection, space: &str, claimant: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO ledger_changes (space, claimant, counter) VALUES (?1, ?2, 1)
+         ON CONFLICT (space, claimant) DO UPDATE SET counter = counter + 1",
+    )?
+    .execute(params![space, claimant])?;
+    Ok(())
+}
+
+pub(super) fn ledger_changes(conn: &Connection, space: &str) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT claimant, counter FROM ledger_changes WHERE space = ?1 ORDER BY claimant",
+    )?;
+    let mut rows = stmt.query([space])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let counter: i64 = row.get(1)?;
+        out.push((
+            row.get(0)?,
+            u64::try_from(counter)
+                .map_err(|e| Error::corrupt("ledger change counter", counter.to_string(), e))?,
+        ));
+    }
+    Ok(out)
 }
 
 /// The columns of a ledger row, in the order [`ledger_row`] reads them.
@@ -122,11 +173,27 @@ pub(super) fn space_counts(conn: &Connection, space: &str) -> Result<Vec<(Kind, 
     Ok(out)
 }
 
-pub(super) fn set_claim_space(conn: &Connection, target: &str, space: &str) -> Result<usize> {
-    Ok(conn.execute(
+pub(super) fn set_claim_space(conn: &mut Connection, target: &str, space: &str) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let left: Vec<String> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT DISTINCT space FROM ledger WHERE target = ?1 AND space <> ?2",
+        )?;
+        let rows = stmt.query_map(params![target, space], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let moved = tx.execute(
         "UPDATE ledger SET space = ?2 WHERE target = ?1 AND space <> ?2",
         params![target, space],
-    )?)
+    )?;
+    if moved > 0 {
+        for old in &left {
+            bump_space(&tx, old, target)?;
+        }
+        bump_space(&tx, space, target)?;
+    }
+    tx.commit()?;
+    Ok(moved)
 }
 
 pub(super) fn library_id(conn: &Connection) -> Result<String> {

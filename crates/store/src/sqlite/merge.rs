@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::millis;
+use super::{changes, millis};
 use crate::collection::MAX_SCORE;
 use crate::error::Result;
 use crate::model::{MergeReport, Rejected, Sighting};
@@ -127,7 +127,14 @@ pub(super) fn merge(
         // IMMEDIATE takes the write lock up front, so a busy library makes us wait (busy
         // timeout) instead of failing when a read transaction tries to become a write.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let merged = report.created + report.updated;
         merge_in(&tx, chunk, now, chunk_no * CHUNK, &mut report)?;
+        // Any sighting merged counts as a change, even one that repeats what the library
+        // holds: it still moves last seen and the sightings count, which order and filter
+        // collections (`recent`, `seen_within`). A chunk refused whole changes nothing.
+        if report.created + report.updated > merged {
+            changes::bump(&tx)?;
+        }
         tx.commit()?;
     }
     report.rejected.sort_by_key(|r| r.index);
@@ -307,24 +314,35 @@ pub(super) fn kind_name(kind: Kind) -> &'static str {
     kind.as_str()
 }
 
-pub(super) fn refresh_status(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(REFRESH_STATUS)?
-        .execute([millis(now)])?)
+pub(super) fn refresh_status(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.prepare_cached(REFRESH_STATUS)?.execute([millis(now)])?;
+    if changed > 0 {
+        changes::bump(&tx)?;
+    }
+    tx.commit()?;
+    Ok(changed)
 }
 
 pub(super) fn set_disabled(
-    conn: &Connection,
+    conn: &mut Connection,
     kind: Kind,
     value: &str,
     disabled: bool,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let changed = conn.prepare_cached(SET_DISABLED)?.execute(params![
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.prepare_cached(SET_DISABLED)?.execute(params![
         kind_name(kind),
         value,
         disabled,
         millis(now)
     ])?;
+    // Counted even when the indicator already was as asked: cheaper than reading it first,
+    // and a needless full run is harmless where a missed one is not.
+    if changed > 0 {
+        changes::bump(&tx)?;
+    }
+    tx.commit()?;
     Ok(changed > 0)
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/004_ownership.sql"),
     ),
     ("005_feeds", include_str!("../../migrations/005_feeds.sql")),
+    ("006_scale", include_str!("../../migrations/006_scale.sql")),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

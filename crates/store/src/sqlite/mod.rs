@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode with foreign keys on, a busy timeout so several
 //! handles (CLI, scheduler, webhook) can share it, and migrations embedded in the binary.
 
+mod changes;
 mod lease;
 mod ledger;
 #[macro_use]
@@ -26,6 +27,7 @@ use crate::lease::{Lease, LeaseHolder};
 use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 use crate::run::{GuardDrop, RunRecord, RunStatus};
+use crate::state::WorkflowState;
 
 pub use merge::CHUNK as MERGE_CHUNK;
 
@@ -106,7 +108,7 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn refresh_status(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        merge::refresh_status(&self.conn, now)
+        merge::refresh_status(&mut self.conn, now)
     }
 
     fn set_disabled(
@@ -116,7 +118,7 @@ impl LibraryBackend for SqliteLibrary {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        merge::set_disabled(&self.conn, kind, value, disabled, now)
+        merge::set_disabled(&mut self.conn, kind, value, disabled, now)
     }
 
     fn indicator(
@@ -137,7 +139,7 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn save_collection(&mut self, collection: &Collection, replace: bool) -> Result<()> {
-        query::save_collection(&self.conn, collection, replace)
+        query::save_collection(&mut self.conn, collection, replace)
     }
 
     fn collection(&self, name: &str) -> Result<Option<Collection>> {
@@ -149,7 +151,7 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn remove_collection(&mut self, name: &str) -> Result<bool> {
-        query::remove_collection(&self.conn, name)
+        query::remove_collection(&mut self.conn, name)
     }
 
     fn scan(
@@ -160,6 +162,33 @@ impl LibraryBackend for SqliteLibrary {
         visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
     ) -> Result<u64> {
         query::scan(&self.conn, collection, now, limit, visit)
+    }
+
+    fn scan_kind(
+        &self,
+        collection: &Collection,
+        kind: Kind,
+        now: DateTime<Utc>,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        query::scan_kind(&self.conn, collection, kind, now, limit, visit)
+    }
+
+    fn change_counter(&self) -> Result<u64> {
+        changes::counter(&self.conn)
+    }
+
+    fn workflow_state(&self, workflow: &str) -> Result<Option<WorkflowState>> {
+        changes::workflow_state(&self.conn, workflow)
+    }
+
+    fn set_workflow_state(&mut self, workflow: &str, state: &WorkflowState) -> Result<()> {
+        changes::set_workflow_state(&self.conn, workflow, state)
+    }
+
+    fn forget_workflow_state(&mut self, workflow: &str) -> Result<bool> {
+        changes::forget_workflow_state(&self.conn, workflow)
     }
 
     fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()> {
@@ -196,7 +225,11 @@ impl LibraryBackend for SqliteLibrary {
     }
 
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
-        ledger::set_claim_space(&self.conn, target, space)
+        ledger::set_claim_space(&mut self.conn, target, space)
+    }
+
+    fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>> {
+        ledger::ledger_changes(&self.conn, space)
     }
 
     fn library_id(&self) -> Result<String> {

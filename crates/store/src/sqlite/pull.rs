@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{from_millis, merge, millis};
+use super::{changes, from_millis, merge, millis};
 use crate::error::{Error, Result};
 use crate::feed::{
     FeedMode, FeedState, Finish, Outcome, PullReport, PullWriter, Unread, Validators, held_reason,
@@ -95,6 +95,9 @@ impl<'c> SqlitePull<'c> {
             invalid: finish.invalid,
             merge: std::mem::take(&mut self.merged),
         };
+        if report.merge.created + report.merge.updated > 0 || withdrawn > 0 {
+            changes::bump(self.conn)?;
+        }
         let live = live_votes(self.conn, &self.feed)?;
         save_state(
             self.conn,
@@ -209,6 +212,9 @@ pub(super) fn record(
         }
     }
     let withdrawn = withdraw_marked(&tx, feed, now)? as u64;
+    if withdrawn > 0 {
+        changes::bump(&tx)?;
+    }
     let live = live_votes(&tx, feed)?;
     let report = PullReport {
         outcome,

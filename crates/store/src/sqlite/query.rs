@@ -6,10 +6,12 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 use indicator::Kind;
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params, params_from_iter,
+};
 
 use super::merge::kind_name;
-use super::{from_millis, millis, parse_kind};
+use super::{changes, from_millis, millis, parse_kind};
 use crate::collection::{Collection, Order};
 use crate::error::{Error, Result};
 use crate::model::{Class, IndicatorRecord, SourceVote, Status};
@@ -124,17 +126,83 @@ pub(super) fn scan(
     Ok(visited)
 }
 
+pub(super) fn scan_kind(
+    conn: &Connection,
+    collection: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+    limit: Option<u64>,
+    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+) -> Result<u64> {
+    if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
+        return Ok(0);
+    }
+    let (sql, values) = kind_query(collection, kind, now, limit);
+    // Cached: a plan asks once per kind and per run, always with the same text for a
+    // collection's shape.
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut visited = 0;
+    while let Some(row) = rows.next()? {
+        visited += 1;
+        if visit(read_record(row)?).is_break() {
+            break;
+        }
+    }
+    Ok(visited)
+}
+
 /// Builds the SQL for a collection's members. `?1` is always now; every other value is bound
 /// as a parameter, never spliced into the text.
 fn member_query(c: &Collection, now: DateTime<Utc>, limit: Option<u64>) -> (String, Vec<Value>) {
+    let mut q = filtered(c, now, None);
+    q.sql.push_str(match c.order {
+        Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.kind, i.value",
+        Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.kind, i.value",
+    });
+    if let Some(limit) = limit {
+        q.and_limit(limit);
+    }
+    (q.sql, q.values)
+}
+
+/// The SQL for a collection's members of one kind, in [`member_query`]'s order (the kind is
+/// fixed, so it drops out). For `priority` the order is that of the `indicators_by_rank` index
+/// (kind, score DESC, last_seen DESC, value), so SQLite walks the index and stops at the limit
+/// instead of sorting the kind; `recent` sorts, keeping only the top `limit` in its sorter.
+pub(super) fn kind_query(
+    c: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+    limit: Option<u64>,
+) -> (String, Vec<Value>) {
+    let mut q = filtered(c, now, Some(kind));
+    q.sql.push_str(match c.order {
+        Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.value",
+        Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.value",
+    });
+    if let Some(limit) = limit {
+        q.and_limit(limit);
+    }
+    (q.sql, q.values)
+}
+
+/// The record query filtered by every condition of the collection, not yet ordered; with
+/// `kind`, only that kind (whether the collection admits it is the caller's to check).
+fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>) -> QueryBuilder {
     let mut q = QueryBuilder {
         sql: format!("{} WHERE 1", select_record()),
         values: vec![Value::Integer(millis(now))],
     };
     let statuses: Vec<String> = c.status.iter().map(|s| s.as_str().to_owned()).collect();
     q.and_in(&format!("({EFFECTIVE_STATUS})"), &statuses);
-    let kinds: Vec<String> = c.kinds.iter().map(|k| kind_name(*k).to_owned()).collect();
-    q.and_in("i.kind", &kinds);
+    match kind {
+        Some(kind) => q.and_bound("i.kind = ", Value::Text(kind_name(kind).to_owned())),
+        None => {
+            let kinds: Vec<String> = c.kinds.iter().map(|k| kind_name(*k).to_owned()).collect();
+            q.and_in("i.kind", &kinds);
+        }
+    }
     if let Some(class) = c.class {
         q.and_bound("i.class = ", Value::Text(class.as_str().to_owned()));
     }
@@ -175,14 +243,7 @@ fn member_query(c: &Collection, now: DateTime<Utc>, limit: Option<u64>) -> (Stri
         &c.sources,
         ")",
     );
-    q.sql.push_str(match c.order {
-        Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.kind, i.value",
-        Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.kind, i.value",
-    });
-    if let Some(limit) = limit {
-        q.and_limit(limit);
-    }
-    (q.sql, q.values)
+    q
 }
 
 struct QueryBuilder {
@@ -231,7 +292,7 @@ impl QueryBuilder {
 }
 
 pub(super) fn save_collection(
-    conn: &Connection,
+    conn: &mut Connection,
     collection: &Collection,
     replace: bool,
 ) -> Result<()> {
@@ -252,15 +313,21 @@ pub(super) fn save_collection(
     } else {
         "INSERT INTO collections (name, definition, updated_at) VALUES (?1, ?2, ?3)"
     };
-    match conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    match tx.execute(
         sql,
         params![collection.name, definition, millis(Utc::now())],
     ) {
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
-            Err(Error::CollectionExists(collection.name.clone()))
+            return Err(Error::CollectionExists(collection.name.clone()));
         }
-        other => other.map(drop).map_err(Error::from),
+        other => other.map(drop)?,
     }
+    // Counted even when the definition is unchanged: a workflow's digest covers the
+    // definition too, so the worst case is one needless full run.
+    changes::bump(&tx)?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn parse_collection(name: &str, definition: &str) -> Result<Collection> {
@@ -290,6 +357,74 @@ pub(super) fn collections(conn: &Connection) -> Result<Vec<Collection>> {
     Ok(out)
 }
 
-pub(super) fn remove_collection(conn: &Connection, name: &str) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM collections WHERE name = ?1", [name])? > 0)
+pub(super) fn remove_collection(conn: &mut Connection, name: &str) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let removed = tx.execute("DELETE FROM collections WHERE name = ?1", [name])? > 0;
+    if removed {
+        changes::bump(&tx)?;
+    }
+    tx.commit()?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::SqliteLibrary;
+
+    /// SQLite's `EXPLAIN QUERY PLAN` of `sql`, one line per step.
+    pub(crate) fn explain(conn: &Connection, sql: &str, values: Vec<Value>) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut rows = stmt.query(params_from_iter(values)).unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            out.push(row.get::<_, String>(3).unwrap());
+        }
+        out
+    }
+
+    fn plan_of(c: &Collection, limit: Option<u64>) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = SqliteLibrary::open(dir.path().join("lib.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let (sql, values) = kind_query(c, Kind::Url, now, limit);
+        explain(&lib.conn, &sql, values)
+    }
+
+    #[test]
+    fn a_priority_kind_walks_the_rank_index_without_sorting() {
+        let mut c = Collection::new("top");
+        for shape in 0..3 {
+            match shape {
+                1 => c.min_score = Some(7),
+                2 => c.sources = vec!["urlhaus".into()],
+                _ => {}
+            }
+            let plan = plan_of(&c, Some(9_900));
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("USING INDEX indicators_by_rank (kind=?")),
+                "{plan:#?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{plan:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recent_kind_reads_one_kind_only() {
+        let c = Collection {
+            order: Order::Recent,
+            ..Collection::new("recent")
+        };
+        let plan = plan_of(&c, Some(10));
+        assert!(
+            plan.iter().any(|step| step.contains("(kind=?")),
+            "{plan:#?}"
+        );
+    }
 }

@@ -1,0 +1,270 @@
+//! The unchanged run: a workflow whose inputs are all as its last complete run left them is
+//! recorded as `unchanged` in milliseconds, without reading its collection, its ledger or its
+//! target.
+//!
+//! A plan is a function of the collection's members, the claims in the workflow's space, the
+//! configuration and the time. So a run may skip the work when
+//! - the library's change counter equals the one read before the last complete run read the
+//!   collection (no merge, pull, withdrawal, status refresh or collection edit since);
+//! - the digest of the workflow, its target, its collection's definition, the guard settings,
+//!   the library's identity, iocsync's version and the ledger counters of every claimant in the
+//!   space equals the one remembered (other claimants as the last run found them before it
+//!   read the ledger; this workflow's own as that run left them);
+//! - the time has not reached `next_due`: the first instant a member leaves the collection by
+//!   time alone (its validity ends, or it falls out of `seen_within`) or a claim of this
+//!   workflow needs renewing (or expires, for targets that do not renew).
+//!
+//! Conservative by design; a full run is always correct, a skipped one only when it is sure:
+//! runs with `--verify`, `--manual` or `--dry-run` are never skipped, nor workflows whose guard
+//! reads warninglist files (their contents are not in the digest) or whose collection admits
+//! expired indicators (time alone brings members in). Only a run that succeeded whole, with
+//! nothing deferred and nothing skipped because of what the target held (the target may
+//! change without the library knowing), is remembered; any other forgets the last one.
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use store::{Collection, IndicatorRecord, LibraryBackend, RunStatus, Status, WorkflowState};
+
+use crate::error::EngineError;
+use crate::keys::WorkflowKeys;
+use crate::mapping::ObjectAttributes;
+use crate::plan::Plan;
+use crate::report::RunReport;
+use crate::run::RunOptions;
+use config::{Config, Parameters, Workflow};
+
+/// What a full run read before the collection, kept to be remembered if the run completes.
+pub(crate) struct Before {
+    counter: u64,
+    inputs: [u8; 32],
+    /// The ledger counters of the other claimants in the space.
+    others: Vec<(String, u64)>,
+}
+
+/// Whether a run may be skipped.
+pub(crate) enum Check {
+    /// Nothing changed since the last complete run.
+    Unchanged,
+    /// Run in full; with `Some`, remember the run if it completes.
+    Full(Option<Before>),
+}
+
+/// Decides whether the run of `workflow` (whose collection is `collection`) can be skipped.
+pub(crate) fn check(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+    collection: &Collection,
+    options: &RunOptions,
+) -> Result<Check, EngineError> {
+    if options.dry_run
+        || options.verify
+        || options.manual
+        || !config.guard.warninglists.is_empty()
+        || collection.status.contains(&Status::Expired)
+    {
+        return Ok(Check::Full(None));
+    }
+    // Read first: a change committed after this point makes the next run a full one.
+    let counter = library.change_counter()?;
+    let inputs = inputs_digest(config, library, workflow, collection)?;
+    let (own, others) = ledger_counters(library, workflow)?;
+    let before = Before {
+        counter,
+        inputs,
+        others,
+    };
+    let Some(last) = library.workflow_state(&workflow.name)? else {
+        return Ok(Check::Full(Some(before)));
+    };
+    let unchanged = last.counter == before.counter
+        && last.digest == digest(&before, own)
+        && last.next_due.is_none_or(|due| options.now < due);
+    Ok(if unchanged {
+        Check::Unchanged
+    } else {
+        Check::Full(Some(before))
+    })
+}
+
+/// After a full run: remembers it when it completed, forgets the last one otherwise.
+pub(crate) fn settle(
+    library: &mut dyn LibraryBackend,
+    workflow: &Workflow,
+    before: Before,
+    collection: &Collection,
+    members: &[IndicatorRecord],
+    report: &RunReport,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let complete = report.status() == RunStatus::Succeeded
+        && report.halted.is_none()
+        && report.deferred == 0
+        && !report
+            .plan
+            .skips
+            .iter()
+            // plan.rs's skips for values something else holds on the target: a later look-up
+            // may find the target changed, which no counter tells.
+            .any(|skip| skip.reason.starts_with("already on the target"));
+    if !complete {
+        library.forget_workflow_state(&workflow.name)?;
+        return Ok(());
+    }
+    // The run's own ledger writes are part of the state it leaves, not a change after it.
+    let (own, _) = ledger_counters(&*library, workflow)?;
+    let next_due = next_due(workflow, collection, members, &*library, now)?;
+    library.set_workflow_state(
+        &workflow.name,
+        &WorkflowState {
+            counter: before.counter,
+            digest: digest(&before, own),
+            next_due,
+            completed_at: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// The report of a skipped run: nothing planned, the count `unchanged: 1`.
+pub(crate) fn report(workflow: &Workflow, now: DateTime<Utc>) -> RunReport {
+    let plan = Plan {
+        workflow: workflow.name.clone(),
+        target: workflow.target.clone(),
+        action: workflow.parameters.action(),
+        ledger: workflow.ledger_key(),
+        space: workflow.space(),
+        at: now,
+        adds: Vec::new(),
+        updates: Vec::new(),
+        removals: Vec::new(),
+        joins: Vec::new(),
+        releases: Vec::new(),
+        restores: Vec::new(),
+        held: Vec::new(),
+        brake: None,
+        skips: Vec::new(),
+        deferred: 0,
+        parts: Vec::new(),
+        drops: Vec::new(),
+        notes: vec!["unchanged since the last complete run: nothing read, nothing sent".to_owned()],
+    };
+    let mut report = RunReport::new(plan, false);
+    report.unchanged = 1;
+    report
+}
+
+/// This workflow's ledger counter in its space, and every other claimant's.
+fn ledger_counters(
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+) -> Result<(u64, Vec<(String, u64)>), EngineError> {
+    let key = workflow.ledger_key();
+    let mut own = 0;
+    let mut others = Vec::new();
+    for (claimant, counter) in library.ledger_changes(&workflow.space())? {
+        if claimant == key {
+            own = counter;
+        } else {
+            others.push((claimant, counter));
+        }
+    }
+    Ok((own, others))
+}
+
+/// A SHA-256 of everything configured that the plan depends on. `Debug` forms are stable
+/// within one iocsync version (no hash maps in them), and the version is part of the digest.
+fn inputs_digest(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &Workflow,
+    collection: &Collection,
+) -> Result<[u8; 32], EngineError> {
+    let target = config.target(&workflow.target)?;
+    let mut hash = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION").to_owned(),
+        library.library_id()?,
+        format!("{workflow:?}"),
+        format!("{target:?}"),
+        format!("{collection:?}"),
+        format!("{:?}", config.guard),
+    ] {
+        // Length-prefixed, so no two different sequences of parts hash alike.
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    Ok(hash.finalize().into())
+}
+
+/// The remembered digest: the configured inputs, the other claimants' counters, our own.
+fn digest(before: &Before, own: u64) -> String {
+    let mut hash = Sha256::new();
+    hash.update(before.inputs);
+    for (claimant, counter) in &before.others {
+        hash.update((claimant.len() as u64).to_le_bytes());
+        hash.update(claimant.as_bytes());
+        hash.update(counter.to_le_bytes());
+    }
+    hash.update(own.to_le_bytes());
+    let bytes = hash.finalize();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The first instant after which a full run could plan differently with no change counted.
+fn next_due(
+    workflow: &Workflow,
+    collection: &Collection,
+    members: &[IndicatorRecord],
+    library: &dyn LibraryBackend,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, EngineError> {
+    let tick = Duration::milliseconds(1);
+    let mut due: Option<DateTime<Utc>> = None;
+    let mut soon = |at: DateTime<Utc>| due = Some(due.map_or(at, |d| d.min(at)));
+    for member in members {
+        // An active member's validity ending makes it expired: it leaves (the collection
+        // admits no expired ones, or `check` would not have let the run be remembered).
+        if member.status == Status::Active
+            && let Some(until) = member.valid_until
+        {
+            soon(until + tick);
+        }
+        if let Some(window) = collection.seen_within {
+            let window = Duration::from_std(window.0).unwrap_or(Duration::MAX);
+            if let Some(leaves) = member.last_seen.checked_add_signed(window) {
+                soon(leaves + tick);
+            }
+        }
+    }
+    let renew_within = match &workflow.parameters {
+        Parameters::Blocklist(params) => Some(params.renew_within),
+        _ => None,
+    };
+    for claim in library.ledger(&workflow.ledger_key())? {
+        match serde_json::from_value::<ObjectAttributes>(claim.attributes.clone()) {
+            Ok(attributes) => {
+                if let Some(expires_at) = attributes.expires_at {
+                    // A number of days is renewed ahead of its end; a date is the end the
+                    // source asked for, and the member leaves then anyway.
+                    soon(match renew_within {
+                        Some(window) if attributes.renewable() => expires_at - window,
+                        _ => expires_at,
+                    });
+                }
+            }
+            // Not a per-object claim (a Deep Security item): it has no expiry of its own.
+            Err(_) => {
+                if claim.attributes.get("expires_at").is_some() {
+                    soon(now);
+                }
+            }
+        }
+    }
+    // Something already due (an expiry the run could not act on) leaves nothing to rely on.
+    Ok(match due {
+        Some(at) if at <= now => Some(now),
+        other => other,
+    })
+}

@@ -1,0 +1,200 @@
+//! Members per kind in rank order (`scan_kind`, `scan_per_kind`): for random libraries, with
+//! ties in score and recency made common on purpose, each kind's top N is exactly what
+//! sorting the collection's members by the engine's rule and taking N gives.
+
+mod common;
+
+use std::cmp::{Ordering, Reverse};
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Duration, Utc};
+use common::{day, library, sighting};
+use indicator::Kind;
+use proptest::prelude::*;
+use store::{Collection, IndicatorRecord, Library, Order, Sighting, Status};
+
+/// The rule the engine's caps keep values by, written out independently of the SQL: for
+/// `priority` score (unscored last) then last seen, both highest first; for `recent` the two
+/// swapped; then kind name and value, byte order.
+fn rank(order: Order, a: &IndicatorRecord, b: &IndicatorRecord) -> Ordering {
+    // `Option` orders `None` first, so reversing puts unscored last.
+    let score = |r: &IndicatorRecord| Reverse(r.score);
+    let seen = |r: &IndicatorRecord| Reverse(r.last_seen);
+    let primary = match order {
+        Order::Priority => score(a).cmp(&score(b)).then(seen(a).cmp(&seen(b))),
+        Order::Recent => seen(a).cmp(&seen(b)).then(score(a).cmp(&score(b))),
+    };
+    primary
+        .then(a.kind.as_str().cmp(b.kind.as_str()))
+        .then(a.value.as_bytes().cmp(b.value.as_bytes()))
+}
+
+fn per_kind(
+    lib: &Library,
+    c: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+    n: Option<u64>,
+) -> Vec<IndicatorRecord> {
+    let mut out = Vec::new();
+    lib.scan_kind(c, kind, now, n, &mut |r| {
+        out.push(r);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    out
+}
+
+const KINDS: [Kind; 4] = [Kind::Ipv4, Kind::Ipv6, Kind::Domain, Kind::Url];
+
+fn value(kind: Kind, n: usize) -> String {
+    match kind {
+        Kind::Ipv4 => format!("203.0.113.{n}"),
+        Kind::Ipv6 => format!("2001:db8::{n:x}"),
+        Kind::Domain => format!("d{n}.example.com"),
+        _ => format!("http://u{n}.example.com/p"),
+    }
+}
+
+prop_compose! {
+    /// Up to 40 sightings over few values, three scores and three days, so many rows tie on
+    /// score and last seen and only the value tells them apart.
+    fn sightings()(
+        rows in prop::collection::vec(
+            (0usize..4, 0usize..8, prop::option::weighted(0.8, 4u8..7), 1u32..4, 0usize..2,
+             prop::bool::weighted(0.1), prop::option::weighted(0.15, 2u32..8)),
+            1..40,
+        )
+    ) -> Vec<Sighting> {
+        rows.into_iter().map(|(kind, n, score, seen, source, revoked, until)| {
+            let kind = KINDS[kind];
+            Sighting {
+                score,
+                seen_at: day(seen),
+                revoked,
+                valid_until: until.map(day),
+                ..sighting(kind, &value(kind, n), ["a", "b"][source])
+            }
+        }).collect()
+    }
+}
+
+prop_compose! {
+    fn collections()(
+        recent in any::<bool>(),
+        kinds in prop::sample::subsequence(KINDS.to_vec(), 0..=4),
+        min_score in prop::option::weighted(0.3, 3u8..7),
+        expired_too in prop::bool::weighted(0.3),
+        within in prop::option::weighted(0.2, 1i64..4),
+    ) -> Collection {
+        Collection {
+            kinds,
+            min_score,
+            order: if recent { Order::Recent } else { Order::Priority },
+            status: if expired_too { vec![Status::Active, Status::Expired] } else { vec![Status::Active] },
+            seen_within: within.map(|d| store::SeenWithin(Duration::days(d).to_std().unwrap())),
+            ..Collection::new("c")
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn top_n_per_kind_is_the_sorted_members_cut_at_n(
+        sightings in sightings(),
+        collection in collections(),
+        n in prop::option::weighted(0.8, 0u64..6),
+        disabled in prop::collection::vec((0usize..4, 0usize..8), 0..3),
+    ) {
+        let (_dir, mut lib) = library();
+        lib.merge_at(&sightings, day(4)).unwrap();
+        for (kind, v) in disabled {
+            lib.set_disabled(KINDS[kind], &value(KINDS[kind], v), true, day(4)).unwrap();
+        }
+        let now = day(5);
+        let members = lib.members(&collection, now, None).unwrap();
+        let mut sorted = members.clone();
+        sorted.sort_by(|a, b| rank(collection.order, a, b));
+        // The rule written out is the rule the library applies today.
+        prop_assert_eq!(&sorted, &members);
+
+        let mut streamed = Vec::new();
+        lib.scan_per_kind(&collection, now, n, &mut |r| {
+            streamed.push(r);
+            ControlFlow::Continue(())
+        }).unwrap();
+        let mut expected_all = Vec::new();
+        for kind in Kind::ALL {
+            let expected: Vec<IndicatorRecord> = sorted
+                .iter()
+                .filter(|r| r.kind == kind)
+                .take(n.map_or(usize::MAX, |n| n as usize))
+                .cloned()
+                .collect();
+            prop_assert_eq!(&per_kind(&lib, &collection, kind, now, n), &expected, "kind {}", kind);
+            expected_all.extend(expected);
+        }
+        prop_assert_eq!(streamed, expected_all);
+    }
+}
+
+#[test]
+fn ties_in_score_and_recency_are_broken_by_value() {
+    let (_dir, mut lib) = library();
+    let tied = |v: &str| Sighting {
+        score: Some(7),
+        seen_at: day(2),
+        ..sighting(Kind::Domain, v, "a")
+    };
+    lib.merge_at(
+        &[tied("c.example"), tied("a.example"), tied("b.example")],
+        day(3),
+    )
+    .unwrap();
+    let c = Collection::new("all");
+    let values = |n| -> Vec<String> {
+        per_kind(&lib, &c, Kind::Domain, day(3), n)
+            .into_iter()
+            .map(|r| r.value)
+            .collect()
+    };
+    assert_eq!(values(Some(2)), ["a.example", "b.example"]);
+    assert_eq!(values(None), ["a.example", "b.example", "c.example"]);
+}
+
+#[test]
+fn a_kind_the_collection_leaves_out_has_no_members() {
+    let (_dir, mut lib) = library();
+    lib.merge_at(&[sighting(Kind::Domain, "a.example", "a")], day(3))
+        .unwrap();
+    let c = Collection {
+        kinds: vec![Kind::Ipv4],
+        ..Collection::new("ips")
+    };
+    assert!(per_kind(&lib, &c, Kind::Domain, day(3), None).is_empty());
+}
+
+#[test]
+fn a_break_ends_the_whole_per_kind_scan() {
+    let (_dir, mut lib) = library();
+    lib.merge_at(
+        &[
+            sighting(Kind::Ipv4, "203.0.113.1", "a"),
+            sighting(Kind::Ipv4, "203.0.113.2", "a"),
+            sighting(Kind::Domain, "a.example", "a"),
+        ],
+        day(3),
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let visited = lib
+        .scan_per_kind(&Collection::new("all"), day(3), None, &mut |r| {
+            seen.push(r.value);
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!(visited, 1);
+    assert_eq!(seen, ["203.0.113.1"]);
+}
