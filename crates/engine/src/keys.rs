@@ -3,7 +3,7 @@
 //! lease names. The formats of ledger keys and run names predate this module and are kept, so
 //! existing libraries read the same.
 
-use config::{Parameters, Workflow};
+use config::Workflow;
 
 /// The ledger key of a workflow's claims: `<target>/<workflow>`.
 pub fn workflow_ledger(target: &str, workflow: &str) -> String {
@@ -79,13 +79,7 @@ impl WorkflowKeys for Workflow {
     }
 
     fn list(&self) -> List<'_> {
-        match &self.parameters {
-            Parameters::Blocklist(_) => List::Suspicious,
-            Parameters::Exceptions(_) => List::Exceptions,
-            Parameters::XdrBlock(_) => List::XdrBlocks,
-            Parameters::Http(_) => List::Http,
-            Parameters::IpList(params) => List::IpList(&params.list_name),
-        }
+        crate::targets::list_of(&self.parameters)
     }
 
     fn space(&self) -> String {

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use guard::{Guard, GuardConfig, ListKind};
+use guard::{Guard, GuardConfig};
 use indicator::Kind;
 use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
 
@@ -24,7 +24,7 @@ use crate::recorder::Recorder;
 use crate::report::{Progress, RunReport};
 use crate::targets::{self, Connection, ReadBack};
 use crate::unchanged;
-use config::{Config, Parameters, Workflow};
+use config::{Config, Workflow};
 
 /// How to run a workflow.
 #[derive(Debug, Clone, Copy)]
@@ -64,13 +64,7 @@ fn collection(
 }
 
 fn guard_for(config: &Config, workflow: &Workflow) -> Result<Guard, EngineError> {
-    let list = match workflow.parameters {
-        Parameters::Exceptions(_) => ListKind::ExceptionList,
-        Parameters::Blocklist(_)
-        | Parameters::IpList(_)
-        | Parameters::XdrBlock(_)
-        | Parameters::Http(_) => ListKind::Blocklist,
-    };
+    let list = crate::targets::guard_list(&workflow.parameters);
     let settings = GuardConfig {
         list,
         ..config.guard.clone()

@@ -31,7 +31,7 @@ use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
 use crate::report::RunReport;
 use crate::run::RunOptions;
-use config::{Config, Parameters, Workflow};
+use config::{Config, Workflow};
 
 /// What a full run read before the collection, kept to be remembered if the run completes.
 pub(crate) struct Before {
@@ -238,10 +238,7 @@ fn next_due(
             }
         }
     }
-    let renew_within = match &workflow.parameters {
-        Parameters::Blocklist(params) => Some(params.renew_within),
-        _ => None,
-    };
+    let renew_within = crate::targets::renew_within(&workflow.parameters);
     for claim in library.ledger(&workflow.ledger_key())? {
         match serde_json::from_value::<ObjectAttributes>(claim.attributes.clone()) {
             Ok(attributes) => {

@@ -16,7 +16,7 @@ use crate::error::EngineError;
 use crate::keys::{Claimant, WorkflowKeys};
 use crate::plan::Plan;
 use crate::run::{RunOptions, plan_workflow};
-use config::{Config, Parameters, Workflow};
+use config::{Config, Workflow};
 
 /// The answer for one input.
 #[derive(Debug, Clone, Serialize)]
@@ -222,16 +222,6 @@ fn target_values(found: &Indicator) -> Vec<String> {
 }
 
 /// Whether a Deep Security item (an address or a network) covers the indicator's address.
-fn covers(item: &str, found: &Indicator) -> bool {
-    let Ok(address) = found.value.parse::<std::net::IpAddr>() else {
-        return item == found.value;
-    };
-    match item.parse::<ipnet::IpNet>() {
-        Ok(net) => net.contains(&address),
-        Err(_) => item.parse::<std::net::IpAddr>().is_ok_and(|a| a == address),
-    }
-}
-
 fn on_target(
     library: &dyn LibraryBackend,
     workflow: &Workflow,
@@ -239,14 +229,7 @@ fn on_target(
     found: &Indicator,
 ) -> Result<OnTarget, EngineError> {
     let values = target_values(found);
-    let matches = |value: &str| match &workflow.parameters {
-        // A Deep Security item may be a network holding the address.
-        Parameters::IpList(_) => covers(value, found),
-        Parameters::Blocklist(_)
-        | Parameters::Exceptions(_)
-        | Parameters::XdrBlock(_)
-        | Parameters::Http(_) => values.iter().any(|v| v == value),
-    };
+    let matches = |value: &str| crate::targets::holds(&workflow.parameters, value, found, &values);
     let claims: Vec<ClaimSeen> = library
         .space_claims(&workflow.space())?
         .into_iter()
@@ -335,12 +318,9 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let Ok(target) = config.target(&workflow.target) else {
         return "no such target".to_owned();
     };
-    let exceptions = match &workflow.parameters {
-        Parameters::Blocklist(_) => false,
-        Parameters::Exceptions(_) => true,
-        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => {
-            return "not read: only Vision One lists can be read back".to_owned();
-        }
+    let list = match crate::targets::live_list(&workflow.parameters) {
+        Ok(list) => list,
+        Err(why) => return why.to_owned(),
     };
     let Some(key) = crate::targets::vision_one::mapping::v1_key(found.kind) else {
         return "not read: Vision One takes no such kind".to_owned();
@@ -357,7 +337,7 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let terms = values.iter().map(|v| (key, v.as_str()));
     let mut seen = Vec::new();
     for filter in crate::targets::vision_one::readback::filters_for(terms) {
-        let listed = if exceptions {
+        let listed = if list == crate::targets::vision_one::Kind::Exceptions {
             client.list_exceptions(Some(&filter)).await.map(|items| {
                 items
                     .into_iter()

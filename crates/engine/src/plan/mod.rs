@@ -21,9 +21,8 @@ use crate::claims::{self, Holders, Write};
 use crate::keys::WorkflowKeys;
 use crate::mapping::{self, Desired, ObjectAttributes};
 use crate::marker::Maker;
-use crate::targets::deep_security::packing;
-use crate::targets::{http_template, vision_one, xdr_v2};
-use config::{Parameters, Workflow};
+use crate::targets;
+use config::Workflow;
 
 mod model;
 
@@ -57,37 +56,13 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
         marker: input.marker,
         template: workflow.description.as_ref(),
     };
-    let (desired, renew_within, objects_per_run) = match &workflow.parameters {
-        Parameters::Blocklist(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| {
-                vision_one::mapping::blocklist(r, params, describe)
-            });
-            let desired = cap(desired, |_| true, params.cap_per_type, &mut plan);
-            (desired, Some(params.renew_within), params.objects_per_run)
-        }
-        Parameters::Exceptions(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| {
-                vision_one::mapping::exceptions(r, params, describe)
-            });
-            let desired = cap(desired, |_| false, params.cap, &mut plan);
-            (desired, None, params.objects_per_run)
-        }
-        Parameters::IpList(params) => {
-            packing::plan_ip_list(workflow, params, &allowed, input, &mut plan);
-            return plan;
-        }
-        Parameters::Http(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| {
-                Ok(vec![http_template::mapping::http(r, describe)])
-            });
-            (desired, None, params.objects_per_run)
-        }
-        Parameters::XdrBlock(params) => {
-            let desired = map_all(&allowed, &mut plan, |r| {
-                xdr_v2::mapping::xdr(r, params, describe)
-            });
-            (desired, None, params.objects_per_run)
-        }
+    let Some(targets::Wanted {
+        desired,
+        renew_within,
+        objects_per_run,
+    }) = targets::wanted(workflow, &allowed, input, describe, &mut plan)
+    else {
+        return plan;
     };
     let objects = claims::by_object(
         &plan.ledger,
@@ -159,7 +134,7 @@ pub fn as_indicator(record: &IndicatorRecord) -> Indicator {
         })
 }
 
-fn map_all(
+pub(crate) fn map_all(
     records: &[&IndicatorRecord],
     plan: &mut Plan,
     map: impl Fn(&IndicatorRecord) -> Result<Vec<Desired>, String>,
@@ -185,7 +160,7 @@ fn map_all(
 
 /// Keeps the first `cap` objects (per value key when `per_type`), in priority order; the
 /// rest are skipped "over cap" rather than left to the product's own eviction.
-fn cap(
+pub(crate) fn cap(
     desired: Vec<Desired>,
     per_type: impl Fn(&Desired) -> bool,
     cap: usize,
@@ -496,7 +471,7 @@ fn unclaimed_on_target(
     let mut orphans: Vec<(&(String, String), &RemoteObject)> = remote.objects.iter().collect();
     orphans.sort_by(|a, b| a.0.cmp(b.0));
     for ((key, value), found) in orphans {
-        let Some(kind) = vision_one::mapping::kind_of(key, value) else {
+        let Some(kind) = targets::vision_one::mapping::kind_of(key, value) else {
             continue;
         };
         let id = (kind, value.clone());

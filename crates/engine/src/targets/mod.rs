@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use indicator::Kind;
-use store::{LedgerEntry, Library, LibraryBackend};
+use store::{IndicatorRecord, LedgerEntry, Library, LibraryBackend};
 use trendmicro::CallStats;
 use trendmicro::deep_security::DeepSecurityClient;
 use trendmicro::http_template::HttpTemplateClient;
@@ -25,9 +25,10 @@ use trendmicro::xdr_v2::{ValueType, XdrV2Client};
 
 use crate::error::EngineError;
 use crate::keys::{List, WorkflowKeys};
+use crate::mapping::{self, Desired};
 use crate::marker::Marker;
 use crate::oneoff::{Claimer, Item, Request, Step};
-use crate::plan::{Change, Plan, Remote};
+use crate::plan::{self, Change, Plan, PlanInput, Remote};
 use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
 use config::{
@@ -379,6 +380,167 @@ impl Sender {
             Sender::XdrV2 { .. } | Sender::Http(_) => Ok(0),
         }
     }
+}
+
+/// What a plan wants on a per-object target, mapped and capped, before the list's budget.
+pub struct Wanted {
+    pub desired: Vec<Desired>,
+    /// How long before its expiry an object is rewritten (Vision One blocklists).
+    pub renew_within: Option<chrono::Duration>,
+    pub objects_per_run: Option<usize>,
+}
+
+/// Maps `allowed` (guarded members in priority order) onto the workflow's action: the objects
+/// a per-object target should hold, or `None` for a Deep Security IP list, whose parts the
+/// packing plans whole (into `plan`).
+pub fn wanted(
+    workflow: &Workflow,
+    allowed: &[&IndicatorRecord],
+    input: &PlanInput<'_>,
+    describe: &mapping::Describer<'_>,
+    plan: &mut Plan,
+) -> Option<Wanted> {
+    Some(match &workflow.parameters {
+        Parameters::Blocklist(params) => {
+            let desired = plan::map_all(allowed, plan, |r| {
+                vision_one::mapping::blocklist(r, params, describe)
+            });
+            Wanted {
+                desired: plan::cap(desired, |_| true, params.cap_per_type, plan),
+                renew_within: renew_within(&workflow.parameters),
+                objects_per_run: params.objects_per_run,
+            }
+        }
+        Parameters::Exceptions(params) => {
+            let desired = plan::map_all(allowed, plan, |r| {
+                vision_one::mapping::exceptions(r, params, describe)
+            });
+            Wanted {
+                desired: plan::cap(desired, |_| false, params.cap, plan),
+                renew_within: None,
+                objects_per_run: params.objects_per_run,
+            }
+        }
+        Parameters::IpList(params) => {
+            deep_security::packing::plan_ip_list(workflow, params, allowed, input, plan);
+            return None;
+        }
+        Parameters::Http(params) => Wanted {
+            desired: plan::map_all(allowed, plan, |r| {
+                Ok(vec![http_template::mapping::http(r, describe)])
+            }),
+            renew_within: None,
+            objects_per_run: params.objects_per_run,
+        },
+        Parameters::XdrBlock(params) => Wanted {
+            desired: plan::map_all(allowed, plan, |r| xdr_v2::mapping::xdr(r, params, describe)),
+            renew_within: None,
+            objects_per_run: params.objects_per_run,
+        },
+    })
+}
+
+/// How long before its expiry an object of this action is rewritten: Vision One blocklist
+/// objects are renewed; nothing else expires on its target.
+pub fn renew_within(parameters: &Parameters) -> Option<chrono::Duration> {
+    match parameters {
+        Parameters::Blocklist(params) => Some(params.renew_within),
+        Parameters::Exceptions(_)
+        | Parameters::IpList(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_) => None,
+    }
+}
+
+/// The list on its target a workflow's objects live in.
+pub fn list_of(parameters: &Parameters) -> List<'_> {
+    match parameters {
+        Parameters::Blocklist(_) => List::Suspicious,
+        Parameters::Exceptions(_) => List::Exceptions,
+        Parameters::XdrBlock(_) => List::XdrBlocks,
+        Parameters::Http(_) => List::Http,
+        Parameters::IpList(params) => List::IpList(&params.list_name),
+    }
+}
+
+/// The guard rules an action is held to: an exception list may hold what a blocklist must
+/// never (the company's own ranges), everything else blocks.
+pub fn guard_list(parameters: &Parameters) -> guard::ListKind {
+    match parameters {
+        Parameters::Exceptions(_) => guard::ListKind::ExceptionList,
+        Parameters::Blocklist(_)
+        | Parameters::IpList(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_) => guard::ListKind::Blocklist,
+    }
+}
+
+/// Whether an item the target holds as `item` stands for `found` (`values`: the forms the
+/// targets take for it): a Deep Security item may be a network holding the address.
+pub fn holds(
+    parameters: &Parameters,
+    item: &str,
+    found: &indicator::Indicator,
+    values: &[String],
+) -> bool {
+    match parameters {
+        Parameters::IpList(_) => deep_security::mapping::covers(item, found),
+        Parameters::Blocklist(_)
+        | Parameters::Exceptions(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_) => values.iter().any(|v| v == item),
+    }
+}
+
+/// The Vision One list a single value can be looked up in live (`iocsync why --live`), or why
+/// the action has none.
+pub fn live_list(parameters: &Parameters) -> Result<vision_one::Kind, &'static str> {
+    match parameters {
+        Parameters::Blocklist(_) => Ok(vision_one::Kind::Suspicious),
+        Parameters::Exceptions(_) => Ok(vision_one::Kind::Exceptions),
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => {
+            Err("not read: only Vision One lists can be read back")
+        }
+    }
+}
+
+/// `iocsync adopt`: what of `workflow`'s list on `target` carries `marker` and no claim knows,
+/// as the workflow's claims (only lists that can be read back can be adopted).
+pub async fn adopt(
+    target: &Target,
+    workflow: &Workflow,
+    library: &dyn LibraryBackend,
+    marker: &Marker,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut crate::adopt::AdoptReport,
+) -> Result<Vec<LedgerEntry>, EngineError> {
+    Ok(match &workflow.parameters {
+        Parameters::Blocklist(_) => {
+            let client = VisionOneClient::new(&target.vision_one()?)?;
+            let list = vision_one::Kind::Suspicious;
+            vision_one::adopt::adopt(&client, list, workflow, library, marker, now, report).await?
+        }
+        Parameters::Exceptions(_) => {
+            let client = VisionOneClient::new(&target.vision_one()?)?;
+            let list = vision_one::Kind::Exceptions;
+            vision_one::adopt::adopt(&client, list, workflow, library, marker, now, report).await?
+        }
+        Parameters::IpList(params) => {
+            let client = DeepSecurityClient::new(&target.deep_security()?)?;
+            deep_security::adopt::adopt(&client, workflow, &params.list_name, marker, now, report)
+                .await?
+        }
+        Parameters::XdrBlock(_) | Parameters::Http(_) => {
+            return Err(EngineError::WrongProduct {
+                target: target.name.clone(),
+                product: target.product,
+                what: format!(
+                    "`iocsync adopt {}` (XDR v2 blocks and `http` targets have no list to read back)",
+                    workflow.name
+                ),
+            });
+        }
+    })
 }
 
 /// Whether `product` has a call that checks a target without changing anything on it.

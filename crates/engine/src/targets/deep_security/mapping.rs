@@ -44,6 +44,17 @@ pub fn ip_list_item(net: &IpNet) -> (Kind, String) {
     }
 }
 
+/// Whether list item `item` (an address or a network) holds `found`.
+pub fn covers(item: &str, found: &indicator::Indicator) -> bool {
+    let Ok(address) = found.value.parse::<std::net::IpAddr>() else {
+        return item == found.value;
+    };
+    match item.parse::<ipnet::IpNet>() {
+        Ok(net) => net.contains(&address),
+        Err(_) => item.parse::<std::net::IpAddr>().is_ok_and(|a| a == address),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Vision One suspicious-object and exception lists: mapping, apply, read-back, one-offs.
 
+pub mod adopt;
 pub mod apply;
 pub mod mapping;
 pub mod oneoff;
