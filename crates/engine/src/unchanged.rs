@@ -128,27 +128,9 @@ pub(crate) fn settle(
 
 /// The report of a skipped run: nothing planned, the count `unchanged: 1`.
 pub(crate) fn report(workflow: &Workflow, now: DateTime<Utc>) -> RunReport {
-    let plan = Plan {
-        workflow: workflow.name.clone(),
-        target: workflow.target.clone(),
-        action: workflow.parameters.action(),
-        ledger: workflow.ledger_key(),
-        space: workflow.space(),
-        at: now,
-        adds: Vec::new(),
-        updates: Vec::new(),
-        removals: Vec::new(),
-        joins: Vec::new(),
-        releases: Vec::new(),
-        restores: Vec::new(),
-        held: Vec::new(),
-        brake: None,
-        skips: Vec::new(),
-        deferred: 0,
-        parts: Vec::new(),
-        drops: Vec::new(),
-        notes: vec!["unchanged since the last complete run: nothing read, nothing sent".to_owned()],
-    };
+    let mut plan = Plan::empty(workflow, now);
+    plan.notes
+        .push("unchanged since the last complete run: nothing read, nothing sent".to_owned());
     let mut report = RunReport::new(plan, false);
     report.unchanged = 1;
     report

@@ -18,7 +18,6 @@ use store::{GuardDrop, IndicatorRecord, LedgerEntry};
 
 use crate::budget;
 use crate::claims::{self, Holders, Write};
-use crate::keys::WorkflowKeys;
 use crate::mapping::{self, Desired, ObjectAttributes};
 use crate::marker::Maker;
 use crate::targets;
@@ -30,27 +29,7 @@ pub use model::{Change, Plan, PlanInput, Remote, RemoteObject, Seen, Skip};
 
 /// Plans one run of `workflow`.
 pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
-    let mut plan = Plan {
-        workflow: workflow.name.clone(),
-        target: workflow.target.clone(),
-        action: workflow.parameters.action(),
-        ledger: workflow.ledger_key(),
-        space: workflow.space(),
-        at: input.now,
-        adds: Vec::new(),
-        updates: Vec::new(),
-        removals: Vec::new(),
-        joins: Vec::new(),
-        releases: Vec::new(),
-        restores: Vec::new(),
-        held: Vec::new(),
-        brake: None,
-        skips: Vec::new(),
-        deferred: 0,
-        parts: Vec::new(),
-        drops: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut plan = Plan::empty(workflow, input.now);
     let allowed = guarded(workflow, input, &mut plan);
     let describe = &mapping::Describer {
         marker: input.marker,

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use store::{GuardDrop, IndicatorRecord, LedgerEntry};
 
 use crate::claims::Found;
+use crate::keys::WorkflowKeys;
 use crate::mapping::ObjectAttributes;
 use crate::marker::{Maker, Marker};
 use crate::targets::deep_security::packing::PartWrite;
-use config::{Action, Capacity};
+use config::{Action, Capacity, Workflow};
 
 /// What a `--verify` or a look-up found on the target for a change (absent: not read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +112,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan of `workflow` at `at` with nothing in it yet.
+    pub fn empty(workflow: &Workflow, at: DateTime<Utc>) -> Plan {
+        Plan {
+            workflow: workflow.name.clone(),
+            target: workflow.target.clone(),
+            action: workflow.parameters.action(),
+            ledger: workflow.ledger_key(),
+            space: workflow.space(),
+            at,
+            adds: Vec::new(),
+            updates: Vec::new(),
+            removals: Vec::new(),
+            joins: Vec::new(),
+            releases: Vec::new(),
+            restores: Vec::new(),
+            held: Vec::new(),
+            brake: None,
+            skips: Vec::new(),
+            deferred: 0,
+            parts: Vec::new(),
+            drops: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// How many changes the plan sends (or records, for joins and releases).
     pub fn changes(&self) -> usize {
         self.adds.len()
