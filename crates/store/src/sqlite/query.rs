@@ -115,15 +115,7 @@ pub(super) fn scan(
 ) -> Result<u64> {
     let (sql, values) = member_query(collection, now, limit);
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params_from_iter(values))?;
-    let mut visited = 0;
-    while let Some(row) = rows.next()? {
-        visited += 1;
-        if visit(read_record(row)?).is_break() {
-            break;
-        }
-    }
-    Ok(visited)
+    visit_rows(&mut stmt, values, visit)
 }
 
 pub(super) fn scan_kind(
@@ -141,6 +133,16 @@ pub(super) fn scan_kind(
     // Cached: a plan asks once per kind and per run, always with the same text for a
     // collection's shape.
     let mut stmt = conn.prepare_cached(&sql)?;
+    visit_rows(&mut stmt, values, visit)
+}
+
+/// Runs `stmt` with `values` and hands each indicator to `visit` until it breaks; returns how
+/// many were visited.
+fn visit_rows(
+    stmt: &mut rusqlite::Statement<'_>,
+    values: Vec<Value>,
+    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+) -> Result<u64> {
     let mut rows = stmt.query(params_from_iter(values))?;
     let mut visited = 0;
     while let Some(row) = rows.next()? {
