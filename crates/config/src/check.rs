@@ -16,7 +16,10 @@ use serde::Serialize;
 use store::Library;
 use trendmicro::http_template::Template;
 
-use crate::{Config, ConfigError, Product};
+use crate::targets::Settings;
+use crate::targets::http::HttpTarget;
+use crate::targets::reach::resolve_key;
+use crate::{Config, ConfigError};
 
 /// One thing wrong with the file, at a key path (empty for the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,37 +131,19 @@ fn secret_problems(config: &Config) -> Vec<Problem> {
                 reason_of(error),
             ));
         }
-        if target.product == Product::Http {
-            let Ok(template) = target.http_template() else {
-                continue;
-            };
-            for (name, value) in &template.headers {
-                let resolved = trendmicro::secret::expand(value).map_err(|e| e.to_string());
-                if let Err(reason) = resolved {
-                    problems.push(Problem::new(format!("targets[{i}].headers.{name}"), reason));
-                }
-            }
-            let templates = [
-                ("payload", Some(&template.payload)),
-                ("remove_payload", template.remove_payload.as_ref()),
-            ];
-            for (key, template) in templates {
-                if let Some(Err(error)) = template.map(|t| Template::parse(t)) {
-                    problems.push(Problem::new(
-                        format!("targets[{i}].{key}"),
-                        error.to_string(),
-                    ));
-                }
-            }
-            continue;
+        if let Settings::Http(http) = &target.settings {
+            problems.extend(template_problems(i, http));
         }
         let key = format!("targets[{i}].api_key");
-        match target.resolve_key() {
-            Ok(secret) if secret.expose_secret().is_empty() => {
+        match target
+            .key_ref()
+            .map(|key_ref| resolve_key(&target.name, key_ref))
+        {
+            Some(Ok(secret)) if secret.expose_secret().is_empty() => {
                 problems.push(Problem::new(key, "the secret it names is empty"));
             }
-            Ok(_) => {}
-            Err(error) => problems.push(Problem::new(key, reason_of(error))),
+            Some(Err(error)) => problems.push(Problem::new(key, reason_of(error))),
+            Some(Ok(_)) | None => {}
         }
     }
     let trigger_secrets = config.triggers.iter().map(|t| t.resolve_secret().map(drop));
@@ -169,6 +154,31 @@ fn secret_problems(config: &Config) -> Vec<Problem> {
             other => (String::new(), other.to_string()),
         };
         problems.push(Problem::new(key, message));
+    }
+    problems
+}
+
+/// An http target's credential headers must resolve and its templates parse.
+fn template_problems(i: usize, http: &HttpTarget) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let template = &http.template;
+    for (name, value) in &template.headers {
+        let resolved = trendmicro::secret::expand(value).map_err(|e| e.to_string());
+        if let Err(reason) = resolved {
+            problems.push(Problem::new(format!("targets[{i}].headers.{name}"), reason));
+        }
+    }
+    let templates = [
+        ("payload", Some(&template.payload)),
+        ("remove_payload", template.remove_payload.as_ref()),
+    ];
+    for (key, template) in templates {
+        if let Some(Err(error)) = template.map(|t| Template::parse(t)) {
+            problems.push(Problem::new(
+                format!("targets[{i}].{key}"),
+                error.to_string(),
+            ));
+        }
     }
     problems
 }

@@ -6,7 +6,7 @@
 //! [`Config::from_toml`], [`Config::load`]) parses (serde, `deny_unknown_fields`) and validates
 //! without I/O, returning every error with its key path (`workflows[2].parameters.expiry: ...`)
 //! — each entry is read on its own, so one mistake hides nothing after it; secrets are
-//! resolved only when a client is built ([`Target::resolve_key`]), so `iocsync plan` needs no
+//! resolved only when a client is built (each product's `config`), so `iocsync plan` needs no
 //! credentials. Secrets are never written inline: `api_key` must be `env:NAME` or `file:PATH`
 //! ([`mod@reference`]). How targets are reached (URL keys without secrets, plain http only to
 //! loopback, the proxy password) is [`transport`].
@@ -38,20 +38,21 @@ pub mod workflows;
 pub use error::{ConfigError, ConfigErrors};
 pub use feeds::{Feed, FeedAuth, FeedFormat, Location, MispFilters};
 pub use listener::ListenerLimits;
-pub use parameters::{
-    BlocklistParams, ExceptionParams, ExpirySetting, HttpParams, IpListParams, Parameters,
-    RiskSetting, UrlScheme, XdrParams,
-};
+pub use parameters::UrlScheme;
 pub use schedule::Schedule;
 pub use serve::ServeSettings;
-pub use targets::{
-    Capacity, DEFAULT_RESERVE_PER_TYPE, Product, Target, V1_CAPACITY_PER_TYPE,
-    V1_EXCEPTION_CAPACITY, WhenFull,
+pub use targets::deep_security::{DeepSecurityTarget, IpListParams};
+pub use targets::http::{HttpParams, HttpTarget};
+pub use targets::vision_one::{
+    BlocklistParams, Capacity, DEFAULT_RESERVE_PER_TYPE, ExceptionParams, ExpirySetting,
+    RiskSetting, V1_CAPACITY_PER_TYPE, V1_EXCEPTION_CAPACITY, VisionOneTarget, WhenFull,
 };
+pub use targets::xdr_v2::{XdrParams, XdrV2Target};
+pub use targets::{Action, Parameters, Product, Settings, Target};
 pub use template::{ValueTemplate, is_field_name};
 pub use triggers::{MAX_BODY, SIGNATURE_HEADER, TIMESTAMP_HEADER, Trigger, TriggerAuth};
 pub use workflows::{
-    Action, After, Brake, DEFAULT_BRAKE, DEFAULT_VERIFY_EVERY, DESCRIPTION_FIELDS, HANDFUL,
+    After, Brake, DEFAULT_BRAKE, DEFAULT_VERIFY_EVERY, DESCRIPTION_FIELDS, HANDFUL,
     MANUAL_CLAIMANT, TRIGGER_CLAIMANT_PREFIX, Workflow, valid_workflow_name,
 };
 

@@ -224,7 +224,11 @@ fn removal_templates_belong_to_http_targets_and_need_a_payload() {
     };
     let config =
         http("remove_url = \"http://127.0.0.1:9/del\"\nremove_payload = '[\"$value\"]'").unwrap();
-    let template = config.target("hook").unwrap().http_template().unwrap();
+    let target = config.target("hook").unwrap();
+    let crate::Settings::Http(settings) = &target.settings else {
+        panic!("an http target reads as {:?}", target.product());
+    };
+    let template = settings.config(target);
     assert_eq!(template.remove_url.unwrap().path(), "/del");
     assert_eq!(template.remove_payload.as_deref(), Some("[\"$value\"]"));
     let error = http("remove_method = \"DELETE\"").unwrap_err().to_string();

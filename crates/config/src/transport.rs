@@ -17,7 +17,8 @@ use url::{Host, Url};
 
 use crate::error::{ConfigError, invalid};
 use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
-use crate::targets::{Product, Target};
+use crate::targets::Target;
+use crate::targets::reach::Endpoint;
 
 /// Why a URL key may not hold a secret reference.
 const URL_REFERENCE: &str = "secret references (`${env:…}`, `${file:…}`, `env:`, `file:`) are \
@@ -31,9 +32,7 @@ const URL_PASSWORD: &str = "a password in a URL is a secret written in the confi
 
 /// The transport keys of one `[[targets]]` entry, as written.
 pub(crate) struct TransportKeys<'a> {
-    pub(crate) product: Product,
-    pub(crate) base_url: Option<&'a str>,
-    pub(crate) remove_url: Option<&'a str>,
+    pub(crate) endpoint: &'a Endpoint<'a>,
     pub(crate) proxy: Option<&'a str>,
     pub(crate) proxy_password: Option<&'a str>,
     pub(crate) allow_plain_http: bool,
@@ -43,8 +42,8 @@ pub(crate) struct TransportKeys<'a> {
 /// left to the checks that parse it (which name it the same way).
 pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<ConfigError>) {
     let url_keys = [
-        ("base_url", keys.base_url),
-        ("remove_url", keys.remove_url),
+        ("base_url", keys.endpoint.base_url),
+        ("remove_url", keys.endpoint.remove_url),
         ("proxy", keys.proxy),
     ];
     let mut referenced = Vec::new();
@@ -57,11 +56,15 @@ pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<Confi
     let endpoints = [
         (
             "base_url",
-            keys.base_url.and_then(|text| endpoint(keys.product, text)),
+            keys.endpoint
+                .base_url
+                .and_then(|text| parse(keys.endpoint.bare_host, text)),
         ),
         (
             "remove_url",
-            keys.remove_url.and_then(|text| Url::parse(text).ok()),
+            keys.endpoint
+                .remove_url
+                .and_then(|text| Url::parse(text).ok()),
         ),
     ];
     for (key, url) in endpoints {
@@ -71,7 +74,10 @@ pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<Confi
         if url.password().is_some() {
             errors.push(invalid(format!("{path}.{key}"), URL_PASSWORD));
         } else if url.scheme() == "http" && !keys.allow_plain_http && !is_loopback(&url) {
-            errors.push(invalid(format!("{path}.{key}"), cleartext(keys.product)));
+            errors.push(invalid(
+                format!("{path}.{key}"),
+                cleartext(keys.endpoint.credentials),
+            ));
         }
     }
     if let Err(error) = check_proxy_password(path, keys.proxy, keys.proxy_password) {
@@ -80,18 +86,15 @@ pub(crate) fn check(path: &str, keys: &TransportKeys<'_>, errors: &mut Vec<Confi
 }
 
 /// The URL requests go to: Deep Security's `base_url` may be a bare host (https is implied).
-fn endpoint(product: Product, text: &str) -> Option<Url> {
-    match product {
-        Product::DeepSecurity => trendmicro::deep_security::config::normalize_instance(text).ok(),
-        _ => Url::parse(text).ok(),
+fn parse(bare_host: bool, text: &str) -> Option<Url> {
+    if bare_host {
+        trendmicro::deep_security::config::normalize_instance(text).ok()
+    } else {
+        Url::parse(text).ok()
     }
 }
 
-fn cleartext(product: Product) -> String {
-    let what = match product {
-        Product::Http => "the target's headers (its credentials)",
-        _ => "the API key",
-    };
+fn cleartext(what: &str) -> String {
     format!(
         "plain http:// to a non-loopback host sends {what} in clear text; use https:// or set \
          allow_plain_http = true"

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::error::{ConfigError, invalid};
 use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
 use crate::schedule::positive_duration;
-use crate::targets::Target;
+use crate::targets::Action;
+use crate::targets::{Settings, Target};
 use crate::template::{ValueTemplate, is_field_name};
-use crate::workflows::Action;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,22 +117,21 @@ pub(crate) fn validate_trigger(
         ));
     }
     let target = targets.iter().find(|t| t.name == raw.target);
-    if !matches!(
-        raw.action,
-        Action::Blocklist | Action::XdrBlock | Action::Http
-    ) {
+    if !raw.action.triggered() {
         found.push(invalid(
             key("action"),
             "expected \"blocklist\", \"xdr-block\" or \"http\"",
         ));
     } else if let Some(target) = target
-        && target.product != raw.action.product()
+        && target.product() != raw.action.product()
     {
         found.push(invalid(
             key("action"),
             format!(
                 "action {:?} does not apply to target `{}` ({:?})",
-                raw.action, target.name, target.product
+                raw.action,
+                target.name,
+                target.product()
             ),
         ));
     }
@@ -157,20 +156,18 @@ pub(crate) fn validate_trigger(
             .map_err(|error| found.push(error))
             .ok()
     });
-    if let Some(target) = target
+    if let Some(Target {
+        name,
+        settings: Settings::Http(http),
+        ..
+    }) = target
         && ttl.is_some()
         && raw.action == Action::Http
-        && target
-            .template
-            .as_ref()
-            .is_none_or(|template| template.remove_payload.is_none())
+        && !http.can_remove()
     {
         found.push(invalid(
             key("ttl"),
-            format!(
-                "target `{}` has no `remove_payload`, so a block cannot be lifted",
-                target.name
-            ),
+            format!("target `{name}` has no `remove_payload`, so a block cannot be lifted"),
         ));
     }
     if raw.product_id.is_some() && raw.action != Action::XdrBlock {

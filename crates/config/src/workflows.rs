@@ -6,12 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{ConfigError, invalid};
-use crate::parameters::{
-    HttpParams, Parameters, Reader, blocklist_params, exception_params, ip_list_params,
-    objects_per_run, xdr_params,
-};
+use crate::parameters::Reader;
 use crate::schedule::{Schedule, parse_schedule, positive_duration};
-use crate::targets::{Product, Target};
+use crate::targets::{Action, Parameters, Target};
 use crate::template::ValueTemplate;
 
 /// The claimant name of one-off blocks (`iocsync block`) in the ledger: no workflow may have it.
@@ -38,34 +35,6 @@ pub const DESCRIPTION_FIELDS: &[&str] = &[
     "sources",
     "description",
 ];
-
-/// What a workflow does on its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Vision One suspicious-object list ("Add to Blocklist").
-    Blocklist,
-    /// Vision One exception list.
-    Exceptions,
-    /// Deep Security / Workload Security IP lists ("Export Indicators").
-    IpList,
-    /// XDR v2 block (one value at a time; removal is restore-block).
-    XdrBlock,
-    /// One templated `http` call per new or changed value.
-    Http,
-}
-
-impl Action {
-    /// The product whose targets take this action.
-    pub fn product(self) -> Product {
-        match self {
-            Action::Blocklist | Action::Exceptions => Product::VisionOne,
-            Action::IpList => Product::DeepSecurity,
-            Action::XdrBlock => Product::XdrV2,
-            Action::Http => Product::Http,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,11 +231,13 @@ pub(crate) fn validate_workflow(
             key("target"),
             format!("no target `{}`", raw.target),
         )),
-        Some(target) if target.product != raw.action.product() => found.push(invalid(
+        Some(target) if target.product() != raw.action.product() => found.push(invalid(
             key("action"),
             format!(
                 "action {:?} does not apply to target `{}` ({:?})",
-                raw.action, target.name, target.product
+                raw.action,
+                target.name,
+                target.product()
             ),
         )),
         Some(_) => {}
@@ -277,15 +248,7 @@ pub(crate) fn validate_workflow(
         found.push(invalid(key("collection"), "must not be empty"));
     }
     let mut reader = Reader::new(key("parameters"), &raw.parameters);
-    let parameters = match raw.action {
-        Action::Blocklist => Parameters::Blocklist(blocklist_params(&mut reader)),
-        Action::Exceptions => Parameters::Exceptions(exception_params(&mut reader)),
-        Action::IpList => Parameters::IpList(ip_list_params(&mut reader, &raw.name)),
-        Action::XdrBlock => Parameters::XdrBlock(xdr_params(&mut reader)),
-        Action::Http => Parameters::Http(HttpParams {
-            objects_per_run: objects_per_run(&mut reader),
-        }),
-    };
+    let parameters = Parameters::read(raw.action, &mut reader, &raw.name);
     found.extend(reader.finish());
     let (schedule, after) = workflow_timing(&path, raw.schedule, raw.after, feeds, &mut found);
     let max_removals = parse_brake(&key("max_removals"), raw.max_removals)

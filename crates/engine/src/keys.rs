@@ -5,6 +5,8 @@
 
 use config::Workflow;
 
+pub use crate::targets::List;
+
 /// The ledger key of a workflow's claims: `<target>/<workflow>`.
 pub fn workflow_ledger(target: &str, workflow: &str) -> String {
     format!("{target}/{workflow}")
@@ -87,30 +89,9 @@ impl WorkflowKeys for Workflow {
     }
 }
 
-/// A list on a target that objects live in; every claim on one object shares its space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum List<'a> {
-    /// Vision One's suspicious-object list.
-    Suspicious,
-    /// Vision One's exception list.
-    Exceptions,
-    /// XDR v2 blocks.
-    XdrBlocks,
-    /// What an HTTP template target was sent.
-    Http,
-    /// A Deep Security IP-list family `<name>_0`, `<name>_1`, ...
-    IpList(&'a str),
-}
-
-/// The space of `list` on `target`: `<target>#<list>`.
+/// The space of `list` on `target`: `<target>#<list>` ([`List::name`]).
 pub fn space(target: &str, list: List<'_>) -> String {
-    match list {
-        List::Suspicious => format!("{target}#suspicious"),
-        List::Exceptions => format!("{target}#exceptions"),
-        List::XdrBlocks => format!("{target}#xdr-blocks"),
-        List::Http => format!("{target}#http"),
-        List::IpList(name) => format!("{target}#ip-list:{name}"),
-    }
+    format!("{target}#{}", list.name())
 }
 
 /// The lease a writing run of `workflow` holds: `workflow:<name>`.

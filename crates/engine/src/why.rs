@@ -325,13 +325,12 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
     let Some(key) = crate::targets::vision_one::mapping::v1_key(found.kind) else {
         return "not read: Vision One takes no such kind".to_owned();
     };
-    let client = match target
-        .vision_one()
-        .map(|c| trendmicro::vision_one::VisionOneClient::new(&c))
-    {
-        Ok(Ok(client)) => client,
-        Ok(Err(error)) => return format!("cannot read: {error}"),
+    let connection = match crate::targets::Connection::open(target, workflow) {
+        Ok(connection) => connection,
         Err(error) => return format!("cannot read: {error}"),
+    };
+    let Some(client) = connection.vision_one() else {
+        return "not read: only Vision One lists can be read back".to_owned();
     };
     let values = target_values(found);
     let terms = values.iter().map(|v| (key, v.as_str()));

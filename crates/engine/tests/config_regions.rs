@@ -32,13 +32,7 @@ fn refusal(target: &str) -> (String, String) {
 fn a_workload_security_region_gives_its_host() {
     let key = key_file();
     let config = config("product = \"deep-security\"\nregion = \"ae-1\"", key.path()).unwrap();
-    let (base, header) = config
-        .target("ws")
-        .unwrap()
-        .deep_security()
-        .unwrap()
-        .validate()
-        .unwrap();
+    let (base, header) = deep_security(&config).validate().unwrap();
     assert_eq!(
         base.as_str(),
         "https://workload.ae-1.cloudone.trendmicro.com/api"
@@ -84,9 +78,18 @@ fn exactly_one_of_region_and_base_url() {
         key.path(),
     )
     .unwrap();
-    let ds = config.target("ws").unwrap().deep_security().unwrap();
+    let ds = deep_security(&config);
     assert_eq!(
         ds.validate().unwrap().0.as_str(),
         "https://dsm.corp:4119/api"
     );
+}
+
+/// The client settings of target `ws`, a deep-security one.
+fn deep_security(config: &Config) -> trendmicro::deep_security::DeepSecurityConfig {
+    let target = config.target("ws").unwrap();
+    let config::Settings::DeepSecurity(settings) = &target.settings else {
+        panic!("`ws` reads as {}", target.product());
+    };
+    settings.config(target).unwrap()
 }

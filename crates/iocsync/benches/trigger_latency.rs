@@ -96,10 +96,11 @@ fn main() {
             .toml();
         let config = config::Config::from_toml(&text).expect("the bench config is valid");
         // The direct calls use the very client settings the trigger uses.
-        let direct_config = config
-            .target("v1")
-            .and_then(|target| target.vision_one())
-            .expect("the v1 target's settings");
+        let target = config.target("v1").expect("the v1 target");
+        let config::Settings::VisionOne(settings) = &target.settings else {
+            panic!("the v1 target is a vision-one target");
+        };
+        let direct_config = settings.config(target).expect("the v1 target's settings");
         let triggers = triggers::Triggers::new(Arc::new(config), &mut Registry::default())
             .expect("the triggers start");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

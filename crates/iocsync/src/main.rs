@@ -1,20 +1,31 @@
 //! The `iocsync` binary's entry point: parses the command line, runs it through the
-//! [`iocsync::cli`] library, prints a failure and maps the outcome to a documented exit code.
+//! [`iocsync::cli`] library, prints a failure and maps how the command ended to its exit code,
+//! here and nowhere else ([`code`]).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use iocsync::cli;
+use iocsync::cli::{self, Exit};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let daemon = matches!(cli.command, cli::Command::Serve(_));
     cli::init_logging(&cli.global, daemon);
-    match cli::dispatch(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            cli::error_code(&err)
-        }
+    let exit = cli::dispatch(cli).unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        Exit::of_error(&err)
+    });
+    ExitCode::from(code(exit))
+}
+
+/// The documented exit codes (README, "Exit codes"). 2 is clap's for a bad command line, 130
+/// the daemon's on a second interrupt.
+fn code(exit: Exit) -> u8 {
+    match exit {
+        Exit::Success => 0,
+        Exit::Failure => 1,
+        Exit::Partial => 3,
+        Exit::Held => 4,
+        Exit::Busy => 5,
     }
 }

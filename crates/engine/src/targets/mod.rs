@@ -24,7 +24,7 @@ use trendmicro::vision_one::VisionOneClient;
 use trendmicro::xdr_v2::{ValueType, XdrV2Client};
 
 use crate::error::EngineError;
-use crate::keys::{List, WorkflowKeys};
+use crate::keys::WorkflowKeys;
 use crate::mapping::{self, Desired};
 use crate::marker::Marker;
 use crate::oneoff::{Claimer, Item, Request, Step};
@@ -33,7 +33,7 @@ use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
 use config::{
     BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
-    Target, Workflow, XdrParams,
+    Settings, Target, Workflow, XdrParams,
 };
 
 /// A workflow's target, connected: the product's client with the workflow's parameters, one
@@ -57,23 +57,32 @@ pub enum ReadBack {
 }
 
 impl<'w> Connection<'w> {
-    /// Builds the client of `workflow`'s `target` (resolving its credentials).
+    /// Builds the client of `workflow`'s `target` (resolving its credentials). Config pairs
+    /// every action with its product's targets (`workflows[i].action` is refused otherwise),
+    /// so the last arm answers only a config built around that check.
     pub fn open(target: &Target, workflow: &'w Workflow) -> Result<Connection<'w>, EngineError> {
-        Ok(match &workflow.parameters {
-            Parameters::Blocklist(params) => {
-                Connection::Blocklist(vision_one::Lists::open(target)?, params)
+        Ok(match (&target.settings, &workflow.parameters) {
+            (Settings::VisionOne(v1), Parameters::Blocklist(params)) => {
+                Connection::Blocklist(vision_one::Lists::open(target, v1)?, params)
             }
-            Parameters::Exceptions(params) => {
-                Connection::Exceptions(vision_one::Lists::open(target)?, params)
+            (Settings::VisionOne(v1), Parameters::Exceptions(params)) => {
+                Connection::Exceptions(vision_one::Lists::open(target, v1)?, params)
             }
-            Parameters::IpList(params) => {
-                Connection::IpList(DeepSecurityClient::new(&target.deep_security()?)?, params)
+            (Settings::DeepSecurity(ds), Parameters::IpList(params)) => {
+                Connection::IpList(DeepSecurityClient::new(&ds.config(target)?)?, params)
             }
-            Parameters::XdrBlock(params) => {
-                Connection::XdrBlock(XdrV2Client::new(&target.xdr_v2()?)?, params)
+            (Settings::XdrV2(xdr), Parameters::XdrBlock(params)) => {
+                Connection::XdrBlock(XdrV2Client::new(&xdr.config(target)?)?, params)
             }
-            Parameters::Http(params) => {
-                Connection::Http(HttpTemplateClient::new(&target.http_template()?)?, params)
+            (Settings::Http(http), Parameters::Http(params)) => {
+                Connection::Http(HttpTemplateClient::new(&http.config(target))?, params)
+            }
+            (_, parameters) => {
+                return Err(EngineError::WrongProduct {
+                    target: target.name.clone(),
+                    product: target.product(),
+                    what: format!("action {:?}", parameters.action()),
+                });
             }
         })
     }
@@ -166,11 +175,11 @@ impl<'w> Connection<'w> {
     ) -> Result<(), EngineError> {
         match self {
             Connection::Blocklist(lists, _) => {
-                let destination = lists.destination(vision_one::Kind::Suspicious, target);
+                let destination = lists.destination(vision_one::Kind::Suspicious);
                 vision_one::apply::vision_one(&destination, plan, library, progress, report).await
             }
             Connection::Exceptions(lists, _) => {
-                let destination = lists.destination(vision_one::Kind::Exceptions, target);
+                let destination = lists.destination(vision_one::Kind::Exceptions);
                 vision_one::apply::vision_one(&destination, plan, library, progress, report).await
             }
             Connection::IpList(client, _) => {
@@ -192,6 +201,16 @@ impl<'w> Connection<'w> {
         }
     }
 
+    /// The Vision One client of a Vision One list (what `iocsync why --live` reads).
+    pub fn vision_one(&self) -> Option<&VisionOneClient> {
+        match self {
+            Connection::Blocklist(lists, _) | Connection::Exceptions(lists, _) => {
+                Some(&lists.client)
+            }
+            Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
+        }
+    }
+
     /// How many steps the progress bar counts: parts on Deep Security, changes elsewhere.
     pub fn steps(&self, plan: &Plan) -> usize {
         match self {
@@ -206,9 +225,12 @@ impl<'w> Connection<'w> {
 
 /// The room of a workflow's list (Vision One lists only).
 pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
+    let Settings::VisionOne(v1) = &target.settings else {
+        return None;
+    };
     match parameters {
-        Parameters::Blocklist(_) => Some(target.suspicious_capacity()),
-        Parameters::Exceptions(_) => Some(target.exception_capacity()),
+        Parameters::Blocklist(_) => Some(v1.suspicious_capacity()),
+        Parameters::Exceptions(_) => Some(v1.exception_capacity()),
         Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => None,
     }
 }
@@ -222,6 +244,36 @@ pub fn key_of(parameters: &Parameters, kind: Kind) -> Option<String> {
         Parameters::Http(_) => Some(kind.as_str().to_owned()),
         Parameters::Blocklist(_) | Parameters::Exceptions(_) | Parameters::IpList(_) => {
             v1_key(kind).map(str::to_owned)
+        }
+    }
+}
+
+/// A list on a target that objects live in; every claim on one object shares its space
+/// ([`crate::keys::space`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List<'a> {
+    /// Vision One's suspicious-object list.
+    Suspicious,
+    /// Vision One's exception list.
+    Exceptions,
+    /// XDR v2 blocks.
+    XdrBlocks,
+    /// What an HTTP template target was sent.
+    Http,
+    /// A Deep Security IP-list family `<name>_0`, `<name>_1`, ...
+    IpList(&'a str),
+}
+
+impl List<'_> {
+    /// Its name in a space key (the part after `#`); kept as first written, so existing
+    /// libraries read the same.
+    pub fn name(&self) -> String {
+        match self {
+            List::Suspicious => "suspicious".to_owned(),
+            List::Exceptions => "exceptions".to_owned(),
+            List::XdrBlocks => "xdr-blocks".to_owned(),
+            List::Http => "http".to_owned(),
+            List::IpList(name) => format!("ip-list:{name}"),
         }
     }
 }
@@ -249,17 +301,19 @@ impl Sender {
 
     /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR blocks.
     pub fn new(target: &Target, product_id: &str) -> Result<Sender, EngineError> {
-        Ok(match target.product {
-            Product::VisionOne => Sender::VisionOne(VisionOneClient::new(&target.vision_one()?)?),
-            Product::XdrV2 => Sender::XdrV2 {
-                client: XdrV2Client::new(&target.xdr_v2()?)?,
+        Ok(match &target.settings {
+            Settings::VisionOne(v1) => {
+                Sender::VisionOne(VisionOneClient::new(&v1.config(target)?)?)
+            }
+            Settings::XdrV2(xdr) => Sender::XdrV2 {
+                client: XdrV2Client::new(&xdr.config(target)?)?,
                 product_id: product_id.to_owned(),
             },
-            Product::Http => Sender::Http(HttpTemplateClient::new(&target.http_template()?)?),
-            Product::DeepSecurity => {
+            Settings::Http(http) => Sender::Http(HttpTemplateClient::new(&http.config(target))?),
+            Settings::DeepSecurity(_) => {
                 return Err(EngineError::WrongProduct {
                     target: target.name.clone(),
-                    product: target.product,
+                    product: target.product(),
                     what: "a one-off block (Deep Security takes whole IP lists: use an ip-list workflow)"
                         .to_owned(),
                 });
@@ -269,9 +323,9 @@ impl Sender {
 
     /// The room of the list one-off blocks go to (only Vision One lists have a capacity).
     pub fn capacity(&self, target: &Target) -> Option<Capacity> {
-        match self {
-            Sender::VisionOne(_) => Some(target.suspicious_capacity()),
-            Sender::XdrV2 { .. } | Sender::Http(_) => None,
+        match (self, &target.settings) {
+            (Sender::VisionOne(_), Settings::VisionOne(v1)) => Some(v1.suspicious_capacity()),
+            _ => None,
         }
     }
 
@@ -514,26 +568,25 @@ pub async fn adopt(
     now: chrono::DateTime<chrono::Utc>,
     report: &mut crate::adopt::AdoptReport,
 ) -> Result<Vec<LedgerEntry>, EngineError> {
-    Ok(match &workflow.parameters {
-        Parameters::Blocklist(_) => {
-            let client = VisionOneClient::new(&target.vision_one()?)?;
+    Ok(match Connection::open(target, workflow)? {
+        Connection::Blocklist(lists, _) => {
             let list = vision_one::Kind::Suspicious;
-            vision_one::adopt::adopt(&client, list, workflow, library, marker, now, report).await?
+            vision_one::adopt::adopt(&lists.client, list, workflow, library, marker, now, report)
+                .await?
         }
-        Parameters::Exceptions(_) => {
-            let client = VisionOneClient::new(&target.vision_one()?)?;
+        Connection::Exceptions(lists, _) => {
             let list = vision_one::Kind::Exceptions;
-            vision_one::adopt::adopt(&client, list, workflow, library, marker, now, report).await?
+            vision_one::adopt::adopt(&lists.client, list, workflow, library, marker, now, report)
+                .await?
         }
-        Parameters::IpList(params) => {
-            let client = DeepSecurityClient::new(&target.deep_security()?)?;
+        Connection::IpList(client, params) => {
             deep_security::adopt::adopt(&client, workflow, &params.list_name, marker, now, report)
                 .await?
         }
-        Parameters::XdrBlock(_) | Parameters::Http(_) => {
+        Connection::XdrBlock(..) | Connection::Http(..) => {
             return Err(EngineError::WrongProduct {
                 target: target.name.clone(),
-                product: target.product,
+                product: target.product(),
                 what: format!(
                     "`iocsync adopt {}` (XDR v2 blocks and `http` targets have no list to read back)",
                     workflow.name
@@ -554,15 +607,17 @@ pub fn probeable(product: Product) -> bool {
 /// Checks that `target` answers, accepts its key and lets it read its lists, with the cheapest
 /// call that changes nothing (`iocsync check` and the daemon's health probe).
 pub async fn check(target: &Target) -> Result<(), EngineError> {
-    match target.product {
-        Product::VisionOne => VisionOneClient::new(&target.vision_one()?)?.check().await?,
-        Product::DeepSecurity => {
-            DeepSecurityClient::new(&target.deep_security()?)?
+    match &target.settings {
+        Settings::VisionOne(v1) => VisionOneClient::new(&v1.config(target)?)?.check().await?,
+        Settings::DeepSecurity(ds) => {
+            DeepSecurityClient::new(&ds.config(target)?)?
                 .check()
                 .await?;
         }
-        Product::XdrV2 => xdr_v2::check::read(&XdrV2Client::new(&target.xdr_v2()?)?).await?,
-        Product::Http => return Err(EngineError::NoCheck(target.name.clone())),
+        Settings::XdrV2(xdr) => {
+            xdr_v2::check::read(&XdrV2Client::new(&xdr.config(target)?)?).await?
+        }
+        Settings::Http(_) => return Err(EngineError::NoCheck(target.name.clone())),
     }
     Ok(())
 }
@@ -570,28 +625,22 @@ pub async fn check(target: &Target) -> Result<(), EngineError> {
 /// `iocsync check --write`: each write permission of `target`, proved by a harmless write
 /// undone at once.
 pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
-    match target.product {
-        Product::VisionOne => match vision_one_client(target) {
+    let unbuilt =
+        |error: EngineError| vec![check::WriteCheck::of("client", Err(error.to_string()))];
+    match &target.settings {
+        Settings::VisionOne(v1) => match client(v1.config(target), VisionOneClient::new) {
             Ok(client) => vision_one::check::writes(&client).await,
-            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+            Err(error) => unbuilt(error),
         },
-        Product::DeepSecurity => match target
-            .deep_security()
-            .map_err(EngineError::from)
-            .and_then(|c| Ok(DeepSecurityClient::new(&c)?))
-        {
+        Settings::DeepSecurity(ds) => match client(ds.config(target), DeepSecurityClient::new) {
             Ok(client) => deep_security::check::writes(&client).await,
-            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+            Err(error) => unbuilt(error),
         },
-        Product::XdrV2 => match target
-            .xdr_v2()
-            .map_err(EngineError::from)
-            .and_then(|c| Ok(XdrV2Client::new(&c)?))
-        {
+        Settings::XdrV2(xdr) => match client(xdr.config(target), XdrV2Client::new) {
             Ok(client) => xdr_v2::check::writes(&client).await,
-            Err(error) => vec![check::WriteCheck::of("client", Err(error.to_string()))],
+            Err(error) => unbuilt(error),
         },
-        Product::Http => vec![check::WriteCheck::of(
+        Settings::Http(_) => vec![check::WriteCheck::of(
             "http",
             Err(
                 "an http target has no harmless call to check; send a test alert instead"
@@ -601,6 +650,10 @@ pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
     }
 }
 
-fn vision_one_client(target: &Target) -> Result<VisionOneClient, EngineError> {
-    Ok(VisionOneClient::new(&target.vision_one()?)?)
+/// A client built from its settings, either failing as an engine error.
+fn client<C, S>(
+    settings: Result<S, config::ConfigError>,
+    build: impl FnOnce(&S) -> Result<C, trendmicro::Error>,
+) -> Result<C, EngineError> {
+    Ok(build(&settings?)?)
 }

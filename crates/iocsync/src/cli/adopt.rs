@@ -3,8 +3,8 @@
 //! that carry the library's marker and that nothing claims, and writes nothing to the target.
 //! The next `iocsync plan` shows what the run will then keep, rewrite and remove.
 
+use super::Exit;
 use crate::cli::out::{self, outln};
-use std::process::ExitCode;
 
 use chrono::Utc;
 
@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync adopt`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, mut library) = super::run::open(global, false)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -64,5 +64,5 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

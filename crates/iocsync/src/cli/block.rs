@@ -8,8 +8,8 @@
 //! `<target>/hook:<name>`) before their TTL, or when they have none.
 //! Exit code 3 when some values were refused (each is listed with its reason).
 
+use super::Exit;
 use crate::cli::out::{self, outln};
-use std::process::ExitCode;
 
 use super::GlobalArgs;
 use chrono::Utc;
@@ -39,7 +39,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync block` (or `unblock`).
-pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, library) = super::run::open(global, args.init_library)?;
     let library = std::sync::Mutex::new(library);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -92,5 +92,5 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<ExitCo
             eprintln!("halted: {halted}");
         }
     }
-    Ok(super::exit_code(report.status()))
+    Ok(Exit::of(report.status()))
 }

@@ -4,12 +4,12 @@
 //! at once on each list the target has (suspicious objects, exceptions, response tasks, IP
 //! lists), and each permission is reported on its own line.
 
+use super::Exit;
 use crate::cli::out::outln;
-use std::process::ExitCode;
 
 use config::{Product, Target};
 
-use super::{EXIT_FAILURE, GlobalArgs};
+use super::GlobalArgs;
 
 /// Arguments of `iocsync check`.
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync check`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let config = config::Config::load(&global.config_path())?;
     let target = config.target(&args.target)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -68,11 +68,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAILURE)
-    })
+    Ok(if ok { Exit::Success } else { Exit::Failure })
 }
 
 /// Whether `product` has a call that checks a target without changing anything on it.

@@ -7,10 +7,10 @@
 //! memory. Collections defined in the config file (`[[collections]]`) are listed and shown too;
 //! a config collection wins over a library one of the same name, as it does for `iocsync run`.
 
+use super::Exit;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -156,7 +156,7 @@ pub struct RemoveArgs {
 }
 
 /// Runs `iocsync collections`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args {
         Args::Add(args) => add(args, global),
         Args::List(args) => list(&args, global),
@@ -165,7 +165,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let collection = Collection {
         name: args.name,
         description: args.description,
@@ -193,7 +193,7 @@ fn add(args: AddArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             describe(&collection)
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The collections the config file defines, if there is a config file.
@@ -204,7 +204,7 @@ fn config_collections(global: &GlobalArgs) -> anyhow::Result<Vec<Collection>> {
     }
 }
 
-fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let mut collections = config_collections(global)?;
     for stored in args.library.open_existing(global)?.collections()? {
         if !collections.iter().any(|c| c.name == stored.name) {
@@ -229,7 +229,7 @@ fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     finish_output(written.and_then(|()| out.flush()))
 }
 
-fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let library = args.library.open_existing(global)?;
     let from_config = config_collections(global)?
         .into_iter()
@@ -272,7 +272,7 @@ fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn remove(args: &RemoveArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+fn remove(args: &RemoveArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if !args
         .library
         .open_existing(global)?
@@ -283,16 +283,16 @@ fn remove(args: &RemoveArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if !global.quiet {
         eprintln!("removed collection `{}`", args.name);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// A reader that closed the pipe (`| head`) is not an error; any other write failure is.
-fn finish_output(result: io::Result<()>) -> anyhow::Result<ExitCode> {
+fn finish_output(result: io::Result<()>) -> anyhow::Result<Exit> {
     match result {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
             Err(err).context("cannot write to standard output")
         }
-        _ => Ok(ExitCode::SUCCESS),
+        _ => Ok(Exit::Success),
     }
 }
 

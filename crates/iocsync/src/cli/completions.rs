@@ -2,7 +2,7 @@
 //! elvish, generated from the same clap definition the binary parses with, so it never lags
 //! behind the commands.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
@@ -27,9 +27,9 @@ pub struct Args {
 }
 
 /// Runs `iocsync completions`: the script goes to standard output.
-pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Exit> {
     let mut command = Cli::command();
     let name = command.get_name().to_owned();
     clap_complete::generate(args.shell, &mut command, name, &mut std::io::stdout());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,14 +1,14 @@
 //! `iocsync config check`: prints what [`config::check`] finds in the config file — every
 //! problem with its key path, without any network access — as text or JSON.
 
+use super::Exit;
 use crate::cli::out::{self, outln};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use ::config::check::{self, Problem};
 use serde::Serialize;
 
-use super::{EXIT_FAILURE, GlobalArgs};
+use super::GlobalArgs;
 
 const AFTER_HELP: &str = "\
 Checks, without network access:
@@ -60,7 +60,7 @@ struct Sections {
 }
 
 /// Runs `iocsync config ...`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let Args::Check(check_args) = args;
     let path = global.config_path();
     let checked = check::file(&path);
@@ -81,9 +81,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         print(&report, global.quiet);
     }
     Ok(if report.valid {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(EXIT_FAILURE)
+        Exit::Failure
     })
 }
 

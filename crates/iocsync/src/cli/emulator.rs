@@ -3,7 +3,7 @@
 //! until Ctrl-C or SIGTERM, then saves `--state` if given. Point iocsync targets at the
 //! printed base URLs to try everything without a tenant.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use super::GlobalArgs;
 
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync emulator`.
-pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Exit> {
     emulator::cli::run(&args.serve)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -2,17 +2,17 @@
 //! Each value is parsed like `iocsync parse` (refanged, canonicalised) and checked against the
 //! built-in rules plus whatever allowlists and warninglists the flags or `--config` name.
 
+use super::Exit;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use comfy_table::{ContentArrangement, Table, presets};
 use guard::{Guard, GuardConfig, ListKind, Verdict};
 use serde::{Deserialize, Serialize};
 
-use super::{EXIT_PARTIAL, GlobalArgs};
+use super::GlobalArgs;
 
 /// Arguments of `iocsync guard`.
 #[derive(Debug, clap::Subcommand)]
@@ -60,13 +60,13 @@ pub struct TestArgs {
 }
 
 /// Runs `iocsync guard`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args {
         Args::Test(args) => test(&args, global),
     }
 }
 
-fn test(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+fn test(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let config = settings(args, global)?;
     let guard = Guard::new(&config).context("cannot build the guard")?;
     if !global.quiet {
@@ -88,9 +88,9 @@ fn test(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let invalid = outcomes.iter().any(|o| o.verdict == "invalid");
     Ok(if invalid {
-        ExitCode::from(EXIT_PARTIAL)
+        Exit::Partial
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 

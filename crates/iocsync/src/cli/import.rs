@@ -7,10 +7,10 @@
 //! [`SHOWN_PROBLEMS`]; `--errors-file` keeps all), then the summary, and the exit code says
 //! how it went.
 
+use super::Exit;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -21,8 +21,8 @@ use ingest::import::{Input, Plan, Summary, TaxiiOptions};
 use ingest::{Problems, ReportError};
 use store::Class;
 
+use super::GlobalArgs;
 use super::collections::LibraryArgs;
-use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
 /// Problems printed on stderr before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 50;
@@ -209,7 +209,7 @@ fn taxii_auth() -> anyhow::Result<Auth> {
 }
 
 /// Runs `iocsync import`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let mut plan = plan(&args)?;
     if plan.needs_taxii() {
         plan.taxii.auth = taxii_auth()?;
@@ -235,13 +235,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&report.summary, report.failed, args.strict))
 }
 
-fn exit_code(summary: &Summary, failed: bool, strict: bool) -> ExitCode {
+fn exit_code(summary: &Summary, failed: bool, strict: bool) -> Exit {
     if failed || (strict && summary.invalid > 0) {
-        ExitCode::from(EXIT_FAILURE)
+        Exit::Failure
     } else if summary.invalid > 0 {
-        ExitCode::from(EXIT_PARTIAL)
+        Exit::Partial
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 

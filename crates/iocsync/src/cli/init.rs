@@ -2,10 +2,10 @@
 //! `examples/iocsync.toml`, embedded at build time, so the shipped example, `init` and
 //! `quickstart` can never drift apart. An existing file is kept unless `--force`.
 
+use super::Exit;
 use crate::cli::out::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 
@@ -33,7 +33,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync init`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let path = args.path.unwrap_or_else(|| global.config_path());
     write_config(&path, EXAMPLE_CONFIG, args.force)?;
     if !global.quiet {
@@ -43,7 +43,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Writes `text` to `path`, refusing to replace an existing file unless `force`. Without

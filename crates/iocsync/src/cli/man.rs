@@ -3,8 +3,8 @@
 //! of `iocsync` itself goes to standard output (`iocsync man | man -l -`); with it, one page
 //! per command is written: `iocsync.1`, `iocsync-run.1`, `iocsync-collections-add.1`, ...
 
+use super::Exit;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::CommandFactory;
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync man`.
-pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<Exit> {
     let command = Cli::command();
     match args.dir {
         None => {
@@ -35,7 +35,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {written} manual pages to {}", dir.display());
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Writes the page of `command` (named `name`) and of each of its subcommands; returns how many.

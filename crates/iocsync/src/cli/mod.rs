@@ -25,37 +25,45 @@ pub mod runs;
 pub mod serve;
 pub mod why;
 
-use std::process::ExitCode;
-
 use clap::{Args, Parser, Subcommand};
 
-/// The command failed.
-pub const EXIT_FAILURE: u8 = 1;
-/// The command finished, but some inputs were rejected (they are reported).
-pub const EXIT_PARTIAL: u8 = 3;
-/// The run finished, but the removal brake held its removals until a person releases them.
-pub const EXIT_HELD: u8 = 4;
-/// The workflow is already running in another process (nothing was done: not a failure; try
-/// again later).
-pub const EXIT_BUSY: u8 = 5;
-
-/// The exit code of a command that ended with `error`: 5 when its workflow was already
-/// running elsewhere, 1 for every other failure.
-pub fn error_code(error: &anyhow::Error) -> ExitCode {
-    match error.downcast_ref::<engine::EngineError>() {
-        Some(engine::EngineError::Busy(_)) => ExitCode::from(EXIT_BUSY),
-        _ => ExitCode::from(EXIT_FAILURE),
-    }
+/// How a command ended, as far as its caller needs to know. `main.rs` turns it, or the error a
+/// command ended with, into the process exit code (its `code()`, the one place the numbers
+/// live); the README's "Exit codes" table documents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked was done.
+    Success,
+    /// The command failed (also every error a command returns).
+    Failure,
+    /// The command finished, but some inputs were rejected (they are reported).
+    Partial,
+    /// The run finished, but the removal brake held its removals until a person releases them.
+    Held,
+    /// The workflow is already running in another process: nothing was done, which is not a
+    /// failure; try again later.
+    Busy,
 }
 
-/// The exit code of a command that recorded a run with `status`.
-pub fn exit_code(status: store::RunStatus) -> ExitCode {
-    use store::RunStatus;
-    match status {
-        RunStatus::Succeeded | RunStatus::Running => ExitCode::SUCCESS,
-        RunStatus::Partial => ExitCode::from(EXIT_PARTIAL),
-        RunStatus::Held => ExitCode::from(EXIT_HELD),
-        RunStatus::Failed | RunStatus::Interrupted => ExitCode::from(EXIT_FAILURE),
+impl Exit {
+    /// How a command that recorded a run with `status` ended.
+    pub fn of(status: store::RunStatus) -> Exit {
+        use store::RunStatus;
+        match status {
+            RunStatus::Succeeded | RunStatus::Running => Exit::Success,
+            RunStatus::Partial => Exit::Partial,
+            RunStatus::Held => Exit::Held,
+            RunStatus::Failed | RunStatus::Interrupted => Exit::Failure,
+        }
+    }
+
+    /// How a command that returned `error` ended: busy when its workflow was already running
+    /// elsewhere, failed otherwise.
+    pub fn of_error(error: &anyhow::Error) -> Exit {
+        match error.downcast_ref::<engine::EngineError>() {
+            Some(engine::EngineError::Busy(_)) => Exit::Busy,
+            _ => Exit::Failure,
+        }
     }
 }
 
@@ -193,7 +201,7 @@ pub fn color_enabled() -> bool {
 }
 
 /// Runs the chosen subcommand.
-pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     out::set_quiet(cli.global.quiet);
     match cli.command {
         Command::Parse(args) => parse::run(args, &cli.global),

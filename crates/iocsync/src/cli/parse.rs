@@ -4,18 +4,18 @@
 //! and reason and never stop the run; a summary goes to stderr, and the exit code is 3 when
 //! any line was invalid.
 
+use super::Exit;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use indicator::{Flag, Indicator, Kind, Scope};
 use serde::Serialize;
 
+use super::GlobalArgs;
 use super::out;
-use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
 
 /// Parse, refang, canonicalise and classify indicators, one per line or found in free text.
 ///
@@ -39,7 +39,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync parse`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let sources: Vec<Option<PathBuf>> = if args.files.is_empty() {
         vec![None]
     } else {
@@ -60,7 +60,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         match outcome {
             Ok(()) => {}
             Err(Failure::Output(err)) if err.kind() == io::ErrorKind::BrokenPipe => {
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Success);
             }
             Err(Failure::Output(err)) => return Err(err).context("cannot write the results"),
             Err(Failure::Input(err)) => {
@@ -70,16 +70,16 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     match sink.finish() {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
         other => other.context("cannot write the results")?,
     }
     if !global.quiet {
         eprintln!("{}", tally.summary(args.extract));
     }
     Ok(match (unreadable, tally.invalid) {
-        (true, _) => ExitCode::from(EXIT_FAILURE),
-        (false, 0) => ExitCode::SUCCESS,
-        (false, _) => ExitCode::from(EXIT_PARTIAL),
+        (true, _) => Exit::Failure,
+        (false, 0) => Exit::Success,
+        (false, _) => Exit::Partial,
     })
 }
 

@@ -3,8 +3,8 @@
 //! `run --verify` would); as a table of changes or as the plan's JSON. Removals the brake
 //! would hold are listed as `held`.
 
+use super::Exit;
 use crate::cli::out::{self, outln};
-use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
@@ -33,7 +33,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync plan`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, library) = super::run::open(global, false)?;
     let options = engine::RunOptions {
         now: args.now.unwrap_or_else(Utc::now),
@@ -53,7 +53,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     ))?;
     if args.json {
         out::json(&plan)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let mut table = out::Rows::new(&[("change", 8), ("kind", 6), ("value", 48), ("reason", 0)])?;
     let lists = [
@@ -95,5 +95,5 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             plan.workflow
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,14 +1,14 @@
 //! `iocsync pull [FEED...]` pulls `[[feeds]]` by hand, with the daemon's code
 //! ([`ingest::pull`]); `iocsync feeds` lists every feed with its last pull and next one.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use chrono::{DateTime, Utc};
 use config::Config;
 use store::{FeedState, Outcome};
 
+use super::GlobalArgs;
 use super::out::{self, outln};
-use super::{EXIT_FAILURE, EXIT_HELD, EXIT_PARTIAL, GlobalArgs};
 use ingest::problems::Quiet;
 use ingest::pull::{PullOptions, PullSummary, pull, views};
 
@@ -49,7 +49,7 @@ pub struct FeedsArgs {
 }
 
 /// Runs `iocsync pull`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, mut library) = super::run::open(global, args.init_library)?;
     if args.accept && args.feeds.is_empty() {
         anyhow::bail!("--accept applies held pulls of the feeds you name: give FEED");
@@ -137,26 +137,26 @@ fn withdrawn_note(withdrawn: u64) -> String {
     }
 }
 
-fn exit_code(summaries: &[PullSummary]) -> ExitCode {
+fn exit_code(summaries: &[PullSummary]) -> Exit {
     let any = |outcome| summaries.iter().any(|s| s.outcome == outcome);
     if any(Outcome::Failed) {
-        ExitCode::from(EXIT_FAILURE)
+        Exit::Failure
     } else if any(Outcome::Held) {
-        ExitCode::from(EXIT_HELD)
+        Exit::Held
     } else if summaries.iter().any(|s| s.invalid > 0) {
-        ExitCode::from(EXIT_PARTIAL)
+        Exit::Partial
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 
 /// Runs `iocsync feeds`.
-pub fn list(args: FeedsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn list(args: FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, library) = super::run::open(global, false)?;
     let views = views(&config, &library, Utc::now())?;
     if args.json {
         out::json(&views)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let mut rows = out::Rows::new(&[
         ("feed", 16),
@@ -198,5 +198,5 @@ pub fn list(args: FeedsArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ])?;
     }
     rows.finish()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -18,11 +18,11 @@ mod samples;
 mod setup;
 mod summary;
 
+use super::Exit;
 use crate::cli::out::{self, outln};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -36,7 +36,7 @@ use store::{Library, RunStatus};
 
 use self::setup::{Endpoints, Paths};
 use self::summary::{EmulatorCounts, Summary, WorkflowRow};
-use super::{EXIT_FAILURE, EXIT_PARTIAL, GlobalArgs};
+use super::GlobalArgs;
 
 /// The alert the quickstart's SIEM sends to every webhook trigger.
 const SAMPLE_ALERT: &str = include_str!("../../../../examples/siem-alert.json");
@@ -70,7 +70,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync quickstart`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,7 +109,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The worst outcome among the workflows and the triggers.
-fn exit_code(summary: &Summary) -> ExitCode {
+fn exit_code(summary: &Summary) -> Exit {
     let triggers = summary
         .triggers
         .values()
@@ -121,11 +121,11 @@ fn exit_code(summary: &Summary) -> ExitCode {
         .chain(triggers)
         .collect();
     if statuses.contains(&RunStatus::Failed) {
-        ExitCode::from(EXIT_FAILURE)
+        Exit::Failure
     } else if statuses.contains(&RunStatus::Partial) {
-        ExitCode::from(EXIT_PARTIAL)
+        Exit::Partial
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 

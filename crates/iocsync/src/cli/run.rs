@@ -3,9 +3,9 @@
 //! some items were refused or failed, 4 when the removal brake held removals (review them with
 //! `iocsync plan`, release them once with `--allow-removals`), 1 when the workflow was halted.
 
+use super::Exit;
 use crate::cli::out::{self, outln};
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -64,7 +64,7 @@ pub(super) fn open(global: &GlobalArgs, init: bool) -> anyhow::Result<(Config, L
 }
 
 /// Runs `iocsync run`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, mut library) = open(global, args.init_library)?;
     let options = RunOptions {
         now: args.now.unwrap_or_else(Utc::now),
@@ -90,7 +90,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report);
     }
-    Ok(super::exit_code(report.status()))
+    Ok(Exit::of(report.status()))
 }
 
 fn print_summary(report: &RunReport) {

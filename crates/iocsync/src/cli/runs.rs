@@ -1,7 +1,7 @@
 //! `iocsync runs`: the latest runs, newest first, with their counts and errors.
 
+use super::Exit;
 use crate::cli::out;
-use std::process::ExitCode;
 
 use super::GlobalArgs;
 
@@ -17,12 +17,12 @@ pub struct Args {
 }
 
 /// Runs `iocsync runs`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (_, library) = super::run::open(global, false)?;
     let runs = library.runs(args.limit)?;
     if args.json {
         out::json(&runs)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let mut rows = out::Rows::new(&[
         ("id", 6),
@@ -56,5 +56,5 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ])?;
     }
     rows.finish()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

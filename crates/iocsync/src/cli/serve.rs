@@ -3,9 +3,9 @@
 //! them and exit 0. A second signal exits at once. SIGHUP reads the config file again and puts
 //! it in force if all of it is valid (see [`serve::Reloader::reload`]).
 
+use super::Exit;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub struct Args {
 const EXIT_INTERRUPTED: i32 = 130;
 
 /// Runs `iocsync serve`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if args.tick.is_zero() || args.probe_every.is_zero() {
         anyhow::bail!("--tick and --probe-every must be longer than zero");
     }
@@ -67,7 +67,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         });
         server.shutdown().await
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// On every SIGHUP, loads the config file at `path` and reloads the daemon with it; a file

@@ -1,7 +1,7 @@
 //! `iocsync why VALUE... [--live] [--json]`: why each value is (or is not) on each workflow's
 //! target, from the library, the guard and the ledger (see `engine::why`).
 
-use std::process::ExitCode;
+use super::Exit;
 
 use chrono::Utc;
 
@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 /// Runs `iocsync why`.
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (config, library) = super::run::open(global, false)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -41,7 +41,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         answers.iter().for_each(print);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn print(why: &engine::why::Why) {

@@ -47,7 +47,7 @@ pub async fn watch(shared: Arc<Shared>) {
         let probes = config
             .targets
             .iter()
-            .filter(|target| check::probeable(target.product))
+            .filter(|target| check::probeable(target.product()))
             .map(|target| async move {
                 let probe = tokio::time::timeout(PROBE_TIMEOUT, check::probe(target)).await;
                 let result = probe.unwrap_or_else(|_| Err(anyhow::anyhow!("no answer in time")));

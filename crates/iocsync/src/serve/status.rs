@@ -125,8 +125,8 @@ fn target_status(
     let health = lock(&shared.health).get(&target.name).cloned();
     Ok(TargetStatus {
         name: target.name.clone(),
-        product: target.product,
-        health: health.unwrap_or_else(|| Health::initial(check::probeable(target.product))),
+        product: target.product(),
+        health: health.unwrap_or_else(|| Health::initial(check::probeable(target.product()))),
         last_run: ours
             .clone()
             .filter_map(|w| w.last_run.as_ref())

@@ -9,7 +9,7 @@ pub mod readback;
 use trendmicro::vision_one::VisionOneClient;
 
 use crate::error::EngineError;
-use config::Target;
+use config::{Capacity, Target, VisionOneTarget};
 
 /// Which Vision One list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,12 +24,14 @@ pub struct Lists {
     pub client: VisionOneClient,
     batch: usize,
     rounds: u32,
+    suspicious: Capacity,
+    exceptions: Capacity,
 }
 
 impl Lists {
-    /// Builds the client of `target`.
-    pub fn open(target: &Target) -> Result<Lists, EngineError> {
-        let mut config = target.vision_one()?;
+    /// Builds the client of `target` (whose settings are `settings`).
+    pub fn open(target: &Target, settings: &VisionOneTarget) -> Result<Lists, EngineError> {
+        let mut config = settings.config(target)?;
         let batch = config.suspicious_batch_size;
         // The engine re-sends items with server errors itself, in rounds over the whole plan
         // (see `apply`), so the client sends each item once per call.
@@ -38,19 +40,21 @@ impl Lists {
             client: VisionOneClient::new(&config)?,
             batch,
             rounds,
+            suspicious: settings.suspicious_capacity(),
+            exceptions: settings.exception_capacity(),
         })
     }
 
-    /// What `apply` needs to write list `kind` of `target`.
-    pub fn destination(&self, kind: Kind, target: &Target) -> apply::VisionOne<'_> {
+    /// What `apply` needs to write list `kind`.
+    pub fn destination(&self, kind: Kind) -> apply::VisionOne<'_> {
         apply::VisionOne {
             client: &self.client,
             list: kind,
             batch: self.batch,
             rounds: self.rounds,
             capacity: Some(match kind {
-                Kind::Suspicious => target.suspicious_capacity(),
-                Kind::Exceptions => target.exception_capacity(),
+                Kind::Suspicious => self.suspicious,
+                Kind::Exceptions => self.exceptions,
             }),
         }
     }

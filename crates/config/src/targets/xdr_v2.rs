@@ -1,0 +1,95 @@
+//! `product = "xdr-v2"`: the legacy XDR v2.0 block / restore-block response API (action
+//! `xdr-block`), one value per task.
+
+use std::time::Duration;
+
+use trendmicro::vision_one::config::Region;
+use trendmicro::xdr_v2::XdrV2Config;
+
+use crate::error::ConfigError;
+use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
+use crate::targets::reach::{
+    Endpoint, Place, api_key, place, reached, region, resolve_key, section,
+};
+use crate::targets::{Settings, Target};
+
+section! {
+    /// `product = "xdr-v2"`: the legacy XDR v2.0 block / restore-block API.
+    XdrV2Section {
+        /// A Vision One region, instead of `base_url`.
+        region: Option<String>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+    }
+}
+
+/// The keys only this product (and others like it) takes.
+pub(crate) const KEYS: &[&str] = &["region", "base_url", "api_key"];
+
+/// An XDR v2 target, validated.
+#[derive(Debug, Clone)]
+pub struct XdrV2Target {
+    pub(crate) region: Option<Region>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) key_ref: String,
+}
+
+impl XdrV2Target {
+    /// The client settings of `target` (this product's), resolving the key.
+    pub fn config(&self, target: &Target) -> Result<XdrV2Config, ConfigError> {
+        let key = resolve_key(&target.name, &self.key_ref)?;
+        let mut config = match place(&target.name, self.base_url.as_deref(), self.region)? {
+            Place::BaseUrl(url) => XdrV2Config::with_base_url(url, key),
+            Place::Region(region) => XdrV2Config::with_region(region, key),
+        };
+        config.http = target.http.clone();
+        Ok(config)
+    }
+}
+
+/// Validates an `xdr-v2` section, pushing every error at its key path.
+pub(crate) fn validate(path: &str, s: XdrV2Section, errors: &mut Vec<ConfigError>) -> Target {
+    let endpoint = Endpoint {
+        base_url: s.base_url.as_deref(),
+        remove_url: None,
+        bare_host: false,
+        credentials: "the API key",
+    };
+    let reached = reached(path, &s.reach(), &endpoint, errors);
+    let settings = XdrV2Target {
+        key_ref: api_key(path, s.api_key, errors),
+        region: region(path, s.region.as_deref(), s.base_url.is_some(), errors),
+        base_url: s.base_url,
+    };
+    Target::new(reached, Settings::XdrV2(settings))
+}
+
+/// XDR v2 block parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XdrParams {
+    pub url_scheme: UrlScheme,
+    pub objects_per_run: Option<usize>,
+    /// `productId` sent with each block (the seed's webhook sends its own name).
+    pub product_id: String,
+    /// How long to wait for each task to reach a final status.
+    pub task_timeout: Duration,
+}
+
+pub(crate) fn xdr_params(r: &mut Reader<'_>) -> XdrParams {
+    let product_id = match r.raw("product_id") {
+        None => "iocsync".to_owned(),
+        Some(toml::Value::String(id)) if !id.trim().is_empty() => id.clone(),
+        Some(_) => {
+            r.fail("product_id", "expected a non-empty string");
+            String::new()
+        }
+    };
+    XdrParams {
+        url_scheme: url_scheme(r),
+        objects_per_run: objects_per_run(r),
+        product_id,
+        task_timeout: Duration::from_secs(
+            r.integer("task_timeout_secs", 1, 3600).unwrap_or(120) as u64
+        ),
+    }
+}
