@@ -6,6 +6,7 @@
 //! the compiler. A target holds its API key's *reference*; the client settings are built, and
 //! the key read, only when a command needs the client.
 
+pub mod apex_central;
 pub mod deep_security;
 pub mod http;
 pub(crate) mod reach;
@@ -18,6 +19,7 @@ use trendmicro::transport::HttpPolicy;
 use crate::error::{ConfigError, invalid};
 use crate::parameters::Reader;
 use crate::read;
+use apex_central::{ApexCentralSection, ApexCentralTarget, UdsoParams};
 use deep_security::{DeepSecuritySection, DeepSecurityTarget, IpListParams};
 use http::{HttpParams, HttpSection, HttpTarget};
 use reach::Reached;
@@ -34,6 +36,8 @@ pub enum Product {
     XdrV2,
     /// Any HTTP API, one call per value, with a JSON payload template.
     Http,
+    /// Apex Central's user-defined suspicious objects.
+    ApexCentral,
 }
 
 /// As `product` is written: `vision-one`, `deep-security`, `xdr-v2`, `http`.
@@ -44,17 +48,19 @@ impl std::fmt::Display for Product {
             Product::DeepSecurity => "deep-security",
             Product::XdrV2 => "xdr-v2",
             Product::Http => "http",
+            Product::ApexCentral => "apex-central",
         })
     }
 }
 
 impl Product {
     /// Every product, in the order `iocsync check` lists them.
-    pub const ALL: [Product; 4] = [
+    pub const ALL: [Product; 5] = [
         Product::VisionOne,
         Product::DeepSecurity,
         Product::XdrV2,
         Product::Http,
+        Product::ApexCentral,
     ];
 
     /// The keys only some products take, for the message about one given to another product.
@@ -64,6 +70,7 @@ impl Product {
             Product::DeepSecurity => deep_security::KEYS,
             Product::XdrV2 => xdr_v2::KEYS,
             Product::Http => http::KEYS,
+            Product::ApexCentral => apex_central::KEYS,
         }
     }
 }
@@ -78,6 +85,7 @@ pub(crate) enum TargetSection {
     DeepSecurity(DeepSecuritySection),
     XdrV2(XdrV2Section),
     Http(HttpSection),
+    ApexCentral(ApexCentralSection),
 }
 
 /// One configured connection: its name, how it is reached, and its product's settings. Holds
@@ -97,6 +105,7 @@ pub enum Settings {
     XdrV2(XdrV2Target),
     // Boxed: a template is several times the size of the other settings.
     Http(Box<HttpTarget>),
+    ApexCentral(ApexCentralTarget),
 }
 
 impl Target {
@@ -115,6 +124,7 @@ impl Target {
             Settings::DeepSecurity(_) => Product::DeepSecurity,
             Settings::XdrV2(_) => Product::XdrV2,
             Settings::Http(_) => Product::Http,
+            Settings::ApexCentral(_) => Product::ApexCentral,
         }
     }
 
@@ -124,6 +134,7 @@ impl Target {
             Settings::VisionOne(t) => Some(&t.key_ref),
             Settings::DeepSecurity(t) => Some(&t.key_ref),
             Settings::XdrV2(t) => Some(&t.key_ref),
+            Settings::ApexCentral(t) => Some(&t.key_ref),
             Settings::Http(_) => None,
         }
     }
@@ -142,6 +153,7 @@ pub(crate) fn validate_target(
         TargetSection::DeepSecurity(s) => Some(deep_security::validate(&path, s, errors)),
         TargetSection::XdrV2(s) => Some(xdr_v2::validate(&path, s, errors)),
         TargetSection::Http(s) => http::validate(&path, s, errors),
+        TargetSection::ApexCentral(s) => Some(apex_central::validate(&path, s, errors)),
     };
     target.filter(|_| errors.len() == before)
 }
@@ -160,6 +172,8 @@ pub enum Action {
     XdrBlock,
     /// One templated `http` call per new or changed value.
     Http,
+    /// Apex Central user-defined suspicious objects (one value per call).
+    Udso,
 }
 
 impl Action {
@@ -170,6 +184,7 @@ impl Action {
             Action::IpList => Product::DeepSecurity,
             Action::XdrBlock => Product::XdrV2,
             Action::Http => Product::Http,
+            Action::Udso => Product::ApexCentral,
         }
     }
 
@@ -178,7 +193,8 @@ impl Action {
     pub fn triggered(self) -> bool {
         match self {
             Action::Blocklist | Action::XdrBlock | Action::Http => true,
-            Action::Exceptions | Action::IpList => false,
+            // Not yet: one-off and trigger blocks on Apex Central are not wired.
+            Action::Exceptions | Action::IpList | Action::Udso => false,
         }
     }
 }
@@ -191,6 +207,7 @@ pub enum Parameters {
     IpList(IpListParams),
     XdrBlock(XdrParams),
     Http(HttpParams),
+    Udso(UdsoParams),
 }
 
 impl Parameters {
@@ -201,6 +218,7 @@ impl Parameters {
             Parameters::IpList(_) => Action::IpList,
             Parameters::XdrBlock(_) => Action::XdrBlock,
             Parameters::Http(_) => Action::Http,
+            Parameters::Udso(_) => Action::Udso,
         }
     }
 
@@ -212,6 +230,7 @@ impl Parameters {
             Action::IpList => Parameters::IpList(deep_security::ip_list_params(reader, workflow)),
             Action::XdrBlock => Parameters::XdrBlock(xdr_v2::xdr_params(reader)),
             Action::Http => Parameters::Http(http::http_params(reader)),
+            Action::Udso => Parameters::Udso(apex_central::udso_params(reader)),
         }
     }
 }
@@ -246,6 +265,9 @@ pub(crate) fn read_target(
         }
         Product::XdrV2 => read::entry(&path, rest, &mut found).map(TargetSection::XdrV2),
         Product::Http => read::entry(&path, rest, &mut found).map(TargetSection::Http),
+        Product::ApexCentral => {
+            read::entry(&path, rest, &mut found).map(TargetSection::ApexCentral)
+        }
     };
     errors.extend(
         found

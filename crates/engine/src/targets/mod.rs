@@ -5,6 +5,7 @@
 //! and [`Sender`] (a target acting on single values), so a new target is a new folder, a new
 //! variant of each, and the compiler names every place that must learn of it.
 
+pub mod apex_central;
 pub mod check;
 pub mod deep_security;
 pub mod http_template;
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 use indicator::Kind;
 use store::{IndicatorRecord, LedgerEntry, Library, LibraryBackend};
 use trendmicro::CallStats;
+use trendmicro::apex_central::{ApexCentralClient, UdsoType};
 use trendmicro::deep_security::DeepSecurityClient;
 use trendmicro::http_template::HttpTemplateClient;
 use trendmicro::vision_one::VisionOneClient;
@@ -33,7 +35,7 @@ use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
 use config::{
     BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
-    Settings, Target, Workflow, XdrParams,
+    Settings, Target, Workflow, XdrParams, targets::apex_central::UdsoParams,
 };
 
 /// A workflow's target, connected: the product's client with the workflow's parameters, one
@@ -44,6 +46,7 @@ pub enum Connection<'w> {
     IpList(DeepSecurityClient, &'w IpListParams),
     XdrBlock(XdrV2Client, &'w XdrParams),
     Http(HttpTemplateClient, &'w HttpParams),
+    Udso(ApexCentralClient, &'w UdsoParams),
 }
 
 /// What a target was read back as.
@@ -77,6 +80,9 @@ impl<'w> Connection<'w> {
             (Settings::Http(http), Parameters::Http(params)) => {
                 Connection::Http(HttpTemplateClient::new(&http.config(target))?, params)
             }
+            (Settings::ApexCentral(apex), Parameters::Udso(params)) => {
+                Connection::Udso(ApexCentralClient::new(&apex.config(target)?)?, params)
+            }
             (_, parameters) => {
                 return Err(EngineError::WrongProduct {
                     target: target.name.clone(),
@@ -96,6 +102,7 @@ impl<'w> Connection<'w> {
             Connection::IpList(client, _) => client.stats(),
             Connection::XdrBlock(client, _) => client.stats(),
             Connection::Http(client, _) => client.stats(),
+            Connection::Udso(client, _) => client.stats(),
         }
     }
 
@@ -127,6 +134,9 @@ impl<'w> Connection<'w> {
                 deep_security::apply::read_parts(client, params, &workflow.ledger_key(), ledger)
                     .await?,
             ),
+            Connection::Udso(client, _) => {
+                ReadBack::Objects(apex_central::readback::whole_list(client, marker).await?)
+            }
             Connection::XdrBlock(..) | Connection::Http(..) => ReadBack::Nothing,
         })
     }
@@ -157,6 +167,9 @@ impl<'w> Connection<'w> {
                 )
                 .await?,
             ),
+            Connection::Udso(client, _) => {
+                Some(apex_central::readback::look_up(client, marker, adds).await?)
+            }
             Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
         })
     }
@@ -198,6 +211,9 @@ impl<'w> Connection<'w> {
             Connection::Http(client, _) => {
                 http_template::apply::http(client, plan, library, progress, report).await
             }
+            Connection::Udso(client, _) => {
+                apex_central::apply::udso(client, plan, library, progress, report).await
+            }
         }
     }
 
@@ -207,7 +223,10 @@ impl<'w> Connection<'w> {
             Connection::Blocklist(lists, _) | Connection::Exceptions(lists, _) => {
                 Some(&lists.client)
             }
-            Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
+            Connection::IpList(..)
+            | Connection::XdrBlock(..)
+            | Connection::Http(..)
+            | Connection::Udso(..) => None,
         }
     }
 
@@ -218,7 +237,8 @@ impl<'w> Connection<'w> {
             Connection::Blocklist(..)
             | Connection::Exceptions(..)
             | Connection::XdrBlock(..)
-            | Connection::Http(..) => plan.changes(),
+            | Connection::Http(..)
+            | Connection::Udso(..) => plan.changes(),
         }
     }
 }
@@ -231,7 +251,10 @@ pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
     match parameters {
         Parameters::Blocklist(_) => Some(v1.suspicious_capacity()),
         Parameters::Exceptions(_) => Some(v1.exception_capacity()),
-        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => None,
+        Parameters::IpList(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_)
+        | Parameters::Udso(_) => None,
     }
 }
 
@@ -242,6 +265,7 @@ pub fn key_of(parameters: &Parameters, kind: Kind) -> Option<String> {
             .ok()
             .map(|t| t.as_str().to_owned()),
         Parameters::Http(_) => Some(kind.as_str().to_owned()),
+        Parameters::Udso(_) => UdsoType::for_kind(kind).ok().map(|t| t.as_str().to_owned()),
         Parameters::Blocklist(_) | Parameters::Exceptions(_) | Parameters::IpList(_) => {
             v1_key(kind).map(str::to_owned)
         }
@@ -262,6 +286,8 @@ pub enum List<'a> {
     Http,
     /// A Deep Security IP-list family `<name>_0`, `<name>_1`, ...
     IpList(&'a str),
+    /// Apex Central's user-defined suspicious objects.
+    Udso,
 }
 
 impl List<'_> {
@@ -274,6 +300,7 @@ impl List<'_> {
             List::XdrBlocks => "xdr-blocks".to_owned(),
             List::Http => "http".to_owned(),
             List::IpList(name) => format!("ip-list:{name}"),
+            List::Udso => "udso".to_owned(),
         }
     }
 }
@@ -315,6 +342,14 @@ impl Sender {
                     target: target.name.clone(),
                     product: target.product(),
                     what: "a one-off block (Deep Security takes whole IP lists: use an ip-list workflow)"
+                        .to_owned(),
+                });
+            }
+            Settings::ApexCentral(_) => {
+                return Err(EngineError::WrongProduct {
+                    target: target.name.clone(),
+                    product: target.product(),
+                    what: "a one-off block (not wired for Apex Central yet: use a udso workflow)"
                         .to_owned(),
                 });
             }
@@ -486,6 +521,16 @@ pub fn wanted(
             renew_within: None,
             objects_per_run: params.objects_per_run,
         },
+        Parameters::Udso(params) => {
+            let desired = plan::map_all(allowed, plan, |r| {
+                apex_central::mapping::udso(r, params, describe)
+            });
+            Wanted {
+                desired: plan::cap(desired, |_| false, params.cap, plan),
+                renew_within: None,
+                objects_per_run: params.objects_per_run,
+            }
+        }
         Parameters::XdrBlock(params) => Wanted {
             desired: plan::map_all(allowed, plan, |r| xdr_v2::mapping::xdr(r, params, describe)),
             renew_within: None,
@@ -502,7 +547,8 @@ pub fn renew_within(parameters: &Parameters) -> Option<chrono::Duration> {
         Parameters::Exceptions(_)
         | Parameters::IpList(_)
         | Parameters::XdrBlock(_)
-        | Parameters::Http(_) => None,
+        | Parameters::Http(_)
+        | Parameters::Udso(_) => None,
     }
 }
 
@@ -513,6 +559,7 @@ pub fn list_of(parameters: &Parameters) -> List<'_> {
         Parameters::Exceptions(_) => List::Exceptions,
         Parameters::XdrBlock(_) => List::XdrBlocks,
         Parameters::Http(_) => List::Http,
+        Parameters::Udso(_) => List::Udso,
         Parameters::IpList(params) => List::IpList(&params.list_name),
     }
 }
@@ -525,7 +572,8 @@ pub fn guard_list(parameters: &Parameters) -> guard::ListKind {
         Parameters::Blocklist(_)
         | Parameters::IpList(_)
         | Parameters::XdrBlock(_)
-        | Parameters::Http(_) => guard::ListKind::Blocklist,
+        | Parameters::Http(_)
+        | Parameters::Udso(_) => guard::ListKind::Blocklist,
     }
 }
 
@@ -542,7 +590,8 @@ pub fn holds(
         Parameters::Blocklist(_)
         | Parameters::Exceptions(_)
         | Parameters::XdrBlock(_)
-        | Parameters::Http(_) => values.iter().any(|v| v == item),
+        | Parameters::Http(_)
+        | Parameters::Udso(_) => values.iter().any(|v| v == item),
     }
 }
 
@@ -552,9 +601,10 @@ pub fn live_list(parameters: &Parameters) -> Result<vision_one::Kind, &'static s
     match parameters {
         Parameters::Blocklist(_) => Ok(vision_one::Kind::Suspicious),
         Parameters::Exceptions(_) => Ok(vision_one::Kind::Exceptions),
-        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => {
-            Err("not read: only Vision One lists can be read back")
-        }
+        Parameters::IpList(_)
+        | Parameters::XdrBlock(_)
+        | Parameters::Http(_)
+        | Parameters::Udso(_) => Err("not read: only Vision One lists can be read back live"),
     }
 }
 
@@ -583,12 +633,12 @@ pub async fn adopt(
             deep_security::adopt::adopt(&client, workflow, &params.list_name, marker, now, report)
                 .await?
         }
-        Connection::XdrBlock(..) | Connection::Http(..) => {
+        Connection::Udso(..) | Connection::XdrBlock(..) | Connection::Http(..) => {
             return Err(EngineError::WrongProduct {
                 target: target.name.clone(),
                 product: target.product(),
                 what: format!(
-                    "`iocsync adopt {}` (XDR v2 blocks and `http` targets have no list to read back)",
+                    "`iocsync adopt {}` (only Vision One and Deep Security lists can be adopted)",
                     workflow.name
                 ),
             });
@@ -599,7 +649,7 @@ pub async fn adopt(
 /// Whether `product` has a call that checks a target without changing anything on it.
 pub fn probeable(product: Product) -> bool {
     match product {
-        Product::VisionOne | Product::DeepSecurity | Product::XdrV2 => true,
+        Product::VisionOne | Product::DeepSecurity | Product::XdrV2 | Product::ApexCentral => true,
         Product::Http => false,
     }
 }
@@ -616,6 +666,11 @@ pub async fn check(target: &Target) -> Result<(), EngineError> {
         }
         Settings::XdrV2(xdr) => {
             xdr_v2::check::read(&XdrV2Client::new(&xdr.config(target)?)?).await?
+        }
+        Settings::ApexCentral(apex) => {
+            ApexCentralClient::new(&apex.config(target)?)?
+                .check()
+                .await?;
         }
         Settings::Http(_) => return Err(EngineError::NoCheck(target.name.clone())),
     }
@@ -640,6 +695,10 @@ pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
             Ok(client) => xdr_v2::check::writes(&client).await,
             Err(error) => unbuilt(error),
         },
+        Settings::ApexCentral(_) => vec![check::WriteCheck::of(
+            "udso",
+            Err("no write check for Apex Central yet; `iocsync check` reads the list".to_owned()),
+        )],
         Settings::Http(_) => vec![check::WriteCheck::of(
             "http",
             Err(
