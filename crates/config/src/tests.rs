@@ -485,3 +485,47 @@ fn lookup_mut<'a>(mut value: &'a mut toml::Value, path: &str) -> Option<&'a mut 
     }
     Some(value)
 }
+
+#[test]
+fn an_apex_central_target_takes_its_keys_and_the_udso_action_only() {
+    let apex = |keys: &str| {
+        with(&format!(
+            "[[targets]]\nname = \"apex\"\nproduct = \"apex-central\"\nbase_url = \"http://127.0.0.1:9\"\napi_key = \"env:APEX\"\n{keys}\n"
+        ))
+    };
+    let config = apex("application_id = \"APP-1\"").unwrap();
+    let target = config.target("apex").unwrap();
+    assert_eq!(target.product(), Product::ApexCentral);
+    assert_eq!(target.key_ref(), Some("env:APEX"));
+
+    let error = apex("").unwrap_err().to_string();
+    assert!(
+        error.contains("targets[2].application_id: is required"),
+        "{error}"
+    );
+    let error = apex("application_id = \"APP-1\"\nauth_header = \"api-secret-key\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("apply to deep-security targets only"),
+        "{error}"
+    );
+
+    let error = with(
+        "[[workflows]]\nname = \"u\"\ncollection = \"all\"\ntarget = \"v1\"\naction = \"udso\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("workflows[0].action: action Udso does not apply to target `v1`"),
+        "{error}"
+    );
+    let flow = "[[workflows]]\nname = \"u\"\ncollection = \"all\"\ntarget = \"apex\"\naction = \"udso\"\nparameters = { scan_action = \"quarantine\" }\n";
+    let error = apex(&format!("application_id = \"APP-1\"\n{flow}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("workflows[0].parameters.scan_action: expected one of \"block\", \"log\""),
+        "{error}"
+    );
+}

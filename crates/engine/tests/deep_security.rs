@@ -27,6 +27,7 @@ const SPEC: Spec = Spec {
     stop_after: 1,
     shared: false,
     emulator: emulator::EmulatorConfig::default,
+    moves_target_clock: true,
 };
 
 compliance!(SPEC);

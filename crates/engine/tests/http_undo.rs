@@ -18,6 +18,7 @@ const SPEC: Spec = Spec {
     stop_after: 10,
     shared: true,
     emulator: emulator::EmulatorConfig::default,
+    moves_target_clock: true,
 };
 
 compliance!(SPEC);

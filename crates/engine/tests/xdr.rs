@@ -30,6 +30,7 @@ const SPEC: Spec = Spec {
     stop_after: 10,
     shared: true,
     emulator,
+    moves_target_clock: true,
 };
 
 compliance!(SPEC);

@@ -17,6 +17,8 @@ use tempfile::TempDir;
 use testkit::ConfigBuilder;
 
 pub const KEY: &str = "compliance-test-key";
+/// The Apex Central application the harness's `apex` target signs as (with [`KEY`]).
+pub const APEX_APP: &str = "2C4B1F4A-0A4E-4C5B-9D5E-8A6E2D4B7C10";
 
 pub struct Harness {
     pub dir: TempDir,
@@ -137,20 +139,34 @@ impl Harness {
         values
     }
 
+    /// The user-defined suspicious objects Apex Central holds, as their content, sorted.
+    pub fn udso(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .emulator
+            .emulator()
+            .snapshot()
+            .udso
+            .into_iter()
+            .map(|o| o.content)
+            .collect();
+        values.sort();
+        values
+    }
+
     /// Requests the emulator has answered, all endpoints and statuses.
     pub fn requests(&self) -> u64 {
         let stats = self.emulator.emulator().request_stats();
         stats.endpoints.values().map(|e| e.requests).sum()
     }
 
-    /// Write requests (POST/DELETE) the emulator has answered, except searches.
+    /// Write requests (POST/PUT/DELETE) the emulator has answered, except searches.
     pub fn writes(&self) -> u64 {
         let stats = self.emulator.emulator().request_stats();
         stats
             .endpoints
             .iter()
             .filter(|(name, _)| {
-                (name.starts_with("POST") || name.starts_with("DELETE"))
+                (name.starts_with("POST") || name.starts_with("PUT") || name.starts_with("DELETE"))
                     && !name.ends_with("/search")
             })
             .map(|(_, e)| e.requests)
@@ -218,6 +234,10 @@ fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> St
         .header("Authorization", &bearer)
         .deep_security("ds", &emulator.deep_security_url(), &key)
         .xdr_v2("xdr", &v1, &key)
+        .target("apex", "apex-central")
+        .set("base_url", v1.as_str())
+        .set("application_id", APEX_APP)
+        .set("api_key", key.as_str())
         .collection("all")
         .raw("[guard]\nallow_cidrs = [\"198.51.100.0/24\"]\n")
         .raw(&workflows)

@@ -142,6 +142,10 @@ async fn start_emulator(paths: &Paths) -> anyhow::Result<RunningEmulator> {
     if let Some(key) = &known {
         config.api_keys.push(key.clone());
     }
+    let apex = apex_application(paths)?;
+    if let Some(application) = &apex {
+        config.apex_central.applications.push(application.clone());
+    }
     let running = emulator::spawn(config)
         .await
         .context("cannot start the emulator")?;
@@ -152,7 +156,30 @@ async fn start_emulator(paths: &Paths) -> anyhow::Result<RunningEmulator> {
             .context("the emulator generated no key")?;
         setup::write_secret(&paths.key, key)?;
     }
+    if apex.is_none() {
+        let application = running
+            .emulator()
+            .generated_apex_application()
+            .context("the emulator generated no Apex Central application")?;
+        std::fs::write(&paths.apex_application, format!("{}\n", application.id))
+            .with_context(|| format!("cannot write {}", paths.apex_application.display()))?;
+        setup::write_secret(&paths.apex_key, &application.api_key)?;
+    }
     Ok(running)
+}
+
+/// The Apex Central application an earlier quickstart saved, if there is one.
+fn apex_application(paths: &Paths) -> anyhow::Result<Option<emulator::config::ApexApplication>> {
+    let Some(api_key) = setup::read_secret(&paths.apex_key)? else {
+        return Ok(None);
+    };
+    let id = std::fs::read_to_string(&paths.apex_application)
+        .with_context(|| format!("cannot read {}", paths.apex_application.display()))?;
+    Ok(Some(emulator::config::ApexApplication {
+        id: id.trim().to_owned(),
+        api_key,
+        read_only: false,
+    }))
 }
 
 /// Writes the directory's config pointed at `emulator` (and the webhook secret it names) and
@@ -168,6 +195,10 @@ fn write_config(
     let endpoints = Endpoints {
         base_url: emulator.base_url(),
         deep_security_url: emulator.deep_security_url(),
+        apex_application: std::fs::read_to_string(&paths.apex_application)
+            .with_context(|| format!("cannot read {}", paths.apex_application.display()))?
+            .trim()
+            .to_owned(),
         feeds_url,
     };
     let (text, left_out) = setup::derive_config(super::init::EXAMPLE_CONFIG, &endpoints, paths)?;

@@ -16,6 +16,9 @@ pub struct Paths {
     pub config: PathBuf,
     pub library: PathBuf,
     pub key: PathBuf,
+    /// The emulator's Apex Central application: its ID, and the key its tokens are signed with.
+    pub apex_application: PathBuf,
+    pub apex_key: PathBuf,
     pub hook_secret: PathBuf,
     pub emulator_state: PathBuf,
 }
@@ -33,6 +36,8 @@ impl Paths {
             config: dir.join("iocsync.toml"),
             library: dir.join("iocsync.db"),
             key: dir.join("emulator.key"),
+            apex_application: dir.join("apex-application.id"),
+            apex_key: dir.join("apex.key"),
             hook_secret: dir.join("hook.secret"),
             emulator_state: dir.join("emulator-state.json"),
             dir,
@@ -101,6 +106,8 @@ pub struct Endpoints {
     pub base_url: String,
     /// Deep Security.
     pub deep_security_url: String,
+    /// The Apex Central application ID (Apex Central answers on `base_url` too).
+    pub apex_application: String,
     /// The loopback server publishing the bundled sample feeds (`{feeds_url}/blocklist.txt`).
     pub feeds_url: String,
 }
@@ -127,9 +134,16 @@ pub fn derive_config(
             let Some(table) = target.as_table_mut() else {
                 return false;
             };
+            let mut key = key_ref.clone();
             let url = match table.get("product").and_then(Value::as_str) {
                 Some("vision-one" | "xdr-v2") => &endpoints.base_url,
                 Some("deep-security") => &endpoints.deep_security_url,
+                Some("apex-central") => {
+                    let id = Value::String(endpoints.apex_application.clone());
+                    table.insert("application_id".into(), id);
+                    key = format!("file:{}", paths.apex_key.display());
+                    &endpoints.base_url
+                }
                 _ => {
                     left_out.push(name_of(table));
                     return false;
@@ -138,7 +152,7 @@ pub fn derive_config(
             table.remove("region");
             table.remove("ca_bundle");
             table.insert("base_url".into(), Value::String(url.clone()));
-            table.insert("api_key".into(), Value::String(key_ref.clone()));
+            table.insert("api_key".into(), Value::String(key));
             table.insert("proxy".into(), Value::String("none".into()));
             true
         });
@@ -209,6 +223,7 @@ mod tests {
         let endpoints = Endpoints {
             base_url: "http://127.0.0.1:9".into(),
             deep_security_url: "http://127.0.0.1:9/api".into(),
+            apex_application: "APP".into(),
             feeds_url: "http://127.0.0.1:8/feeds".into(),
         };
         let (text, left_out) =

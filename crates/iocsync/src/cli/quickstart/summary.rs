@@ -72,6 +72,8 @@ pub struct EmulatorCounts {
     pub ip_lists: BTreeMap<String, usize>,
     /// XDR v2 blocks by value type.
     pub xdr_blocked: BTreeMap<String, usize>,
+    /// Apex Central user-defined suspicious objects by type.
+    pub udso: BTreeMap<String, usize>,
 }
 
 impl EmulatorCounts {
@@ -103,6 +105,12 @@ impl EmulatorCounts {
             *counts
                 .xdr_blocked
                 .entry(block.value_type.clone())
+                .or_default() += 1;
+        }
+        for object in &snapshot.udso {
+            *counts
+                .udso
+                .entry(object.kind.as_str().to_owned())
                 .or_default() += 1;
         }
         counts
@@ -241,6 +249,7 @@ fn emulator_table(counts: &EmulatorCounts) -> Table {
         ("Vision One exceptions", &counts.exceptions),
         ("Deep Security IP lists", &counts.ip_lists),
         ("XDR v2 blocks", &counts.xdr_blocked),
+        ("Apex Central UDSO", &counts.udso),
     ];
     for (label, entries) in sections {
         if entries.is_empty() {
