@@ -28,7 +28,7 @@ use crate::error::EngineError;
 use crate::keys::{self, Claimant};
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::{Maker, Marker};
-use crate::recorder::{Recorded, Recorder};
+use crate::recorder::{Record, Recorder};
 use crate::report::Failure;
 use crate::space;
 use crate::targets::Sender;
@@ -69,38 +69,32 @@ pub struct OneOffReport {
 impl OneOffReport {
     /// How the run ended ([`crate::recorder::status`]).
     pub fn status(&self) -> RunStatus {
-        crate::recorder::status(
-            self.halted.is_some(),
-            0,
-            self.refused.len() + self.failed.len(),
-        )
-    }
-}
-
-impl Recorded for OneOffReport {
-    fn status(&self) -> RunStatus {
-        OneOffReport::status(self)
+        self.record().status()
     }
 
-    fn counts(&self) -> serde_json::Value {
-        serde_json::json!({
-            "applied": self.applied.len(),
-            "refused": self.refused.len(),
-            "failed": self.failed.len(),
-        })
-    }
-
-    fn messages(&self) -> Vec<String> {
-        self.refused
-            .iter()
-            .map(|r| format!("{}: {}", r.input, r.reason))
-            .chain(
-                self.failed
-                    .iter()
-                    .map(|f| format!("{}: {}", f.value, f.message)),
-            )
-            .chain(self.halted.iter().cloned())
-            .collect()
+    /// Its summary for the run record.
+    pub fn record(&self) -> Record {
+        Record {
+            halted: self.halted.is_some(),
+            held: 0,
+            problems: self.refused.len() + self.failed.len(),
+            counts: serde_json::json!({
+                "applied": self.applied.len(),
+                "refused": self.refused.len(),
+                "failed": self.failed.len(),
+            }),
+            messages: self
+                .refused
+                .iter()
+                .map(|r| format!("{}: {}", r.input, r.reason))
+                .chain(
+                    self.failed
+                        .iter()
+                        .map(|f| format!("{}: {}", f.value, f.message)),
+                )
+                .chain(self.halted.iter().cloned())
+                .collect(),
+        }
     }
 }
 
@@ -638,6 +632,6 @@ async fn by_hand(
     }
     report.halted = halted;
     report.notes.extend(notes);
-    run.finish(&mut **lock(library), &report, now)?;
+    run.finish(&mut **lock(library), &report.record(), now)?;
     Ok(report)
 }

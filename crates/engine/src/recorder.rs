@@ -23,13 +23,29 @@ pub fn status(halted: bool, held: usize, problems: usize) -> RunStatus {
     }
 }
 
-/// What a report gives its run record.
-pub trait Recorded {
-    fn status(&self) -> RunStatus;
-    /// The counts stored with the run (JSON object of numbers).
-    fn counts(&self) -> serde_json::Value;
+/// What every kind of run reports to its record — the one report type the lifecycle knows.
+/// A workflow run, a one-off block and a trigger call each keep a detailed report of their
+/// own (a plan, the inputs refused, the answer a SIEM reads) and give this summary of it;
+/// its status comes only from [`status`], so no kind of run can rule otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// What stopped the run, if something did.
+    pub halted: bool,
+    /// Removals the brake held.
+    pub held: usize,
+    /// Items refused or failed.
+    pub problems: usize,
+    /// The counts stored with the run (a JSON object of numbers).
+    pub counts: serde_json::Value,
     /// One line per problem (item failures and refusals first, then the halt).
-    fn messages(&self) -> Vec<String>;
+    pub messages: Vec<String>,
+}
+
+impl Record {
+    /// How the run ended ([`status`]).
+    pub fn status(&self) -> RunStatus {
+        status(self.halted, self.held, self.problems)
+    }
 }
 
 /// An open run.
@@ -55,19 +71,19 @@ impl Recorder {
         self.id
     }
 
-    /// Closes the run with what `report` says; `now` is the engine's clock (the record never
+    /// Closes the run with what `record` says; `now` is the engine's clock (the record never
     /// ends before it).
     pub fn finish(
         self,
         library: &mut dyn LibraryBackend,
-        report: &dyn Recorded,
+        record: &Record,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         library.finish_run(
             self.id,
-            report.status(),
-            &report.counts(),
-            &report.messages(),
+            record.status(),
+            &record.counts,
+            &record.messages,
             Utc::now().max(now),
         )?;
         Ok(())

@@ -9,6 +9,7 @@ use store::RunStatus;
 use trendmicro::{CallCount, CallStats};
 
 use crate::plan::{Change, Plan};
+use crate::recorder::Record;
 
 /// The halted message of a run stopped through [`Progress::cancelled`].
 pub const STOPPED: &str = "stopped: shutdown requested";
@@ -144,11 +145,18 @@ impl RunReport {
 
     /// How the run ended ([`crate::recorder::status`]).
     pub fn status(&self) -> RunStatus {
-        crate::recorder::status(
-            self.halted.is_some(),
-            self.held,
-            self.failed.len() + self.errors.len(),
-        )
+        self.record().status()
+    }
+
+    /// Its summary for the run record.
+    pub fn record(&self) -> Record {
+        Record {
+            halted: self.halted.is_some(),
+            held: self.held,
+            problems: self.failed.len() + self.errors.len(),
+            counts: self.counts(),
+            messages: self.messages(),
+        }
     }
 
     /// The counts stored with the run.
@@ -199,18 +207,4 @@ impl RunReport {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
-}
-
-impl crate::recorder::Recorded for RunReport {
-    fn status(&self) -> RunStatus {
-        RunReport::status(self)
-    }
-
-    fn counts(&self) -> serde_json::Value {
-        RunReport::counts(self)
-    }
-
-    fn messages(&self) -> Vec<String> {
-        RunReport::messages(self)
-    }
 }

@@ -302,7 +302,7 @@ fn record_unchanged(
     let mut report = unchanged::report(workflow, options.now);
     report.run_id = Some(recorder.id());
     report.elapsed_ms = elapsed_ms(started);
-    recorder.finish(library, &report, options.now)?;
+    recorder.finish(library, &report.record(), options.now)?;
     Ok(report)
 }
 
@@ -329,7 +329,7 @@ fn record(
         );
     }
     if let Some(run) = run {
-        run.finish(library, &report, options.now)?;
+        run.finish(library, &report.record(), options.now)?;
     }
     Ok(report)
 }

@@ -32,7 +32,7 @@ use crate::keys;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
 use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request};
-use crate::recorder::{Recorded, Recorder};
+use crate::recorder::{Record, Recorder};
 use crate::targets::Sender;
 use config::{Config, ConfigError, Target, Trigger, TriggerAuth};
 
@@ -399,22 +399,45 @@ impl TriggerReport {
     /// How the call ended ([`crate::recorder::status`]): a value refused or failed makes it
     /// partial, whether or not others were done (the answer's HTTP status tells a call that
     /// did nothing).
-    fn status_of(values: &[ValueResult], halted: bool) -> RunStatus {
-        let problems = values
-            .iter()
-            .filter(|v| matches!(v.outcome, Outcome::Refused { .. } | Outcome::Failed { .. }))
-            .count();
-        crate::recorder::status(halted, 0, problems)
+    fn status_of(values: &[ValueResult], halted: Option<&str>) -> RunStatus {
+        Self::record_of(values, halted).status()
+    }
+
+    /// Its summary for the run record.
+    pub fn record(&self) -> Record {
+        Self::record_of(&self.values, self.halted.as_deref())
+    }
+
+    fn record_of(values: &[ValueResult], halted: Option<&str>) -> Record {
+        let messages = values.iter().filter_map(|v| match &v.outcome {
+            Outcome::Refused { reason, .. } => Some(format!("{}: refused: {reason}", v.input)),
+            Outcome::Failed { message } => Some(format!("{}: failed: {message}", v.input)),
+            Outcome::Blocked { .. } | Outcome::Sent | Outcome::Lifted => None,
+        });
+        let mut messages: Vec<String> = messages.collect();
+        let problems = messages.len();
+        messages.extend(halted.map(str::to_owned));
+        Record {
+            halted: halted.is_some(),
+            held: 0,
+            problems,
+            counts: serde_json::to_value(counts_of(values)).unwrap_or_default(),
+            messages,
+        }
     }
 
     /// `{outcome: count}` for the run record and metrics.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
-        for value in &self.values {
-            *counts.entry(outcome_name(&value.outcome)).or_default() += 1;
-        }
-        counts
+        counts_of(&self.values)
     }
+}
+
+fn counts_of(values: &[ValueResult]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for value in values {
+        *counts.entry(outcome_name(&value.outcome)).or_default() += 1;
+    }
+    counts
 }
 
 /// The outcome's name, as in the JSON answer.
@@ -567,7 +590,7 @@ impl ArmedTrigger {
         }
         values.extend(self.settle(items, outcomes, lift_at));
         let report = self.report(run.id(), values, halted);
-        run.finish(&mut **library(library_lock), &report, now)?;
+        run.finish(&mut **library(library_lock), &report.record(), now)?;
         Ok(report)
     }
 
@@ -581,7 +604,7 @@ impl ArmedTrigger {
             trigger: self.trigger.name.clone(),
             target: self.trigger.target.clone(),
             run_id,
-            status: TriggerReport::status_of(&values, halted.is_some()),
+            status: TriggerReport::status_of(&values, halted.as_deref()),
             values,
             halted,
         }
@@ -737,7 +760,7 @@ impl ArmedTrigger {
             })
             .collect();
         let report = self.report(run.id(), values, halted);
-        run.finish(&mut **library(library_lock), &report, now)?;
+        run.finish(&mut **library(library_lock), &report.record(), now)?;
         Ok(Some(report))
     }
 }
@@ -758,28 +781,6 @@ fn refused(input: &str, rule: Option<String>, reason: String) -> ValueResult {
         kind: None,
         value: None,
         outcome: Outcome::Refused { rule, reason },
-    }
-}
-
-impl Recorded for TriggerReport {
-    fn status(&self) -> RunStatus {
-        self.status
-    }
-
-    fn counts(&self) -> serde_json::Value {
-        serde_json::to_value(TriggerReport::counts(self)).unwrap_or_default()
-    }
-
-    fn messages(&self) -> Vec<String> {
-        self.values
-            .iter()
-            .filter_map(|v| match &v.outcome {
-                Outcome::Refused { reason, .. } => Some(format!("{}: refused: {reason}", v.input)),
-                Outcome::Failed { message } => Some(format!("{}: failed: {message}", v.input)),
-                Outcome::Blocked { .. } | Outcome::Sent | Outcome::Lifted => None,
-            })
-            .chain(self.halted.iter().cloned())
-            .collect()
     }
 }
 
