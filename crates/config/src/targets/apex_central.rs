@@ -49,10 +49,8 @@ impl ApexCentralTarget {
 /// Validates an `apex-central` section, pushing every error at its key path.
 pub(crate) fn validate(path: &str, s: ApexCentralSection, errors: &mut Vec<ConfigError>) -> Target {
     let endpoint = Endpoint {
-        base_url: s.base_url.as_deref(),
-        remove_url: None,
-        bare_host: false,
         credentials: "tokens signed with the API key",
+        ..Endpoint::api(s.base_url.as_deref())
     };
     let reached = reached(path, &s.reach(), &endpoint, errors);
     let key_ref = api_key(path, s.api_key, errors);

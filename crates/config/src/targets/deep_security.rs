@@ -60,10 +60,8 @@ pub(crate) fn validate(
     errors: &mut Vec<ConfigError>,
 ) -> Target {
     let endpoint = Endpoint {
-        base_url: s.base_url.as_deref(),
-        remove_url: None,
         bare_host: true,
-        credentials: "the API key",
+        ..Endpoint::api(s.base_url.as_deref())
     };
     let reached = reached(path, &s.reach(), &endpoint, errors);
     let settings = DeepSecurityTarget {

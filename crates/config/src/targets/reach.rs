@@ -77,6 +77,18 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) credentials: &'static str,
 }
 
+impl<'a> Endpoint<'a> {
+    /// A product called at `base_url` with an API key.
+    pub(crate) fn api(base_url: Option<&'a str>) -> Endpoint<'a> {
+        Endpoint {
+            base_url,
+            remove_url: None,
+            bare_host: false,
+            credentials: "the API key",
+        }
+    }
+}
+
 /// What every product shares, checked: the name, and how requests are sent.
 pub(crate) struct Reached {
     pub(crate) name: String,
@@ -191,26 +203,33 @@ pub(crate) fn resolve_key(name: &str, key_ref: &str) -> Result<secrecy::SecretSt
         .map_err(|error| invalid(format!("targets.{name}.api_key"), error.to_string()))
 }
 
-/// `base_url` (a URL) or `region`, as the client takes it.
-pub(crate) enum Place<R> {
-    BaseUrl(Url),
-    Region(R),
+/// The client settings of a product reached by `base_url` or `region` (validation made sure
+/// one is given), built by `by_url` or `by_region` with the key `key_ref` names; `target`'s
+/// transport policy goes into them through `with_policy`.
+pub(crate) struct Reachable<'a, R> {
+    pub(crate) target: &'a crate::targets::Target,
+    pub(crate) key_ref: &'a str,
+    pub(crate) base_url: Option<&'a str>,
+    pub(crate) region: Option<R>,
 }
 
-/// Where a product that takes `region` or `base_url` is reached (validation made sure one is).
-pub(crate) fn place<R: Copy>(
-    name: &str,
-    base_url: Option<&str>,
-    region: Option<R>,
-) -> Result<Place<R>, ConfigError> {
-    match (base_url, region) {
-        (Some(url), _) => Url::parse(url)
-            .map(Place::BaseUrl)
-            .map_err(|error| invalid(format!("targets.{name}.base_url"), error.to_string())),
-        (None, Some(region)) => Ok(Place::Region(region)),
-        (None, None) => Err(invalid(
-            format!("targets.{name}"),
-            "give `region` or `base_url`",
-        )),
+impl<R: Copy> Reachable<'_, R> {
+    pub(crate) fn build<C>(
+        &self,
+        by_url: impl FnOnce(Url, secrecy::SecretString) -> C,
+        by_region: impl FnOnce(R, secrecy::SecretString) -> C,
+    ) -> Result<C, ConfigError> {
+        let name = &self.target.name;
+        let key = resolve_key(name, self.key_ref)?;
+        match (self.base_url, self.region) {
+            (Some(url), _) => Url::parse(url)
+                .map(|url| by_url(url, key))
+                .map_err(|error| invalid(format!("targets.{name}.base_url"), error.to_string())),
+            (None, Some(region)) => Ok(by_region(region, key)),
+            (None, None) => Err(invalid(
+                format!("targets.{name}"),
+                "give `region` or `base_url`",
+            )),
+        }
     }
 }

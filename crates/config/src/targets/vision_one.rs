@@ -7,9 +7,7 @@ use trendmicro::vision_one::{RiskLevel, ScanAction, VisionOneConfig};
 
 use crate::error::{ConfigError, invalid};
 use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
-use crate::targets::reach::{
-    Endpoint, Place, api_key, place, reached, region, resolve_key, section,
-};
+use crate::targets::reach::{Endpoint, Reachable, api_key, reached, region, section};
 use crate::targets::{Settings, Target};
 
 section! {
@@ -104,11 +102,14 @@ impl VisionOneTarget {
 
     /// The client settings of `target` (this product's), resolving the key.
     pub fn config(&self, target: &Target) -> Result<VisionOneConfig, ConfigError> {
-        let key = resolve_key(&target.name, &self.key_ref)?;
-        let mut config = match place(&target.name, self.base_url.as_deref(), self.region)? {
-            Place::BaseUrl(url) => VisionOneConfig::with_base_url(url, key),
-            Place::Region(region) => VisionOneConfig::with_region(region, key),
+        let reachable = Reachable {
+            target,
+            key_ref: &self.key_ref,
+            base_url: self.base_url.as_deref(),
+            region: self.region,
         };
+        let mut config =
+            reachable.build(VisionOneConfig::with_base_url, VisionOneConfig::with_region)?;
         config.http = target.http.clone();
         if let Some(size) = self.batch_size {
             config.suspicious_batch_size = size;
@@ -120,13 +121,12 @@ impl VisionOneTarget {
 
 /// Validates a `vision-one` section, pushing every error at its key path.
 pub(crate) fn validate(path: &str, s: VisionOneSection, errors: &mut Vec<ConfigError>) -> Target {
-    let endpoint = Endpoint {
-        base_url: s.base_url.as_deref(),
-        remove_url: None,
-        bare_host: false,
-        credentials: "the API key",
-    };
-    let reached = reached(path, &s.reach(), &endpoint, errors);
+    let reached = reached(
+        path,
+        &s.reach(),
+        &Endpoint::api(s.base_url.as_deref()),
+        errors,
+    );
     let key_ref = api_key(path, s.api_key, errors);
     let region = region(path, s.region.as_deref(), s.base_url.is_some(), errors);
     let (capacity_per_type, reserve_per_type) =

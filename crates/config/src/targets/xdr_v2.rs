@@ -8,9 +8,7 @@ use trendmicro::xdr_v2::XdrV2Config;
 
 use crate::error::ConfigError;
 use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
-use crate::targets::reach::{
-    Endpoint, Place, api_key, place, reached, region, resolve_key, section,
-};
+use crate::targets::reach::{Endpoint, Reachable, api_key, reached, region, section};
 use crate::targets::{Settings, Target};
 
 section! {
@@ -37,11 +35,13 @@ pub struct XdrV2Target {
 impl XdrV2Target {
     /// The client settings of `target` (this product's), resolving the key.
     pub fn config(&self, target: &Target) -> Result<XdrV2Config, ConfigError> {
-        let key = resolve_key(&target.name, &self.key_ref)?;
-        let mut config = match place(&target.name, self.base_url.as_deref(), self.region)? {
-            Place::BaseUrl(url) => XdrV2Config::with_base_url(url, key),
-            Place::Region(region) => XdrV2Config::with_region(region, key),
+        let reachable = Reachable {
+            target,
+            key_ref: &self.key_ref,
+            base_url: self.base_url.as_deref(),
+            region: self.region,
         };
+        let mut config = reachable.build(XdrV2Config::with_base_url, XdrV2Config::with_region)?;
         config.http = target.http.clone();
         Ok(config)
     }
@@ -49,13 +49,12 @@ impl XdrV2Target {
 
 /// Validates an `xdr-v2` section, pushing every error at its key path.
 pub(crate) fn validate(path: &str, s: XdrV2Section, errors: &mut Vec<ConfigError>) -> Target {
-    let endpoint = Endpoint {
-        base_url: s.base_url.as_deref(),
-        remove_url: None,
-        bare_host: false,
-        credentials: "the API key",
-    };
-    let reached = reached(path, &s.reach(), &endpoint, errors);
+    let reached = reached(
+        path,
+        &s.reach(),
+        &Endpoint::api(s.base_url.as_deref()),
+        errors,
+    );
     let settings = XdrV2Target {
         key_ref: api_key(path, s.api_key, errors),
         region: region(path, s.region.as_deref(), s.base_url.is_some(), errors),
