@@ -1,4 +1,4 @@
-//! Reading a workflow's `parameters` table key by key ([`Reader`]), so that every error names
+//! Reading a workflow's `parameters` table key by key (`Reader`), so that every error names
 //! its key path and a key nothing reads is refused; and the keys several actions share. Each
 //! action's own parameters are in its product's file under [`crate::targets`].
 

@@ -4,7 +4,7 @@
 //! without writing, and without the network unless asked to verify.
 //!
 //! A run that writes holds the workflow's lease in the library for its whole length (see
-//! [`lease`](crate::lease)), so two processes (a manual `iocsync run` and the daemon) never run
+//! [`crate::lease`]), so two processes (a manual `iocsync run` and the daemon) never run
 //! one workflow at once.
 
 use std::collections::{HashMap, HashSet};

@@ -11,7 +11,7 @@
 //! Formats, one module each: [`text`] (one indicator a line), [`csv`], [`jsonl`] (JSON lines),
 //! [`stix`] (STIX 2.1 bundles, with the pattern language in [`stix::pattern`]), [`misp`]
 //! (MISP event JSON), [`misp_api`] (MISP `attributes/restSearch` answers, and a client that
-//! pages through them). [`detect`] picks a format from the file name and the first bytes;
+//! pages through them). [`detect`](mod@detect) picks a format from the file name and the first bytes;
 //! [`fetch`] downloads `https://` feeds; [`taxii`] polls TAXII 2.1 collections page by page,
 //! leaving the cursor to the caller so it is saved only once the data is committed.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

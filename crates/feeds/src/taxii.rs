@@ -5,7 +5,7 @@
 //! The client never stores anything: [`Poll`] reports the newest `X-TAXII-Date-Added-Last` it
 //! has seen as its [`cursor`](Poll::cursor), and the caller saves it once the objects are
 //! committed to the library. Passing the saved cursor as `added_after` on the next poll makes
-//! polling incremental. Credentials are [`SecretString`]s, sent only as the `Authorization`
+//! polling incremental. Credentials are [`SecretString`](secrecy::SecretString)s, sent only as the `Authorization`
 //! header and never put in messages.
 
 use std::collections::VecDeque;

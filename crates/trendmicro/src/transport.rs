@@ -1,6 +1,6 @@
 //! Transport: the one HTTP policy every target shares, and the client that applies it.
 //!
-//! [`HttpPolicy`] is plain configuration (serde, every field documented). [`HttpClient`] is what
+//! [`HttpPolicy`] is plain configuration (serde, every field documented). `HttpClient` is what
 //! the product clients call: each request goes through, in order,
 //! 1. the target's *pause gate* (a "paused until" instant that a 429 sets for the whole target),
 //! 2. the client-side rate limit (governor, requests per minute),
@@ -11,7 +11,7 @@
 //! Deep Security, as in Trend's own samples); 500/502/503/504, timeouts and dropped connections
 //! are retried with exponential backoff and jitter; everything else goes back to the product
 //! client, which maps statuses to [`Error`]s. Both retry loops are `backon`'s. Every attempt is
-//! counted by endpoint and status in [`Metrics`].
+//! counted by endpoint and status in `Metrics`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -211,6 +211,16 @@ pub(crate) struct Profile {
     pub rate_limit_first_delay: Duration,
 }
 
+impl Profile {
+    /// A product that documents no pause after a 429: Vision One's first pause, one second.
+    pub(crate) fn named(product: &'static str) -> Profile {
+        Profile {
+            product,
+            rate_limit_first_delay: Duration::from_secs(1),
+        }
+    }
+}
+
 /// A response read to the end. Statuses are the product client's to interpret.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -272,7 +282,7 @@ impl Metrics {
     }
 }
 
-/// API calls made by one client, as counted by [`Metrics`].
+/// API calls made by one client, as counted by `Metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CallStats {
     /// One entry per (endpoint, status), sorted; every attempt counts, retries included.

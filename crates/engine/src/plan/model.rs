@@ -31,7 +31,7 @@ pub enum Seen {
 }
 
 impl Seen {
-    /// The form [`claims::decide`] takes.
+    /// The form [`crate::claims::decide`] takes.
     pub fn found(seen: Option<&Seen>) -> Found<'_> {
         match seen {
             None => Found::AsClaimed,

@@ -35,7 +35,7 @@ use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
 use config::{
     BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
-    Settings, Target, Workflow, XdrParams, targets::apex_central::UdsoParams,
+    Settings, Target, VisionOneTarget, Workflow, XdrParams, targets::apex_central::UdsoParams,
 };
 
 /// A workflow's target, connected: the product's client with the workflow's parameters, one
@@ -245,16 +245,25 @@ impl<'w> Connection<'w> {
 
 /// The room of a workflow's list (Vision One lists only).
 pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
-    let Settings::VisionOne(v1) = &target.settings else {
-        return None;
-    };
+    let v1 = vision_one_settings(target);
     match parameters {
-        Parameters::Blocklist(_) => Some(v1.suspicious_capacity()),
-        Parameters::Exceptions(_) => Some(v1.exception_capacity()),
+        Parameters::Blocklist(_) => v1.map(VisionOneTarget::suspicious_capacity),
+        Parameters::Exceptions(_) => v1.map(VisionOneTarget::exception_capacity),
         Parameters::IpList(_)
         | Parameters::XdrBlock(_)
         | Parameters::Http(_)
         | Parameters::Udso(_) => None,
+    }
+}
+
+/// A Vision One target's settings (`None` for the other products).
+fn vision_one_settings(target: &Target) -> Option<&VisionOneTarget> {
+    match &target.settings {
+        Settings::VisionOne(v1) => Some(v1),
+        Settings::DeepSecurity(_)
+        | Settings::XdrV2(_)
+        | Settings::Http(_)
+        | Settings::ApexCentral(_) => None,
     }
 }
 
@@ -358,9 +367,9 @@ impl Sender {
 
     /// The room of the list one-off blocks go to (only Vision One lists have a capacity).
     pub fn capacity(&self, target: &Target) -> Option<Capacity> {
-        match (self, &target.settings) {
-            (Sender::VisionOne(_), Settings::VisionOne(v1)) => Some(v1.suspicious_capacity()),
-            _ => None,
+        match self {
+            Sender::VisionOne(_) => vision_one_settings(target).map(|v1| v1.suspicious_capacity()),
+            Sender::XdrV2 { .. } | Sender::Http(_) => None,
         }
     }
 

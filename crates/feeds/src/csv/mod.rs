@@ -11,7 +11,7 @@
 //! after it is data even when one of its cells looks like a column name (ThreatFox's
 //! `ioc_type` cell says `domain` or `url`). The first row is the header only when no comment
 //! reads as one, or when it repeats a header (its value cell is a value-column name). Blanks between a delimiter and a quote are dropped before
-//! parsing ([`quotes`]: ThreatFox writes `"a", "b,c"`) and cells are trimmed.
+//! parsing (`quotes`: ThreatFox writes `"a", "b,c"`) and cells are trimmed.
 
 mod quotes;
 

@@ -1,5 +1,5 @@
 //! STIX 2.1 bundles (STIX 2.0 is read too). `indicator` objects with STIX patterns become
-//! indicators as [`extract`] explains; cyber-observable objects (`ipv4-addr`, `ipv6-addr`,
+//! indicators as `extract` explains; cyber-observable objects (`ipv4-addr`, `ipv6-addr`,
 //! `domain-name`, `url`, `email-addr`, `file` and `artifact` hashes) become indicators
 //! directly. Other objects (identities, relationships, malware, ...) are passed over.
 //!

@@ -24,7 +24,7 @@ use super::GlobalArgs;
 /// another folder fills the library the daemon reads.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LibraryArgs {
-    /// The library file (SQLite) [default: the config's [library] path, else iocsync.db].
+    /// The library file (SQLite) [default: the config's `library.path`, else iocsync.db].
     /// Created by the commands that write to it.
     #[arg(long = "library", value_name = "PATH", env = "IOCSYNC_LIBRARY")]
     pub path: Option<PathBuf>,

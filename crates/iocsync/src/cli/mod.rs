@@ -1,8 +1,6 @@
 //! Command-line definition: the top-level `Cli`, global flags, and dispatch to one module per
-//! subcommand. Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 partial success (some
-//! inputs were rejected but the rest was processed), 4 finished but the removal brake held
-//! removals, 5 the workflow is already running elsewhere ([`exit_code`] maps a run's status,
-//! [`error_code`] an error to them: the binary's exit codes are decided here and nowhere else).
+//! subcommand. Each command ends with an [`Exit`] (how it ended: success, failure, partial,
+//! held, busy), or an error ([`Exit::of_error`]); `main.rs` maps it to the process exit code.
 
 pub mod adopt;
 pub mod block;

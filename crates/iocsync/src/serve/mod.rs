@@ -7,7 +7,7 @@
 //! - [`status`]: the data the page and the API show; [`page`] renders it as HTML; [`api`] is
 //!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families;
 //!   [`access`] the optional status token in front of them.
-//! - [`hooks`]: `POST /hooks/{name}` webhook triggers.
+//! - [`triggers`]: `POST /hooks/{name}` webhook triggers.
 //! - [`listener`]: the accept loop and HTTP/1 server, bounding slow and idle clients and the
 //!   number of connections (`[serve]` limits).
 //!

@@ -15,7 +15,7 @@
 //! 200 whose `Meta` reports a failure → [`Error::Rejected`]; an answer that is not Apex
 //! Central's envelope → [`Error::UnexpectedResponse`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -65,14 +65,7 @@ impl ApexCentralClient {
     /// Validates the configuration and builds the client (no request is sent).
     pub fn new(config: &ApexCentralConfig) -> Result<Self, Error> {
         config.validate()?;
-        let http = HttpClient::new(
-            &config.http,
-            Profile {
-                product: PRODUCT,
-                // Apex Central documents no 429 and no pacing; Vision One's first pause.
-                rate_limit_first_delay: Duration::from_secs(1),
-            },
-        )?;
+        let http = HttpClient::new(&config.http, Profile::named(PRODUCT))?;
         Ok(Self {
             http,
             base: config.base_url.clone(),

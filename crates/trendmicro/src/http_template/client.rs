@@ -1,7 +1,6 @@
 //! [`HttpTemplateClient`]: renders the payload for one set of fields and sends it; with a
 //! removal template, renders and sends the undo too.
 
-use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -104,13 +103,7 @@ impl HttpTemplateClient {
             secret_header("", &secret, &key)?;
             headers.push((header, secret));
         }
-        let http = HttpClient::new(
-            &config.http,
-            Profile {
-                product: PRODUCT,
-                rate_limit_first_delay: Duration::from_secs(1),
-            },
-        )?;
+        let http = HttpClient::new(&config.http, Profile::named(PRODUCT))?;
         Ok(Self {
             http,
             headers,

@@ -83,13 +83,7 @@ impl VisionOneClient {
     pub fn new(config: &VisionOneConfig) -> Result<Self, Error> {
         let base = config.validate()?;
         secret_header("Bearer ", &config.api_key, "api_key")?;
-        let http = HttpClient::new(
-            &config.http,
-            Profile {
-                product: PRODUCT,
-                rate_limit_first_delay: std::time::Duration::from_secs(1),
-            },
-        )?;
+        let http = HttpClient::new(&config.http, Profile::named(PRODUCT))?;
         Ok(Self {
             http,
             base,

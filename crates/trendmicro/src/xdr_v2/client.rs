@@ -43,13 +43,7 @@ impl XdrV2Client {
     pub fn new(config: &XdrV2Config) -> Result<Self, Error> {
         let base = config.validate()?;
         secret_header("Bearer ", &config.api_key, "api_key")?;
-        let http = HttpClient::new(
-            &config.http,
-            Profile {
-                product: PRODUCT,
-                rate_limit_first_delay: Duration::from_secs(1),
-            },
-        )?;
+        let http = HttpClient::new(&config.http, Profile::named(PRODUCT))?;
         Ok(Self {
             http,
             base,
