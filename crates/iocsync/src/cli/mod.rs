@@ -144,7 +144,8 @@ pub enum Command {
     /// Rebuild a lost ledger: record as the workflow's the objects on its target that carry
     /// this library's marker (or another library's, with --from-library).
     Adopt(adopt::Args),
-    /// Block values on a Vision One target at once (guard applied, kept in its own ledger).
+    /// Block values at once on a Vision One, XDR v2 or http target (guard applied, kept in its
+    /// own ledger).
     Block(block::Args),
     /// Remove blocks made with `iocsync block` (or by a webhook trigger, with --trigger).
     Unblock(block::Args),

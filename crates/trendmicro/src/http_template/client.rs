@@ -1,7 +1,6 @@
 //! [`HttpTemplateClient`]: renders the payload for one set of fields and sends it; with a
 //! removal template, renders and sends the undo too.
 
-
 use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
