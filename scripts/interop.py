@@ -12,9 +12,14 @@ status is non-zero when any check failed.
 2. The OASIS TAXII 2.1 server `medallion` (memory backend) is loaded through `taxii2-client`
    and polled with `iocsync import taxii+http://…`: paging, credentials, the cursor (a second
    poll finds nothing new, a third only what was added since) and server discovery.
+3. `iocsync serve` as a TAXII 2.1 server, polled by `taxii2-client`: discovery, a full poll
+   across pages, every object a valid STIX 2.1 indicator for `stix2` with a pattern
+   `stix2-patterns` accepts, an incremental poll that sees only what changed (a revocation,
+   a new value), and wrong credentials refused without being echoed.
 """
 
 import argparse
+import datetime
 import json
 import os
 import random
@@ -31,7 +36,7 @@ from pathlib import Path
 import stix2
 from stix2 import patterns as sp
 from stix2patterns.validator import validate as validate_pattern
-from taxii2client.v21 import Collection, Server
+from taxii2client.v21 import Collection, Server, as_pages
 
 RESULTS = {"passed": 0, "failed": 0}
 NOW = "2026-11-01T00:00:00.000Z"
@@ -466,6 +471,103 @@ basic_password = "env:INTEROP_TAXII_PASSWORD"
           proc.returncode == 0 and status == ("revoked",), f"{report} {status}")
 
 
+def start_serve(iocsync, config, env):
+    """`iocsync serve` on a free port; returns the process and its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([iocsync.binary, "--config", str(config), "serve", "--listen",
+                             f"127.0.0.1:{port}", "--init-library"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = proc.stdout.readline()
+    url = line.strip().rsplit(" ", 1)[-1]
+    if not url.startswith("http://"):
+        proc.kill()
+        raise RuntimeError(f"iocsync serve printed {line!r}")
+    return proc, url
+
+
+def taxii_server(iocsync, workdir):
+    import requests
+
+    user, password = "vision-one", "interop-reader-password"
+    work = Path(workdir) / "serve"
+    work.mkdir()
+    library = work / "library.db"
+    config = work / "iocsync.toml"
+    config.write_text(f'''[library]
+path = "{library}"
+
+[[collections]]
+name = "all"
+
+[taxii]
+[[taxii.collections]]
+name = "interop"
+collection = "all"
+readers = [{{ user = "{user}", password = "env:INTEROP_TAXII_READER" }}]
+''')
+    values = [f"served{i}.example.org" for i in range(2500)]
+    objects = [stix2.Indicator(pattern=f"[domain-name:value = '{v}']", pattern_type="stix",
+                               valid_from=NOW, created=NOW, modified=NOW, confidence=70)
+               for v in values]
+    bundle = work / "intel.json"
+    bundle.write_text(stix2.Bundle(objects=objects).serialize())
+    private = work / "private.txt"
+    private.write_text("10.20.30.40\n")
+    proc, _ = iocsync.run(library, "--source", "intel", str(bundle))
+    check("the served collection's indicators import", proc.returncode == 0, proc.stderr[-500:])
+    iocsync.run(library, "--source", "intel", str(private))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOCSYNC_")}
+    env["INTEROP_TAXII_READER"] = password
+    serve, url = start_serve(iocsync, config, env)
+    try:
+        wrong = requests.get(f"{url}/taxii2/", auth=(user, "not-the-password-42"),
+                             headers={"Accept": "application/taxii+json;version=2.1"}, timeout=30)
+        check("a wrong password is refused (401) and not echoed",
+              wrong.status_code == 401 and "not-the-password-42" not in wrong.text,
+              f"{wrong.status_code} {wrong.text[:300]}")
+        server = Server(f"{url}/taxii2/", user=user, password=password)
+        check("taxii2-client discovers one API root", len(server.api_roots) == 1, str(server.api_roots))
+        collections = server.api_roots[0].collections
+        check("the API root lists the served collection",
+              [c.title for c in collections] == ["interop"], str([c.title for c in collections]))
+        collection = collections[0]
+        polled, last = [], None
+        for envelope in as_pages(collection.get_objects, per_request=1000):
+            polled.extend(envelope.get("objects", []))
+        check("a full poll pages through every value once (2,500)",
+              len(polled) == 2500 and len({o["id"] for o in polled}) == 2500, str(len(polled)))
+        served = {o["name"] for o in polled}
+        check("the guard keeps the private address out", "10.20.30.40" not in served)
+        parsed = [stix2.parse(o, allow_custom=False) for o in polled[:200]]
+        check("every object is a STIX 2.1 indicator for stix2",
+              all(isinstance(p, stix2.v21.Indicator) for p in parsed))
+        bad = [o["pattern"] for o in polled if validate_pattern(o["pattern"], ret_errs=True)[0] is False]
+        check("stix2-patterns accepts every pattern", not bad, str(bad[:3]))
+        # What a client keeps between polls: when it last polled (this machine's clock).
+        time.sleep(0.05)
+        last = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        time.sleep(0.05)
+
+        revoked = objects[0].new_version(revoked=True)
+        update = work / "update.json"
+        fresh = stix2.Indicator(pattern="[domain-name:value = 'fresh.example.org']", pattern_type="stix",
+                                valid_from=NOW)
+        update.write_text(stix2.Bundle(objects=[revoked, fresh]).serialize())
+        iocsync.run(library, "--source", "intel", str(update))
+        changes = collection.get_objects(added_after=last).get("objects", [])
+        by_name = {o["name"]: o for o in changes}
+        check("an incremental poll sees only the two changes",
+              set(by_name) == {values[0], "fresh.example.org"}, str(sorted(by_name)))
+        first = next(o for o in polled if o["name"] == values[0])
+        check("the value its source revoked is published revoked, under its id",
+              by_name.get(values[0], {}).get("revoked") is True
+              and by_name[values[0]]["id"] == first["id"], str(by_name.get(values[0])))
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iocsync", required=True, help="path to the iocsync binary")
@@ -474,7 +576,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="iocsync-interop-") as workdir:
         iocsync = Iocsync(args.iocsync, workdir)
         for name, step in [("STIX round trip", lambda: stix_round_trip(iocsync, workdir)),
-                           ("TAXII round trip", lambda: taxii_round_trip(iocsync, args.medallion, workdir))]:
+                           ("TAXII round trip", lambda: taxii_round_trip(iocsync, args.medallion, workdir)),
+                           ("TAXII server", lambda: taxii_server(iocsync, workdir))]:
             print(f"== {name}")
             try:
                 step()

@@ -147,8 +147,20 @@ fn secret_problems(config: &Config) -> Vec<Problem> {
         }
     }
     let trigger_secrets = config.triggers.iter().map(|t| t.resolve_secret().map(drop));
+    let taxii_passwords = config
+        .taxii
+        .collections
+        .iter()
+        .enumerate()
+        .flat_map(|(i, served)| {
+            served.readers.iter().enumerate().map(move |(j, reader)| {
+                let key = format!("taxii.collections[{i}].readers[{j}].password");
+                reader.resolve_password(key).map(drop)
+            })
+        });
     let status_token = std::iter::once(config.serve.resolve_token().map(drop));
-    for error in trigger_secrets.chain(status_token).filter_map(Result::err) {
+    let secrets = trigger_secrets.chain(taxii_passwords).chain(status_token);
+    for error in secrets.filter_map(Result::err) {
         let (key, message) = match error {
             ConfigError::Invalid { key, reason } => (key, reason),
             other => (String::new(), other.to_string()),

@@ -1,6 +1,6 @@
 //! The config file model: one TOML file with `[library]`, `[[targets]]`, `[[collections]]`,
-//! `[guard]`, `[[workflows]]`, `[[triggers]]` (webhooks a SIEM calls), `[[feeds]]` and
-//! `[serve]`.
+//! `[guard]`, `[[workflows]]`, `[[triggers]]` (webhooks a SIEM calls), `[[feeds]]`, `[serve]`
+//! and `[taxii]` (collections iocsync serves as a TAXII 2.1 server).
 //!
 //! Reading is two steps, as in vector's `validate()`/`build()`: [`Config::check`] (and
 //! [`Config::from_toml`], [`Config::load`]) parses (serde, `deny_unknown_fields`) and validates
@@ -30,6 +30,7 @@ pub mod reference;
 pub mod schedule;
 pub mod serve;
 pub mod targets;
+pub mod taxii;
 pub mod template;
 pub mod transport;
 pub mod triggers;
@@ -49,6 +50,7 @@ pub use targets::vision_one::{
 };
 pub use targets::xdr_v2::{XdrParams, XdrV2Target};
 pub use targets::{Action, Parameters, Product, Settings, Target};
+pub use taxii::{Reader, TaxiiCollection, TaxiiSettings};
 pub use template::{ValueTemplate, is_field_name};
 pub use triggers::{MAX_BODY, SIGNATURE_HEADER, TIMESTAMP_HEADER, Trigger, TriggerAuth};
 pub use workflows::{
@@ -89,6 +91,8 @@ struct Sections {
     feeds: Vec<toml::Value>,
     #[serde(default)]
     serve: RawServe,
+    #[serde(default)]
+    taxii: taxii::RawTaxii,
 }
 
 /// `[library]`: where the SQLite library lives.
@@ -110,6 +114,7 @@ pub struct Config {
     pub triggers: Vec<Trigger>,
     pub feeds: Vec<Feed>,
     pub serve: ServeSettings,
+    pub taxii: TaxiiSettings,
 }
 
 impl Config {
@@ -250,6 +255,7 @@ impl Config {
         let serve = validate_serve(sections.serve)
             .map_err(|error| errors.push(error))
             .unwrap_or_default();
+        let taxii = taxii::validate_taxii(sections.taxii, &mut errors);
         match sections.library {
             Some(library) if errors.is_empty() => Ok(Config {
                 library: library.path,
@@ -263,6 +269,7 @@ impl Config {
                 triggers,
                 feeds,
                 serve,
+                taxii,
             }),
             _ => Err(ConfigErrors::new(errors)),
         }

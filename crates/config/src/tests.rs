@@ -529,3 +529,30 @@ fn an_apex_central_target_takes_its_keys_and_the_udso_action_only() {
         "{error}"
     );
 }
+
+#[test]
+fn taxii_collections_need_readers_with_password_references() {
+    let config = with(
+        "[taxii]\n[[taxii.collections]]\nname = \"feed\"\ncollection = \"all\"\nreaders = [{ user = \"v1\", password = \"env:TAXII\" }]\n",
+    )
+    .unwrap();
+    assert_eq!(config.taxii.title, "iocsync");
+    let served = &config.taxii.collections[0];
+    assert!(served.guard, "the guard is on unless turned off");
+    assert_eq!(served.readers[0].user, "v1");
+
+    let error = with(
+        "[taxii]\n[[taxii.collections]]\nname = \"feed\"\ncollection = \"all\"\n[[taxii.collections]]\nname = \"feed\"\ncollection = \"all\"\nreaders = [{ user = \"a:b\", password = \"hunter2\" }]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "taxii.collections[0].readers: name at least one reader",
+        "taxii.collections[1].name: `feed` is served twice",
+        "taxii.collections[1].readers[0].user: must be a non-empty name without `:`",
+        "taxii.collections[1].readers[0].password:",
+    ] {
+        assert!(error.contains(expected), "{expected} in {error}");
+    }
+    assert!(!error.contains("hunter2"), "{error}");
+}

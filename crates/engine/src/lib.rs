@@ -21,6 +21,8 @@
 //! - [`adopt`]: rebuilds a lost ledger from the target.
 //! - [`oneoff`]: `block`/`unblock` of values typed by a person, as claims of their own.
 //! - [`schedule`]: when scheduled workflows are due (interval or cron, UTC) for the daemon.
+//! - [`taxii`]: what the TAXII 2.1 server publishes of a collection (STIX indicators with
+//!   stable ids, changes, revocations), brought up to date before each poll.
 //! - [`trigger`]: triggers (inbound webhooks): an authenticated SIEM alert → values → guarded one-off
 //!   actions, with TTL blocks lifted later.
 //!
@@ -44,6 +46,7 @@ pub mod run;
 pub mod schedule;
 pub mod space;
 pub mod targets;
+pub mod taxii;
 pub mod trigger;
 pub mod unchanged;
 pub mod why;

@@ -50,7 +50,7 @@ struct Inputs {
     marker: Marker,
 }
 
-fn collection(
+pub(crate) fn collection(
     config: &Config,
     library: &dyn LibraryBackend,
     name: &str,

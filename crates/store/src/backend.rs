@@ -14,6 +14,7 @@ use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 use crate::run::{GuardDrop, RunRecord, RunStatus};
 use crate::state::WorkflowState;
+use crate::taxii::{Page, Published};
 
 /// Everything iocsync keeps between runs. Calls are synchronous: async callers use
 /// `spawn_blocking`. Writes take `&mut self` so one handle is one writer.
@@ -152,6 +153,32 @@ pub trait LibraryBackend: Send {
         })?;
         Ok(out)
     }
+
+    // --- TAXII publication ------------------------------------------------------------------
+
+    /// Every value TAXII collection `collection` has published (revoked ones too), in no
+    /// particular order: what the next publication is compared with.
+    fn published(&self, collection: &str) -> Result<Vec<Published>>;
+
+    /// Publishes `changes` (new objects, changed ones, revocations) in one transaction, in
+    /// order: each gets the collection's next `seq` and an `added` time no earlier than `now`
+    /// and strictly later than any before it. Returns how many were written.
+    fn publish(
+        &mut self,
+        collection: &str,
+        changes: &[Published],
+        now: DateTime<Utc>,
+    ) -> Result<usize>;
+
+    /// The collection's objects published after `added_after` (all when `None`) and after
+    /// `after_seq` (a page's continuation), in publication order, at most `limit`.
+    fn published_page(
+        &self,
+        collection: &str,
+        added_after: Option<DateTime<Utc>>,
+        after_seq: u64,
+        limit: u64,
+    ) -> Result<Page>;
 
     // --- change tracking --------------------------------------------------------------------
 

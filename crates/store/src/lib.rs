@@ -29,6 +29,7 @@ pub mod model;
 pub mod run;
 mod sqlite;
 pub mod state;
+pub mod taxii;
 
 pub use backend::LibraryBackend;
 pub use collection::{Collection, InvalidCollection, Order, SeenWithin};

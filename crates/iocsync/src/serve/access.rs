@@ -74,11 +74,32 @@ fn presented(headers: &HeaderMap) -> Option<Vec<u8>> {
         return Some(credentials.trim().as_bytes().to_vec());
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = STANDARD.decode(credentials.trim()).ok()?;
-        let colon = decoded.iter().position(|&b| b == b':')?;
-        return Some(decoded[colon + 1..].to_vec());
+        return basic(credentials).map(|(_, password)| password);
     }
     None
+}
+
+/// The user and password of HTTP Basic credentials (the text after `Basic `).
+fn basic(credentials: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let decoded = STANDARD.decode(credentials.trim()).ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
+}
+
+/// The HTTP Basic user and password in `Authorization`, if that is what it holds.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(Vec<u8>, Vec<u8>)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("basic")
+        .then(|| basic(credentials))
+        .flatten()
+}
+
+/// Whether `given` is `secret`, compared through digests so the time taken does not depend on
+/// where they differ or on the length of the guess.
+pub(crate) fn same_secret(secret: &SecretString, given: &[u8]) -> bool {
+    StatusToken::new(secret).admits(given)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //!   the router for `/`, `/api/*` and `/metrics`; [`metrics`] the Prometheus families;
 //!   [`access`] the optional status token in front of them.
 //! - [`triggers`]: `POST /hooks/{name}` webhook triggers.
+//! - [`taxii`]: the TAXII 2.1 server of `[taxii]` under `/taxii2/`.
 //! - [`listener`]: the accept loop and HTTP/1 server, bounding slow and idle clients and the
 //!   number of connections (`[serve]` limits).
 //!
@@ -23,6 +24,7 @@ mod page;
 mod pulls;
 mod runner;
 mod status;
+mod taxii;
 pub mod triggers;
 
 use std::collections::BTreeMap;
@@ -215,7 +217,9 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         started_at: now,
         stop: CancellationToken::new(),
     });
-    let app = api::router(Arc::clone(&shared)).merge(triggers.router());
+    let app = api::router(Arc::clone(&shared))
+        .merge(triggers.router())
+        .merge(taxii::router(Arc::clone(&shared)));
     let task = tokio::spawn(run(Arc::clone(&shared), listener, app));
     tracing::info!(%addr, "iocsync serve listening");
     Ok(RunningServer { addr, shared, task })

@@ -10,6 +10,7 @@ mod migrate;
 mod pull;
 mod query;
 mod runs;
+mod taxii;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
 use crate::run::{GuardDrop, RunRecord, RunStatus};
 use crate::state::WorkflowState;
+use crate::taxii::{Page, Published};
 
 pub use merge::CHUNK as MERGE_CHUNK;
 
@@ -173,6 +175,29 @@ impl LibraryBackend for SqliteLibrary {
         visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
     ) -> Result<u64> {
         query::scan_kind(&self.conn, collection, kind, now, limit, visit)
+    }
+
+    fn published(&self, collection: &str) -> Result<Vec<Published>> {
+        taxii::published(&self.conn, collection)
+    }
+
+    fn publish(
+        &mut self,
+        collection: &str,
+        changes: &[Published],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        taxii::publish(&mut self.conn, collection, changes, now)
+    }
+
+    fn published_page(
+        &self,
+        collection: &str,
+        added_after: Option<DateTime<Utc>>,
+        after_seq: u64,
+        limit: u64,
+    ) -> Result<Page> {
+        taxii::page(&self.conn, collection, added_after, after_seq, limit)
     }
 
     fn change_counter(&self) -> Result<u64> {
