@@ -231,25 +231,32 @@ pub(crate) async fn in_rounds<T: Clone>(
     Ok(false)
 }
 
-/// One-at-a-time targets (XDR v2, HTTP templates): each claim change is decided and sent
-/// alone, under the space's lease, and recorded once answered.
+/// How many values a per-value target has in flight at once. The client's `max_concurrency`
+/// still bounds its connections; this bounds what one lease decides before it is answered.
+pub(crate) const IN_FLIGHT: usize = 8;
+
+/// Per-value targets (XDR v2, HTTP templates, Apex Central): each call carries one value, so
+/// the run sends [`IN_FLIGHT`] of them at once — decided together under the space's lease,
+/// sent concurrently, recorded once all are answered — and latency, not the number of values,
+/// sets the pace.
 pub(crate) async fn one_at_a_time(
     plan: &Plan,
     library: &mut dyn LibraryBackend,
     progress: &dyn Progress,
     report: &mut RunReport,
     key_of: &dyn Fn(Kind) -> Option<String>,
-    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+    send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
 ) -> Result<(), EngineError> {
     let (drops, sets) = works(plan, report);
-    for work in drops.into_iter().chain(sets) {
+    let works: Vec<Work<'_>> = drops.into_iter().chain(sets).collect();
+    for chunk in works.chunks(IN_FLIGHT) {
         if report.stop_requested(progress) {
             return Ok(());
         }
         let guard = space::lock(library, &plan.space).await?;
-        let outcome = one(plan, &mut *library, &work, report, key_of, send).await;
+        let outcome = together(plan, &mut *library, chunk, report, key_of, send).await;
         guard.release(library)?;
-        progress.advance(1);
+        progress.advance(chunk.len() as u64);
         if !outcome? {
             return Ok(());
         }
@@ -275,30 +282,38 @@ impl ItemError {
     }
 }
 
-/// Decides, sends and records one change; `false` when the run must stop.
-pub(crate) async fn one(
+/// Decides `works` together, sends them concurrently and records what was confirmed; `false`
+/// when the run must stop (what was confirmed before the halt is still recorded).
+async fn together(
     plan: &Plan,
     library: &mut dyn LibraryBackend,
-    work: &Work<'_>,
+    works: &[Work<'_>],
     report: &mut RunReport,
     key_of: &dyn Fn(Kind) -> Option<String>,
-    send: &mut impl AsyncFnMut(&Decided<'_>) -> Result<Option<String>, ItemError>,
+    send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
 ) -> Result<bool, EngineError> {
-    let Some(d) = decide_batch(&*library, plan, std::slice::from_ref(work), key_of)?.pop() else {
-        return Ok(true);
-    };
+    let decided = decide_batch(&*library, plan, works, key_of)?;
+    let answers = futures::future::join_all(decided.iter().map(|d| send(d))).await;
     let mut confirmed = Confirmed::default();
-    match send(&d).await {
-        Ok(remote_id) => {
-            count(report, &d.write, work.want.is_some());
-            confirmed.add(plan, work, remote_id);
-        }
-        Err(ItemError::Item(message)) => report.fail(work.change, &message),
-        Err(ItemError::Halt(error)) => {
-            report.halted = Some(error.to_string());
-            return Ok(false);
+    let mut halted = None;
+    for (d, answer) in decided.iter().zip(answers) {
+        match answer {
+            Ok(remote_id) => {
+                count(report, &d.write, d.work.want.is_some());
+                confirmed.add(plan, &d.work, remote_id);
+            }
+            Err(ItemError::Item(message)) => report.fail(d.work.change, &message),
+            Err(ItemError::Halt(error)) => {
+                halted.get_or_insert_with(|| error.to_string());
+            }
         }
     }
     confirmed.record(library, plan)?;
-    Ok(true)
+    match halted {
+        Some(halt) => {
+            report.halted = Some(halt);
+            Ok(false)
+        }
+        None => Ok(true),
+    }
 }

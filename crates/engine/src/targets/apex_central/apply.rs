@@ -21,7 +21,7 @@ pub async fn udso(
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
     let key_of = |kind: Kind| UdsoType::for_kind(kind).ok().map(|t| t.as_str().to_owned());
-    let mut send = async |d: &Decided<'_>| {
+    let send = async |d: &Decided<'_>| {
         let value = &d.work.change.value;
         match &d.write {
             Write::Create(attributes) | Write::Update(attributes) => {
@@ -41,7 +41,7 @@ pub async fn udso(
             Write::Nothing => Ok(None),
         }
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &mut send).await
+    one_at_a_time(plan, library, progress, report, &key_of, &send).await
 }
 
 /// The object `attributes` describe for `value`.

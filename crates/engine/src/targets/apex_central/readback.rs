@@ -1,13 +1,15 @@
 //! Reading the UDSO list back: all of it for `--verify`, or each value a run is about to add
-//! (one filtered query per value), so that an object a person or another tool made is found
+//! (one filtered query per value, several at once), so that an object a person or another tool made is found
 //! before it could be overwritten. Who made an object is read from its notes' marker.
 
+use futures::{StreamExt, stream};
 use trendmicro::apex_central::{ApexCentralClient, ScanAction, Udso};
 
 use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
 use crate::plan::{Change, Remote, RemoteObject};
+use crate::targets::objects::IN_FLIGHT;
 
 /// Every object on the list.
 pub async fn whole_list(
@@ -25,25 +27,29 @@ pub async fn whole_list(
     Ok(remote)
 }
 
-/// The objects on the list among the values of `changes`.
+/// The objects on the list among the values of `changes`, looked up [`IN_FLIGHT`] at a time
+/// (Apex Central finds one content per query).
 pub async fn look_up(
     client: &ApexCentralClient,
     marker: &Marker,
     changes: &[&Change],
 ) -> Result<Remote, EngineError> {
-    let mut remote = Remote::default();
-    for change in changes {
-        let Some(kind) = change
+    let wanted = changes.iter().filter_map(|change| {
+        let kind = change
             .attributes
             .get("key")
             .and_then(|key| key.as_str())
-            .and_then(super::mapping::udso_type)
-        else {
-            continue;
-        };
+            .and_then(super::mapping::udso_type)?;
+        Some((kind, change.value.as_str()))
+    });
+    let mut found = stream::iter(wanted)
+        .map(|(kind, value)| async move { (value, client.find(kind, value).await) })
+        .buffer_unordered(IN_FLIGHT);
+    let mut remote = Remote::default();
+    while let Some((value, answer)) = found.next().await {
         // Under the value looked up: Apex Central matches hashes and domains in any case.
-        if let Some(udso) = client.find(kind, &change.value).await? {
-            put(&mut remote, marker, udso, change.value.clone());
+        if let Some(udso) = answer? {
+            put(&mut remote, marker, udso, value.to_owned());
         }
     }
     Ok(remote)

@@ -24,7 +24,7 @@ pub async fn http(
 ) -> Result<(), EngineError> {
     let key_of = |kind: Kind| Some(kind.as_str().to_owned());
     let extra = std::collections::BTreeMap::new();
-    let mut send = async |d: &Decided<'_>| {
+    let send = async |d: &Decided<'_>| {
         let (attributes, remove) = match &d.write {
             Write::Create(attributes) | Write::Update(attributes) => (attributes.clone(), false),
             Write::Delete if client.can_remove() => {
@@ -50,5 +50,5 @@ pub async fn http(
         };
         answer.map(|_| None).map_err(ItemError::of)
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &mut send).await
+    one_at_a_time(plan, library, progress, report, &key_of, &send).await
 }

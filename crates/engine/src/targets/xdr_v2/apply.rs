@@ -30,7 +30,7 @@ pub async fn xdr(
             .ok()
             .map(|t| t.as_str().to_owned())
     };
-    let mut send = async |d: &Decided<'_>| match &d.write {
+    let send = async |d: &Decided<'_>| match &d.write {
         Write::Create(attributes) => xdr_one(client, params, d, attributes, false)
             .await
             .map(Some),
@@ -45,7 +45,7 @@ pub async fn xdr(
         }
         Write::Update(_) | Write::Nothing => Ok(None),
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &mut send).await
+    one_at_a_time(plan, library, progress, report, &key_of, &send).await
 }
 
 async fn xdr_one(
