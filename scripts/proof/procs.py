@@ -140,14 +140,15 @@ def _peak_rss_kib(rss_path, usage):
 
 
 @contextmanager
-def emulator(binary, workdir, key, settings=""):
+def emulator(binary, workdir, key, settings="", task_delay=0):
     """Starts `iocsync emulator` on a free port with `key` (from a config file, never argv).
 
-    `settings` is extra TOML for the emulator config (limits, seed, ...). Yields an
-    EmulatorClient; the process gets SIGTERM (then SIGKILL) on the way out.
+    `settings` is extra TOML for the emulator config (limits, seed, ...); response tasks finish
+    after `task_delay` seconds (the emulator's own default is 4). Yields an EmulatorClient; the
+    process gets SIGTERM (then SIGKILL) on the way out.
     """
     config = Path(workdir) / "emulator.toml"
-    config.write_text(f'api_keys = ["{key}"]\n{settings}\n[tasks]\ndelay_seconds = 0\n')
+    config.write_text(f'api_keys = ["{key}"]\n{settings}\n[tasks]\ndelay_seconds = {task_delay}\n')
     log_path = Path(workdir) / "emulator.log"
     with open(log_path, "w") as log_file:
         child = subprocess.Popen(

@@ -21,7 +21,8 @@ fn emulator() -> EmulatorConfig {
 const SPEC: Spec = Spec {
     target: "xdr",
     action: "xdr-block",
-    parameters: r#"product_id = "compliance", task_timeout_secs = 20"#,
+    // Batches of 8, so a stop request lands between them.
+    parameters: r#"product_id = "compliance", task_timeout_secs = 20, in_flight = 8"#,
     value: ip_or_domain,
     held: Harness::xdr_blocked,
     undoes: true,

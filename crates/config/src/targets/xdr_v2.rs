@@ -72,6 +72,9 @@ pub struct XdrParams {
     pub product_id: String,
     /// How long to wait for each task to reach a final status.
     pub task_timeout: Duration,
+    /// How many blocks may be outstanding at once (sent, their tasks not yet final): a block
+    /// is mostly waiting for its task, so many overlap; 1 sends one value at a time.
+    pub in_flight: usize,
 }
 
 pub(crate) fn xdr_params(r: &mut Reader<'_>) -> XdrParams {
@@ -90,5 +93,6 @@ pub(crate) fn xdr_params(r: &mut Reader<'_>) -> XdrParams {
         task_timeout: Duration::from_secs(
             r.integer("task_timeout_secs", 1, 3600).unwrap_or(120) as u64
         ),
+        in_flight: r.integer("in_flight", 1, 256).unwrap_or(128) as usize,
     }
 }

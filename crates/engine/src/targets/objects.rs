@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use indicator::Kind;
 use store::{LedgerEntry, LibraryBackend};
 
@@ -231,12 +233,13 @@ pub(crate) async fn in_rounds<T: Clone>(
     Ok(false)
 }
 
-/// How many values a per-value target has in flight at once. The client's `max_concurrency`
-/// still bounds its connections; this bounds what one lease decides before it is answered.
+/// How many values a per-value target without a wait after each call has in flight at once.
+/// The client's `max_concurrency` still bounds its connections; this bounds what one lease
+/// decides before it is answered.
 pub(crate) const IN_FLIGHT: usize = 8;
 
 /// Per-value targets (XDR v2, HTTP templates, Apex Central): each call carries one value, so
-/// the run sends [`IN_FLIGHT`] of them at once — decided together under the space's lease,
+/// the run sends `in_flight` of them at once — decided together under the space's lease,
 /// sent concurrently, recorded once all are answered — and latency, not the number of values,
 /// sets the pace.
 pub(crate) async fn one_at_a_time(
@@ -245,11 +248,12 @@ pub(crate) async fn one_at_a_time(
     progress: &dyn Progress,
     report: &mut RunReport,
     key_of: &dyn Fn(Kind) -> Option<String>,
+    in_flight: usize,
     send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
 ) -> Result<(), EngineError> {
     let (drops, sets) = works(plan, report);
     let works: Vec<Work<'_>> = drops.into_iter().chain(sets).collect();
-    for chunk in works.chunks(IN_FLIGHT) {
+    for chunk in works.chunks(in_flight.max(1)) {
         if report.stop_requested(progress) {
             return Ok(());
         }
@@ -282,8 +286,8 @@ impl ItemError {
     }
 }
 
-/// Decides `works` together, sends them concurrently and records what was confirmed; `false`
-/// when the run must stop (what was confirmed before the halt is still recorded).
+/// Decides `works` together, sends them concurrently and records each value as soon as the
+/// target confirms it (a kill loses no confirmed claim); `false` when the run must stop.
 async fn together(
     plan: &Plan,
     library: &mut dyn LibraryBackend,
@@ -293,14 +297,18 @@ async fn together(
     send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
 ) -> Result<bool, EngineError> {
     let decided = decide_batch(&*library, plan, works, key_of)?;
-    let answers = futures::future::join_all(decided.iter().map(|d| send(d))).await;
-    let mut confirmed = Confirmed::default();
+    let mut answers: FuturesUnordered<_> = decided
+        .iter()
+        .map(|d| async move { (d, send(d).await) })
+        .collect();
     let mut halted = None;
-    for (d, answer) in decided.iter().zip(answers) {
+    while let Some((d, answer)) = answers.next().await {
         match answer {
             Ok(remote_id) => {
                 count(report, &d.write, d.work.want.is_some());
+                let mut confirmed = Confirmed::default();
                 confirmed.add(plan, &d.work, remote_id);
+                confirmed.record(library, plan)?;
             }
             Err(ItemError::Item(message)) => report.fail(d.work.change, &message),
             Err(ItemError::Halt(error)) => {
@@ -308,7 +316,6 @@ async fn together(
             }
         }
     }
-    confirmed.record(library, plan)?;
     match halted {
         Some(halt) => {
             report.halted = Some(halt);

@@ -10,7 +10,7 @@ use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
 use crate::report::{Progress, RunReport};
-use crate::targets::objects::{Decided, ItemError, one_at_a_time};
+use crate::targets::objects::{Decided, IN_FLIGHT, ItemError, one_at_a_time};
 
 /// Applies a UDSO plan one value at a time.
 pub async fn udso(
@@ -41,7 +41,7 @@ pub async fn udso(
             Write::Nothing => Ok(None),
         }
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &send).await
+    one_at_a_time(plan, library, progress, report, &key_of, IN_FLIGHT, &send).await
 }
 
 /// The object `attributes` describe for `value`.

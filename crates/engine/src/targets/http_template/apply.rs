@@ -9,7 +9,7 @@ use crate::error::EngineError;
 use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
 use crate::report::{Progress, RunReport};
-use crate::targets::objects::{Decided, ItemError, one_at_a_time};
+use crate::targets::objects::{Decided, IN_FLIGHT, ItemError, one_at_a_time};
 
 /// Applies an HTTP template plan: one call per new or changed object, the ledger updated after
 /// each answered call. An object whose last claim goes is undone through the removal template
@@ -50,5 +50,5 @@ pub async fn http(
         };
         answer.map(|_| None).map_err(ItemError::of)
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &send).await
+    one_at_a_time(plan, library, progress, report, &key_of, IN_FLIGHT, &send).await
 }

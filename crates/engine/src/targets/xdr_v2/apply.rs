@@ -45,7 +45,16 @@ pub async fn xdr(
         }
         Write::Update(_) | Write::Nothing => Ok(None),
     };
-    one_at_a_time(plan, library, progress, report, &key_of, &send).await
+    one_at_a_time(
+        plan,
+        library,
+        progress,
+        report,
+        &key_of,
+        params.in_flight,
+        &send,
+    )
+    .await
 }
 
 async fn xdr_one(
