@@ -52,12 +52,23 @@ pub async fn adopt(
         dry_run,
         ..AdoptReport::default()
     };
-    library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
-    let entries =
-        crate::targets::adopt(target, workflow, library, &marker, now, &mut report).await?;
-    report.adopted = entries.len();
-    if !dry_run {
-        library.ledger_apply(&workflow.ledger_key(), &entries, &[])?;
-    }
+    // Under the workflow's lease: a run of the workflow meanwhile would plan against a
+    // ledger half rebuilt.
+    crate::lease::holding(
+        library,
+        &workflow.name,
+        async |library: &mut dyn LibraryBackend| {
+            library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
+            let entries =
+                crate::targets::adopt(target, workflow, &*library, &marker, now, &mut report)
+                    .await?;
+            report.adopted = entries.len();
+            if !dry_run {
+                library.ledger_apply(&workflow.ledger_key(), &entries, &[])?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     Ok(report)
 }

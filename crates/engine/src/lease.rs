@@ -129,6 +129,24 @@ pub(crate) fn take(
     }
 }
 
+/// Runs `work` holding `workflow`'s lease (renewed meanwhile), then releases it: whatever
+/// writes a workflow's claims runs so, never two at once.
+pub(crate) async fn holding<T>(
+    library: &mut dyn LibraryBackend,
+    workflow: &str,
+    work: impl AsyncFnOnce(&mut dyn LibraryBackend) -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
+    let me = lease_holder();
+    take(library, workflow, &me)?;
+    let keeper = Keeper::start(&*library, workflow, &me, RENEW_EVERY);
+    let outcome = work(&mut *library).await;
+    keeper.stop();
+    let released = library.release_lease(&name(workflow), &me);
+    let value = outcome?;
+    released?;
+    Ok(value)
+}
+
 /// Renews a lease every `every` on its own thread and library handle until stopped.
 pub struct Keeper {
     stop: Option<mpsc::Sender<()>>,

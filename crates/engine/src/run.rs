@@ -159,18 +159,11 @@ pub async fn run_workflow(
         return run_leased(config, library, workflow, options, progress).await;
     }
     let name = config.workflow(workflow)?.name.clone();
-    let me = lease::lease_holder();
-    lease::take(library, &name, &me)?;
-    let keeper = lease::Keeper::start(&*library, &name, &me, lease::RENEW_EVERY);
-    let outcome = match library.interrupt_runs(&name, Utc::now()) {
-        Ok(_) => run_leased(config, library, &name, options, progress).await,
-        Err(error) => Err(error.into()),
-    };
-    keeper.stop();
-    let released = library.release_lease(&lease::name(&name), &me);
-    let report = outcome?;
-    released?;
-    Ok(report)
+    lease::holding(library, &name, async |library: &mut dyn LibraryBackend| {
+        library.interrupt_runs(&name, Utc::now())?;
+        run_leased(config, library, &name, options, progress).await
+    })
+    .await
 }
 
 /// [`run_workflow`] once the lease is held (or not needed: a dry run writes nothing).

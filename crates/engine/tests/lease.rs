@@ -177,3 +177,33 @@ async fn a_pid_reused_by_another_process_or_an_expired_lease_frees_the_workflow(
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
 }
+
+#[tokio::test]
+async fn adopt_waits_for_no_run_and_gives_the_lease_back() {
+    let mut h = Harness::new(BLOCK).await;
+    h.merge(&ips(5, 8, h.now));
+    let other = LeaseHolder {
+        host: "another-host".into(),
+        ..lease_holder()
+    };
+    hold(&mut h, &other, Duration::minutes(5));
+    let error = engine::adopt::adopt(&h.config, &mut *h.library, "block", None, false, h.now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, EngineError::Busy(lease) if lease.holder == other),
+        "{error}"
+    );
+    assert_eq!(
+        h.requests(),
+        0,
+        "nothing read while a run holds the workflow"
+    );
+
+    h.library.release_lease("workflow:block", &other).unwrap();
+    let report = engine::adopt::adopt(&h.config, &mut *h.library, "block", None, false, h.now)
+        .await
+        .unwrap();
+    assert_eq!(report.adopted, 0);
+    assert!(try_run(&mut h).await.is_ok(), "adopt gave the lease back");
+}
