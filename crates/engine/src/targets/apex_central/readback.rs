@@ -27,7 +27,7 @@ pub async fn whole_list(
     Ok(remote)
 }
 
-/// The objects on the list among the values of `changes`, looked up [`IN_FLIGHT`] at a time
+/// The objects on the list among the values of `changes`, looked up `IN_FLIGHT` at a time
 /// (Apex Central finds one content per query).
 pub async fn look_up(
     client: &ApexCentralClient,
