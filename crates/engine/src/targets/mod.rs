@@ -704,10 +704,10 @@ pub async fn check_writes(target: &Target) -> Vec<check::WriteCheck> {
             Ok(client) => xdr_v2::check::writes(&client).await,
             Err(error) => unbuilt(error),
         },
-        Settings::ApexCentral(_) => vec![check::WriteCheck::of(
-            "udso",
-            Err("no write check for Apex Central yet; `iocsync check` reads the list".to_owned()),
-        )],
+        Settings::ApexCentral(apex) => match client(apex.config(target), ApexCentralClient::new) {
+            Ok(client) => apex_central::check::writes(&client).await,
+            Err(error) => unbuilt(error),
+        },
         Settings::Http(_) => vec![check::WriteCheck::of(
             "http",
             Err(

@@ -2,5 +2,6 @@
 //! back (whole list for `--verify`, the values about to be added otherwise).
 
 pub mod apply;
+pub mod check;
 pub mod mapping;
 pub mod readback;
