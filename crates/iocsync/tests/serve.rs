@@ -145,6 +145,13 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     let target = |name: &str| named(&status["targets"], name);
     assert_eq!(target("v1")["health"]["state"], "up");
     assert_eq!(target("v1")["ledger_entries"], 30);
+    // How full its lists are: 30 domains of 10,000; exceptions hold nothing.
+    assert_eq!(
+        target("v1")["rooms"],
+        serde_json::json!([
+            {"list": "suspicious", "bucket": "domain", "held": 30, "capacity": 10000}
+        ])
+    );
     assert_eq!(target("v1-bad")["health"]["state"], "down");
     assert!(target("v1-bad")["health"]["error"].is_string());
     assert_eq!(
@@ -179,6 +186,7 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
         "succeeded",
         "<tr data-target=\"v1-bad\">",
         "down",
+        "suspicious domain 30 / 10,000",
     ] {
         assert!(page.contains(expected), "the page lacks {expected}");
     }
@@ -219,6 +227,9 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
         ),
         0.0
     );
+    let room = [("target", "v1"), ("list", "suspicious"), ("type", "domain")];
+    assert_eq!(metric(&samples, "iocsync_target_objects", &room), 30.0);
+    assert_eq!(metric(&samples, "iocsync_target_capacity", &room), 10_000.0);
     let adds = metric(
         &samples,
         "iocsync_api_calls_total",

@@ -256,6 +256,74 @@ pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
     }
 }
 
+/// How full one bucket of a target's list is: the objects iocsync's claims hold there against
+/// the product's room (the status page and `/metrics` show it; a list near its cap is where a
+/// product starts evicting by itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Room {
+    /// The list (`suspicious`, `exceptions`).
+    pub list: &'static str,
+    /// The object type the cap counts (`ip`, `domain`, ...), or `all` for a whole-list cap.
+    pub bucket: String,
+    pub held: u64,
+    pub capacity: u64,
+}
+
+impl Room {
+    /// Whether the bucket is 90% full or more.
+    pub fn nearly_full(&self) -> bool {
+        self.held * 10 >= self.capacity * 9
+    }
+}
+
+/// The room of each capped list of `target` (Vision One lists; the other products publish no
+/// cap iocsync could count against).
+pub fn rooms(target: &Target, library: &dyn LibraryBackend) -> Result<Vec<Room>, EngineError> {
+    match &target.settings {
+        Settings::VisionOne(v1) => {
+            let suspicious = (List::Suspicious, "suspicious", v1.suspicious_capacity());
+            let exceptions = (List::Exceptions, "exceptions", v1.exception_capacity());
+            let mut rooms = Vec::new();
+            for (list, name, capacity) in [suspicious, exceptions] {
+                rooms.extend(rooms_of(library, &target.name, list, name, &capacity)?);
+            }
+            Ok(rooms)
+        }
+        Settings::DeepSecurity(_)
+        | Settings::XdrV2(_)
+        | Settings::Http(_)
+        | Settings::ApexCentral(_) => Ok(Vec::new()),
+    }
+}
+
+fn rooms_of(
+    library: &dyn LibraryBackend,
+    target: &str,
+    list: List<'_>,
+    name: &'static str,
+    capacity: &Capacity,
+) -> Result<Vec<Room>, EngineError> {
+    let mut held: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (kind, count) in library.space_counts(&crate::keys::space(target, list))? {
+        *held
+            .entry(crate::budget::bucket_of_kind(capacity, kind))
+            .or_default() += count;
+    }
+    Ok(held
+        .into_iter()
+        .map(|(bucket, held)| Room {
+            list: name,
+            bucket: if bucket.is_empty() {
+                "all".to_owned()
+            } else {
+                bucket
+            },
+            held,
+            capacity: capacity.capacity as u64,
+        })
+        .collect())
+}
+
 /// A Vision One target's settings (`None` for the other products).
 fn vision_one_settings(target: &Target) -> Option<&VisionOneTarget> {
     match &target.settings {

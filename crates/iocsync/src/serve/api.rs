@@ -133,6 +133,17 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> (StatusCode, &'static str
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    // How full the capped lists are is read from the library at each scrape.
+    blocking(Arc::clone(&shared), |shared| {
+        let config = shared.config();
+        let library = Library::open(&config.library)?;
+        for target in &config.targets {
+            let rooms = engine::targets::rooms(target, &*library)?;
+            shared.metrics.record_rooms(&target.name, &rooms);
+        }
+        Ok(())
+    })
+    .await?;
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &shared.registry)
         .map_err(|error| anyhow::anyhow!("cannot encode the metrics: {error}"))?;

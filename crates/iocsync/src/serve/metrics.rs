@@ -37,6 +37,13 @@ struct TargetLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoomLabels {
+    target: String,
+    list: String,
+    r#type: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WorkflowLabels {
     workflow: String,
 }
@@ -62,6 +69,8 @@ pub struct Metrics {
     rate_limit_paused_seconds: Family<TargetLabels, Counter<f64>>,
     run_duration: Family<WorkflowLabels, Histogram>,
     target_up: Family<TargetLabels, Gauge>,
+    target_objects: Family<RoomLabels, Gauge>,
+    target_capacity: Family<RoomLabels, Gauge>,
     removals_held: Family<WorkflowLabels, Gauge>,
     pulls: Family<PullLabels, Counter>,
     feed_held: Family<FeedLabels, Gauge>,
@@ -73,6 +82,18 @@ impl Metrics {
     /// Creates the families and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Metrics {
         Metrics {
+            target_objects: registered(
+                registry,
+                "iocsync_target_objects",
+                "Objects iocsync's claims hold on a capped target list, by target, list and object type (as of the last scrape)",
+                Family::default(),
+            ),
+            target_capacity: registered(
+                registry,
+                "iocsync_target_capacity",
+                "How many objects of that type the list holds at most (Vision One: 10,000 per type, 5,000 exceptions)",
+                Family::default(),
+            ),
             runs: registered(
                 registry,
                 "iocsync_runs",
@@ -246,6 +267,24 @@ impl Metrics {
             self.feed_live
                 .get_or_create(&labels)
                 .set(i64::try_from(live).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Sets how full `target`'s capped lists are.
+    pub fn record_rooms(&self, target: &str, rooms: &[engine::targets::Room]) {
+        for room in rooms {
+            let labels = RoomLabels {
+                target: target.to_owned(),
+                list: room.list.to_owned(),
+                r#type: room.bucket.clone(),
+            };
+            let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            self.target_objects
+                .get_or_create(&labels)
+                .set(as_gauge(room.held));
+            self.target_capacity
+                .get_or_create(&labels)
+                .set(as_gauge(room.capacity));
         }
     }
 

@@ -68,7 +68,8 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;\
 padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}\
 .succeeded,.up{color:#1a7f37}.failed,.down,.interrupted{color:#cf222e}.partial,.running{color:#9a6700}\
-.held{color:#9a6700;font-weight:600}.brake{background:#fff8c5;padding:.5rem}\
+.held,.warn{color:#9a6700;font-weight:600}.brake{background:#fff8c5;padding:.5rem}\
+.rooms span{display:block;white-space:nowrap}\
 .muted{color:#57606a}time{white-space:nowrap}\
 td ul{max-width:32rem;overflow-wrap:anywhere}.stopping{background:#fff8c5;padding:.5rem}ul{margin:0;padding-left:1rem}";
 
@@ -265,7 +266,7 @@ fn errors_cell(html: &mut Html, errors: &[String]) {
 fn targets(html: &mut Html, targets: &[TargetStatus]) {
     html.raw("<h2>Targets</h2><table id=\"targets\"><thead><tr><th>Target</th>")
         .raw("<th>Product</th><th>Health</th><th>Checked</th><th>Last run</th>")
-        .raw("<th>Ledger entries</th></tr></thead><tbody>");
+        .raw("<th>Ledger entries</th><th>Room</th></tr></thead><tbody>");
     for target in targets {
         html.raw("<tr data-target=\"")
             .text(&target.name)
@@ -287,9 +288,52 @@ fn targets(html: &mut Html, targets: &[TargetStatus]) {
                 html.raw("<td class=\"muted\">never</td>");
             }
         }
-        html.cell(&target.ledger_entries.to_string()).raw("</tr>");
+        html.cell(&target.ledger_entries.to_string());
+        rooms_cell(html, &target.rooms);
+        html.raw("</tr>");
     }
     html.raw("</tbody></table>");
+}
+
+/// `ip 8,663 / 10,000` per capped bucket, warned from 90% full (where the product starts to
+/// evict by itself once it is full).
+fn rooms_cell(html: &mut Html, rooms: &[engine::targets::Room]) {
+    html.raw("<td class=\"rooms\">");
+    if rooms.is_empty() {
+        html.raw("<span class=\"muted\">-</span>");
+    }
+    for room in rooms {
+        let class = if room.nearly_full() { "warn" } else { "room" };
+        html.raw("<span class=\"")
+            .raw(class)
+            .raw("\" data-list=\"")
+            .text(room.list)
+            .raw("\" data-type=\"")
+            .text(&room.bucket)
+            .raw("\">")
+            .text(&format!(
+                "{} {} {} / {}",
+                room.list,
+                room.bucket,
+                thousands(room.held),
+                thousands(room.capacity)
+            ))
+            .raw("</span> ");
+    }
+    html.raw("</td>");
+}
+
+/// `8663` as `8,663`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn triggers(html: &mut Html, triggers: &[RunRecord]) {
@@ -365,6 +409,22 @@ mod tests {
     }
 
     #[test]
+    fn a_list_from_90_percent_full_is_warned() {
+        let room = |held| engine::targets::Room {
+            list: "suspicious",
+            bucket: "ip".into(),
+            held,
+            capacity: 10_000,
+        };
+        let mut html = Html(String::new());
+        rooms_cell(&mut html, &[room(8_999), room(9_000)]);
+        assert!(html.0.contains("<span class=\"room\" data-list=\"suspicious\" data-type=\"ip\">suspicious ip 8,999 / 10,000</span>"), "{}", html.0);
+        assert!(html.0.contains("<span class=\"warn\""), "{}", html.0);
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
     fn item_counts_show_what_changed() {
         let run = |counts: serde_json::Value| RunRecord {
             id: 1,
@@ -411,6 +471,7 @@ mod tests {
                 },
                 last_run: Some(run.clone()),
                 ledger_entries: 0,
+                rooms: Vec::new(),
             }],
             triggers: vec![run],
         };

@@ -74,6 +74,8 @@ pub struct TargetStatus {
     pub last_run: Option<RunRecord>,
     /// Entries in the ledgers of all its workflows, its triggers and `iocsync block`.
     pub ledger_entries: u64,
+    /// How full each capped list is (Vision One: per object type, and the exception list).
+    pub rooms: Vec<engine::targets::Room>,
 }
 
 /// Reads the library and the daemon's state (blocking: call it off the async threads).
@@ -133,6 +135,7 @@ fn target_status(
             .max_by_key(|run| run.id)
             .cloned(),
         ledger_entries: by_hand + ours.map(|w| w.ledger_entries).sum::<u64>(),
+        rooms: engine::targets::rooms(target, library)?,
     })
 }
 
