@@ -492,6 +492,16 @@ async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config
         .await
         .unwrap();
     assert_eq!(names(&listed), ["block", "broken", "orphan", "added"]);
+    let status: serde_json::Value = client
+        .get(format!("{}/api/status", daemon.url))
+        .bearer_auth("status-s3cret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["reload"]["accepted"], true, "{}", status["reload"]);
     wait_for(
         "a run of the added workflow",
         Duration::from_secs(20),
@@ -546,6 +556,35 @@ async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config
     .await;
     let kept = workflows(Some("status-s3cret")).await.unwrap();
     assert_eq!(kept.status(), 200, "the old token is still in force");
+    // The page and the API say the last reload was refused, and why.
+    let status: serde_json::Value = client
+        .get(format!("{}/api/status", daemon.url))
+        .bearer_auth("status-s3cret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["reload"]["accepted"], false, "{}", status["reload"]);
+    assert!(
+        status["reload"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("serve.token"),
+        "{}",
+        status["reload"]
+    );
+    let page = client
+        .get(format!("{}/", daemon.url))
+        .bearer_auth("status-s3cret")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Configuration reload refused"), "{page}");
     assert!(daemon.terminate().success());
 }
 

@@ -80,7 +80,7 @@ fn reload_on_hangup(reloader: serve::Reloader, path: PathBuf) -> anyhow::Result<
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
                 let loaded = config::Config::load(&path).map_err(anyhow::Error::from);
-                match loaded.and_then(|config| reloader.reload(config)) {
+                match reloader.reload_loaded(loaded) {
                     Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
                     Err(error) => tracing::error!(
                         config = %path.display(),

@@ -93,6 +93,8 @@ pub(crate) struct Shared {
     metrics: Metrics,
     registry: Registry,
     triggers: Arc<Triggers>,
+    /// The last SIGHUP reload and how it went (`None`: none since the start).
+    last_reload: Mutex<Option<status::Reload>>,
     started_at: DateTime<Utc>,
     /// Cancelled when shutdown is requested.
     stop: CancellationToken,
@@ -157,6 +159,22 @@ impl Reloader {
     /// in `config` cannot be set up the daemon keeps the configuration it has and the error
     /// says why. The library, the listen address and the `[serve]` limits need a restart.
     pub fn reload(&self, config: Config) -> anyhow::Result<()> {
+        self.reload_loaded(Ok(config))
+    }
+
+    /// [`reload`](Self::reload) with a config file as it was loaded, remembering the outcome
+    /// (a file that did not load is a rejected reload too) for the status page and the API.
+    pub fn reload_loaded(&self, loaded: anyhow::Result<Config>) -> anyhow::Result<()> {
+        let outcome = loaded.and_then(|config| self.put_in_force(config));
+        *runner::lock(&self.0.last_reload) = Some(status::Reload {
+            at: Utc::now(),
+            accepted: outcome.is_ok(),
+            error: outcome.as_ref().err().map(|error| format!("{error:#}")),
+        });
+        outcome
+    }
+
+    fn put_in_force(&self, config: Config) -> anyhow::Result<()> {
         let shared = &self.0;
         let current = shared.config();
         if config.library != current.library {
@@ -214,6 +232,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         metrics,
         registry,
         triggers: Arc::clone(&triggers),
+        last_reload: Mutex::new(None),
         started_at: now,
         stop: CancellationToken::new(),
     });

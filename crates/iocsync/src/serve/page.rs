@@ -90,6 +90,7 @@ pub fn render(status: &Status) -> String {
     if status.stopping {
         html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
     }
+    reload(&mut html, status.reload.as_ref());
     held(&mut html, &status.workflows);
     held_feeds(&mut html, &status.feeds);
     workflows(&mut html, &status.workflows);
@@ -261,6 +262,25 @@ fn errors_cell(html: &mut Html, errors: &[String]) {
         html.raw("</ul>");
     }
     html.raw("</td>");
+}
+
+/// The last configuration reload: a banner when it was refused (the daemon runs on the
+/// configuration it had), a quiet line when it was put in force.
+fn reload(html: &mut Html, reload: Option<&crate::serve::status::Reload>) {
+    let Some(reload) = reload else {
+        return;
+    };
+    if reload.accepted {
+        html.raw("<p class=\"muted\" id=\"reload\">Configuration reloaded ")
+            .when(reload.at)
+            .raw("</p>");
+        return;
+    }
+    html.raw("<p class=\"brake\" id=\"reload\"><strong>Configuration reload refused</strong> ")
+        .when(reload.at)
+        .raw(": ")
+        .text(reload.error.as_deref().unwrap_or("no reason given"))
+        .raw(". The daemon runs on the configuration it had; fix the file and send SIGHUP again.</p>");
 }
 
 fn targets(html: &mut Html, targets: &[TargetStatus]) {
@@ -474,6 +494,11 @@ mod tests {
                 rooms: Vec::new(),
             }],
             triggers: vec![run],
+            reload: Some(crate::serve::status::Reload {
+                at: Utc::now(),
+                accepted: false,
+                error: Some(hostile.to_owned()),
+            }),
         };
         let page = render(&status);
         assert!(!page.contains("<img"), "{page}");

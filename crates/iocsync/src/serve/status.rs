@@ -35,6 +35,18 @@ pub struct Status {
     pub triggers: Vec<RunRecord>,
     /// Every configured feed with its last pull.
     pub feeds: Vec<ingest::pull::FeedView>,
+    /// The last configuration reload (SIGHUP), if there was one since the start.
+    pub reload: Option<Reload>,
+}
+
+/// A configuration reload and how it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reload {
+    pub at: DateTime<Utc>,
+    /// Put in force; when not, the daemon kept the configuration it had.
+    pub accepted: bool,
+    /// Why it was refused.
+    pub error: Option<String>,
 }
 
 /// One workflow.
@@ -113,6 +125,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         targets,
         triggers,
         feeds,
+        reload: lock(&shared.last_reload).clone(),
     })
 }
 
