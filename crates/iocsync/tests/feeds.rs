@@ -259,6 +259,16 @@ async fn the_daemon_pulls_and_its_workflows_follow_within_one_cycle() {
         metrics.contains("iocsync_feed_held{feed=\"feodo\"} 1"),
         "{metrics}"
     );
+    // A held pull is no success: the last one is the pull before it, a few seconds ago.
+    let confirmed = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("iocsync_feed_last_success_timestamp_seconds{feed=\"feodo\"} ")
+        })
+        .and_then(|value| value.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("no last success of feodo in {metrics}"));
+    let age = chrono::Utc::now().timestamp() - confirmed;
+    assert!((0..120).contains(&age), "{age} s");
     let page = daemon.text("/").await;
     assert!(
         page.contains("Pull held:") && page.contains("listed nothing"),

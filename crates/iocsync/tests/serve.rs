@@ -139,9 +139,11 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
     assert_eq!(block["ledger_entries"], 30);
     assert!(block["next_run"].is_string());
     assert_eq!(block["last_run"]["status"], "succeeded");
+    assert!(block["last_success"].is_string(), "{block}");
     let broken = workflow("broken");
     assert!(broken["failures"].as_u64().unwrap() >= 1);
     assert_eq!(broken["last_run"]["status"], "failed");
+    assert!(broken["last_success"].is_null(), "{broken}");
     let target = |name: &str| named(&status["targets"], name);
     assert_eq!(target("v1")["health"]["state"], "up");
     assert_eq!(target("v1")["ledger_entries"], 30);
@@ -226,6 +228,25 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
             &[("workflow", "block"), ("outcome", "failed")]
         ),
         0.0
+    );
+    let succeeded_at = metric(
+        &samples,
+        "iocsync_workflow_last_success_timestamp_seconds",
+        &[("workflow", "block")],
+    );
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 120.0..=now + 1.0).contains(&succeeded_at),
+        "{succeeded_at}"
+    );
+    assert_eq!(
+        metric(
+            &samples,
+            "iocsync_workflow_last_success_timestamp_seconds",
+            &[("workflow", "broken")]
+        ),
+        0.0,
+        "a workflow that never succeeded has no such series"
     );
     let room = [("target", "v1"), ("list", "suspicious"), ("type", "domain")];
     assert_eq!(metric(&samples, "iocsync_target_objects", &room), 30.0);

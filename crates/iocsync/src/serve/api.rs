@@ -133,13 +133,25 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> (StatusCode, &'static str
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
-    // How full the capped lists are is read from the library at each scrape.
+    // How full the capped lists are, and when workflows and feeds last succeeded, are read
+    // from the library at each scrape.
     blocking(Arc::clone(&shared), |shared| {
         let config = shared.config();
         let library = Library::open(&config.library)?;
         for target in &config.targets {
             let rooms = engine::targets::rooms(target, &*library)?;
             shared.metrics.record_rooms(&target.name, &rooms);
+        }
+        let runs = library.runs(1000)?;
+        for (workflow, at) in super::status::last_successes(&runs) {
+            if config.workflows.iter().any(|w| w.name == workflow) {
+                shared.metrics.record_last_success(workflow, at);
+            }
+        }
+        for feed in &config.feeds {
+            if let Some(at) = library.feed_state(&feed.name)?.and_then(|s| s.confirmed_at) {
+                shared.metrics.record_feed_success(&feed.name, at);
+            }
         }
         Ok(())
     })

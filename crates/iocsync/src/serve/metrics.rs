@@ -70,6 +70,8 @@ pub struct Metrics {
     run_duration: Family<WorkflowLabels, Histogram>,
     target_up: Family<TargetLabels, Gauge>,
     target_objects: Family<RoomLabels, Gauge>,
+    workflow_last_success: Family<WorkflowLabels, Gauge>,
+    feed_last_success: Family<FeedLabels, Gauge>,
     target_capacity: Family<RoomLabels, Gauge>,
     removals_held: Family<WorkflowLabels, Gauge>,
     pulls: Family<PullLabels, Counter>,
@@ -82,6 +84,18 @@ impl Metrics {
     /// Creates the families and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Metrics {
         Metrics {
+            workflow_last_success: registered(
+                registry,
+                "iocsync_workflow_last_success_timestamp_seconds",
+                "When the workflow's latest successful run finished (Unix seconds; absent until one has): alert when it grows old",
+                Family::default(),
+            ),
+            feed_last_success: registered(
+                registry,
+                "iocsync_feed_last_success_timestamp_seconds",
+                "When the feed was last pulled and applied or found unchanged (Unix seconds)",
+                Family::default(),
+            ),
             target_objects: registered(
                 registry,
                 "iocsync_target_objects",
@@ -286,6 +300,26 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(as_gauge(room.capacity));
         }
+    }
+
+    /// Sets when `workflow` last succeeded.
+    pub fn record_last_success(&self, workflow: &str, at: chrono::DateTime<chrono::Utc>) {
+        let labels = WorkflowLabels {
+            workflow: workflow.to_owned(),
+        };
+        self.workflow_last_success
+            .get_or_create(&labels)
+            .set(at.timestamp());
+    }
+
+    /// Sets when `feed` was last applied (or found unchanged).
+    pub fn record_feed_success(&self, feed: &str, at: chrono::DateTime<chrono::Utc>) {
+        let labels = FeedLabels {
+            feed: feed.to_owned(),
+        };
+        self.feed_last_success
+            .get_or_create(&labels)
+            .set(at.timestamp());
     }
 
     /// Records the outcome of a health probe.

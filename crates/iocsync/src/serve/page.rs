@@ -109,7 +109,7 @@ fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
     }
     html.raw("<table id=\"workflows\"><thead><tr><th>Workflow</th><th>Action</th>")
         .raw("<th>Target</th><th>Schedule</th><th>Next run</th><th>Now</th>")
-        .raw("<th>Last run</th><th>Items</th><th>Errors</th></tr></thead><tbody>");
+        .raw("<th>Last run</th><th>Items</th><th>Errors</th><th>Last success</th></tr></thead><tbody>");
     for workflow in workflows {
         html.raw("<tr data-workflow=\"")
             .text(&workflow.name)
@@ -121,6 +121,14 @@ fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
             .when_cell(workflow.next_run);
         now_cell(html, workflow.running.as_ref(), workflow.failures);
         run_cells(html, workflow.last_run.as_ref());
+        match workflow.last_success {
+            Some(at) => {
+                html.when_cell(Some(at));
+            }
+            None => {
+                html.raw("<td class=\"muted\">never</td>");
+            }
+        }
         html.raw("</tr>");
     }
     html.raw("</tbody></table>");

@@ -64,6 +64,8 @@ pub struct WorkflowStatus {
     pub running: Option<Running>,
     /// The latest finished run.
     pub last_run: Option<RunRecord>,
+    /// When its latest successful run (among the last 1,000 runs) finished.
+    pub last_success: Option<DateTime<Utc>>,
     /// Entries in this workflow's ledger.
     pub ledger_entries: u64,
 }
@@ -100,10 +102,11 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
     for run in runs.iter().filter(|run| run.status != RunStatus::Running) {
         last.entry(run.workflow.as_str()).or_insert(run);
     }
+    let successes = last_successes(&runs);
     let workflows = config
         .workflows
         .iter()
-        .map(|workflow| workflow_status(shared, &*library, workflow, &last))
+        .map(|workflow| workflow_status(shared, &*library, workflow, &last, &successes))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let targets = config
         .targets
@@ -170,11 +173,23 @@ fn ledger_outside_workflows(
     Ok(entries)
 }
 
+/// When each run name last finished successfully, among `runs` (newest first).
+pub(crate) fn last_successes(runs: &[RunRecord]) -> HashMap<&str, DateTime<Utc>> {
+    let mut successes = HashMap::new();
+    for run in runs.iter().filter(|run| run.status == RunStatus::Succeeded) {
+        if let Some(at) = run.finished_at {
+            successes.entry(run.workflow.as_str()).or_insert(at);
+        }
+    }
+    successes
+}
+
 fn workflow_status(
     shared: &Shared,
     library: &dyn LibraryBackend,
     workflow: &Workflow,
     last: &HashMap<&str, &RunRecord>,
+    successes: &HashMap<&str, DateTime<Utc>>,
 ) -> anyhow::Result<WorkflowStatus> {
     let (next_run, failures) = lock(&shared.scheduler)
         .slot(&workflow.name)
@@ -196,6 +211,7 @@ fn workflow_status(
         failures,
         running,
         last_run: last.get(workflow.name.as_str()).map(|run| (*run).clone()),
+        last_success: successes.get(workflow.name.as_str()).copied(),
         ledger_entries: library.ledger_count(&workflow.ledger_key())?,
     })
 }
