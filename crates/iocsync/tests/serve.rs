@@ -248,6 +248,8 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
         0.0,
         "a workflow that never succeeded has no such series"
     );
+    assert_eq!(metric(&samples, "iocsync_library_indicators", &[]), 30.0);
+    assert!(metric(&samples, "iocsync_library_bytes", &[]) > 0.0);
     let room = [("target", "v1"), ("list", "suspicious"), ("type", "domain")];
     assert_eq!(metric(&samples, "iocsync_target_objects", &room), 30.0);
     assert_eq!(metric(&samples, "iocsync_target_capacity", &room), 10_000.0);

@@ -133,8 +133,8 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> (StatusCode, &'static str
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
-    // How full the capped lists are, and when workflows and feeds last succeeded, are read
-    // from the library at each scrape.
+    // The library's size, how full the capped lists are, and when workflows and feeds last
+    // succeeded are read from the library at each scrape.
     blocking(Arc::clone(&shared), |shared| {
         let config = shared.config();
         let library = Library::open(&config.library)?;
@@ -142,6 +142,14 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
             let rooms = engine::targets::rooms(target, &*library)?;
             shared.metrics.record_rooms(&target.name, &rooms);
         }
+        let files = ["", "-wal"].map(|suffix| {
+            let mut path = config.library.clone().into_os_string();
+            path.push(suffix);
+            std::fs::metadata(path).map_or(0, |meta| meta.len())
+        });
+        shared
+            .metrics
+            .record_library(library.count()?, files.iter().sum());
         let runs = library.runs(1000)?;
         for (workflow, at) in super::status::last_successes(&runs) {
             if config.workflows.iter().any(|w| w.name == workflow) {

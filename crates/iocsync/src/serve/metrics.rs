@@ -71,6 +71,8 @@ pub struct Metrics {
     target_up: Family<TargetLabels, Gauge>,
     target_objects: Family<RoomLabels, Gauge>,
     workflow_last_success: Family<WorkflowLabels, Gauge>,
+    library_indicators: Gauge,
+    library_bytes: Gauge,
     feed_last_success: Family<FeedLabels, Gauge>,
     target_capacity: Family<RoomLabels, Gauge>,
     removals_held: Family<WorkflowLabels, Gauge>,
@@ -84,6 +86,18 @@ impl Metrics {
     /// Creates the families and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Metrics {
         Metrics {
+            library_indicators: registered(
+                registry,
+                "iocsync_library_indicators",
+                "Indicators the library holds (every status)",
+                Gauge::default(),
+            ),
+            library_bytes: registered(
+                registry,
+                "iocsync_library_bytes",
+                "Size of the library file and its write-ahead log on disk",
+                Gauge::default(),
+            ),
             workflow_last_success: registered(
                 registry,
                 "iocsync_workflow_last_success_timestamp_seconds",
@@ -300,6 +314,13 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(as_gauge(room.capacity));
         }
+    }
+
+    /// Sets the library's size: its indicators, and its files' bytes.
+    pub fn record_library(&self, indicators: u64, bytes: u64) {
+        let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.library_indicators.set(as_gauge(indicators));
+        self.library_bytes.set(as_gauge(bytes));
     }
 
     /// Sets when `workflow` last succeeded.
