@@ -136,6 +136,12 @@ async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
     let bad = row("data-target=\"v1-bad\"");
     assert!(bad.contains(">down<") && bad.contains("401"), "{bad}");
     assert!(dom.contains("No webhook trigger has been called yet."));
+    // Each time is shown in UTC by the server, and in local time too once the script ran.
+    assert!(dom.contains(" UTC</time>"), "{dom}");
+    assert!(
+        dom.contains("<span class=\"muted local\"> ("),
+        "local times: {dom}"
+    );
     assert!(
         still_running,
         "the browser loaded the page while the run was in flight"

@@ -73,6 +73,12 @@ padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{backg
 .muted{color:#57606a}time{white-space:nowrap}\
 td ul{max-width:32rem;overflow-wrap:anywhere}.stopping{background:#fff8c5;padding:.5rem}ul{margin:0;padding-left:1rem}";
 
+/// Shows each time in the browser's local time too, after the UTC the server wrote; without
+/// JavaScript the page reads the same, in UTC.
+const LOCAL_TIMES: &str = "<script>for(const t of document.querySelectorAll('time[datetime]')){\
+const d=new Date(t.dateTime);if(isNaN(d))continue;const s=document.createElement('span');\
+s.className='muted local';s.textContent=' ('+d.toLocaleString()+' local)';t.after(s);}</script>";
+
 /// Renders the whole page.
 pub fn render(status: &Status) -> String {
     let mut html = Html(String::with_capacity(16 * 1024));
@@ -97,7 +103,7 @@ pub fn render(status: &Status) -> String {
     feeds(&mut html, &status.feeds);
     targets(&mut html, &status.targets);
     triggers(&mut html, &status.triggers);
-    html.raw("</body></html>");
+    html.raw(LOCAL_TIMES).raw("</body></html>");
     html.0
 }
 
