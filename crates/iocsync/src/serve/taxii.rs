@@ -6,7 +6,10 @@
 //! answered, the collection's publication is brought up to date with the library
 //! ([`engine::taxii::publish`]), one publication at a time.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -36,7 +39,7 @@ const ROOT: &str = "/taxii2/api/";
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let state = Arc::new(Taxii {
         shared,
-        publishing: Mutex::new(()),
+        publishing: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/taxii2/", get(discovery))
@@ -49,9 +52,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 struct Taxii {
     shared: Arc<Shared>,
-    /// One publication at a time: two polls at once must not both publish the same change.
-    publishing: Mutex<()>,
+    /// One publication at a time (two polls at once must not both publish the same change),
+    /// and what each collection's last one saw: see [`Seen`].
+    publishing: Mutex<HashMap<String, Seen>>,
 }
+
+/// What a publication saw: the library's change counter and what defines the collection. A poll
+/// that finds both the same, within [`REPUBLISH_EVERY`], has nothing new to publish and reads
+/// the stored changes at once; time alone (an indicator's expiry) is caught by the periodic
+/// publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    counter: u64,
+    definition: u64,
+    at: Instant,
+}
+
+/// How long a publication is trusted when nothing in the library changed.
+const REPUBLISH_EVERY: Duration = Duration::from_secs(60);
 
 /// A refusal, answered as a TAXII error message.
 enum Refusal {
@@ -311,6 +329,19 @@ impl PageRequest {
     }
 }
 
+/// A digest of what defines `served`'s publication besides the library: its settings, its
+/// collection as the config writes it, and the guard.
+fn definition(config: &Config, served: &TaxiiCollection) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!(
+        "{served:?}{:?}{:?}",
+        config.collection(&served.collection),
+        config.guard
+    )
+    .hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Publishes what changed, then reads the page (on the blocking pool).
 fn page(
     taxii: &Taxii,
@@ -324,9 +355,30 @@ fn page(
     };
     let mut library = Library::open_existing(&config.library).map_err(|e| failed(&e))?;
     {
-        let _one = taxii.publishing.lock().unwrap_or_else(|e| e.into_inner());
-        let publication = engine::taxii::publish(config, &mut *library, served, Utc::now())
-            .map_err(|e| failed(&e))?;
+        let mut seen = taxii.publishing.lock().unwrap_or_else(|e| e.into_inner());
+        let counter = library.change_counter().map_err(|e| failed(&e))?;
+        let definition = definition(config, served);
+        let fresh = seen.get(&served.name).is_some_and(|last| {
+            last.counter == counter
+                && last.definition == definition
+                && last.at.elapsed() < REPUBLISH_EVERY
+        });
+        let publication = if fresh {
+            engine::taxii::Publication::default()
+        } else {
+            let publication = engine::taxii::publish(config, &mut *library, served, Utc::now())
+                .map_err(|e| failed(&e))?;
+            let at = Instant::now();
+            seen.insert(
+                served.name.clone(),
+                Seen {
+                    counter,
+                    definition,
+                    at,
+                },
+            );
+            publication
+        };
         if publication != engine::taxii::Publication::default() {
             tracing::info!(
                 collection = served.name,
