@@ -508,6 +508,19 @@ async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config
         workflows(None).await.unwrap().status() == 401
     })
     .await;
+    // What `/api/status` says of the last reload (behind the new token).
+    let reload_status = || async {
+        let status: serde_json::Value = client
+            .get(format!("{}/api/status", daemon.url))
+            .bearer_auth("status-s3cret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status
+    };
     let listed = workflows(Some("status-s3cret"))
         .await
         .unwrap()
@@ -515,15 +528,7 @@ async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config
         .await
         .unwrap();
     assert_eq!(names(&listed), ["block", "broken", "orphan", "added"]);
-    let status: serde_json::Value = client
-        .get(format!("{}/api/status", daemon.url))
-        .bearer_auth("status-s3cret")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = reload_status().await;
     assert_eq!(status["reload"]["accepted"], true, "{}", status["reload"]);
     wait_for(
         "a run of the added workflow",
@@ -580,15 +585,7 @@ async fn sighup_reloads_workflows_triggers_and_the_token_or_keeps_the_old_config
     let kept = workflows(Some("status-s3cret")).await.unwrap();
     assert_eq!(kept.status(), 200, "the old token is still in force");
     // The page and the API say the last reload was refused, and why.
-    let status: serde_json::Value = client
-        .get(format!("{}/api/status", daemon.url))
-        .bearer_auth("status-s3cret")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = reload_status().await;
     assert_eq!(status["reload"]["accepted"], false, "{}", status["reload"]);
     assert!(
         status["reload"]["error"]
