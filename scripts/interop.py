@@ -537,6 +537,14 @@ readers = [{{ user = "{user}", password = "env:INTEROP_TAXII_READER" }}]
             polled.extend(envelope.get("objects", []))
         check("a full poll pages through every value once (2,500)",
               len(polled) == 2500 and len({o["id"] for o in polled}) == 2500, str(len(polled)))
+        manifest = collection.get_manifest()
+        entries = manifest.get("objects", [])
+        check("taxii2-client reads the manifest: the first 1,000 of the same objects, more to come",
+              len(entries) == 1000 and manifest.get("more") is True
+              and {e["id"] for e in entries} <= {o["id"] for o in polled}
+              and all(e["version"] == next(o["modified"] for o in polled if o["id"] == e["id"])
+                      for e in entries[:20]),
+              f"{len(entries)} entries, more={manifest.get('more')}")
         served = {o["name"] for o in polled}
         check("the guard keeps the private address out", "10.20.30.40" not in served)
         parsed = [stix2.parse(o, allow_custom=False) for o in polled[:200]]

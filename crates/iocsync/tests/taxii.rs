@@ -210,6 +210,15 @@ async fn readers_poll_pages_changes_and_revocations_and_strangers_learn_nothing(
     assert_eq!(sample["revoked"], false);
     let last = last.expect("X-TAXII-Date-Added-Last");
 
+    // The manifest lists the same objects: id, version (= modified) and when each was added.
+    let manifest = format!("/taxii2/api/collections/{id}/manifest/");
+    let (listed, _) = reader.poll(&manifest, None, 1000).await;
+    assert_eq!(ids(&listed), ids(&first));
+    let entry = listed.iter().find(|m| m["id"] == sample["id"]).unwrap();
+    assert_eq!(entry["version"], sample["modified"]);
+    assert_eq!(entry["media_type"], "application/stix+json;version=2.1");
+    assert!(entry["date_added"].as_str().unwrap().ends_with('Z'));
+
     // Nothing changed: an incremental poll gets nothing; the ids stay the same.
     let (none, _) = reader.poll(&objects, Some(&last), 1000).await;
     assert!(none.is_empty(), "{none:?}");

@@ -1,5 +1,5 @@
 //! iocsync as a TAXII 2.1 server (`[taxii]`): discovery at `/taxii2/`, one API root
-//! (`/taxii2/api/`), its collections, and each collection's `objects/` with `added_after`,
+//! (`/taxii2/api/`), its collections, and each collection's `objects/` (and `manifest/`) with `added_after`,
 //! `limit` and `next` paging and the `X-TAXII-Date-Added-First/Last` headers, in the
 //! `application/taxii+json;version=2.1` media type. Every request authenticates with HTTP Basic
 //! as a reader of some collection; a collection is shown only to its readers. Before a poll is
@@ -47,6 +47,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/taxii2/api/collections/", get(collections))
         .route("/taxii2/api/collections/{id}/", get(collection))
         .route("/taxii2/api/collections/{id}/objects/", get(objects))
+        .route("/taxii2/api/collections/{id}/manifest/", get(manifest))
         .with_state(state)
 }
 
@@ -268,15 +269,44 @@ async fn objects(
     headers: HeaderMap,
     query: Result<Query<ObjectsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    listing(taxii, id, headers, query, Listing::Objects).await
+}
+
+/// `manifest/`: what `objects/` would give, as id, `date_added` and version only.
+async fn manifest(
+    State(taxii): State<Arc<Taxii>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<ObjectsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    listing(taxii, id, headers, query, Listing::Manifest).await
+}
+
+/// What a page lists of each object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    Objects,
+    Manifest,
+}
+
+async fn listing(
+    taxii: Arc<Taxii>,
+    id: String,
+    headers: HeaderMap,
+    query: Result<Query<ObjectsQuery>, axum::extract::rejection::QueryRejection>,
+    listing: Listing,
+) -> Response {
     let answer = async {
         let caller = caller(&taxii, &headers)?;
         let served = served(&caller, &id)?;
         let Query(query) = query.map_err(|rejection| Refusal::BadRequest(rejection.body_text()))?;
         let request = PageRequest::of(&query)?;
         let taxii = Arc::clone(&taxii);
-        tokio::task::spawn_blocking(move || page(&taxii, &caller.config, &served, &request))
-            .await
-            .map_err(|error| Refusal::Failed(format!("the TAXII task failed: {error}")))?
+        tokio::task::spawn_blocking(move || {
+            page(&taxii, &caller.config, &served, &request, listing)
+        })
+        .await
+        .map_err(|error| Refusal::Failed(format!("the TAXII task failed: {error}")))?
     };
     match answer.await {
         Ok(response) => response,
@@ -348,6 +378,7 @@ fn page(
     config: &Config,
     served: &TaxiiCollection,
     request: &PageRequest,
+    listing: Listing,
 ) -> Result<Response, Refusal> {
     let failed = |error: &dyn std::fmt::Display| {
         tracing::error!(collection = served.name, %error, "TAXII poll failed");
@@ -403,7 +434,18 @@ fn page(
     let objects: Vec<Value> = page
         .objects
         .iter()
-        .filter_map(|p| serde_json::from_str(&p.object).ok())
+        .filter_map(|p| {
+            let object: Value = serde_json::from_str(&p.object).ok()?;
+            Some(match listing {
+                Listing::Objects => object,
+                Listing::Manifest => json!({
+                    "id": object["id"],
+                    "date_added": engine::taxii::date_added(p.added),
+                    "version": object["modified"],
+                    "media_type": STIX,
+                }),
+            })
+        })
         .collect();
     let mut body = json!({ "more": page.more });
     if let Some(map) = body.as_object_mut() {
