@@ -138,6 +138,11 @@ pub mod runs {
     pub fn trigger_of(run: &str) -> Option<&str> {
         run.strip_prefix(super::TRIGGER)
     }
+
+    /// The trigger whose TTL lifts a lift run name records.
+    pub fn lift_of(run: &str) -> Option<&str> {
+        run.strip_prefix("lift:")
+    }
 }
 
 #[cfg(test)]

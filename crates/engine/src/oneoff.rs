@@ -28,7 +28,7 @@ use crate::error::EngineError;
 use crate::keys::{self, Claimant};
 use crate::mapping::{ExpiryIntent, ObjectAttributes};
 use crate::marker::{Maker, Marker};
-use crate::recorder::{Record, Recorder};
+use crate::recorder::{Items, Record, Recorder};
 use crate::report::Failure;
 use crate::space;
 use crate::targets::Sender;
@@ -94,7 +94,26 @@ impl OneOffReport {
                 )
                 .chain(self.halted.iter().cloned())
                 .collect(),
+            items: self.items(),
+            subject: None,
         }
+    }
+
+    /// Each value applied, refused (with why) or failed (with the target's answer).
+    fn items(&self) -> Vec<store::RunItem> {
+        let mut items = Items::default();
+        for failure in &self.failed {
+            let detail = Some(failure.message.clone());
+            items.push("failed", Some(failure.kind), &failure.value, detail, None);
+        }
+        for refused in &self.refused {
+            let detail = Some(refused.reason.clone());
+            items.push("refused", None, &refused.input, detail, None);
+        }
+        for value in &self.applied {
+            items.push("applied", None, value, None, None);
+        }
+        items.into_vec()
     }
 }
 

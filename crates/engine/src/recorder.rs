@@ -3,8 +3,11 @@
 //! and error lines by one rule ([`status`]), so `iocsync runs`, the status page and the exit
 //! codes read every kind of run the same way.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use store::{LibraryBackend, RunStatus};
+use indicator::Kind;
+use store::{LibraryBackend, RunItem, RunStatus};
 
 use crate::error::EngineError;
 
@@ -39,6 +42,10 @@ pub struct Record {
     pub counts: serde_json::Value,
     /// One line per problem (item failures and refusals first, then the halt).
     pub messages: Vec<String>,
+    /// What the run did, item by item (a sample per outcome: the counts hold the totals).
+    pub items: Vec<RunItem>,
+    /// What the run was about beyond its name: the alert id of a trigger call.
+    pub subject: Option<String>,
 }
 
 impl Record {
@@ -72,13 +79,17 @@ impl Recorder {
     }
 
     /// Closes the run with what `record` says; `now` is the engine's clock (the record never
-    /// ends before it).
+    /// ends before it). The items are written first, so a run that reads as finished has
+    /// them.
     pub fn finish(
         self,
         library: &mut dyn LibraryBackend,
         record: &Record,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
+        if !record.items.is_empty() || record.subject.is_some() {
+            library.record_run_items(self.id, record.subject.as_deref(), &record.items)?;
+        }
         library.finish_run(
             self.id,
             record.status(),
@@ -87,6 +98,47 @@ impl Recorder {
             Utc::now().max(now),
         )?;
         Ok(())
+    }
+}
+
+/// The items kept per outcome of one run: enough to see what happened and to find a value;
+/// the run's counts hold the totals, so a 60,000-object first sync stays a few hundred rows.
+pub const ITEMS_PER_OUTCOME: usize = 500;
+
+/// Collects a run's items, keeping the first [`ITEMS_PER_OUTCOME`] of each outcome.
+#[derive(Debug, Default)]
+pub struct Items {
+    items: Vec<RunItem>,
+    per_outcome: HashMap<&'static str, usize>,
+}
+
+impl Items {
+    /// Adds one item unless its outcome already has its share.
+    pub fn push(
+        &mut self,
+        outcome: &'static str,
+        kind: Option<Kind>,
+        value: &str,
+        detail: Option<String>,
+        until: Option<DateTime<Utc>>,
+    ) {
+        let kept = self.per_outcome.entry(outcome).or_default();
+        if *kept >= ITEMS_PER_OUTCOME {
+            return;
+        }
+        *kept += 1;
+        self.items.push(RunItem {
+            outcome: outcome.to_owned(),
+            kind,
+            value: value.to_owned(),
+            detail,
+            until,
+        });
+    }
+
+    /// The items collected, in the order pushed.
+    pub fn into_vec(self) -> Vec<RunItem> {
+        self.items
     }
 }
 
@@ -100,5 +152,35 @@ mod tests {
         assert_eq!(status(false, 3, 2), RunStatus::Held);
         assert_eq!(status(false, 0, 2), RunStatus::Partial);
         assert_eq!(status(false, 0, 0), RunStatus::Succeeded);
+    }
+
+    #[test]
+    fn items_keep_a_sample_of_each_outcome_in_order() {
+        let mut items = Items::default();
+        for i in 0..ITEMS_PER_OUTCOME + 3 {
+            items.push(
+                "added",
+                Some(Kind::Domain),
+                &format!("{i}.example"),
+                None,
+                None,
+            );
+        }
+        items.push(
+            "failed",
+            Some(Kind::Domain),
+            "x.example",
+            Some("400".into()),
+            None,
+        );
+        let items = items.into_vec();
+        assert_eq!(items.len(), ITEMS_PER_OUTCOME + 1);
+        assert_eq!(items[0].value, "0.example");
+        assert_eq!(
+            items[ITEMS_PER_OUTCOME - 1].value,
+            format!("{}.example", ITEMS_PER_OUTCOME - 1)
+        );
+        assert_eq!(items[ITEMS_PER_OUTCOME].outcome, "failed");
+        assert_eq!(items[ITEMS_PER_OUTCOME].detail.as_deref(), Some("400"));
     }
 }

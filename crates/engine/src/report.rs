@@ -9,7 +9,7 @@ use store::RunStatus;
 use trendmicro::{CallCount, CallStats};
 
 use crate::plan::{Change, Plan};
-use crate::recorder::Record;
+use crate::recorder::{Items, Record};
 
 /// The halted message of a run stopped through [`Progress::cancelled`].
 pub const STOPPED: &str = "stopped: shutdown requested";
@@ -156,7 +156,69 @@ impl RunReport {
             problems: self.failed.len() + self.errors.len(),
             counts: self.counts(),
             messages: self.messages(),
+            items: self.items(),
+            subject: None,
         }
+    }
+
+    /// What the run did, item by item: failures with the target's answer, guard refusals
+    /// with the rule, held removals, then the changes sent. A change of a run that halted is
+    /// `unconfirmed`: it may or may not have been sent before the halt (the ledger knows, and
+    /// the next run settles it).
+    fn items(&self) -> Vec<store::RunItem> {
+        let mut items = Items::default();
+        let mut failed = std::collections::HashSet::new();
+        for failure in &self.failed {
+            failed.insert((failure.kind, failure.value.as_str()));
+            let detail = Some(failure.message.clone());
+            items.push("failed", Some(failure.kind), &failure.value, detail, None);
+        }
+        for drop in &self.plan.drops {
+            let detail = Some(format!("{}: {}", drop.rule, drop.reason));
+            items.push("refused", Some(drop.kind), &drop.value, detail, None);
+        }
+        for change in &self.plan.held {
+            items.push(
+                "held",
+                Some(change.kind),
+                &change.value,
+                self.plan.brake.clone(),
+                None,
+            );
+        }
+        let plan = &self.plan;
+        let changes = [
+            ("added", &plan.adds),
+            ("updated", &plan.updates),
+            ("removed", &plan.removals),
+            ("joined", &plan.joins),
+            ("released", &plan.releases),
+            ("restored", &plan.restores),
+        ];
+        for (outcome, list) in changes {
+            let outcome = if self.halted.is_some() {
+                "unconfirmed"
+            } else {
+                outcome
+            };
+            for change in list
+                .iter()
+                .filter(|c| !failed.contains(&(c.kind, c.value.as_str())))
+            {
+                let detail = Some(change.reason.clone());
+                items.push(outcome, Some(change.kind), &change.value, detail, None);
+            }
+        }
+        for skip in &self.plan.skips {
+            items.push(
+                "skipped",
+                Some(skip.kind),
+                &skip.value,
+                Some(skip.reason.clone()),
+                None,
+            );
+        }
+        items.into_vec()
     }
 
     /// The counts stored with the run.

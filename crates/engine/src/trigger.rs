@@ -32,7 +32,7 @@ use crate::keys;
 use crate::mapping::ObjectAttributes;
 use crate::marker::Marker;
 use crate::oneoff::{self, Acted, BLOCK_DAYS, Claimer, Item, Mode, Prepared, Request};
-use crate::recorder::{Record, Recorder};
+use crate::recorder::{Items, Record, Recorder};
 use crate::targets::Sender;
 use config::{Config, ConfigError, Target, Trigger, TriggerAuth};
 
@@ -312,6 +312,29 @@ pub struct Mapped {
     pub inputs: Vec<(String, String)>,
     /// Templates that gave nothing, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// The alert's id, shown with the call on the status page ([`alert_id`]).
+    pub alert_id: Option<String>,
+}
+
+/// Where an alert's id is looked for: the trigger's field `alert_id` when it maps one, else
+/// the keys SIEMs commonly use (Splunk `sid`, Sentinel/Elastic `id`, ...).
+const ALERT_ID_KEYS: &[&str] = &["alert_id", "alertId", "id", "sid", "uuid", "event_id"];
+
+/// The alert's id as text, if it has one: the trigger's mapped field `alert_id`, else the
+/// first of [`ALERT_ID_KEYS`] at the top of the alert that holds a string or a number.
+pub fn alert_id(trigger: &Trigger, alert: &Value) -> Option<String> {
+    let mapped = trigger
+        .fields
+        .get("alert_id")
+        .and_then(|path| lookup(alert, path));
+    let found = mapped.or_else(|| ALERT_ID_KEYS.iter().find_map(|key| alert.get(key)))?;
+    let text = match found {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    // An id is a short label: a 500-character "id" is shown cut.
+    Some(text.chars().take(128).collect())
 }
 
 /// Fills the trigger's templates from `alert`.
@@ -337,6 +360,7 @@ pub fn map_alert(trigger: &Trigger, alert: &Value) -> Mapped {
         fields,
         inputs,
         skipped,
+        alert_id: alert_id(trigger, alert),
     }
 }
 
@@ -390,6 +414,9 @@ pub struct TriggerReport {
     /// The run this call is recorded as.
     pub run_id: i64,
     pub status: RunStatus,
+    /// The alert's id, when it has one (see [`alert_id`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
     pub values: Vec<ValueResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub halted: Option<String>,
@@ -405,7 +432,11 @@ impl TriggerReport {
 
     /// Its summary for the run record.
     pub fn record(&self) -> Record {
-        Self::record_of(&self.values, self.halted.as_deref())
+        Record {
+            items: items_of(&self.values),
+            subject: self.alert.clone(),
+            ..Self::record_of(&self.values, self.halted.as_deref())
+        }
     }
 
     fn record_of(values: &[ValueResult], halted: Option<&str>) -> Record {
@@ -423,6 +454,8 @@ impl TriggerReport {
             problems,
             counts: serde_json::to_value(counts_of(values)).unwrap_or_default(),
             messages,
+            items: Vec::new(),
+            subject: None,
         }
     }
 
@@ -430,6 +463,31 @@ impl TriggerReport {
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
         counts_of(&self.values)
     }
+}
+
+/// Each value's line for the run's drill-down: blocked (with the task and the lift time),
+/// sent, refused (with the guard's rule), failed (with the target's answer), lifted.
+fn items_of(values: &[ValueResult]) -> Vec<store::RunItem> {
+    let mut items = Items::default();
+    for line in values {
+        let value = line.value.as_deref().unwrap_or(&line.input);
+        let (detail, until) = match &line.outcome {
+            Outcome::Blocked { lift_at, action_id } => {
+                (action_id.as_ref().map(|id| format!("task {id}")), *lift_at)
+            }
+            Outcome::Refused { rule, reason } => (
+                Some(
+                    rule.as_ref()
+                        .map_or_else(|| reason.clone(), |rule| format!("{rule}: {reason}")),
+                ),
+                None,
+            ),
+            Outcome::Failed { message } => (Some(message.clone()), None),
+            Outcome::Sent | Outcome::Lifted => (None, None),
+        };
+        items.push(outcome_name(&line.outcome), line.kind, value, detail, until);
+    }
+    items.into_vec()
 }
 
 fn counts_of(values: &[ValueResult]) -> BTreeMap<&'static str, usize> {
@@ -589,7 +647,10 @@ impl ArmedTrigger {
             tracing::warn!(trigger = %self.trigger.name, "{note}");
         }
         values.extend(self.settle(items, outcomes, lift_at));
-        let report = self.report(run.id(), values, halted);
+        let report = TriggerReport {
+            alert: mapped.alert_id.clone(),
+            ..self.report(run.id(), values, halted)
+        };
         run.finish(&mut **library(library_lock), &report.record(), now)?;
         Ok(report)
     }
@@ -605,6 +666,7 @@ impl ArmedTrigger {
             target: self.trigger.target.clone(),
             run_id,
             status: TriggerReport::status_of(&values, halted.as_deref()),
+            alert: None,
             values,
             halted,
         }

@@ -6,6 +6,8 @@
 //! for `objects_per_run`), with when it expires. `--live` reads a Vision One target back to
 //! confirm.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use guard::{GuardConfig, ListKind, Verdict};
 use indicator::{Indicator, Kind};
@@ -370,5 +372,93 @@ async fn live_one(config: &Config, workflow: &Workflow, found: &Indicator) -> St
         "not on the target".to_owned()
     } else {
         format!("on the target: {}", seen.join("; "))
+    }
+}
+
+/// The answer as lines of text: what `iocsync why` prints and the status page shows.
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = self;
+        if let Some(reason) = &why.unreadable {
+            writeln!(f, "{}: not an indicator: {reason}", why.input)?;
+            return Ok(());
+        }
+        for indicator in &why.indicators {
+            writeln!(f, "{} {}", indicator.kind, indicator.value)?;
+            match &indicator.record {
+                None => writeln!(f, "  library: no feed ever listed it"),
+                Some(record) => writeln!(
+                    f,
+                    "  library: {}, score {}, first seen {}, last seen {}{}",
+                    record.status,
+                    record
+                        .score
+                        .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                    record.first_seen.format("%Y-%m-%d %H:%M UTC"),
+                    record.last_seen.format("%Y-%m-%d %H:%M UTC"),
+                    record
+                        .valid_until
+                        .map(|at| format!(", valid until {}", at.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default()
+                ),
+            }?;
+            for vote in &indicator.sources {
+                writeln!(
+                    f,
+                    "  source {}: score {}, {}, last listed {}{}",
+                    vote.source,
+                    vote.score
+                        .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                    if vote.revoked { "withdrawn" } else { "listed" },
+                    vote.last_seen.format("%Y-%m-%d %H:%M UTC"),
+                    vote.reported_at
+                        .map(|at| format!(
+                            ", the source's date {}",
+                            at.format("%Y-%m-%d %H:%M UTC")
+                        ))
+                        .unwrap_or_default()
+                )?;
+            }
+            for collection in &indicator.collections {
+                if collection.member {
+                    writeln!(f, "  collection {}: member", collection.collection)?;
+                } else {
+                    writeln!(
+                        f,
+                        "  collection {}: not a member: {}",
+                        collection.collection,
+                        collection.because.join("; ")
+                    )?;
+                }
+            }
+            writeln!(
+                f,
+                "  guard: blocklist {}; exception list {}",
+                indicator.guard.blocklist, indicator.guard.exceptions
+            )?;
+            for on in &indicator.workflows {
+                writeln!(
+                    f,
+                    "  workflow {} → {}: {}",
+                    on.workflow, on.target, on.state
+                )?;
+                for claim in &on.claims {
+                    writeln!(
+                        f,
+                        "    claimed by {} since {}{}",
+                        claim.claimant,
+                        claim.since.format("%Y-%m-%d %H:%M UTC"),
+                        claim
+                            .expires_at
+                            .map(|at| format!(", expires {}", at.format("%Y-%m-%d %H:%M UTC")))
+                            .unwrap_or_default()
+                    )?;
+                }
+                if let Some(live) = &on.live {
+                    writeln!(f, "    live: {live}")?;
+                }
+            }
+        }
+        Ok(())
     }
 }

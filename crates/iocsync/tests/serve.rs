@@ -398,7 +398,10 @@ async fn a_trigger_call_is_served_and_listed_under_recent_triggers() {
     assert_eq!(triggers[0]["workflow"], "hook:siem", "{triggers:#}");
     let page = daemon.text("/").await;
     let recent = &page[page.find("Recent triggers").unwrap()..];
-    assert!(recent.contains("<td>siem</td>"), "{recent}");
+    assert!(
+        recent.contains("<td>siem <span class=\"muted\">call</span></td>"),
+        "{recent}"
+    );
     let status = daemon.json("/api/status").await;
     let v1 = named(&status["targets"], "v1");
     assert_eq!(
@@ -658,4 +661,193 @@ async fn retries_and_rate_limit_pauses_reach_the_metrics() {
         },
     )
     .await;
+}
+
+/// The items of run `id` by outcome, from `/api/runs/{id}`: outcome → values.
+async fn items_of(daemon: &Daemon, id: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let detail = daemon.json(&format!("/api/runs/{id}")).await;
+    let mut by_outcome: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in detail["items"].as_array().expect("items") {
+        let outcome = item["outcome"].as_str().unwrap().to_owned();
+        by_outcome
+            .entry(outcome)
+            .or_default()
+            .push(item["value"].as_str().unwrap().to_owned());
+    }
+    by_outcome.values_mut().for_each(|values| values.sort());
+    by_outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_page_shows_each_add_failure_and_guard_refusal_and_the_page_answers_why() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_serve_config(dir.path(), &emu.base_url(), "1h", "");
+    let domains = seed(dir.path(), 25);
+    // A private address in the collection: the guard keeps it off the blocklist.
+    support::seed_with(dir.path(), 1, |_| {
+        (indicator::Kind::Ipv4, "10.1.2.3".into())
+    });
+    // The Vision One batch holding evil1 is refused with a 400, every time.
+    emu.emulator().set_faults(FaultSettings {
+        reject_values: vec!["\"evil1.example.com\"".into()],
+        ..FaultSettings::default()
+    });
+    let daemon = Daemon::start(dir.path());
+    wait_for(
+        "the first run of block",
+        Duration::from_secs(30),
+        || async {
+            daemon
+                .runs_of("block")
+                .await
+                .iter()
+                .any(|run| run["status"] != "running")
+        },
+    )
+    .await;
+    let run = daemon.runs_of("block").await.remove(0);
+    assert_eq!(run["status"], "partial", "{run:#}");
+    let items = items_of(&daemon, &run["id"]).await;
+
+    // What the run says it added is exactly what the target holds; the rest failed.
+    let added = items.get("added").cloned().unwrap_or_default();
+    assert!(!added.is_empty(), "{items:#?}");
+    assert_eq!(added, suspicious(&emu.emulator().snapshot()));
+    let failed = &items["failed"];
+    assert!(
+        failed.contains(&"evil1.example.com".to_owned()),
+        "{items:#?}"
+    );
+    assert_eq!(added.len() + failed.len(), domains.len());
+    assert_eq!(items["refused"], ["10.1.2.3"]);
+    assert_eq!(run["counts"]["failed"].as_u64(), Some(failed.len() as u64));
+
+    let id = run["id"].as_i64().unwrap();
+    let page = daemon.text(&format!("/runs/{id}")).await;
+    assert!(page.contains("<h3 data-outcome=\"failed\">"), "{page}");
+    let refused = &page[page
+        .find("<code>10.1.2.3</code>")
+        .expect("the refusal is listed")..];
+    assert!(
+        refused.starts_with(
+            "<code>10.1.2.3</code> — <span class=\"refused\">refused</span>: builtin:"
+        ),
+        "a guard refusal is shown neutral, with its rule: {}",
+        &refused[..200.min(refused.len())]
+    );
+    let evil1 = &page[page.find("<code>evil1.example.com</code>").unwrap()..];
+    assert!(
+        evil1
+            .starts_with("<code>evil1.example.com</code> — <span class=\"failed\">failed</span>: "),
+        "a failure carries the target's answer: {}",
+        &evil1[..200.min(evil1.len())]
+    );
+
+    // The status page links the workflow to its history, and the history to the run.
+    let status = daemon.text("/").await;
+    assert!(
+        status.contains("<a href=\"/runs?name=block\">block</a>"),
+        "{status}"
+    );
+    let on_target = format!("<td class=\"on-target\">{}</td>", added.len());
+    assert!(status.contains(&on_target), "{status}");
+    let history = daemon.text("/runs?name=block").await;
+    assert!(
+        history.contains(&format!("href=\"/runs/{id}\"")),
+        "{history}"
+    );
+    assert!(
+        !history.contains("/runs?name=broken\""),
+        "only this workflow's runs"
+    );
+    assert_eq!(daemon.get("/runs/999999").await.status(), 404);
+
+    // The look-up answers from the library, the guard and the ledger, as `iocsync why` does.
+    let why = daemon.text(&format!("/why?value={}", added[0])).await;
+    assert!(why.contains("<pre id=\"why\">domain "), "{why}");
+    assert!(why.contains("workflow block → v1: on the target"), "{why}");
+    let private = daemon.text("/why?value=10.1.2.3").await;
+    assert!(private.contains("guard: blocklist refused"), "{private}");
+    assert!(daemon.text("/why").await.contains("Enter a value"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trigger_calls_show_each_value_its_alert_and_lift_time_and_the_lift_itself() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hook-token"), "hook-token").unwrap();
+    let trigger = format!(
+        "[[triggers]]\nname = \"siem\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
+         token = \"file:{}\"\nttl = \"3s\"\nvalues = [\"$Src\", \"$Dst\"]\n\
+         [triggers.fields]\nSrc = \"alert.src\"\nDst = \"alert.dst\"\n",
+        dir.path().join("hook-token").display()
+    );
+    write_serve_config(dir.path(), &emu.base_url(), "1h", &trigger);
+    seed(dir.path(), 0);
+    let daemon = Daemon::start(dir.path());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/hooks/siem", daemon.url))
+        .bearer_auth("hook-token")
+        .json(&serde_json::json!({
+            "id": "A-17",
+            "alert": { "src": "45.33.32.156", "dst": "10.0.0.1" }
+        }))
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(answer["alert"], "A-17", "{answer:#}");
+
+    let triggers = daemon.json("/api/triggers").await;
+    let call = &triggers[0];
+    assert_eq!(call["subject"], "A-17", "{call:#}");
+    let values = call["values"].as_array().unwrap();
+    let blocked = values
+        .iter()
+        .find(|v| v["outcome"] == "blocked")
+        .expect("blocked");
+    assert_eq!(blocked["value"], "45.33.32.156");
+    assert!(
+        blocked["until"].is_string(),
+        "the lift time is kept: {blocked:#}"
+    );
+    let refused = values
+        .iter()
+        .find(|v| v["outcome"] == "refused")
+        .expect("refused");
+    assert_eq!(refused["value"], "10.0.0.1");
+    assert!(
+        refused["detail"].as_str().unwrap().starts_with("builtin:"),
+        "{refused:#}"
+    );
+
+    let page = daemon.text("/").await;
+    let recent = &page[page.find("Recent triggers").unwrap()..];
+    assert!(recent.contains("<td>A-17</td>"), "{recent}");
+    assert!(
+        recent.contains("<span class=\"blocked\">blocked</span>, lifted at <time"),
+        "{recent}"
+    );
+    assert!(
+        recent.contains("<span class=\"refused\">refused</span>: builtin:"),
+        "{recent}"
+    );
+    assert!(recent.contains("1 blocked, 1 refused"), "{recent}");
+
+    // The TTL passes: the daemon lifts the block and the lift shows as its own event.
+    wait_for("the lift", Duration::from_secs(30), || async {
+        let triggers = daemon.json("/api/triggers").await;
+        triggers[0]["workflow"] == "lift:siem" && triggers[0]["status"] != "running"
+    })
+    .await;
+    let lift = &daemon.json("/api/triggers").await[0];
+    assert_eq!(lift["values"][0]["outcome"], "lifted", "{lift:#}");
+    assert_eq!(lift["values"][0]["value"], "45.33.32.156");
+    assert!(suspicious(&emu.emulator().snapshot()).is_empty());
+    let page = daemon.text("/").await;
+    assert!(
+        page.contains("<td>siem <span class=\"muted\">TTL lift</span></td>"),
+        "{page}"
+    );
 }

@@ -12,7 +12,7 @@ use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::lease::{Lease, LeaseHolder};
 use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
-use crate::run::{GuardDrop, RunRecord, RunStatus};
+use crate::run::{GuardDrop, RunItem, RunRecord, RunStatus};
 use crate::state::WorkflowState;
 use crate::taxii::{Page, Published};
 
@@ -266,8 +266,22 @@ pub trait LibraryBackend: Send {
         at: DateTime<Utc>,
     ) -> Result<bool>;
 
+    /// Keeps what a run did, item by item, and what it was about (`subject`); called once,
+    /// as the run is closed.
+    fn record_run_items(&mut self, id: i64, subject: Option<&str>, items: &[RunItem])
+    -> Result<()>;
+
     /// The latest runs, newest first.
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>>;
+
+    /// The latest runs named `name` (a workflow, `hook:<trigger>`, ...), newest first.
+    fn runs_named(&self, name: &str, limit: u64) -> Result<Vec<RunRecord>>;
+
+    /// One run, if it exists.
+    fn run(&self, id: i64) -> Result<Option<RunRecord>>;
+
+    /// The items kept for run `id`, in the order they were recorded, at most `limit`.
+    fn run_items(&self, id: i64, limit: u64) -> Result<Vec<RunItem>>;
 
     /// Marks the runs of `workflow` still `running` as `interrupted` (their process died: the
     /// caller holds the workflow's lease, so none of them can still be going); returns how many.

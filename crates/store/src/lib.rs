@@ -43,6 +43,6 @@ pub use library::Library;
 pub use model::{
     Class, IndicatorRecord, MergeReport, Rejected, Sighting, SourceVote, Status, UnknownName,
 };
-pub use run::{GuardDrop, RunRecord, RunStatus};
+pub use run::{GuardDrop, RunItem, RunRecord, RunStatus};
 pub use sqlite::{MERGE_CHUNK, SqliteLibrary};
 pub use state::WorkflowState;

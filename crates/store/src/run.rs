@@ -84,6 +84,28 @@ pub struct RunRecord {
     /// Per-outcome counts (added, updated, removed, skipped, failed, ...).
     pub counts: serde_json::Value,
     pub errors: Vec<String>,
+    /// What the run was about beyond its name: the alert id of a trigger call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// One item of a run, for its drill-down: a value added, updated, removed, failed (with the
+/// target's answer), refused (with the guard's rule), held by the brake, or — for trigger
+/// calls — blocked (until its lift) and lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunItem {
+    /// `added`, `updated`, `removed`, `failed`, `refused`, `held`, `blocked`, `lifted`, ...
+    pub outcome: String,
+    /// `None` for an input that is no indicator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    pub value: String,
+    /// The target's answer, the guard's rule and reason, the task id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When a trigger's block is lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A value a guard kept out of an export.

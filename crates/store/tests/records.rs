@@ -5,7 +5,7 @@ mod common;
 use common::{day, library};
 use indicator::Kind;
 use serde_json::json;
-use store::{GuardDrop, LedgerEntry, RunStatus};
+use store::{GuardDrop, LedgerEntry, RunItem, RunStatus};
 
 fn entry(key: &str, value: &str, score: u8) -> LedgerEntry {
     LedgerEntry {
@@ -137,6 +137,53 @@ fn runs_start_finish_and_list_newest_first() {
     assert_eq!(runs[1].counts["added"], 3);
     assert_eq!(runs[1].errors, ["x: 500"]);
     assert_eq!(lib.runs(1).unwrap().len(), 1);
+}
+
+fn item(outcome: &str, value: &str) -> RunItem {
+    RunItem {
+        outcome: outcome.into(),
+        kind: Some(Kind::Ipv4),
+        value: value.into(),
+        detail: None,
+        until: None,
+    }
+}
+
+#[test]
+fn a_run_keeps_its_items_in_order_and_its_subject() {
+    let (_dir, mut lib) = library();
+    let call = lib.start_run("hook:siem", day(1)).unwrap();
+    let other = lib.start_run("daily", day(2)).unwrap();
+    let mut blocked = item("blocked", "203.0.113.5");
+    blocked.until = Some(day(3));
+    blocked.detail = Some("task 42".into());
+    let unreadable = RunItem {
+        kind: None,
+        ..item("refused", "not an ip")
+    };
+    lib.record_run_items(
+        call,
+        Some("alert-7"),
+        &[blocked.clone(), unreadable.clone()],
+    )
+    .unwrap();
+    // A second call appends after the first.
+    lib.record_run_items(call, None, &[item("lifted", "203.0.113.5")])
+        .unwrap();
+    lib.record_run_items(other, None, &[item("added", "198.51.100.1")])
+        .unwrap();
+
+    let items = lib.run_items(call, 10).unwrap();
+    assert_eq!(items, [blocked, unreadable, item("lifted", "203.0.113.5")]);
+    assert_eq!(lib.run_items(call, 1).unwrap().len(), 1);
+    assert_eq!(lib.run_items(999, 10).unwrap(), []);
+
+    let run = lib.run(call).unwrap().expect("the call is recorded");
+    assert_eq!(run.subject.as_deref(), Some("alert-7"));
+    assert_eq!(lib.run(other).unwrap().unwrap().subject, None);
+    assert_eq!(lib.run(999).unwrap(), None);
+    let named = lib.runs_named("daily", 10).unwrap();
+    assert_eq!(named.iter().map(|r| r.id).collect::<Vec<_>>(), [other]);
 }
 
 #[test]

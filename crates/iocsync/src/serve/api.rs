@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
@@ -33,6 +33,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/triggers", get(api_triggers))
         .route("/api/feeds", get(api_feeds))
         .route("/api/runs", get(api_runs))
+        .route("/api/runs/{id}", get(api_run))
+        .route("/runs", get(history_page))
+        .route("/runs/{id}", get(run_page))
+        .route("/why", get(why_page))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&shared),
@@ -120,6 +124,110 @@ async fn api_runs(
     })
     .await?;
     Ok(Json(runs).into_response())
+}
+
+/// Items listed for one run (the run keeps at most a sample per outcome anyway).
+const RUN_ITEMS: u64 = 10_000;
+/// Runs listed on the history page.
+const HISTORY_RUNS: u64 = 200;
+
+/// A run and what it did, item by item.
+#[derive(Debug, serde::Serialize)]
+struct RunDetail {
+    run: store::RunRecord,
+    items: Vec<store::RunItem>,
+}
+
+/// Reads run `id` and its items; 404 when there is no such run.
+async fn run_detail(shared: Arc<Shared>, id: i64) -> Result<RunDetail, ApiError> {
+    let found = blocking(shared, move |shared| {
+        let library = Library::open(&shared.config().library)?;
+        let Some(run) = library.run(id)? else {
+            return Ok(None);
+        };
+        let items = library.run_items(id, RUN_ITEMS)?;
+        Ok(Some(RunDetail { run, items }))
+    })
+    .await?;
+    found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no run {id}")))
+}
+
+async fn api_run(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<i64>,
+) -> Result<Json<RunDetail>, ApiError> {
+    Ok(Json(run_detail(shared, id).await?))
+}
+
+async fn run_page(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, ApiError> {
+    let detail = run_detail(shared, id).await?;
+    Ok(Html(super::drill::run(&detail.run, &detail.items)))
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    name: Option<String>,
+}
+
+async fn history_page(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Html<String>, ApiError> {
+    let name = query.name.filter(|name| !name.is_empty());
+    let wanted = name.clone();
+    let runs = blocking(shared, move |shared| {
+        let library = Library::open(&shared.config().library)?;
+        Ok(match &wanted {
+            Some(name) => library.runs_named(name, HISTORY_RUNS)?,
+            None => library.runs(HISTORY_RUNS)?,
+        })
+    })
+    .await?;
+    Ok(Html(super::drill::history(name.as_deref(), &runs)))
+}
+
+#[derive(Debug, Deserialize)]
+struct WhyQuery {
+    value: Option<String>,
+}
+
+/// The longest value looked up (a URL can be long; a page of text is no indicator).
+const WHY_MAX: usize = 4096;
+
+async fn why_page(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<WhyQuery>,
+) -> Result<Html<String>, ApiError> {
+    let Some(value) = query
+        .value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(Html(super::drill::why(None, None)));
+    };
+    if value.len() > WHY_MAX {
+        let error = format!("the value is longer than {WHY_MAX} bytes");
+        return Ok(Html(super::drill::why(
+            Some("(too long)"),
+            Some(Err(error)),
+        )));
+    }
+    let input = value.clone();
+    let answer = blocking(shared, move |shared| {
+        let config = shared.config();
+        let library = Library::open(&config.library)?;
+        let now = chrono::Utc::now();
+        let why = engine::why::why(&config, &*library, &input, now);
+        Ok(tokio::runtime::Handle::current()
+            .block_on(why)
+            .map(|answer| answer.to_string())
+            .map_err(|error| format!("cannot answer: {error}")))
+    })
+    .await?;
+    Ok(Html(super::drill::why(Some(&value), Some(answer))))
 }
 
 /// Liveness for process supervisors: answers without touching the library or any target;

@@ -17,6 +17,7 @@
 
 mod access;
 mod api;
+mod drill;
 mod health;
 mod listener;
 mod metrics;

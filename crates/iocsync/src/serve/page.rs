@@ -1,12 +1,13 @@
-//! The status page at `/`: one server-rendered HTML document, no scripts, refreshed by the
-//! browser every few seconds. Every value that comes from the config, the library or a target
-//! goes through [`Html::text`], which escapes it; only `&'static str` markup can be written
-//! raw, so a value cannot become markup by mistake.
+//! The status page at `/`: one server-rendered HTML document, refreshed by the browser every
+//! few seconds, readable without JavaScript (a few lines only add local times). Every value
+//! that comes from the config, the library or a target goes through [`Html::text`], which
+//! escapes it; only `&'static str` markup can be written raw, so a value cannot become markup
+//! by mistake. [`Html`] also serves the run and look-up pages ([`super::drill`]).
 
 use chrono::{DateTime, Utc};
-use store::{Outcome, RunRecord};
+use store::{Outcome, RunItem, RunRecord};
 
-use super::status::{Running, Status, TargetStatus, WorkflowStatus};
+use super::status::{Running, Status, TargetStatus, TriggerCall, WorkflowStatus};
 use ingest::pull::FeedView;
 
 /// How often the browser reloads the page, in seconds.
@@ -15,17 +16,45 @@ const REFRESH_SECONDS: u32 = 5;
 const ERRORS_SHOWN: usize = 3;
 
 /// An HTML document under construction.
-struct Html(String);
+pub(super) struct Html(String);
 
 impl Html {
+    /// A document titled `title`, up to the opening of its body (with the page's style, and a
+    /// refresh every few seconds when `refresh`), with the header line every page shares.
+    pub(super) fn document(title: &str, refresh: bool) -> Html {
+        let mut html = Html(String::with_capacity(16 * 1024));
+        html.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+            .raw("<meta name=\"viewport\" content=\"width=device-width\">");
+        if refresh {
+            html.raw("<meta http-equiv=\"refresh\" content=\"")
+                .text(&REFRESH_SECONDS.to_string())
+                .raw("\">");
+        }
+        html.raw("<title>")
+            .text(title)
+            .raw("</title><style>")
+            .raw(STYLE)
+            .raw("</style></head><body><h1><a href=\"/\">iocsync</a></h1>")
+            .raw("<form class=\"why\" action=\"/why\" method=\"get\"><label>Why is a value (not) blocked? ")
+            .raw("<input name=\"value\" type=\"search\" required placeholder=\"203.0.113.5, evil.example, hxxp://…\"></label> ")
+            .raw("<button type=\"submit\">Look up</button></form>");
+        html
+    }
+
+    /// Closes the document (adding the local times).
+    pub(super) fn finish(mut self) -> String {
+        self.raw(LOCAL_TIMES).raw("</body></html>");
+        self.0
+    }
+
     /// Appends markup written in this file.
-    fn raw(&mut self, markup: &'static str) -> &mut Self {
+    pub(super) fn raw(&mut self, markup: &'static str) -> &mut Self {
         self.0.push_str(markup);
         self
     }
 
     /// Appends `value` as text (also safe inside a quoted attribute value).
-    fn text(&mut self, value: &str) -> &mut Self {
+    pub(super) fn text(&mut self, value: &str) -> &mut Self {
         for c in value.chars() {
             match c {
                 '&' => self.0.push_str("&amp;"),
@@ -40,7 +69,7 @@ impl Html {
     }
 
     /// An instant, readable and machine-readable.
-    fn when(&mut self, at: DateTime<Utc>) -> &mut Self {
+    pub(super) fn when(&mut self, at: DateTime<Utc>) -> &mut Self {
         self.raw("<time datetime=\"")
             .text(&at.to_rfc3339())
             .raw("\">")
@@ -49,7 +78,7 @@ impl Html {
     }
 
     /// `<td>` with an instant, or empty.
-    fn when_cell(&mut self, at: Option<DateTime<Utc>>) -> &mut Self {
+    pub(super) fn when_cell(&mut self, at: Option<DateTime<Utc>>) -> &mut Self {
         self.raw("<td>");
         if let Some(at) = at {
             self.when(at);
@@ -58,8 +87,25 @@ impl Html {
     }
 
     /// `<td>value</td>`.
-    fn cell(&mut self, value: &str) -> &mut Self {
+    pub(super) fn cell(&mut self, value: &str) -> &mut Self {
         self.raw("<td>").text(value).raw("</td>")
+    }
+
+    /// A link to `path` (written here) followed by `query` (encoded), showing `label`.
+    pub(super) fn link(&mut self, path: &'static str, query: &str, label: &str) -> &mut Self {
+        self.raw("<a href=\"").raw(path);
+        self.0
+            .extend(url::form_urlencoded::byte_serialize(query.as_bytes()));
+        self.raw("\">").text(label).raw("</a>")
+    }
+
+    /// A link to run `id`'s page.
+    pub(super) fn run_link(&mut self, id: i64, label: &str) -> &mut Self {
+        self.raw("<a href=\"/runs/")
+            .text(&id.to_string())
+            .raw("\">")
+            .text(label)
+            .raw("</a>")
     }
 }
 
@@ -70,7 +116,8 @@ padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{backg
 .succeeded,.up{color:#1a7f37}.failed,.down,.interrupted{color:#cf222e}.partial,.running{color:#9a6700}\
 .held,.warn{color:#9a6700;font-weight:600}.brake{background:#fff8c5;padding:.5rem}\
 .rooms span{display:block;white-space:nowrap}\
-.muted{color:#57606a}time{white-space:nowrap}\
+.muted,.refused{color:#57606a}time{white-space:nowrap}h1 a{color:inherit;text-decoration:none}\
+form.why{margin:.5rem 0 1rem}form.why input{width:24rem;max-width:60vw}pre{white-space:pre-wrap;background:#f6f8fa;padding:.75rem}\
 td ul{max-width:32rem;overflow-wrap:anywhere}.stopping{background:#fff8c5;padding:.5rem}ul{margin:0;padding-left:1rem}";
 
 /// Shows each time in the browser's local time too, after the UTC the server wrote; without
@@ -81,18 +128,12 @@ s.className='muted local';s.textContent=' ('+d.toLocaleString()+' local)';t.afte
 
 /// Renders the whole page.
 pub fn render(status: &Status) -> String {
-    let mut html = Html(String::with_capacity(16 * 1024));
-    html.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
-        .raw("<meta name=\"viewport\" content=\"width=device-width\">")
-        .raw("<meta http-equiv=\"refresh\" content=\"")
-        .text(&REFRESH_SECONDS.to_string())
-        .raw("\"><title>iocsync status</title><style>")
-        .raw(STYLE)
-        .raw("</style></head><body><h1>iocsync</h1><p class=\"muted\">Daemon started ")
+    let mut html = Html::document("iocsync status", true);
+    html.raw("<p class=\"muted\">Daemon started ")
         .when(status.started_at)
         .raw(" · page generated ")
         .when(status.generated_at)
-        .raw(" · <a href=\"/api/status\">JSON</a> · <a href=\"/metrics\">metrics</a></p>");
+        .raw(" · <a href=\"/api/status\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/runs\">all runs</a></p>");
     if status.stopping {
         html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
     }
@@ -103,8 +144,7 @@ pub fn render(status: &Status) -> String {
     feeds(&mut html, &status.feeds);
     targets(&mut html, &status.targets);
     triggers(&mut html, &status.triggers);
-    html.raw(LOCAL_TIMES).raw("</body></html>");
-    html.0
+    html.finish()
 }
 
 fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
@@ -115,18 +155,23 @@ fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
     }
     html.raw("<table id=\"workflows\"><thead><tr><th>Workflow</th><th>Action</th>")
         .raw("<th>Target</th><th>Schedule</th><th>Next run</th><th>Now</th>")
-        .raw("<th>Last run</th><th>Items</th><th>Errors</th><th>Last success</th></tr></thead><tbody>");
+        .raw("<th>Last run</th><th>Items</th><th>Errors</th><th>On target</th><th>Last success</th></tr></thead><tbody>");
     for workflow in workflows {
         html.raw("<tr data-workflow=\"")
             .text(&workflow.name)
-            .raw("\">")
-            .cell(&workflow.name)
+            .raw("\"><td>")
+            .link("/runs?name=", &workflow.name, &workflow.name)
+            .raw("</td>")
             .cell(&kebab(&workflow.action))
             .cell(&workflow.target)
             .cell(workflow.schedule.as_deref().unwrap_or("by hand"))
             .when_cell(workflow.next_run);
         now_cell(html, workflow.running.as_ref(), workflow.failures);
         run_cells(html, workflow.last_run.as_ref());
+        // What its claims hold on the target now, whatever the last run changed.
+        html.raw("<td class=\"on-target\">")
+            .text(&thousands(workflow.ledger_entries))
+            .raw("</td>");
         match workflow.last_success {
             Some(at) => {
                 html.when_cell(Some(at));
@@ -251,17 +296,23 @@ fn run_cells(html: &mut Html, run: Option<&RunRecord>) {
     errors_cell(html, &run.errors);
 }
 
+/// The run's status (linked to its page) and start.
 fn status_cell(html: &mut Html, run: &RunRecord) {
-    html.raw("<td><span class=\"")
-        .text(run.status.as_str())
-        .raw("\">")
-        .text(run.status.as_str())
-        .raw("</span> ")
-        .when(run.started_at)
-        .raw("</td>");
+    html.raw("<td>");
+    status_of(html, run);
+    html.raw(" ").when(run.started_at).raw("</td>");
 }
 
-fn errors_cell(html: &mut Html, errors: &[String]) {
+/// The run's status, coloured, linked to its page.
+pub(super) fn status_of(html: &mut Html, run: &RunRecord) {
+    html.raw("<span class=\"")
+        .text(run.status.as_str())
+        .raw("\">")
+        .run_link(run.id, run.status.as_str())
+        .raw("</span>");
+}
+
+pub(super) fn errors_cell(html: &mut Html, errors: &[String]) {
     html.raw("<td>");
     if !errors.is_empty() {
         html.raw("<ul>");
@@ -370,27 +421,97 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn triggers(html: &mut Html, triggers: &[RunRecord]) {
+/// Values shown per trigger call on this page.
+const VALUES_SHOWN: usize = 10;
+
+fn triggers(html: &mut Html, triggers: &[TriggerCall]) {
     html.raw("<h2>Recent triggers</h2>");
     if triggers.is_empty() {
         html.raw("<p class=\"muted\">No webhook trigger has been called yet.</p>");
         return;
     }
-    html.raw("<table id=\"triggers\"><thead><tr><th>Trigger</th><th>Outcome</th>")
-        .raw("<th>Items</th><th>Errors</th></tr></thead><tbody>");
-    for run in triggers {
-        let name = engine::keys::runs::trigger_of(&run.workflow).unwrap_or(&run.workflow);
-        html.raw("<tr>").cell(name);
-        run_cells(html, Some(run));
+    html.raw("<table id=\"triggers\"><thead><tr><th>Trigger</th><th>Alert</th><th>Outcome</th>")
+        .raw("<th>Items</th><th>Values</th></tr></thead><tbody>");
+    for call in triggers {
+        let run = &call.run;
+        let (name, event) = match engine::keys::runs::lift_of(&run.workflow) {
+            Some(trigger) => (trigger, "TTL lift"),
+            None => (
+                engine::keys::runs::trigger_of(&run.workflow).unwrap_or(&run.workflow),
+                "call",
+            ),
+        };
+        html.raw("<tr data-run=\"")
+            .text(&run.id.to_string())
+            .raw("\"><td>")
+            .text(name)
+            .raw(" <span class=\"muted\">")
+            .text(event)
+            .raw("</span></td>")
+            .cell(run.subject.as_deref().unwrap_or(""));
+        status_cell(html, run);
+        html.cell(&counts(run));
+        values_cell(html, run, &call.values);
         html.raw("</tr>");
     }
     html.raw("</tbody></table>");
 }
 
+/// Each value with its outcome: blocked until its lift, refused (neutral: the guard did its
+/// job), failed with the target's answer, lifted.
+fn values_cell(html: &mut Html, run: &RunRecord, values: &[RunItem]) {
+    html.raw("<td><ul>");
+    for item in values.iter().take(VALUES_SHOWN) {
+        item_line(html, item);
+    }
+    let total: u64 = run
+        .counts
+        .as_object()
+        .map_or(0, |counts| counts.values().filter_map(|v| v.as_u64()).sum());
+    if values.len() > VALUES_SHOWN || total > VALUES_SHOWN as u64 {
+        html.raw("<li>").run_link(run.id, "all values").raw("</li>");
+    }
+    html.raw("</ul></td>");
+}
+
+/// `value — outcome (detail), until …` as a list item, coloured by outcome.
+pub(super) fn item_line(html: &mut Html, item: &RunItem) {
+    html.raw("<li data-outcome=\"")
+        .text(&item.outcome)
+        .raw("\"><code>")
+        .text(&item.value)
+        .raw("</code> — <span class=\"")
+        .text(&item.outcome)
+        .raw("\">")
+        .text(&item.outcome)
+        .raw("</span>");
+    if let Some(detail) = &item.detail {
+        html.raw(": ").text(detail);
+    }
+    if let Some(until) = item.until {
+        html.raw(", lifted at ").when(until);
+    }
+    html.raw("</li>");
+}
+
 /// The run's non-zero item counts (`30 added, 2 failed`), or `no changes`.
-fn counts(run: &RunRecord) -> String {
+pub(super) fn counts(run: &RunRecord) -> String {
     let outcomes = [
-        "added", "updated", "removed", "held", "skipped", "deferred", "failed",
+        "added",
+        "updated",
+        "removed",
+        "joined",
+        "released",
+        "held",
+        "skipped",
+        "deferred",
+        "blocked",
+        "sent",
+        "applied",
+        "lifted",
+        "refused",
+        "failed",
+        "unchanged",
     ];
     let shown: Vec<String> = outcomes
         .iter()
@@ -468,6 +589,7 @@ mod tests {
             status: store::RunStatus::Succeeded,
             counts,
             errors: Vec::new(),
+            subject: None,
         };
         let changed = serde_json::json!({ "added": 30, "updated": 0, "failed": 2, "api_calls": 4 });
         assert_eq!(counts(&run(changed)), "30 added, 2 failed");
@@ -488,6 +610,7 @@ mod tests {
             status: store::RunStatus::Failed,
             counts: serde_json::json!({ "added": hostile }),
             errors: vec![hostile.to_owned()],
+            subject: Some(hostile.to_owned()),
         };
         let status = Status {
             generated_at: Utc::now(),
@@ -507,7 +630,16 @@ mod tests {
                 ledger_entries: 0,
                 rooms: Vec::new(),
             }],
-            triggers: vec![run],
+            triggers: vec![TriggerCall {
+                run,
+                values: vec![RunItem {
+                    outcome: hostile.to_owned(),
+                    kind: None,
+                    value: hostile.to_owned(),
+                    detail: Some(hostile.to_owned()),
+                    until: Some(Utc::now()),
+                }],
+            }],
             reload: Some(crate::serve::status::Reload {
                 at: Utc::now(),
                 accepted: false,

@@ -1,6 +1,7 @@
 //! What the status page and the JSON API show, gathered in one place: each workflow with its
 //! schedule, next run, run in flight and last run; each target with its health, last run and
-//! ledger size; and the recent webhook triggers (runs named `hook:<NAME>`).
+//! ledger size; and the recent webhook trigger calls and TTL lifts (runs named `hook:<NAME>`
+//! and `lift:<NAME>`), each with its values.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use config::{Action, Config, Product, Target, Workflow};
 use engine::keys::WorkflowKeys;
 use serde::Serialize;
-use store::{Library, LibraryBackend, RunRecord, RunStatus};
+use store::{Library, LibraryBackend, RunItem, RunRecord, RunStatus};
 
 use super::Shared;
 use super::health::Health;
@@ -19,8 +20,18 @@ use crate::cli::check;
 
 /// How many recent runs are searched for each workflow's last run.
 const RECENT_RUNS: u64 = 1000;
-/// How many recent trigger calls are shown.
+/// How many recent trigger calls and lifts are shown.
 const RECENT_TRIGGERS: usize = 20;
+/// Values shown per trigger call (the run's page has them all).
+const VALUES_PER_CALL: u64 = 50;
+
+/// One trigger call or lift: its run, and what became of each value.
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerCall {
+    #[serde(flatten)]
+    pub run: RunRecord,
+    pub values: Vec<RunItem>,
+}
 
 /// Everything the daemon shows.
 #[derive(Debug, Serialize)]
@@ -31,8 +42,8 @@ pub struct Status {
     pub stopping: bool,
     pub workflows: Vec<WorkflowStatus>,
     pub targets: Vec<TargetStatus>,
-    /// The latest trigger calls, newest first.
-    pub triggers: Vec<RunRecord>,
+    /// The latest trigger calls and lifts, newest first, with their values.
+    pub triggers: Vec<TriggerCall>,
     /// Every configured feed with its last pull.
     pub feeds: Vec<ingest::pull::FeedView>,
     /// The last configuration reload (SIGHUP), if there was one since the start.
@@ -113,12 +124,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         .iter()
         .map(|target| target_status(shared, &*library, target, &workflows))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let triggers = runs
-        .iter()
-        .filter(|run| engine::keys::runs::is_trigger(&run.workflow))
-        .take(RECENT_TRIGGERS)
-        .cloned()
-        .collect();
+    let triggers = trigger_calls(&*library, &runs)?;
     let feeds = ingest::pull::views(&config, &library, Utc::now())?;
     Ok(Status {
         generated_at: Utc::now(),
@@ -130,6 +136,28 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         feeds,
         reload: lock(&shared.last_reload).clone(),
     })
+}
+
+/// The recent trigger calls and lifts, newest first, each with its values.
+fn trigger_calls(
+    library: &dyn LibraryBackend,
+    runs: &[RunRecord],
+) -> anyhow::Result<Vec<TriggerCall>> {
+    use engine::keys::runs::{lift_of, trigger_of};
+    runs.iter()
+        .filter(|run| {
+            trigger_of(&run.workflow)
+                .or(lift_of(&run.workflow))
+                .is_some()
+        })
+        .take(RECENT_TRIGGERS)
+        .map(|run| {
+            Ok(TriggerCall {
+                run: run.clone(),
+                values: library.run_items(run.id, VALUES_PER_CALL)?,
+            })
+        })
+        .collect()
 }
 
 fn target_status(

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("005_feeds", include_str!("../../migrations/005_feeds.sql")),
     ("006_scale", include_str!("../../migrations/006_scale.sql")),
     ("007_taxii", include_str!("../../migrations/007_taxii.sql")),
+    (
+        "008_run_items",
+        include_str!("../../migrations/008_run_items.sql"),
+    ),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

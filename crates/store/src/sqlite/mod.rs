@@ -27,7 +27,7 @@ use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::lease::{Lease, LeaseHolder};
 use crate::ledger::LedgerEntry;
 use crate::model::{IndicatorRecord, MergeReport, Sighting, SourceVote};
-use crate::run::{GuardDrop, RunRecord, RunStatus};
+use crate::run::{GuardDrop, RunItem, RunRecord, RunStatus};
 use crate::state::WorkflowState;
 use crate::taxii::{Page, Published};
 
@@ -285,8 +285,29 @@ impl LibraryBackend for SqliteLibrary {
         runs::finish_run(&self.conn, id, status, counts, errors, at)
     }
 
+    fn record_run_items(
+        &mut self,
+        id: i64,
+        subject: Option<&str>,
+        items: &[RunItem],
+    ) -> Result<()> {
+        runs::record_run_items(&mut self.conn, id, subject, items)
+    }
+
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>> {
         runs::runs(&self.conn, limit)
+    }
+
+    fn runs_named(&self, name: &str, limit: u64) -> Result<Vec<RunRecord>> {
+        runs::runs_named(&self.conn, name, limit)
+    }
+
+    fn run(&self, id: i64) -> Result<Option<RunRecord>> {
+        runs::run(&self.conn, id)
+    }
+
+    fn run_items(&self, id: i64, limit: u64) -> Result<Vec<RunItem>> {
+        runs::run_items(&self.conn, id, limit)
     }
 
     fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize> {

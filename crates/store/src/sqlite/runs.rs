@@ -2,12 +2,12 @@
 //! statements; guard drops are written in one transaction per call.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 
 use super::merge::kind_name;
 use super::{from_json, from_millis, limit_param, millis, parse_kind, to_json};
 use crate::error::{Error, Result};
-use crate::run::{GuardDrop, RunRecord, RunStatus};
+use crate::run::{GuardDrop, RunItem, RunRecord, RunStatus};
 
 pub(super) fn interrupt_runs(
     conn: &Connection,
@@ -51,12 +51,28 @@ pub(super) fn finish_run(
     Ok(changed > 0)
 }
 
+const RUN_COLUMNS: &str =
+    "SELECT id, workflow, started_at, finished_at, status, counts, errors, subject FROM runs";
+
 pub(super) fn runs(conn: &Connection, limit: u64) -> Result<Vec<RunRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, workflow, started_at, finished_at, status, counts, errors FROM runs
-         ORDER BY started_at DESC, id DESC LIMIT ?1",
-    )?;
-    let mut rows = stmt.query([limit_param(limit)])?;
+    let sql = format!("{RUN_COLUMNS} ORDER BY started_at DESC, id DESC LIMIT ?1");
+    read_runs(conn, &sql, params![limit_param(limit)])
+}
+
+pub(super) fn runs_named(conn: &Connection, name: &str, limit: u64) -> Result<Vec<RunRecord>> {
+    let sql =
+        format!("{RUN_COLUMNS} WHERE workflow = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2");
+    read_runs(conn, &sql, params![name, limit_param(limit)])
+}
+
+pub(super) fn run(conn: &Connection, id: i64) -> Result<Option<RunRecord>> {
+    let sql = format!("{RUN_COLUMNS} WHERE id = ?1");
+    Ok(read_runs(conn, &sql, params![id])?.pop())
+}
+
+fn read_runs(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<RunRecord>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let status: String = row.get(4)?;
@@ -71,6 +87,69 @@ pub(super) fn runs(conn: &Connection, limit: u64) -> Result<Vec<RunRecord>> {
                 .map_err(|e| Error::corrupt("run status", &status, e))?,
             counts: from_json("run counts", row.get(5)?)?,
             errors: from_json("run errors", row.get(6)?)?,
+            subject: row.get(7)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the run's items and subject in one transaction (after any written before, so a
+/// second call appends).
+pub(super) fn record_run_items(
+    conn: &mut Connection,
+    id: i64,
+    subject: Option<&str>,
+    items: &[RunItem],
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if subject.is_some() {
+        tx.execute(
+            "UPDATE runs SET subject = ?2 WHERE id = ?1",
+            params![id, subject],
+        )?;
+    }
+    let first: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq) + 1, 0) FROM run_items WHERE run_id = ?1",
+        [id],
+        |row| row.get(0),
+    )?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO run_items (run_id, seq, outcome, kind, value, detail, until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (seq, item) in (first..).zip(items) {
+            stmt.execute(params![
+                id,
+                seq,
+                item.outcome,
+                item.kind.map(kind_name),
+                item.value,
+                item.detail,
+                item.until.map(millis),
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn run_items(conn: &Connection, id: i64, limit: u64) -> Result<Vec<RunItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT outcome, kind, value, detail, until FROM run_items
+         WHERE run_id = ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![id, limit_param(limit)])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let kind: Option<String> = row.get(1)?;
+        let until: Option<i64> = row.get(4)?;
+        out.push(RunItem {
+            outcome: row.get(0)?,
+            kind: kind.as_deref().map(parse_kind).transpose()?,
+            value: row.get(2)?,
+            detail: row.get(3)?,
+            until: until.map(from_millis).transpose()?,
         });
     }
     Ok(out)
