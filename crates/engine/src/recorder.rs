@@ -101,6 +101,15 @@ impl Recorder {
     }
 }
 
+/// A guard refusal's detail: the rule, then the reason (which often names the rule already).
+pub fn refusal(rule: &str, reason: &str) -> String {
+    if reason.contains(rule) {
+        reason.to_owned()
+    } else {
+        format!("{rule}: {reason}")
+    }
+}
+
 /// The items kept per outcome of one run: enough to see what happened and to find a value;
 /// the run's counts hold the totals, so a 60,000-object first sync stays a few hundred rows.
 pub const ITEMS_PER_OUTCOME: usize = 500;

@@ -174,7 +174,7 @@ impl RunReport {
             items.push("failed", Some(failure.kind), &failure.value, detail, None);
         }
         for drop in &self.plan.drops {
-            let detail = Some(format!("{}: {}", drop.rule, drop.reason));
+            let detail = Some(crate::recorder::refusal(&drop.rule, &drop.reason));
             items.push("refused", Some(drop.kind), &drop.value, detail, None);
         }
         for change in &self.plan.held {

@@ -476,10 +476,10 @@ fn items_of(values: &[ValueResult]) -> Vec<store::RunItem> {
                 (action_id.as_ref().map(|id| format!("task {id}")), *lift_at)
             }
             Outcome::Refused { rule, reason } => (
-                Some(
-                    rule.as_ref()
-                        .map_or_else(|| reason.clone(), |rule| format!("{rule}: {reason}")),
-                ),
+                Some(rule.as_ref().map_or_else(
+                    || reason.clone(),
+                    |rule| crate::recorder::refusal(rule, reason),
+                )),
                 None,
             ),
             Outcome::Failed { message } => (Some(message.clone()), None),

@@ -817,9 +817,11 @@ async fn trigger_calls_show_each_value_its_alert_and_lift_time_and_the_lift_itse
         .find(|v| v["outcome"] == "refused")
         .expect("refused");
     assert_eq!(refused["value"], "10.0.0.1");
-    assert!(
-        refused["detail"].as_str().unwrap().starts_with("builtin:"),
-        "{refused:#}"
+    let detail = refused["detail"].as_str().unwrap();
+    assert_eq!(
+        detail.matches("builtin:special-range").count(),
+        1,
+        "the rule, named once: {detail}"
     );
 
     let page = daemon.text("/").await;
@@ -830,7 +832,7 @@ async fn trigger_calls_show_each_value_its_alert_and_lift_time_and_the_lift_itse
         "{recent}"
     );
     assert!(
-        recent.contains("<span class=\"refused\">refused</span>: builtin:"),
+        recent.contains("<span class=\"refused\">refused</span>: guard builtin:special-range"),
         "{recent}"
     );
     assert!(recent.contains("1 blocked, 1 refused"), "{recent}");

@@ -1,6 +1,8 @@
 //! The status page in a real browser: `iocsync serve` against an emulator, loaded in Debian's
-//! headless `chromium` while a run is in flight. The screenshot is kept under
-//! `$CARGO_TARGET_TMPDIR/test-output/status-page.png`.
+//! headless `chromium` in a degraded state (a run in flight, a failed workflow, a target down,
+//! a refused reload) and in a healthy one (with a trigger call, a run's page and a look-up).
+//! The screenshots are kept under `$CARGO_TARGET_TMPDIR/test-output/`
+//! (`status-page-degraded.png`, `status-page-healthy.png`, `run-page.png`).
 //!
 //! The test needs Debian's `chromium`, so it is `#[ignore]`d with that reason in a plain
 //! `cargo test`; CI installs the browser and runs it with `--ignored`, where a missing browser
@@ -13,7 +15,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use emulator::faults::FaultSettings;
-use support::{Daemon, emulator, seed, wait_for, write_serve_config};
+use support::{Daemon, emulator, key_ref, seed, wait_for, write_serve_config};
+use testkit::ConfigBuilder;
 
 /// The browser's path (the test was asked for: a missing browser fails it).
 fn chromium() -> PathBuf {
@@ -91,20 +94,23 @@ async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
     )
     .await;
 
+    // A reload with a broken file is refused: the page says so.
+    let config = dir.path().join("iocsync.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{good}\n[[workflows]]\nname = 3\n")).unwrap();
+    daemon.signal("HUP");
+    wait_for("the refused reload", Duration::from_secs(30), || async {
+        daemon.json("/api/status").await["reload"]["accepted"] == false
+    })
+    .await;
+
     let profile = tempfile::tempdir().unwrap();
     let dom = browse(&browser, profile.path(), &["--dump-dom"], &daemon.url);
-    let output = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-output");
-    std::fs::create_dir_all(&output).unwrap();
-    let screenshot = output.join("status-page.png");
-    let _ = std::fs::remove_file(&screenshot);
-    browse(
+    screenshot(
         &browser,
         profile.path(),
-        &[
-            &format!("--screenshot={}", screenshot.display()),
-            "--window-size=1400,900",
-        ],
         &daemon.url,
+        "status-page-degraded.png",
     );
     let still_running = daemon.json("/api/status").await["workflows"][0]["running"].is_object();
     assert_eq!(daemon.terminate().code(), Some(0));
@@ -146,13 +152,106 @@ async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
         still_running,
         "the browser loaded the page while the run was in flight"
     );
+    assert!(
+        dom.contains("Configuration reload refused"),
+        "the refused reload: {dom}"
+    );
+}
 
-    let png = std::fs::read(&screenshot).unwrap();
+/// Saves a screenshot of `url` as `name` under the test output folder and checks it is a
+/// PNG with content.
+fn screenshot(browser: &Path, profile: &Path, url: &str, name: &str) {
+    let output = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-output");
+    std::fs::create_dir_all(&output).unwrap();
+    let path = output.join(name);
+    let _ = std::fs::remove_file(&path);
+    browse(
+        browser,
+        profile,
+        &[
+            &format!("--screenshot={}", path.display()),
+            "--window-size=1400,900",
+        ],
+        url,
+    );
+    let png = std::fs::read(&path).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     assert!(
         png.len() > 10_000,
         "a screenshot with content: {} bytes",
         png.len()
     );
-    eprintln!("status page screenshot: {}", screenshot.display());
+    eprintln!("screenshot: {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Debian's chromium: CI installs it and runs this with --ignored"]
+async fn a_healthy_status_page_a_run_page_and_a_look_up_in_headless_chromium() {
+    let browser = chromium();
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = testkit::secret_file(dir.path(), "hook-token", "hook-token");
+    ConfigBuilder::new(dir.path().join("library.db"))
+        .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .schedule("1h")
+        // Kept as TOML: a trigger with a TTL, two values and an alert id.
+        .raw(&format!(
+            "[[triggers]]\nname = \"siem\"\ntarget = \"v1\"\naction = \"blocklist\"\n\
+             token = \"{token}\"\nttl = \"1h\"\nvalues = [\"$Src\", \"$Dst\"]\n\
+             [triggers.fields]\nSrc = \"alert.src\"\nDst = \"alert.dst\"\n"
+        ))
+        .write(dir.path());
+    let domains = seed(dir.path(), 40);
+    let mut daemon = Daemon::start(dir.path());
+    wait_for("the first run", Duration::from_secs(30), || async {
+        daemon.succeeded("block").await == 1
+    })
+    .await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/hooks/siem", daemon.url))
+        .bearer_auth("hook-token")
+        .json(&serde_json::json!({ "id": "A-1", "alert": { "src": "45.33.32.156", "dst": "10.0.0.1" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "one value blocked, one refused");
+    wait_for("probed targets", Duration::from_secs(30), || async {
+        daemon.json("/api/status").await["targets"][0]["health"]["checked_at"].is_string()
+    })
+    .await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let dom = browse(&browser, profile.path(), &["--dump-dom"], &daemon.url);
+    screenshot(
+        &browser,
+        profile.path(),
+        &daemon.url,
+        "status-page-healthy.png",
+    );
+    assert!(dom.contains("<span class=\"succeeded\">"), "{dom}");
+    assert!(
+        !dom.contains("class=\"failed\"") && !dom.contains(">down<"),
+        "{dom}"
+    );
+    assert!(dom.contains("<td class=\"on-target\">40</td>"), "{dom}");
+    assert!(
+        dom.contains("<td>A-1</td>") && dom.contains(", lifted at <time"),
+        "{dom}"
+    );
+
+    let run_id = daemon.runs_of("block").await[0]["id"].clone();
+    let run_url = format!("{}/runs/{run_id}", daemon.url);
+    let run_page = browse(&browser, profile.path(), &["--dump-dom"], &run_url);
+    screenshot(&browser, profile.path(), &run_url, "run-page.png");
+    assert!(
+        run_page
+            .contains("<h3 data-outcome=\"added\">added <span class=\"muted\">(40)</span></h3>"),
+        "{run_page}"
+    );
+    let why_url = format!("{}/why?value={}", daemon.url, domains[0]);
+    let why = browse(&browser, profile.path(), &["--dump-dom"], &why_url);
+    assert!(why.contains("workflow block → v1: on the target"), "{why}");
+    assert_eq!(daemon.terminate().code(), Some(0));
 }

@@ -113,7 +113,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;\
 padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{background:#f6f8fa}\
-.succeeded,.up{color:#1a7f37}.failed,.down,.interrupted{color:#cf222e}.partial,.running{color:#9a6700}\
+.succeeded,.up,.added,.blocked,.lifted,.applied{color:#1a7f37}.failed,.down,.interrupted{color:#cf222e}.partial,.running{color:#9a6700}\
 .held,.warn{color:#9a6700;font-weight:600}.brake{background:#fff8c5;padding:.5rem}\
 .rooms span{display:block;white-space:nowrap}\
 .muted,.refused{color:#57606a}time{white-space:nowrap}h1 a{color:inherit;text-decoration:none}\
