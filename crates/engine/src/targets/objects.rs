@@ -272,14 +272,14 @@ pub(crate) async fn one_at_a_time(
 pub(crate) enum ItemError {
     /// This value only: reported, the run goes on.
     Item(String),
-    /// The target stops the run (bad key, unreachable).
-    Halt(trendmicro::Error),
+    /// The target stops the run (bad key, unreachable): why.
+    Halt(String),
 }
 
 impl ItemError {
     pub(crate) fn of(error: trendmicro::Error) -> ItemError {
         if error.stops_target() {
-            ItemError::Halt(error)
+            ItemError::Halt(error.to_string())
         } else {
             ItemError::Item(error.to_string())
         }
@@ -312,7 +312,7 @@ async fn together(
             }
             Err(ItemError::Item(message)) => report.fail(d.work.change, &message),
             Err(ItemError::Halt(error)) => {
-                halted.get_or_insert_with(|| error.to_string());
+                halted.get_or_insert(error);
             }
         }
     }

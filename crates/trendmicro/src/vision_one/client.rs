@@ -54,8 +54,8 @@ const HEALTH: &str = "GET /v3.0/healthcheck/connectivity";
 /// HTTP policy (limits, pause gate, metrics).
 #[derive(Debug)]
 pub struct VisionOneClient {
-    http: HttpClient,
-    base: Url,
+    pub(super) http: HttpClient,
+    pub(super) base: Url,
     api_key: SecretString,
     settings: Settings,
 }
@@ -383,12 +383,12 @@ impl VisionOneClient {
         }
     }
 
-    fn auth(&self) -> Result<HeaderValue, Error> {
+    pub(super) fn auth(&self) -> Result<HeaderValue, Error> {
         secret_header("Bearer ", &self.api_key, "api_key")
     }
 
     /// The error for a whole-request failure, with Vision One's own message.
-    fn fail(&self, endpoint: &'static str, response: &Response) -> Error {
+    pub(super) fn fail(&self, endpoint: &'static str, response: &Response) -> Error {
         let wire = parse_error(&response.body);
         if response.status == 400 && wire.as_ref().is_some_and(is_cap_reached) {
             return Error::CapReached {

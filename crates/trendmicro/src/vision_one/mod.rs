@@ -4,6 +4,8 @@
 //! - [`request`]: pure parts: local validation, JSON encoding, splitting into batches by count
 //!   and bytes, reading the 207 multi-status answer and `nextLink`.
 //! - [`client`]: [`VisionOneClient`], the operations the sync engine calls.
+//! - [`response`]: the v3 response "Add to block list" tasks (block, restore, task status)
+//!   and [`response::TaskWatch`], one poller for many tasks.
 //!
 //! Writes report one [`ItemResult`] per input, in input order, so the engine can update its
 //! ledger item by item; a whole-request error that makes further requests pointless (bad key,
@@ -13,6 +15,7 @@
 pub mod client;
 pub mod config;
 pub mod request;
+pub mod response;
 
 use std::fmt;
 

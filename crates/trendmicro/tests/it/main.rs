@@ -8,4 +8,5 @@ mod http_template;
 mod policy;
 mod transport;
 mod vision_one;
+mod vision_one_response;
 mod xdr_v2;
