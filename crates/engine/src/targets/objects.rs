@@ -240,8 +240,8 @@ pub(crate) const IN_FLIGHT: usize = 8;
 
 /// Per-value targets (XDR v2, HTTP templates, Apex Central): each call carries one value, so
 /// the run sends `in_flight` of them at once — decided together under the space's lease,
-/// sent concurrently, recorded once all are answered — and latency, not the number of values,
-/// sets the pace.
+/// sent concurrently, each recorded as soon as it is answered — and latency, not the number
+/// of values, sets the pace.
 pub(crate) async fn one_at_a_time(
     plan: &Plan,
     library: &mut dyn LibraryBackend,
@@ -251,6 +251,26 @@ pub(crate) async fn one_at_a_time(
     in_flight: usize,
     send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
 ) -> Result<(), EngineError> {
+    let start = async |decided: &[Decided<'_>]| Ok(vec![(); decided.len()]);
+    let finish = async |d: &Decided<'_>, (): ()| send(d).await;
+    in_windows(plan, library, progress, report, key_of, in_flight, &start, &finish).await
+}
+
+/// Targets whose calls start work that ends later (v3 response tasks): each window of
+/// `in_flight` values is decided under the space's lease, started with one `start` call (one
+/// pending answer per value, in order), then each value's `finish` awaited concurrently and
+/// recorded as soon as it is confirmed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn in_windows<P>(
+    plan: &Plan,
+    library: &mut dyn LibraryBackend,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+    key_of: &dyn Fn(Kind) -> Option<String>,
+    in_flight: usize,
+    start: &impl AsyncFn(&[Decided<'_>]) -> Result<Vec<P>, ItemError>,
+    finish: &impl AsyncFn(&Decided<'_>, P) -> Result<Option<String>, ItemError>,
+) -> Result<(), EngineError> {
     let (drops, sets) = works(plan, report);
     let works: Vec<Work<'_>> = drops.into_iter().chain(sets).collect();
     for chunk in works.chunks(in_flight.max(1)) {
@@ -258,7 +278,8 @@ pub(crate) async fn one_at_a_time(
             return Ok(());
         }
         let guard = space::lock(library, &plan.space).await?;
-        let outcome = together(plan, &mut *library, chunk, report, key_of, send).await;
+        let window = Window { plan, key_of };
+        let outcome = window.run(&mut *library, chunk, report, start, finish).await;
         guard.release(library)?;
         progress.advance(chunk.len() as u64);
         if !outcome? {
@@ -286,41 +307,63 @@ impl ItemError {
     }
 }
 
-/// Decides `works` together, sends them concurrently and records each value as soon as the
-/// target confirms it (a kill loses no confirmed claim); `false` when the run must stop.
-async fn together(
-    plan: &Plan,
-    library: &mut dyn LibraryBackend,
-    works: &[Work<'_>],
-    report: &mut RunReport,
-    key_of: &dyn Fn(Kind) -> Option<String>,
-    send: &impl AsyncFn(&Decided<'_>) -> Result<Option<String>, ItemError>,
-) -> Result<bool, EngineError> {
-    let decided = decide_batch(&*library, plan, works, key_of)?;
-    let mut answers: FuturesUnordered<_> = decided
-        .iter()
-        .map(|d| async move { (d, send(d).await) })
-        .collect();
-    let mut halted = None;
-    while let Some((d, answer)) = answers.next().await {
-        match answer {
-            Ok(remote_id) => {
-                count(report, &d.write, d.work.want.is_some());
-                let mut confirmed = Confirmed::default();
-                confirmed.add(plan, &d.work, remote_id);
-                confirmed.record(library, plan)?;
+/// One window of values: the plan it belongs to and how its values are keyed.
+struct Window<'a> {
+    plan: &'a Plan,
+    key_of: &'a dyn Fn(Kind) -> Option<String>,
+}
+
+impl Window<'_> {
+    /// Decides `works` together, starts them, finishes them concurrently and records each
+    /// value as soon as the target confirms it (a kill loses no confirmed claim); `false`
+    /// when the run must stop.
+    async fn run<P>(
+        &self,
+        library: &mut dyn LibraryBackend,
+        works: &[Work<'_>],
+        report: &mut RunReport,
+        start: &impl AsyncFn(&[Decided<'_>]) -> Result<Vec<P>, ItemError>,
+        finish: &impl AsyncFn(&Decided<'_>, P) -> Result<Option<String>, ItemError>,
+    ) -> Result<bool, EngineError> {
+        let plan = self.plan;
+        let decided = decide_batch(&*library, plan, works, self.key_of)?;
+        let pending = match start(&decided).await {
+            Ok(pending) => pending,
+            Err(ItemError::Halt(halt)) => {
+                report.halted = Some(halt);
+                return Ok(false);
             }
-            Err(ItemError::Item(message)) => report.fail(d.work.change, &message),
-            Err(ItemError::Halt(error)) => {
-                halted.get_or_insert(error);
+            Err(ItemError::Item(message)) => {
+                decided.iter().for_each(|d| report.fail(d.work.change, &message));
+                return Ok(true);
+            }
+        };
+        let mut answers: FuturesUnordered<_> = decided
+            .iter()
+            .zip(pending)
+            .map(|(d, p)| async move { (d, finish(d, p).await) })
+            .collect();
+        let mut halted = None;
+        while let Some((d, answer)) = answers.next().await {
+            match answer {
+                Ok(remote_id) => {
+                    count(report, &d.write, d.work.want.is_some());
+                    let mut confirmed = Confirmed::default();
+                    confirmed.add(plan, &d.work, remote_id);
+                    confirmed.record(library, plan)?;
+                }
+                Err(ItemError::Item(message)) => report.fail(d.work.change, &message),
+                Err(ItemError::Halt(error)) => {
+                    halted.get_or_insert(error);
+                }
             }
         }
-    }
-    match halted {
-        Some(halt) => {
-            report.halted = Some(halt);
-            Ok(false)
+        match halted {
+            Some(halt) => {
+                report.halted = Some(halt);
+                Ok(false)
+            }
+            None => Ok(true),
         }
-        None => Ok(true),
     }
 }
