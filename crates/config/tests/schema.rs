@@ -118,6 +118,74 @@ fn parameters_are_those_of_the_action() {
     );
 }
 
+/// A value the schema gives `property`: its default, else its least value, else a word.
+fn sample(property: &Value) -> Value {
+    if let Some(default) = property.get("default") {
+        return default.clone();
+    }
+    match property.get("type").and_then(Value::as_str) {
+        Some("integer") => property.get("minimum").cloned().unwrap_or(Value::from(1)),
+        _ => Value::from("x"),
+    }
+}
+
+/// The `parameters` schema of each action, from the workflow's `if`/`then` rules.
+fn parameter_schemas(schema: &Value) -> Vec<(String, Value)> {
+    let rules = schema["$defs"]["RawWorkflow"]["allOf"]
+        .as_array()
+        .expect("one rule per action");
+    rules
+        .iter()
+        .map(|rule| {
+            let action = rule["if"]["properties"]["action"]["const"]
+                .as_str()
+                .unwrap();
+            let parameters = rule["then"]["properties"]["parameters"].clone();
+            (action.to_owned(), parameters)
+        })
+        .collect()
+}
+
+#[test]
+fn every_documented_parameter_is_one_the_action_reads() {
+    let schema = config::schema();
+    let example = std::fs::read_to_string(repo().join("examples/iocsync.toml")).unwrap();
+    let mut file: toml::Table = toml::from_str(&example).unwrap();
+    let mut covered = Vec::new();
+    let parameters = parameter_schemas(&schema);
+    assert_eq!(parameters.len(), 6, "one rule per action");
+    for workflow in file["workflows"].as_array_mut().unwrap() {
+        let action = workflow["action"].as_str().unwrap().to_owned();
+        let (_, keys) = parameters.iter().find(|(name, _)| *name == action).unwrap();
+        let mut table = serde_json::Map::new();
+        for (key, property) in keys["properties"].as_object().unwrap() {
+            table.insert(key.clone(), sample(property));
+        }
+        if table.contains_key("fallback_expiry") {
+            // Read only with an expiry taken from the indicator.
+            table.insert("expiry".into(), "valid-until".into());
+        }
+        let table: toml::Value = serde_json::from_value(Value::Object(table)).unwrap();
+        workflow
+            .as_table_mut()
+            .unwrap()
+            .insert("parameters".into(), table);
+        covered.push(action);
+    }
+    let text = toml::to_string(&file).unwrap();
+    assert_eq!(errors(&text), Vec::<String>::new());
+    if let Err(errors) = config::Config::check(&text) {
+        panic!("a documented parameter is refused: {errors}");
+    }
+    covered.sort();
+    covered.dedup();
+    assert_eq!(
+        covered.len(),
+        6,
+        "the example has a workflow of every action"
+    );
+}
+
 #[test]
 fn the_reference_page_is_up_to_date() {
     let path = repo().join("docs/configuration.md");

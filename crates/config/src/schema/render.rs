@@ -123,6 +123,7 @@ impl<'a> Page<'a> {
                 "#".repeat(level),
                 path.join(".")
             );
+            push_paragraph(out, text(&property, "description"));
             self.keys(out, &property);
         }
     }

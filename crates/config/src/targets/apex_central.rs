@@ -104,7 +104,8 @@ pub struct UdsoParams {
     pub cap: usize,
 }
 
-/// `parameters` of action `udso`, for the schema (read by [`udso_params`]).
+// Describes the keys `udso_params` reads, for the schema.
+/// The `parameters` of `action = "udso"` (Apex Central user-defined suspicious objects).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]

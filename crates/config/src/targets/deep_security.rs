@@ -91,7 +91,8 @@ pub struct IpListParams {
     pub max_chars: usize,
 }
 
-/// `parameters` of action `ip-list`, for the schema (read by [`ip_list_params`]).
+// Describes the keys `ip_list_params` reads, for the schema.
+/// The `parameters` of `action = "ip-list"` (Deep Security IP lists).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]

@@ -169,7 +169,8 @@ pub struct HttpParams {
     pub objects_per_run: Option<usize>,
 }
 
-/// `parameters` of action `http`, for the schema (read by [`http_params`]).
+// Describes the keys `http_params` reads, for the schema.
+/// The `parameters` of `action = "http"` (templated HTTP calls).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]

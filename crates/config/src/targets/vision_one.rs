@@ -235,7 +235,8 @@ pub struct ExceptionParams {
 const RISK_LEVELS: &[&str] = &["score", "high", "medium", "low", "customer"];
 const SCAN_ACTIONS: &[&str] = &["block", "log", "customer"];
 
-/// `parameters` of action `blocklist`, for the schema (read by [`blocklist_params`]).
+// Describes the keys `blocklist_params` reads, for the schema.
+/// The `parameters` of `action = "blocklist"` (Vision One's suspicious-object list).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]
@@ -296,7 +297,8 @@ enum FallbackExpiryKey {
     Never(String),
 }
 
-/// `parameters` of action `exceptions`, for the schema (read by [`exception_params`]).
+// Describes the keys `exception_params` reads, for the schema.
+/// The `parameters` of `action = "exceptions"` (Vision One's exception list).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]

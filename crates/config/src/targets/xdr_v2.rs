@@ -81,7 +81,8 @@ pub struct XdrParams {
     pub in_flight: usize,
 }
 
-/// `parameters` of action `xdr-block`, for the schema (read by [`xdr_params`]).
+// Describes the keys `xdr_params` reads, for the schema.
+/// The `parameters` of `action = "xdr-block"` (XDR v2 blocks).
 #[derive(schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[expect(dead_code, reason = "describes keys read by hand; never built")]
