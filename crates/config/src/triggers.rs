@@ -25,6 +25,7 @@ pub(crate) struct RawTrigger {
     /// The target it blocks on (a `[[targets]]` name).
     target: String,
     /// What it does: `blocklist` (Vision One), `xdr-block` or `http`.
+    #[schemars(with = "TriggerAction")]
     action: Action,
     /// The HMAC-SHA256 secret callers sign with; give it or `token`.
     #[schemars(with = "Option<crate::schema::SecretRef>")]
@@ -58,6 +59,24 @@ pub(crate) struct RawTrigger {
     /// Field name → dotted path into the alert's JSON (`SrcIP = "alert.source.ip"`).
     #[serde(default)]
     fields: BTreeMap<String, String>,
+}
+
+/// The actions a trigger may take ([`Action::triggered`]), for the schema.
+enum TriggerAction {}
+
+impl JsonSchema for TriggerAction {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TriggerAction".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<String> = Action::ALL
+            .into_iter()
+            .filter(|action| action.triggered())
+            .map(Action::name)
+            .collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
 }
 
 /// Default signature header of an HMAC trigger.

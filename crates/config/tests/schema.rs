@@ -102,6 +102,20 @@ fn a_value_of_the_wrong_type_is_invalid() {
 }
 
 #[test]
+fn a_trigger_takes_only_the_actions_triggers_take() {
+    let trigger = |action: &str| {
+        format!(
+            "{VALID}\n[[triggers]]\nname = \"t\"\ntarget = \"v1\"\naction = \"{action}\"\n\
+             token = \"env:T\"\nvalues = [\"$ip\"]\n[triggers.fields]\nip = \"alert.ip\"\n"
+        )
+    };
+    assert!(config::Config::check(&trigger("blocklist")).is_ok());
+    assert_eq!(errors(&trigger("blocklist")), Vec::<String>::new());
+    assert!(config::Config::check(&trigger("exceptions")).is_err());
+    assert!(!errors(&trigger("exceptions")).is_empty());
+}
+
+#[test]
 fn parameters_are_those_of_the_action() {
     let expiry = |value: &str| VALID.replace("expiry = \"valid-until\"", value);
     assert!(!errors(&expiry("expiry = 31")).is_empty());

@@ -192,7 +192,7 @@ impl Action {
     ];
 
     /// As `action` is written: `blocklist`, `ip-list`, ...
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         serde_json::to_value(self)
             .ok()
             .and_then(|name| name.as_str().map(str::to_owned))
