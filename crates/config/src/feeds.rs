@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 use store::{Class, FeedMode};
@@ -25,15 +26,19 @@ use crate::schedule::{Schedule, parse_schedule, positive_duration};
 const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// How a feed's data is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeedFormat {
     /// From the file name and the first bytes.
     #[default]
     Auto,
+    /// One value a line (`#` comments).
     Text,
+    /// Comma-separated values.
     Csv,
+    /// One JSON object a line.
     Jsonl,
+    /// A STIX 2.1 bundle.
     Stix,
     /// MISP event JSON, downloaded as a file.
     Misp,
@@ -70,7 +75,7 @@ pub enum FeedAuth {
 }
 
 /// MISP `restSearch` filters.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MispFilters {
     /// Only attributes marked for detection (MISP's `to_ids`).
@@ -153,35 +158,73 @@ impl Feed {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[feeds]]` entry as written.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFeed {
+    /// The feed's name, and the source name of every sighting it gives (no `/`).
     name: String,
+    /// Where its data comes from: `https://...`, `file:PATH` or a path (relative to the
+    /// config file), `taxii+https://.../collections/ID/`, or a MISP base URL with
+    /// `format = "misp-api"`. Never with credentials in it.
     url: String,
+    /// How its data is read.
     #[serde(default)]
     format: FeedFormat,
+    /// When the daemon pulls it: an interval or a UTC cron expression (without one, only
+    /// `iocsync pull` does).
+    #[schemars(with = "Option<crate::schema::ScheduleText>")]
     schedule: Option<String>,
+    /// `snapshot` (each download is the whole current list; the default for files and URLs)
+    /// or `incremental` (additions and revocations only; always so for TAXII and MISP).
+    #[schemars(with = "Option<store::FeedMode>")]
     mode: Option<String>,
+    /// The score (0-10) of its sightings, when the data gives none.
+    #[schemars(range(max = 10))]
     score: Option<u8>,
+    /// Tags added to every sighting.
     #[serde(default)]
     tags: Vec<String>,
+    /// Whether its values are threats or the company's own assets.
     #[serde(default)]
     class: Class,
+    /// Header name → secret reference, sent with every request.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, crate::schema::SecretRef>")]
     headers: BTreeMap<String, String>,
+    /// A bearer token (`Authorization: Bearer ...`), instead of `basic_user`.
+    #[schemars(with = "Option<crate::schema::SecretRef>")]
     bearer: Option<String>,
+    /// The HTTP Basic user, with `basic_password`.
     basic_user: Option<String>,
+    /// The HTTP Basic password, with `basic_user`.
+    #[schemars(with = "Option<crate::schema::SecretRef>")]
     basic_password: Option<String>,
+    /// A value this source has not listed for this long is withdrawn (default: when a
+    /// snapshot no longer lists it).
+    #[schemars(with = "Option<crate::schema::Duration>")]
     expire_after: Option<String>,
+    /// A pull that keeps less than this share (0-1) of what the feed listed before is held.
+    #[schemars(range(min = 0.0, max = 1.0), extend("default" = 0.5))]
     min_ratio: Option<f64>,
+    /// A pull with more than this share (0-1) of lines that are not indicators is held.
+    #[schemars(range(min = 0.0, max = 1.0), extend("default" = 0.5))]
     max_invalid: Option<f64>,
+    /// Downloads larger than this many bytes are refused.
+    #[schemars(extend("default" = DEFAULT_MAX_BYTES))]
     max_bytes: Option<u64>,
+    /// Whether the server's TLS certificate is verified.
     #[serde(default = "yes")]
     verify_tls: bool,
+    /// A PEM file of CA certificates to trust for this feed, besides the system's.
     ca_file: Option<PathBuf>,
+    /// `"system"` (the environment's proxy, the default), `"none"` or a proxy URL.
     proxy: Option<String>,
+    /// With `format = "misp-api"`: which attributes `restSearch` returns.
     #[serde(default)]
     misp: MispFilters,
+    /// Allow plain `http://` to hosts other than loopback (credentials then travel in clear
+    /// text).
     #[serde(default)]
     allow_plain_http: bool,
 }

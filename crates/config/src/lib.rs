@@ -17,6 +17,8 @@
 //! - [`template`]: the `$Field` templates of trigger values and workflow descriptions;
 //! - [`check`]: `iocsync config check` — the file's errors, then what needs the machine but no
 //!   network (secrets resolve, collections exist, the guard builds);
+//! - [`mod@schema`]: the file's JSON Schema (`iocsync config schema`), derived from the section
+//!   types as written, and the reference page `docs/configuration.md` rendered from it;
 //! - [`error`] holds [`ConfigError`] and [`ConfigErrors`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -28,6 +30,7 @@ pub mod parameters;
 mod read;
 pub mod reference;
 pub mod schedule;
+pub mod schema;
 pub mod serve;
 pub mod targets;
 pub mod taxii;
@@ -41,6 +44,7 @@ pub use feeds::{Feed, FeedAuth, FeedFormat, Location, MispFilters};
 pub use listener::ListenerLimits;
 pub use parameters::UrlScheme;
 pub use schedule::Schedule;
+pub use schema::schema;
 pub use serve::ServeSettings;
 pub use targets::deep_security::{DeepSecurityTarget, IpListParams};
 pub use targets::http::{HttpParams, HttpTarget};
@@ -62,6 +66,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use guard::GuardConfig;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use store::Collection;
 
@@ -72,31 +77,53 @@ use crate::triggers::validate_trigger;
 use crate::workflows::{one_workflow_per_ip_list, validate_workflow};
 
 /// The file's sections as read from the top level; each entry of a list stays a TOML value
-/// until it is read on its own, so an error in one entry never hides the next.
-#[derive(Debug, Default, Deserialize)]
+/// until it is read on its own, so an error in one entry never hides the next. Its schema
+/// (`schemars(with)`) is that of the entries as they are read.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "iocsync configuration",
+    description = "The iocsync config file (TOML), as `iocsync config check` reads it."
+)]
 struct Sections {
+    /// Where the library of indicators lives (required).
+    #[schemars(with = "LibrarySection")]
     library: Option<LibrarySection>,
+    /// The connections workflows and triggers write to; `product` picks the keys an entry
+    /// takes.
     #[serde(default)]
+    #[schemars(with = "Vec<targets::TargetSection>")]
     targets: Vec<toml::Value>,
+    /// Named filters over the library that workflows keep on targets and TAXII serves.
     #[serde(default)]
+    #[schemars(with = "Vec<Collection>")]
     collections: Vec<toml::Value>,
+    /// What is never sent to a target, whatever a feed says: allowlists, warninglists and the
+    /// broadest networks accepted.
     #[serde(default)]
     guard: GuardConfig,
+    /// A collection kept on a target by one action, on a schedule.
     #[serde(default)]
+    #[schemars(with = "Vec<workflows::RawWorkflow>")]
     workflows: Vec<toml::Value>,
+    /// Webhooks a SIEM calls (`POST /hooks/<name>`) to block values from an alert at once.
     #[serde(default)]
+    #[schemars(with = "Vec<triggers::RawTrigger>")]
     triggers: Vec<toml::Value>,
+    /// Sources the daemon pulls on a schedule (and `iocsync pull` by hand).
     #[serde(default)]
+    #[schemars(with = "Vec<feeds::RawFeed>")]
     feeds: Vec<toml::Value>,
+    /// The daemon's HTTP listener (`iocsync serve`).
     #[serde(default)]
     serve: RawServe,
+    /// Collections iocsync serves as a TAXII 2.1 server.
     #[serde(default)]
     taxii: taxii::RawTaxii,
 }
 
 /// `[library]`: where the SQLite library lives.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LibrarySection {
     /// Path of the library file (relative paths are taken from the config file's folder).

@@ -18,7 +18,7 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// The most `max_connections` may be (far more than any open-file limit allows).
-const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+pub(crate) const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
 /// The listener's bounds, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

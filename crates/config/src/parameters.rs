@@ -7,12 +7,37 @@ use std::collections::BTreeSet;
 use crate::error::{ConfigError, invalid};
 
 /// What to do with a URL written without a scheme (Vision One needs one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
+#[schemars(rename_all = "lowercase")]
 pub enum UrlScheme {
+    /// Send it as `http://...`.
     Http,
+    /// Send it as `https://...`.
     Https,
+    /// Send both.
     Both,
+    /// Leave it out.
     Skip,
+}
+
+/// The `parameters` key every action takes, for the schema (read by [`objects_per_run`]).
+#[derive(schemars::JsonSchema)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct RunKeys {
+    /// Most new objects one run sends (no limit when not given).
+    #[schemars(range(min = 1))]
+    objects_per_run: Option<u64>,
+}
+
+/// The `parameters` keys of the actions that send URLs, for the schema.
+#[derive(schemars::JsonSchema)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct SchemeKeys {
+    /// What a URL written without a scheme becomes.
+    #[schemars(extend("default" = "http"))]
+    url_scheme: Option<UrlScheme>,
+    #[schemars(flatten)]
+    run: RunKeys,
 }
 
 pub(crate) fn url_scheme(r: &mut Reader<'_>) -> UrlScheme {

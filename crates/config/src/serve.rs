@@ -1,6 +1,7 @@
 //! `[serve]`: the daemon's HTTP listener — its token (a reference) and the bounds of
 //! [`crate::listener`].
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -9,12 +10,25 @@ use crate::listener::{self, ListenerLimits};
 use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
 
 /// `[serve]`: settings of the daemon's HTTP listener.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServe {
+    /// The token the status page, `/api/` and `/metrics` require (without one they are open
+    /// to whoever can reach the listener).
+    #[schemars(with = "Option<crate::schema::SecretRef>")]
     token: Option<String>,
+    /// How long a client may take to send a request line and its headers (also how long an
+    /// idle keep-alive connection stays open).
+    #[schemars(with = "Option<crate::schema::Duration>", extend("default" = "10s"))]
     header_timeout: Option<String>,
+    /// How long a client may take to send a request body, counted from its headers.
+    #[schemars(with = "Option<crate::schema::Duration>", extend("default" = "30s"))]
     body_timeout: Option<String>,
+    /// Most connections open at once; further clients wait until one closes.
+    #[schemars(
+        range(min = 1, max = crate::listener::MAX_CONNECTIONS_LIMIT),
+        extend("default" = crate::listener::DEFAULT_MAX_CONNECTIONS)
+    )]
     max_connections: Option<usize>,
 }
 

@@ -3,6 +3,7 @@
 //! `[[taxii.collections]]` entry serves one iocsync collection to the HTTP Basic users named
 //! in its `readers`, whose passwords are references.
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -10,29 +11,43 @@ use crate::error::{ConfigError, invalid};
 use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
 
 /// `[taxii]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTaxii {
+    /// The discovery and API root title.
+    #[schemars(extend("default" = "iocsync"))]
     title: Option<String>,
+    /// The collections served, each to its own readers.
     #[serde(default)]
     collections: Vec<RawCollection>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One `[[taxii.collections]]` entry as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCollection {
+    /// Its title, and the name its publication is kept under.
     name: String,
+    /// The iocsync collection it serves (a `[[collections]]` name).
     collection: String,
+    /// What it holds, for its readers.
     description: Option<String>,
+    /// Whether the guard keeps values out (a TAXII consumer blocks what it reads).
+    #[schemars(extend("default" = true))]
     guard: Option<bool>,
+    /// The HTTP Basic users who may read it.
     #[serde(default)]
     readers: Vec<RawReader>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One reader of a served collection.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawReader {
+    /// The HTTP Basic user name.
     user: String,
+    /// The user's password.
+    #[schemars(with = "crate::schema::SecretRef")]
     password: String,
 }
 

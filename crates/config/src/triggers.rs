@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -15,24 +16,67 @@ use crate::targets::Action;
 use crate::targets::{Settings, Target};
 use crate::template::{ValueTemplate, is_field_name};
 
-#[derive(Debug, Deserialize)]
+/// One `[[triggers]]` entry as written.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTrigger {
+    /// The trigger's name: it is called at `POST /hooks/<name>`.
     name: String,
+    /// The target it blocks on (a `[[targets]]` name).
     target: String,
+    /// What it does: `blocklist` (Vision One), `xdr-block` or `http`.
+    #[schemars(with = "TriggerAction")]
     action: Action,
+    /// The HMAC-SHA256 secret callers sign with; give it or `token`.
+    #[schemars(with = "Option<crate::schema::SecretRef>")]
     secret: Option<String>,
+    /// The bearer token callers send (`Authorization: Bearer ...`); give it or `secret`.
+    #[schemars(with = "Option<crate::schema::SecretRef>")]
     token: Option<String>,
+    /// With `secret`: the header carrying `sha256=<hex HMAC of "<timestamp>.<body>">`.
+    #[schemars(extend("default" = SIGNATURE_HEADER))]
     signature_header: Option<String>,
+    /// With `secret`: the header carrying the request's Unix time in seconds.
+    #[schemars(extend("default" = TIMESTAMP_HEADER))]
     timestamp_header: Option<String>,
+    /// With `secret`: how far the timestamp may be from now.
+    #[schemars(with = "Option<crate::schema::Duration>", extend("default" = "5m"))]
     tolerance: Option<String>,
+    /// The largest request body accepted, in bytes.
+    #[schemars(range(min = 1, max = MAX_BODY_CEILING), extend("default" = MAX_BODY))]
     max_body: Option<usize>,
+    /// How long a block lasts before iocsync lifts it (default: until lifted by hand).
+    #[schemars(with = "Option<crate::schema::Duration>")]
     ttl: Option<String>,
+    /// The blocked objects' description (default `iocsync trigger <name>`).
     description: Option<String>,
+    /// With `xdr-block`: the `productId` sent with each block.
+    #[schemars(extend("default" = "iocsync"))]
     product_id: Option<String>,
+    /// Templates, each giving one value per alert: `$Field` names a key of `fields`
+    /// (`"$SrcIP"`).
     values: Vec<String>,
+    /// Field name → dotted path into the alert's JSON (`SrcIP = "alert.source.ip"`).
     #[serde(default)]
     fields: BTreeMap<String, String>,
+}
+
+/// The actions a trigger may take ([`Action::triggered`]), for the schema.
+enum TriggerAction {}
+
+impl JsonSchema for TriggerAction {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TriggerAction".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<String> = Action::ALL
+            .into_iter()
+            .filter(|action| action.triggered())
+            .map(Action::name)
+            .collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
 }
 
 /// Default signature header of an HMAC trigger.

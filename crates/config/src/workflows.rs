@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::{ConfigError, invalid};
@@ -36,21 +37,45 @@ pub const DESCRIPTION_FIELDS: &[&str] = &[
     "description",
 ];
 
-#[derive(Debug, Deserialize)]
+/// One `[[workflows]]` entry as written.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::targets::parameters_by_action)]
 pub(crate) struct RawWorkflow {
+    /// The workflow's name (unique; not `manual`, not starting with `hook:`, no `/`).
     name: String,
+    /// The collection it keeps on the target (defined in the file or in the library).
     collection: String,
+    /// The target it writes to (a `[[targets]]` name).
     target: String,
+    /// What it does on the target; the target's product must take it.
     action: Action,
+    /// The action's settings: each action takes its own keys (see the `if`/`then` rules, or
+    /// the parameter tables below).
     #[serde(default)]
+    #[schemars(with = "crate::schema::ParameterTable")]
     parameters: toml::Table,
+    /// When the daemon runs it: an interval (`1h`), a UTC cron expression (`0 */6 * * *`), or
+    /// `"after-feeds"` (after any feed pull that changed the library). Without one it runs
+    /// by hand or `after` its feeds only.
+    #[schemars(with = "Option<crate::schema::ScheduleText>")]
     schedule: Option<String>,
+    /// The most removals one run may send before the rest wait for a person: a count (`50`)
+    /// or a share of what the workflow holds (`"10%"`, never fewer than 100).
+    #[schemars(with = "Option<crate::schema::MaxRemovals>")]
     max_removals: Option<toml::Value>,
+    /// Take over objects already on the target that iocsync did not create.
     #[serde(default)]
     adopt_existing: bool,
+    /// How often the daemon re-reads the target to verify it (a duration; `"never"` to
+    /// turn it off).
+    #[schemars(with = "Option<crate::schema::Duration>", extend("default" = "24h"))]
     verify_every: Option<String>,
+    /// What the objects' descriptions say after iocsync's marker: text with `$value`,
+    /// `$kind`, `$score`, `$tags`, `$source`, `$sources` and `$description` (default: the
+    /// indicator's own description).
     description: Option<String>,
+    /// Feeds whose pulls, when they change the library, make the daemon run it at once.
     #[serde(default)]
     after: Vec<String>,
 }

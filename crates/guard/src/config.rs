@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Default shortest IPv4 prefix a blocklist accepts: a /16 (65,536 addresses) at most.
@@ -12,7 +13,7 @@ pub const DEFAULT_MAX_PREFIX_V4: u8 = 16;
 pub const DEFAULT_MAX_PREFIX_V6: u8 = 48;
 
 /// What the target's list does with the values sent to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ListKind {
     /// Values are blocked (suspicious-object list, IP list used in a deny rule, XDR block).
@@ -27,7 +28,7 @@ pub enum ListKind {
 
 /// The guard settings. Every list entry is parsed like an indicator (refanged, canonical), so
 /// `10.0.0.0/8`, `10.0.0.1`, `Example.COM.` and `hxxp://x[.]com/a` are all fine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GuardConfig {
     /// Whether the target blocks or allows what it is sent.

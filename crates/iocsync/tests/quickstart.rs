@@ -335,6 +335,16 @@ fn quickstart_writes_only_inside_its_directory_and_keeps_secrets_private() {
         !config.contains(key.trim()),
         "the config names the key file only"
     );
+    let schema = jsonschema::validator_for(&config::schema()).unwrap();
+    let written: Value = toml::from_str(&config).unwrap();
+    let errors: Vec<String> = schema
+        .iter_errors(&written)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the written config fails the schema: {errors:?}"
+    );
     #[cfg(unix)]
     for secret in ["emulator.key", "hook.secret"] {
         use std::os::unix::fs::PermissionsExt;

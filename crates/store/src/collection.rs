@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use indicator::Kind;
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{IndicatorRecord, SourceVote};
@@ -17,15 +18,18 @@ use crate::model::{Class, Status};
 pub const MAX_SCORE: u8 = 10;
 
 /// A named filter over the library. Every field narrows the set; an empty list means "any".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Collection {
+    /// The name workflows and TAXII collections refer to it by (unique in the file).
     pub name: String,
+    /// What it holds, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Indicator kinds to include.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<Kind>,
+    /// Only indicators or only assets (default: both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<Class>,
     /// Lowest score to include (0–10); unscored indicators never pass a minimum.
@@ -49,6 +53,7 @@ pub struct Collection {
     /// Only indicators some source saw within this long before now (`30d`, `12h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_within: Option<SeenWithin>,
+    /// The order it yields its members in, which decides who is left out at a cap.
     #[serde(default)]
     pub order: Order,
 }
@@ -58,7 +63,7 @@ fn default_status() -> Vec<Status> {
 }
 
 /// The order a collection yields its members in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
     /// Highest score first, then most recently seen (unscored last).
@@ -119,6 +124,21 @@ impl FromStr for SeenWithin {
                 format!("`{s}` is not a duration like 30d or 12h: {e}"),
             )),
         }
+    }
+}
+
+/// A string in humantime syntax, as it is read.
+impl JsonSchema for SeenWithin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SeenWithin".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration longer than zero such as `30d` or `12h` (humantime syntax).",
+            "examples": ["30d", "12h"]
+        })
     }
 }
 

@@ -17,7 +17,9 @@ use crate::error::Result;
 use crate::model::{MergeReport, Sighting, UnknownName};
 
 /// How a feed's download relates to what it listed before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedMode {
     /// The download is the whole current list: a value it no longer lists is withdrawn.

@@ -6,22 +6,26 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use indicator::Kind;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Whether a value is a threat indicator or one of the company's own assets (the Deep Security
 /// seed exports both classes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
+    /// A threat indicator.
     #[default]
     Indicator,
+    /// One of the company's own assets.
     Asset,
 }
 
 /// Lifecycle of an indicator in the library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Current: listed by a source and not expired.
     #[default]
     Active,
     /// `valid_until` has passed.

@@ -5,17 +5,22 @@
 use trendmicro::apex_central::ApexCentralConfig;
 
 use crate::error::{ConfigError, invalid};
-use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
+use crate::parameters::{Reader, SchemeKeys, UrlScheme, objects_per_run, url_scheme};
 use crate::targets::reach::{Endpoint, api_key, reached, resolve_key, section};
 use crate::targets::{Settings, Target};
 
 section! {
     /// `product = "apex-central"`: the UDSO list of one Apex Central server.
     ApexCentralSection {
+        /// The Apex Central server's URL (required).
         base_url: Option<String>,
-        /// The Automation API application ID (not a secret: every request carries it).
+        /// The Automation API application ID (not a secret: every request carries it;
+        /// required).
         application_id: Option<String>,
+        /// The API key, by reference (required).
+        #[schemars(with = "Option<crate::schema::SecretRef>")]
         api_key: Option<String>,
+
     }
 }
 
@@ -97,6 +102,22 @@ pub struct UdsoParams {
     /// Most objects iocsync keeps on the list. Apex Central publishes no limit; 10,000 keeps
     /// the list the size Vision One allows per type.
     pub cap: usize,
+}
+
+// Describes the keys `udso_params` reads, for the schema.
+/// The `parameters` of `action = "udso"` (Apex Central user-defined suspicious objects).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct UdsoKeys {
+    #[schemars(flatten)]
+    common: SchemeKeys,
+    /// What Apex Central's products do with a match: `block` or `log`.
+    #[schemars(extend("enum" = ["block", "log"], "default" = "block"))]
+    scan_action: Option<String>,
+    /// Most objects iocsync keeps on the list.
+    #[schemars(range(min = 1, max = 100_000), extend("default" = 10_000))]
+    cap: Option<u32>,
 }
 
 pub(crate) fn udso_params(r: &mut Reader<'_>) -> UdsoParams {

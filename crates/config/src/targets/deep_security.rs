@@ -5,7 +5,7 @@ use store::Class;
 use trendmicro::deep_security::{AuthHeader, DeepSecurityConfig, Region};
 
 use crate::error::ConfigError;
-use crate::parameters::{Reader, objects_per_run};
+use crate::parameters::{Reader, RunKeys, objects_per_run};
 use crate::targets::reach::{Endpoint, api_key, reached, region, resolve_key, section};
 use crate::targets::{Settings, Target};
 
@@ -14,8 +14,14 @@ section! {
     DeepSecuritySection {
         /// A Workload Security region (`us-1` ... `ae-1`), instead of `base_url` (a manager).
         region: Option<String>,
+        /// A manager: a URL (`https://dsm.example:4119/api`) or a bare host (https implied),
+        /// instead of `region`.
         base_url: Option<String>,
+        /// The API key, by reference (required).
+        #[schemars(with = "Option<crate::schema::SecretRef>")]
         api_key: Option<String>,
+        /// Which header carries the API key (default: `authorization` for Cloud One hosts,
+        /// `api-secret-key` for others).
         auth_header: Option<AuthHeader>,
     }
 }
@@ -83,6 +89,35 @@ pub struct IpListParams {
     pub include: Vec<Class>,
     /// Characters per part (Deep Security takes 32,000).
     pub max_chars: usize,
+}
+
+// Describes the keys `ip_list_params` reads, for the schema.
+/// The `parameters` of `action = "ip-list"` (Deep Security IP lists).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct IpListKeys {
+    #[schemars(flatten)]
+    run: RunKeys,
+    /// The lists' name: parts are named `<list_name>_0`, `<list_name>_1`, ... (default: the
+    /// workflow's name).
+    #[schemars(length(min = 1))]
+    list_name: Option<String>,
+    /// Empty the lists before a manual run (`iocsync run`) writes them.
+    #[schemars(extend("default" = false))]
+    clear_on_manual_run: Option<bool>,
+    /// Merge adjacent addresses into networks.
+    #[schemars(extend("default" = true))]
+    aggregate: Option<bool>,
+    /// Which classes of values go into the lists.
+    #[schemars(length(min = 1), extend("default" = ["indicator", "asset"]))]
+    include: Option<Vec<Class>>,
+    /// Characters per list part (Deep Security takes 32,000).
+    #[schemars(
+        range(min = 100, max = trendmicro::deep_security::IP_LIST_MAX_CHARS),
+        extend("default" = trendmicro::deep_security::IP_LIST_MAX_CHARS)
+    )]
+    max_chars: Option<u32>,
 }
 
 pub(crate) fn ip_list_params(r: &mut Reader<'_>, workflow: &str) -> IpListParams {

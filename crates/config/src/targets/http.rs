@@ -7,7 +7,7 @@ use trendmicro::http_template::HttpTemplateConfig;
 use url::Url;
 
 use crate::error::{ConfigError, invalid};
-use crate::parameters::{Reader, objects_per_run};
+use crate::parameters::{Reader, RunKeys, objects_per_run};
 use crate::reference::{INLINE_SECRET, is_reference};
 use crate::targets::reach::{Endpoint, reached, section};
 use crate::targets::{Settings, Target};
@@ -15,15 +15,28 @@ use crate::targets::{Settings, Target};
 section! {
     /// `product = "http"`: any HTTP API with a JSON payload template, one call per value.
     HttpSection {
+        /// Where each value is sent (required).
         base_url: Option<String>,
-        /// Refused with its reason (an http target's credentials are in `headers`).
+        /// Refused with its reason (an http target's credentials are in `headers`), so not in
+        /// the schema.
+        #[schemars(skip)]
         api_key: Option<String>,
+        /// The HTTP method of each call.
+        #[schemars(extend("default" = "POST"))]
         method: Option<String>,
+        /// Headers sent with every call; one whose name says it carries a credential
+        /// (authorization, key, token, secret) must be a reference (`env:NAME`, `file:PATH`,
+        /// or `${env:NAME}` inside the text).
         #[serde(default)]
         headers: BTreeMap<String, String>,
+        /// The JSON body template of each call (required): `$value`, `$kind`, `$score`,
+        /// `$tags`, `$source` ... are replaced per value.
         payload: Option<String>,
+        /// Where a value's removal is sent (default `base_url`).
         remove_url: Option<String>,
+        /// The HTTP method of a removal (default `method`).
         remove_method: Option<String>,
+        /// The body template of a removal; without it, what is sent is never undone.
         remove_payload: Option<String>,
     }
 }
@@ -154,6 +167,16 @@ fn template_section(
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpParams {
     pub objects_per_run: Option<usize>,
+}
+
+// Describes the keys `http_params` reads, for the schema.
+/// The `parameters` of `action = "http"` (templated HTTP calls).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct HttpKeys {
+    #[schemars(flatten)]
+    run: RunKeys,
 }
 
 pub(crate) fn http_params(r: &mut Reader<'_>) -> HttpParams {

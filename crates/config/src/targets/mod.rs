@@ -13,12 +13,14 @@ pub(crate) mod reach;
 pub mod vision_one;
 pub mod xdr_v2;
 
+use schemars::{JsonSchema, Schema};
 use serde::Deserialize;
 use trendmicro::transport::HttpPolicy;
 
 use crate::error::{ConfigError, invalid};
 use crate::parameters::Reader;
 use crate::read;
+use crate::schema::inline_schema;
 use apex_central::{ApexCentralSection, ApexCentralTarget, UdsoParams};
 use deep_security::{DeepSecuritySection, DeepSecurityTarget, IpListParams};
 use http::{HttpParams, HttpSection, HttpTarget};
@@ -27,10 +29,12 @@ use vision_one::{BlocklistParams, ExceptionParams, VisionOneSection, VisionOneTa
 use xdr_v2::{XdrParams, XdrV2Section, XdrV2Target};
 
 /// The products a target can be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Product {
+    /// Trend Vision One's suspicious-object and exception lists.
     VisionOne,
+    /// Deep Security or Workload Security IP lists.
     DeepSecurity,
     /// The legacy XDR v2.0 block / restore-block response API.
     XdrV2,
@@ -78,7 +82,7 @@ impl Product {
 /// One `[[targets]]` entry as written: `product` picks the section, and each section takes
 /// its product's keys only (`deny_unknown_fields`), so a key of another product is refused
 /// with its key path rather than by a hand-written check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "product", rename_all = "kebab-case")]
 pub(crate) enum TargetSection {
     VisionOne(VisionOneSection),
@@ -159,7 +163,7 @@ pub(crate) fn validate_target(
 }
 
 /// What a workflow does on its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Vision One suspicious-object list ("Add to Blocklist").
@@ -177,6 +181,35 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action.
+    pub const ALL: [Action; 6] = [
+        Action::Blocklist,
+        Action::Exceptions,
+        Action::IpList,
+        Action::XdrBlock,
+        Action::Http,
+        Action::Udso,
+    ];
+
+    /// As `action` is written: `blocklist`, `ip-list`, ...
+    pub(crate) fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|name| name.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The schema of its `parameters` table: the keys its reader takes.
+    fn parameters_schema(self) -> Schema {
+        match self {
+            Action::Blocklist => inline_schema::<vision_one::BlocklistKeys>(),
+            Action::Exceptions => inline_schema::<vision_one::ExceptionKeys>(),
+            Action::IpList => inline_schema::<deep_security::IpListKeys>(),
+            Action::XdrBlock => inline_schema::<xdr_v2::XdrKeys>(),
+            Action::Http => inline_schema::<http::HttpKeys>(),
+            Action::Udso => inline_schema::<apex_central::UdsoKeys>(),
+        }
+    }
     /// The product whose targets take this action.
     pub fn product(self) -> Product {
         match self {
@@ -197,6 +230,24 @@ impl Action {
             Action::Exceptions | Action::IpList | Action::Udso => false,
         }
     }
+}
+
+/// A workflow's schema with the `parameters` each `action` takes: one `if`/`then` per action
+/// (a `transform` of the workflow's schema).
+pub(crate) fn parameters_by_action(schema: &mut Schema) {
+    let rules: Vec<serde_json::Value> = Action::ALL
+        .into_iter()
+        .map(|action| {
+            serde_json::json!({
+                "if": {
+                    "properties": { "action": { "const": action.name() } },
+                    "required": ["action"]
+                },
+                "then": { "properties": { "parameters": action.parameters_schema() } }
+            })
+        })
+        .collect();
+    schema.insert("allOf".to_owned(), rules.into());
 }
 
 /// Per-action parameters.

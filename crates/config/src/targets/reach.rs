@@ -17,21 +17,36 @@ use crate::transport;
 macro_rules! section {
     ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, serde::Deserialize)]
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub(crate) struct $name {
+            /// The target's name, which workflows and triggers refer to (unique in the file).
             name: String,
             $($(#[$field_meta])* $field: $ty,)*
+            /// Whether the server's TLS certificate is verified.
+            #[schemars(extend("default" = true))]
             tls_verify: Option<bool>,
+            /// A PEM file of CA certificates to trust for this target, besides the system's.
             ca_bundle: Option<std::path::PathBuf>,
+            /// `"system"` (the `HTTPS_PROXY`/`NO_PROXY` environment, the default), `"none"`,
+            /// or a proxy URL, with the user but never the password.
+            #[schemars(extend("default" = "system"))]
             proxy: Option<String>,
+            /// The proxy's password, when `proxy` names a user.
+            #[schemars(with = "Option<crate::schema::SecretRef>")]
             proxy_password: Option<String>,
+            /// Allow plain `http://` to hosts other than loopback (credentials then travel in
+            /// clear text).
             #[serde(default)]
             allow_plain_http: bool,
+            /// Most requests per minute sent to this target (no limit when not given).
             requests_per_minute: Option<std::num::NonZeroU32>,
+            /// Most requests in flight at once.
+            #[schemars(range(min = 1), extend("default" = 4))]
             max_concurrency: Option<usize>,
             /// Objects per request; only Vision One lists use it, but the example file documents
             /// it as a key of every target.
+            #[schemars(range(min = 1))]
             batch_size: Option<usize>,
         }
 

@@ -6,19 +6,30 @@ use trendmicro::vision_one::config::Region;
 use trendmicro::vision_one::{RiskLevel, ScanAction, VisionOneConfig};
 
 use crate::error::{ConfigError, invalid};
-use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
+use crate::parameters::{Reader, SchemeKeys, UrlScheme, objects_per_run, url_scheme};
 use crate::targets::reach::{Endpoint, Reachable, api_key, reached, region, section};
 use crate::targets::{Settings, Target};
 
 section! {
     /// `product = "vision-one"`: the suspicious-object and exception lists, with their room.
     VisionOneSection {
-        /// A Vision One region (`us`, `eu`, ...), instead of `base_url`.
+        /// A Vision One region (`us`, `eu`, `jp`, `sg`, `au`, `in`, `mea`, ...); give it or
+        /// `base_url`.
         region: Option<String>,
+        /// The API's URL, instead of `region`.
         base_url: Option<String>,
+        /// The API key, by reference (required).
+        #[schemars(with = "Option<crate::schema::SecretRef>")]
         api_key: Option<String>,
+        /// Most objects of one type the suspicious-object list holds (Trend's limit for
+        /// third-party objects).
+        #[schemars(range(min = 1), extend("default" = 10_000))]
         capacity_per_type: Option<usize>,
+        /// How many of them workflows leave free for one-off and trigger blocks (default 100,
+        /// or a tenth of a smaller capacity); must be below `capacity_per_type`.
         reserve_per_type: Option<usize>,
+        /// What a one-off or trigger block does when its type is at capacity.
+        #[schemars(extend("default" = "displace"))]
         when_full: Option<WhenFull>,
     }
 }
@@ -46,7 +57,9 @@ pub struct VisionOneTarget {
 }
 
 /// What a one-off or trigger block does when its type is at the target's capacity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WhenFull {
     /// Remove iocsync's own lowest-ranked workflow object of that type to make room (reported;
@@ -219,23 +232,98 @@ pub struct ExceptionParams {
     pub cap: usize,
 }
 
+const RISK_LEVELS: &[&str] = &["score", "high", "medium", "low", "customer"];
+const SCAN_ACTIONS: &[&str] = &["block", "log", "customer"];
+
+// Describes the keys `blocklist_params` reads, for the schema.
+/// The `parameters` of `action = "blocklist"` (Vision One's suspicious-object list).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct BlocklistKeys {
+    #[schemars(flatten)]
+    common: SchemeKeys,
+    /// What Vision One does with a match: `block`, `log`, or `customer` (the tenant's own
+    /// setting).
+    #[schemars(extend("enum" = SCAN_ACTIONS, "default" = "block"))]
+    scan_action: Option<String>,
+    /// The risk level sent: `score` (from the indicator's score, see `high_score` and
+    /// `medium_score`), a fixed `high`, `medium` or `low`, or `customer`.
+    #[schemars(extend("enum" = RISK_LEVELS, "default" = "score"))]
+    risk_level: Option<String>,
+    /// With `risk_level = "score"`: a score at least this is high risk.
+    #[schemars(range(max = 10), extend("default" = 7))]
+    high_score: Option<u8>,
+    /// With `risk_level = "score"`: a score at least this (and below `high_score`) is medium
+    /// risk, below it low.
+    #[schemars(range(max = 10), extend("default" = 4))]
+    medium_score: Option<u8>,
+    /// How long Vision One keeps an object: days (7, 15, 30, 45, 60, 75 or 90), `"never"`,
+    /// `"customer"` (the tenant's setting) or `"valid-until"` (the indicator's own
+    /// `valid_until`, else `fallback_expiry`).
+    #[schemars(with = "Option<ExpiryKey>", extend("default" = 30))]
+    expiry: Option<u16>,
+    /// With `expiry = "valid-until"`: days (1 to 365) for an indicator without a valid-until,
+    /// or `"never"`.
+    #[schemars(with = "Option<FallbackExpiryKey>", extend("default" = 30))]
+    fallback_expiry: Option<u16>,
+    /// Most objects of one type iocsync keeps on the list (Vision One holds 10,000 per type).
+    #[schemars(range(min = 1, max = 10_000), extend("default" = 9_900))]
+    cap_per_type: Option<u16>,
+    /// Objects whose pushed expiry is this many days away or closer are sent again.
+    #[schemars(range(max = 365), extend("default" = 3))]
+    renew_within_days: Option<u16>,
+}
+
+/// `expiry` as written.
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
+#[expect(dead_code, reason = "describes a key read by hand; never built")]
+enum ExpiryKey {
+    #[schemars(extend("enum" = [7, 15, 30, 45, 60, 75, 90]))]
+    Days(u8),
+    #[schemars(extend("enum" = ["never", "customer", "valid-until"]))]
+    Word(String),
+}
+
+/// `fallback_expiry` as written.
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
+#[expect(dead_code, reason = "describes a key read by hand; never built")]
+enum FallbackExpiryKey {
+    #[schemars(extend("minimum" = 1, "maximum" = 365))]
+    Days(u16),
+    #[schemars(extend("const" = "never"))]
+    Never(String),
+}
+
+// Describes the keys `exception_params` reads, for the schema.
+/// The `parameters` of `action = "exceptions"` (Vision One's exception list).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct ExceptionKeys {
+    #[schemars(flatten)]
+    common: SchemeKeys,
+    /// Most exceptions iocsync keeps (Vision One holds 5,000 in all).
+    #[schemars(range(min = 1, max = 5_000), extend("default" = 4_900))]
+    cap: Option<u16>,
+}
+
 pub(crate) fn blocklist_params(r: &mut Reader<'_>) -> BlocklistParams {
     let high = r.integer("high_score", 0, 10).unwrap_or(7) as u8;
     let medium = r.integer("medium_score", 0, 10).unwrap_or(4) as u8;
     if medium > high {
         r.fail("medium_score", "must not be above `high_score`");
     }
-    let risk_level = match r.string(
-        "risk_level",
-        &["score", "high", "medium", "low", "customer"],
-    ) {
+    let risk_level = match r.string("risk_level", RISK_LEVELS) {
         None | Some("score") => RiskSetting::Score { high, medium },
         Some("high") => RiskSetting::Fixed(RiskLevel::High),
         Some("medium") => RiskSetting::Fixed(RiskLevel::Medium),
         Some("low") => RiskSetting::Fixed(RiskLevel::Low),
         Some(_) => RiskSetting::Customer,
     };
-    let scan_action = match r.string("scan_action", &["block", "log", "customer"]) {
+    let scan_action = match r.string("scan_action", SCAN_ACTIONS) {
         None | Some("block") => Some(ScanAction::Block),
         Some("log") => Some(ScanAction::Log),
         Some(_) => None,

@@ -7,17 +7,21 @@ use trendmicro::vision_one::config::Region;
 use trendmicro::xdr_v2::XdrV2Config;
 
 use crate::error::ConfigError;
-use crate::parameters::{Reader, UrlScheme, objects_per_run, url_scheme};
+use crate::parameters::{Reader, SchemeKeys, UrlScheme, objects_per_run, url_scheme};
 use crate::targets::reach::{Endpoint, Reachable, api_key, reached, region, section};
 use crate::targets::{Settings, Target};
 
 section! {
     /// `product = "xdr-v2"`: the legacy XDR v2.0 block / restore-block API.
     XdrV2Section {
-        /// A Vision One region, instead of `base_url`.
+        /// A Vision One region (`us`, `eu`, ...), instead of `base_url`.
         region: Option<String>,
+        /// The API's URL, instead of `region`.
         base_url: Option<String>,
+        /// The API key, by reference (required).
+        #[schemars(with = "Option<crate::schema::SecretRef>")]
         api_key: Option<String>,
+
     }
 }
 
@@ -75,6 +79,25 @@ pub struct XdrParams {
     /// How many blocks may be outstanding at once (sent, their tasks not yet final): a block
     /// is mostly waiting for its task, so many overlap; 1 sends one value at a time.
     pub in_flight: usize,
+}
+
+// Describes the keys `xdr_params` reads, for the schema.
+/// The `parameters` of `action = "xdr-block"` (XDR v2 blocks).
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct XdrKeys {
+    #[schemars(flatten)]
+    common: SchemeKeys,
+    /// The `productId` sent with each block.
+    #[schemars(length(min = 1), extend("default" = "iocsync"))]
+    product_id: Option<String>,
+    /// How long to wait, in seconds, for each block's task to reach a final status.
+    #[schemars(range(min = 1, max = 3600), extend("default" = 120))]
+    task_timeout_secs: Option<u16>,
+    /// How many blocks may be outstanding at once (1: one value at a time).
+    #[schemars(range(min = 1, max = 256), extend("default" = 128))]
+    in_flight: Option<u16>,
 }
 
 pub(crate) fn xdr_params(r: &mut Reader<'_>) -> XdrParams {

@@ -1,8 +1,11 @@
 //! `iocsync config check`: prints what [`config::check`] finds in the config file — every
-//! problem with its key path, without any network access — as text or JSON.
+//! problem with its key path, without any network access — as text or JSON. `iocsync config
+//! schema`: prints the file's JSON Schema ([`config::schema()`]), or with `--markdown` the
+//! reference page rendered from it (`docs/configuration.md`).
 
 use super::Exit;
 use crate::cli::out::{self, outln};
+use std::io::Write;
 use std::path::PathBuf;
 
 use ::config::check::{self, Problem};
@@ -30,6 +33,25 @@ pub enum Args {
     /// Validate the config file without network access, naming the key path of every error.
     #[command(after_help = AFTER_HELP)]
     Check(CheckArgs),
+    /// Print the config file's JSON Schema (for editors and CI), or its reference page.
+    #[command(after_help = SCHEMA_AFTER_HELP)]
+    Schema(SchemaArgs),
+}
+
+const SCHEMA_AFTER_HELP: &str = "\
+Editors that read JSON Schema validate and complete the file as it is typed, e.g. taplo or
+Even Better TOML with the schema saved beside the config and named on its first line:
+  iocsync config schema > iocsync.schema.json
+  #:schema ./iocsync.schema.json
+The schema checks each key's type and shape; `iocsync config check` also checks what depends
+on several keys, on other sections or on the machine.";
+
+/// Arguments of `iocsync config schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Print the reference page (Markdown, as docs/configuration.md) instead of the schema.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// Arguments of `iocsync config check`.
@@ -61,7 +83,25 @@ struct Sections {
 
 /// Runs `iocsync config ...`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let Args::Check(check_args) = args;
+    match args {
+        Args::Check(check_args) => run_check(&check_args, global),
+        Args::Schema(schema_args) => run_schema(&schema_args),
+    }
+}
+
+/// Prints the schema (pretty JSON) or the reference page; needs no config file.
+fn run_schema(args: &SchemaArgs) -> anyhow::Result<Exit> {
+    if args.markdown {
+        let page = ::config::schema::markdown();
+        out::check(std::io::stdout().lock().write_all(page.as_bytes()))?;
+    } else {
+        out::json(&::config::schema())?;
+    }
+    Ok(Exit::Success)
+}
+
+/// Runs `iocsync config check`.
+fn run_check(check_args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let path = global.config_path();
     let checked = check::file(&path);
     let report = Report {

@@ -159,7 +159,7 @@ pub enum Command {
     Serve(serve::Args),
     /// Write a commented example config file.
     Init(init::Args),
-    /// Validate the config file without network access.
+    /// Validate the config file without network access, or print its JSON Schema.
     #[command(subcommand)]
     Config(config::Args),
     /// Print a shell completion script.

@@ -10,7 +10,7 @@ use crate::Error;
 use crate::transport::{HttpPolicy, config_error};
 
 /// Which header carries the API key (the seed's "Authentication Header Parameter Name").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthHeader {
     /// `Authorization: ApiKey <key>`: Cloud One API keys.
