@@ -50,7 +50,8 @@ pub use targets::deep_security::{DeepSecurityTarget, IpListParams};
 pub use targets::http::{HttpParams, HttpTarget};
 pub use targets::vision_one::{
     BlocklistParams, Capacity, DEFAULT_RESERVE_PER_TYPE, ExceptionParams, ExpirySetting,
-    RiskSetting, V1_CAPACITY_PER_TYPE, V1_EXCEPTION_CAPACITY, VisionOneTarget, WhenFull,
+    ResponseParams, RiskSetting, V1_CAPACITY_PER_TYPE, V1_EXCEPTION_CAPACITY, VisionOneTarget,
+    WhenFull,
 };
 pub use targets::xdr_v2::{XdrParams, XdrV2Target};
 pub use targets::{Action, Parameters, Product, Settings, Target};

@@ -24,7 +24,7 @@ pub(crate) struct RawTrigger {
     name: String,
     /// The target it blocks on (a `[[targets]]` name).
     target: String,
-    /// What it does: `blocklist` (Vision One), `xdr-block` or `http`.
+    /// What it does: `blocklist` or `response-block` (Vision One), `xdr-block` or `http`.
     #[schemars(with = "TriggerAction")]
     action: Action,
     /// The HMAC-SHA256 secret callers sign with; give it or `token`.
@@ -111,7 +111,7 @@ pub enum TriggerAuth {
 pub struct Trigger {
     pub name: String,
     pub target: String,
-    /// `Blocklist`, `XdrBlock` or `Http`.
+    /// `Blocklist`, `ResponseBlock`, `XdrBlock` or `Http`.
     pub action: Action,
     pub auth: TriggerAuth,
     pub max_body: usize,
@@ -164,7 +164,7 @@ pub(crate) fn validate_trigger(
     if !raw.action.triggered() {
         found.push(invalid(
             key("action"),
-            "expected \"blocklist\", \"xdr-block\" or \"http\"",
+            "expected \"blocklist\", \"response-block\", \"xdr-block\" or \"http\"",
         ));
     } else if let Some(target) = target
         && target.product() != raw.action.product()

@@ -530,17 +530,19 @@ pub fn blocking_guard(config: &Config) -> Result<Guard, EngineError> {
     })?)
 }
 
-/// Blocks or unblocks `inputs` on a Vision One, XDR v2 or HTTP target, now.
+/// Blocks or unblocks `inputs` on a Vision One, XDR v2 or HTTP target, now; on Vision One
+/// through v3 response tasks when `response` (else on the suspicious-object list directly).
 pub async fn block(
     config: &Config,
     library: &Mutex<Library>,
     target: &str,
+    response: bool,
     inputs: &[String],
     mode: Mode,
     now: DateTime<Utc>,
 ) -> Result<OneOffReport, EngineError> {
     let target = config.target(target)?;
-    let sender = Sender::new(target, "iocsync")?;
+    let sender = Sender::new(target, "iocsync", response)?;
     let claimer = Claimer {
         sender: &sender,
         target,
@@ -568,7 +570,8 @@ pub async fn unblock_trigger(
         .trigger(trigger)
         .ok_or_else(|| EngineError::UnknownTrigger(trigger.to_owned()))?;
     let target = config.target(&trigger.target)?;
-    let sender = Sender::new(target, &trigger.product_id)?;
+    let response = trigger.action == config::Action::ResponseBlock;
+    let sender = Sender::new(target, &trigger.product_id, response)?;
     let claimer = Claimer {
         sender: &sender,
         target,

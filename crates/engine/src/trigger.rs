@@ -540,7 +540,11 @@ impl ArmedTrigger {
         let target = config.target(&trigger.target)?;
         Ok(ArmedTrigger {
             auth: Authenticator::new(trigger)?,
-            sender: Sender::new(target, &trigger.product_id)?,
+            sender: Sender::new(
+                target,
+                &trigger.product_id,
+                trigger.action == config::Action::ResponseBlock,
+            )?,
             guard: oneoff::blocking_guard(config)?,
             trigger: trigger.clone(),
             target: target.clone(),

@@ -12,6 +12,8 @@ use common::Harness;
 use config::Config;
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
+use emulator::faults::FaultSettings;
+use emulator::tasks::Outcome as TaskOutcome;
 use engine::trigger::{self, ArmedTrigger, AuthError, Authenticator, Outcome, TriggerReport};
 use proptest::prelude::*;
 use serde_json::json;
@@ -441,6 +443,56 @@ async fn xdr_ttl_blocks_are_lifted_with_restore_block() {
     let lifted = lift_after_restart(&h, "x", Duration::hours(1)).await;
     assert_eq!(lifted.values.len(), 2, "{lifted:?}");
     assert!(h.xdr_blocked().is_empty());
+}
+
+#[tokio::test]
+async fn response_blocks_follow_their_tasks_fail_with_the_task_and_are_lifted_with_a_restore() {
+    let (_dir, h) = hmac_harness("r", "v1", "response-block", "ttl = \"30m\"").await;
+    h.emulator.emulator().set_faults(FaultSettings {
+        response_task_outcomes: [("45.4.4.5".to_owned(), TaskOutcome::Rejected)].into(),
+        ..FaultSettings::default()
+    });
+    let alert = json!({"alert": {"source": {"ip": "45.4.4.4"}, "url": "http://bad.example/"}});
+    let report = fire(&h, "r", alert).await;
+    assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
+    assert!(
+        report.values.iter().all(|v| matches!(
+            &v.outcome,
+            Outcome::Blocked {
+                action_id: Some(_),
+                lift_at: Some(_)
+            }
+        )),
+        "each value's task id and lift time: {report:?}"
+    );
+    assert_eq!(h.suspicious(), ["45.4.4.4", "http://bad.example/"]);
+    let stats = h.emulator.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/response/suspiciousObjects", "207"),
+        1,
+        "one request"
+    );
+
+    // A task that ends `rejected` is a failed value with the task's status.
+    let rejected = fire(&h, "r", json!({"alert": {"source": {"ip": "45.4.4.5"}}})).await;
+    let Outcome::Failed { message } = &rejected.values[1].outcome else {
+        panic!("{rejected:?}");
+    };
+    assert!(message.contains("`rejected`"), "{message}");
+    assert_eq!(h.suspicious(), ["45.4.4.4", "http://bad.example/"]);
+
+    let lifted = lift_after_restart(&h, "r", Duration::hours(1)).await;
+    assert_eq!(lifted.values.len(), 2, "{lifted:?}");
+    assert!(
+        lifted.values.iter().all(|v| v.outcome == Outcome::Lifted),
+        "{lifted:?}"
+    );
+    assert!(h.suspicious().is_empty());
+    let stats = h.emulator.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/response/suspiciousObjects/delete", "207"),
+        1
+    );
 }
 
 #[tokio::test]

@@ -77,6 +77,16 @@ async fn check_write_proves_each_permission_and_leaves_nothing_behind() {
         stats.count("POST /v3.0/threatintel/suspiciousObjects/delete", "207"),
         1
     );
+    for endpoint in [
+        "POST /v3.0/response/suspiciousObjects",
+        "POST /v3.0/response/suspiciousObjects/delete",
+    ] {
+        assert_eq!(
+            stats.count(endpoint, "207"),
+            1,
+            "{endpoint}: one response task"
+        );
+    }
 
     // A key that may only read: caught, naming each permission.
     config(
@@ -89,7 +99,8 @@ async fn check_write_proves_each_permission_and_leaves_nothing_behind() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("v1: suspicious objects: MISSING PERMISSION")
-            && stderr.contains("v1: exceptions: MISSING PERMISSION"),
+            && stderr.contains("v1: exceptions: MISSING PERMISSION")
+            && stderr.contains("v1: response tasks (block / restore): MISSING PERMISSION"),
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&refused.stdout).contains("lists readable"));

@@ -217,15 +217,30 @@ fn quickstart_matches_the_feeds_and_a_rerun_sends_nothing() {
     // And it is what the feeds should give.
     let config = Config::load(&work.join("iocsync.toml")).unwrap();
     let feeds = read_feeds(&summary);
-    let blocklist = expected(
+    // The blocklist workflow's objects, and the response blocks that land on the same list.
+    let mut suspicious: BTreeSet<(Kind, String)> = expected(
         &config,
         &feeds,
         |p| matches!(p, Parameters::Blocklist(_)),
         ListKind::Blocklist,
+    )
+    .into_iter()
+    .collect();
+    let responded = expected(
+        &config,
+        &feeds,
+        |p| matches!(p, Parameters::ResponseBlock(_)),
+        ListKind::Blocklist,
     );
+    assert!(
+        !responded.is_empty(),
+        "the response-block workflow blocks something"
+    );
+    suspicious.extend(responded);
+    let suspicious: Vec<(Kind, String)> = suspicious.into_iter().collect();
     assert_eq!(
         counts(&printed["suspicious_objects"]),
-        by_v1_type(&blocklist)
+        by_v1_type(&suspicious)
     );
     let exceptions = expected(
         &config,

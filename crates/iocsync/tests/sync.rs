@@ -44,6 +44,9 @@ fn write_config_for(dir: &Path, base_url: &str, ds_url: &str) {
         .param("product_id", "killed")
         .param("task_timeout_secs", 20)
         .workflow("hook", "webhook", "http")
+        .workflow("respond", "v1", "response-block")
+        .param("in_flight", 3)
+        .param("task_timeout_secs", 20)
         .write(dir);
 }
 
@@ -211,6 +214,18 @@ async fn an_xdr_run_killed_mid_way_converges() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_response_block_run_killed_mid_way_converges() {
+    killed_then_rerun(Killed {
+        workflow: "respond",
+        ledger: "v1/respond",
+        n: 30,
+        value: domain,
+        held: suspicious,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_run_killed_mid_way_converges() {
     killed_then_rerun(Killed {
         workflow: "hook",
@@ -259,6 +274,67 @@ async fn block_and_unblock_by_hand() {
         0,
     );
     assert!(emu.emulator().snapshot().suspicious_objects.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn block_and_unblock_by_hand_through_response_tasks() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &emu.base_url());
+    seed(dir.path(), 0);
+    let block = run_expecting(
+        dir.path(),
+        &[
+            "block",
+            "--target",
+            "v1",
+            "--response",
+            "--json",
+            "45.33.32.156",
+            "evil.example",
+        ],
+        0,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&block.stdout).unwrap();
+    assert_eq!(report["applied"].as_array().unwrap().len(), 2, "{report:#}");
+    let stats = emu.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/response/suspiciousObjects", "207"),
+        1,
+        "both values in one request"
+    );
+    assert_eq!(
+        stats.count("POST /v3.0/threatintel/suspiciousObjects", "207"),
+        0
+    );
+    assert_eq!(
+        suspicious(&emu.emulator().snapshot()),
+        ["45.33.32.156", "evil.example"],
+        "the tasks' blocks land on the suspicious-object list"
+    );
+
+    run_expecting(
+        dir.path(),
+        &["unblock", "--target", "v1", "--response", "evil.example"],
+        0,
+    );
+    assert_eq!(suspicious(&emu.emulator().snapshot()), ["45.33.32.156"]);
+    let stats = emu.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/response/suspiciousObjects/delete", "207"),
+        1
+    );
+
+    let wrong = run_expecting(
+        dir.path(),
+        &["block", "--target", "xdr", "--response", "45.33.32.157"],
+        1,
+    );
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("v3 response blocks (a Vision One action)"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,7 +25,9 @@ use apex_central::{ApexCentralSection, ApexCentralTarget, UdsoParams};
 use deep_security::{DeepSecuritySection, DeepSecurityTarget, IpListParams};
 use http::{HttpParams, HttpSection, HttpTarget};
 use reach::Reached;
-use vision_one::{BlocklistParams, ExceptionParams, VisionOneSection, VisionOneTarget};
+use vision_one::{
+    BlocklistParams, ExceptionParams, ResponseParams, VisionOneSection, VisionOneTarget,
+};
 use xdr_v2::{XdrParams, XdrV2Section, XdrV2Target};
 
 /// The products a target can be.
@@ -174,6 +176,9 @@ pub enum Action {
     IpList,
     /// XDR v2 block (one value at a time; removal is restore-block).
     XdrBlock,
+    /// Vision One v3 response "Add to block list" (a task per value, many per request; removal
+    /// is "Remove from block list"): the successor of `xdr-block`.
+    ResponseBlock,
     /// One templated `http` call per new or changed value.
     Http,
     /// Apex Central user-defined suspicious objects (one value per call).
@@ -182,11 +187,12 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::Blocklist,
         Action::Exceptions,
         Action::IpList,
         Action::XdrBlock,
+        Action::ResponseBlock,
         Action::Http,
         Action::Udso,
     ];
@@ -206,6 +212,7 @@ impl Action {
             Action::Exceptions => inline_schema::<vision_one::ExceptionKeys>(),
             Action::IpList => inline_schema::<deep_security::IpListKeys>(),
             Action::XdrBlock => inline_schema::<xdr_v2::XdrKeys>(),
+            Action::ResponseBlock => inline_schema::<vision_one::ResponseKeys>(),
             Action::Http => inline_schema::<http::HttpKeys>(),
             Action::Udso => inline_schema::<apex_central::UdsoKeys>(),
         }
@@ -213,7 +220,7 @@ impl Action {
     /// The product whose targets take this action.
     pub fn product(self) -> Product {
         match self {
-            Action::Blocklist | Action::Exceptions => Product::VisionOne,
+            Action::Blocklist | Action::Exceptions | Action::ResponseBlock => Product::VisionOne,
             Action::IpList => Product::DeepSecurity,
             Action::XdrBlock => Product::XdrV2,
             Action::Http => Product::Http,
@@ -225,7 +232,7 @@ impl Action {
     /// holds (not the exception list, nor IP lists written whole).
     pub fn triggered(self) -> bool {
         match self {
-            Action::Blocklist | Action::XdrBlock | Action::Http => true,
+            Action::Blocklist | Action::XdrBlock | Action::ResponseBlock | Action::Http => true,
             // Not yet: one-off and trigger blocks on Apex Central are not wired.
             Action::Exceptions | Action::IpList | Action::Udso => false,
         }
@@ -257,6 +264,7 @@ pub enum Parameters {
     Exceptions(ExceptionParams),
     IpList(IpListParams),
     XdrBlock(XdrParams),
+    ResponseBlock(ResponseParams),
     Http(HttpParams),
     Udso(UdsoParams),
 }
@@ -268,6 +276,7 @@ impl Parameters {
             Parameters::Exceptions(_) => Action::Exceptions,
             Parameters::IpList(_) => Action::IpList,
             Parameters::XdrBlock(_) => Action::XdrBlock,
+            Parameters::ResponseBlock(_) => Action::ResponseBlock,
             Parameters::Http(_) => Action::Http,
             Parameters::Udso(_) => Action::Udso,
         }
@@ -280,6 +289,7 @@ impl Parameters {
             Action::Exceptions => Parameters::Exceptions(vision_one::exception_params(reader)),
             Action::IpList => Parameters::IpList(deep_security::ip_list_params(reader, workflow)),
             Action::XdrBlock => Parameters::XdrBlock(xdr_v2::xdr_params(reader)),
+            Action::ResponseBlock => Parameters::ResponseBlock(vision_one::response_params(reader)),
             Action::Http => Parameters::Http(http::http_params(reader)),
             Action::Udso => Parameters::Udso(apex_central::udso_params(reader)),
         }

@@ -310,6 +310,55 @@ pub(crate) struct ExceptionKeys {
     cap: Option<u16>,
 }
 
+/// "Add to block list" (v3 response) parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseParams {
+    pub url_scheme: UrlScheme,
+    pub objects_per_run: Option<usize>,
+    /// Most objects of one type iocsync keeps blocked (they land on the suspicious-object
+    /// list, which holds 10,000 per type).
+    pub cap_per_type: usize,
+    /// How long to wait for each task to reach a final status.
+    pub task_timeout: std::time::Duration,
+    /// How many values may be outstanding at once (sent, their tasks not yet final).
+    pub in_flight: usize,
+}
+
+// Describes the keys `response_params` reads, for the schema.
+/// The `parameters` of `action = "response-block"` (Vision One v3 "Add to block list").
+#[derive(schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes keys read by hand; never built")]
+pub(crate) struct ResponseKeys {
+    #[schemars(flatten)]
+    common: SchemeKeys,
+    /// Most objects of one type iocsync keeps blocked (they land on the suspicious-object
+    /// list, which holds 10,000 per type).
+    #[schemars(range(min = 1, max = 10_000), extend("default" = 9_900))]
+    cap_per_type: Option<u16>,
+    /// How long to wait, in seconds, for each value's task to reach a final status.
+    #[schemars(range(min = 1, max = 3600), extend("default" = 120))]
+    task_timeout_secs: Option<u16>,
+    /// How many values may be outstanding at once (their tasks not yet final); they are
+    /// sent in requests of at most 100.
+    #[schemars(range(min = 1, max = 1000), extend("default" = 200))]
+    in_flight: Option<u16>,
+}
+
+pub(crate) fn response_params(r: &mut Reader<'_>) -> ResponseParams {
+    ResponseParams {
+        url_scheme: url_scheme(r),
+        objects_per_run: objects_per_run(r),
+        cap_per_type: r
+            .integer("cap_per_type", 1, V1_CAPACITY_PER_TYPE as i64)
+            .unwrap_or(9_900) as usize,
+        task_timeout: std::time::Duration::from_secs(
+            r.integer("task_timeout_secs", 1, 3600).unwrap_or(120) as u64,
+        ),
+        in_flight: r.integer("in_flight", 1, 1000).unwrap_or(200) as usize,
+    }
+}
+
 pub(crate) fn blocklist_params(r: &mut Reader<'_>) -> BlocklistParams {
     let high = r.integer("high_score", 0, 10).unwrap_or(7) as u8;
     let medium = r.integer("medium_score", 0, 10).unwrap_or(4) as u8;

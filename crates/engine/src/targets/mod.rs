@@ -35,7 +35,8 @@ use crate::report::{Progress, RunReport};
 use crate::targets::vision_one::mapping::v1_key;
 use config::{
     BlocklistParams, Capacity, ExceptionParams, HttpParams, IpListParams, Parameters, Product,
-    Settings, Target, VisionOneTarget, Workflow, XdrParams, targets::apex_central::UdsoParams,
+    ResponseParams, Settings, Target, VisionOneTarget, Workflow, XdrParams,
+    targets::apex_central::UdsoParams,
 };
 
 /// A workflow's target, connected: the product's client with the workflow's parameters, one
@@ -45,6 +46,7 @@ pub enum Connection<'w> {
     Exceptions(vision_one::Lists, &'w ExceptionParams),
     IpList(DeepSecurityClient, &'w IpListParams),
     XdrBlock(XdrV2Client, &'w XdrParams),
+    ResponseBlock(VisionOneClient, &'w ResponseParams),
     Http(HttpTemplateClient, &'w HttpParams),
     Udso(ApexCentralClient, &'w UdsoParams),
 }
@@ -70,6 +72,9 @@ impl<'w> Connection<'w> {
             }
             (Settings::VisionOne(v1), Parameters::Exceptions(params)) => {
                 Connection::Exceptions(vision_one::Lists::open(target, v1)?, params)
+            }
+            (Settings::VisionOne(v1), Parameters::ResponseBlock(params)) => {
+                Connection::ResponseBlock(VisionOneClient::new(&v1.config(target)?)?, params)
             }
             (Settings::DeepSecurity(ds), Parameters::IpList(params)) => {
                 Connection::IpList(DeepSecurityClient::new(&ds.config(target)?)?, params)
@@ -101,6 +106,7 @@ impl<'w> Connection<'w> {
             }
             Connection::IpList(client, _) => client.stats(),
             Connection::XdrBlock(client, _) => client.stats(),
+            Connection::ResponseBlock(client, _) => client.stats(),
             Connection::Http(client, _) => client.stats(),
             Connection::Udso(client, _) => client.stats(),
         }
@@ -137,7 +143,11 @@ impl<'w> Connection<'w> {
             Connection::Udso(client, _) => {
                 ReadBack::Objects(apex_central::readback::whole_list(client, marker).await?)
             }
-            Connection::XdrBlock(..) | Connection::Http(..) => ReadBack::Nothing,
+            // Response blocks land on the suspicious-object list with the tenant's own scan
+            // action and risk level, which no claim records: the ledger is the record.
+            Connection::XdrBlock(..) | Connection::ResponseBlock(..) | Connection::Http(..) => {
+                ReadBack::Nothing
+            }
         })
     }
 
@@ -170,7 +180,10 @@ impl<'w> Connection<'w> {
             Connection::Udso(client, _) => {
                 Some(apex_central::readback::look_up(client, marker, adds).await?)
             }
-            Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
+            Connection::IpList(..)
+            | Connection::XdrBlock(..)
+            | Connection::ResponseBlock(..)
+            | Connection::Http(..) => None,
         })
     }
 
@@ -208,6 +221,10 @@ impl<'w> Connection<'w> {
             Connection::XdrBlock(client, params) => {
                 xdr_v2::apply::xdr(client, params, plan, library, progress, report).await
             }
+            Connection::ResponseBlock(client, params) => {
+                vision_one::response::response(client, params, plan, library, progress, report)
+                    .await
+            }
             Connection::Http(client, _) => {
                 http_template::apply::http(client, plan, library, progress, report).await
             }
@@ -223,6 +240,7 @@ impl<'w> Connection<'w> {
             Connection::Blocklist(lists, _) | Connection::Exceptions(lists, _) => {
                 Some(&lists.client)
             }
+            Connection::ResponseBlock(client, _) => Some(client),
             Connection::IpList(..)
             | Connection::XdrBlock(..)
             | Connection::Http(..)
@@ -237,6 +255,7 @@ impl<'w> Connection<'w> {
             Connection::Blocklist(..)
             | Connection::Exceptions(..)
             | Connection::XdrBlock(..)
+            | Connection::ResponseBlock(..)
             | Connection::Http(..)
             | Connection::Udso(..) => plan.changes(),
         }
@@ -247,7 +266,9 @@ impl<'w> Connection<'w> {
 pub fn capacity(target: &Target, parameters: &Parameters) -> Option<Capacity> {
     let v1 = vision_one_settings(target);
     match parameters {
-        Parameters::Blocklist(_) => v1.map(VisionOneTarget::suspicious_capacity),
+        Parameters::Blocklist(_) | Parameters::ResponseBlock(_) => {
+            v1.map(VisionOneTarget::suspicious_capacity)
+        }
         Parameters::Exceptions(_) => v1.map(VisionOneTarget::exception_capacity),
         Parameters::IpList(_)
         | Parameters::XdrBlock(_)
@@ -343,9 +364,10 @@ pub fn key_of(parameters: &Parameters, kind: Kind) -> Option<String> {
             .map(|t| t.as_str().to_owned()),
         Parameters::Http(_) => Some(kind.as_str().to_owned()),
         Parameters::Udso(_) => UdsoType::for_kind(kind).ok().map(|t| t.as_str().to_owned()),
-        Parameters::Blocklist(_) | Parameters::Exceptions(_) | Parameters::IpList(_) => {
-            v1_key(kind).map(str::to_owned)
-        }
+        Parameters::Blocklist(_)
+        | Parameters::Exceptions(_)
+        | Parameters::ResponseBlock(_)
+        | Parameters::IpList(_) => v1_key(kind).map(str::to_owned),
     }
 }
 
@@ -386,6 +408,12 @@ impl List<'_> {
 #[derive(Debug)]
 pub enum Sender {
     VisionOne(VisionOneClient),
+    /// Vision One v3 response blocks ("Add to block list"), their tasks followed up to
+    /// `task_timeout`; the objects land on the suspicious-object list.
+    Response {
+        client: VisionOneClient,
+        task_timeout: std::time::Duration,
+    },
     XdrV2 {
         client: XdrV2Client,
         product_id: String,
@@ -399,13 +427,26 @@ impl Sender {
     pub fn can_undo(&self) -> bool {
         match self {
             Sender::Http(client) => client.can_remove(),
-            Sender::VisionOne(_) | Sender::XdrV2 { .. } => true,
+            Sender::VisionOne(_) | Sender::Response { .. } | Sender::XdrV2 { .. } => true,
         }
     }
 
-    /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR blocks.
-    pub fn new(target: &Target, product_id: &str) -> Result<Sender, EngineError> {
+    /// Builds the client for `target` (resolving its key). `product_id` is sent with XDR
+    /// blocks; `response` makes a Vision One target block through v3 response tasks instead
+    /// of writing the suspicious-object list.
+    pub fn new(target: &Target, product_id: &str, response: bool) -> Result<Sender, EngineError> {
+        if response && target.product() != Product::VisionOne {
+            return Err(EngineError::WrongProduct {
+                target: target.name.clone(),
+                product: target.product(),
+                what: "v3 response blocks (a Vision One action)".to_owned(),
+            });
+        }
         Ok(match &target.settings {
+            Settings::VisionOne(v1) if response => Sender::Response {
+                client: VisionOneClient::new(&v1.config(target)?)?,
+                task_timeout: ONE_OFF_TASK_TIMEOUT,
+            },
             Settings::VisionOne(v1) => {
                 Sender::VisionOne(VisionOneClient::new(&v1.config(target)?)?)
             }
@@ -436,7 +477,9 @@ impl Sender {
     /// The room of the list one-off blocks go to (only Vision One lists have a capacity).
     pub fn capacity(&self, target: &Target) -> Option<Capacity> {
         match self {
-            Sender::VisionOne(_) => vision_one_settings(target).map(|v1| v1.suspicious_capacity()),
+            Sender::VisionOne(_) | Sender::Response { .. } => {
+                vision_one_settings(target).map(|v1| v1.suspicious_capacity())
+            }
             Sender::XdrV2 { .. } | Sender::Http(_) => None,
         }
     }
@@ -444,7 +487,7 @@ impl Sender {
     /// The list one-off blocks go to on this target.
     pub fn list(&self) -> List<'static> {
         match self {
-            Sender::VisionOne(_) => List::Suspicious,
+            Sender::VisionOne(_) | Sender::Response { .. } => List::Suspicious,
             Sender::XdrV2 { .. } => List::XdrBlocks,
             Sender::Http(_) => List::Http,
         }
@@ -453,7 +496,7 @@ impl Sender {
     /// The value key of a kind on this target's list.
     pub fn key_of(&self, kind: Kind) -> Option<String> {
         match self {
-            Sender::VisionOne(_) => v1_key(kind).map(str::to_owned),
+            Sender::VisionOne(_) | Sender::Response { .. } => v1_key(kind).map(str::to_owned),
             Sender::XdrV2 { .. } => ValueType::for_kind(kind)
                 .ok()
                 .map(|t| t.as_str().to_owned()),
@@ -464,7 +507,7 @@ impl Sender {
     /// The value this target takes for `found`, or why it takes none.
     pub fn accept(&self, found: &indicator::Indicator) -> Result<String, String> {
         match self {
-            Sender::VisionOne(_) => vision_one::oneoff::accept(found),
+            Sender::VisionOne(_) | Sender::Response { .. } => vision_one::oneoff::accept(found),
             Sender::XdrV2 { .. } => ValueType::for_kind(found.kind)
                 .map(|_| found.value.clone())
                 .map_err(|error| error.to_string()),
@@ -485,6 +528,10 @@ impl Sender {
     ) -> (Vec<Result<Option<String>, String>>, Option<String>) {
         match self {
             Sender::VisionOne(client) => vision_one::oneoff::send(client, items, sending).await,
+            Sender::Response {
+                client,
+                task_timeout,
+            } => vision_one::response::send(client, *task_timeout, items, sending).await,
             Sender::XdrV2 { client, product_id } => {
                 let mut out = Vec::new();
                 for step in sending {
@@ -518,7 +565,7 @@ impl Sender {
         items: &[Item],
     ) -> Result<HashMap<String, vision_one::oneoff::Present>, EngineError> {
         match self {
-            Sender::VisionOne(client) => {
+            Sender::VisionOne(client) | Sender::Response { client, .. } => {
                 vision_one::oneoff::look_up(client, claimer, library, space, items).await
             }
             Sender::XdrV2 { .. } | Sender::Http(_) => Ok(HashMap::new()),
@@ -537,7 +584,7 @@ impl Sender {
         notes: &mut Vec<String>,
     ) -> Result<usize, EngineError> {
         match self {
-            Sender::VisionOne(client) => {
+            Sender::VisionOne(client) | Sender::Response { client, .. } => {
                 vision_one::oneoff::displace(
                     client, claimer, library, capacity, bucket, count, notes,
                 )
@@ -547,6 +594,9 @@ impl Sender {
         }
     }
 }
+
+/// How long a one-off or trigger block waits for its v3 response task.
+const ONE_OFF_TASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What a plan wants on a per-object target, mapped and capped, before the list's budget.
 pub struct Wanted {
@@ -613,6 +663,16 @@ pub fn wanted(
             renew_within: None,
             objects_per_run: params.objects_per_run,
         },
+        Parameters::ResponseBlock(params) => {
+            let desired = plan::map_all(allowed, plan, |r| {
+                vision_one::mapping::described(r, params.url_scheme, describe)
+            });
+            Wanted {
+                desired: plan::cap(desired, |_| true, params.cap_per_type, plan),
+                renew_within: None,
+                objects_per_run: params.objects_per_run,
+            }
+        }
     })
 }
 
@@ -624,6 +684,7 @@ pub fn renew_within(parameters: &Parameters) -> Option<chrono::Duration> {
         Parameters::Exceptions(_)
         | Parameters::IpList(_)
         | Parameters::XdrBlock(_)
+        | Parameters::ResponseBlock(_)
         | Parameters::Http(_)
         | Parameters::Udso(_) => None,
     }
@@ -632,7 +693,8 @@ pub fn renew_within(parameters: &Parameters) -> Option<chrono::Duration> {
 /// The list on its target a workflow's objects live in.
 pub fn list_of(parameters: &Parameters) -> List<'_> {
     match parameters {
-        Parameters::Blocklist(_) => List::Suspicious,
+        // Response blocks land on the suspicious-object list: every claim on them shares it.
+        Parameters::Blocklist(_) | Parameters::ResponseBlock(_) => List::Suspicious,
         Parameters::Exceptions(_) => List::Exceptions,
         Parameters::XdrBlock(_) => List::XdrBlocks,
         Parameters::Http(_) => List::Http,
@@ -649,6 +711,7 @@ pub fn guard_list(parameters: &Parameters) -> guard::ListKind {
         Parameters::Blocklist(_)
         | Parameters::IpList(_)
         | Parameters::XdrBlock(_)
+        | Parameters::ResponseBlock(_)
         | Parameters::Http(_)
         | Parameters::Udso(_) => guard::ListKind::Blocklist,
     }
@@ -667,6 +730,7 @@ pub fn holds(
         Parameters::Blocklist(_)
         | Parameters::Exceptions(_)
         | Parameters::XdrBlock(_)
+        | Parameters::ResponseBlock(_)
         | Parameters::Http(_)
         | Parameters::Udso(_) => values.iter().any(|v| v == item),
     }
@@ -676,7 +740,7 @@ pub fn holds(
 /// the action has none.
 pub fn live_list(parameters: &Parameters) -> Result<vision_one::Kind, &'static str> {
     match parameters {
-        Parameters::Blocklist(_) => Ok(vision_one::Kind::Suspicious),
+        Parameters::Blocklist(_) | Parameters::ResponseBlock(_) => Ok(vision_one::Kind::Suspicious),
         Parameters::Exceptions(_) => Ok(vision_one::Kind::Exceptions),
         Parameters::IpList(_)
         | Parameters::XdrBlock(_)
@@ -710,7 +774,10 @@ pub async fn adopt(
             deep_security::adopt::adopt(&client, workflow, &params.list_name, marker, now, report)
                 .await?
         }
-        Connection::Udso(..) | Connection::XdrBlock(..) | Connection::Http(..) => {
+        Connection::Udso(..)
+        | Connection::XdrBlock(..)
+        | Connection::ResponseBlock(..)
+        | Connection::Http(..) => {
             return Err(EngineError::WrongProduct {
                 target: target.name.clone(),
                 product: target.product(),

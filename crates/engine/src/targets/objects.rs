@@ -253,7 +253,10 @@ pub(crate) async fn one_at_a_time(
 ) -> Result<(), EngineError> {
     let start = async |decided: &[Decided<'_>]| Ok(vec![(); decided.len()]);
     let finish = async |d: &Decided<'_>, (): ()| send(d).await;
-    in_windows(plan, library, progress, report, key_of, in_flight, &start, &finish).await
+    in_windows(
+        plan, library, progress, report, key_of, in_flight, &start, &finish,
+    )
+    .await
 }
 
 /// Targets whose calls start work that ends later (v3 response tasks): each window of
@@ -279,7 +282,9 @@ pub(crate) async fn in_windows<P>(
         }
         let guard = space::lock(library, &plan.space).await?;
         let window = Window { plan, key_of };
-        let outcome = window.run(&mut *library, chunk, report, start, finish).await;
+        let outcome = window
+            .run(&mut *library, chunk, report, start, finish)
+            .await;
         guard.release(library)?;
         progress.advance(chunk.len() as u64);
         if !outcome? {
@@ -334,7 +339,9 @@ impl Window<'_> {
                 return Ok(false);
             }
             Err(ItemError::Item(message)) => {
-                decided.iter().for_each(|d| report.fail(d.work.change, &message));
+                decided
+                    .iter()
+                    .for_each(|d| report.fail(d.work.change, &message));
                 return Ok(true);
             }
         };

@@ -1,5 +1,5 @@
 //! `iocsync block|unblock --target T VALUE...`: block values at once on a Vision One target
-//! (suspicious-object list), an XDR v2 target (block / restore-block) or an HTTP template
+//! (suspicious-object list, or v3 response tasks with `--response`), an XDR v2 target (block / restore-block) or an HTTP template
 //! target (block, and unblock with a removal template), or remove such blocks. Values are
 //! parsed and refanged like any input, the guard applies, and each block is a claim of its own
 //! (`<target>/manual`): no workflow removes it, and unblocking it removes the object only when
@@ -29,6 +29,10 @@ pub struct Args {
     /// (defanged forms such as `hxxp://evil[.]com` are accepted).
     #[arg(required = true, value_name = "VALUE")]
     pub values: Vec<String>,
+    /// On a Vision One target: block through v3 response tasks ("Add to block list", as the
+    /// console's response action does) instead of writing the suspicious-object list.
+    #[arg(long, conflicts_with = "trigger")]
+    pub response: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -63,6 +67,7 @@ pub fn run(args: Args, mode: Mode, global: &GlobalArgs) -> anyhow::Result<Exit> 
             &config,
             &library,
             target,
+            args.response,
             &args.values,
             mode,
             now,

@@ -303,6 +303,9 @@ enum Seen {
     Open {
         since: Instant,
         status: TaskStatus,
+        /// When it is read next, and the pause after that read.
+        next: Instant,
+        pause: Duration,
     },
     Done(Task),
     /// Reading it failed (after the HTTP policy's retries).
@@ -313,14 +316,15 @@ enum Seen {
 }
 
 /// Follows many tasks with one poller. Every waiter registers its task; whichever waiter
-/// holds the round reads every open task once (concurrently, up to `reads`), then all waiters
-/// look at what the round found. So however many values are in flight, one round at a time
-/// polls, and each task is read once per round.
+/// holds the round reads every open task that is due once (concurrently, up to `reads`), then
+/// all waiters look at what the round found. So however many values are in flight, one round
+/// at a time polls. Each task is read first at once (as XDR v2 tasks are), then after pauses
+/// doubling from `min` to `max`, counted from its own start.
 pub struct TaskWatch<'c> {
     client: &'c VisionOneClient,
     pace: Pace,
     tasks: std::sync::Mutex<HashMap<String, Seen>>,
-    round: tokio::sync::Mutex<Duration>,
+    round: tokio::sync::Mutex<()>,
 }
 
 /// Why a wait ended without a final status.
@@ -339,29 +343,44 @@ impl<'c> TaskWatch<'c> {
             client,
             pace,
             tasks: std::sync::Mutex::new(HashMap::new()),
-            round: tokio::sync::Mutex::new(pace.min),
+            round: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Waits until task `id` is final (or the timeout passes, or reading it fails).
     pub async fn wait(&self, id: &str) -> Result<Task, WaitError> {
+        let now = Instant::now();
         self.tasks().entry(id.to_owned()).or_insert(Seen::Open {
-            since: Instant::now(),
+            since: now,
             status: TaskStatus::Queued,
+            next: now,
+            pause: self.pace.min,
         });
         loop {
             if let Some(end) = self.ended(id) {
                 return end;
             }
-            let mut pause = self.round.lock().await;
+            let _round = self.round.lock().await;
             // Another waiter's round may have settled this task meanwhile.
             if let Some(end) = self.ended(id) {
                 return end;
             }
-            tokio::time::sleep(*pause).await;
-            *pause = (*pause * 2).min(self.pace.max);
+            if let Some(next) = self.next_read() {
+                tokio::time::sleep_until(next).await;
+            }
             self.poll_round().await;
         }
+    }
+
+    /// When the next open task is due to be read.
+    fn next_read(&self) -> Option<Instant> {
+        self.tasks()
+            .values()
+            .filter_map(|seen| match seen {
+                Seen::Open { next, .. } => Some(*next),
+                Seen::Done(_) | Seen::Unreadable { .. } => None,
+            })
+            .min()
     }
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
@@ -375,7 +394,7 @@ impl<'c> TaskWatch<'c> {
         let mut tasks = self.tasks();
         let end = match tasks.get(id)? {
             Seen::Done(task) => Ok(task.clone()),
-            Seen::Open { since, status } if since.elapsed() >= self.pace.timeout => {
+            Seen::Open { since, status, .. } if since.elapsed() >= self.pace.timeout => {
                 Err(WaitError::Open(status.clone()))
             }
             Seen::Unreadable {
@@ -391,12 +410,13 @@ impl<'c> TaskWatch<'c> {
         Some(end)
     }
 
-    /// Reads every open task once; a task that cannot be read ends its own wait.
+    /// Reads every open task that is due once; a task that cannot be read ends its own wait.
     async fn poll_round(&self) {
+        let now = Instant::now();
         let open: Vec<String> = self
             .tasks()
             .iter()
-            .filter(|(_, seen)| matches!(seen, Seen::Open { .. }))
+            .filter(|(_, seen)| matches!(seen, Seen::Open { next, .. } if *next <= now))
             .map(|(id, _)| id.clone())
             .collect();
         let mut reads = futures::stream::iter(open)
@@ -423,8 +443,16 @@ impl<'c> TaskWatch<'c> {
         };
         if task.status.is_final() {
             *seen = Seen::Done(task);
-        } else if let Seen::Open { status, .. } = seen {
+        } else if let Seen::Open {
+            status,
+            next,
+            pause,
+            ..
+        } = seen
+        {
             *status = task.status;
+            *next = Instant::now() + *pause;
+            *pause = (*pause * 2).min(self.pace.max);
         }
     }
 }

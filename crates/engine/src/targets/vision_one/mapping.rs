@@ -96,7 +96,17 @@ pub fn exceptions(
     params: &ExceptionParams,
     describe: &Describer<'_>,
 ) -> Result<Vec<Desired>, String> {
-    Ok(vision_one_values(record, params.url_scheme)?
+    described(record, params.url_scheme, describe)
+}
+
+/// The objects one indicator becomes with only a value and a description (exceptions, v3
+/// response blocks), or why it becomes none.
+pub fn described(
+    record: &IndicatorRecord,
+    url_scheme: UrlScheme,
+    describe: &Describer<'_>,
+) -> Result<Vec<Desired>, String> {
+    Ok(vision_one_values(record, url_scheme)?
         .into_iter()
         .map(|value| Desired {
             kind: record.kind,

@@ -1,10 +1,12 @@
-//! Vision One suspicious-object and exception lists: mapping, apply, read-back, one-offs.
+//! Vision One suspicious-object and exception lists: mapping, apply, read-back, one-offs; and
+//! the v3 response block list ([`response`]), whose blocks land on the suspicious-object list.
 
 pub mod adopt;
 pub mod apply;
 pub mod mapping;
 pub mod oneoff;
 pub mod readback;
+pub mod response;
 
 use trendmicro::vision_one::VisionOneClient;
 

@@ -17,6 +17,7 @@ use trendmicro::vision_one::{ObjectValue, VisionOneClient};
 
 use crate::claims::Write;
 use crate::error::EngineError;
+use crate::oneoff::{Item, Step};
 use crate::plan::Plan;
 use crate::report::{Progress, RunReport};
 use crate::targets::objects::{Decided, ItemError, in_windows};
@@ -26,12 +27,13 @@ use config::ResponseParams;
 /// Task reads in flight at once in one poll round.
 const TASK_READS: usize = 16;
 
-/// How the poller paces itself: first round after a second (tasks take seconds), then up
-/// to every five.
+/// How the poller paces itself: the first round a quarter second after the first wait, the
+/// pause doubling up to two seconds (a task takes seconds; two seconds between rounds keeps a
+/// round of 200 reads well inside Vision One's rate limits).
 pub fn pace(task_timeout: Duration) -> Pace {
     Pace {
-        min: Duration::from_secs(1),
-        max: Duration::from_secs(5),
+        min: Duration::from_millis(250),
+        max: Duration::from_secs(2),
         timeout: task_timeout,
         reads: TASK_READS,
     }
@@ -80,14 +82,24 @@ pub(crate) async fn start(
     client: &VisionOneClient,
     decided: &[Decided<'_>],
 ) -> Result<Vec<Pending>, ItemError> {
-    let mut pending: Vec<Option<Pending>> = decided.iter().map(|_| None).collect();
+    let writes: Vec<(&Write, Kind, &str)> = decided
+        .iter()
+        .map(|d| (&d.write, d.work.change.kind, d.work.change.value.as_str()))
+        .collect();
+    start_writes(client, &writes).await
+}
+
+/// [`start`] for `(write, kind, value)` triples.
+async fn start_writes(
+    client: &VisionOneClient,
+    writes: &[(&Write, Kind, &str)],
+) -> Result<Vec<Pending>, ItemError> {
+    let mut pending: Vec<Option<Pending>> = writes.iter().map(|_| None).collect();
     let mut blocks = (Vec::new(), Vec::new());
     let mut restores = (Vec::new(), Vec::new());
-    for (i, d) in decided.iter().enumerate() {
-        let change = d.work.change;
-        let value = v1_key(change.kind)
-            .and_then(|key| ObjectValue::from_key(key, change.value.clone()));
-        match (&d.write, value) {
+    for (i, (write, kind, value)) in writes.iter().enumerate() {
+        let value = v1_key(*kind).and_then(|key| ObjectValue::from_key(key, (*value).to_owned()));
+        match (write, value) {
             (Write::Create(attributes), Some(value)) => {
                 blocks.0.push(i);
                 blocks.1.push(BlockItem {
@@ -101,8 +113,7 @@ pub(crate) async fn start(
             }
             (Write::Create(_) | Write::Delete, None) => {
                 pending[i] = Some(Pending::Refused(format!(
-                    "Vision One takes no {} on its block list",
-                    change.kind
+                    "Vision One takes no {kind} on its block list"
                 )));
             }
             // A response block carries nothing to update: the claim is recorded as it is.
@@ -127,6 +138,49 @@ pub(crate) async fn start(
         .into_iter()
         .map(|p| p.unwrap_or(Pending::Done))
         .collect())
+}
+
+/// One-off and trigger blocks as response tasks: the writes of `sending` started together,
+/// their tasks followed by one poller; one result per step (the task id, or why not) and the
+/// error that halted the rest.
+pub(crate) async fn send(
+    client: &VisionOneClient,
+    task_timeout: Duration,
+    items: &[Item],
+    sending: &[&Step],
+) -> (Vec<Result<Option<String>, String>>, Option<String>) {
+    let writes: Vec<(&Write, Kind, &str)> = sending
+        .iter()
+        .map(|step| {
+            let item = &items[step.index];
+            (&step.write, item.kind, item.value.as_str())
+        })
+        .collect();
+    let pending = match start_writes(client, &writes).await {
+        Ok(pending) => pending,
+        Err(ItemError::Item(message)) => {
+            return (sending.iter().map(|_| Err(message.clone())).collect(), None);
+        }
+        Err(ItemError::Halt(message)) => {
+            let failed = sending.iter().map(|_| Err(message.clone())).collect();
+            return (failed, Some(message));
+        }
+    };
+    let watch = TaskWatch::new(client, pace(task_timeout));
+    let ends = futures::future::join_all(pending.into_iter().map(|p| finish(&watch, p))).await;
+    let mut halted = None;
+    let results = ends
+        .into_iter()
+        .map(|end| match end {
+            Ok(id) => Ok(id),
+            Err(ItemError::Item(message)) => Err(message),
+            Err(ItemError::Halt(message)) => {
+                halted.get_or_insert_with(|| message.clone());
+                Err(message)
+            }
+        })
+        .collect();
+    (results, halted)
 }
 
 fn place(pending: &mut [Option<Pending>], indexes: &[usize], started: Vec<Started>) {
@@ -169,8 +223,8 @@ pub(crate) async fn finish(
             message,
             stops_target: true,
         }) => Err(ItemError::Halt(message)),
-        Err(WaitError::Read { message, .. }) => {
-            Err(ItemError::Item(format!("task {id} could not be read: {message}")))
-        }
+        Err(WaitError::Read { message, .. }) => Err(ItemError::Item(format!(
+            "task {id} could not be read: {message}"
+        ))),
     }
 }
