@@ -1,12 +1,13 @@
 """Benchmark section (5): per-value targets at 100 ms per request.
 
-XDR v2 blocks and Apex Central user-defined suspicious objects take one value per call, and an
-XDR block is a task followed until it ends (the emulator's default: 4 s), so latency, not
-bandwidth, bounds a sync. Each row syncs N new values on an emulator of its own that answers
+XDR v2 blocks and Apex Central user-defined suspicious objects take one value per call, Vision
+One v3 response blocks one value per item (100 items per call), and an XDR or response block is
+a task followed until it ends (the emulator's default: 4 s), so latency, not bandwidth, bounds a
+sync. Each row syncs N new values on an emulator of its own that answers
 every request 100 ms late, once with the defaults (values in flight together: requests up to the
-target's `max_concurrency`, 4 unless set; XDR blocks up to `in_flight`, 128) and once with
-`max_concurrency = 1` (and `in_flight = 1` for XDR) — the sequential baseline, one value at a
-time, as every value went before.
+target's `max_concurrency`, 4 unless set; XDR blocks up to `in_flight`, 128; response blocks up
+to `in_flight`, 200) and once with `max_concurrency = 1` (and `in_flight = 1` for XDR and
+response blocks) — the sequential baseline, one value at a time, as every value went before.
 """
 
 from . import feeds
@@ -42,6 +43,21 @@ application_id = "{APEX_APP}"
 api_key = "file:{key_file}"
 proxy = "none"
 max_concurrency = {concurrency}
+
+[[targets]]
+name = "v1r"
+product = "vision-one"
+base_url = "{emu.base_url}"
+api_key = "file:{key_file}"
+proxy = "none"
+max_concurrency = {concurrency}
+
+[[workflows]]
+name = "response-block"
+collection = "all"
+target = "v1r"
+action = "response-block"
+parameters = {{ task_timeout_secs = 600, in_flight = {200 if concurrency > 1 else 1} }}
 
 [[workflows]]
 name = "xdr-block"
@@ -80,7 +96,8 @@ def _sync(binary, work, key, count, concurrency, workflow):
 def run(binary, python, work, emu, key, count):
     """Runs section (5) and returns its rows and notes."""
     rows, notes = [], []
-    for workflow, label in (("xdr-block", "XDR v2"), ("apex-udso", "Apex UDSO")):
+    for workflow, label in (("xdr-block", "XDR v2"), ("response-block", "Vision One response blocks"),
+                            ("apex-udso", "Apex UDSO")):
         log(f"{label}: {count:,} values at {LATENCY_MS} ms per request, concurrent and sequential")
         fast, fast_requests = _sync(binary, work, key, count, 4, workflow)
         # One at a time takes minutes at full size: measured on a tenth (at least 10 values)
@@ -93,6 +110,6 @@ def run(binary, python, work, emu, key, count):
                         round(slow * count / sample, 2), "s"))
         notes.append(f"{what}: {fast_requests:,} requests with the defaults, {slow_requests:,} for "
                      f"{sample} one at a time"
-                     + (f"; each XDR block is a task that ends after {TASK_DELAY_S} s" if workflow == "xdr-block"
+                     + (f"; each block is a task that ends after {TASK_DELAY_S} s" if workflow != "apex-udso"
                         else "; each new value is looked up before it is added"))
     return rows, notes

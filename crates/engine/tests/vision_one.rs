@@ -17,7 +17,8 @@ const SPEC: Spec = Spec {
     value: ip_or_domain,
     held: Harness::suspicious,
     undoes: true,
-    // Batches of ten: one request per started ten adds, and per started ten removals.
+    // Batches of ten (two in flight at once): one request per started ten adds, and per
+    // started ten removals.
     writes_for: |adds, removals| adds.div_ceil(10) + removals.div_ceil(10),
     stop_after: 10,
     shared: true,

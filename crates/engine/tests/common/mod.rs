@@ -226,6 +226,8 @@ fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> St
         .vision_one("v1", &v1, &key)
         .vision_one("v1b", &v1, &key)
         .set("batch_size", 10)
+        // Two batches in flight per window: windows of 20, so a run of 30 can stop between.
+        .set("max_concurrency", 2)
         .http("webhook", &objects, payload)
         .header("Authorization", &bearer)
         .http("webhook-undo", &objects, payload)

@@ -1,6 +1,9 @@
 //! Applying a plan to a Vision One list: batches of objects (a delete call, then one add call
 //! that upserts), each re-decided against the claims under the list's lease, with items the
-//! service answered with a server error sent again in rounds over the whole run.
+//! service answered with a server error sent again in rounds over the whole run. Up to
+//! `overlap` batches (the target's `max_concurrency`) are decided together under one lease and
+//! sent at once, so latency, not the number of batches, sets the pace; each batch's answer is
+//! recorded as it comes.
 
 use indicator::Kind as IndicatorKind;
 use store::LibraryBackend;
@@ -27,6 +30,8 @@ pub struct VisionOne<'a> {
     pub batch: usize,
     /// How many sends an item answered with a server error gets, over the whole run.
     pub rounds: u32,
+    /// Batches sent at once (1: one after another).
+    pub overlap: usize,
     pub capacity: Option<Capacity>,
 }
 
@@ -44,7 +49,8 @@ pub async fn vision_one<'p>(
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
     let (drops, sets) = works(plan, report);
-    let batch = target.batch.max(1);
+    // One window of `overlap` batches per lease.
+    let batch = target.batch.max(1) * target.overlap.max(1);
     for items in [drops, sets] {
         let mut send = async |chunk: &[Work<'p>], last: bool, report: &mut RunReport| {
             v1_batch(target, plan, &mut *library, chunk, last, report).await
@@ -105,44 +111,88 @@ async fn v1_batch_locked<'p>(
             Write::Create(_) | Write::Update(_) => writes.push(d),
         }
     }
-    let mut again = Vec::new();
-    let mut halted = false;
+    let mut settled = Settled {
+        plan,
+        last,
+        confirmed,
+        again: Vec::new(),
+        halted: false,
+    };
+    let batch = target.batch.max(1);
     if !deletes.is_empty() {
-        let values = deletes
-            .iter()
-            .map(|d| object_value(d, None))
-            .collect::<Vec<_>>();
-        let values: Vec<ObjectValue> = values.into_iter().flatten().collect();
-        let result = match target.list {
-            Kind::Suspicious => target.client.delete_suspicious(&values).await,
-            Kind::Exceptions => target.client.delete_exceptions(&values).await,
-        };
-        settle(
-            plan,
-            deletes,
-            &result,
-            last,
-            report,
-            &mut confirmed,
-            &mut again,
-        );
-        halted |= halt(result, report);
+        let sends = deletes
+            .chunks(batch)
+            .map(|chunk| delete_objects(target, chunk));
+        let results = futures::future::join_all(sends).await;
+        settled.take(split(deletes, batch), results, report);
     }
-    if !writes.is_empty() && !halted {
-        let result = send_objects(target, plan, &writes).await;
-        settle(
-            plan,
-            writes,
-            &result,
-            last,
-            report,
-            &mut confirmed,
-            &mut again,
-        );
-        halted |= halt(result, report);
+    if !writes.is_empty() && !settled.halted {
+        let sends = writes
+            .chunks(batch)
+            .map(|chunk| send_objects(target, plan, chunk));
+        let results = futures::future::join_all(sends).await;
+        settled.take(split(writes, batch), results, report);
     }
-    confirmed.record(library, plan)?;
-    Ok(Sent { again, halted })
+    settled.confirmed.record(library, plan)?;
+    Ok(Sent {
+        again: settled.again,
+        halted: settled.halted,
+    })
+}
+
+/// `decided` in batches of `batch`, as they were sent.
+fn split(decided: Vec<Decided<'_>>, batch: usize) -> Vec<Vec<Decided<'_>>> {
+    let mut batches = Vec::new();
+    let mut rest = decided.into_iter().peekable();
+    while rest.peek().is_some() {
+        batches.push(rest.by_ref().take(batch).collect());
+    }
+    batches
+}
+
+/// What the batches of one window came to.
+struct Settled<'a, 'p> {
+    plan: &'a Plan,
+    last: bool,
+    confirmed: Confirmed,
+    again: Vec<Work<'p>>,
+    halted: bool,
+}
+
+impl<'p> Settled<'_, 'p> {
+    /// Records each batch's answers, in the order the batches were cut.
+    fn take(
+        &mut self,
+        batches: Vec<Vec<Decided<'p>>>,
+        results: Vec<BatchReport>,
+        report: &mut RunReport,
+    ) {
+        for (decided, result) in batches.into_iter().zip(results) {
+            settle(
+                self.plan,
+                decided,
+                &result,
+                self.last,
+                report,
+                &mut self.confirmed,
+                &mut self.again,
+            );
+            if !self.halted {
+                self.halted = halt(result, report);
+            }
+        }
+    }
+}
+
+async fn delete_objects(target: &VisionOne<'_>, deletes: &[Decided<'_>]) -> BatchReport {
+    let values: Vec<ObjectValue> = deletes
+        .iter()
+        .filter_map(|d| object_value(d, None))
+        .collect();
+    match target.list {
+        Kind::Suspicious => target.client.delete_suspicious(&values).await,
+        Kind::Exceptions => target.client.delete_exceptions(&values).await,
+    }
 }
 
 /// The API value a write acts on (the value key of the object's kind).

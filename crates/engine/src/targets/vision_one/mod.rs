@@ -26,6 +26,8 @@ pub struct Lists {
     pub client: VisionOneClient,
     batch: usize,
     rounds: u32,
+    /// Batches in flight at once (the target's `max_concurrency`).
+    overlap: usize,
     suspicious: Capacity,
     exceptions: Capacity,
 }
@@ -42,6 +44,7 @@ impl Lists {
             client: VisionOneClient::new(&config)?,
             batch,
             rounds,
+            overlap: config.http.max_concurrency.max(1),
             suspicious: settings.suspicious_capacity(),
             exceptions: settings.exception_capacity(),
         })
@@ -54,6 +57,7 @@ impl Lists {
             list: kind,
             batch: self.batch,
             rounds: self.rounds,
+            overlap: self.overlap,
             capacity: Some(match kind {
                 Kind::Suspicious => self.suspicious,
                 Kind::Exceptions => self.exceptions,
