@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SDK_PUSH = os.path.join(ROOT, "bench", "baseline", "sdk_push.py")
 PLATFORM = os.path.join(ROOT, "bench", "baseline", "platform_action.py")
 LABELS = ["full sync", "unchanged re-run", "1% churn", "10% removed"]
+LATENCY_MS = 100
 
 
 @dataclass
@@ -181,6 +182,7 @@ def run(binary, python, work, emu, key, per_type):
     platform = run_script(python, PLATFORM, work, emu, key, states)
     _, derived, polled, fewest = manual_runs(python, work, emu, key, states[-1])
     rows = _rows(total, ours, sdk, platform, one_call)
+    rows.append(latency_row(binary, work, emu, key, per_type))
     count = len(feeds.v1_set(states[-1]))
     rows.append(Row(f"V1 manual run of {count:,} objects: seconds the list was not whole", round(ours_manual[0], 2),
                     "platform action, clear on manual run", round(derived, 2), "s"))
@@ -190,6 +192,31 @@ def run(binary, python, work, emu, key, per_type):
              f"(fewest present: {ours_manual[1]:,}).",
              _one_call_note(total, one_call)]
     return rows, notes
+
+
+def latency_row(binary, work, emu, key, per_type):
+    """A first sync of every object with each request answered 100 ms late: batches in flight
+    together (the target's `max_concurrency`, 4 by default) against one batch at a time
+    (`max_concurrency = 1`, as every batch went before)."""
+    indices = set(range(per_type))
+    seconds = {}
+    for concurrency in (4, 1):
+        log(f"Vision One: first sync at {LATENCY_MS} ms per request, max_concurrency = {concurrency}")
+        emu.reset()
+        directory = work / f"latency-{concurrency}"
+        directory.mkdir(parents=True, exist_ok=True)
+        workspace = Workspace(binary, directory, emu, key, v1_options=f"max_concurrency = {concurrency}")
+        _feed_changes(workspace, directory, set(), indices)
+        emu.set_faults(latency_ms=LATENCY_MS)
+        before, started = emu.traffic(), time.monotonic()
+        workspace.sync(V1_WORKFLOW)
+        outcome = judge(emu, feeds.v1_set(indices), before, started)
+        emu.clear_faults()
+        if outcome.missing or outcome.stale:
+            raise RuntimeError(f"latency run with max_concurrency = {concurrency}: {outcome}")
+        seconds[concurrency] = outcome.seconds
+    return Row(f"V1 first sync of {per_type * 6:,} objects at {LATENCY_MS} ms per request: wall time",
+               round(seconds[4], 2), "the same, one batch at a time", round(seconds[1], 2), "s")
 
 
 def _one_call_note(total, one_call):

@@ -9,6 +9,7 @@
 //! - [`xdr_v2`]: the legacy XDR v2.0 block / restore-block response actions and their tasks.
 //! - [`http_template`]: the `http` target: any HTTP API, one call per value, whose JSON payload
 //!   is a template (`$value`, ...).
+//! - [`tasks`]: one poller for many asynchronous tasks (v3 response and XDR v2 block tasks).
 //! - [`apex_central`]: Apex Central's User-Defined Suspicious Object list, one value per
 //!   request, each request signed with its own JWT and checksum.
 //!
@@ -23,6 +24,7 @@ pub mod deep_security;
 pub mod error;
 pub mod http_template;
 pub mod secret;
+pub mod tasks;
 pub mod transport;
 pub mod vision_one;
 pub mod xdr_v2;

@@ -11,22 +11,19 @@
 //! The task id is the last path segment of `Operation-Location`: Trend's documentation shows
 //! `…/v3.0/xdr/response/tasks/<id>`, pytmv1 requests `…/v3.0/response/tasks/<id>`.
 //!
-//! [`TaskWatch`] follows many tasks with one poller: one round at a time reads every task
-//! still open, with growing pauses between rounds, whoever is waiting.
-
-use std::collections::HashMap;
-use std::time::Duration;
+//! [`TaskWatch`] follows many of these tasks with one poller ([`crate::tasks`]).
 
 use bytes::Bytes;
-use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
-use tokio::time::Instant;
 
 use super::request::{WireError, array_body};
 use super::{ObjectValue, VisionOneClient};
 use crate::Error;
+use crate::tasks::{self, TaskSource};
 use crate::transport::join_path;
+
+pub use crate::tasks::Pace;
 
 const BLOCK: &str = "POST /v3.0/response/suspiciousObjects";
 const RESTORE: &str = "POST /v3.0/response/suspiciousObjects/delete";
@@ -285,175 +282,30 @@ fn block_item(item: &BlockItem) -> Vec<u8> {
     serde_json::to_vec(&object).unwrap_or_default()
 }
 
-/// How long and how often [`TaskWatch`] polls.
-#[derive(Debug, Clone, Copy)]
-pub struct Pace {
-    /// The first pause between rounds; it doubles up to `max`.
-    pub min: Duration,
-    pub max: Duration,
-    /// A task still open this long after it was first waited for ends the wait.
-    pub timeout: Duration,
-    /// Task reads in flight at once in a round.
-    pub reads: usize,
-}
+/// Follows response tasks: one poller for many ([`crate::tasks::TaskWatch`]).
+pub type TaskWatch<'c> = tasks::TaskWatch<'c, VisionOneClient>;
 
-/// What one task's wait saw.
-#[derive(Debug, Clone)]
-enum Seen {
-    Open {
-        since: Instant,
-        status: TaskStatus,
-        /// When it is read next, and the pause after that read.
-        next: Instant,
-        pause: Duration,
-    },
-    Done(Task),
-    /// Reading it failed (after the HTTP policy's retries).
-    Unreadable {
-        message: String,
-        stops_target: bool,
-    },
-}
+/// Why a wait for a response task ended without a final status.
+pub type WaitError = tasks::WaitError<TaskStatus>;
 
-/// Follows many tasks with one poller. Every waiter registers its task; whichever waiter
-/// holds the round reads every open task that is due once (concurrently, up to `reads`), then
-/// all waiters look at what the round found. So however many values are in flight, one round
-/// at a time polls. Each task is read first at once (as XDR v2 tasks are), then after pauses
-/// doubling from `min` to `max`, counted from its own start.
-pub struct TaskWatch<'c> {
-    client: &'c VisionOneClient,
-    pace: Pace,
-    tasks: std::sync::Mutex<HashMap<String, Seen>>,
-    round: tokio::sync::Mutex<()>,
-}
+impl TaskSource for VisionOneClient {
+    type Task = Task;
+    type Status = TaskStatus;
 
-/// Why a wait ended without a final status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitError {
-    /// The task is still open after the timeout (its last status).
-    Open(TaskStatus),
-    /// Reading it failed: the error, and whether it stops the whole target (bad key,
-    /// unreachable).
-    Read { message: String, stops_target: bool },
-}
-
-impl<'c> TaskWatch<'c> {
-    pub fn new(client: &'c VisionOneClient, pace: Pace) -> Self {
-        TaskWatch {
-            client,
-            pace,
-            tasks: std::sync::Mutex::new(HashMap::new()),
-            round: tokio::sync::Mutex::new(()),
-        }
+    fn read(&self, id: &str) -> impl Future<Output = Result<Task, Error>> + Send {
+        self.response_task(id)
     }
 
-    /// Waits until task `id` is final (or the timeout passes, or reading it fails).
-    pub async fn wait(&self, id: &str) -> Result<Task, WaitError> {
-        let now = Instant::now();
-        self.tasks().entry(id.to_owned()).or_insert(Seen::Open {
-            since: now,
-            status: TaskStatus::Queued,
-            next: now,
-            pause: self.pace.min,
-        });
-        loop {
-            if let Some(end) = self.ended(id) {
-                return end;
-            }
-            let _round = self.round.lock().await;
-            // Another waiter's round may have settled this task meanwhile.
-            if let Some(end) = self.ended(id) {
-                return end;
-            }
-            if let Some(next) = self.next_read() {
-                tokio::time::sleep_until(next).await;
-            }
-            self.poll_round().await;
-        }
+    fn status(task: &Task) -> TaskStatus {
+        task.status.clone()
     }
 
-    /// When the next open task is due to be read.
-    fn next_read(&self) -> Option<Instant> {
-        self.tasks()
-            .values()
-            .filter_map(|seen| match seen {
-                Seen::Open { next, .. } => Some(*next),
-                Seen::Done(_) | Seen::Unreadable { .. } => None,
-            })
-            .min()
+    fn is_final(task: &Task) -> bool {
+        task.status.is_final()
     }
 
-    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
-        self.tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The end of `id`'s wait, if it has one (and forgets the task).
-    fn ended(&self, id: &str) -> Option<Result<Task, WaitError>> {
-        let mut tasks = self.tasks();
-        let end = match tasks.get(id)? {
-            Seen::Done(task) => Ok(task.clone()),
-            Seen::Open { since, status, .. } if since.elapsed() >= self.pace.timeout => {
-                Err(WaitError::Open(status.clone()))
-            }
-            Seen::Unreadable {
-                message,
-                stops_target,
-            } => Err(WaitError::Read {
-                message: message.clone(),
-                stops_target: *stops_target,
-            }),
-            Seen::Open { .. } => return None,
-        };
-        tasks.remove(id);
-        Some(end)
-    }
-
-    /// Reads every open task that is due once; a task that cannot be read ends its own wait.
-    async fn poll_round(&self) {
-        let now = Instant::now();
-        let open: Vec<String> = self
-            .tasks()
-            .iter()
-            .filter(|(_, seen)| matches!(seen, Seen::Open { next, .. } if *next <= now))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut reads = futures::stream::iter(open)
-            .map(|id| async move { (self.client.response_task(&id).await, id) })
-            .buffer_unordered(self.pace.reads.max(1));
-        while let Some((read, id)) = reads.next().await {
-            match read {
-                Ok(task) => self.note(&id, task),
-                Err(error) => {
-                    let unreadable = Seen::Unreadable {
-                        message: error.to_string(),
-                        stops_target: error.stops_target(),
-                    };
-                    self.tasks().insert(id, unreadable);
-                }
-            }
-        }
-    }
-
-    fn note(&self, id: &str, task: Task) {
-        let mut tasks = self.tasks();
-        let Some(seen) = tasks.get_mut(id) else {
-            return;
-        };
-        if task.status.is_final() {
-            *seen = Seen::Done(task);
-        } else if let Seen::Open {
-            status,
-            next,
-            pause,
-            ..
-        } = seen
-        {
-            *status = task.status;
-            *next = Instant::now() + *pause;
-            *pause = (*pause * 2).min(self.pace.max);
-        }
+    fn unread() -> TaskStatus {
+        TaskStatus::Queued
     }
 }
 

@@ -14,6 +14,7 @@ use super::request::{block_body, error_message, parse_action_id, parse_task};
 use super::{ActionId, PRODUCT, TaskStatus, ValueType};
 use crate::Error;
 use crate::error::excerpt;
+use crate::tasks::{self, Pace, TaskSource};
 use crate::transport::{
     CallStats, EXCERPT_CHARS, HttpClient, Profile, Response, join_path, secret_header,
 };
@@ -21,6 +22,36 @@ use crate::transport::{
 const BLOCK: &str = "POST /v2.0/xdr/response/block";
 const RESTORE: &str = "POST /v2.0/xdr/response/restoreBlock";
 const GET_TASK: &str = "GET /v2.0/xdr/response/getTask";
+/// Task reads in flight at once in one poll round of a [`TaskWatch`].
+const TASK_READS: usize = 16;
+
+/// Follows XDR v2 block tasks: one poller for many ([`crate::tasks::TaskWatch`]).
+pub type TaskWatch<'c> = tasks::TaskWatch<'c, XdrV2Client>;
+
+/// Why a wait for an XDR v2 task ended without a final status.
+pub type WaitError = tasks::WaitError<TaskStatus>;
+
+impl TaskSource for XdrV2Client {
+    type Task = TaskStatus;
+    type Status = TaskStatus;
+
+    fn read(&self, id: &str) -> impl Future<Output = Result<TaskStatus, Error>> + Send {
+        let id = ActionId(id.to_owned());
+        async move { self.get_task(&id).await }
+    }
+
+    fn status(task: &TaskStatus) -> TaskStatus {
+        task.clone()
+    }
+
+    fn is_final(task: &TaskStatus) -> bool {
+        task.is_final()
+    }
+
+    fn unread() -> TaskStatus {
+        TaskStatus::Pending
+    }
+}
 
 /// A client for the XDR v2.0 response API of one region.
 #[derive(Debug)]
@@ -110,6 +141,17 @@ impl XdrV2Client {
         let response = self.succeed(GET_TASK, response)?;
         parse_task(&response.body)
             .map_err(|reason| self.http.unexpected(GET_TASK, &response, reason))
+    }
+
+    /// How a [`TaskWatch`] following this client's tasks paces itself: the configured poll
+    /// delays, up to `timeout` per task.
+    pub fn pace(&self, timeout: Duration) -> Pace {
+        Pace {
+            min: self.poll_min,
+            max: self.poll_max,
+            timeout,
+            reads: TASK_READS,
+        }
     }
 
     /// Polls the task, with growing pauses, until its status is final or `timeout` has passed

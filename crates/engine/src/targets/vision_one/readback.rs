@@ -41,10 +41,13 @@ pub async fn look_up(
     if changes.len() > LOOK_UP_AT_MOST {
         return read(client, list, marker, None).await;
     }
+    // The filtered reads go out together (the client's `max_concurrency` bounds them).
+    let reads = filters(changes)
+        .into_iter()
+        .map(|filter| async move { read(client, list, marker, Some(&filter)).await });
     let mut remote = Remote::default();
-    for filter in filters(changes) {
-        let found = read(client, list, marker, Some(&filter)).await?;
-        remote.objects.extend(found.objects);
+    for found in futures::future::join_all(reads).await {
+        remote.objects.extend(found?.objects);
     }
     Ok(remote)
 }

@@ -1,8 +1,10 @@
-//! Applying a plan to XDR v2 blocks: one value at a time, each block or restore-block followed
-//! until its task is final.
+//! Applying a plan to XDR v2 blocks: one value per call, `in_flight` at once, each block or
+//! restore-block followed until its task is final — all of a run's tasks by one poller
+//! ([`TaskWatch`]).
 
 use indicator::Kind;
 use store::LibraryBackend;
+use trendmicro::xdr_v2::client::{TaskWatch, WaitError};
 use trendmicro::xdr_v2::{TaskStatus, ValueType, XdrV2Client};
 
 use crate::claims::Write;
@@ -30,18 +32,20 @@ pub async fn xdr(
             .ok()
             .map(|t| t.as_str().to_owned())
     };
+    let watch = TaskWatch::new(client, client.pace(params.task_timeout));
+    let xdr = Xdr {
+        client,
+        params,
+        watch: &watch,
+    };
     let send = async |d: &Decided<'_>| match &d.write {
-        Write::Create(attributes) => xdr_one(client, params, d, attributes, false)
-            .await
-            .map(Some),
+        Write::Create(attributes) => xdr.one(d, attributes, false).await.map(Some),
         Write::Delete => {
             let attributes = ObjectAttributes::new(
                 key_of(d.work.change.kind).unwrap_or_default(),
                 String::new(),
             );
-            xdr_one(client, params, d, &attributes, true)
-                .await
-                .map(Some)
+            xdr.one(d, &attributes, true).await.map(Some)
         }
         Write::Update(_) | Write::Nothing => Ok(None),
     };
@@ -57,42 +61,50 @@ pub async fn xdr(
     .await
 }
 
-async fn xdr_one(
-    client: &XdrV2Client,
-    params: &XdrParams,
-    d: &Decided<'_>,
-    attributes: &ObjectAttributes,
-    remove: bool,
-) -> Result<String, ItemError> {
-    let value_type: ValueType = serde_json::from_value(serde_json::json!(attributes.key))
-        .map_err(|_| ItemError::Item(format!("unknown XDR value type `{}`", attributes.key)))?;
-    let value = &d.work.change.value;
-    let started = if remove {
-        client
-            .restore_block(
-                value_type,
-                value,
-                &attributes.description,
-                &params.product_id,
-            )
-            .await
-    } else {
-        client
-            .block(
-                value_type,
-                value,
-                &attributes.description,
-                &params.product_id,
-            )
-            .await
-    };
-    let action_id = started.map_err(ItemError::of)?;
-    match client
-        .wait_final(&action_id, params.task_timeout)
-        .await
-        .map_err(ItemError::of)?
-    {
-        TaskStatus::Success | TaskStatus::Finished => Ok(action_id.0),
-        other => Err(ItemError::Item(format!("task {action_id} ended `{other}`"))),
+/// What each value's block needs: the client, the workflow's parameters and the run's poller.
+struct Xdr<'a> {
+    client: &'a XdrV2Client,
+    params: &'a XdrParams,
+    watch: &'a TaskWatch<'a>,
+}
+
+impl Xdr<'_> {
+    /// Blocks (or restores) one value and follows its task to the end: its action id when the
+    /// task succeeded.
+    async fn one(
+        &self,
+        d: &Decided<'_>,
+        attributes: &ObjectAttributes,
+        remove: bool,
+    ) -> Result<String, ItemError> {
+        let value_type: ValueType = serde_json::from_value(serde_json::json!(attributes.key))
+            .map_err(|_| ItemError::Item(format!("unknown XDR value type `{}`", attributes.key)))?;
+        let value = &d.work.change.value;
+        let (client, params) = (self.client, self.params);
+        let started = if remove {
+            let description = &attributes.description;
+            client
+                .restore_block(value_type, value, description, &params.product_id)
+                .await
+        } else {
+            let description = &attributes.description;
+            client
+                .block(value_type, value, description, &params.product_id)
+                .await
+        };
+        let action_id = started.map_err(ItemError::of)?;
+        match self.watch.wait(&action_id.0).await {
+            Ok(TaskStatus::Success | TaskStatus::Finished) => Ok(action_id.0),
+            Ok(other) => Err(ItemError::Item(format!("task {action_id} ended `{other}`"))),
+            Err(WaitError::Open(status)) => Err(ItemError::Item(format!(
+                "task {action_id} still `{status}` after {} s (task_timeout_secs)",
+                params.task_timeout.as_secs()
+            ))),
+            Err(WaitError::Read {
+                message,
+                stops_target: true,
+            }) => Err(ItemError::Halt(message)),
+            Err(WaitError::Read { message, .. }) => Err(ItemError::Item(message)),
+        }
     }
 }
