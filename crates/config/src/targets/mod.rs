@@ -123,6 +123,11 @@ impl Target {
         }
     }
 
+    /// Requests it may have in flight at once (`max_concurrency`, 4 unless set).
+    pub fn max_concurrency(&self) -> usize {
+        self.http.max_concurrency
+    }
+
     /// Its product.
     pub fn product(&self) -> Product {
         match self.settings {

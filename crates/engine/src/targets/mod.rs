@@ -214,6 +214,7 @@ impl<'w> Connection<'w> {
                     target: &target.name,
                     marker,
                     adopt_existing: workflow.adopt_existing,
+                    overlap: target.max_concurrency(),
                 };
                 deep_security::apply::deep_security(&destination, plan, library, progress, report)
                     .await

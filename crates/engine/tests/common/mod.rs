@@ -235,6 +235,8 @@ fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> St
         .set("remove_payload", r#"[{"ip": "$value"}]"#)
         .header("Authorization", &bearer)
         .deep_security("ds", &emulator.deep_security_url(), &key)
+        // Two parts written at once: a run of a few parts can still stop between windows.
+        .set("max_concurrency", 2)
         .xdr_v2("xdr", &v1, &key)
         .target("apex", "apex-central")
         .set("base_url", v1.as_str())

@@ -1,5 +1,5 @@
 //! Applying a plan to Deep Security IP lists: one write per changed part, each followed by
-//! its ledger update. Parts are written whole and placed deterministically, so a process killed
+//! its ledger update; parts are different lists, so up to `overlap` are written at once. Parts are written whole and placed deterministically, so a process killed
 //! anywhere leaves the ledger an exact copy of the truth. Only lists this library made (or
 //! adopted on purpose) are written; entries a console user added are kept unless the part
 //! clears the list.
@@ -25,10 +25,13 @@ pub struct DeepSecurity<'a> {
     pub marker: &'a Marker,
     /// Take over a list of the configured name that iocsync did not create.
     pub adopt_existing: bool,
+    /// Parts written at once (the target's `max_concurrency`).
+    pub overlap: usize,
 }
 
 /// Applies a Deep Security plan: one write per changed part, each followed by its ledger
-/// update.
+/// update. Parts are different lists, so up to `overlap` of them are written at once; their
+/// answers are recorded in part order.
 pub async fn deep_security(
     ds: &DeepSecurity<'_>,
     plan: &Plan,
@@ -37,36 +40,95 @@ pub async fn deep_security(
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
     let mut directory = None;
-    for part in &plan.parts {
+    for window in plan.parts.chunks(ds.overlap.max(1)) {
         if report.stop_requested(progress) {
             return Ok(());
         }
-        match write_part(ds, part, &mut directory).await {
-            Ok((id, kept)) => {
-                if kept > 0 {
-                    report.notes.push(format!(
-                        "{}: kept {kept} entries someone else added to the list",
-                        part.name
-                    ));
-                }
-                record_part(library, plan, part, id, report)?;
-            }
-            Err(PartError::Foreign(error)) => {
-                report.halted = Some(error.to_string());
-                return Ok(());
-            }
-            Err(PartError::Target(error)) => {
-                let stop = error.stops_target();
-                report.errors.push(format!("{}: {error}", part.name));
-                if stop {
-                    report.halted = Some(error.to_string());
-                    return Ok(());
+        if directory.is_none() && window.iter().any(|part| part.list_id.is_none()) {
+            match Directory::read(ds.client).await {
+                Ok(read) => directory = Some(read),
+                Err(error) => {
+                    let stop = error.stops_target();
+                    report.errors.push(format!("{}: {error}", window[0].name));
+                    if stop {
+                        report.halted = Some(error.to_string());
+                        return Ok(());
+                    }
+                    continue;
                 }
             }
         }
-        progress.advance(1);
+        let mut creating = 0;
+        let writes: Vec<_> = window
+            .iter()
+            .map(|part| {
+                let before = creating;
+                creating += usize::from(part.list_id.is_none());
+                write_part(ds, part, directory.as_ref(), before)
+            })
+            .collect();
+        let results = futures::future::join_all(writes).await;
+        for (part, result) in window.iter().zip(results) {
+            if !settle_part(library, plan, part, result, directory.as_mut(), report)? {
+                return Ok(());
+            }
+            progress.advance(1);
+        }
     }
     Ok(())
+}
+
+/// Records one part's answer; `false` when the run must stop.
+fn settle_part(
+    library: &mut dyn LibraryBackend,
+    plan: &Plan,
+    part: &PartWrite,
+    result: Result<Written, PartError>,
+    directory: Option<&mut Directory>,
+    report: &mut RunReport,
+) -> Result<bool, EngineError> {
+    match result {
+        Ok(written) => {
+            if written.kept > 0 {
+                report.notes.push(format!(
+                    "{}: kept {} entries someone else added to the list",
+                    part.name, written.kept
+                ));
+            }
+            if let (Some(list), Some(directory)) = (written.created, directory) {
+                directory.count += 1;
+                directory
+                    .lists
+                    .entry(list.name.clone())
+                    .or_default()
+                    .push(list);
+            }
+            record_part(library, plan, part, written.id, report)?;
+            Ok(true)
+        }
+        Err(PartError::Foreign(error)) => {
+            report.halted = Some(error.to_string());
+            Ok(false)
+        }
+        Err(PartError::Target(error)) => {
+            let stop = error.stops_target();
+            report.errors.push(format!("{}: {error}", part.name));
+            if stop {
+                report.halted = Some(error.to_string());
+            }
+            Ok(!stop)
+        }
+    }
+}
+
+/// What writing one part did.
+struct Written {
+    /// The list's ID (`None` for an empty part that does not exist).
+    id: Option<u32>,
+    /// Entries someone else added, kept.
+    kept: usize,
+    /// The list, when this write created it.
+    created: Option<IpList>,
 }
 
 /// Why a part was not written.
@@ -124,20 +186,26 @@ fn list_description(marker: &Marker) -> String {
 }
 
 /// Writes one part in place (found by ID, else by exact name — only a list this library made,
-/// or one adopted on purpose — else created); returns its ID (`None` for an empty part that
-/// does not exist) and how many entries others added were kept.
+/// or one adopted on purpose — else created). `creating_before` is how many parts of the same
+/// window create a list before this one (they count against the 5,000-list cap).
 async fn write_part(
     ds: &DeepSecurity<'_>,
     part: &PartWrite,
-    directory: &mut Option<Directory>,
-) -> Result<(Option<u32>, usize), PartError> {
+    directory: Option<&Directory>,
+    creating_before: usize,
+) -> Result<Written, PartError> {
+    let written = |id, kept| Written {
+        id,
+        kept,
+        created: None,
+    };
     if let Some(id) = part.list_id {
         let kept = rewrite(ds, part, id, None).await?;
-        return Ok((Some(id), kept));
+        return Ok(written(Some(id), kept));
     }
-    let lists = match directory {
-        Some(lists) => lists,
-        None => directory.insert(Directory::read(ds.client).await?),
+    // A part without an ID is written only once the directory was read.
+    let Some(lists) = directory else {
+        return Ok(written(None, 0));
     };
     if let Some(list) = lists.find(&part.name)? {
         let id = list.id;
@@ -152,28 +220,29 @@ async fn write_part(
         }
         let description = (maker != Maker::ThisLibrary).then(|| list_description(ds.marker));
         let kept = rewrite(ds, part, id, description.as_deref()).await?;
-        return Ok((Some(id), kept));
+        return Ok(written(Some(id), kept));
     }
     if part.items.is_empty() {
-        return Ok((None, 0));
+        return Ok(written(None, 0));
     }
-    if lists.count >= MAX_IP_LISTS {
+    if lists.count + creating_before >= MAX_IP_LISTS {
         return Err(PartError::Target(trendmicro::Error::CapReached {
             product: trendmicro::deep_security::PRODUCT,
-            message: format!("the manager already holds {} IP lists", lists.count),
+            message: format!(
+                "the manager already holds {} IP lists",
+                lists.count + creating_before
+            ),
         }));
     }
     let list = ds
         .client
         .create_list(&part.name, &list_description(ds.marker), &part.items)
         .await?;
-    lists.count += 1;
-    lists
-        .lists
-        .entry(part.name.clone())
-        .or_default()
-        .push(list.clone());
-    Ok((Some(list.id), 0))
+    Ok(Written {
+        id: Some(list.id),
+        kept: 0,
+        created: Some(list),
+    })
 }
 
 /// Writes iocsync's entries of a part into list `id`, keeping the entries someone else added
