@@ -203,9 +203,11 @@ def latency_row(binary, work, emu, key, per_type):
     for concurrency in (4, 1):
         log(f"Vision One: first sync at {LATENCY_MS} ms per request, max_concurrency = {concurrency}")
         emu.reset()
-        directory = work / f"latency-{concurrency}"
+        directory = work / f"latency-{LATENCY_MS}ms-{concurrency}"
         directory.mkdir(parents=True, exist_ok=True)
-        workspace = Workspace(binary, directory, emu, key, v1_options=f"max_concurrency = {concurrency}")
+        # No room kept for one-off blocks: the workflow may fill every type to 10,000.
+        options = f"max_concurrency = {concurrency}\nreserve_per_type = 0"
+        workspace = Workspace(binary, directory, emu, key, v1_options=options)
         _feed_changes(workspace, directory, set(), indices)
         emu.set_faults(latency_ms=LATENCY_MS)
         before, started = emu.traffic(), time.monotonic()

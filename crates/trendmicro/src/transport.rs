@@ -548,6 +548,30 @@ impl HttpClient {
         }
     }
 
+    /// POSTs a JSON `body` to `url` with the `Authorization` header `auth` ([`send`]: retried
+    /// as the policy says; the last response whatever its status).
+    ///
+    /// [`send`]: HttpClient::send
+    pub(crate) async fn post_json(
+        &self,
+        endpoint: &'static str,
+        url: &Url,
+        auth: &HeaderValue,
+        body: Bytes,
+    ) -> Result<Response, Error> {
+        self.send(endpoint, |client| {
+            client
+                .post(url.clone())
+                .header(reqwest::header::AUTHORIZATION, auth.clone())
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json;charset=utf-8",
+                )
+                .body(body.clone())
+        })
+        .await
+    }
+
     /// Sends the request `build` makes, retrying as the policy says, and returns the last
     /// response whatever its status. Only a request that never got a response is an error here.
     /// `endpoint` labels the call in metrics and errors (method and path template).

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -296,16 +296,9 @@ impl VisionOneClient {
     ) -> Result<Vec<ItemStatus>, Error> {
         let auth = self.auth()?;
         let url = join_path(&self.base, op.path);
-        let body = Bytes::from(body);
         let response = self
             .http
-            .send(op.endpoint, |client| {
-                client
-                    .post(url.clone())
-                    .header(AUTHORIZATION, auth.clone())
-                    .header(CONTENT_TYPE, "application/json;charset=utf-8")
-                    .body(body.clone())
-            })
+            .post_json(op.endpoint, &url, &auth, Bytes::from(body))
             .await?;
         if !response.status.is_success() {
             return Err(self.fail(op.endpoint, &response));

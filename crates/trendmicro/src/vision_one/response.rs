@@ -14,7 +14,7 @@
 //! [`TaskWatch`] follows many of these tasks with one poller ([`crate::tasks`]).
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 
 use super::request::{WireError, array_body};
@@ -229,16 +229,7 @@ impl VisionOneClient {
         let mut answers = Vec::with_capacity(encoded.len());
         for chunk in encoded.chunks(MAX_ITEMS) {
             let body = Bytes::from(array_body(chunk.iter().map(Vec::as_slice)));
-            let response = self
-                .http
-                .send(endpoint, |client| {
-                    client
-                        .post(url.clone())
-                        .header(AUTHORIZATION, auth.clone())
-                        .header(CONTENT_TYPE, "application/json;charset=utf-8")
-                        .body(body.clone())
-                })
-                .await?;
+            let response = self.http.post_json(endpoint, &url, &auth, body).await?;
             if !response.status.is_success() {
                 return Err(self.fail(endpoint, &response));
             }

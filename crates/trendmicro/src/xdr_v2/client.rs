@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::SecretString;
 use tokio::time::Instant;
 use url::Url;
@@ -210,16 +210,7 @@ impl XdrV2Client {
         let body = Bytes::from(block_body(value_type, value, description, product_id).to_string());
         let url = join_path(&self.base, path);
         let auth = self.auth()?;
-        let response = self
-            .http
-            .send(endpoint, |client| {
-                client
-                    .post(url.clone())
-                    .header(AUTHORIZATION, auth.clone())
-                    .header(CONTENT_TYPE, "application/json;charset=utf-8")
-                    .body(body.clone())
-            })
-            .await?;
+        let response = self.http.post_json(endpoint, &url, &auth, body).await?;
         let response = self.succeed(endpoint, response)?;
         parse_action_id(&response.body)
             .map_err(|reason| self.http.unexpected(endpoint, &response, reason))
