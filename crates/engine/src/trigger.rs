@@ -321,7 +321,8 @@ pub struct Mapped {
 const ALERT_ID_KEYS: &[&str] = &["alert_id", "alertId", "id", "sid", "uuid", "event_id"];
 
 /// The alert's id as text, if it has one: the trigger's mapped field `alert_id`, else the
-/// first of [`ALERT_ID_KEYS`] at the top of the alert that holds a string or a number.
+/// first of `alert_id`, `alertId`, `id`, `sid`, `uuid`, `event_id` at the top of the alert
+/// that holds a string or a number.
 pub fn alert_id(trigger: &Trigger, alert: &Value) -> Option<String> {
     let mapped = trigger
         .fields
