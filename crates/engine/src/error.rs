@@ -45,6 +45,14 @@ pub enum EngineError {
         .0.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )]
     SpaceBusy(Box<store::Lease>),
+    /// The space's lease lapsed while a window of tasks ran and another process took it: the
+    /// window's unconfirmed values are left to the next run.
+    #[error(
+        "{} was taken over by {} while this run waited on its tasks",
+        .0.name,
+        .0.holder
+    )]
+    SpaceLost(Box<store::Lease>),
     /// A Deep Security list of the configured name exists and iocsync did not create it.
     #[error(
         "the IP list `{name}` (ID {id}) on target `{target}` was not created by this iocsync library ({maker}); it is left untouched. Rename the workflow's list_name, or set adopt_existing = true on the workflow to take it over"

@@ -22,6 +22,8 @@ use crate::lease;
 
 /// How long a space lease lasts if its holder vanishes mid-batch (a batch takes seconds).
 const SPACE_LEASE_TTL: Duration = Duration::from_secs(60);
+/// How often a holder whose batch waits on tasks (which may take minutes) renews the lease.
+pub const RENEW_EVERY: Duration = Duration::from_secs(20);
 /// How long to wait for another process's batch before giving up.
 const WAIT_AT_MOST: Duration = Duration::from_secs(5 * 60);
 /// Pause between two attempts on a space another process holds.
@@ -102,9 +104,65 @@ async fn acquire(space: &str, take: &mut TakeLease<'_>) -> Result<SpaceGuard, En
 }
 
 impl SpaceGuard {
+    /// Extends the lease by its term from now, so a batch waiting on tasks longer than the
+    /// term keeps the space; an error when another process took the space meanwhile (the lease
+    /// had lapsed).
+    pub fn renew(&self, library: &mut dyn LibraryBackend) -> Result<(), EngineError> {
+        let me = lease::lease_holder();
+        let now = Utc::now();
+        let ttl = chrono::Duration::from_std(SPACE_LEASE_TTL).unwrap_or(chrono::Duration::MAX);
+        // The same process always re-takes its own lease; another holder is never displaced.
+        match library.take_lease(&self.name, &me, now, now + ttl, &|_| false)? {
+            None => Ok(()),
+            Some(held) => Err(EngineError::SpaceLost(Box::new(held))),
+        }
+    }
+
     /// Gives the space back (the in-process lock goes with the guard).
     pub fn release(self, library: &mut dyn LibraryBackend) -> Result<(), EngineError> {
         library.release_lease(&self.name, &lease::lease_holder())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{LeaseHolder, Library};
+
+    #[tokio::test]
+    async fn a_renewed_space_stays_ours_and_a_lost_one_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut library = Library::open(dir.path().join("library.db")).unwrap();
+        let space = "v1#suspicious-renew-test";
+        let guard = lock(&mut *library, space).await.unwrap();
+        let other = LeaseHolder {
+            holder: "other daemon".into(),
+            host: "elsewhere".into(),
+            pid: 1,
+            started: None,
+        };
+        let name = keys::space_lease(space);
+        let at = |seconds| Utc::now() + chrono::Duration::seconds(seconds);
+        let take = |library: &mut dyn LibraryBackend, seconds| {
+            let now = at(seconds);
+            library.take_lease(
+                &name,
+                &other,
+                now,
+                now + chrono::Duration::seconds(60),
+                &|held| lease::may_take(held, &other, now),
+            )
+        };
+        guard.renew(&mut *library).unwrap();
+        assert!(
+            take(&mut *library, 30).unwrap().is_some(),
+            "still ours within the term"
+        );
+        // The term lapses with no renewal and another process takes the space.
+        assert!(take(&mut *library, 120).unwrap().is_none());
+        let lost = guard.renew(&mut *library).unwrap_err();
+        assert!(matches!(lost, EngineError::SpaceLost(_)), "{lost}");
+        assert!(lost.to_string().contains("other daemon"), "{lost}");
     }
 }

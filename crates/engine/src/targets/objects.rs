@@ -283,7 +283,7 @@ pub(crate) async fn in_windows<P>(
         let guard = space::lock(library, &plan.space).await?;
         let window = Window { plan, key_of };
         let outcome = window
-            .run(&mut *library, chunk, report, start, finish)
+            .run(&mut *library, &guard, chunk, report, start, finish)
             .await;
         guard.release(library)?;
         progress.advance(chunk.len() as u64);
@@ -325,6 +325,7 @@ impl Window<'_> {
     async fn run<P>(
         &self,
         library: &mut dyn LibraryBackend,
+        guard: &space::SpaceGuard,
         works: &[Work<'_>],
         report: &mut RunReport,
         start: &impl AsyncFn(&[Decided<'_>]) -> Result<Vec<P>, ItemError>,
@@ -351,7 +352,22 @@ impl Window<'_> {
             .map(|(d, p)| async move { (d, finish(d, p).await) })
             .collect();
         let mut halted = None;
-        while let Some((d, answer)) = answers.next().await {
+        // Tasks may outlast the lease's term: it is renewed while the window waits on them.
+        let mut renew = tokio::time::interval_at(
+            tokio::time::Instant::now() + space::RENEW_EVERY,
+            space::RENEW_EVERY,
+        );
+        loop {
+            let (d, answer) = tokio::select! {
+                next = answers.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+                _ = renew.tick() => {
+                    guard.renew(library)?;
+                    continue;
+                }
+            };
             match answer {
                 Ok(remote_id) => {
                     count(report, &d.write, d.work.want.is_some());
