@@ -11,6 +11,10 @@ use trendmicro::{CallCount, CallStats};
 use crate::plan::{Change, Plan};
 use crate::recorder::{Items, Record};
 
+/// Item failures written out in a run's record; the rest are counted (the run's items keep a
+/// sample of each outcome).
+pub const MESSAGES_PER_RUN: usize = 100;
+
 /// The halted message of a run stopped through [`Progress::cancelled`].
 pub const STOPPED: &str = "stopped: shutdown requested";
 
@@ -248,12 +252,16 @@ impl RunReport {
         counts
     }
 
-    /// Every error message, item failures first, for the run record.
+    /// Every error message, item failures first (the first [`MESSAGES_PER_RUN`], then how many
+    /// more: the run's page lists them), for the run record.
     pub fn messages(&self) -> Vec<String> {
+        let more = self.failed.len().saturating_sub(MESSAGES_PER_RUN);
         let items = self
             .failed
             .iter()
-            .map(|f| format!("{}:{}: {}", f.kind, f.value, f.message));
+            .take(MESSAGES_PER_RUN)
+            .map(|f| format!("{}:{}: {}", f.kind, f.value, f.message))
+            .chain((more > 0).then(|| format!("and {more} more failed items")));
         let brake = self
             .plan
             .brake

@@ -112,9 +112,14 @@ fn settle_part(
         }
         Err(PartError::Target(error)) => {
             let stop = error.stops_target();
-            report.errors.push(format!("{}: {error}", part.name));
             if stop {
                 report.halted = Some(error.to_string());
+            } else {
+                // Each value the part would have added or removed failed with it.
+                let message = format!("IP list {} not written: {error}", part.name);
+                for change in changes_in(plan, part) {
+                    report.fail(change, &message);
+                }
             }
             Ok(!stop)
         }
@@ -278,6 +283,15 @@ async fn rewrite(
         .modify_items(id, &items, description.as_deref())
         .await?;
     Ok(kept)
+}
+
+/// The plan's adds and removals that fall in `part`.
+fn changes_in<'p>(plan: &'p Plan, part: &PartWrite) -> impl Iterator<Item = &'p Change> {
+    let index = u64::from(part.index);
+    plan.adds
+        .iter()
+        .chain(&plan.removals)
+        .filter(move |change| change.attributes.get("part").and_then(|p| p.as_u64()) == Some(index))
 }
 
 fn record_part(
