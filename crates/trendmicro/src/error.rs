@@ -2,8 +2,6 @@
 //! endpoint; none ever carries a credential (keys travel only in headers, which no error quotes,
 //! and transport errors are stripped of their URL before they are kept).
 
-use std::time::Duration;
-
 /// A region name a product does not have (`region = "..."` in a target); lists the known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown region `{name}`; known regions: {known}")]
@@ -151,14 +149,6 @@ pub enum Error {
         product: &'static str,
         kind: String,
         reason: &'static str,
-    },
-
-    /// An XDR v2 task was still not final when the wait ran out.
-    #[error("XDR task {action_id} was still `{status}` after {waited:?}")]
-    TaskTimeout {
-        action_id: String,
-        status: String,
-        waited: Duration,
     },
 
     /// An `http` target answered with a non-2xx status.

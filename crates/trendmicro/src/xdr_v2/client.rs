@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::SecretString;
-use tokio::time::Instant;
 use url::Url;
 
 use super::config::XdrV2Config;
@@ -61,12 +59,6 @@ pub struct XdrV2Client {
     api_key: SecretString,
     poll_min: Duration,
     poll_max: Duration,
-}
-
-/// Why a poll asks for another.
-enum Poll {
-    NotYet(TaskStatus),
-    Failed(Error),
 }
 
 impl XdrV2Client {
@@ -151,42 +143,6 @@ impl XdrV2Client {
             max: self.poll_max,
             timeout,
             reads: TASK_READS,
-        }
-    }
-
-    /// Polls the task, with growing pauses, until its status is final or `timeout` has passed
-    /// ([`Error::TaskTimeout`], carrying the last status seen).
-    pub async fn wait_final(
-        &self,
-        action_id: &ActionId,
-        timeout: Duration,
-    ) -> Result<TaskStatus, Error> {
-        let started = Instant::now();
-        let poll = || async {
-            match self.get_task(action_id).await {
-                Ok(status) if status.is_final() => Ok(status),
-                Ok(status) => Err(Poll::NotYet(status)),
-                Err(error) => Err(Poll::Failed(error)),
-            }
-        };
-        let pace = ExponentialBuilder::default()
-            .with_min_delay(self.poll_min)
-            .with_max_delay(self.poll_max)
-            .without_max_times()
-            .with_total_delay(Some(timeout))
-            .with_jitter();
-        match poll
-            .retry(pace)
-            .when(|poll| matches!(poll, Poll::NotYet(_)))
-            .await
-        {
-            Ok(status) => Ok(status),
-            Err(Poll::NotYet(status)) => Err(Error::TaskTimeout {
-                action_id: action_id.0.clone(),
-                status: status.to_string(),
-                waited: started.elapsed(),
-            }),
-            Err(Poll::Failed(error)) => Err(error),
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: region or base URL, token, polling pace.
 //! - [`request`]: pure parts: value types, request bodies, answers.
-//! - [`client`]: [`XdrV2Client`]: `block`, `restore_block`, `get_task`, `wait_final`.
+//! - [`client`]: [`XdrV2Client`]: `block`, `restore_block`, `get_task`; its tasks are followed by
+//!   [`client::TaskWatch`].
 
 pub mod client;
 pub mod config;
