@@ -103,6 +103,7 @@ impl Bench {
             dry_run: false,
             verify: false,
             allow_removals: false,
+            all_skips: false,
         };
         let report = engine::run_workflow(
             &self.config,

@@ -107,7 +107,7 @@ pub fn fit(
             now.one_off = one_off;
             kept.push(item);
         } else {
-            plan.skips.push(Skip {
+            plan.skip(Skip {
                 kind: item.kind,
                 value: item.value,
                 reason: format!(

@@ -38,6 +38,7 @@ pub mod keys;
 pub mod lease;
 pub mod mapping;
 pub mod marker;
+pub mod members;
 pub mod oneoff;
 pub mod plan;
 pub mod recorder;

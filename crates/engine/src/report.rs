@@ -104,7 +104,7 @@ impl RunReport {
             joined: 0,
             released: 0,
             held: plan.held.len(),
-            skipped: plan.skips.len(),
+            skipped: usize::try_from(plan.skipped_total()).unwrap_or(usize::MAX),
             deferred: plan.deferred,
             unchanged: 0,
             failed: Vec::new(),

@@ -13,12 +13,14 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use guard::{Guard, GuardConfig};
 use indicator::Kind;
-use store::{Collection, IndicatorRecord, LedgerEntry, LibraryBackend};
+use store::{Collection, LedgerEntry, LibraryBackend};
 
 use crate::error::EngineError;
 use crate::keys::WorkflowKeys;
 use crate::lease;
+use crate::mapping::Describer;
 use crate::marker::Marker;
+use crate::members::{Members, Reader};
 use crate::plan::{self, Plan, PlanInput, Remote};
 use crate::recorder::Recorder;
 use crate::report::{Progress, RunReport};
@@ -39,11 +41,13 @@ pub struct RunOptions {
     pub verify: bool,
     /// Let this run's removals past the brake (`--allow-removals`, after a person looked).
     pub allow_removals: bool,
+    /// List every skipped member in the plan, not a sample of each reason.
+    pub all_skips: bool,
 }
 
 /// Everything a plan is made from, read from the library.
 struct Inputs {
-    members: Vec<IndicatorRecord>,
+    members: Members,
     ledger: Vec<LedgerEntry>,
     space: Vec<LedgerEntry>,
     guard: Guard,
@@ -79,12 +83,28 @@ fn inputs(
     now: DateTime<Utc>,
 ) -> Result<Inputs, EngineError> {
     let collection = collection(config, library, &workflow.collection)?;
+    let guard = guard_for(config, workflow)?;
+    let marker = Marker::new(&library.library_id()?);
+    let ledger = library.ledger(&workflow.ledger_key())?;
+    let members = Reader {
+        library,
+        collection: &collection,
+        workflow,
+        guard: &guard,
+        describe: &Describer {
+            marker: &marker,
+            template: workflow.description.as_ref(),
+        },
+        claims: &ledger,
+        now,
+    }
+    .read()?;
     Ok(Inputs {
-        members: library.members(&collection, now, None)?,
-        ledger: library.ledger(&workflow.ledger_key())?,
+        members,
+        ledger,
         space: library.space_claims(&workflow.space())?,
-        guard: guard_for(config, workflow)?,
-        marker: Marker::new(&library.library_id()?),
+        guard,
+        marker,
     })
 }
 
@@ -106,7 +126,9 @@ fn make_plan(
     Ok(plan::plan(
         workflow,
         &PlanInput {
-            members: &inputs.members,
+            members: &inputs.members.records,
+            unread: &inputs.members.unread,
+            all_skips: options.all_skips,
             ledger: &inputs.ledger,
             space: &inputs.space,
             guard: &inputs.guard,
@@ -188,18 +210,12 @@ async fn run_leased(
         }
         unchanged::Check::Full(before) => before,
     };
-    let inputs = inputs(config, &*library, workflow, options.now)?;
+    let mut inputs = inputs(config, &*library, workflow, options.now)?;
+    let members_due = unchanged::members_due(&collection, &inputs.members.records);
     let settle = |library: &mut dyn LibraryBackend, report: &RunReport| {
         let Some(before) = before else { return };
-        let settled = unchanged::settle(
-            library,
-            workflow,
-            before,
-            &collection,
-            &inputs.members,
-            report,
-            options.now,
-        );
+        let settled =
+            unchanged::settle(library, workflow, before, members_due, report, options.now);
         // Not remembering a run only costs the next one a full run.
         if let Err(error) = settled {
             tracing::warn!(workflow = %workflow.name, %error, "cannot remember the run: the next run reads everything");
@@ -254,7 +270,10 @@ async fn run_leased(
     };
     report.run_id = Some(recorder.id());
     library.record_drops(&report.plan.drops)?;
-    let plan = report.plan.clone();
+    // The plan is made: what it was made from need not stay while it applies (a million
+    // members on a large Deep Security workflow), nor need the plan be copied.
+    inputs.members = Members::default();
+    let plan = std::mem::replace(&mut report.plan, Plan::empty(workflow, options.now));
     let steps = connection.steps(&plan);
     progress.start(steps as u64);
     let applied = connection
@@ -268,6 +287,7 @@ async fn run_leased(
             &mut report,
         )
         .await;
+    report.plan = plan;
     if let Err(error) = &applied {
         report.halted = Some(error.to_string());
     }

@@ -92,28 +92,23 @@ pub(crate) fn settle(
     library: &mut dyn LibraryBackend,
     workflow: &Workflow,
     before: Before,
-    collection: &Collection,
-    members: &[IndicatorRecord],
+    members_due: Option<DateTime<Utc>>,
     report: &RunReport,
     now: DateTime<Utc>,
 ) -> Result<(), EngineError> {
     let complete = report.status() == RunStatus::Succeeded
         && report.halted.is_none()
         && report.deferred == 0
-        && !report
-            .plan
-            .skips
-            .iter()
-            // plan.rs's skips for values something else holds on the target: a later look-up
-            // may find the target changed, which no counter tells.
-            .any(|skip| skip.reason.starts_with("already on the target"));
+        // plan.rs's skips for values something else holds on the target: a later look-up
+        // may find the target changed, which no counter tells.
+        && !report.plan.skipped_for("already on the target");
     if !complete {
         library.forget_workflow_state(&workflow.name)?;
         return Ok(());
     }
     // The run's own ledger writes are part of the state it leaves, not a change after it.
     let (own, _) = ledger_counters(&*library, workflow)?;
-    let next_due = next_due(workflow, collection, members, &*library, now)?;
+    let next_due = next_due(workflow, members_due, &*library, now)?;
     library.set_workflow_state(
         &workflow.name,
         &WorkflowState {
@@ -194,32 +189,42 @@ fn digest(before: &Before, own: u64) -> String {
     format!("sha256:{hex}")
 }
 
-/// The first instant after which a full run could plan differently with no change counted.
-fn next_due(
-    workflow: &Workflow,
+/// The first instant after which the members read could change with no change counted: an
+/// active member's validity ending, or its last sighting leaving the collection's window.
+/// Taken before the run, so the members need not be kept while it applies. (A capped read's
+/// unread members cannot enter the members kept by time alone.)
+pub(crate) fn members_due(
     collection: &Collection,
     members: &[IndicatorRecord],
+) -> Option<DateTime<Utc>> {
+    let tick = Duration::milliseconds(1);
+    let window = collection
+        .seen_within
+        .map(|w| Duration::from_std(w.0).unwrap_or(Duration::MAX));
+    members
+        .iter()
+        .flat_map(|member| {
+            // An active member's validity ending makes it expired: it leaves (the collection
+            // admits no expired ones, or `check` would not have let the run be remembered).
+            let expires = (member.status == Status::Active)
+                .then_some(member.valid_until)
+                .flatten();
+            let leaves = window.and_then(|w| member.last_seen.checked_add_signed(w));
+            [expires, leaves].into_iter().flatten().map(|at| at + tick)
+        })
+        .min()
+}
+
+/// The first instant after which a full run could plan differently with no change counted:
+/// the members' (see [`members_due`]) or a claim's expiry or renewal.
+fn next_due(
+    workflow: &Workflow,
+    members_due: Option<DateTime<Utc>>,
     library: &dyn LibraryBackend,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, EngineError> {
-    let tick = Duration::milliseconds(1);
-    let mut due: Option<DateTime<Utc>> = None;
+    let mut due = members_due;
     let mut soon = |at: DateTime<Utc>| due = Some(due.map_or(at, |d| d.min(at)));
-    for member in members {
-        // An active member's validity ending makes it expired: it leaves (the collection
-        // admits no expired ones, or `check` would not have let the run be remembered).
-        if member.status == Status::Active
-            && let Some(until) = member.valid_until
-        {
-            soon(until + tick);
-        }
-        if let Some(window) = collection.seen_within {
-            let window = Duration::from_std(window.0).unwrap_or(Duration::MAX);
-            if let Some(leaves) = member.last_seen.checked_add_signed(window) {
-                soon(leaves + tick);
-            }
-        }
-    }
     let renew_within = crate::targets::renew_within(&workflow.parameters);
     for claim in library.ledger(&workflow.ledger_key())? {
         match serde_json::from_value::<ObjectAttributes>(claim.attributes.clone()) {

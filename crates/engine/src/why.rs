@@ -128,6 +128,7 @@ async fn plans(
         dry_run: true,
         verify: false,
         allow_removals: false,
+        all_skips: true,
     };
     let mut plans = Vec::new();
     for workflow in &config.workflows {
@@ -154,7 +155,10 @@ fn explain(
     };
     let mut workflows = Vec::new();
     for (workflow, plan) in plans {
-        workflows.push(on_target(library, workflow, plan, &found)?);
+        let member = collections
+            .iter()
+            .any(|c| c.member && c.collection == workflow.collection);
+        workflows.push(on_target(library, workflow, plan, &found, member)?);
     }
     Ok(WhyIndicator {
         guard: verdicts(config, &found)?,
@@ -229,6 +233,7 @@ fn on_target(
     workflow: &Workflow,
     plan: &Result<Plan, String>,
     found: &Indicator,
+    member: bool,
 ) -> Result<OnTarget, EngineError> {
     let values = target_values(found);
     let matches = |value: &str| crate::targets::holds(&workflow.parameters, value, found, &values);
@@ -252,7 +257,8 @@ fn on_target(
         .any(|c| c.claimant == Claimant::Workflow(&workflow.name).describe());
     let state = match plan {
         Err(error) => format!("cannot tell: the workflow cannot be planned ({error})"),
-        Ok(plan) => state(plan, ours, &matches),
+        Ok(plan) => state(plan, &matches)
+            .unwrap_or_else(|| not_planned(plan, ours, unread(workflow, plan, found.kind, member))),
     };
     Ok(OnTarget {
         workflow: workflow.name.clone(),
@@ -263,8 +269,8 @@ fn on_target(
     })
 }
 
-/// The workflow's plan, read for one value.
-fn state(plan: &Plan, ours: bool, matches: &dyn Fn(&str) -> bool) -> String {
+/// The workflow's plan, read for one value: the change or skip it lists for it.
+fn state(plan: &Plan, matches: &dyn Fn(&str) -> bool) -> Option<String> {
     let find = |changes: &[crate::plan::Change]| {
         changes
             .iter()
@@ -272,25 +278,59 @@ fn state(plan: &Plan, ours: bool, matches: &dyn Fn(&str) -> bool) -> String {
             .map(|c| c.reason.clone())
     };
     if let Some(why) = find(&plan.held) {
-        return format!("on the target; its removal is held by the brake ({why})");
+        return Some(format!(
+            "on the target; its removal is held by the brake ({why})"
+        ));
     }
     if let Some(why) = find(&plan.removals) {
-        return format!("on the target; the next run removes it ({why})");
+        return Some(format!("on the target; the next run removes it ({why})"));
     }
     if let Some(why) = find(&plan.releases) {
-        return format!("this workflow lets go of it at the next run; others keep it ({why})");
+        return Some(format!(
+            "this workflow lets go of it at the next run; others keep it ({why})"
+        ));
     }
     if let Some(why) = find(&plan.adds) {
-        return format!("not on the target yet: the next run adds it ({why})");
+        return Some(format!(
+            "not on the target yet: the next run adds it ({why})"
+        ));
     }
     if let Some(why) = find(&plan.updates).or_else(|| find(&plan.joins)) {
-        return format!("the next run writes it ({why})");
+        return Some(format!("the next run writes it ({why})"));
     }
-    if let Some(skip) = plan.skips.iter().find(|s| matches(&s.value)) {
-        return format!("not sent: {}", skip.reason);
+    plan.skips
+        .iter()
+        .find(|s| matches(&s.value))
+        .map(|skip| format!("not sent: {}", skip.reason))
+}
+
+/// A member the plan did not read (a capped workflow reads only what can fill its cap).
+fn unread(workflow: &Workflow, plan: &Plan, kind: Kind, member: bool) -> Option<String> {
+    if !member {
+        return None;
     }
+    if let Err(reason) = crate::targets::takes(&workflow.parameters, kind) {
+        return Some(format!("not sent: {reason}"));
+    }
+    let cap = crate::targets::cap(&workflow.parameters)?;
+    plan.skipped_for("over cap").then(|| {
+        format!(
+            "not sent: over cap ({} objects): better-ranked members of its kind fill the cap",
+            cap.objects
+        )
+    })
+}
+
+/// A value the plan has nothing to say about; `unread`: why it may not have been read.
+fn not_planned(plan: &Plan, ours: bool, unread: Option<String>) -> String {
     if ours {
         "on the target, up to date".to_owned()
+    } else if let Some(unread) = unread {
+        if plan.deferred > 0 {
+            format!("{unread} (or objects_per_run deferred it to a later run)")
+        } else {
+            unread
+        }
     } else if plan.deferred > 0 {
         "not in this run's share: objects_per_run defers some changes to later runs".to_owned()
     } else {

@@ -27,6 +27,7 @@ async fn try_run(h: &mut Harness) -> Result<engine::RunReport, EngineError> {
         dry_run: false,
         verify: false,
         allow_removals: false,
+        all_skips: false,
     };
     engine::run_workflow(&h.config, &mut *h.library, "block", options, &NoProgress).await
 }
@@ -136,6 +137,7 @@ async fn a_dry_run_needs_no_lease() {
         dry_run: true,
         verify: false,
         allow_removals: false,
+        all_skips: false,
     };
     let report = engine::run_workflow(&h.config, &mut *h.library, "block", options, &NoProgress)
         .await

@@ -29,19 +29,32 @@ parameters = { expiry = 30, renew_within_days = 3, cap_per_type = 10000 }
 struct Unreadable {
     conn: rusqlite::Connection,
     value: &'static str,
+    first_seen: i64,
 }
 
 impl Unreadable {
     fn new(h: &Harness, value: &'static str) -> Unreadable {
         let conn = rusqlite::Connection::open(&h.config.library).unwrap();
+        let first_seen = conn
+            .query_row(
+                "SELECT first_seen FROM indicators WHERE value = ?1",
+                [value],
+                |row| row.get(0),
+            )
+            .unwrap();
+        // Text where a time should be: reading the row fails, whichever query reads it.
         let n = conn
             .execute(
-                "UPDATE indicators SET kind = 'bogus' WHERE value = ?1",
+                "UPDATE indicators SET first_seen = 'unreadable' WHERE value = ?1",
                 [value],
             )
             .unwrap();
         assert_eq!(n, 1);
-        Unreadable { conn, value }
+        Unreadable {
+            conn,
+            value,
+            first_seen,
+        }
     }
 }
 
@@ -49,8 +62,8 @@ impl Drop for Unreadable {
     fn drop(&mut self) {
         self.conn
             .execute(
-                "UPDATE indicators SET kind = 'ipv4' WHERE value = ?1",
-                [self.value],
+                "UPDATE indicators SET first_seen = ?2 WHERE value = ?1",
+                rusqlite::params![self.value, self.first_seen],
             )
             .unwrap();
     }
@@ -99,6 +112,7 @@ async fn a_second_run_with_nothing_changed_reads_and_sends_nothing() {
         dry_run: false,
         verify: true,
         allow_removals: false,
+        all_skips: false,
     };
     let verify = engine::run_workflow(
         &h.config,
@@ -285,6 +299,7 @@ async fn replay(steps: Vec<Step>) -> Result<(), TestCaseError> {
                         dry_run: true,
                         verify: false,
                         allow_removals: false,
+                        all_skips: false,
                     };
                     let plan = engine::plan_workflow(&h.config, &*h.library, "block", options)
                         .await

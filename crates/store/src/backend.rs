@@ -114,6 +114,10 @@ pub trait LibraryBackend: Send {
         visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
     ) -> Result<u64>;
 
+    /// How many members of one `kind` `collection` has as of `now` (none when it does not
+    /// admit `kind`): what a capped read tells about the members it left unread.
+    fn count_kind(&self, collection: &Collection, kind: Kind, now: DateTime<Utc>) -> Result<u64>;
+
     /// [`scan_kind`](Self::scan_kind) for every kind the collection admits, in [`Kind::ALL`]
     /// order, at most `limit_per_kind` of each. A `Break` from `visit` ends the whole scan.
     /// Returns how many members were visited.

@@ -84,6 +84,25 @@ impl Order {
     }
 }
 
+impl Order {
+    /// Which of two members comes first in this order: the order the library's
+    /// [`scan`](crate::LibraryBackend::scan) yields, so members read kind by kind can be merged
+    /// back into it. Priority: highest score first (unscored last), then most recently seen;
+    /// recent: the other way round; ties by kind name, then value (byte order).
+    pub fn compare(self, a: &IndicatorRecord, b: &IndicatorRecord) -> std::cmp::Ordering {
+        let score = b.score.cmp(&a.score);
+        let seen = b.last_seen.cmp(&a.last_seen);
+        let (first, second) = match self {
+            Order::Priority => (score, seen),
+            Order::Recent => (seen, score),
+        };
+        first
+            .then(second)
+            .then_with(|| a.kind.as_str().cmp(b.kind.as_str()))
+            .then_with(|| a.value.cmp(&b.value))
+    }
+}
+
 impl fmt::Display for Order {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -15,7 +15,7 @@ fn a_new_file_gets_every_migration_and_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let lib = SqliteLibrary::open(&path).unwrap();
-    assert_eq!(lib.schema_version().unwrap(), 8);
+    assert_eq!(lib.schema_version().unwrap(), 9);
     assert_eq!(lib.path(), path);
     drop(lib);
     let conn = Connection::open(&path).unwrap();
@@ -65,7 +65,7 @@ fn an_older_file_is_migrated_and_keeps_its_data() {
             .unwrap()
             .schema_version()
             .unwrap(),
-        8
+        9
     );
 }
 
@@ -148,7 +148,7 @@ fn a_file_from_a_newer_iocsync_is_refused() {
             err,
             Error::TooNew {
                 found: 99,
-                known: 8,
+                known: 9,
                 ..
             }
         ),

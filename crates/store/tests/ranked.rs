@@ -119,6 +119,11 @@ proptest! {
         sorted.sort_by(|a, b| rank(collection.order, a, b));
         // The rule written out is the rule the library applies today.
         prop_assert_eq!(&sorted, &members);
+        // And the library's own comparator, which merges per-kind reads back, agrees.
+        let mut by_library = members.clone();
+        by_library.reverse();
+        by_library.sort_by(|a, b| collection.order.compare(a, b));
+        prop_assert_eq!(&by_library, &members);
 
         let mut streamed = Vec::new();
         lib.scan_per_kind(&collection, now, n, &mut |r| {
@@ -134,6 +139,8 @@ proptest! {
                 .cloned()
                 .collect();
             prop_assert_eq!(&per_kind(&lib, &collection, kind, now, n), &expected, "kind {}", kind);
+            let count = sorted.iter().filter(|r| r.kind == kind).count() as u64;
+            prop_assert_eq!(lib.count_kind(&collection, kind, now).unwrap(), count, "kind {}", kind);
             expected_all.extend(expected);
         }
         prop_assert_eq!(streamed, expected_all);

@@ -25,11 +25,20 @@ use config::Workflow;
 
 mod model;
 
-pub use model::{Change, Plan, PlanInput, Remote, RemoteObject, Seen, Skip};
+pub use model::{Change, Plan, PlanInput, Remote, RemoteObject, SKIP_SAMPLE, Seen, Skip, Unread};
 
 /// Plans one run of `workflow`.
 pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
     let mut plan = Plan::empty(workflow, input.now);
+    plan.all_skips = input.all_skips;
+    plan.claimed = input
+        .ledger
+        .iter()
+        .map(|e| (e.kind, e.value.clone()))
+        .collect();
+    for (reason, count) in &input.unread.counts {
+        plan.skip_unlisted(reason, *count);
+    }
     let allowed = guarded(workflow, input, &mut plan);
     let describe = &mapping::Describer {
         marker: input.marker,
@@ -80,7 +89,7 @@ fn guarded<'a>(
         match input.guard.check(&as_indicator(record)) {
             Verdict::Allow => allowed.push(record),
             Verdict::Stop { rule, reason } => {
-                plan.skips.push(Skip {
+                plan.skip(Skip {
                     kind: record.kind,
                     value: record.value.clone(),
                     reason: format!("guard {rule}: {reason}"),
@@ -127,7 +136,7 @@ pub(crate) fn map_all(
                     .into_iter()
                     .filter(|d| seen.insert((d.attributes.key.clone(), d.value.clone()))),
             ),
-            Err(reason) => plan.skips.push(Skip {
+            Err(reason) => plan.skip(Skip {
                 kind: record.kind,
                 value: record.value.clone(),
                 reason,
@@ -158,7 +167,7 @@ pub(crate) fn cap(
             *count += 1;
             kept.push(item);
         } else {
-            plan.skips.push(Skip {
+            plan.skip(Skip {
                 kind: item.kind,
                 value: item.value,
                 reason: format!("over cap ({cap} objects)"),
@@ -196,7 +205,7 @@ fn diff(
             match first_claim(workflow, remote, &mut want, &item) {
                 Ok(found) => found,
                 Err(skip) => {
-                    plan.skips.push(skip);
+                    plan.skip(skip);
                     continue;
                 }
             }
@@ -383,11 +392,6 @@ fn drop_unwanted(
     input: &PlanInput<'_>,
     plan: &mut Plan,
 ) {
-    let skipped: HashMap<(Kind, &str), &str> = plan
-        .skips
-        .iter()
-        .map(|s| ((s.kind, s.value.as_str()), s.reason.as_str()))
-        .collect();
     let complete = input.remote.filter(|r| r.complete);
     let mut removals = Vec::new();
     let mut releases = Vec::new();
@@ -406,7 +410,12 @@ fn drop_unwanted(
         let seen = complete.and_then(|r| {
             (!r.objects.contains_key(&(key, entry.value.clone()))).then_some(Seen::Missing)
         });
-        let mut reason = match skipped.get(&(entry.kind, entry.value.as_str())) {
+        let claimed = (entry.kind, entry.value.clone());
+        let why = plan
+            .claimed_skips
+            .get(&claimed)
+            .or_else(|| input.unread.claims.get(&claimed));
+        let mut reason = match why {
             Some(why) => format!("no longer sent: {why}"),
             None => "left the collection (expired, revoked or filtered out)".to_owned(),
         };

@@ -2,7 +2,7 @@
 //! target ([`Remote`]), and what a plan is computed from ([`PlanInput`]). `iocsync plan`
 //! prints it, `--json` serialises it, and apply sends exactly it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use guard::Guard;
@@ -16,6 +16,17 @@ use crate::mapping::ObjectAttributes;
 use crate::marker::{Maker, Marker};
 use crate::targets::deep_security::packing::PartWrite;
 use config::{Action, Capacity, Workflow};
+
+/// The members a capped read left unread (see [`crate::members`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unread {
+    /// How many, by the reason the plan counts them under.
+    pub counts: Vec<(String, u64)>,
+    /// Why each value the workflow claims was not read: still a member, below the cap's line
+    /// or of a kind the action takes none of. (A claimed value absent here left the
+    /// collection.)
+    pub claims: HashMap<(Kind, String), String>,
+}
 
 /// What a `--verify` or a look-up found on the target for a change (absent: not read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +68,16 @@ pub struct Change {
     pub seen: Option<Seen>,
 }
 
+/// How many skips of one reason a plan lists (the rest are counted): a plan that leaves
+/// millions over a cap stays small.
+pub const SKIP_SAMPLE: u64 = 100;
+
+/// The reason a skip is counted under: its text up to the first `:` (the guard's rule, "no
+/// room on the target's list"), without the details that differ value by value.
+fn reason_of(reason: &str) -> String {
+    reason.split(':').next().unwrap_or(reason).trim().to_owned()
+}
+
 /// A member that is not sent, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skip {
@@ -96,7 +117,22 @@ pub struct Plan {
     /// Why the brake held them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brake: Option<String>,
+    /// Skipped members: the first [`SKIP_SAMPLE`] of each reason (every one with `all_skips`).
     pub skips: Vec<Skip>,
+    /// How many members were skipped for each reason (its text up to the first `:`), listed
+    /// or not, the members a capped read left unread included.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, u64>,
+    /// List every skip, not a sample of each reason (`plan --all-skips`, look-ups).
+    #[serde(skip)]
+    pub all_skips: bool,
+    /// The values this workflow claims, whose skip reasons are kept whether listed or not
+    /// (a claim's removal says why the value is no longer sent).
+    #[serde(skip)]
+    pub claimed: HashSet<(Kind, String)>,
+    /// Why each claimed value was skipped.
+    #[serde(skip)]
+    pub claimed_skips: HashMap<(Kind, String), String>,
     /// Changes left for later runs by `objects_per_run`.
     pub deferred: usize,
     /// Deep Security parts to write, in order.
@@ -130,11 +166,45 @@ impl Plan {
             held: Vec::new(),
             brake: None,
             skips: Vec::new(),
+            skipped: BTreeMap::new(),
+            all_skips: false,
+            claimed: HashSet::new(),
+            claimed_skips: HashMap::new(),
             deferred: 0,
             parts: Vec::new(),
             drops: Vec::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// Counts `skip` under its reason, and lists it while the reason's sample has room.
+    pub fn skip(&mut self, skip: Skip) {
+        let key = (skip.kind, skip.value.clone());
+        if self.claimed.contains(&key) {
+            self.claimed_skips.insert(key, skip.reason.clone());
+        }
+        let count = self.skipped.entry(reason_of(&skip.reason)).or_default();
+        *count += 1;
+        if self.all_skips || *count <= SKIP_SAMPLE {
+            self.skips.push(skip);
+        }
+    }
+
+    /// Counts `count` members skipped for `reason` that are not listed (never read).
+    pub fn skip_unlisted(&mut self, reason: &str, count: u64) {
+        if count > 0 {
+            *self.skipped.entry(reason_of(reason)).or_default() += count;
+        }
+    }
+
+    /// How many members were skipped, listed or not.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Whether some member was skipped for a reason starting with `prefix`.
+    pub fn skipped_for(&self, prefix: &str) -> bool {
+        self.skipped.keys().any(|reason| reason.starts_with(prefix))
     }
 
     /// How many changes the plan sends (or records, for joins and releases).
@@ -166,7 +236,12 @@ pub struct Remote {
 
 /// Inputs of a plan besides the workflow.
 pub struct PlanInput<'a> {
+    /// In the collection's order (for a capped workflow, those read: see [`crate::members`]).
     pub members: &'a [IndicatorRecord],
+    /// Members not read: counted by reason, and why each claimed one was not.
+    pub unread: &'a Unread,
+    /// List every skip (see [`Plan::all_skips`]).
+    pub all_skips: bool,
     /// This workflow's claims.
     pub ledger: &'a [LedgerEntry],
     /// Every claim in the workflow's space, this workflow's included.

@@ -617,64 +617,92 @@ pub fn wanted(
     describe: &mapping::Describer<'_>,
     plan: &mut Plan,
 ) -> Option<Wanted> {
-    Some(match &workflow.parameters {
-        Parameters::Blocklist(params) => {
-            let desired = plan::map_all(allowed, plan, |r| {
-                vision_one::mapping::blocklist(r, params, describe)
-            });
-            Wanted {
-                desired: plan::cap(desired, |_| true, params.cap_per_type, plan),
-                renew_within: renew_within(&workflow.parameters),
-                objects_per_run: params.objects_per_run,
-            }
-        }
-        Parameters::Exceptions(params) => {
-            let desired = plan::map_all(allowed, plan, |r| {
-                vision_one::mapping::exceptions(r, params, describe)
-            });
-            Wanted {
-                desired: plan::cap(desired, |_| false, params.cap, plan),
-                renew_within: None,
-                objects_per_run: params.objects_per_run,
-            }
-        }
-        Parameters::IpList(params) => {
-            deep_security::packing::plan_ip_list(workflow, params, allowed, input, plan);
-            return None;
-        }
-        Parameters::Http(params) => Wanted {
-            desired: plan::map_all(allowed, plan, |r| {
-                Ok(vec![http_template::mapping::http(r, describe)])
-            }),
-            renew_within: None,
-            objects_per_run: params.objects_per_run,
-        },
-        Parameters::Udso(params) => {
-            let desired = plan::map_all(allowed, plan, |r| {
-                apex_central::mapping::udso(r, params, describe)
-            });
-            Wanted {
-                desired: plan::cap(desired, |_| false, params.cap, plan),
-                renew_within: None,
-                objects_per_run: params.objects_per_run,
-            }
-        }
-        Parameters::XdrBlock(params) => Wanted {
-            desired: plan::map_all(allowed, plan, |r| xdr_v2::mapping::xdr(r, params, describe)),
-            renew_within: None,
-            objects_per_run: params.objects_per_run,
-        },
-        Parameters::ResponseBlock(params) => {
-            let desired = plan::map_all(allowed, plan, |r| {
-                vision_one::mapping::described(r, params.url_scheme, describe)
-            });
-            Wanted {
-                desired: plan::cap(desired, |_| true, params.cap_per_type, plan),
-                renew_within: None,
-                objects_per_run: params.objects_per_run,
-            }
-        }
+    let parameters = &workflow.parameters;
+    if let Parameters::IpList(params) = parameters {
+        deep_security::packing::plan_ip_list(workflow, params, allowed, input, plan);
+        return None;
+    }
+    let desired = plan::map_all(allowed, plan, |r| {
+        objects(parameters, r, describe).unwrap_or_else(|| Ok(Vec::new()))
+    });
+    let desired = match cap(parameters) {
+        Some(Cap { per_type, objects }) => plan::cap(desired, |_| per_type, objects, plan),
+        None => desired,
+    };
+    Some(Wanted {
+        desired,
+        renew_within: renew_within(parameters),
+        objects_per_run: objects_per_run(parameters),
     })
+}
+
+/// The objects one member becomes under a per-object action, or why it becomes none; `None`
+/// for a Deep Security IP list (the packing maps its members).
+pub fn objects(
+    parameters: &Parameters,
+    record: &IndicatorRecord,
+    describe: &mapping::Describer<'_>,
+) -> Option<Result<Vec<Desired>, String>> {
+    Some(match parameters {
+        Parameters::Blocklist(params) => vision_one::mapping::blocklist(record, params, describe),
+        Parameters::Exceptions(params) => vision_one::mapping::exceptions(record, params, describe),
+        Parameters::ResponseBlock(params) => {
+            vision_one::mapping::described(record, params.url_scheme, describe)
+        }
+        Parameters::Udso(params) => apex_central::mapping::udso(record, params, describe),
+        Parameters::XdrBlock(params) => xdr_v2::mapping::xdr(record, params, describe),
+        Parameters::Http(_) => Ok(vec![http_template::mapping::http(record, describe)]),
+        Parameters::IpList(_) => return None,
+    })
+}
+
+/// A workflow's own cap: at most `objects` of each value key (`per_type`) or in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cap {
+    pub per_type: bool,
+    pub objects: usize,
+}
+
+/// The workflow's cap, for the actions that have one.
+pub fn cap(parameters: &Parameters) -> Option<Cap> {
+    let (per_type, objects) = match parameters {
+        Parameters::Blocklist(params) => (true, params.cap_per_type),
+        Parameters::ResponseBlock(params) => (true, params.cap_per_type),
+        Parameters::Exceptions(params) => (false, params.cap),
+        Parameters::Udso(params) => (false, params.cap),
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => return None,
+    };
+    Some(Cap { per_type, objects })
+}
+
+/// Whether the action takes values of `kind` at all, or why not (the reason its mapping gives
+/// every member of the kind), so a capped read need not read a kind that is all skips.
+pub fn takes(parameters: &Parameters, kind: Kind) -> Result<(), String> {
+    let v1 = || {
+        trendmicro::vision_one::ObjectValue::for_indicator(kind, String::new())
+            .map(drop)
+            .map_err(|error| error.to_string())
+    };
+    match parameters {
+        Parameters::Blocklist(_) | Parameters::Exceptions(_) | Parameters::ResponseBlock(_) => v1(),
+        Parameters::Udso(_) => UdsoType::for_kind(kind)
+            .map(drop)
+            .map_err(|error| error.to_string())
+            .and_then(|()| v1()),
+        Parameters::IpList(_) | Parameters::XdrBlock(_) | Parameters::Http(_) => Ok(()),
+    }
+}
+
+fn objects_per_run(parameters: &Parameters) -> Option<usize> {
+    match parameters {
+        Parameters::Blocklist(params) => params.objects_per_run,
+        Parameters::Exceptions(params) => params.objects_per_run,
+        Parameters::ResponseBlock(params) => params.objects_per_run,
+        Parameters::Udso(params) => params.objects_per_run,
+        Parameters::XdrBlock(params) => params.objects_per_run,
+        Parameters::Http(params) => params.objects_per_run,
+        Parameters::IpList(_) => None,
+    }
 }
 
 /// How long before its expiry an object of this action is rewritten: Vision One blocklist

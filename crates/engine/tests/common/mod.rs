@@ -89,6 +89,7 @@ impl Harness {
             dry_run: false,
             verify,
             allow_removals: self.allow_removals,
+            all_skips: false,
         };
         engine::run_workflow(
             &self.config,

@@ -27,6 +27,10 @@ pub struct Args {
     /// Print the plan as JSON (exactly what `run` would send).
     #[arg(long)]
     pub json: bool,
+    /// List every skipped member read, not the first 100 of each reason (a capped workflow
+    /// reads only the members that can fill its cap: the rest are counted, never listed).
+    #[arg(long)]
+    pub all_skips: bool,
     /// Plan as of this instant (RFC 3339) instead of now: for tests and replays.
     #[arg(long, hide = true)]
     pub now: Option<DateTime<Utc>>,
@@ -41,6 +45,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
         dry_run: true,
         verify: args.verify,
         allow_removals: args.allow_removals,
+        all_skips: args.all_skips,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,10 +86,20 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
         plan.updates.len(),
         plan.removals.len(),
         plan.joins.len() + plan.releases.len(),
-        plan.skips.len(),
+        plan.skipped_total(),
         plan.deferred,
         plan.parts.len()
     );
+    for (reason, count) in &plan.skipped {
+        outln!("skipped, {reason}: {count}");
+    }
+    if plan.skips.len() as u64 != plan.skipped_total() {
+        outln!(
+            "({} of the {} skips listed: `--all-skips` lists every skipped member read)",
+            plan.skips.len(),
+            plan.skipped_total()
+        );
+    }
     for note in &plan.notes {
         outln!("note: {note}");
     }

@@ -222,6 +222,7 @@ fn run_workflows(
             dry_run: false,
             verify: false,
             allow_removals: false,
+            all_skips: false,
         };
         let report = runtime.block_on(engine::run_workflow(
             config,

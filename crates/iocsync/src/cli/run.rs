@@ -72,6 +72,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
         dry_run: args.dry_run,
         verify: args.verify,
         allow_removals: args.allow_removals,
+        all_skips: false,
     };
     let bar = Bar::new(!args.json && !global.quiet && std::io::stderr().is_terminal());
     let runtime = tokio::runtime::Builder::new_current_thread()

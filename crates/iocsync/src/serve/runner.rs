@@ -238,6 +238,7 @@ fn run_once(
         dry_run: false,
         verify,
         allow_removals: false,
+        all_skips: false,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

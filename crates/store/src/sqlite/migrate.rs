@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "008_run_items",
         include_str!("../../migrations/008_run_items.sql"),
     ),
+    (
+        "009_rank_counts",
+        include_str!("../../migrations/009_rank_counts.sql"),
+    ),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -177,6 +177,10 @@ impl LibraryBackend for SqliteLibrary {
         query::scan_kind(&self.conn, collection, kind, now, limit, visit)
     }
 
+    fn count_kind(&self, collection: &Collection, kind: Kind, now: DateTime<Utc>) -> Result<u64> {
+        query::count_kind(&self.conn, collection, kind, now)
+    }
+
     fn published(&self, collection: &str) -> Result<Vec<Published>> {
         taxii::published(&self.conn, collection)
     }

@@ -136,6 +136,26 @@ pub(super) fn scan_kind(
     visit_rows(&mut stmt, values, visit)
 }
 
+pub(super) fn count_kind(
+    conn: &Connection,
+    collection: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
+        return Ok(0);
+    }
+    let q = filtered(
+        collection,
+        now,
+        Some(kind),
+        "SELECT count(*) FROM indicators i",
+    );
+    let mut stmt = conn.prepare_cached(&q.sql)?;
+    let n: i64 = stmt.query_row(params_from_iter(q.values), |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Runs `stmt` with `values` and hands each indicator to `visit` until it breaks; returns how
 /// many were visited.
 fn visit_rows(
@@ -157,7 +177,7 @@ fn visit_rows(
 /// Builds the SQL for a collection's members. `?1` is always now; every other value is bound
 /// as a parameter, never spliced into the text.
 fn member_query(c: &Collection, now: DateTime<Utc>, limit: Option<u64>) -> (String, Vec<Value>) {
-    let mut q = filtered(c, now, None);
+    let mut q = filtered(c, now, None, &select_record());
     q.sql.push_str(match c.order {
         Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.kind, i.value",
         Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.kind, i.value",
@@ -178,7 +198,7 @@ pub(super) fn kind_query(
     now: DateTime<Utc>,
     limit: Option<u64>,
 ) -> (String, Vec<Value>) {
-    let mut q = filtered(c, now, Some(kind));
+    let mut q = filtered(c, now, Some(kind), &select_record());
     q.sql.push_str(match c.order {
         Order::Priority => " ORDER BY i.score DESC, i.last_seen DESC, i.value",
         Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC, i.value",
@@ -189,11 +209,12 @@ pub(super) fn kind_query(
     (q.sql, q.values)
 }
 
-/// The record query filtered by every condition of the collection, not yet ordered; with
-/// `kind`, only that kind (whether the collection admits it is the caller's to check).
-fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>) -> QueryBuilder {
+/// `head` (a select from `indicators i`) filtered by every condition of the collection, not
+/// yet ordered; with `kind`, only that kind (whether the collection admits it is the caller's
+/// to check).
+fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>, head: &str) -> QueryBuilder {
     let mut q = QueryBuilder {
-        sql: format!("{} WHERE 1", select_record()),
+        sql: format!("{head} WHERE 1"),
         values: vec![Value::Integer(millis(now))],
     };
     let statuses: Vec<String> = c.status.iter().map(|s| s.as_str().to_owned()).collect();

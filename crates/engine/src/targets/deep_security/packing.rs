@@ -111,7 +111,7 @@ pub(crate) fn plan_ip_list(
     for record in allowed {
         match mapping::ip_list(record, params) {
             Ok(net) => nets.push(net),
-            Err(reason) => plan.skips.push(Skip {
+            Err(reason) => plan.skip(Skip {
                 kind: record.kind,
                 value: record.value.clone(),
                 reason,
