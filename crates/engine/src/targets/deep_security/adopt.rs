@@ -41,7 +41,7 @@ pub async fn adopt(
             space: workflow.space(),
             kind: item_kind(&item),
             value: item,
-            attributes: serde_json::json!({ "part": index }),
+            attributes: super::packing::part_attributes(index),
             remote_id: Some(list.id.to_string()),
             pushed_at: now,
         }));

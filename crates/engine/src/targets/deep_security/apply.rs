@@ -16,7 +16,7 @@ use crate::marker::{Maker, Marker};
 use crate::plan::{Change, Plan};
 use crate::report::{Progress, RunReport};
 
-use super::packing::{PartWrite, item_kind};
+use super::packing::{PartWrite, item_kind, part_attributes, part_of};
 
 /// Everything a Deep Security apply needs besides the plan.
 pub struct DeepSecurity<'a> {
@@ -314,13 +314,7 @@ struct ByPart<'p> {
 impl<'p> ByPart<'p> {
     fn of(plan: &'p Plan) -> Self {
         let mut parts: HashMap<u32, PartChanges<'p>> = HashMap::new();
-        let part_of = |change: &Change| {
-            change
-                .attributes
-                .get("part")
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|p| u32::try_from(p).ok())
-        };
+        let part_of = |change: &Change| part_of(&change.attributes);
         for change in &plan.adds {
             if let Some(part) = part_of(change) {
                 parts.entry(part).or_default().adds.push(change);
@@ -359,7 +353,7 @@ fn record_part(
             space: plan.space.clone(),
             kind: item_kind(item),
             value: item.clone(),
-            attributes: serde_json::json!({ "part": part.index }),
+            attributes: part_attributes(part.index),
             remote_id: id.map(|id| id.to_string()),
             pushed_at: now,
         })
@@ -385,8 +379,7 @@ pub async fn read_parts(
     let mut parts = HashMap::new();
     let indexes: std::collections::BTreeSet<u32> = ledger
         .iter()
-        .filter_map(|e| e.attributes.get("part").and_then(|p| p.as_u64()))
-        .filter_map(|p| u32::try_from(p).ok())
+        .filter_map(|e| part_of(&e.attributes))
         .collect();
     for index in indexes {
         if let Some(list) = client

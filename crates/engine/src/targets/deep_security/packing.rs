@@ -44,10 +44,20 @@ pub struct PartWrite {
     pub clear: bool,
 }
 
-/// Where a ledger entry says an item lives.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct PartAttributes {
-    pub part: u32,
+/// The attributes of a claim on an IP-list item: the index of the part it lives in, as a bare
+/// number. (Libraries written before this held `{"part": N}`, read by [`part_of`] as well:
+/// a one-key JSON object costs a whole B-tree node, some 600 bytes, and a first sync of a
+/// million addresses holds a million of them.)
+pub fn part_attributes(part: u32) -> serde_json::Value {
+    serde_json::Value::from(part)
+}
+
+/// The part a claim's or a change's attributes place an item in (`N` or `{"part": N}`).
+pub fn part_of(attributes: &serde_json::Value) -> Option<u32> {
+    attributes
+        .as_u64()
+        .or_else(|| attributes.get("part").and_then(serde_json::Value::as_u64))
+        .and_then(|part| u32::try_from(part).ok())
 }
 
 /// The name of part `index` of list `name`.
@@ -80,8 +90,7 @@ fn placed(ledger: &[LedgerEntry]) -> Placed {
         part_of: HashMap::new(),
     };
     for entry in ledger {
-        let part = serde_json::from_value::<PartAttributes>(entry.attributes.clone())
-            .map_or(0, |a| a.part);
+        let part = part_of(&entry.attributes).unwrap_or(0);
         placed
             .parts
             .entry(part)
@@ -167,7 +176,7 @@ fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
     Change {
         kind,
         value: value.to_owned(),
-        attributes: serde_json::json!({ "part": part }),
+        attributes: part_attributes(part),
         reason: reason.to_owned(),
         seen: None,
     }
@@ -315,6 +324,14 @@ fn first_fit(sizes: &BTreeMap<u32, usize>, len: usize, max: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_part_is_read_from_a_bare_number_or_the_older_object() {
+        assert_eq!(part_of(&part_attributes(7)), Some(7));
+        assert_eq!(part_of(&serde_json::json!({ "part": 3 })), Some(3));
+        assert_eq!(part_of(&serde_json::json!({ "key": "ip" })), None);
+        assert_eq!(part_of(&serde_json::json!(u64::MAX)), None);
+    }
 
     #[test]
     fn first_fit_takes_the_lowest_part_with_room() {
