@@ -102,10 +102,22 @@ fn inputs(
     Ok(Inputs {
         members,
         ledger,
-        space: library.space_claims(&workflow.space())?,
+        space: if per_object(workflow) {
+            library.space_claims(&workflow.space())?
+        } else {
+            // A Deep Security list is its workflow's alone, and its packing reads only the
+            // workflow's claims: no second copy of a million of them.
+            Vec::new()
+        },
         guard,
         marker,
     })
+}
+
+/// Whether the workflow's plan decides object by object against every claim in its space
+/// (all but Deep Security IP lists, which are packed from the workflow's own claims).
+fn per_object(workflow: &Workflow) -> bool {
+    !matches!(workflow.parameters, config::Parameters::IpList(_))
 }
 
 /// What a plan reads besides its inputs: the target as read back, and run options.
