@@ -46,7 +46,7 @@ impl Reader<'_> {
     pub fn read(&self) -> Result<Members, EngineError> {
         let Some(cap) = targets::cap(&self.workflow.parameters) else {
             return Ok(Members {
-                records: self.library.members(self.collection, self.now, None)?,
+                records: self.every_member()?,
                 unread: Unread::default(),
             });
         };
@@ -61,6 +61,21 @@ impl Reader<'_> {
         let order = self.collection.order;
         members.records.sort_by(|a, b| order.compare(a, b));
         Ok(members)
+    }
+
+    /// Every member. A Deep Security IP list reads neither tags nor sources (its items are
+    /// addresses and its lists carry no description per item), so it reads without them.
+    fn every_member(&self) -> Result<Vec<IndicatorRecord>, EngineError> {
+        if !matches!(self.workflow.parameters, config::Parameters::IpList(_)) {
+            return Ok(self.library.members(self.collection, self.now, None)?);
+        }
+        let mut records = Vec::new();
+        self.library
+            .scan_lean(self.collection, self.now, &mut |record| {
+                records.push(record);
+                ControlFlow::Continue(())
+            })?;
+        Ok(records)
     }
 
     /// Why each claimed value not read was left out, when it still is a member: a claim's

@@ -96,6 +96,16 @@ pub trait LibraryBackend: Send {
         visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
     ) -> Result<u64>;
 
+    /// [`scan`](Self::scan) with every record's `tags` and `sources` left empty, for readers
+    /// that use neither (a Deep Security plan reads a million addresses): the same members in
+    /// the same order, read about twice as fast.
+    fn scan_lean(
+        &self,
+        collection: &Collection,
+        now: DateTime<Utc>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64>;
+
     /// Streams the members of `collection` of one `kind` as of `now`, best ranked first, at most
     /// `limit` of them; `visit` may stop early with `ControlFlow::Break`. Returns how many were
     /// visited (none when the collection does not admit `kind`).

@@ -124,6 +124,22 @@ proptest! {
         by_library.reverse();
         by_library.sort_by(|a, b| collection.order.compare(a, b));
         prop_assert_eq!(&by_library, &members);
+        // The lean read: the same members in the same order, without tags and sources.
+        let mut lean = Vec::new();
+        lib.scan_lean(&collection, now, &mut |r| {
+            lean.push(r);
+            ControlFlow::Continue(())
+        }).unwrap();
+        let stripped: Vec<IndicatorRecord> = members
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.tags.clear();
+                r.sources.clear();
+                r
+            })
+            .collect();
+        prop_assert_eq!(lean, stripped);
 
         let mut streamed = Vec::new();
         lib.scan_per_kind(&collection, now, n, &mut |r| {

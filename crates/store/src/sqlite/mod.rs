@@ -166,6 +166,15 @@ impl LibraryBackend for SqliteLibrary {
         query::scan(&self.conn, collection, now, limit, visit)
     }
 
+    fn scan_lean(
+        &self,
+        collection: &Collection,
+        now: DateTime<Utc>,
+        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        query::scan_lean(&self.conn, collection, now, visit)
+    }
+
     fn scan_kind(
         &self,
         collection: &Collection,
