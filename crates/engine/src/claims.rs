@@ -15,6 +15,7 @@
 //!   moment (read under the space's lease, see [`crate::space`]), so no claimant removes what
 //!   another still wants.
 
+use serde::Deserialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -246,7 +247,7 @@ pub fn attributes(
     entry: &LedgerEntry,
     key_of: &dyn Fn(Kind) -> Option<String>,
 ) -> ObjectAttributes {
-    let mut attributes = serde_json::from_value::<ObjectAttributes>(entry.attributes.clone())
+    let mut attributes = ObjectAttributes::deserialize(&entry.attributes)
         .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
     if attributes.key.is_empty()
         && let Some(key) = key_of(entry.kind)

@@ -226,8 +226,15 @@ async fn run_leased(
     let members_due = unchanged::members_due(&collection, &inputs.members.records);
     let settle = |library: &mut dyn LibraryBackend, report: &RunReport| {
         let Some(before) = before else { return };
-        let settled =
-            unchanged::settle(library, workflow, before, members_due, report, options.now);
+        let settled = unchanged::settle(
+            library,
+            workflow,
+            before,
+            members_due,
+            &inputs.ledger,
+            report,
+            options.now,
+        );
         // Not remembering a run only costs the next one a full run.
         if let Err(error) = settled {
             tracing::warn!(workflow = %workflow.name, %error, "cannot remember the run: the next run reads everything");
@@ -405,6 +412,9 @@ async fn plan_with_target(
     }
     match connection.look_up(&inputs.marker, &adds).await? {
         None => Ok(first),
+        Some(remote) if remote.objects.is_empty() && !remote.complete => {
+            Ok(crate::plan::looked_up_nothing(first))
+        }
         Some(remote) => {
             seen.remote = Some(&remote);
             make_plan(config, workflow, inputs, &seen, options)

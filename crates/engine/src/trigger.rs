@@ -21,7 +21,7 @@ use guard::Guard;
 use hmac::{Hmac, Mac};
 use indicator::Kind;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use store::{GuardDrop, Library, RunStatus};
@@ -786,7 +786,7 @@ impl ArmedTrigger {
                 .ledger(&ledger)?
                 .into_iter()
                 .filter(|entry| {
-                    serde_json::from_value::<ObjectAttributes>(entry.attributes.clone())
+                    ObjectAttributes::deserialize(&entry.attributes)
                         .ok()
                         .and_then(|a| a.lift_at)
                         .is_some_and(|at| at <= now)

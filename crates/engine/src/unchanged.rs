@@ -23,7 +23,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use store::{Collection, IndicatorRecord, LibraryBackend, RunStatus, Status, WorkflowState};
+use std::collections::HashSet;
+
+use indicator::Kind;
+use serde::Deserialize;
+use store::{
+    Collection, IndicatorRecord, LedgerEntry, LibraryBackend, RunStatus, Status, WorkflowState,
+};
 
 use crate::error::EngineError;
 use crate::keys::WorkflowKeys;
@@ -88,11 +94,13 @@ pub(crate) fn check(
 }
 
 /// After a full run: remembers it when it completed, forgets the last one otherwise.
+/// `ledger` is this workflow's claims as the run read them before planning.
 pub(crate) fn settle(
     library: &mut dyn LibraryBackend,
     workflow: &Workflow,
     before: Before,
     members_due: Option<DateTime<Utc>>,
+    ledger: &[LedgerEntry],
     report: &RunReport,
     now: DateTime<Utc>,
 ) -> Result<(), EngineError> {
@@ -108,7 +116,7 @@ pub(crate) fn settle(
     }
     // The run's own ledger writes are part of the state it leaves, not a change after it.
     let (own, _) = ledger_counters(&*library, workflow)?;
-    let next_due = next_due(workflow, members_due, &*library, now)?;
+    let next_due = next_due(workflow, members_due, ledger, &report.plan, now);
     library.set_workflow_state(
         &workflow.name,
         &WorkflowState {
@@ -216,39 +224,60 @@ pub(crate) fn members_due(
 }
 
 /// The first instant after which a full run could plan differently with no change counted:
-/// the members' (see [`members_due`]) or a claim's expiry or renewal.
+/// the members' (see [`members_due`]) or a claim's expiry or renewal. The claims are those a
+/// complete run leaves: the ledger it read, with the values its plan changed replaced by what
+/// the plan set (a removed claim may count too: that only makes the next full run come sooner).
+/// Known without reading the ledger again, which for a large workflow cost as much as planning.
 fn next_due(
     workflow: &Workflow,
     members_due: Option<DateTime<Utc>>,
-    library: &dyn LibraryBackend,
+    ledger: &[LedgerEntry],
+    plan: &Plan,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, EngineError> {
-    let mut due = members_due;
-    let mut soon = |at: DateTime<Utc>| due = Some(due.map_or(at, |d| d.min(at)));
+) -> Option<DateTime<Utc>> {
+    let sets = [&plan.adds, &plan.updates, &plan.joins];
+    let changed: HashSet<(Kind, &str)> = sets
+        .into_iter()
+        .flatten()
+        .map(|change| (change.kind, change.value.as_str()))
+        .collect();
+    let kept = ledger
+        .iter()
+        .filter(|claim| !changed.contains(&(claim.kind, claim.value.as_str())))
+        .map(|claim| &claim.attributes);
+    let set = sets.into_iter().flatten().map(|change| &change.attributes);
     let renew_within = crate::targets::renew_within(&workflow.parameters);
-    for claim in library.ledger(&workflow.ledger_key())? {
-        match serde_json::from_value::<ObjectAttributes>(claim.attributes.clone()) {
-            Ok(attributes) => {
-                if let Some(expires_at) = attributes.expires_at {
-                    // A number of days is renewed ahead of its end; a date is the end the
-                    // source asked for, and the member leaves then anyway.
-                    soon(match renew_within {
-                        Some(window) if attributes.renewable() => expires_at - window,
-                        _ => expires_at,
-                    });
-                }
-            }
-            // Not a per-object claim (a Deep Security item): it has no expiry of its own.
-            Err(_) => {
-                if claim.attributes.get("expires_at").is_some() {
-                    soon(now);
-                }
-            }
-        }
-    }
+    let claims_due = kept
+        .chain(set)
+        .filter_map(|attributes| claim_due(attributes, renew_within, now))
+        .min();
+    let due = [members_due, claims_due].into_iter().flatten().min();
     // Something already due (an expiry the run could not act on) leaves nothing to rely on.
-    Ok(match due {
+    match due {
         Some(at) if at <= now => Some(now),
         other => other,
-    })
+    }
+}
+
+/// When one claim must be looked at again: its renewal or its expiry.
+fn claim_due(
+    attributes: &serde_json::Value,
+    renew_within: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    // Neither a per-object claim without an expiry nor a Deep Security item has the field.
+    attributes.get("expires_at")?;
+    match ObjectAttributes::deserialize(attributes) {
+        Ok(attributes) => {
+            let expires_at = attributes.expires_at?;
+            // A number of days is renewed ahead of its end; a date is the end the source
+            // asked for, and the member leaves then anyway.
+            Some(match renew_within {
+                Some(window) if attributes.renewable() => expires_at - window,
+                _ => expires_at,
+            })
+        }
+        // An expiry this version cannot read: look again at once.
+        Err(_) => Some(now),
+    }
 }

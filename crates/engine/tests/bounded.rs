@@ -3,6 +3,7 @@
 //! recency common, guard refusals and kinds Vision One takes none of mixed in) and ledgers
 //! (this workflow's claims from an earlier plan, another workflow's claims on some values),
 //! the two plans send, record and hold the same changes, and skip the same number of members.
+//! And a look-up of the adds that found none on the target leaves the plan as it was.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use config::{Config, Workflow};
@@ -10,10 +11,11 @@ use engine::keys::WorkflowKeys;
 use engine::mapping::Describer;
 use engine::marker::Marker;
 use engine::members::Reader;
-use engine::plan::{self, Plan, PlanInput, Unread};
+use engine::plan::{self, Plan, PlanInput, Remote, Unread};
 use guard::{Guard, GuardConfig};
 use indicator::Kind;
 use proptest::prelude::*;
+use std::collections::HashMap;
 use store::{Class, LedgerEntry, Library, LibraryBackend, Sighting};
 use testkit::ConfigBuilder;
 
@@ -117,6 +119,17 @@ impl Case<'_> {
         unread: &Unread,
         ledger: &[LedgerEntry],
     ) -> Plan {
+        self.plan_seeing(members, unread, ledger, None)
+    }
+
+    /// The plan once the target was read (`remote`).
+    fn plan_seeing(
+        &self,
+        members: &[store::IndicatorRecord],
+        unread: &Unread,
+        ledger: &[LedgerEntry],
+        remote: Option<&Remote>,
+    ) -> Plan {
         let own = self.own(ledger);
         plan::plan(
             self.workflow,
@@ -129,7 +142,7 @@ impl Case<'_> {
                 guard: &self.guard,
                 now: self.now,
                 manual: false,
-                remote: None,
+                remote,
                 remote_parts: None,
                 marker: &self.marker,
                 capacity: None,
@@ -152,6 +165,18 @@ impl Case<'_> {
         let collection = self.config.collection("all").unwrap();
         let members = self.library.members(collection, self.now, None).unwrap();
         self.plan(&members, &Unread::default(), ledger)
+    }
+
+    /// Every member, planned as a run does after a look-up of the adds that found none of
+    /// them on the target (a run keeps its first plan then: [`plan::looked_up_nothing`]).
+    fn full_after_empty_look_up(&self, ledger: &[LedgerEntry]) -> Plan {
+        let collection = self.config.collection("all").unwrap();
+        let members = self.library.members(collection, self.now, None).unwrap();
+        let nothing = Remote {
+            complete: false,
+            objects: HashMap::new(),
+        };
+        self.plan_seeing(&members, &Unread::default(), ledger, Some(&nothing))
     }
 
     fn bounded(&self, ledger: &[LedgerEntry]) -> Plan {
@@ -254,6 +279,12 @@ proptest! {
         // Every skip the bounded plan lists, the full plan lists for the same reason.
         for skip in &bounded.skips {
             prop_assert!(full.skips.contains(skip), "{:?} not in {:?}", skip, full.skips);
+        }
+        // A look-up that found none of the adds on the target changes nothing but the note.
+        let after_look_up = case.full_after_empty_look_up(&ledger);
+        prop_assert_eq!(plan::looked_up_nothing(full.clone()), after_look_up);
+        if !full.adds.is_empty() {
+            prop_assert_ne!(&full.notes, &plan::looked_up_nothing(full.clone()).notes);
         }
     }
 }

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Mutex;
 
 use chrono::Duration;
-use common::{Harness, KEY, ips, revoke, sighting};
+use common::{Harness, console_add, console_delete, ips, object, revoke, sighting};
 use emulator::EmulatorConfig;
 use emulator::config::{Limits, TaskSettings};
 use engine::oneoff::{self, Mode};
@@ -76,15 +76,6 @@ async fn harness() -> (tempfile::TempDir, Harness) {
 }
 
 /// The emulator's object for `value`, if any.
-fn object(h: &Harness, value: &str) -> Option<emulator::vision_one::model::SuspiciousObject> {
-    h.emulator
-        .emulator()
-        .snapshot()
-        .suspicious_objects
-        .into_iter()
-        .find(|o| o.value == value)
-}
-
 fn action(h: &Harness, value: &str) -> Option<String> {
     object(h, value).map(|o| {
         serde_json::to_value(o.scan_action)
@@ -93,36 +84,6 @@ fn action(h: &Harness, value: &str) -> Option<String> {
             .unwrap()
             .to_owned()
     })
-}
-
-/// Adds objects to the list the way an analyst does in the console (or another tool does).
-async fn console_add(h: &Harness, objects: serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/v3.0/threatintel/suspiciousObjects",
-            h.emulator.base_url()
-        ))
-        .bearer_auth(KEY)
-        .json(&objects)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 207);
-}
-
-/// Deletes an object from the list as a console user does.
-async fn console_delete(h: &Harness, value: &str) {
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/v3.0/threatintel/suspiciousObjects/delete",
-            h.emulator.base_url()
-        ))
-        .bearer_auth(KEY)
-        .json(&json!([{ "ip": value }]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 207);
 }
 
 fn scored(value: &str, score: u8, h: &Harness) -> Sighting {

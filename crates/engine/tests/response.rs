@@ -6,12 +6,13 @@
 mod common;
 
 use common::suite::{Spec, compliance, ip_or_domain};
-use common::{Harness, revoke, sighting};
+use common::{Harness, console_add, console_delete, object, revoke, sighting};
 use emulator::EmulatorConfig;
 use emulator::config::TaskSettings;
 use emulator::faults::FaultSettings;
 use emulator::tasks::Outcome;
 use indicator::Kind;
+use serde_json::json;
 
 fn emulator() -> EmulatorConfig {
     EmulatorConfig {
@@ -173,4 +174,106 @@ async fn a_value_blocked_by_a_blocklist_workflow_too_stays_until_both_let_go() {
     let removed = h.run("block").await;
     assert_eq!(removed.removed, 1, "{removed:?}");
     assert!(h.suspicious().is_empty());
+}
+
+#[tokio::test]
+async fn an_analysts_object_is_looked_up_and_left_as_it_is() {
+    let mut h = Harness::with_emulator(emulator(), FLOW).await;
+    // An analyst's own block of a value the feed also lists: her description, a log action.
+    console_add(
+        &h,
+        json!([{ "ip": "45.11.0.1", "description": "Ann: watch only", "scanAction": "log" }]),
+    )
+    .await;
+    let before = object(&h, "45.11.0.1").unwrap();
+    let now = h.now;
+    h.merge(&[
+        sighting(Kind::Ipv4, "45.11.0.1", 9, now),
+        sighting(Kind::Ipv4, "45.11.0.2", 9, now),
+    ]);
+    let first = h.run("respond").await;
+    assert_eq!(first.added, 1, "{:?}", first.plan);
+    let skip = first.plan.skips.iter().find(|s| s.value == "45.11.0.1");
+    assert!(
+        skip.is_some_and(|s| s.reason.contains("not created by iocsync")),
+        "{:?}",
+        first.plan.skips
+    );
+    let stats = h.emulator.emulator().request_stats();
+    assert_eq!(
+        stats.count("POST /v3.0/response/suspiciousObjects", "207"),
+        1,
+        "one block request, for the other value"
+    );
+    let after = object(&h, "45.11.0.1").unwrap();
+    assert_eq!(
+        (after.description, after.scan_action, after.last_modified),
+        (before.description, before.scan_action, before.last_modified),
+        "never blocked over"
+    );
+    assert_eq!(h.ledger_values("respond"), ["45.11.0.2"]);
+}
+
+#[tokio::test]
+async fn verify_blocks_again_what_was_removed_behind_its_back() {
+    let mut h = Harness::with_emulator(emulator(), FLOW).await;
+    let now = h.now;
+    let values = ["45.12.0.1", "45.12.0.2", "45.12.0.3"];
+    h.merge(&values.map(|v| sighting(Kind::Ipv4, v, 9, now)));
+    assert_eq!(h.run("respond").await.added, 3);
+    // A console user deletes one; an analyst adds her own object next to ours.
+    console_delete(&h, "45.12.0.2").await;
+    console_add(&h, json!([{ "ip": "45.12.0.9", "description": "Ann" }])).await;
+    // A plain run trusts its ledger; a verify reads the list and blocks the value again.
+    assert_eq!(h.run("respond").await.plan.changes(), 0);
+    let verify = h.run_with("respond", false, true).await;
+    assert_eq!(
+        (verify.added, verify.updated, verify.removed),
+        (1, 0, 0),
+        "{:?}",
+        verify.plan
+    );
+    assert_eq!(
+        h.suspicious(),
+        ["45.12.0.1", "45.12.0.2", "45.12.0.3", "45.12.0.9"]
+    );
+    // The tenant's scan action and risk level on our objects are not drift.
+    let again = h.run_with("respond", false, true).await;
+    assert_eq!(again.plan.changes(), 0, "{:?}", again.plan);
+}
+
+#[tokio::test]
+async fn adopt_rebuilds_a_lost_ledger_of_response_blocks() {
+    let mut h = Harness::with_emulator(emulator(), FLOW).await;
+    let now = h.now;
+    let all: Vec<_> = (1..=6)
+        .map(|i| sighting(Kind::Ipv4, &format!("45.13.0.{i}"), 9, now))
+        .collect();
+    h.merge(&all);
+    assert_eq!(h.run("respond").await.added, 6);
+    console_add(&h, json!([{ "ip": "45.13.0.99", "description": "Ann" }])).await;
+    // The ledger is lost, and two values leave the collection meanwhile.
+    let lost: Vec<(Kind, String)> = all.iter().map(|s| (s.kind, s.value.clone())).collect();
+    h.library.ledger_remove("v1/respond", &lost).unwrap();
+    h.merge(&revoke(&all[4..], now));
+    let adopted = engine::adopt::adopt(&h.config, &mut *h.library, "respond", None, false, now)
+        .await
+        .unwrap();
+    assert_eq!((adopted.adopted, adopted.left_alone), (6, 1), "{adopted:?}");
+    assert_eq!(h.ledger_values("respond").len(), 6);
+    // The next run keeps the four still wanted (no block again) and restores the two others;
+    // the analyst's object stays.
+    h.allow_removals = true;
+    let next = h.run("respond").await;
+    assert_eq!((next.added, next.removed), (0, 2), "{:?}", next.plan);
+    assert_eq!(
+        h.suspicious(),
+        [
+            "45.13.0.1",
+            "45.13.0.2",
+            "45.13.0.3",
+            "45.13.0.4",
+            "45.13.0.99"
+        ]
+    );
 }

@@ -241,10 +241,8 @@ fn diff(
         }
     }
     if unchecked > 0 && !plan.adds.is_empty() {
-        plan.notes.push(format!(
-            "{} new values were not yet looked up on the target: `run` first checks that none is already there as an object iocsync did not create (`plan --verify` reads the target now)",
-            plan.adds.len()
-        ));
+        plan.notes
+            .push(format!("{} {NOT_LOOKED_UP}", plan.adds.len()));
     }
     drop_unwanted(objects, &wanted, input, plan);
     if let Some(remote) = input.remote.filter(|r| r.complete) {
@@ -545,6 +543,18 @@ fn brake(workflow: &Workflow, input: &PlanInput<'_>, plan: &mut Plan) {
 
 /// At most `limit` changes per run: removals first (they make room), then adds and updates in
 /// priority order; the rest wait for the next run.
+/// The note of a plan whose adds were not looked up on the target (after their count).
+const NOT_LOOKED_UP: &str = "new values were not yet looked up on the target: `run` first checks that none is already there as an object iocsync did not create (`plan --verify` reads the target now)";
+
+/// `plan` once a look-up of its adds found none of them on the target: the plan made with
+/// that look-up would be the same but for the note that it was not made (a look-up that found
+/// nothing changes no decision, and only a complete read feeds the budget), so the run need
+/// not plan a second time.
+pub fn looked_up_nothing(mut plan: Plan) -> Plan {
+    plan.notes.retain(|note| !note.ends_with(NOT_LOOKED_UP));
+    plan
+}
+
 pub(crate) fn limit(limit: Option<usize>, plan: &mut Plan) {
     let Some(mut room) = limit else { return };
     let before = plan.changes();

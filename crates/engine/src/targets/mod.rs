@@ -143,11 +143,13 @@ impl<'w> Connection<'w> {
             Connection::Udso(client, _) => {
                 ReadBack::Objects(apex_central::readback::whole_list(client, marker).await?)
             }
-            // Response blocks land on the suspicious-object list with the tenant's own scan
-            // action and risk level, which no claim records: the ledger is the record.
-            Connection::XdrBlock(..) | Connection::ResponseBlock(..) | Connection::Http(..) => {
-                ReadBack::Nothing
-            }
+            // Response blocks land on the suspicious-object list (with the tenant's own scan
+            // action and risk level, which their claims leave open): verified there.
+            Connection::ResponseBlock(client, _) => ReadBack::Objects(
+                vision_one::readback::whole_list(client, vision_one::Kind::Suspicious, marker)
+                    .await?,
+            ),
+            Connection::XdrBlock(..) | Connection::Http(..) => ReadBack::Nothing,
         })
     }
 
@@ -177,13 +179,14 @@ impl<'w> Connection<'w> {
                 )
                 .await?,
             ),
+            Connection::ResponseBlock(client, _) => Some(
+                vision_one::readback::look_up(client, vision_one::Kind::Suspicious, marker, adds)
+                    .await?,
+            ),
             Connection::Udso(client, _) => {
                 Some(apex_central::readback::look_up(client, marker, adds).await?)
             }
-            Connection::IpList(..)
-            | Connection::XdrBlock(..)
-            | Connection::ResponseBlock(..)
-            | Connection::Http(..) => None,
+            Connection::IpList(..) | Connection::XdrBlock(..) | Connection::Http(..) => None,
         })
     }
 
@@ -799,14 +802,16 @@ pub async fn adopt(
             vision_one::adopt::adopt(&lists.client, list, workflow, library, marker, now, report)
                 .await?
         }
+        // Response blocks are objects of the suspicious-object list like the blocklist's.
+        Connection::ResponseBlock(client, _) => {
+            let list = vision_one::Kind::Suspicious;
+            vision_one::adopt::adopt(&client, list, workflow, library, marker, now, report).await?
+        }
         Connection::IpList(client, params) => {
             deep_security::adopt::adopt(&client, workflow, &params.list_name, marker, now, report)
                 .await?
         }
-        Connection::Udso(..)
-        | Connection::XdrBlock(..)
-        | Connection::ResponseBlock(..)
-        | Connection::Http(..) => {
+        Connection::Udso(..) | Connection::XdrBlock(..) | Connection::Http(..) => {
             return Err(EngineError::WrongProduct {
                 target: target.name.clone(),
                 product: target.product(),

@@ -7,6 +7,7 @@
 //! truth, and the next run converges without duplicates or losses. Between batches the loops
 //! ask [`Progress::cancelled`] and stop cleanly when told to.
 
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ pub(crate) fn works<'p>(plan: &'p Plan, report: &mut RunReport) -> (Vec<Work<'p>
         .into_iter()
         .flatten()
     {
-        match serde_json::from_value::<ObjectAttributes>(change.attributes.clone()) {
+        match ObjectAttributes::deserialize(&change.attributes) {
             Ok(want) => sets.push(Work {
                 change,
                 want: Some(want),

@@ -12,6 +12,7 @@ use emulator::{EmulatorConfig, RunningEmulator};
 use engine::keys::WorkflowKeys;
 use engine::{NoProgress, Progress, RunOptions, RunReport};
 use indicator::Kind;
+use serde_json::json;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;
 use testkit::ConfigBuilder;
@@ -315,4 +316,44 @@ pub fn revoke(sightings: &[Sighting], now: DateTime<Utc>) -> Vec<Sighting> {
             ..s.clone()
         })
         .collect()
+}
+
+/// The suspicious object holding `value`, if any.
+pub fn object(h: &Harness, value: &str) -> Option<emulator::vision_one::model::SuspiciousObject> {
+    h.emulator
+        .emulator()
+        .snapshot()
+        .suspicious_objects
+        .into_iter()
+        .find(|o| o.value == value)
+}
+
+/// Adds objects to the list the way an analyst does in the console (or another tool does).
+pub async fn console_add(h: &Harness, objects: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/v3.0/threatintel/suspiciousObjects",
+            h.emulator.base_url()
+        ))
+        .bearer_auth(KEY)
+        .json(&objects)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 207);
+}
+
+/// Deletes an object from the list as a console user does.
+pub async fn console_delete(h: &Harness, value: &str) {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/v3.0/threatintel/suspiciousObjects/delete",
+            h.emulator.base_url()
+        ))
+        .bearer_auth(KEY)
+        .json(&json!([{ "ip": value }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 207);
 }

@@ -54,11 +54,14 @@ macro_rules! outln {
 pub(crate) use outln;
 
 /// Writes `value` as pretty JSON: data a command was asked for, printed even with `--quiet`.
+/// Buffered: stdout is line-buffered, and a plan of 60,000 changes is a million lines (one
+/// write each made printing it cost as much as planning it).
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut out, value)
         .map_err(io::Error::from)
-        .and_then(|()| writeln!(out));
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
     check(written)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Applying a plan to an HTTP template target: one call per new or changed object.
 
 use indicator::Kind;
+use serde::Deserialize;
 use store::LibraryBackend;
 use trendmicro::http_template::{Fields, HttpTemplateClient};
 
@@ -28,9 +29,8 @@ pub async fn http(
         let (attributes, remove) = match &d.write {
             Write::Create(attributes) | Write::Update(attributes) => (attributes.clone(), false),
             Write::Delete if client.can_remove() => {
-                let old =
-                    serde_json::from_value::<ObjectAttributes>(d.work.change.attributes.clone())
-                        .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
+                let old = ObjectAttributes::deserialize(&d.work.change.attributes)
+                    .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
                 (old, true)
             }
             Write::Delete | Write::Nothing => return Ok(None),
