@@ -541,8 +541,6 @@ fn brake(workflow: &Workflow, input: &PlanInput<'_>, plan: &mut Plan) {
     }
 }
 
-/// At most `limit` changes per run: removals first (they make room), then adds and updates in
-/// priority order; the rest wait for the next run.
 /// The note of a plan whose adds were not looked up on the target (after their count).
 const NOT_LOOKED_UP: &str = "new values were not yet looked up on the target: `run` first checks that none is already there as an object iocsync did not create (`plan --verify` reads the target now)";
 
@@ -555,6 +553,8 @@ pub fn looked_up_nothing(mut plan: Plan) -> Plan {
     plan
 }
 
+/// At most `limit` changes per run: removals first (they make room), then adds and updates in
+/// priority order; the rest wait for the next run.
 pub(crate) fn limit(limit: Option<usize>, plan: &mut Plan) {
     let Some(mut room) = limit else { return };
     let before = plan.changes();
