@@ -65,10 +65,11 @@ async fn the_status_page_in_headless_chromium_while_a_run_is_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     write_serve_config(dir.path(), &emu.base_url(), "1h", "");
     seed(dir.path(), 600);
-    // 60 batches at half a second each: the run is in flight for about 30 s (it is stopped
-    // by SIGTERM as soon as the browser is done).
+    // 60 batches, four in flight at once (the target's default `max_concurrency`), at two
+    // seconds a request: the run is in flight for about 30 s, long enough for two browser
+    // launches on a slow machine (it is stopped by SIGTERM as soon as the browser is done).
     emu.emulator().set_faults(FaultSettings {
-        latency_ms: 500,
+        latency_ms: 2000,
         ..FaultSettings::default()
     });
     let mut daemon = Daemon::start(dir.path());
