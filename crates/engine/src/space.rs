@@ -5,8 +5,9 @@
 //! conclude that an object is theirs alone to remove.
 //!
 //! Two locks make it: an in-process async mutex per space (tasks of one daemon), and a lease
-//! `space:<space>` in the library (other processes on the same library). Both are held for one
-//! batch only, so a trigger waits at most one batch of a running workflow.
+//! `space:<space>` in the library (other processes on the same library). Both are held for a
+//! few batches only (one window of a per-value target, at most four windows of a Vision One
+//! list), so a trigger waits at most that long behind a running workflow.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};

@@ -9,7 +9,6 @@
 
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -91,42 +90,74 @@ pub(crate) fn decide_batch<'p>(
         .collect())
 }
 
-/// Keeps the creates of a batch that fit the list now (other claimants may have filled it
-/// since the plan); the rest wait for a later run, reported as deferred.
-pub(crate) fn room_for_creates<'p>(
+/// The room left on a capped list while one lease is held: counted from the ledger once, on
+/// the first create that needs it, then kept by counting each create let through. Nothing
+/// else changes the space's claims under the lease, so the count stays true; a create that
+/// then fails still counts, which can only defer a value to a later run, never overfill.
+pub(crate) struct Room<'c> {
+    capacity: Option<&'c Capacity>,
+    held: Option<HashMap<String, u64>>,
+}
+
+impl<'c> Room<'c> {
+    /// The room of a list of `capacity` (`None`: uncapped), not yet counted.
+    pub(crate) fn new(capacity: Option<&'c Capacity>) -> Room<'c> {
+        Room {
+            capacity,
+            held: None,
+        }
+    }
+
+    /// Keeps the creates of a batch that fit the list now (other claimants may have filled it
+    /// since the plan); the rest wait for a later run, reported as deferred.
+    pub(crate) fn keep<'p>(
+        &mut self,
+        library: &dyn LibraryBackend,
+        plan: &Plan,
+        decided: Vec<Decided<'p>>,
+        report: &mut RunReport,
+    ) -> Result<Vec<Decided<'p>>, EngineError> {
+        let Some(capacity) = self.capacity else {
+            return Ok(decided);
+        };
+        if !decided.iter().any(|d| matches!(d.write, Write::Create(_))) {
+            return Ok(decided);
+        }
+        let held = match &mut self.held {
+            Some(held) => held,
+            None => self.held.insert(held_now(library, plan, capacity)?),
+        };
+        let mut kept = Vec::with_capacity(decided.len());
+        for d in decided {
+            if matches!(d.write, Write::Create(_)) {
+                let count = held
+                    .entry(budget::bucket_of_kind(capacity, d.work.change.kind))
+                    .or_default();
+                if *count >= capacity.capacity as u64 {
+                    report.deferred += 1;
+                    continue;
+                }
+                *count += 1;
+            }
+            kept.push(d);
+        }
+        Ok(kept)
+    }
+}
+
+/// What the space holds now, per bucket of `capacity`.
+fn held_now(
     library: &dyn LibraryBackend,
     plan: &Plan,
-    capacity: Option<&Capacity>,
-    decided: Vec<Decided<'p>>,
-    report: &mut RunReport,
-) -> Result<Vec<Decided<'p>>, EngineError> {
-    let Some(capacity) = capacity else {
-        return Ok(decided);
-    };
-    if !decided.iter().any(|d| matches!(d.write, Write::Create(_))) {
-        return Ok(decided);
-    }
+    capacity: &Capacity,
+) -> Result<HashMap<String, u64>, EngineError> {
     let mut held: HashMap<String, u64> = HashMap::new();
     for (kind, count) in library.space_counts(&plan.space)? {
         *held
             .entry(budget::bucket_of_kind(capacity, kind))
             .or_default() += count;
     }
-    let mut kept = Vec::with_capacity(decided.len());
-    for d in decided {
-        if matches!(d.write, Write::Create(_)) {
-            let count = held
-                .entry(budget::bucket_of_kind(capacity, d.work.change.kind))
-                .or_default();
-            if *count >= capacity.capacity as u64 {
-                report.deferred += 1;
-                continue;
-            }
-            *count += 1;
-        }
-        kept.push(d);
-    }
-    Ok(kept)
+    Ok(held)
 }
 
 /// Counts a confirmed write in the report.
@@ -188,50 +219,6 @@ impl Confirmed {
         }
         Ok(())
     }
-}
-
-/// What one batch left to do: the items to send again, and whether the workflow must stop.
-pub(crate) struct Sent<T> {
-    pub(crate) again: Vec<T>,
-    pub(crate) halted: bool,
-}
-
-/// Sends `items` batch by batch, then again the ones each batch returned, after a pause, while
-/// pauses last. True when the run stopped (halted or cancelled).
-pub(crate) async fn in_rounds<T: Clone>(
-    mut items: Vec<T>,
-    batch: usize,
-    pauses: impl Iterator<Item = Duration>,
-    progress: &dyn Progress,
-    report: &mut RunReport,
-    send: &mut impl AsyncFnMut(&[T], bool, &mut RunReport) -> Result<Sent<T>, EngineError>,
-) -> Result<bool, EngineError> {
-    let mut pauses = pauses.peekable();
-    let mut first = true;
-    while !items.is_empty() {
-        let last = pauses.peek().is_none();
-        let mut again = Vec::new();
-        for chunk in items.chunks(batch) {
-            if report.stop_requested(progress) {
-                return Ok(true);
-            }
-            let sent = send(chunk, last, report).await?;
-            again.extend(sent.again);
-            if first {
-                progress.advance(chunk.len() as u64);
-            }
-            if sent.halted {
-                return Ok(true);
-            }
-        }
-        match pauses.next() {
-            Some(pause) if !again.is_empty() => tokio::time::sleep(pause).await,
-            _ => break,
-        }
-        items = again;
-        first = false;
-    }
-    Ok(false)
 }
 
 /// How many values a per-value target without a wait after each call has in flight at once.

@@ -1,9 +1,12 @@
 //! Applying a plan to a Vision One list: batches of objects (a delete call, then one add call
 //! that upserts), each re-decided against the claims under the list's lease, with items the
 //! service answered with a server error sent again in rounds over the whole run. Up to
-//! `overlap` batches (the target's `max_concurrency`) are decided together under one lease and
-//! sent at once, so latency, not the number of batches, sets the pace; each batch's answer is
-//! recorded as it comes.
+//! `overlap` batches (the target's `max_concurrency`) make a window, decided together and sent
+//! at once, so latency, not the number of batches, sets the pace. While a window is on the wire
+//! the one before it is recorded and the one after it decided, under one lease held for at most
+//! [`WINDOWS_PER_LEASE`] windows: the run's own work hides behind the target's latency.
+
+use std::time::Instant;
 
 use indicator::Kind as IndicatorKind;
 use store::LibraryBackend;
@@ -15,9 +18,7 @@ use crate::mapping::ObjectAttributes;
 use crate::plan::Plan;
 use crate::report::{Failure, Progress, RunReport};
 use crate::space;
-use crate::targets::objects::{
-    Confirmed, Decided, Sent, Work, count, decide_batch, in_rounds, room_for_creates, works,
-};
+use crate::targets::objects::{Confirmed, Decided, Room, Work, count, decide_batch, works};
 use config::Capacity;
 
 use super::Kind;
@@ -35,69 +36,225 @@ pub struct VisionOne<'a> {
     pub capacity: Option<Capacity>,
 }
 
+/// Windows sent under one lease before it is given back: a trigger or another workflow waiting
+/// on the list waits at most this many windows.
+const WINDOWS_PER_LEASE: usize = 4;
+
 /// Applies a Vision One plan: removals first, then updates and adds.
 ///
 /// Items Vision One answers with a server error are sent again in later rounds over the whole
 /// plan, up to `rounds` sends each, with one backoff pause between rounds: pausing inside every
 /// batch instead would make a run under a steady trickle of per-item errors pay a pause per
 /// batch (measured: 250 s instead of ~3 s for 60,000 objects at 5% item errors).
-pub async fn vision_one<'p>(
+pub async fn vision_one(
     target: &VisionOne<'_>,
-    plan: &'p Plan,
+    plan: &Plan,
     library: &mut dyn LibraryBackend,
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), EngineError> {
     let (drops, sets) = works(plan, report);
-    // One window of `overlap` batches per lease.
-    let batch = target.batch.max(1) * target.overlap.max(1);
+    let pipeline = Pipeline {
+        target,
+        plan,
+        progress,
+        window: target.batch.max(1) * target.overlap.max(1),
+    };
     for items in [drops, sets] {
-        let mut send = async |chunk: &[Work<'p>], last: bool, report: &mut RunReport| {
-            v1_batch(target, plan, &mut *library, chunk, last, report).await
-        };
-        let pauses = target.client.retry_pauses(target.rounds);
-        if in_rounds(items, batch, pauses, progress, report, &mut send).await? {
+        if pipeline.rounds(items, library, report).await? {
             return Ok(());
         }
     }
     Ok(())
 }
 
-/// A failure worth another round: a server error on the item (its state is unknown or
-/// transiently refused), never a refusal of the value itself.
-fn worth_another_round(outcome: &ItemOutcome) -> bool {
-    matches!(outcome, ItemOutcome::Failed { status: Some(status), .. } if *status >= 500)
+/// A worker of windows: `overlap` batches sent at once make a window. While a window is on the
+/// wire, the one before it is recorded and the one after it decided, so the run's own work
+/// hides behind the target's latency instead of adding to it.
+struct Pipeline<'a> {
+    target: &'a VisionOne<'a>,
+    plan: &'a Plan,
+    progress: &'a dyn Progress,
+    window: usize,
 }
 
-fn v1_key_of(kind: IndicatorKind) -> Option<String> {
-    v1_key(kind).map(str::to_owned)
+/// What one round over the items came to.
+struct Round<'p> {
+    /// Items answered with a server error, for the next round.
+    again: Vec<Work<'p>>,
+    /// The run halted or was told to stop.
+    stopped: bool,
 }
 
-/// One Vision One batch under the space's lease.
-async fn v1_batch<'p>(
-    target: &VisionOne<'_>,
-    plan: &Plan,
-    library: &mut dyn LibraryBackend,
-    chunk: &[Work<'p>],
+impl<'p> Pipeline<'_> {
+    /// Sends `items`, then again the ones answered with a server error, after a pause, while
+    /// pauses last. True when the run stopped (halted or cancelled).
+    async fn rounds(
+        &self,
+        mut items: Vec<Work<'p>>,
+        library: &mut dyn LibraryBackend,
+        report: &mut RunReport,
+    ) -> Result<bool, EngineError> {
+        let mut pauses = self
+            .target
+            .client
+            .retry_pauses(self.target.rounds)
+            .peekable();
+        let mut first = true;
+        while !items.is_empty() {
+            let last = pauses.peek().is_none();
+            let round = self.round(&items, last, first, library, report).await?;
+            if round.stopped {
+                return Ok(true);
+            }
+            match pauses.next() {
+                Some(pause) if !round.again.is_empty() => tokio::time::sleep(pause).await,
+                _ => break,
+            }
+            items = round.again;
+            first = false;
+        }
+        Ok(false)
+    }
+
+    /// One round: the items in groups of windows, each group under one lease.
+    async fn round(
+        &self,
+        items: &[Work<'p>],
+        last: bool,
+        first: bool,
+        library: &mut dyn LibraryBackend,
+        report: &mut RunReport,
+    ) -> Result<Round<'p>, EngineError> {
+        let mut round = Round {
+            again: Vec::new(),
+            stopped: false,
+        };
+        for group in items.chunks(self.window * WINDOWS_PER_LEASE) {
+            if report.stop_requested(self.progress) {
+                round.stopped = true;
+                break;
+            }
+            let guard = space::lock(library, &self.plan.space).await?;
+            let leased = Leased {
+                pipeline: self,
+                last,
+                first,
+            };
+            let stopped = leased
+                .run(&guard, group, library, report, &mut round.again)
+                .await;
+            guard.release(library)?;
+            if stopped? {
+                round.stopped = true;
+                break;
+            }
+        }
+        Ok(round)
+    }
+}
+
+/// The windows of one lease.
+struct Leased<'a> {
+    pipeline: &'a Pipeline<'a>,
+    /// The last round: server errors are failures, not sent again.
     last: bool,
-    report: &mut RunReport,
-) -> Result<Sent<Work<'p>>, EngineError> {
-    let guard = space::lock(library, &plan.space).await?;
-    let sent = v1_batch_locked(target, plan, library, chunk, last, report).await;
-    guard.release(library)?;
-    sent
+    /// The first round: progress advances (later rounds resend what it counted).
+    first: bool,
 }
 
-async fn v1_batch_locked<'p>(
-    target: &VisionOne<'_>,
+impl<'p> Leased<'_> {
+    /// Sends the windows of `group`, each decided while the one before it is on the wire and
+    /// recorded while the one after it is. True when the run must stop.
+    async fn run(
+        &self,
+        guard: &space::SpaceGuard,
+        group: &[Work<'p>],
+        library: &mut dyn LibraryBackend,
+        report: &mut RunReport,
+        again: &mut Vec<Work<'p>>,
+    ) -> Result<bool, EngineError> {
+        let Pipeline {
+            target,
+            plan,
+            progress,
+            window,
+        } = *self.pipeline;
+        let mut room = Room::new(target.capacity.as_ref());
+        let mut windows = group.chunks(window).peekable();
+        let mut decided = match windows.peek() {
+            Some(works) => decide(&*library, plan, works, &mut room, report)?,
+            None => return Ok(false),
+        };
+        let mut unrecorded = Confirmed::default();
+        let mut renewed = Instant::now();
+        while let Some(works) = windows.next() {
+            // Windows held back by rate limits may outlast the lease's term: renew it.
+            if renewed.elapsed() >= space::RENEW_EVERY {
+                guard.renew(library)?;
+                renewed = Instant::now();
+            }
+            let (confirmed, deletes, writes) = sort(plan, decided, report);
+            let following = windows.peek().copied();
+            // The window goes out first; recording the last one and deciding the next run
+            // while it is answered.
+            let sends = send_window(target, plan, &deletes, &writes);
+            let meanwhile = async {
+                tokio::task::yield_now().await;
+                std::mem::take(&mut unrecorded).record(library, plan)?;
+                following
+                    .map(|works| decide(&*library, plan, works, &mut room, report))
+                    .transpose()
+            };
+            let (results, next) = tokio::join!(sends, meanwhile);
+            let next = next?;
+            let mut settled = Settled {
+                plan,
+                last: self.last,
+                confirmed,
+                again: Vec::new(),
+                halted: false,
+            };
+            let batch = target.batch.max(1);
+            settled.take(split(deletes, batch), results.deletes, report);
+            settled.take(split(writes, batch), results.writes, report);
+            unrecorded = settled.confirmed;
+            again.extend(settled.again);
+            if self.first {
+                progress.advance(works.len() as u64);
+            }
+            let stop = settled.halted || report.stop_requested(progress);
+            match next {
+                Some(next) if !stop => decided = next,
+                _ => {
+                    unrecorded.record(library, plan)?;
+                    return Ok(stop);
+                }
+            }
+        }
+        unrecorded.record(library, plan)?;
+        Ok(false)
+    }
+}
+
+/// Reads the claims on a window's values and decides each write, keeping the creates that fit.
+fn decide<'p>(
+    library: &dyn LibraryBackend,
     plan: &Plan,
-    library: &mut dyn LibraryBackend,
-    chunk: &[Work<'p>],
-    last: bool,
+    works: &[Work<'p>],
+    room: &mut Room<'_>,
     report: &mut RunReport,
-) -> Result<Sent<Work<'p>>, EngineError> {
-    let decided = decide_batch(&*library, plan, chunk, &v1_key_of)?;
-    let decided = room_for_creates(&*library, plan, target.capacity.as_ref(), decided, report)?;
+) -> Result<Vec<Decided<'p>>, EngineError> {
+    let decided = decide_batch(library, plan, works, &v1_key_of)?;
+    room.keep(library, plan, decided, report)
+}
+
+/// A window's decisions: those that need no write (confirmed at once), deletes and writes.
+fn sort<'p>(
+    plan: &Plan,
+    decided: Vec<Decided<'p>>,
+    report: &mut RunReport,
+) -> (Confirmed, Vec<Decided<'p>>, Vec<Decided<'p>>) {
     let mut confirmed = Confirmed::default();
     let mut deletes = Vec::new();
     let mut writes = Vec::new();
@@ -111,33 +268,49 @@ async fn v1_batch_locked<'p>(
             Write::Create(_) | Write::Update(_) => writes.push(d),
         }
     }
-    let mut settled = Settled {
-        plan,
-        last,
-        confirmed,
-        again: Vec::new(),
-        halted: false,
-    };
+    (confirmed, deletes, writes)
+}
+
+/// A window's answers, batch by batch.
+struct Answers {
+    deletes: Vec<BatchReport>,
+    /// Empty when a delete halted the run (the writes were not sent).
+    writes: Vec<BatchReport>,
+}
+
+/// Sends a window: its delete batches at once, then (unless one halted) its write batches.
+async fn send_window(
+    target: &VisionOne<'_>,
+    plan: &Plan,
+    deletes: &[Decided<'_>],
+    writes: &[Decided<'_>],
+) -> Answers {
     let batch = target.batch.max(1);
-    if !deletes.is_empty() {
-        let sends = deletes
-            .chunks(batch)
-            .map(|chunk| delete_objects(target, chunk));
-        let results = futures::future::join_all(sends).await;
-        settled.take(split(deletes, batch), results, report);
+    let sends = deletes
+        .chunks(batch)
+        .map(|chunk| delete_objects(target, chunk));
+    let deletes = futures::future::join_all(sends).await;
+    if deletes.iter().any(|d| d.halted.is_some()) {
+        return Answers {
+            deletes,
+            writes: Vec::new(),
+        };
     }
-    if !writes.is_empty() && !settled.halted {
-        let sends = writes
-            .chunks(batch)
-            .map(|chunk| send_objects(target, plan, chunk));
-        let results = futures::future::join_all(sends).await;
-        settled.take(split(writes, batch), results, report);
-    }
-    settled.confirmed.record(library, plan)?;
-    Ok(Sent {
-        again: settled.again,
-        halted: settled.halted,
-    })
+    let sends = writes
+        .chunks(batch)
+        .map(|chunk| send_objects(target, plan, chunk));
+    let writes = futures::future::join_all(sends).await;
+    Answers { deletes, writes }
+}
+
+/// A failure worth another round: a server error on the item (its state is unknown or
+/// transiently refused), never a refusal of the value itself.
+fn worth_another_round(outcome: &ItemOutcome) -> bool {
+    matches!(outcome, ItemOutcome::Failed { status: Some(status), .. } if *status >= 500)
+}
+
+fn v1_key_of(kind: IndicatorKind) -> Option<String> {
+    v1_key(kind).map(str::to_owned)
 }
 
 /// `decided` in batches of `batch`, as they were sent.
