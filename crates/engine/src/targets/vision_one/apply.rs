@@ -4,7 +4,7 @@
 //! `overlap` batches (the target's `max_concurrency`) make a window, decided together and sent
 //! at once, so latency, not the number of batches, sets the pace. While a window is on the wire
 //! the one before it is recorded and the one after it decided, under one lease held for at most
-//! [`WINDOWS_PER_LEASE`] windows: the run's own work hides behind the target's latency.
+//! four windows (`WINDOWS_PER_LEASE`): the run's own work hides behind the target's latency.
 
 use std::time::Instant;
 
