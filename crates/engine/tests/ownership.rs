@@ -638,11 +638,18 @@ async fn a_new_library_leaves_the_old_ones_objects_until_adopted() {
 /// A Vision One list of 30 objects per type (the emulator evicts past it, as Vision One does),
 /// a workflow `w` and a trigger `t` (TTL one hour) on it, 5 kept free for one-off blocks.
 async fn small_list(when_full: &str) -> (tempfile::TempDir, Harness) {
+    small_list_in_batches(when_full, 1000).await
+}
+
+/// [`small_list`] written `batch` objects per request, two requests at once.
+async fn small_list_in_batches(when_full: &str, batch: i64) -> (tempfile::TempDir, Harness) {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
     let text = ConfigBuilder::fragment()
         .vision_one("small", "@V1@", "file:@KEY@")
+        .set("batch_size", batch)
+        .set("max_concurrency", 2)
         .set("capacity_per_type", 30)
         .set("reserve_per_type", 5)
         .set("when_full", when_full)
@@ -770,7 +777,17 @@ async fn when_full_refuse_answers_capacity_reached() {
 /// that was reported is missing from the list, and the list never goes past its capacity.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_a_workflow_at_its_budget_and_a_busy_trigger() {
-    let (_dir, mut h) = small_list("displace").await;
+    soak_at_budget(small_list("displace").await).await;
+}
+
+/// The same with one object per request: a run's 25 objects go in 13 windows of two, decided
+/// while the one before is on the wire, under four leases the trigger slips in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_at_budget_one_object_per_request_across_leases() {
+    soak_at_budget(small_list_in_batches("displace", 1).await).await;
+}
+
+async fn soak_at_budget((_dir, mut h): (tempfile::TempDir, Harness)) {
     h.merge(&ips(40, 8, h.now));
     assert_eq!(h.run("w").await.added, 25);
     let shared = std::sync::Arc::new(Mutex::new(Library::open(&h.config.library).unwrap()));

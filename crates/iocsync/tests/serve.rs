@@ -4,6 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -277,6 +278,51 @@ async fn scheduled_runs_repeat_never_overlap_and_show_on_the_page_the_api_and_me
         &[("workflow", "block")],
     );
     assert!(timed >= runs, "{timed} durations for {runs} runs");
+}
+
+/// `serve.max_concurrent_runs = 1`: the three workflows fall due together at the start; one
+/// runs while the others wait for its slot (and the log says so), never two at once, and each
+/// is recorded in the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_past_max_concurrent_runs_wait_for_a_slot() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let limit = "\n[serve]\nmax_concurrent_runs = 1\n";
+    write_serve_config(dir.path(), &emu.base_url(), "1h", limit);
+    seed(dir.path(), 30);
+    // Every request 300 ms late: each run takes at least that long.
+    emu.emulator().set_faults(FaultSettings {
+        latency_ms: 300,
+        ..FaultSettings::default()
+    });
+    let daemon = Daemon::start(dir.path());
+    let most = AtomicUsize::new(0);
+    wait_for(
+        "a run of each workflow",
+        Duration::from_secs(60),
+        || async {
+            let status = daemon.json("/api/status").await;
+            let workflows = status["workflows"].as_array().unwrap().clone();
+            let running = workflows
+                .iter()
+                .filter(|w| w["running"].is_object())
+                .count();
+            most.fetch_max(running, Ordering::SeqCst);
+            workflows.iter().all(|w| w["last_run"].is_object())
+        },
+    )
+    .await;
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "one run in flight at a time"
+    );
+    assert_eq!(daemon.succeeded("block").await, 1);
+    let logs = daemon.logs().join("\n");
+    assert!(
+        logs.contains("run waits for a slot: serve.max_concurrent_runs runs are in flight"),
+        "{logs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

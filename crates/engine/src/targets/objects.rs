@@ -378,3 +378,98 @@ impl Window<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config::WhenFull;
+    use serde_json::json;
+    use store::Library;
+
+    fn plan() -> Plan {
+        serde_json::from_value(json!({
+            "workflow": "w", "target": "v1", "action": "blocklist", "ledger": "v1/w",
+            "space": "v1#suspicious", "at": "2026-12-03T00:00:00Z", "adds": [], "updates": [],
+            "removals": [], "skips": [], "deferred": 0,
+        }))
+        .unwrap()
+    }
+
+    fn change(i: u32) -> Change {
+        Change {
+            kind: Kind::Ipv4,
+            value: format!("203.0.113.{i}"),
+            attributes: serde_json::Value::Null,
+            reason: "new".into(),
+            seen: None,
+        }
+    }
+
+    fn creates(changes: &[Change]) -> Vec<Decided<'_>> {
+        let want = ObjectAttributes::new("ip", "w".into());
+        changes
+            .iter()
+            .map(|change| Decided {
+                work: Work {
+                    change,
+                    want: Some(want.clone()),
+                },
+                write: Write::Create(want.clone()),
+            })
+            .collect()
+    }
+
+    /// A window decided while the one before it is still on the wire (its creates not yet in
+    /// the ledger) gets only the room those creates left.
+    #[test]
+    fn room_counts_the_list_once_then_every_create_let_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut library = Library::open(dir.path().join("library.db")).unwrap();
+        let plan = plan();
+        let other: Vec<LedgerEntry> = (1..=2)
+            .map(|i| LedgerEntry {
+                key: "v1/other".into(),
+                space: plan.space.clone(),
+                kind: Kind::Ipv4,
+                value: format!("198.51.100.{i}"),
+                attributes: json!({}),
+                remote_id: None,
+                pushed_at: plan.at,
+            })
+            .collect();
+        library.ledger_apply("v1/other", &other, &[]).unwrap();
+        let capacity = Capacity {
+            capacity: 5,
+            reserve: 0,
+            per_type: true,
+            when_full: WhenFull::Refuse,
+        };
+        let changes: Vec<Change> = (10..16).map(change).collect();
+        let mut report = RunReport::new(plan.clone(), false);
+        let mut room = Room::new(Some(&capacity));
+        let first = room
+            .keep(&*library, &plan, creates(&changes[..2]), &mut report)
+            .unwrap();
+        assert_eq!(first.len(), 2, "2 held by another claimant, 2 let through");
+        let second = room
+            .keep(&*library, &plan, creates(&changes[2..5]), &mut report)
+            .unwrap();
+        assert_eq!(
+            second.len(),
+            1,
+            "the first window's creates count though unrecorded"
+        );
+        assert_eq!(report.deferred, 2);
+        // Under the next lease the list is counted again, from the ledger: the other claimant
+        // let one go, and the first lease's creates were never recorded (say, all refused).
+        library
+            .ledger_apply("v1/other", &[], &[(Kind::Ipv4, "198.51.100.1".into())])
+            .unwrap();
+        let mut room = Room::new(Some(&capacity));
+        let third = room
+            .keep(&*library, &plan, creates(&changes[1..]), &mut report)
+            .unwrap();
+        assert_eq!(third.len(), 4, "1 held, 4 let through, the fifth deferred");
+        assert_eq!(report.deferred, 3);
+    }
+}

@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     started_at: DateTime<Utc>,
     /// Cancelled when shutdown is requested.
     stop: CancellationToken,
+    /// One permit per workflow run in flight (`serve.max_concurrent_runs`, read at the start).
+    run_slots: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -224,6 +226,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
     let shared = Arc::new(Shared {
         config: RwLock::new(Arc::clone(&options.config)),
         token: RwLock::new(token),
+        run_slots: tokio::sync::Semaphore::new(options.config.serve.max_concurrent_runs),
         options,
         scheduler: Mutex::new(scheduler),
         feed_scheduler: Mutex::new(feed_scheduler),

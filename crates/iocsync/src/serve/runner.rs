@@ -127,6 +127,11 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
         lock(&shared.scheduler).finished(&workflow, true, Utc::now());
         return;
     }
+    let Some(_slot) = run_slot(&shared, &workflow).await else {
+        // Shutdown came first: the run never started, so there is nothing to record.
+        lock(&shared.scheduler).finished(&workflow, false, Utc::now());
+        return;
+    };
     lock(&shared.running).insert(workflow.clone(), Arc::clone(&progress));
     let started = Instant::now();
     let name = workflow.clone();
@@ -164,6 +169,26 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
         RunStatus::Succeeded | RunStatus::Partial | RunStatus::Held
     );
     lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+/// Waits for one of the `serve.max_concurrent_runs` run slots; `None` when shutdown is
+/// requested first.
+async fn run_slot<'a>(
+    shared: &'a Shared,
+    workflow: &str,
+) -> Option<tokio::sync::SemaphorePermit<'a>> {
+    if let Ok(slot) = shared.run_slots.try_acquire() {
+        return Some(slot);
+    }
+    tracing::info!(
+        workflow,
+        limit = shared.options.config.serve.max_concurrent_runs,
+        "run waits for a slot: serve.max_concurrent_runs runs are in flight"
+    );
+    tokio::select! {
+        slot = shared.run_slots.acquire() => slot.ok(),
+        () = shared.stop.cancelled() => None,
+    }
 }
 
 /// Whether this run of `workflow` is its verifying pass: the first after the daemon started,
