@@ -108,3 +108,19 @@ pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Conf
         reason: reason.into(),
     }
 }
+
+/// A count `key` may set from 1 to `max`; `default` when unset.
+pub(crate) fn count_up_to(
+    key: &str,
+    value: Option<usize>,
+    max: usize,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match value {
+        Some(n) if !(1..=max).contains(&n) => {
+            Err(invalid(key, format!("expected an integer from 1 to {max}")))
+        }
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::error::{ConfigError, invalid};
+use crate::error::{ConfigError, count_up_to};
 use crate::schedule::positive_duration;
 
 /// Default time a client has to send a request line and headers.
@@ -53,16 +53,12 @@ pub(crate) fn limits(
     let duration = |key: &str, text: Option<&str>, default: Duration| {
         text.map_or(Ok(default), |text| positive_duration(key, text))
     };
-    let max_connections = match max_connections {
-        Some(n) if !(1..=MAX_CONNECTIONS_LIMIT).contains(&n) => {
-            return Err(invalid(
-                "serve.max_connections",
-                format!("expected an integer from 1 to {MAX_CONNECTIONS_LIMIT}"),
-            ));
-        }
-        Some(n) => n,
-        None => defaults.max_connections,
-    };
+    let max_connections = count_up_to(
+        "serve.max_connections",
+        max_connections,
+        MAX_CONNECTIONS_LIMIT,
+        defaults.max_connections,
+    )?;
     Ok(ListenerLimits {
         header_timeout: duration(
             "serve.header_timeout",

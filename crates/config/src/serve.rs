@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::error::{ConfigError, invalid};
+use crate::error::{ConfigError, count_up_to, invalid};
 use crate::listener::{self, ListenerLimits};
 use crate::reference::{INLINE_SECRET, is_reference, non_empty_secret};
 
@@ -83,16 +83,12 @@ pub(crate) fn validate_serve(raw: RawServe) -> Result<ServeSettings, ConfigError
         raw.body_timeout.as_deref(),
         raw.max_connections,
     )?;
-    let max_concurrent_runs = match raw.max_concurrent_runs {
-        Some(n) if !(1..=MAX_CONCURRENT_RUNS_LIMIT).contains(&n) => {
-            return Err(invalid(
-                "serve.max_concurrent_runs",
-                format!("expected an integer from 1 to {MAX_CONCURRENT_RUNS_LIMIT}"),
-            ));
-        }
-        Some(n) => n,
-        None => DEFAULT_MAX_CONCURRENT_RUNS,
-    };
+    let max_concurrent_runs = count_up_to(
+        "serve.max_concurrent_runs",
+        raw.max_concurrent_runs,
+        MAX_CONCURRENT_RUNS_LIMIT,
+        DEFAULT_MAX_CONCURRENT_RUNS,
+    )?;
     match raw.token {
         Some(token) if !is_reference(&token) => Err(invalid("serve.token", INLINE_SECRET)),
         token_ref => Ok(ServeSettings {

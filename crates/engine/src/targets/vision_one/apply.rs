@@ -208,16 +208,7 @@ impl<'p> Leased<'_> {
             };
             let (results, next) = tokio::join!(sends, meanwhile);
             let next = next?;
-            let mut settled = Settled {
-                plan,
-                last: self.last,
-                confirmed,
-                again: Vec::new(),
-                halted: false,
-            };
-            let batch = target.batch.max(1);
-            settled.take(split(deletes, batch), results.deletes, report);
-            settled.take(split(writes, batch), results.writes, report);
+            let settled = self.settle(confirmed, deletes, writes, results, report);
             unrecorded = settled.confirmed;
             again.extend(settled.again);
             if self.first {
@@ -234,6 +225,30 @@ impl<'p> Leased<'_> {
         }
         unrecorded.record(library, plan)?;
         Ok(false)
+    }
+}
+
+impl<'a> Leased<'a> {
+    /// Takes a window's answers, batch by batch in the order they were cut.
+    fn settle<'p>(
+        &self,
+        confirmed: Confirmed,
+        deletes: Vec<Decided<'p>>,
+        writes: Vec<Decided<'p>>,
+        answers: Answers,
+        report: &mut RunReport,
+    ) -> Settled<'a, 'p> {
+        let mut settled = Settled {
+            plan: self.pipeline.plan,
+            last: self.last,
+            confirmed,
+            again: Vec::new(),
+            halted: false,
+        };
+        let batch = self.pipeline.target.batch.max(1);
+        settled.take(split(deletes, batch), answers.deletes, report);
+        settled.take(split(writes, batch), answers.writes, report);
+        settled
     }
 }
 
