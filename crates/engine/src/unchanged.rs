@@ -34,7 +34,7 @@ use store::{
 use crate::error::EngineError;
 use crate::keys::WorkflowKeys;
 use crate::mapping::ObjectAttributes;
-use crate::plan::Plan;
+use crate::plan::{Attributes, Plan};
 use crate::report::RunReport;
 use crate::run::RunOptions;
 use config::{Config, Workflow};
@@ -245,11 +245,17 @@ fn next_due(
         .iter()
         .filter(|claim| !changed.contains(&(claim.kind, claim.value.as_str())))
         .map(|claim| &claim.attributes);
-    let set = sets.into_iter().flatten().map(|change| &change.attributes);
     let renew_within = crate::targets::renew_within(&workflow.parameters);
+    let set = sets
+        .into_iter()
+        .flatten()
+        .filter_map(|change| match &change.attributes {
+            Attributes::Object(attributes) => object_due(attributes, renew_within),
+            Attributes::Json(attributes) => claim_due(attributes, renew_within, now),
+        });
     let claims_due = kept
-        .chain(set)
         .filter_map(|attributes| claim_due(attributes, renew_within, now))
+        .chain(set)
         .min();
     let due = [members_due, claims_due].into_iter().flatten().min();
     // Something already due (an expiry the run could not act on) leaves nothing to rely on.
@@ -268,16 +274,22 @@ fn claim_due(
     // Neither a per-object claim without an expiry nor a Deep Security item has the field.
     attributes.get("expires_at")?;
     match ObjectAttributes::deserialize(attributes) {
-        Ok(attributes) => {
-            let expires_at = attributes.expires_at?;
-            // A number of days is renewed ahead of its end; a date is the end the source
-            // asked for, and the member leaves then anyway.
-            Some(match renew_within {
-                Some(window) if attributes.renewable() => expires_at - window,
-                _ => expires_at,
-            })
-        }
+        Ok(attributes) => object_due(&attributes, renew_within),
         // An expiry this version cannot read: look again at once.
         Err(_) => Some(now),
     }
+}
+
+/// [`claim_due`] of a claim the plan made.
+fn object_due(
+    attributes: &ObjectAttributes,
+    renew_within: Option<Duration>,
+) -> Option<DateTime<Utc>> {
+    let expires_at = attributes.expires_at?;
+    // A number of days is renewed ahead of its end; a date is the end the source asked for,
+    // and the member leaves then anyway.
+    Some(match renew_within {
+        Some(window) if attributes.renewable() => expires_at - window,
+        _ => expires_at,
+    })
 }

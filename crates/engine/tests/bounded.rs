@@ -228,7 +228,7 @@ fn claims(plan: &Plan, key: &str, space: &str, now: DateTime<Utc>) -> Vec<Ledger
             space: space.to_owned(),
             kind: change.kind,
             value: change.value.clone(),
-            attributes: change.attributes.clone(),
+            attributes: change.attributes.json().into_owned(),
             remote_id: None,
             pushed_at: now,
         })

@@ -708,7 +708,7 @@ async fn trigger_blocks_make_room_deliberately_and_workflow_objects_come_back() 
         .plan
         .adds
         .iter()
-        .find(|c| c.attributes["rank"] == 24)
+        .find(|c| c.attributes.object().unwrap().rank == Some(24))
         .unwrap()
         .value
         .clone();

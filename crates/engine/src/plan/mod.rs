@@ -25,7 +25,9 @@ use config::Workflow;
 
 mod model;
 
-pub use model::{Change, Plan, PlanInput, Remote, RemoteObject, SKIP_SAMPLE, Seen, Skip, Unread};
+pub use model::{
+    Attributes, Change, Plan, PlanInput, Remote, RemoteObject, SKIP_SAMPLE, Seen, Skip, Unread,
+};
 
 /// Plans one run of `workflow`.
 pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
@@ -127,7 +129,7 @@ pub(crate) fn map_all(
     plan: &mut Plan,
     map: impl Fn(&IndicatorRecord) -> Result<Vec<Desired>, String>,
 ) -> Vec<Desired> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(records.len());
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         match map(record) {
@@ -186,14 +188,13 @@ fn diff(
     renew_within: Option<chrono::Duration>,
     plan: &mut Plan,
 ) {
-    let mut wanted = HashSet::new();
+    let mut wanted = HashSet::with_capacity(desired.len());
     let mut unchecked = 0;
+    let unclaimed_value = Holders::default();
     for (rank, item) in desired.into_iter().enumerate() {
-        wanted.insert((item.kind, item.value.clone()));
-        let holders = objects
-            .get(&(item.kind, item.value.clone()))
-            .cloned()
-            .unwrap_or_default();
+        let id = (item.kind, item.value.clone());
+        let holders = objects.get(&id).unwrap_or(&unclaimed_value);
+        wanted.insert(id);
         let remote = input.remote.and_then(|r| {
             r.objects
                 .get(&(item.attributes.key.clone(), item.value.clone()))
@@ -210,13 +211,13 @@ fn diff(
                 }
             }
         } else {
-            (verified(input, remote, &holders), None)
+            (verified(input, remote, holders), None)
         };
         if unclaimed && input.remote.is_none() {
             unchecked += 1;
         }
         let Some(reason) = claim_reason(
-            &holders,
+            holders,
             &want,
             seen.as_ref(),
             first_reason,
@@ -225,12 +226,12 @@ fn diff(
         ) else {
             continue;
         };
-        let write = claims::decide(&holders, Some(&want), Seen::found(seen.as_ref()));
-        let reason = with_holders(reason, &holders, &write);
+        let write = claims::decide(holders, Some(&want), Seen::found(seen.as_ref()));
+        let reason = with_holders(reason, holders, &write);
         let change = Change {
             kind: item.kind,
             value: item.value.clone(),
-            attributes: serde_json::to_value(&want).unwrap_or_default(),
+            attributes: want.into(),
             reason,
             seen,
         };
@@ -429,7 +430,7 @@ fn drop_unwanted(
         let change = Change {
             kind: entry.kind,
             value: entry.value.clone(),
-            attributes: entry.attributes.clone(),
+            attributes: entry.attributes.clone().into(),
             reason,
             seen,
         };
@@ -471,7 +472,7 @@ fn unclaimed_on_target(
             Maker::ThisLibrary => plan.removals.push(Change {
                 kind,
                 value: value.clone(),
-                attributes: serde_json::to_value(&found.attributes).unwrap_or_default(),
+                attributes: found.attributes.clone().into(),
                 reason: "an orphan of this library (no ledger knows it) that the collection does not want".to_owned(),
                 seen: Some(Seen::Unclaimed(found.attributes.clone())),
             }),
@@ -517,7 +518,7 @@ fn restore_others(objects: &HashMap<(Kind, String), Holders>, remote: &Remote, p
         plan.restores.push(Change {
             kind: *kind,
             value: value.clone(),
-            attributes: serde_json::Value::Null,
+            attributes: serde_json::Value::Null.into(),
             reason: format!(
                 "held by {} but gone from the target: added back",
                 holders.describe_others()

@@ -2,6 +2,7 @@
 //! target ([`Remote`]), and what a plan is computed from ([`PlanInput`]). `iocsync plan`
 //! prints it, `--json` serialises it, and apply sends exactly it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -60,12 +61,55 @@ pub struct Change {
     pub value: String,
     /// What this workflow's claim asks for (Vision One, XDR, HTTP) or where the item lives
     /// (Deep Security). For a removal or release: the claim as it was.
-    pub attributes: serde_json::Value,
+    pub attributes: Attributes,
     /// Why this change is in the plan.
     pub reason: String,
     /// What the target was found to hold, when it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<Seen>,
+}
+
+/// A change's attributes: typed where the plan made them for a per-object target, JSON where
+/// they are carried as they were recorded (a ledger row's claim, a Deep Security item's part).
+/// Typed, a 60,000-object plan does not build and parse a JSON map per object; `--json` prints
+/// both the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Attributes {
+    Object(ObjectAttributes),
+    Json(serde_json::Value),
+}
+
+impl Attributes {
+    /// The attributes as a per-object claim, read from JSON when they came as JSON.
+    pub fn object(&self) -> Result<Cow<'_, ObjectAttributes>, serde_json::Error> {
+        match self {
+            Attributes::Object(attributes) => Ok(Cow::Borrowed(attributes)),
+            Attributes::Json(value) => ObjectAttributes::deserialize(value).map(Cow::Owned),
+        }
+    }
+
+    /// The attributes as JSON (what the ledger records).
+    pub fn json(&self) -> Cow<'_, serde_json::Value> {
+        match self {
+            Attributes::Object(attributes) => {
+                Cow::Owned(serde_json::to_value(attributes).unwrap_or_default())
+            }
+            Attributes::Json(value) => Cow::Borrowed(value),
+        }
+    }
+}
+
+impl From<ObjectAttributes> for Attributes {
+    fn from(attributes: ObjectAttributes) -> Self {
+        Attributes::Object(attributes)
+    }
+}
+
+impl From<serde_json::Value> for Attributes {
+    fn from(value: serde_json::Value) -> Self {
+        Attributes::Json(value)
+    }
 }
 
 /// How many skips of one reason a plan lists (the rest are counted): a plan that leaves
@@ -262,4 +306,31 @@ pub struct PlanInput<'a> {
     pub wanted_elsewhere: Option<&'a HashSet<(Kind, String)>>,
     /// `--allow-removals`: the brake lets this run's removals go.
     pub allow_removals: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_attributes_print_as_their_json_and_read_back_as_claims() {
+        let mut claim = ObjectAttributes::new("ip", "iocsync".into());
+        claim.rank = Some(3);
+        let typed = Attributes::from(claim.clone());
+        let as_json = serde_json::to_value(&claim).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), as_json);
+        assert_eq!(typed.json().into_owned(), as_json);
+        // A plan read back from `--json`: a claim is typed again, a part stays JSON.
+        let read: Attributes = serde_json::from_value(as_json.clone()).unwrap();
+        assert_eq!(read, typed);
+        let part = serde_json::json!({"part": 7});
+        let read: Attributes = serde_json::from_value(part.clone()).unwrap();
+        assert_eq!(read, Attributes::Json(part.clone()));
+        // A claim recorded as JSON is read as one; a part is not a claim.
+        assert_eq!(
+            Attributes::Json(as_json).object().unwrap().into_owned(),
+            claim
+        );
+        assert!(Attributes::Json(part).object().is_err());
+    }
 }

@@ -7,7 +7,7 @@
 //! truth, and the next run converges without duplicates or losses. Between batches the loops
 //! ask [`Progress::cancelled`] and stop cleanly when told to.
 
-use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use futures::StreamExt;
@@ -29,7 +29,7 @@ use config::Capacity;
 pub(crate) struct Work<'p> {
     pub(crate) change: &'p Change,
     /// The claim asked for; `None`: the claim is dropped.
-    pub(crate) want: Option<ObjectAttributes>,
+    pub(crate) want: Option<Cow<'p, ObjectAttributes>>,
 }
 
 /// The plan's claim changes: drops first (they make room), then sets in priority order.
@@ -44,7 +44,7 @@ pub(crate) fn works<'p>(plan: &'p Plan, report: &mut RunReport) -> (Vec<Work<'p>
         .into_iter()
         .flatten()
     {
-        match ObjectAttributes::deserialize(&change.attributes) {
+        match change.attributes.object() {
             Ok(want) => sets.push(Work {
                 change,
                 want: Some(want),
@@ -83,7 +83,7 @@ pub(crate) fn decide_batch<'p>(
                 .unwrap_or_default();
             let found = Seen::found(work.change.seen.as_ref());
             Decided {
-                write: claims::decide(&holders, work.want.as_ref(), found),
+                write: claims::decide(&holders, work.want.as_deref(), found),
                 work: work.clone(),
             }
         })
@@ -177,7 +177,7 @@ pub(crate) fn claim_entry(
     work: &Work<'_>,
     remote_id: Option<String>,
 ) -> Option<LedgerEntry> {
-    let mut want = work.want.clone()?;
+    let mut want = work.want.clone()?.into_owned();
     if remote_id.is_some() {
         want.action_id.clone_from(&remote_id);
     }
@@ -399,7 +399,7 @@ mod tests {
         Change {
             kind: Kind::Ipv4,
             value: format!("203.0.113.{i}"),
-            attributes: serde_json::Value::Null,
+            attributes: serde_json::Value::Null.into(),
             reason: "new".into(),
             seen: None,
         }
@@ -412,7 +412,7 @@ mod tests {
             .map(|change| Decided {
                 work: Work {
                     change,
-                    want: Some(want.clone()),
+                    want: Some(Cow::Owned(want.clone())),
                 },
                 write: Write::Create(want.clone()),
             })

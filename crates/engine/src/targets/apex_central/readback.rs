@@ -35,11 +35,8 @@ pub async fn look_up(
     changes: &[&Change],
 ) -> Result<Remote, EngineError> {
     let wanted = changes.iter().filter_map(|change| {
-        let kind = change
-            .attributes
-            .get("key")
-            .and_then(|key| key.as_str())
-            .and_then(super::mapping::udso_type)?;
+        let attributes = change.attributes.object().ok()?;
+        let kind = super::mapping::udso_type(&attributes.key)?;
         Some((kind, change.value.as_str()))
     });
     let mut found = stream::iter(wanted)

@@ -314,7 +314,7 @@ struct ByPart<'p> {
 impl<'p> ByPart<'p> {
     fn of(plan: &'p Plan) -> Self {
         let mut parts: HashMap<u32, PartChanges<'p>> = HashMap::new();
-        let part_of = |change: &Change| part_of(&change.attributes);
+        let part_of = |change: &Change| part_of(&change.attributes.json());
         for change in &plan.adds {
             if let Some(part) = part_of(change) {
                 parts.entry(part).or_default().adds.push(change);

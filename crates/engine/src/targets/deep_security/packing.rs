@@ -176,7 +176,7 @@ fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
     Change {
         kind,
         value: value.to_owned(),
-        attributes: part_attributes(part),
+        attributes: part_attributes(part).into(),
         reason: reason.to_owned(),
         seen: None,
     }
@@ -211,7 +211,7 @@ fn pack_stable(
             .map(|entry| Change {
                 kind: entry.kind,
                 value: entry.value.clone(),
-                attributes: entry.attributes.clone(),
+                attributes: entry.attributes.clone().into(),
                 reason: "left the collection (expired, revoked or filtered out)".to_owned(),
                 seen: None,
             })
@@ -247,7 +247,7 @@ fn pack_stable(
         plan.removals.push(Change {
             kind: entry.kind,
             value: entry.value.clone(),
-            attributes: entry.attributes.clone(),
+            attributes: entry.attributes.clone().into(),
             reason: "left the collection (expired, revoked or filtered out)".to_owned(),
             seen: None,
         });

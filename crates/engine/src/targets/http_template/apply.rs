@@ -1,7 +1,6 @@
 //! Applying a plan to an HTTP template target: one call per new or changed object.
 
 use indicator::Kind;
-use serde::Deserialize;
 use store::LibraryBackend;
 use trendmicro::http_template::{Fields, HttpTemplateClient};
 
@@ -29,8 +28,10 @@ pub async fn http(
         let (attributes, remove) = match &d.write {
             Write::Create(attributes) | Write::Update(attributes) => (attributes.clone(), false),
             Write::Delete if client.can_remove() => {
-                let old = ObjectAttributes::deserialize(&d.work.change.attributes)
-                    .unwrap_or_else(|_| ObjectAttributes::new(String::new(), String::new()));
+                let old = d.work.change.attributes.object().map_or_else(
+                    |_| ObjectAttributes::new(String::new(), String::new()),
+                    std::borrow::Cow::into_owned,
+                );
                 (old, true)
             }
             Write::Delete | Write::Nothing => return Ok(None),

@@ -54,10 +54,14 @@ pub async fn look_up(
 
 /// `key eq 'value' or ...` expressions of at most [`FILTER_CHARS`] each, covering `changes`.
 fn filters(changes: &[&Change]) -> Vec<String> {
-    filters_for(changes.iter().filter_map(|change| {
-        let key = change.attributes.get("key").and_then(|k| k.as_str())?;
-        Some((key, change.value.as_str()))
-    }))
+    let keys: Vec<(String, &str)> = changes
+        .iter()
+        .filter_map(|change| {
+            let attributes = change.attributes.object().ok()?;
+            Some((attributes.key.clone(), change.value.as_str()))
+        })
+        .collect();
+    filters_for(keys.iter().map(|(key, value)| (key.as_str(), *value)))
 }
 
 /// `key eq 'value' or ...` expressions of at most [`FILTER_CHARS`] each, covering `values`
@@ -139,7 +143,7 @@ mod tests {
         Change {
             kind: Kind::Domain,
             value: value.to_owned(),
-            attributes: serde_json::json!({"key": "domain", "description": ""}),
+            attributes: serde_json::json!({"key": "domain", "description": ""}).into(),
             reason: String::new(),
             seen: None,
         }
