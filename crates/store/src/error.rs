@@ -41,6 +41,43 @@ pub enum Error {
     },
     #[error("library database error")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL library could not be reached or logged into. `url_redacted` is the
+    /// connection string with any password masked: no error of this crate shows a password.
+    #[error("cannot connect to the PostgreSQL library {url_redacted}")]
+    Connect {
+        url_redacted: String,
+        #[source]
+        source: postgres::Error,
+    },
+    /// A connection string or TLS setting that cannot be used (bad syntax, unknown
+    /// `sslmode`, an unreadable CA file).
+    #[error("invalid PostgreSQL library settings for {url_redacted}: {reason}")]
+    Settings {
+        url_redacted: String,
+        reason: String,
+    },
+    #[error(
+        "the PostgreSQL library {url_redacted} has schema version {found}, newer than this \
+         iocsync knows ({known}); use a newer iocsync"
+    )]
+    TooNewSchema {
+        url_redacted: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("PostgreSQL migration {name} failed on {url_redacted}")]
+    PostgresMigration {
+        url_redacted: String,
+        name: &'static str,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("library database error (PostgreSQL)")]
+    Postgres(#[from] postgres::Error),
+    /// A call on a PostgreSQL handle made while that handle streams a scan to a visitor (the
+    /// visitor called back into the library): its one connection is busy.
+    #[error("the library handle is busy with a scan; use a second handle from inside a visitor")]
+    Busy,
     #[error("invalid collection `{name}`")]
     InvalidCollection {
         name: String,

@@ -13,6 +13,8 @@
 //! - [`LibraryBackend`]: the storage interface, with the merge rules on `merge_at`.
 //! - [`SqliteLibrary`]: the default backend: one file, WAL, foreign keys, busy timeout,
 //!   migrations embedded in the binary and tracked in `PRAGMA user_version`.
+//! - [`PostgresLibrary`]: the same library in a PostgreSQL database (`Library::connect(url)`),
+//!   migrations under an advisory lock, merges set-based; the store's tests run on both.
 //! - [`Library`]: the handle callers hold (`Library::open(path)?.merge(&sightings)?`).
 //!
 //! The API is synchronous; async callers use `spawn_blocking`.
@@ -26,6 +28,7 @@ pub mod lease;
 pub mod ledger;
 mod library;
 pub mod model;
+pub mod postgres;
 pub mod run;
 mod sqlite;
 pub mod state;
@@ -43,6 +46,7 @@ pub use library::Library;
 pub use model::{
     Class, IndicatorRecord, MergeReport, Rejected, Sighting, SourceVote, Status, UnknownName,
 };
+pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresLibrary, PostgresOptions, SslMode};
 pub use run::{GuardDrop, RunItem, RunRecord, RunStatus};
 pub use sqlite::{MERGE_CHUNK, SqliteLibrary};
 pub use state::WorkflowState;

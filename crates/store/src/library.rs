@@ -1,11 +1,13 @@
-//! `Library`: the handle the rest of iocsync holds. It opens the SQLite backend by default and
-//! dereferences to the `LibraryBackend` trait, so callers never name a backend.
+//! `Library`: the handle the rest of iocsync holds. It opens the SQLite backend by default (or
+//! the PostgreSQL one from a URL) and dereferences to the `LibraryBackend` trait, so callers
+//! never name a backend.
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
 use crate::backend::LibraryBackend;
 use crate::error::{Error, Result};
+use crate::postgres::{PostgresLibrary, PostgresOptions};
 use crate::sqlite::SqliteLibrary;
 
 /// An open library. Every operation is a method of [`LibraryBackend`], reached through `Deref`.
@@ -37,7 +39,20 @@ impl Library {
         }
     }
 
-    /// Wraps any backend (a PostgreSQL one, later).
+    /// Connects to the PostgreSQL library at `url` (`postgres://...` or libpq key-value pairs,
+    /// with an optional `sslmode` and `sslrootcert`), migrating it if needed.
+    pub fn connect(url: &str) -> Result<Self> {
+        Ok(Library::from_backend(PostgresLibrary::connect(url)?))
+    }
+
+    /// [`connect`](Self::connect) with a password, `sslmode` or CA file given apart.
+    pub fn connect_with(options: &PostgresOptions) -> Result<Self> {
+        Ok(Library::from_backend(PostgresLibrary::connect_with(
+            options,
+        )?))
+    }
+
+    /// Wraps any backend.
     pub fn from_backend(backend: impl LibraryBackend + 'static) -> Self {
         Library {
             backend: Box::new(backend),

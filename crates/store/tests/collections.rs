@@ -1,10 +1,11 @@
 //! Collections: definitions stored in the library, and members filtered and ordered.
 
+#[macro_use]
 mod common;
 
 use std::ops::ControlFlow;
 
-use common::{day, ip, library, sighting};
+use common::{day, ip, sighting};
 use indicator::Kind;
 use store::{Class, Collection, Error, Order, Sighting, Status};
 
@@ -14,8 +15,8 @@ fn tagged(mut s: Sighting, tags: &[&str]) -> Sighting {
 }
 
 /// A small library covering every filter.
-fn seeded() -> (tempfile::TempDir, store::Library) {
-    let (dir, mut lib) = library();
+fn seeded(db: &common::Db) -> store::Library {
+    let mut lib = db.open();
     let mut asset = ip("20.0.0.1", "cmdb", 2, 9);
     asset.class = Class::Asset;
     let mut expired = ip("20.0.0.2", "feed-a", 9, 2);
@@ -43,7 +44,7 @@ fn seeded() -> (tempfile::TempDir, store::Library) {
         day(10),
     )
     .unwrap();
-    (dir, lib)
+    lib
 }
 
 fn values(lib: &store::Library, c: &Collection) -> Vec<String> {
@@ -54,178 +55,185 @@ fn values(lib: &store::Library, c: &Collection) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn default_is_active_in_priority_order() {
-    let (_dir, lib) = seeded();
-    let c = Collection::new("all");
-    // score desc, then last seen desc; the unscored hash comes last.
-    assert_eq!(
-        values(&lib, &c),
-        [
-            "20.0.0.6",
-            "evil.example",
-            "20.0.0.5",
-            "20.0.0.4",
-            "20.0.0.1",
-            "a".repeat(64).as_str()
-        ]
-    );
+on_both_backends! {
+    fn default_is_active_in_priority_order(db) {
+        let lib = seeded(&db);
+        let c = Collection::new("all");
+        // score desc, then last seen desc; the unscored hash comes last.
+        assert_eq!(
+            values(&lib, &c),
+            [
+                "20.0.0.6",
+                "evil.example",
+                "20.0.0.5",
+                "20.0.0.4",
+                "20.0.0.1",
+                "a".repeat(64).as_str()
+            ]
+        );
+    }
 }
 
-#[test]
-fn recent_order_puts_latest_sightings_first() {
-    let (_dir, lib) = seeded();
-    let mut c = Collection::new("recent");
-    c.order = Order::Recent;
-    c.kinds = vec![Kind::Ipv4];
-    assert_eq!(
-        values(&lib, &c),
-        ["20.0.0.1", "20.0.0.5", "20.0.0.4", "20.0.0.6"]
-    );
+on_both_backends! {
+    fn recent_order_puts_latest_sightings_first(db) {
+        let lib = seeded(&db);
+        let mut c = Collection::new("recent");
+        c.order = Order::Recent;
+        c.kinds = vec![Kind::Ipv4];
+        assert_eq!(
+            values(&lib, &c),
+            ["20.0.0.1", "20.0.0.5", "20.0.0.4", "20.0.0.6"]
+        );
+    }
 }
 
-#[test]
-fn each_filter_narrows() {
-    let (_dir, lib) = seeded();
-    let check = |edit: &dyn Fn(&mut Collection), expected: &[&str]| {
-        let mut c = Collection::new("f");
-        edit(&mut c);
-        assert_eq!(values(&lib, &c), expected, "{c:?}");
-    };
-    check(
-        &|c| c.kinds = vec![Kind::Domain, Kind::Sha256],
-        &["evil.example", &"a".repeat(64)],
-    );
-    check(&|c| c.class = Some(Class::Asset), &["20.0.0.1"]);
-    check(&|c| c.min_score = Some(7), &["20.0.0.6", "evil.example"]);
-    check(
-        &|c| c.tags_any = vec!["c2".into(), "scan".into()],
-        &["evil.example", "20.0.0.5", "20.0.0.4"],
-    );
-    check(
-        &|c| c.tags_all = vec!["c2".into(), "apt".into(), "c2".into()],
-        &["evil.example"],
-    );
-    check(
-        &|c| {
-            c.kinds = vec![Kind::Ipv4];
-            c.tags_none = vec!["fp".into(), "apt".into()];
-        },
-        &["20.0.0.4", "20.0.0.1"],
-    );
-    check(
-        &|c| c.sources = vec!["feed-b".into(), "cmdb".into()],
-        &["20.0.0.5", "20.0.0.1"],
-    );
-    check(
-        &|c| c.seen_within = Some("3days".parse().unwrap()),
-        &["evil.example", "20.0.0.5", "20.0.0.1"],
-    );
-    check(
-        &|c| c.seen_within = Some("2days".parse().unwrap()),
-        &["evil.example", "20.0.0.1"],
-    );
-    check(&|c| c.status = vec![Status::Expired], &["20.0.0.2"]);
-    check(&|c| c.status = vec![Status::Revoked], &["20.0.0.3"]);
-    check(
-        &|c| {
-            c.status = vec![Status::Revoked];
-            c.sources = vec!["feed-b".into()];
-        },
-        &["20.0.0.3"],
-    );
+on_both_backends! {
+    fn each_filter_narrows(db) {
+        let lib = seeded(&db);
+        let check = |edit: &dyn Fn(&mut Collection), expected: &[&str]| {
+            let mut c = Collection::new("f");
+            edit(&mut c);
+            assert_eq!(values(&lib, &c), expected, "{c:?}");
+        };
+        check(
+            &|c| c.kinds = vec![Kind::Domain, Kind::Sha256],
+            &["evil.example", &"a".repeat(64)],
+        );
+        check(&|c| c.class = Some(Class::Asset), &["20.0.0.1"]);
+        check(&|c| c.min_score = Some(7), &["20.0.0.6", "evil.example"]);
+        check(
+            &|c| c.tags_any = vec!["c2".into(), "scan".into()],
+            &["evil.example", "20.0.0.5", "20.0.0.4"],
+        );
+        check(
+            &|c| c.tags_all = vec!["c2".into(), "apt".into(), "c2".into()],
+            &["evil.example"],
+        );
+        check(
+            &|c| {
+                c.kinds = vec![Kind::Ipv4];
+                c.tags_none = vec!["fp".into(), "apt".into()];
+            },
+            &["20.0.0.4", "20.0.0.1"],
+        );
+        check(
+            &|c| c.sources = vec!["feed-b".into(), "cmdb".into()],
+            &["20.0.0.5", "20.0.0.1"],
+        );
+        check(
+            &|c| c.seen_within = Some("3days".parse().unwrap()),
+            &["evil.example", "20.0.0.5", "20.0.0.1"],
+        );
+        check(
+            &|c| c.seen_within = Some("2days".parse().unwrap()),
+            &["evil.example", "20.0.0.1"],
+        );
+        check(&|c| c.status = vec![Status::Expired], &["20.0.0.2"]);
+        check(&|c| c.status = vec![Status::Revoked], &["20.0.0.3"]);
+        check(
+            &|c| {
+                c.status = vec![Status::Revoked];
+                c.sources = vec!["feed-b".into()];
+            },
+            &["20.0.0.3"],
+        );
+    }
 }
 
-#[test]
-fn a_revoked_vote_leaves_the_source_filter() {
-    let (_dir, mut lib) = seeded();
-    let mut withdrawn = ip("20.0.0.5", "feed-b", 5, 9);
-    withdrawn.revoked = true;
-    lib.merge_at(&[withdrawn, ip("20.0.0.5", "feed-a", 4, 9)], day(10))
-        .unwrap();
-    let mut c = Collection::new("b");
-    c.sources = vec!["feed-b".into()];
-    assert!(
-        values(&lib, &c).is_empty(),
-        "feed-b withdrew its only active indicator"
-    );
-    c.sources = vec!["feed-a".into()];
-    assert!(values(&lib, &c).contains(&"20.0.0.5".to_owned()));
+on_both_backends! {
+    fn a_revoked_vote_leaves_the_source_filter(db) {
+        let mut lib = seeded(&db);
+        let mut withdrawn = ip("20.0.0.5", "feed-b", 5, 9);
+        withdrawn.revoked = true;
+        lib.merge_at(&[withdrawn, ip("20.0.0.5", "feed-a", 4, 9)], day(10))
+            .unwrap();
+        let mut c = Collection::new("b");
+        c.sources = vec!["feed-b".into()];
+        assert!(
+            values(&lib, &c).is_empty(),
+            "feed-b withdrew its only active indicator"
+        );
+        c.sources = vec!["feed-a".into()];
+        assert!(values(&lib, &c).contains(&"20.0.0.5".to_owned()));
+    }
 }
 
-#[test]
-fn expiry_is_judged_at_query_time() {
-    let (_dir, mut lib) = library();
-    let mut s = ip("20.0.0.9", "feed-a", 5, 1);
-    s.valid_until = Some(day(3));
-    lib.merge_at(&[s], day(2)).unwrap();
-    let mut expired = Collection::new("x");
-    expired.status = vec![Status::Expired];
-    let active = Collection::new("y");
-    assert!(lib.members(&expired, day(2), None).unwrap().is_empty());
-    assert_eq!(lib.members(&active, day(2), None).unwrap().len(), 1);
-    // No refresh_status in between: the stored status is still `active`.
-    assert_eq!(lib.members(&expired, day(4), None).unwrap().len(), 1);
-    assert!(lib.members(&active, day(4), None).unwrap().is_empty());
+on_both_backends! {
+    fn expiry_is_judged_at_query_time(db) {
+        let mut lib = db.open();
+        let mut s = ip("20.0.0.9", "feed-a", 5, 1);
+        s.valid_until = Some(day(3));
+        lib.merge_at(&[s], day(2)).unwrap();
+        let mut expired = Collection::new("x");
+        expired.status = vec![Status::Expired];
+        let active = Collection::new("y");
+        assert!(lib.members(&expired, day(2), None).unwrap().is_empty());
+        assert_eq!(lib.members(&active, day(2), None).unwrap().len(), 1);
+        // No refresh_status in between: the stored status is still `active`.
+        assert_eq!(lib.members(&expired, day(4), None).unwrap().len(), 1);
+        assert!(lib.members(&active, day(4), None).unwrap().is_empty());
+    }
 }
 
-#[test]
-fn scan_streams_limits_and_stops_early() {
-    let (_dir, lib) = seeded();
-    let c = Collection::new("all");
-    assert_eq!(lib.members(&c, day(10), Some(2)).unwrap().len(), 2);
-    let mut seen = Vec::new();
-    let visited = lib
-        .scan(&c, day(10), None, &mut |r| {
-            seen.push(r.value);
-            if seen.len() == 3 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .unwrap();
-    assert_eq!(visited, 3);
-    assert_eq!(seen, ["20.0.0.6", "evil.example", "20.0.0.5"]);
+on_both_backends! {
+    fn scan_streams_limits_and_stops_early(db) {
+        let lib = seeded(&db);
+        let c = Collection::new("all");
+        assert_eq!(lib.members(&c, day(10), Some(2)).unwrap().len(), 2);
+        let mut seen = Vec::new();
+        let visited = lib
+            .scan(&c, day(10), None, &mut |r| {
+                seen.push(r.value);
+                if seen.len() == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!(visited, 3);
+        assert_eq!(seen, ["20.0.0.6", "evil.example", "20.0.0.5"]);
+    }
 }
 
-#[test]
-fn definitions_are_saved_listed_replaced_and_removed() {
-    let (dir, mut lib) = library();
-    let mut high = Collection::new("high");
-    high.min_score = Some(8);
-    high.seen_within = Some("30d".parse().unwrap());
-    lib.save_collection(&high, false).unwrap();
-    lib.save_collection(&Collection::new("all"), false).unwrap();
-    assert!(matches!(
-        lib.save_collection(&Collection::new("high"), false),
-        Err(Error::CollectionExists(name)) if name == "high"
-    ));
-    let mut bad = Collection::new("bad");
-    bad.min_score = Some(12);
-    let err = lib.save_collection(&bad, false).unwrap_err();
-    assert!(
-        matches!(&err, Error::InvalidCollection { name, .. } if name == "bad"),
-        "{err}"
-    );
+on_both_backends! {
+    fn definitions_are_saved_listed_replaced_and_removed(db) {
+        let mut lib = db.open();
+        let mut high = Collection::new("high");
+        high.min_score = Some(8);
+        high.seen_within = Some("30d".parse().unwrap());
+        lib.save_collection(&high, false).unwrap();
+        lib.save_collection(&Collection::new("all"), false).unwrap();
+        assert!(matches!(
+            lib.save_collection(&Collection::new("high"), false),
+            Err(Error::CollectionExists(name)) if name == "high"
+        ));
+        let mut bad = Collection::new("bad");
+        bad.min_score = Some(12);
+        let err = lib.save_collection(&bad, false).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidCollection { name, .. } if name == "bad"),
+            "{err}"
+        );
 
-    let names: Vec<_> = lib
-        .collections()
-        .unwrap()
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    assert_eq!(names, ["all", "high"]);
-    high.min_score = Some(9);
-    lib.save_collection(&high, true).unwrap();
+        let names: Vec<_> = lib
+            .collections()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["all", "high"]);
+        high.min_score = Some(9);
+        lib.save_collection(&high, true).unwrap();
 
-    // The definitions survive closing and reopening the file.
-    drop(lib);
-    let mut lib = store::Library::open(dir.path().join("lib.db")).unwrap();
-    assert_eq!(lib.collection("high").unwrap(), Some(high));
-    assert!(lib.remove_collection("high").unwrap());
-    assert!(!lib.remove_collection("high").unwrap());
-    assert_eq!(lib.collection("high").unwrap(), None);
+        // The definitions survive closing and reopening the file.
+        drop(lib);
+        let mut lib = db.open();
+        assert_eq!(lib.collection("high").unwrap(), Some(high));
+        assert!(lib.remove_collection("high").unwrap());
+        assert!(!lib.remove_collection("high").unwrap());
+        assert_eq!(lib.collection("high").unwrap(), None);
+    }
 }
 
 mod exclusions {
@@ -233,9 +241,10 @@ mod exclusions {
     //! query on random libraries and collections: a record is a member exactly when no filter
     //! excludes it.
 
-    use super::common::{day, library, sighting};
+    use super::common::{Db, day, sighting};
     use indicator::Kind;
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
     use store::{Class, Collection, SeenWithin, Sighting, Status};
 
     const TAGS: [&str; 3] = ["c2", "phish", "ok"];
@@ -305,29 +314,55 @@ mod exclusions {
         }
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(128))]
-        #[test]
-        fn exclusions_agree_with_the_query(sightings in sightings(), collection in collections()) {
-            let (_dir, mut lib) = library();
-            lib.merge_at(&sightings, day(20)).unwrap();
-            let now = day(21);
-            let members: Vec<(Kind, String)> = lib
-                .members(&collection, now, None)
-                .unwrap()
-                .into_iter()
-                .map(|r| (r.kind, r.value))
-                .collect();
-            let all = lib.members(&Collection {
-                status: vec![Status::Active, Status::Revoked, Status::Expired, Status::Disabled],
-                ..Collection::new("all")
-            }, now, None).unwrap();
-            for record in all {
-                let votes = lib.votes(record.kind, &record.value).unwrap();
-                let why = collection.exclusions(&record, &votes, now);
-                let member = members.contains(&(record.kind, record.value.clone()));
-                prop_assert_eq!(why.is_empty(), member, "{} {:?}: {:?}", record.value, record.status, why);
-            }
+    fn check(
+        db: &Db,
+        sightings: &[Sighting],
+        collection: &Collection,
+    ) -> Result<(), TestCaseError> {
+        let mut lib = db.open();
+        lib.merge_at(sightings, day(20)).unwrap();
+        let now = day(21);
+        let members: Vec<(Kind, String)> = lib
+            .members(collection, now, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.kind, r.value))
+            .collect();
+        let all = lib
+            .members(
+                &Collection {
+                    status: vec![
+                        Status::Active,
+                        Status::Revoked,
+                        Status::Expired,
+                        Status::Disabled,
+                    ],
+                    ..Collection::new("all")
+                },
+                now,
+                None,
+            )
+            .unwrap();
+        for record in all {
+            let votes = lib.votes(record.kind, &record.value).unwrap();
+            let why = collection.exclusions(&record, &votes, now);
+            let member = members.contains(&(record.kind, record.value.clone()));
+            prop_assert_eq!(
+                why.is_empty(),
+                member,
+                "{} {:?}: {:?}",
+                record.value,
+                record.status,
+                why
+            );
+        }
+        Ok(())
+    }
+
+    proptest_on_both_backends! {
+        config = ProptestConfig::with_cases(128), postgres_config = ProptestConfig::with_cases(128);
+        fn exclusions_agree_with_the_query(db; sightings in sightings(), collection in collections()) {
+            check(&db, &sightings, &collection)?;
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The SQLite file itself: migrations on existing files, reopening, refusing files it cannot
-//! read, and several handles writing at once.
+//! The SQLite file itself: migrations on existing files, refusing files it cannot read; and on
+//! both backends, reopening and several handles writing at once.
 
+#[macro_use]
 mod common;
 
 use std::thread;
@@ -173,15 +174,10 @@ fn a_file_that_is_not_sqlite_is_refused_with_its_name() {
     assert!(source.contains("not a database"), "{source}");
 }
 
-#[test]
-fn data_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lib.db");
-    Library::open(&path)
-        .unwrap()
-        .merge(&[ip("1.2.3.4", "a", 6, 1)])
-        .unwrap();
-    let mut lib = Library::open(&path).unwrap();
+on_both_backends! {
+fn data_survives_reopening(db) {
+    db.open().merge(&[ip("1.2.3.4", "a", 6, 1)]).unwrap();
+    let mut lib = db.open();
     assert_eq!(lib.count().unwrap(), 1);
     let report = lib.merge(&[ip("1.2.3.4", "b", 7, 2)]).unwrap();
     assert_eq!((report.created, report.updated), (0, 1));
@@ -191,17 +187,17 @@ fn data_survives_reopening() {
         .unwrap();
     assert_eq!((rec.score, rec.sightings), (Some(7), 2));
 }
+}
 
-#[test]
-fn concurrent_handles_all_get_their_writes_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    Library::open(&path).unwrap();
+on_both_backends! {
+fn concurrent_handles_all_get_their_writes_in(db) {
+    db.open();
+    thread::scope(|scope| {
     let writers: Vec<_> = (0..4u32)
         .map(|w| {
-            let path = path.clone();
-            thread::spawn(move || {
-                let mut lib = Library::open(&path).unwrap();
+            let db = &db;
+            scope.spawn(move || {
+                let mut lib = db.open();
                 for round in 0..10u32 {
                     // Every writer also touches a shared indicator, so they contend.
                     let mut batch: Vec<_> = (0..500u32)
@@ -223,7 +219,8 @@ fn concurrent_handles_all_get_their_writes_in() {
     for writer in writers {
         writer.join().unwrap();
     }
-    let lib = Library::open(&path).unwrap();
+    });
+    let lib = db.open();
     assert_eq!(lib.count().unwrap(), 4 * 10 * 500 + 1);
     let shared = lib
         .indicator(Kind::Ipv4, "12.255.255.255", day(2))
@@ -231,4 +228,5 @@ fn concurrent_handles_all_get_their_writes_in() {
         .unwrap();
     assert_eq!(shared.sightings, 40);
     assert_eq!(shared.sources.len(), 4);
+}
 }

@@ -1,11 +1,14 @@
-//! Webhook replay memory and workflow leases on a real library file, including two handles
-//! (as two processes would hold) racing for the same row.
+//! Webhook replay memory and workflow leases on both backends, including two handles (as two
+//! processes would hold) racing for the same row.
 
-use std::sync::{Arc, Barrier};
+#[macro_use]
+mod common;
+
+use std::sync::Barrier;
 use std::thread;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use store::{Lease, LeaseHolder, Library};
+use store::{Lease, LeaseHolder};
 
 fn at(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
@@ -20,11 +23,9 @@ fn holder(pid: u32) -> LeaseHolder {
     }
 }
 
-#[test]
-fn a_signature_is_let_in_once_until_its_window_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lib.db");
-    let mut lib = Library::open(&path).unwrap();
+on_both_backends! {
+fn a_signature_is_let_in_once_until_its_window_ends(db) {
+    let mut lib = db.open();
     let sig = [7u8; 32];
     assert!(
         lib.remember_signature("siem", &sig, at(0), at(300))
@@ -40,8 +41,8 @@ fn a_signature_is_let_in_once_until_its_window_ends() {
             .unwrap()
     );
     drop(lib);
-    // A reopened file (a restart) still knows it.
-    let mut lib = Library::open(&path).unwrap();
+    // A reopened library (a restart) still knows it.
+    let mut lib = db.open();
     assert!(
         !lib.remember_signature("siem", &sig, at(200), at(500))
             .unwrap()
@@ -52,38 +53,39 @@ fn a_signature_is_let_in_once_until_its_window_ends() {
             .unwrap()
     );
 }
+}
 
-#[test]
-fn of_two_handles_racing_with_one_signature_exactly_one_passes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lib.db");
-    Library::open(&path).unwrap();
+on_both_backends! {
+fn of_two_handles_racing_with_one_signature_exactly_one_passes(db) {
+    db.open();
     for round in 0..20u8 {
-        let barrier = Arc::new(Barrier::new(2));
-        let racers: Vec<_> = (0..2)
-            .map(|_| {
-                let (path, barrier) = (path.clone(), Arc::clone(&barrier));
-                thread::spawn(move || {
-                    let mut lib = Library::open(&path).unwrap();
-                    barrier.wait();
-                    lib.remember_signature("siem", &[round; 32], at(0), at(300))
-                        .unwrap()
+        let barrier = Barrier::new(2);
+        let passed = thread::scope(|scope| {
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (db, barrier) = (&db, &barrier);
+                    scope.spawn(move || {
+                        let mut lib = db.open();
+                        barrier.wait();
+                        lib.remember_signature("siem", &[round; 32], at(0), at(300))
+                            .unwrap()
+                    })
                 })
-            })
-            .collect();
-        let passed = racers
-            .into_iter()
-            .map(|r| r.join().unwrap())
-            .filter(|fresh| *fresh)
-            .count();
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().unwrap())
+                .filter(|fresh| *fresh)
+                .count()
+        });
         assert_eq!(passed, 1, "round {round}");
     }
 }
+}
 
-#[test]
-fn a_lease_is_refused_to_others_until_released_expired_or_given_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut lib = Library::open(dir.path().join("lib.db")).unwrap();
+on_both_backends! {
+fn a_lease_is_refused_to_others_until_released_expired_or_given_up(db) {
+    let mut lib = db.open();
     let never = |_: &Lease| false;
     let expired = |lease: &Lease| lease.expires_at <= at(100);
     assert_eq!(
@@ -144,28 +146,30 @@ fn a_lease_is_refused_to_others_until_released_expired_or_given_up() {
         Duration::seconds(100)
     );
 }
+}
 
-#[test]
-fn of_two_handles_racing_for_a_lease_exactly_one_gets_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lib.db");
-    Library::open(&path).unwrap();
-    let barrier = Arc::new(Barrier::new(2));
-    let racers: Vec<_> = (1..=2)
-        .map(|pid| {
-            let (path, barrier) = (path.clone(), Arc::clone(&barrier));
-            thread::spawn(move || {
-                let mut lib = Library::open(&path).unwrap();
-                barrier.wait();
-                lib.take_lease("workflow:w", &holder(pid), at(0), at(60), &|_| false)
-                    .unwrap()
+on_both_backends! {
+fn of_two_handles_racing_for_a_lease_exactly_one_gets_it(db) {
+    db.open();
+    let barrier = Barrier::new(2);
+    let winners = thread::scope(|scope| {
+        let racers: Vec<_> = (1..=2)
+            .map(|pid| {
+                let (db, barrier) = (&db, &barrier);
+                scope.spawn(move || {
+                    let mut lib = db.open();
+                    barrier.wait();
+                    lib.take_lease("workflow:w", &holder(pid), at(0), at(60), &|_| false)
+                        .unwrap()
+                })
             })
-        })
-        .collect();
-    let winners = racers
-        .into_iter()
-        .map(|r| r.join().unwrap())
-        .filter(Option::is_none)
-        .count();
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .filter(Option::is_none)
+            .count()
+    });
     assert_eq!(winners, 1);
+}
 }

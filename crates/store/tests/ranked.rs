@@ -2,13 +2,14 @@
 //! ties in score and recency made common on purpose, each kind's top N is exactly what
 //! sorting the collection's members by the engine's rule and taking N gives.
 
+#[macro_use]
 mod common;
 
 use std::cmp::{Ordering, Reverse};
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{day, library, sighting};
+use common::{day, sighting};
 use indicator::Kind;
 use proptest::prelude::*;
 use store::{Collection, IndicatorRecord, Library, Order, Sighting, Status};
@@ -98,17 +99,16 @@ prop_compose! {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
+proptest_on_both_backends! {
+    config = ProptestConfig::with_cases(256), postgres_config = ProptestConfig::with_cases(256);
     fn top_n_per_kind_is_the_sorted_members_cut_at_n(
+        db;
         sightings in sightings(),
         collection in collections(),
         n in prop::option::weighted(0.8, 0u64..6),
         disabled in prop::collection::vec((0usize..4, 0usize..8), 0..3),
     ) {
-        let (_dir, mut lib) = library();
+        let mut lib = db.open();
         lib.merge_at(&sightings, day(4)).unwrap();
         for (kind, v) in disabled {
             lib.set_disabled(KINDS[kind], &value(KINDS[kind], v), true, day(4)).unwrap();
@@ -163,61 +163,64 @@ proptest! {
     }
 }
 
-#[test]
-fn ties_in_score_and_recency_are_broken_by_value() {
-    let (_dir, mut lib) = library();
-    let tied = |v: &str| Sighting {
-        score: Some(7),
-        seen_at: day(2),
-        ..sighting(Kind::Domain, v, "a")
-    };
-    lib.merge_at(
-        &[tied("c.example"), tied("a.example"), tied("b.example")],
-        day(3),
-    )
-    .unwrap();
-    let c = Collection::new("all");
-    let values = |n| -> Vec<String> {
-        per_kind(&lib, &c, Kind::Domain, day(3), n)
-            .into_iter()
-            .map(|r| r.value)
-            .collect()
-    };
-    assert_eq!(values(Some(2)), ["a.example", "b.example"]);
-    assert_eq!(values(None), ["a.example", "b.example", "c.example"]);
+on_both_backends! {
+    fn ties_in_score_and_recency_are_broken_by_value(db) {
+        let mut lib = db.open();
+        let tied = |v: &str| Sighting {
+            score: Some(7),
+            seen_at: day(2),
+            ..sighting(Kind::Domain, v, "a")
+        };
+        lib.merge_at(
+            &[tied("c.example"), tied("a.example"), tied("b.example")],
+            day(3),
+        )
+        .unwrap();
+        let c = Collection::new("all");
+        let values = |n| -> Vec<String> {
+            per_kind(&lib, &c, Kind::Domain, day(3), n)
+                .into_iter()
+                .map(|r| r.value)
+                .collect()
+        };
+        assert_eq!(values(Some(2)), ["a.example", "b.example"]);
+        assert_eq!(values(None), ["a.example", "b.example", "c.example"]);
+    }
 }
 
-#[test]
-fn a_kind_the_collection_leaves_out_has_no_members() {
-    let (_dir, mut lib) = library();
-    lib.merge_at(&[sighting(Kind::Domain, "a.example", "a")], day(3))
-        .unwrap();
-    let c = Collection {
-        kinds: vec![Kind::Ipv4],
-        ..Collection::new("ips")
-    };
-    assert!(per_kind(&lib, &c, Kind::Domain, day(3), None).is_empty());
+on_both_backends! {
+    fn a_kind_the_collection_leaves_out_has_no_members(db) {
+        let mut lib = db.open();
+        lib.merge_at(&[sighting(Kind::Domain, "a.example", "a")], day(3))
+            .unwrap();
+        let c = Collection {
+            kinds: vec![Kind::Ipv4],
+            ..Collection::new("ips")
+        };
+        assert!(per_kind(&lib, &c, Kind::Domain, day(3), None).is_empty());
+    }
 }
 
-#[test]
-fn a_break_ends_the_whole_per_kind_scan() {
-    let (_dir, mut lib) = library();
-    lib.merge_at(
-        &[
-            sighting(Kind::Ipv4, "203.0.113.1", "a"),
-            sighting(Kind::Ipv4, "203.0.113.2", "a"),
-            sighting(Kind::Domain, "a.example", "a"),
-        ],
-        day(3),
-    )
-    .unwrap();
-    let mut seen = Vec::new();
-    let visited = lib
-        .scan_per_kind(&Collection::new("all"), day(3), None, &mut |r| {
-            seen.push(r.value);
-            ControlFlow::Break(())
-        })
+on_both_backends! {
+    fn a_break_ends_the_whole_per_kind_scan(db) {
+        let mut lib = db.open();
+        lib.merge_at(
+            &[
+                sighting(Kind::Ipv4, "203.0.113.1", "a"),
+                sighting(Kind::Ipv4, "203.0.113.2", "a"),
+                sighting(Kind::Domain, "a.example", "a"),
+            ],
+            day(3),
+        )
         .unwrap();
-    assert_eq!(visited, 1);
-    assert_eq!(seen, ["203.0.113.1"]);
+        let mut seen = Vec::new();
+        let visited = lib
+            .scan_per_kind(&Collection::new("all"), day(3), None, &mut |r| {
+                seen.push(r.value);
+                ControlFlow::Break(())
+            })
+            .unwrap();
+        assert_eq!(visited, 1);
+        assert_eq!(seen, ["203.0.113.1"]);
+    }
 }

@@ -8,22 +8,31 @@
 //!   `tests/test.rs` (`Test::in_dir(dir).args([...]).stdin(..).status(1).run()`), the exit
 //!   status and any expected output checked, both streams shown when they differ;
 //! - [`emulator()`] and [`secret_file`]: the in-process emulator accepting one key, and the file
-//!   that key (or any secret) is read from, as configs name secrets (`file:...`).
+//!   that key (or any secret) is read from, as configs name secrets (`file:...`);
+//! - [`postgres`]: a fresh PostgreSQL database per test, on a server named by
+//!   `IOCSYNC_TEST_POSTGRES_URL` or on a throwaway cluster the test process starts (and stops).
+//!
+//! Features: `emulator` and `postgres` (both default); the store's tests take only `postgres`,
+//! so they do not build the emulator.
 //!
 //! The kit knows the config's product names and keys (`vision-one`, `deep-security`, `xdr-v2`,
 //! `http`; `base_url`, `api_key`, `auth_header`, `proxy`, ...) but not the engine: it writes
 //! text the engine parses, so the tests of the engine can use it too.
 
 mod config;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod run;
 
 use std::path::Path;
 
 pub use config::ConfigBuilder;
+#[cfg(feature = "emulator")]
 use emulator::{EmulatorConfig, RunningEmulator};
 pub use run::Test;
 
 /// The emulator with `settings`, accepting `key` (and only it) as its API key.
+#[cfg(feature = "emulator")]
 pub async fn emulator(key: &str, settings: EmulatorConfig) -> RunningEmulator {
     let settings = EmulatorConfig {
         api_keys: vec![key.into()],

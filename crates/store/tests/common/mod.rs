@@ -1,4 +1,6 @@
-//! Helpers shared by the store's integration tests: a library in a temporary directory and
+//! Helpers shared by the store's integration tests: a library on either backend (a SQLite
+//! file in a temporary directory, or a fresh database on a throwaway PostgreSQL cluster, see
+//! `testkit::postgres`), the `on_both_backends!` macro that runs a test body on each, and
 //! sightings with sensible defaults.
 
 #![allow(dead_code)]
@@ -7,12 +9,127 @@ use chrono::{DateTime, TimeZone, Utc};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
 use tempfile::TempDir;
+use testkit::postgres::TestDatabase;
 
-/// A library file in its own temporary directory (kept alive by the returned guard).
-pub fn library() -> (TempDir, Library) {
-    let dir = tempfile::tempdir().unwrap();
-    let lib = Library::open(dir.path().join("lib.db")).unwrap();
-    (dir, lib)
+/// Runs each test body twice, as `<name>::sqlite` and `<name>::postgres`, with `$db` a
+/// [`Db`] of that backend. The PostgreSQL half passes after saying it was skipped when no
+/// PostgreSQL is at hand (fails instead with `IOCSYNC_REQUIRE_POSTGRES=1`).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($( $(#[$meta:meta])* fn $name:ident($db:ident) $body:block )*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $(#[$meta])*
+                #[test]
+                fn sqlite() {
+                    let $db = crate::common::Db::sqlite();
+                    $body
+                }
+
+                $(#[$meta])*
+                #[test]
+                fn postgres() {
+                    let Some($db) = crate::common::Db::postgres() else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// A property test run on each backend, as `<name>::sqlite` and `<name>::postgres`: `$db`
+/// (one or more) are [`Db`]s. SQLite gets fresh files per case; PostgreSQL gets databases
+/// made once and emptied between cases ([`Db::reset`]), which keeps it fast enough to run
+/// `$pg_config`'s cases.
+#[allow(unused_macros)]
+macro_rules! proptest_on_both_backends {
+    (
+        config = $config:expr, postgres_config = $pg_config:expr;
+        fn $name:ident($($db:ident),+; $($arg:pat in $strategy:expr),+ $(,)?) $body:block
+    ) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            proptest::proptest! {
+                #![proptest_config($config)]
+                #[test]
+                fn sqlite($($arg in $strategy),+) {
+                    $(let $db = crate::common::Db::sqlite();)+
+                    $body
+                }
+            }
+
+            #[test]
+            fn postgres() {
+                $(let Some($db) = crate::common::Db::postgres() else {
+                    return;
+                };
+                // Migrated once; each case empties it.
+                drop($db.open());)+
+                proptest::proptest!($pg_config, |($($arg in $strategy),+)| {
+                    $($db.reset();)+
+                    $body
+                });
+            }
+        }
+    };
+}
+
+/// One library, on one backend, that tests open handles on (and reopen).
+pub enum Db {
+    Sqlite(TempDir),
+    Postgres(TestDatabase),
+}
+
+impl Db {
+    pub fn sqlite() -> Db {
+        Db::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// A fresh PostgreSQL database, or `None` (said on stderr) when there is no PostgreSQL.
+    pub fn postgres() -> Option<Db> {
+        testkit::postgres::database().map(Db::Postgres)
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// A new handle on the library (creating it the first time): a reopened file, a new
+    /// connection.
+    pub fn open(&self) -> Library {
+        match self {
+            Db::Sqlite(dir) => Library::open(dir.path().join("lib.db")).unwrap(),
+            Db::Postgres(db) => Library::connect(db.url()).unwrap(),
+        }
+    }
+
+    /// Runs `sql` on the library's database outside the store (to break things on purpose).
+    pub fn execute(&self, sql: &str) {
+        match self {
+            Db::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("lib.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Db::Postgres(db) => postgres::Client::connect(db.url(), postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+        }
+    }
+}
+
+/// A SQLite library in its own temporary directory (for tests of SQLite alone).
+pub fn library() -> (Db, Library) {
+    let db = Db::sqlite();
+    let lib = db.open();
+    (db, lib)
 }
 
 /// Midnight UTC on the given day of January 2026.
@@ -42,5 +159,21 @@ pub fn ip(value: &str, source: &str, score: u8, seen: u32) -> Sighting {
         score: Some(score),
         seen_at: day(seen),
         ..sighting(Kind::Ipv4, value, source)
+    }
+}
+
+impl Db {
+    /// Empties a PostgreSQL library between the cases of a property test (as a fresh one,
+    /// its identity kept), which is much cheaper than a database per case. A SQLite `Db` is
+    /// made per case instead.
+    pub fn reset(&self) {
+        if self.is_postgres() {
+            self.execute(
+                "TRUNCATE indicators, indicator_sources, indicator_tags, collections, ledger,
+                          runs, run_items, cursors, guard_drops, hook_signatures, leases, feeds,
+                          workflow_state, ledger_changes, taxii_objects RESTART IDENTITY;
+                 UPDATE library_changes SET counter = 0;",
+            );
+        }
     }
 }
