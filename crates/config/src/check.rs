@@ -105,7 +105,7 @@ pub fn offline(config: &Config) -> Vec<Problem> {
         }
     }
     problems.extend(collection_problems(config));
-    if let Some(folder) = config.library.parent()
+    if let Some(folder) = config.library.file().and_then(Path::parent)
         && !folder.as_os_str().is_empty()
         && !folder.is_dir()
     {
@@ -159,7 +159,11 @@ fn secret_problems(config: &Config) -> Vec<Problem> {
             })
         });
     let status_token = std::iter::once(config.serve.resolve_token().map(drop));
-    let secrets = trigger_secrets.chain(taxii_passwords).chain(status_token);
+    let library_password = std::iter::once(config.library.resolve_password().map(drop));
+    let secrets = trigger_secrets
+        .chain(taxii_passwords)
+        .chain(status_token)
+        .chain(library_password);
     for error in secrets.filter_map(Result::err) {
         let (key, message) = match error {
             ConfigError::Invalid { key, reason } => (key, reason),
@@ -213,20 +217,18 @@ fn collection_problems(config: &Config) -> Vec<Problem> {
             continue;
         }
         let key = format!("workflows[{i}].collection");
-        if !config.library.exists() {
+        if config.library.file().is_some_and(|file| !file.exists()) {
             problems.push(Problem::new(
                 key,
                 format!(
                     "no collection `{}` in the config file (and no library at {} to look in)",
-                    workflow.collection,
-                    config.library.display()
+                    workflow.collection, config.library
                 ),
             ));
             continue;
         }
-        let opened = library.get_or_insert_with(|| {
-            Library::open(&config.library).map_err(|error| error.to_string())
-        });
+        let opened = library
+            .get_or_insert_with(|| config.library.open().map_err(|error| error.to_string()));
         let found = match opened {
             Ok(library) => library
                 .collection(&workflow.collection)
@@ -244,10 +246,7 @@ fn collection_problems(config: &Config) -> Vec<Problem> {
             )),
             Err(error) => problems.push(Problem::new(
                 key,
-                format!(
-                    "cannot look in the library {}: {error}",
-                    config.library.display()
-                ),
+                format!("cannot look in the library {}: {error}", config.library),
             )),
         }
     }

@@ -25,6 +25,7 @@
 pub mod check;
 pub mod error;
 pub mod feeds;
+pub mod library;
 pub mod listener;
 pub mod parameters;
 mod read;
@@ -40,6 +41,7 @@ pub mod triggers;
 pub mod workflows;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use library::{LibraryError, LibraryLocation, LibrarySection, PostgresLocation};
 pub use feeds::{Feed, FeedAuth, FeedFormat, Location, MispFilters};
 pub use listener::ListenerLimits;
 pub use parameters::UrlScheme;
@@ -123,18 +125,10 @@ struct Sections {
     taxii: taxii::RawTaxii,
 }
 
-/// `[library]`: where the SQLite library lives.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LibrarySection {
-    /// Path of the library file (relative paths are taken from the config file's folder).
-    pub path: PathBuf,
-}
-
 /// A validated config file.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub library: PathBuf,
+    pub library: LibraryLocation,
     pub targets: Vec<Target>,
     pub collections: Vec<Collection>,
     pub guard: GuardConfig,
@@ -165,10 +159,8 @@ impl Config {
             })
         })?;
         let mut config = Config::check(&text).map_err(|errors| errors.in_file(path))?;
-        if config.library.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            config.library = dir.join(&config.library);
+        if let Some(dir) = path.parent() {
+            config.library.relative_to(dir);
         }
         if let Some(dir) = path.parent() {
             for feed in &mut config.feeds {
@@ -202,12 +194,16 @@ impl Config {
         let mut errors = Vec::new();
         let sections: Sections =
             read::lenient("", toml::Value::Table(doc), &mut errors).unwrap_or_default();
-        if sections.library.is_none() {
-            errors.push(invalid(
-                "library",
-                "is required: `[library]` with its `path`",
-            ));
-        }
+        let library = match sections.library {
+            Some(section) => library::validate(section, &mut errors),
+            None => {
+                errors.push(invalid(
+                    "library",
+                    "is required: `[library]` with its `path` (or a PostgreSQL `url`)",
+                ));
+                None
+            }
+        };
 
         let names = |entries: &[toml::Value]| -> Vec<Option<String>> {
             entries.iter().map(|entry| name_of(entry, "name")).collect()
@@ -284,9 +280,9 @@ impl Config {
             .map_err(|error| errors.push(error))
             .unwrap_or_default();
         let taxii = taxii::validate_taxii(sections.taxii, &mut errors);
-        match sections.library {
+        match library {
             Some(library) if errors.is_empty() => Ok(Config {
-                library: library.path,
+                library,
                 targets,
                 collections,
                 guard: sections.guard,

@@ -84,7 +84,7 @@ impl Bench {
             .raw(workflow)
             .write(dir.path());
         let config = Config::load(&path).expect("config loads");
-        let library = Library::open(&config.library).expect("library");
+        let library = config.library.open().expect("library");
         Bench {
             _dir: dir,
             emu,

@@ -16,7 +16,7 @@ use guard::{Guard, GuardConfig};
 use indicator::Kind;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use store::{Class, LedgerEntry, Library, LibraryBackend, Sighting};
+use store::{Class, LedgerEntry, LibraryBackend, Sighting};
 use testkit::ConfigBuilder;
 
 const KINDS: [Kind; 6] = [
@@ -249,7 +249,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let config = config(&dir, &WORKFLOWS.replace("CAP", &cap.to_string()));
         let workflow = config.workflow(if exceptions { "allow" } else { "block" }).unwrap();
-        let mut library = Library::open(&config.library).unwrap();
+        let mut library = config.library.open().unwrap();
         library.merge_at(&earlier, day(3)).unwrap();
         // The ledger: what the full plan of the earlier library added, plus another
         // workflow's claims on some of those values.

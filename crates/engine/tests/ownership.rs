@@ -335,7 +335,7 @@ async fn a_workflow_a_block_and_a_trigger_share_one_value_in_every_order() {
 async fn every_order(everyone: [Who; 3], net: u8) {
     let (_dir, mut h) = harness().await;
     let actors = Actors {
-        shared: Mutex::new(Library::open(&h.config.library).unwrap()),
+        shared: Mutex::new(h.config.library.open().unwrap()),
         trigger: ArmedTrigger::new(&h.config, h.config.trigger("siem").unwrap()).unwrap(),
     };
     for (n, (arrivals, departures)) in orders(everyone)
@@ -595,7 +595,7 @@ async fn a_new_library_leaves_the_old_ones_objects_until_adopted() {
         &mut h.library,
         Library::open(h.dir.path().join("new.db")).unwrap(),
     ));
-    h.config.library = h.dir.path().join("new.db");
+    h.config.library = config::LibraryLocation::File(h.dir.path().join("new.db"));
     h.merge(&all[..20]);
     // The new library sees the old one's objects as another iocsync's: left alone.
     let verify = h.run_with("b", false, true).await;
@@ -695,7 +695,7 @@ async fn trigger_blocks_make_room_deliberately_and_workflow_objects_come_back() 
         .filter(|s| s.reason.contains("no room"))
         .count();
     assert_eq!(cut, 15);
-    let shared = Mutex::new(Library::open(&h.config.library).unwrap());
+    let shared = Mutex::new(h.config.library.open().unwrap());
     let trigger = ArmedTrigger::new(&h.config, h.config.trigger("t").unwrap()).unwrap();
     // Five trigger blocks fit the reserve.
     for i in 0..5 {
@@ -753,7 +753,7 @@ async fn when_full_refuse_answers_capacity_reached() {
     let (_dir, mut h) = small_list("refuse").await;
     h.merge(&ips(40, 8, h.now));
     h.run("w").await;
-    let shared = Mutex::new(Library::open(&h.config.library).unwrap());
+    let shared = Mutex::new(h.config.library.open().unwrap());
     let trigger = ArmedTrigger::new(&h.config, h.config.trigger("t").unwrap()).unwrap();
     for i in 0..5 {
         fire(&h, &shared, &trigger, &format!("45.61.0.{i}")).await;
@@ -790,7 +790,7 @@ async fn soak_at_budget_one_object_per_request_across_leases() {
 async fn soak_at_budget((_dir, mut h): (tempfile::TempDir, Harness)) {
     h.merge(&ips(40, 8, h.now));
     assert_eq!(h.run("w").await.added, 25);
-    let shared = std::sync::Arc::new(Mutex::new(Library::open(&h.config.library).unwrap()));
+    let shared = std::sync::Arc::new(Mutex::new(h.config.library.open().unwrap()));
     let trigger =
         std::sync::Arc::new(ArmedTrigger::new(&h.config, h.config.trigger("t").unwrap()).unwrap());
     let now = h.now;

@@ -69,7 +69,7 @@ async fn hmac_harness(name: &str, target: &str, action: &str, extra: &str) -> (T
 /// The trigger `name` armed afresh over a new handle on the same library file: a restart.
 fn restarted(h: &Harness, name: &str) -> (ArmedTrigger, Mutex<Library>) {
     let armed = ArmedTrigger::new(&h.config, h.config.trigger(name).unwrap()).unwrap();
-    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    let library = Mutex::new(h.config.library.open().unwrap());
     (armed, library)
 }
 
@@ -330,7 +330,7 @@ proptest! {
 /// Fires `alert` through the config's trigger `name`, over a library handle of its own.
 async fn fire(h: &Harness, name: &str, alert: serde_json::Value) -> trigger::TriggerReport {
     let armed = ArmedTrigger::new(&h.config, h.config.trigger(name).unwrap()).unwrap();
-    let library = Mutex::new(Library::open(&h.config.library).unwrap());
+    let library = Mutex::new(h.config.library.open().unwrap());
     let mapped = trigger::map_alert(&armed.trigger, &alert);
     armed.fire(&library, &mapped, h.now).await.unwrap()
 }

@@ -34,7 +34,7 @@ struct Unreadable {
 
 impl Unreadable {
     fn new(h: &Harness, value: &'static str) -> Unreadable {
-        let conn = rusqlite::Connection::open(&h.config.library).unwrap();
+        let conn = rusqlite::Connection::open(h.config.library.file().unwrap()).unwrap();
         let first_seen = conn
             .query_row(
                 "SELECT first_seen FROM indicators WHERE value = ?1",

@@ -79,13 +79,13 @@ pub struct PullOptions {
 }
 
 impl PullOptions {
-    /// Options for a pull now, keeping held downloads next to `library`
-    /// (`iocsync.db` → `iocsync.held/`).
-    pub fn next_to(library: &Path, accept: bool) -> PullOptions {
+    /// Options for a pull now, keeping held downloads in `held_dir` (beside the library:
+    /// `config::LibraryLocation::held_dir`).
+    pub fn holding_in(held_dir: PathBuf, accept: bool) -> PullOptions {
         PullOptions {
             accept,
             now: Utc::now(),
-            held_dir: Some(library.with_extension("held")),
+            held_dir: Some(held_dir),
         }
     }
 

@@ -51,7 +51,7 @@ impl Harness {
         let text = config_text(&dir, &emulator, workflows);
         std::fs::write(dir.path().join("iocsync.toml"), &text).unwrap();
         let config = Config::load(&dir.path().join("iocsync.toml")).unwrap();
-        let library = Library::open(&config.library).unwrap();
+        let library = config.library.open().unwrap();
         Harness {
             dir,
             emulator,

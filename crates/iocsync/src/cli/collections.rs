@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicator::Kind;
+use config::LibraryLocation;
 use store::{Class, Collection, IndicatorRecord, Library, Order, SeenWithin, Status};
 
 use super::GlobalArgs;
@@ -24,40 +25,40 @@ use super::GlobalArgs;
 /// another folder fills the library the daemon reads.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LibraryArgs {
-    /// The library file (SQLite) [default: the config's `library.path`, else iocsync.db].
+    /// The library: a SQLite file, or a PostgreSQL URL without its password (`postgres://…`;
+    /// the password from `PGPASSWORD`) [default: the config's `[library]`, else iocsync.db].
     /// Created by the commands that write to it.
-    #[arg(long = "library", value_name = "PATH", env = "IOCSYNC_LIBRARY")]
-    pub path: Option<PathBuf>,
+    #[arg(long = "library", value_name = "PATH|URL", env = "IOCSYNC_LIBRARY")]
+    pub path: Option<String>,
 }
 
 impl LibraryArgs {
-    /// The library file, as the struct note says.
-    pub fn path(&self, global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+    /// The library, as the struct note says.
+    pub fn location(&self, global: &GlobalArgs) -> anyhow::Result<LibraryLocation> {
         if let Some(path) = &self.path {
-            return Ok(path.clone());
+            return Ok(LibraryLocation::from_arg(path));
         }
         match global.optional_config() {
             Some(config) => Ok(config::Config::load(&config)?.library),
-            None => Ok(PathBuf::from(DEFAULT_LIBRARY)),
+            None => Ok(LibraryLocation::File(PathBuf::from(DEFAULT_LIBRARY))),
         }
     }
 
-    /// Opens the library, creating the file if it does not exist yet.
+    /// Opens the library, creating it if it does not exist yet.
     pub fn open(&self, global: &GlobalArgs) -> anyhow::Result<Library> {
-        Ok(Library::open(self.path(global)?)?)
+        Ok(self.location(global)?.open()?)
     }
 
     /// Opens a library that must already exist (commands that only read or remove must not
     /// leave an empty file behind after a typo in the path).
     pub fn open_existing(&self, global: &GlobalArgs) -> anyhow::Result<Library> {
-        let path = self.path(global)?;
-        if !path.exists() {
+        let location = self.location(global)?;
+        if location.file().is_some_and(|file| !file.exists()) {
             bail!(
-                "no library at {} (import indicators first, or point --library or IOCSYNC_LIBRARY at one)",
-                path.display()
+                "no library at {location} (import indicators first, or point --library or IOCSYNC_LIBRARY at one)"
             );
         }
-        Ok(Library::open(path)?)
+        Ok(location.open_existing()?)
     }
 }
 

@@ -58,7 +58,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let mut summaries = Vec::new();
     for index in chosen {
         let feed = &config.feeds[index];
-        let options = PullOptions::next_to(&config.library, args.accept);
+        let options = PullOptions::holding_in(config.library.held_dir(), args.accept);
         // Problems are printed with the summary (the first of them).
         let summary = pull(&mut library, feed, index, options, &mut Quiet)?;
         if !args.json {

@@ -51,14 +51,16 @@ pub struct Args {
 pub(super) fn open(global: &GlobalArgs, init: bool) -> anyhow::Result<(Config, Library)> {
     let config = Config::load(&global.config_path())?;
     let opened = if init {
-        Library::open(&config.library)
+        config.library.open()
     } else {
-        Library::open_existing(&config.library)
+        config.library.open_existing()
     };
     let library = match opened {
-        Err(error @ store::Error::Missing { .. }) => return Err(error.into()),
+        Err(error @ config::LibraryError::Store(store::Error::Missing { .. })) => {
+            return Err(error.into());
+        }
         other => other
-            .with_context(|| format!("cannot open the library {}", config.library.display()))?,
+            .with_context(|| format!("cannot open the library {}", config.library))?,
     };
     Ok((config, library))
 }

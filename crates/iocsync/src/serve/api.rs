@@ -12,7 +12,6 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use store::Library;
 
 use super::Shared;
 use super::access::require_token;
@@ -119,7 +118,7 @@ async fn api_runs(
         return Err(ApiError(StatusCode::BAD_REQUEST, message));
     }
     let runs = blocking(shared, move |shared| {
-        let library = Library::open(&shared.config().library)?;
+        let library = shared.config().library.open()?;
         Ok(library.runs(limit)?)
     })
     .await?;
@@ -141,7 +140,7 @@ struct RunDetail {
 /// Reads run `id` and its items; 404 when there is no such run.
 async fn run_detail(shared: Arc<Shared>, id: i64) -> Result<RunDetail, ApiError> {
     let found = blocking(shared, move |shared| {
-        let library = Library::open(&shared.config().library)?;
+        let library = shared.config().library.open()?;
         let Some(run) = library.run(id)? else {
             return Ok(None);
         };
@@ -179,7 +178,7 @@ async fn history_page(
     let name = query.name.filter(|name| !name.is_empty());
     let wanted = name.clone();
     let runs = blocking(shared, move |shared| {
-        let library = Library::open(&shared.config().library)?;
+        let library = shared.config().library.open()?;
         Ok(match &wanted {
             Some(name) => library.runs_named(name, HISTORY_RUNS)?,
             None => library.runs(HISTORY_RUNS)?,
@@ -218,7 +217,7 @@ async fn why_page(
     let input = value.clone();
     let answer = blocking(shared, move |shared| {
         let config = shared.config();
-        let library = Library::open(&config.library)?;
+        let library = config.library.open()?;
         let now = chrono::Utc::now();
         let why = engine::why::why(&config, &*library, &input, now);
         Ok(tokio::runtime::Handle::current()
@@ -245,13 +244,17 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
     // succeeded are read from the library at each scrape.
     blocking(Arc::clone(&shared), |shared| {
         let config = shared.config();
-        let library = Library::open(&config.library)?;
+        let library = config.library.open()?;
         for target in &config.targets {
             let rooms = engine::targets::rooms(target, &*library)?;
             shared.metrics.record_rooms(&target.name, &rooms);
         }
+        // A PostgreSQL library's size is the database server's to report.
         let files = ["", "-wal"].map(|suffix| {
-            let mut path = config.library.clone().into_os_string();
+            let Some(file) = config.library.file() else {
+                return 0;
+            };
+            let mut path = file.as_os_str().to_owned();
             path.push(suffix);
             std::fs::metadata(path).map_or(0, |meta| meta.len())
         });

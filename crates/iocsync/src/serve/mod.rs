@@ -182,9 +182,9 @@ impl Reloader {
         let current = shared.config();
         if config.library != current.library {
             anyhow::bail!(
-                "library.path: a reload cannot move the library ({} → {}); restart the daemon",
-                current.library.display(),
-                config.library.display()
+                "library: a reload cannot move the library ({} → {}); restart the daemon",
+                current.library,
+                config.library
             );
         }
         let triggers = Triggers::arm(&config)?;
@@ -265,18 +265,20 @@ fn status_token(config: &Config, listen: SocketAddr) -> anyhow::Result<Option<St
 /// Opens the library once so a bad path fails at start, not at the first run; a library
 /// that does not exist is created only when `init` says so.
 async fn check_library(config: &Config, init: bool) -> anyhow::Result<()> {
-    let path = config.library.clone();
+    let location = config.library.clone();
     tokio::task::spawn_blocking(move || {
         let opened = if init {
-            store::Library::open(&path)
+            location.open()
         } else {
-            store::Library::open_existing(&path)
+            location.open_existing()
         };
         match opened {
             Ok(_) => Ok(()),
-            Err(error @ store::Error::Missing { .. }) => Err(error.into()),
+            Err(error @ config::LibraryError::Store(store::Error::Missing { .. })) => {
+                Err(error.into())
+            }
             Err(error) => Err(anyhow::Error::new(error)
-                .context(format!("cannot open the library {}", path.display()))),
+                .context(format!("cannot open the library {location}"))),
         }
     })
     .await?

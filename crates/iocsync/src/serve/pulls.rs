@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use config::Config;
-use store::{Library, Outcome};
+use store::Outcome;
 
 use super::Shared;
 use super::runner::lock;
@@ -48,8 +48,8 @@ fn pull_once(config: &Config, feed: &str) -> anyhow::Result<(PullSummary, Option
     let Some(index) = config.feeds.iter().position(|f| f.name == feed) else {
         anyhow::bail!("the feed was removed by a reload");
     };
-    let mut library = Library::open_existing(&config.library)?;
-    let options = PullOptions::next_to(&config.library, false);
+    let mut library = config.library.open_existing()?;
+    let options = PullOptions::holding_in(config.library.held_dir(), false);
     let summary = pull(
         &mut library,
         &config.feeds[index],

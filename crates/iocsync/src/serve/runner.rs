@@ -17,7 +17,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use config::Config;
 use engine::{EngineError, Progress, RunOptions, RunReport};
-use store::{Library, LibraryBackend, RunStatus};
+use store::{LibraryBackend, RunStatus};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -254,8 +254,8 @@ fn run_once(
     progress: &RunProgress,
     verify: bool,
 ) -> anyhow::Result<RunReport> {
-    let mut library = Library::open_existing(&config.library)
-        .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+    let mut library = config.library.open_existing()
+        .with_context(|| format!("cannot open the library {}", config.library))?;
     let before = library.runs(1)?.first().map_or(0, |run| run.id);
     let options = RunOptions {
         now: progress.started_at,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use config::{Action, Config, Product, Target, Workflow};
 use engine::keys::WorkflowKeys;
 use serde::Serialize;
-use store::{Library, LibraryBackend, RunItem, RunRecord, RunStatus};
+use store::{LibraryBackend, RunItem, RunRecord, RunStatus};
 
 use super::Shared;
 use super::health::Health;
@@ -106,8 +106,8 @@ pub struct TargetStatus {
 /// Reads the library and the daemon's state (blocking: call it off the async threads).
 pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
     let config = shared.config();
-    let library = Library::open(&config.library)
-        .with_context(|| format!("cannot open the library {}", config.library.display()))?;
+    let library = config.library.open()
+        .with_context(|| format!("cannot open the library {}", config.library))?;
     let runs = library.runs(RECENT_RUNS)?;
     let mut last: HashMap<&str, &RunRecord> = HashMap::new();
     for run in runs.iter().filter(|run| run.status != RunStatus::Running) {

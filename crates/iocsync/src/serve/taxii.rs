@@ -21,7 +21,6 @@ use chrono::{DateTime, Utc};
 use config::{Config, TaxiiCollection};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::Library;
 
 use super::Shared;
 use super::access::{basic_credentials, same_secret};
@@ -384,7 +383,7 @@ fn page(
         tracing::error!(collection = served.name, %error, "TAXII poll failed");
         Refusal::Failed(format!("the collection could not be read: {error}"))
     };
-    let mut library = Library::open_existing(&config.library).map_err(|e| failed(&e))?;
+    let mut library = config.library.open_existing().map_err(|e| failed(&e))?;
     {
         let mut seen = taxii.publishing.lock().unwrap_or_else(|e| e.into_inner());
         let counter = library.change_counter().map_err(|e| failed(&e))?;

@@ -119,8 +119,8 @@ impl Triggers {
     ) -> anyhow::Result<Arc<Triggers>> {
         let triggers = Triggers::arm(&config)?;
         let library =
-            Mutex::new(Library::open(&config.library).with_context(|| {
-                format!("cannot open the library {}", config.library.display())
+            Mutex::new(config.library.open().with_context(|| {
+                format!("cannot open the library {}", config.library)
             })?);
         for armed in triggers.values() {
             armed
@@ -705,7 +705,7 @@ SrcIP = "event.src"
         assert_eq!(status, Status::CONFLICT, "{answer}");
         let fresh = signed_headers(ALERT, now + 1);
         assert_eq!(post_to(&f.client, &url, &fresh, ALERT).await.0, Status::OK);
-        let stored = library_bytes(&f.config.library);
+        let stored = library_bytes(f.config.library.file().unwrap());
         let signature = headers[0].1.as_bytes();
         assert!(
             !stored.windows(signature.len()).any(|w| w == signature),

@@ -133,7 +133,7 @@ pub fn pull_all(config: &Config, library: &mut Library) -> anyhow::Result<Vec<Im
         .iter()
         .enumerate()
         .map(|(index, feed)| {
-            let options = PullOptions::next_to(&config.library, false);
+            let options = PullOptions::holding_in(config.library.held_dir(), false);
             let pulled = pull(library, feed, index, options, &mut Quiet)?;
             let sample = SAMPLES.iter().find(|s| s.source == feed.name);
             Ok(Imported {
