@@ -7,8 +7,9 @@
 //! - else on one cluster per test process, made with `initdb` in a temporary folder and
 //!   listening only on a unix socket in that folder (no TCP port, so parallel test processes
 //!   never collide). The binaries are found through `pg_config --bindir`, then
-//!   `/usr/lib/postgresql/<version>/bin`. As root (initdb and postgres refuse root) they run
-//!   as the `postgres` user through `runuser`, the folder chowned to it.
+//!   `/usr/lib/postgresql/<version>/bin` (or `IOCSYNC_TEST_POSTGRES_BINDIR`). As root
+//!   (initdb and postgres refuse root) they run as the `postgres` user through `runuser`, the
+//!   folder chowned to it.
 //!
 //! The cluster is stopped when the test process ends, however it ends: a small guardian
 //! shell started with the cluster reads a pipe whose only writer is the test process, and
@@ -32,6 +33,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const URL_VAR: &str = "IOCSYNC_TEST_POSTGRES_URL";
 /// The variable that turns a skip (no PostgreSQL) into a failure.
 pub const REQUIRE_VAR: &str = "IOCSYNC_REQUIRE_POSTGRES";
+/// The variable naming the folder of `initdb` and `pg_ctl`, over the usual search (a folder
+/// without them means no PostgreSQL: how the skip itself is tested).
+pub const BINDIR_VAR: &str = "IOCSYNC_TEST_POSTGRES_BINDIR";
 
 /// Why no PostgreSQL database can be had here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +119,10 @@ pub fn database() -> Option<TestDatabase> {
     match try_database() {
         Ok(db) => Some(db),
         Err(why) => {
-            let line = format!("skipped: {why}");
             if required() {
-                panic!("{line} ({REQUIRE_VAR}=1 requires PostgreSQL)");
+                panic!("PostgreSQL tests cannot run: {why} ({REQUIRE_VAR}=1 requires them)");
             }
+            let line = format!("skipped: {why}");
             static SAID: OnceLock<()> = OnceLock::new();
             SAID.get_or_init(|| {
                 // Straight to stderr, past the test harness's capture, once per process.
@@ -364,6 +368,10 @@ fn is_root() -> bool {
 /// Where `initdb`, `pg_ctl` and `postgres` are.
 fn bindir() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os(BINDIR_VAR) {
+        let dir = PathBuf::from(dir);
+        return has_tools(&dir).then_some(dir);
+    }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
     {

@@ -1,0 +1,225 @@
+//! What only the PostgreSQL backend has: migrations under an advisory lock (processes starting
+//! together migrate once), a schema from a newer iocsync refused, passwords kept out of every
+//! error, second handles (new connections) that are not blocked by the first's transaction,
+//! and a visitor that calls back into its own handle told so rather than deadlocked.
+
+#[macro_use]
+mod common;
+
+use std::error::Error as _;
+use std::ops::ControlFlow;
+use std::sync::Barrier;
+use std::thread;
+
+use common::{day, ip};
+use secrecy::SecretString;
+use store::{
+    Collection, Error, FeedMode, Finish, LeaseHolder, LibraryBackend, POSTGRES_SCHEMA_VERSION,
+    PostgresLibrary, PostgresOptions, Validators,
+};
+use testkit::postgres::TestDatabase;
+
+fn database() -> Option<TestDatabase> {
+    testkit::postgres::database()
+}
+
+fn raw(db: &TestDatabase) -> postgres::Client {
+    postgres::Client::connect(db.url(), postgres::NoTls).unwrap()
+}
+
+/// The error and every source under it, as a person would read them.
+fn chain(err: &Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[test]
+fn processes_migrating_a_fresh_database_at_once_migrate_it_once() {
+    let Some(db) = database() else { return };
+    let barrier = Barrier::new(4);
+    let ids: Vec<String> = thread::scope(|scope| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, barrier) = (&db, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let lib = PostgresLibrary::connect(db.url()).unwrap();
+                    assert_eq!(lib.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
+                    lib.library_id().unwrap()
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    let mut conn = raw(&db);
+    let versions: i64 = conn
+        .query_one("SELECT count(*) FROM iocsync_schema", &[])
+        .unwrap()
+        .get(0);
+    let identities: i64 = conn
+        .query_one("SELECT count(*) FROM library_meta", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!((versions, identities), (POSTGRES_SCHEMA_VERSION, 1));
+}
+
+#[test]
+fn a_library_from_a_newer_iocsync_is_refused() {
+    let Some(db) = database() else { return };
+    PostgresLibrary::connect(db.url()).unwrap();
+    raw(&db)
+        .batch_execute("INSERT INTO iocsync_schema (version, name) VALUES (99, '099_future')")
+        .unwrap();
+    let err = PostgresLibrary::connect(db.url()).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::TooNewSchema {
+                found: 99,
+                known: POSTGRES_SCHEMA_VERSION,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn no_error_shows_a_password() {
+    let Some(db) = database() else { return };
+    let secret = "hunter2-not-shown";
+    let mut errors = vec![
+        // Nobody listens there.
+        PostgresLibrary::connect(&format!(
+            "postgres://ioc:{secret}@127.0.0.1:1/lib?connect_timeout=5"
+        ))
+        .err()
+        .unwrap(),
+        // The server answers, and refuses.
+        PostgresLibrary::connect(&format!(
+            "{} password={secret} dbname=no_such_database_here",
+            db.url()
+        ))
+        .err()
+        .unwrap(),
+        // A password given apart, and a setting that is wrong.
+        PostgresLibrary::connect_with(&PostgresOptions {
+            password: Some(SecretString::from(secret)),
+            ..PostgresOptions::new(format!("{} dbname=no_such_database_here", db.url()))
+        })
+        .err()
+        .unwrap(),
+        PostgresLibrary::connect(&format!(
+            "postgresql://ioc:{secret}@db.example/lib?sslmode=sometimes"
+        ))
+        .err()
+        .unwrap(),
+    ];
+    errors.push(
+        PostgresLibrary::connect(&format!("host=db.example password='{secret}' port=x"))
+            .err()
+            .unwrap(),
+    );
+    for err in &errors {
+        let text = chain(err);
+        assert!(!text.contains(secret), "{text}");
+        assert!(!format!("{err:?}").contains(secret), "{err:?}");
+    }
+    assert!(
+        chain(&errors[0]).contains("postgres://ioc:***@127.0.0.1:1/lib"),
+        "{}",
+        chain(&errors[0])
+    );
+    assert!(
+        matches!(errors[1], Error::Connect { .. }),
+        "{:?}",
+        errors[1]
+    );
+    assert!(
+        chain(&errors[1]).contains("no_such_database_here"),
+        "{}",
+        chain(&errors[1])
+    );
+    assert!(
+        matches!(errors[3], Error::Settings { .. }),
+        "{:?}",
+        errors[3]
+    );
+}
+
+#[test]
+fn a_second_handle_is_not_held_up_by_the_first_ones_pull() {
+    let Some(db) = database() else { return };
+    let mut lib = PostgresLibrary::connect(db.url()).unwrap();
+    let mut second = lib.second_handle().unwrap().unwrap();
+    let holder = LeaseHolder {
+        holder: "iocsync serve".into(),
+        host: "here".into(),
+        pid: 7,
+        started: None,
+    };
+    {
+        let mut pull = lib.begin_pull("feed", day(2)).unwrap();
+        pull.merge(&[ip("198.51.100.1", "feed", 5, 2)]).unwrap();
+        // The pull holds its transaction (and the indicators' lock); the second handle
+        // renews a lease and reads, seeing the library as before the pull.
+        assert_eq!(
+            second
+                .take_lease("workflow:w", &holder, day(2), day(3), &|_| false)
+                .unwrap(),
+            None
+        );
+        assert_eq!(second.count().unwrap(), 0);
+        pull.finish(Finish {
+            mode: FeedMode::Snapshot,
+            checks: None,
+            records: 1,
+            invalid: 0,
+            validators: Validators::default(),
+            cursor: None,
+            expire_after: None,
+        })
+        .unwrap();
+    }
+    assert_eq!(second.count().unwrap(), 1);
+    assert_eq!(second.change_counter().unwrap(), 1);
+}
+
+#[test]
+fn a_visitor_calling_back_into_its_own_handle_is_told_it_is_busy() {
+    let Some(db) = database() else { return };
+    let mut lib = PostgresLibrary::connect(db.url()).unwrap();
+    lib.merge_at(&[ip("198.51.100.1", "a", 5, 1)], day(2))
+        .unwrap();
+    let mut inner = None;
+    let visited = lib
+        .scan(&Collection::new("all"), day(2), None, &mut |_| {
+            inner = Some(lib.count());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(visited, 1);
+    assert!(matches!(inner, Some(Err(Error::Busy))), "{inner:?}");
+    // The handle is usable again after the scan.
+    assert_eq!(lib.count().unwrap(), 1);
+}
+
+on_both_backends! {
+    fn a_library_reached_through_library_connect_is_the_same_library(db) {
+        let mut lib = db.open();
+        lib.merge_at(&[ip("198.51.100.1", "a", 5, 1)], day(2))
+            .unwrap();
+        let id = lib.library_id().unwrap();
+        assert_eq!(db.open().library_id().unwrap(), id);
+        assert_eq!(id.len(), 8, "{id}");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+}
