@@ -15,7 +15,7 @@ use common::{day, ip};
 use secrecy::SecretString;
 use store::{
     Collection, Error, FeedMode, Finish, LeaseHolder, LibraryBackend, POSTGRES_SCHEMA_VERSION,
-    PostgresLibrary, PostgresOptions, Validators,
+    PostgresLibrary, PostgresOptions, SslMode, Validators,
 };
 use testkit::postgres::TestDatabase;
 
@@ -221,5 +221,76 @@ on_both_backends! {
         assert_eq!(db.open().library_id().unwrap(), id);
         assert_eq!(id.len(), 8, "{id}");
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+}
+
+/// Whether the connections to `db` of application `name` use TLS, as the server sees them.
+fn connections_use_tls(db: &TestDatabase, name: &str) -> Vec<bool> {
+    raw(db)
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = $2 AND a.datname = $1",
+            &[&db.name(), &name],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[test]
+fn tls_is_used_as_sslmode_asks_and_verified_against_the_ca_file() {
+    let Some(db) = database() else { return };
+    let Some((url, ca_file)) = db.tls("localhost") else {
+        eprintln!("skipped: the test server offers no TLS (openssl missing, or a given URL)");
+        return;
+    };
+    let ca = ca_file.display();
+    for (mode, tls) in [
+        ("disable", false),
+        ("prefer", true),
+        ("require", true),
+        ("verify-ca", true),
+        ("verify-full", true),
+    ] {
+        let lib = PostgresLibrary::connect(&format!(
+            "{url} sslmode={mode} sslrootcert={ca} application_name=tls-{mode}"
+        ))
+        .unwrap_or_else(|e| panic!("{mode}: {}", chain(&e)));
+        assert_eq!(lib.count().unwrap(), 0);
+        assert_eq!(
+            connections_use_tls(&db, &format!("tls-{mode}")),
+            [tls],
+            "{mode}"
+        );
+    }
+    // The CA file given apart, as the config will give it; a URL form too.
+    let lib = PostgresLibrary::connect_with(&PostgresOptions {
+        ssl_mode: Some(SslMode::VerifyFull),
+        ca_file: Some(ca_file.clone()),
+        ..PostgresOptions::new(url.clone())
+    })
+    .unwrap();
+    assert_eq!(connections_use_tls(&db, "iocsync"), [true]);
+    drop(lib);
+    let (ip_url, _) = db.tls("127.0.0.1").unwrap();
+    let port = ip_url
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("port="))
+        .unwrap();
+    PostgresLibrary::connect(&format!(
+        "postgres://postgres@localhost:{port}/{}?sslmode=verify-full&sslrootcert={ca}",
+        db.name()
+    ))
+    .unwrap();
+
+    // Not signed by a CA it trusts: refused (the system's roots do not know the test CA).
+    for mode in ["verify-ca", "verify-full"] {
+        let err = PostgresLibrary::connect(&format!("{url} sslmode={mode}"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Connect { .. }), "{mode}: {err:?}");
+        let text = chain(&err);
+        assert!(text.contains("certificate"), "{mode}: {text}");
     }
 }

@@ -54,6 +54,15 @@ pub struct TestDatabase {
     name: String,
     url: String,
     admin: String,
+    tls: Option<TlsAccess>,
+}
+
+/// How the throwaway cluster is reached over TLS: TCP on loopback, a server certificate for
+/// `localhost` and `127.0.0.1` signed by a CA made for the cluster.
+#[derive(Debug, Clone)]
+struct TlsAccess {
+    port: u16,
+    ca_file: PathBuf,
 }
 
 impl TestDatabase {
@@ -66,6 +75,22 @@ impl TestDatabase {
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A key-value connection string to this database over TCP on `host` (`localhost` or
+    /// `127.0.0.1`), where the server offers TLS, without an `sslmode`; and the PEM file of the
+    /// CA that signed the server's certificate. `None` on a server given by
+    /// `IOCSYNC_TEST_POSTGRES_URL`, or where no `openssl` made the certificates.
+    pub fn tls(&self, host: &str) -> Option<(String, PathBuf)> {
+        self.tls.as_ref().map(|tls| {
+            (
+                format!(
+                    "host={host} port={} user=postgres dbname={}",
+                    tls.port, self.name
+                ),
+                tls.ca_file.clone(),
+            )
+        })
     }
 
     /// A connection string for the same server with the database `name` (made with
@@ -141,7 +166,7 @@ pub fn required() -> bool {
 
 /// A fresh database, or why there is none. Panics when PostgreSQL is there but fails.
 pub fn try_database() -> Result<TestDatabase, Unavailable> {
-    let admin = server()?;
+    let (admin, tls) = server()?;
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -157,6 +182,7 @@ pub fn try_database() -> Result<TestDatabase, Unavailable> {
         url: with_dbname(&admin, &name),
         name,
         admin,
+        tls,
     })
 }
 
@@ -166,18 +192,18 @@ fn admin_execute(admin: &str, sql: &str) -> Result<(), postgres::Error> {
 }
 
 /// The admin connection string of the server: the given one, or the throwaway cluster's
-/// (started on first use).
-fn server() -> Result<String, Unavailable> {
+/// (started on first use), with the cluster's TLS access.
+fn server() -> Result<(String, Option<TlsAccess>), Unavailable> {
     if let Ok(url) = std::env::var(URL_VAR)
         && !url.trim().is_empty()
     {
-        return Ok(url);
+        return Ok((url, None));
     }
     static CLUSTER: OnceLock<Result<Cluster, Unavailable>> = OnceLock::new();
     CLUSTER
         .get_or_init(Cluster::start)
         .as_ref()
-        .map(Cluster::admin_url)
+        .map(|c| (c.admin_url(), c.tls.clone()))
         .map_err(Clone::clone)
 }
 
@@ -205,18 +231,19 @@ fn with_dbname(conn: &str, name: &str) -> String {
 /// The throwaway cluster of this test process.
 struct Cluster {
     dir: PathBuf,
+    port: u16,
+    tls: Option<TlsAccess>,
     /// The write end of the guardian's pipe: held until the process ends, never written.
     _guardian: Mutex<ChildStdin>,
     _child: Mutex<Child>,
 }
 
-const PORT: u16 = 5432;
-
 impl Cluster {
     fn admin_url(&self) -> String {
         format!(
-            "host={} port={PORT} user=postgres dbname=postgres",
-            self.dir.display()
+            "host={} port={} user=postgres dbname=postgres",
+            self.dir.display(),
+            self.port
         )
     }
 
@@ -269,13 +296,25 @@ impl Cluster {
             "--no-instructions",
         ]))
         .unwrap_or_else(|e| fail("initdb", e));
-        // Durability off (the data is thrown away), a unix socket only, room for the tests'
-        // parallel connections.
-        let options = format!(
-            "-p {PORT} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
+        // Durability off (the data is thrown away), a unix socket in the folder, room for the
+        // tests' parallel connections; and TLS on loopback when openssl can make certificates.
+        let port = free_port().unwrap_or(5432);
+        let tls = make_certificates(&dir, as_root).map(|ca_file| TlsAccess { port, ca_file });
+        let mut options = format!(
+            "-p {port} -k {} -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB",
             dir.display()
         );
+        if tls.is_some() {
+            options.push_str(&format!(
+                " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} \
+                 -c ssl_key_file={}",
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
+            ));
+        } else {
+            options.push_str(" -c listen_addresses=''");
+        }
         run(tool("pg_ctl")
             .arg("-D")
             .arg(&data)
@@ -288,6 +327,8 @@ impl Cluster {
         });
         let cluster = Cluster {
             dir: dir.clone(),
+            port,
+            tls,
             _guardian: Mutex::new(guardian.0),
             _child: Mutex::new(guardian.1),
         };
@@ -302,6 +343,87 @@ impl Cluster {
         }
         Ok(cluster)
     }
+}
+
+/// A TCP port free on loopback now (for the cluster's TLS listener; also names its socket).
+fn free_port() -> Option<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    Some(listener.local_addr().ok()?.port())
+}
+
+/// A CA and a server certificate for `localhost` / `127.0.0.1` signed by it, made with
+/// `openssl` in `dir` (the key readable by the server only); returns the CA's PEM file.
+fn make_certificates(dir: &Path, as_root: bool) -> Option<PathBuf> {
+    let openssl = |args: &[&str]| -> Option<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-subj", "/CN=iocsync test CA"])
+        .collect::<Vec<_>>(),
+    )?;
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-subj", "/CN=localhost"])
+        .collect::<Vec<_>>(),
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])?;
+    if as_root {
+        run(Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt")))
+        .ok()?;
+    }
+    run(Command::new("chmod").arg("600").arg(dir.join("server.key"))).ok()?;
+    Some(dir.join("ca.crt"))
 }
 
 /// Starts the shell that stops the cluster and removes `dir` once its stdin closes.

@@ -86,8 +86,14 @@ macro_rules! proptest_on_both_backends {
 /// One library, on one backend, that tests open handles on (and reopen).
 pub enum Db {
     Sqlite(TempDir),
-    /// The database, and a connection of the tests' own ([`Db::execute`]), made on first use.
-    Postgres(TestDatabase, Mutex<Option<postgres::Client>>),
+    Postgres(Box<Pg>),
+}
+
+/// A PostgreSQL test database, and a connection of the tests' own ([`Db::execute`]), made on
+/// first use.
+pub struct Pg {
+    db: TestDatabase,
+    conn: Mutex<Option<postgres::Client>>,
 }
 
 impl Db {
@@ -97,7 +103,12 @@ impl Db {
 
     /// A fresh PostgreSQL database, or `None` (said on stderr) when there is no PostgreSQL.
     pub fn postgres() -> Option<Db> {
-        testkit::postgres::database().map(|db| Db::Postgres(db, Mutex::new(None)))
+        testkit::postgres::database().map(|db| {
+            Db::Postgres(Box::new(Pg {
+                db,
+                conn: Mutex::new(None),
+            }))
+        })
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -109,7 +120,7 @@ impl Db {
     pub fn open(&self) -> Library {
         match self {
             Db::Sqlite(dir) => Library::open(dir.path().join("lib.db")).unwrap(),
-            Db::Postgres(db, _) => Library::connect(db.url()).unwrap(),
+            Db::Postgres(pg) => Library::connect(pg.db.url()).unwrap(),
         }
     }
 
@@ -120,10 +131,10 @@ impl Db {
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap(),
-            Db::Postgres(db, conn) => {
-                let mut conn = conn.lock().unwrap();
+            Db::Postgres(pg) => {
+                let mut conn = pg.conn.lock().unwrap();
                 conn.get_or_insert_with(|| {
-                    postgres::Client::connect(db.url(), postgres::NoTls).unwrap()
+                    postgres::Client::connect(pg.db.url(), postgres::NoTls).unwrap()
                 })
                 .batch_execute(sql)
                 .unwrap();
