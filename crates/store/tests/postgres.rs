@@ -294,3 +294,95 @@ fn tls_is_used_as_sslmode_asks_and_verified_against_the_ca_file() {
         assert!(text.contains("certificate"), "{mode}: {text}");
     }
 }
+
+mod same_as_sqlite {
+    //! The set-based merge against SQLite's sighting-by-sighting one: random batches (few
+    //! values, several sources, times out of order and tied, scores missing, revocations,
+    //! bad sightings) merged into both backends leave the same records, votes and reports.
+
+    use chrono::Duration;
+    use indicator::Kind;
+    use proptest::prelude::*;
+    use store::{Class, IndicatorRecord, Library, MergeReport, Sighting, SourceVote};
+
+    use super::common::{Db, day, sighting};
+
+    const VALUES: [&str; 3] = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
+    const SOURCES: [&str; 3] = ["a", "b", " a "];
+
+    fn one() -> impl Strategy<Value = Sighting> {
+        (
+            (0..VALUES.len(), 0..SOURCES.len(), 1u32..5),
+            (
+                prop::option::weighted(0.7, 0u8..=11),
+                prop::bool::weighted(0.25),
+            ),
+            (prop::option::of(1u32..9), prop::bool::weighted(0.2)),
+            (prop::option::of("[xy]"), prop::option::of("[pq]")),
+            (
+                prop::collection::vec("[st ]", 0..3),
+                prop::option::of(1u32..4),
+            ),
+        )
+            .prop_map(
+                |(
+                    (v, source, seen),
+                    (score, revoked),
+                    (until, asset),
+                    (display, about),
+                    (tags, reported),
+                )| {
+                    Sighting {
+                        score,
+                        revoked,
+                        seen_at: day(seen),
+                        valid_until: until.map(day),
+                        class: if asset {
+                            Class::Asset
+                        } else {
+                            Class::Indicator
+                        },
+                        display,
+                        description: about,
+                        tags,
+                        reported_at: reported.map(|d| day(d) - Duration::days(30)),
+                        ..sighting(Kind::Ipv4, VALUES[v], SOURCES[source])
+                    }
+                },
+            )
+    }
+
+    fn state(lib: &Library) -> Vec<(IndicatorRecord, Vec<SourceVote>)> {
+        VALUES
+            .iter()
+            .filter_map(|v| {
+                let record = lib.indicator(Kind::Ipv4, v, day(6)).unwrap()?;
+                Some((record, lib.votes(Kind::Ipv4, v).unwrap()))
+            })
+            .collect()
+    }
+
+    fn merged(lib: &mut Library, batches: &[Vec<Sighting>]) -> Vec<MergeReport> {
+        batches
+            .iter()
+            .map(|batch| lib.merge_at(batch, day(5)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_set_based_merge_leaves_what_sqlite_leaves() {
+        let Some(pg) = Db::postgres() else { return };
+        drop(pg.open());
+        proptest!(
+            ProptestConfig::with_cases(256),
+            |(batches in prop::collection::vec(prop::collection::vec(one(), 0..10), 1..4))| {
+                pg.reset();
+                let sqlite = Db::sqlite();
+                let (mut a, mut b) = (sqlite.open(), pg.open());
+                prop_assert_eq!(merged(&mut a, &batches), merged(&mut b, &batches));
+                prop_assert_eq!(state(&a), state(&b));
+                prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+            }
+        );
+    }
+}

@@ -4,14 +4,14 @@
 //! both); what differs is how the work reaches the server:
 //!
 //! - [`connect`]: connection strings, `sslmode` / CA file (rustls), redaction of passwords;
-//! - [`migrate`]: embedded migrations under an advisory lock, the schema version table;
-//! - [`merge`]: merges set-based, a chunk of sightings folded in Rust and sent as arrays;
-//! - [`query`]: collections and members, streamed from a portal in pages;
+//! - `migrate`: embedded migrations under an advisory lock, the schema version table;
+//! - `merge`: merges set-based, a chunk of sightings folded in Rust and sent as arrays;
+//! - `query`: collections and members, streamed from a portal in pages;
 //! - `ledger`, `runs`, `pull`, `taxii`, `lease`, `changes`: one module per concern, as in
 //!   SQLite's.
 //!
 //! One handle is one connection. Writers that SQLite serialises with its one write lock take
-//! transaction-scoped advisory locks here ([`locks`]), so the same read-then-write rules hold
+//! transaction-scoped advisory locks here (`locks`), so the same read-then-write rules hold
 //! with several processes: merges and pulls one at a time, one lease decision per name, one
 //! TAXII publication per collection, one ledger write at a time.
 //!
