@@ -14,8 +14,8 @@ use std::thread;
 use common::{day, ip};
 use secrecy::SecretString;
 use store::{
-    Collection, Error, FeedMode, Finish, LeaseHolder, LibraryBackend, POSTGRES_SCHEMA_VERSION,
-    PostgresLibrary, PostgresOptions, SslMode, Validators,
+    Collection, Error, FeedMode, Finish, LeaseHolder, Library, LibraryBackend,
+    POSTGRES_SCHEMA_VERSION, PostgresLibrary, PostgresOptions, SslMode, Validators,
 };
 use testkit::postgres::TestDatabase;
 
@@ -25,6 +25,16 @@ fn database() -> Option<TestDatabase> {
 
 fn raw(db: &TestDatabase) -> postgres::Client {
     postgres::Client::connect(db.url(), postgres::NoTls).unwrap()
+}
+
+/// `url` (URL or key-value form) with one more parameter.
+fn with_param(url: &str, key: &str, value: &str) -> String {
+    if url.starts_with("postgres") {
+        let glue = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{glue}{key}={value}")
+    } else {
+        format!("{url} {key}={value}")
+    }
 }
 
 /// The error and every source under it, as a person would read them.
@@ -93,6 +103,48 @@ fn a_library_from_a_newer_iocsync_is_refused() {
 }
 
 #[test]
+fn connect_existing_refuses_a_database_without_a_library_and_creates_nothing() {
+    let Some(db) = database() else { return };
+    let options = PostgresOptions::new(db.url());
+    let err = Library::connect_existing(&options).err().unwrap();
+    assert!(matches!(err, Error::NoLibrary { .. }), "{err:?}");
+    assert!(err.to_string().contains("--init-library"), "{err}");
+    let made: bool = raw(&db)
+        .query_one("SELECT to_regclass('iocsync_schema') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!made, "nothing was created");
+    Library::connect(db.url()).unwrap();
+    assert!(Library::connect_existing(&options).is_ok());
+}
+
+#[test]
+fn a_handle_whose_connection_the_server_ended_reconnects() {
+    let Some(db) = database() else { return };
+    let mut lib = PostgresLibrary::connect(db.url()).unwrap();
+    lib.merge_at(&[ip("198.51.100.1", "a", 5, 1)], day(2))
+        .unwrap();
+    let end_it = || {
+        raw(&db)
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND application_name = 'iocsync'",
+                &[&db.name()],
+            )
+            .unwrap()
+    };
+    assert_eq!(end_it(), 1);
+    // The call that meets the ended connection fails; the next one reconnects.
+    let _ = lib.count();
+    assert_eq!(lib.count().unwrap(), 1);
+    assert_eq!(end_it(), 1);
+    let _ = lib.merge_at(&[ip("198.51.100.2", "a", 5, 1)], day(2));
+    lib.merge_at(&[ip("198.51.100.2", "a", 5, 1)], day(2))
+        .unwrap();
+    assert_eq!(lib.count().unwrap(), 2);
+}
+
+#[test]
 fn no_error_shows_a_password() {
     let Some(db) = database() else { return };
     let secret = "hunter2-not-shown";
@@ -104,16 +156,17 @@ fn no_error_shows_a_password() {
         .err()
         .unwrap(),
         // The server answers, and refuses.
-        PostgresLibrary::connect(&format!(
-            "{} password={secret} dbname=no_such_database_here",
-            db.url()
+        PostgresLibrary::connect(&with_param(
+            &db.url_of("no_such_database_here"),
+            "password",
+            secret,
         ))
         .err()
         .unwrap(),
         // A password given apart, and a setting that is wrong.
         PostgresLibrary::connect_with(&PostgresOptions {
             password: Some(SecretString::from(secret)),
-            ..PostgresOptions::new(format!("{} dbname=no_such_database_here", db.url()))
+            ..PostgresOptions::new(db.url_of("no_such_database_here"))
         })
         .err()
         .unwrap(),
