@@ -427,7 +427,7 @@ mod same_as_sqlite {
         let Some(pg) = Db::postgres() else { return };
         drop(pg.open());
         proptest!(
-            ProptestConfig::with_cases(256),
+            ProptestConfig::with_cases(128),
             |(batches in prop::collection::vec(prop::collection::vec(one(), 0..10), 1..4))| {
                 pg.reset();
                 let sqlite = Db::sqlite();

@@ -4,9 +4,10 @@
 //! Where the databases live:
 //! - on the server `IOCSYNC_TEST_POSTGRES_URL` names (a libpq URL or key-value string whose
 //!   user may create databases), when that variable is set;
-//! - else on one cluster per test process, made with `initdb` in a temporary folder and
-//!   listening only on a unix socket in that folder (no TCP port, so parallel test processes
-//!   never collide). The binaries are found through `pg_config --bindir`, then
+//! - else on one cluster per test process, in a temporary folder (a copy of a data folder
+//!   `initdb` made once, kept in the temporary folder as `iocsync-testkit-initdb-*`),
+//!   listening on a unix socket in that folder and, where `openssl` can make certificates,
+//!   with TLS on a free loopback port ([`TestDatabase::tls`]). The binaries are found through `pg_config --bindir`, then
 //!   `/usr/lib/postgresql/<version>/bin` (or `IOCSYNC_TEST_POSTGRES_BINDIR`). As root
 //!   (initdb and postgres refuse root) they run as the `postgres` user through `runuser`, the
 //!   folder chowned to it.
@@ -284,18 +285,12 @@ impl Cluster {
         let stop = tool("pg_ctl");
         let guardian = spawn_guardian(&dir, &data, &stop)
             .unwrap_or_else(|e| fail("start the guardian", e.to_string()));
-        run(tool("initdb").arg("-D").arg(&data).args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
-        ]))
-        .unwrap_or_else(|e| fail("initdb", e));
+        // A copy of a data folder initdb made once for this PostgreSQL (and user), kept in the
+        // temporary folder: initdb is most of a cluster's start, and each test binary starts one.
+        let template =
+            initdb_template(&bindir, as_root, &tool).unwrap_or_else(|e| fail("initdb", e));
+        run(Command::new("cp").arg("-a").arg(&template).arg(&data))
+            .unwrap_or_else(|e| fail("copy the initdb template", e));
         // Durability off (the data is thrown away), a unix socket in the folder, room for the
         // tests' parallel connections; and TLS on loopback when openssl can make certificates.
         let port = free_port().unwrap_or(5432);
@@ -343,6 +338,62 @@ impl Cluster {
         }
         Ok(cluster)
     }
+}
+
+/// A data folder made by `initdb` for the PostgreSQL in `bindir`, made once and kept under the
+/// temporary folder (`iocsync-testkit-initdb-...`); clusters start from copies of it. Made
+/// aside and renamed into place, so concurrent test processes never see half of one.
+fn initdb_template(
+    bindir: &Path,
+    as_root: bool,
+    tool: &dyn Fn(&str) -> Command,
+) -> Result<PathBuf, String> {
+    let tag: String = bindir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let user = if as_root { "postgres" } else { "user" };
+    let home = std::env::temp_dir().join(format!("iocsync-testkit-initdb-{user}{tag}"));
+    let template = home.join("data");
+    if template.join("PG_VERSION").is_file() && template.join("global").is_dir() {
+        return Ok(template);
+    }
+    let aside = tempfile::Builder::new()
+        .prefix("iocsync-testkit-initdb-new-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a folder for initdb: {e}"))?
+        .keep();
+    if as_root {
+        run(Command::new("chown").arg("postgres:postgres").arg(&aside))?;
+    }
+    let result = run(tool("initdb").arg("-D").arg(aside.join("data")).args([
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+        "--no-instructions",
+    ]))
+    .and_then(|()| {
+        // Another process may have put its template in place meanwhile: either will do. A
+        // broken one (a run killed half-way through this) is replaced.
+        if home.exists() && !template.join("PG_VERSION").is_file() {
+            let _ = std::fs::remove_dir_all(&home);
+        }
+        if std::fs::rename(&aside, &home).is_err() && !template.join("PG_VERSION").is_file() {
+            return Err(format!(
+                "cannot put the initdb template at {}",
+                home.display()
+            ));
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&aside);
+    result.map(|()| template)
 }
 
 /// A TCP port free on loopback now (for the cluster's TLS listener; also names its socket).
