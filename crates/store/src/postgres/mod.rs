@@ -10,13 +10,16 @@
 //! - `ledger`, `runs`, `pull`, `taxii`, `lease`, `changes`: one module per concern, as in
 //!   SQLite's.
 //!
-//! One handle is one connection. Writers that SQLite serialises with its one write lock take
+//! One handle is one connection, opened again on the next call when the server ended it (a
+//! restart, a failover: the call that met the broken connection fails). Writers that SQLite serialises with its one write lock take
 //! transaction-scoped advisory locks here (`locks`), so the same read-then-write rules hold
 //! with several processes: merges and pulls one at a time, one lease decision per name, one
 //! TAXII publication per collection, one ledger write at a time.
 //!
-//! The synchronous `postgres` client runs its own small Tokio runtime per connection: do not
-//! call it from inside an async runtime's worker (use `spawn_blocking`, as for SQLite).
+//! The synchronous `postgres` client runs its own small Tokio runtime per connection: calling
+//! it on an async runtime's worker thread panics ("Cannot start a runtime from within a
+//! runtime"), where SQLite would merely block the worker. Async callers must use
+//! `spawn_blocking` (or `block_in_place`), as the trait asks.
 
 mod changes;
 pub mod connect;
