@@ -1,7 +1,8 @@
 //! What only the PostgreSQL backend has: migrations under an advisory lock (processes starting
 //! together migrate once), a schema from a newer iocsync refused, passwords kept out of every
-//! error, second handles (new connections) that are not blocked by the first's transaction,
-//! and a visitor that calls back into its own handle told so rather than deadlocked.
+//! error, second handles (new connections) that are not blocked by the first's transaction, a
+//! visitor that calls back into its own handle told so rather than deadlocked, reconnection,
+//! TLS per `sslmode`; and merges and pulls checked against SQLite's on random inputs.
 
 #[macro_use]
 mod common;
@@ -352,11 +353,17 @@ mod same_as_sqlite {
     //! The set-based merge against SQLite's sighting-by-sighting one: random batches (few
     //! values, several sources, times out of order and tied, scores missing, revocations,
     //! bad sightings) merged into both backends leave the same records, votes and reports.
+    //! And pulls: random sequences of snapshot and incremental pulls (checked or accepted,
+    //! held, dropped half-way, with `expire_after`) and unread ones leave the same reports,
+    //! records, votes, feed states and change counter.
 
     use chrono::Duration;
     use indicator::Kind;
     use proptest::prelude::*;
-    use store::{Class, IndicatorRecord, Library, MergeReport, Sighting, SourceVote};
+    use store::{
+        Checks, Class, FeedMode, Finish, IndicatorRecord, Library, MergeReport, Outcome,
+        PullReport, Sighting, SourceVote, Unread, Validators,
+    };
 
     use super::common::{Db, day, sighting};
 
@@ -434,6 +441,156 @@ mod same_as_sqlite {
                 let (mut a, mut b) = (sqlite.open(), pg.open());
                 prop_assert_eq!(merged(&mut a, &batches), merged(&mut b, &batches));
                 prop_assert_eq!(state(&a), state(&b));
+                prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+            }
+        );
+    }
+
+    /// One step of a feed's life: a pull (applied, held, or dropped half-way) or a pull that
+    /// did not read the feed.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Pull {
+            listed: Vec<(usize, Option<u8>, bool)>,
+            incremental: bool,
+            checked: bool,
+            expire_after: Option<i64>,
+            dropped: bool,
+        },
+        Unread {
+            unchanged: bool,
+            incremental: bool,
+            expire_after: Option<i64>,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let expire = prop::option::weighted(0.4, 1i64..4);
+        prop_oneof![
+            4 => (
+                prop::collection::vec(
+                    (0..VALUES.len(), prop::option::of(0u8..=10), prop::bool::weighted(0.15)),
+                    0..5,
+                ),
+                any::<bool>(),
+                any::<bool>(),
+                expire.clone(),
+                prop::bool::weighted(0.1),
+            )
+                .prop_map(|(listed, incremental, checked, expire_after, dropped)| Step::Pull {
+                    listed,
+                    incremental,
+                    checked,
+                    expire_after,
+                    dropped,
+                }),
+            1 => (any::<bool>(), any::<bool>(), expire).prop_map(
+                |(unchanged, incremental, expire_after)| Step::Unread {
+                    unchanged,
+                    incremental,
+                    expire_after,
+                }
+            ),
+        ]
+    }
+
+    /// Applies `steps` (a day apart) to `lib`, returning every report.
+    fn pulled(lib: &mut Library, steps: &[Step]) -> Vec<Option<PullReport>> {
+        const FEED: &str = "feed";
+        let mode = |incremental: bool| {
+            if incremental {
+                FeedMode::Incremental
+            } else {
+                FeedMode::Snapshot
+            }
+        };
+        steps
+            .iter()
+            .enumerate()
+            .map(|(n, step)| {
+                let at = day(2 + n as u32);
+                match step {
+                    Step::Pull {
+                        listed,
+                        incremental,
+                        checked,
+                        expire_after,
+                        dropped,
+                    } => {
+                        let sightings: Vec<Sighting> = listed
+                            .iter()
+                            .map(|(v, score, revoked)| Sighting {
+                                score: *score,
+                                revoked: *revoked,
+                                seen_at: at,
+                                ..sighting(Kind::Ipv4, VALUES[*v], FEED)
+                            })
+                            .collect();
+                        let mut writer = lib.begin_pull(FEED, at).unwrap();
+                        writer.merge(&sightings).unwrap();
+                        if *dropped {
+                            return None;
+                        }
+                        Some(
+                            writer
+                                .finish(Finish {
+                                    mode: mode(*incremental),
+                                    checks: checked.then(Checks::default),
+                                    records: sightings.len() as u64,
+                                    invalid: 0,
+                                    validators: Validators {
+                                        content_hash: Some(format!("hash-{n}")),
+                                        ..Validators::default()
+                                    },
+                                    cursor: incremental.then(|| format!("cursor-{n}")),
+                                    expire_after: expire_after.map(Duration::days),
+                                })
+                                .unwrap(),
+                        )
+                    }
+                    Step::Unread {
+                        unchanged,
+                        incremental,
+                        expire_after,
+                    } => Some(
+                        lib.record_pull(
+                            FEED,
+                            Unread {
+                                outcome: if *unchanged {
+                                    Outcome::Unchanged
+                                } else {
+                                    Outcome::Failed
+                                },
+                                reason: (!unchanged).then(|| "HTTP 503".to_owned()),
+                                mode: mode(*incremental),
+                                expire_after: expire_after.map(Duration::days),
+                            },
+                            at,
+                        )
+                        .unwrap(),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pulls_leave_what_they_leave_on_sqlite() {
+        let Some(pg) = Db::postgres() else { return };
+        drop(pg.open());
+        proptest!(
+            ProptestConfig::with_cases(96),
+            |(before in prop::collection::vec(one(), 0..6),
+              steps in prop::collection::vec(step(), 1..6))| {
+                pg.reset();
+                let sqlite = Db::sqlite();
+                let (mut a, mut b) = (sqlite.open(), pg.open());
+                // Another source's votes too, so withdrawals meet indicators others stand behind.
+                merged(&mut a, std::slice::from_ref(&before));
+                merged(&mut b, std::slice::from_ref(&before));
+                prop_assert_eq!(pulled(&mut a, &steps), pulled(&mut b, &steps));
+                prop_assert_eq!(state(&a), state(&b));
+                prop_assert_eq!(a.feed_states().unwrap(), b.feed_states().unwrap());
                 prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
             }
         );
