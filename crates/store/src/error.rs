@@ -49,6 +49,14 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
+    /// [`Library::connect_existing`](crate::Library::connect_existing) found a database
+    /// without a library in it.
+    #[error(
+        "no library in the PostgreSQL database {url_redacted}: a run against a library that \
+         does not exist would forget what iocsync pushed; check the URL, or create the library \
+         with --init-library"
+    )]
+    NoLibrary { url_redacted: String },
     /// A connection string or TLS setting that cannot be used (bad syntax, unknown
     /// `sslmode`, an unreadable CA file).
     #[error("invalid PostgreSQL library settings for {url_redacted}: {reason}")]

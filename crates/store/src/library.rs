@@ -52,6 +52,14 @@ impl Library {
         )?))
     }
 
+    /// [`connect_with`](Self::connect_with) to a database that must already hold a library,
+    /// as [`open_existing`](Self::open_existing) for a file ([`Error::NoLibrary`]).
+    pub fn connect_existing(options: &PostgresOptions) -> Result<Self> {
+        Ok(Library::from_backend(PostgresLibrary::connect_existing(
+            options,
+        )?))
+    }
+
     /// Wraps any backend.
     pub fn from_backend(backend: impl LibraryBackend + 'static) -> Self {
         Library {

@@ -175,58 +175,58 @@ fn a_file_that_is_not_sqlite_is_refused_with_its_name() {
 }
 
 on_both_backends! {
-fn data_survives_reopening(db) {
-    db.open().merge(&[ip("1.2.3.4", "a", 6, 1)]).unwrap();
-    let mut lib = db.open();
-    assert_eq!(lib.count().unwrap(), 1);
-    let report = lib.merge(&[ip("1.2.3.4", "b", 7, 2)]).unwrap();
-    assert_eq!((report.created, report.updated), (0, 1));
-    let rec = lib
-        .indicator(Kind::Ipv4, "1.2.3.4", day(3))
-        .unwrap()
-        .unwrap();
-    assert_eq!((rec.score, rec.sightings), (Some(7), 2));
-}
+    fn data_survives_reopening(db) {
+        db.open().merge(&[ip("1.2.3.4", "a", 6, 1)]).unwrap();
+        let mut lib = db.open();
+        assert_eq!(lib.count().unwrap(), 1);
+        let report = lib.merge(&[ip("1.2.3.4", "b", 7, 2)]).unwrap();
+        assert_eq!((report.created, report.updated), (0, 1));
+        let rec = lib
+            .indicator(Kind::Ipv4, "1.2.3.4", day(3))
+            .unwrap()
+            .unwrap();
+        assert_eq!((rec.score, rec.sightings), (Some(7), 2));
+    }
 }
 
 on_both_backends! {
-fn concurrent_handles_all_get_their_writes_in(db) {
-    db.open();
-    thread::scope(|scope| {
-    let writers: Vec<_> = (0..4u32)
-        .map(|w| {
-            let db = &db;
-            scope.spawn(move || {
-                let mut lib = db.open();
-                for round in 0..10u32 {
-                    // Every writer also touches a shared indicator, so they contend.
-                    let mut batch: Vec<_> = (0..500u32)
-                        .map(|n| {
-                            let addr = std::net::Ipv4Addr::from(
-                                0x0C00_0000 + w * 100_000 + round * 1_000 + n,
-                            );
-                            ip(&addr.to_string(), &format!("writer-{w}"), 5, 1)
-                        })
-                        .collect();
-                    batch.push(ip("12.255.255.255", &format!("writer-{w}"), 5, 1));
-                    lib.merge(&batch).unwrap();
-                    // Readers run alongside the writers.
-                    assert!(lib.count().unwrap() >= 500);
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.join().unwrap();
+    fn concurrent_handles_all_get_their_writes_in(db) {
+        db.open();
+        thread::scope(|scope| {
+            let writers: Vec<_> = (0..4u32)
+                .map(|w| {
+                    let db = &db;
+                    scope.spawn(move || {
+                        let mut lib = db.open();
+                        for round in 0..10u32 {
+                            // Every writer also touches a shared indicator, so they contend.
+                            let mut batch: Vec<_> = (0..500u32)
+                                .map(|n| {
+                                    let addr = std::net::Ipv4Addr::from(
+                                        0x0C00_0000 + w * 100_000 + round * 1_000 + n,
+                                    );
+                                    ip(&addr.to_string(), &format!("writer-{w}"), 5, 1)
+                                })
+                                .collect();
+                            batch.push(ip("12.255.255.255", &format!("writer-{w}"), 5, 1));
+                            lib.merge(&batch).unwrap();
+                            // Readers run alongside the writers.
+                            assert!(lib.count().unwrap() >= 500);
+                        }
+                    })
+                })
+                .collect();
+            for writer in writers {
+                writer.join().unwrap();
+            }
+        });
+        let lib = db.open();
+        assert_eq!(lib.count().unwrap(), 4 * 10 * 500 + 1);
+        let shared = lib
+            .indicator(Kind::Ipv4, "12.255.255.255", day(2))
+            .unwrap()
+            .unwrap();
+        assert_eq!(shared.sightings, 40);
+        assert_eq!(shared.sources.len(), 4);
     }
-    });
-    let lib = db.open();
-    assert_eq!(lib.count().unwrap(), 4 * 10 * 500 + 1);
-    let shared = lib
-        .indicator(Kind::Ipv4, "12.255.255.255", day(2))
-        .unwrap()
-        .unwrap();
-    assert_eq!(shared.sightings, 40);
-    assert_eq!(shared.sources.len(), 4);
-}
 }

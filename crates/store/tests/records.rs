@@ -91,14 +91,14 @@ on_both_backends! {
         if db.is_postgres() {
             db.execute(
                 "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
-                     $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
-                 CREATE TRIGGER refuse BEFORE DELETE ON ledger FOR EACH ROW
-                     WHEN (old.value = 'boom.example') EXECUTE FUNCTION refuse();",
+                         $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+                     CREATE TRIGGER refuse BEFORE DELETE ON ledger FOR EACH ROW
+                         WHEN (old.value = 'boom.example') EXECUTE FUNCTION refuse();",
             );
         } else {
             db.execute(
                 "CREATE TRIGGER refuse BEFORE DELETE ON ledger WHEN old.value = 'boom.example'
-                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                     BEGIN SELECT RAISE(ABORT, 'refused'); END;",
             );
         }
         let failed = lib.ledger_apply(

@@ -80,7 +80,8 @@ on_both_backends! {
 // However publications and page sizes fall, reading page after page from the start sees each
 // value's latest version exactly once, in publication order.
 proptest_on_both_backends! {
-    config = ProptestConfig::default(), postgres_config = ProptestConfig::default();
+    // Fewer cases on PostgreSQL (each costs a connection and a reset), for CI's two cores.
+    config = ProptestConfig::default(), postgres_config = ProptestConfig::with_cases(128);
     fn paging_sees_every_latest_version_once(
         db;
         batches in prop::collection::vec(prop::collection::vec(0u8..20, 0..12), 1..6),

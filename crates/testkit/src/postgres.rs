@@ -4,11 +4,13 @@
 //! Where the databases live:
 //! - on the server `IOCSYNC_TEST_POSTGRES_URL` names (a libpq URL or key-value string whose
 //!   user may create databases), when that variable is set;
-//! - else on one cluster per test process, made with `initdb` in a temporary folder and
-//!   listening only on a unix socket in that folder (no TCP port, so parallel test processes
-//!   never collide). The binaries are found through `pg_config --bindir`, then
-//!   `/usr/lib/postgresql/<version>/bin`. As root (initdb and postgres refuse root) they run
-//!   as the `postgres` user through `runuser`, the folder chowned to it.
+//! - else on one cluster per test process, in a temporary folder (a copy of a data folder
+//!   `initdb` made once, kept in the temporary folder as `iocsync-testkit-initdb-*`),
+//!   listening on a unix socket in that folder and, where `openssl` can make certificates,
+//!   with TLS on a free loopback port ([`TestDatabase::tls`]). The binaries are found through `pg_config --bindir`, then
+//!   `/usr/lib/postgresql/<version>/bin` (or `IOCSYNC_TEST_POSTGRES_BINDIR`). As root
+//!   (initdb and postgres refuse root) they run as the `postgres` user through `runuser`, the
+//!   folder chowned to it.
 //!
 //! The cluster is stopped when the test process ends, however it ends: a small guardian
 //! shell started with the cluster reads a pipe whose only writer is the test process, and
@@ -32,6 +34,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const URL_VAR: &str = "IOCSYNC_TEST_POSTGRES_URL";
 /// The variable that turns a skip (no PostgreSQL) into a failure.
 pub const REQUIRE_VAR: &str = "IOCSYNC_REQUIRE_POSTGRES";
+/// The variable naming the folder of `initdb` and `pg_ctl`, over the usual search (a folder
+/// without them means no PostgreSQL: how the skip itself is tested).
+pub const BINDIR_VAR: &str = "IOCSYNC_TEST_POSTGRES_BINDIR";
 
 /// Why no PostgreSQL database can be had here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +55,15 @@ pub struct TestDatabase {
     name: String,
     url: String,
     admin: String,
+    tls: Option<TlsAccess>,
+}
+
+/// How the throwaway cluster is reached over TLS: TCP on loopback, a server certificate for
+/// `localhost` and `127.0.0.1` signed by a CA made for the cluster.
+#[derive(Debug, Clone)]
+struct TlsAccess {
+    port: u16,
+    ca_file: PathBuf,
 }
 
 impl TestDatabase {
@@ -62,6 +76,22 @@ impl TestDatabase {
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A key-value connection string to this database over TCP on `host` (`localhost` or
+    /// `127.0.0.1`), where the server offers TLS, without an `sslmode`; and the PEM file of the
+    /// CA that signed the server's certificate. `None` on a server given by
+    /// `IOCSYNC_TEST_POSTGRES_URL`, or where no `openssl` made the certificates.
+    pub fn tls(&self, host: &str) -> Option<(String, PathBuf)> {
+        self.tls.as_ref().map(|tls| {
+            (
+                format!(
+                    "host={host} port={} user=postgres dbname={}",
+                    tls.port, self.name
+                ),
+                tls.ca_file.clone(),
+            )
+        })
     }
 
     /// A connection string for the same server with the database `name` (made with
@@ -115,10 +145,10 @@ pub fn database() -> Option<TestDatabase> {
     match try_database() {
         Ok(db) => Some(db),
         Err(why) => {
-            let line = format!("skipped: {why}");
             if required() {
-                panic!("{line} ({REQUIRE_VAR}=1 requires PostgreSQL)");
+                panic!("PostgreSQL tests cannot run: {why} ({REQUIRE_VAR}=1 requires them)");
             }
+            let line = format!("skipped: {why}");
             static SAID: OnceLock<()> = OnceLock::new();
             SAID.get_or_init(|| {
                 // Straight to stderr, past the test harness's capture, once per process.
@@ -137,7 +167,7 @@ pub fn required() -> bool {
 
 /// A fresh database, or why there is none. Panics when PostgreSQL is there but fails.
 pub fn try_database() -> Result<TestDatabase, Unavailable> {
-    let admin = server()?;
+    let (admin, tls) = server()?;
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -153,6 +183,7 @@ pub fn try_database() -> Result<TestDatabase, Unavailable> {
         url: with_dbname(&admin, &name),
         name,
         admin,
+        tls,
     })
 }
 
@@ -162,18 +193,18 @@ fn admin_execute(admin: &str, sql: &str) -> Result<(), postgres::Error> {
 }
 
 /// The admin connection string of the server: the given one, or the throwaway cluster's
-/// (started on first use).
-fn server() -> Result<String, Unavailable> {
+/// (started on first use), with the cluster's TLS access.
+fn server() -> Result<(String, Option<TlsAccess>), Unavailable> {
     if let Ok(url) = std::env::var(URL_VAR)
         && !url.trim().is_empty()
     {
-        return Ok(url);
+        return Ok((url, None));
     }
     static CLUSTER: OnceLock<Result<Cluster, Unavailable>> = OnceLock::new();
     CLUSTER
         .get_or_init(Cluster::start)
         .as_ref()
-        .map(Cluster::admin_url)
+        .map(|c| (c.admin_url(), c.tls.clone()))
         .map_err(Clone::clone)
 }
 
@@ -201,18 +232,19 @@ fn with_dbname(conn: &str, name: &str) -> String {
 /// The throwaway cluster of this test process.
 struct Cluster {
     dir: PathBuf,
+    port: u16,
+    tls: Option<TlsAccess>,
     /// The write end of the guardian's pipe: held until the process ends, never written.
     _guardian: Mutex<ChildStdin>,
     _child: Mutex<Child>,
 }
 
-const PORT: u16 = 5432;
-
 impl Cluster {
     fn admin_url(&self) -> String {
         format!(
-            "host={} port={PORT} user=postgres dbname=postgres",
-            self.dir.display()
+            "host={} port={} user=postgres dbname=postgres",
+            self.dir.display(),
+            self.port
         )
     }
 
@@ -253,25 +285,31 @@ impl Cluster {
         let stop = tool("pg_ctl");
         let guardian = spawn_guardian(&dir, &data, &stop)
             .unwrap_or_else(|e| fail("start the guardian", e.to_string()));
-        run(tool("initdb").arg("-D").arg(&data).args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
-        ]))
-        .unwrap_or_else(|e| fail("initdb", e));
-        // Durability off (the data is thrown away), a unix socket only, room for the tests'
-        // parallel connections.
-        let options = format!(
-            "-p {PORT} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
+        // A copy of a data folder initdb made once for this PostgreSQL (and user), kept in the
+        // temporary folder: initdb is most of a cluster's start, and each test binary starts one.
+        let template =
+            initdb_template(&bindir, as_root, &tool).unwrap_or_else(|e| fail("initdb", e));
+        run(Command::new("cp").arg("-a").arg(&template).arg(&data))
+            .unwrap_or_else(|e| fail("copy the initdb template", e));
+        // Durability off (the data is thrown away), a unix socket in the folder, room for the
+        // tests' parallel connections; and TLS on loopback when openssl can make certificates.
+        let port = free_port().unwrap_or(5432);
+        let tls = make_certificates(&dir, as_root).map(|ca_file| TlsAccess { port, ca_file });
+        let mut options = format!(
+            "-p {port} -k {} -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB",
             dir.display()
         );
+        if tls.is_some() {
+            options.push_str(&format!(
+                " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} \
+                 -c ssl_key_file={}",
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
+            ));
+        } else {
+            options.push_str(" -c listen_addresses=''");
+        }
         run(tool("pg_ctl")
             .arg("-D")
             .arg(&data)
@@ -284,6 +322,8 @@ impl Cluster {
         });
         let cluster = Cluster {
             dir: dir.clone(),
+            port,
+            tls,
             _guardian: Mutex::new(guardian.0),
             _child: Mutex::new(guardian.1),
         };
@@ -298,6 +338,143 @@ impl Cluster {
         }
         Ok(cluster)
     }
+}
+
+/// A data folder made by `initdb` for the PostgreSQL in `bindir`, made once and kept under the
+/// temporary folder (`iocsync-testkit-initdb-...`); clusters start from copies of it. Made
+/// aside and renamed into place, so concurrent test processes never see half of one.
+fn initdb_template(
+    bindir: &Path,
+    as_root: bool,
+    tool: &dyn Fn(&str) -> Command,
+) -> Result<PathBuf, String> {
+    let tag: String = bindir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let user = if as_root { "postgres" } else { "user" };
+    let home = std::env::temp_dir().join(format!("iocsync-testkit-initdb-{user}{tag}"));
+    let template = home.join("data");
+    if template.join("PG_VERSION").is_file() && template.join("global").is_dir() {
+        return Ok(template);
+    }
+    let aside = tempfile::Builder::new()
+        .prefix("iocsync-testkit-initdb-new-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a folder for initdb: {e}"))?
+        .keep();
+    if as_root {
+        run(Command::new("chown").arg("postgres:postgres").arg(&aside))?;
+    }
+    let result = run(tool("initdb").arg("-D").arg(aside.join("data")).args([
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+        "--no-instructions",
+    ]))
+    .and_then(|()| {
+        // Another process may have put its template in place meanwhile: either will do. A
+        // broken one (a run killed half-way through this) is replaced.
+        if home.exists() && !template.join("PG_VERSION").is_file() {
+            let _ = std::fs::remove_dir_all(&home);
+        }
+        if std::fs::rename(&aside, &home).is_err() && !template.join("PG_VERSION").is_file() {
+            return Err(format!(
+                "cannot put the initdb template at {}",
+                home.display()
+            ));
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&aside);
+    result.map(|()| template)
+}
+
+/// A TCP port free on loopback now (for the cluster's TLS listener; also names its socket).
+fn free_port() -> Option<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    Some(listener.local_addr().ok()?.port())
+}
+
+/// A CA and a server certificate for `localhost` / `127.0.0.1` signed by it, made with
+/// `openssl` in `dir` (the key readable by the server only); returns the CA's PEM file.
+fn make_certificates(dir: &Path, as_root: bool) -> Option<PathBuf> {
+    let openssl = |args: &[&str]| -> Option<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-subj", "/CN=iocsync test CA"])
+        .collect::<Vec<_>>(),
+    )?;
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-subj", "/CN=localhost"])
+        .collect::<Vec<_>>(),
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])?;
+    if as_root {
+        run(Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt")))
+        .ok()?;
+    }
+    run(Command::new("chmod").arg("600").arg(dir.join("server.key"))).ok()?;
+    Some(dir.join("ca.crt"))
 }
 
 /// Starts the shell that stops the cluster and removes `dir` once its stdin closes.
@@ -364,6 +541,10 @@ fn is_root() -> bool {
 /// Where `initdb`, `pg_ctl` and `postgres` are.
 fn bindir() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os(BINDIR_VAR) {
+        let dir = PathBuf::from(dir);
+        return has_tools(&dir).then_some(dir);
+    }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
     {

@@ -5,10 +5,13 @@
 //! 1. the chunk is folded in Rust, per indicator (display and description: the last given;
 //!    asset: any; times: min / max; how many sightings) and per vote (see [`VoteFold`]), in
 //!    the order SQLite visits it (by kind and value, stable), so the outcome is the same;
-//! 2. indicators are upserted from arrays (`unnest`), returning their ids;
+//! 2. new indicators are inserted whole from arrays (`unnest`), their score, revocation and
+//!    status derived in Rust from the chunk's votes; the known ones' ids are looked up;
 //! 3. existing votes are updated from their folds, then new votes inserted;
 //! 4. tags are inserted;
-//! 5. score, revocation and status of every touched indicator are re-derived from its votes.
+//! 5. known indicators get their fold merged and score, revocation and status re-derived
+//!    from their votes, one write per row (a row written twice costs PostgreSQL a second
+//!    version and index entries: the rank index covers score and status).
 //!
 //! Merges (and pulls) hold the advisory lock [`locks::INDICATORS`] for their transaction, as
 //! SQLite's writers hold its write lock: the update-then-insert of votes sees no other writer.
@@ -44,25 +47,60 @@ macro_rules! status_case {
     };
 }
 
-const UPSERT_INDICATORS: &str = "
-    INSERT INTO indicators AS i (kind, value, display, score, class, status, revoked, description,
-                                 first_seen, last_seen, valid_until, sightings, updated_at)
-    SELECT t.kind, t.value, t.display, NULL,
-           CASE WHEN t.asset THEN 'asset' ELSE 'indicator' END, 'active', false, t.description,
-           t.first_seen, t.last_seen, t.valid_until, t.n, $10
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::int8[],
-                $7::int8[], $8::int8[], $9::int8[])
-         AS t(kind, value, display, asset, description, first_seen, last_seen, valid_until, n)
-    ON CONFLICT (kind, value) DO UPDATE SET
-        display = coalesce(excluded.display, i.display),
-        class = CASE WHEN excluded.class = 'asset' THEN 'asset' ELSE i.class END,
-        description = coalesce(excluded.description, i.description),
-        first_seen = least(i.first_seen, excluded.first_seen),
-        last_seen = greatest(i.last_seen, excluded.last_seen),
-        valid_until = greatest(i.valid_until, excluded.valid_until),
-        sightings = i.sightings + excluded.sightings,
-        updated_at = excluded.updated_at
-    RETURNING i.id, (i.xmax = 0) AS created, i.kind, i.value";
+/// New indicators, whole: the fields of their fold and score, revocation and status derived
+/// in Rust from the chunk's votes (the only votes a new indicator has). Known ones are left
+/// to [`UPDATE_KNOWN`].
+const INSERT_NEW: &str = "
+    INSERT INTO indicators (kind, value, display, score, class, status, revoked, description,
+                            first_seen, last_seen, valid_until, sightings, updated_at)
+    SELECT t.kind, t.value, t.display, t.score,
+           CASE WHEN t.asset THEN 'asset' ELSE 'indicator' END, t.status, t.revoked,
+           t.description, t.first_seen, t.last_seen, t.valid_until, t.n, $13
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::bool[], $6::text[],
+                $7::bool[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])
+         AS t(kind, value, display, score, asset, status, revoked, description, first_seen,
+              last_seen, valid_until, n)
+    ON CONFLICT (kind, value) DO NOTHING
+    RETURNING id, kind, value";
+
+/// The ids of the indicators the insert found already there.
+const FIND_KNOWN: &str = "
+    SELECT i.id, i.kind, i.value
+    FROM indicators i JOIN unnest($1::text[], $2::text[]) AS t(kind, value)
+      ON i.kind = t.kind AND i.value = t.value";
+
+/// Known indicators: their fold merged in and score, revocation and status re-derived from
+/// their votes (already updated), in one write per row. SET expressions see the old row, so
+/// the status repeats the new valid_until expression.
+const UPDATE_KNOWN: &str = concat!(
+    "UPDATE indicators AS i SET
+        display = coalesce(t.display, i.display),
+        class = CASE WHEN t.asset THEN 'asset' ELSE i.class END,
+        description = coalesce(t.description, i.description),
+        first_seen = least(i.first_seen, t.first_seen),
+        last_seen = greatest(i.last_seen, t.last_seen),
+        valid_until = greatest(i.valid_until, t.valid_until),
+        sightings = i.sightings + t.n,
+        updated_at = $9,
+        score = v.score,
+        revoked = v.revoked,
+        status = ",
+    status_case!(
+        "i.disabled",
+        "v.revoked",
+        "greatest(i.valid_until, t.valid_until)",
+        "$9"
+    ),
+    "
+    FROM unnest($1::int8[], $2::text[], $3::bool[], $4::text[], $5::int8[], $6::int8[],
+                $7::int8[], $8::int8[])
+         AS t(id, display, asset, description, first_seen, last_seen, valid_until, n)
+    CROSS JOIN LATERAL (
+        SELECT coalesce(max(score) FILTER (WHERE NOT revoked), max(score)) AS score,
+               bool_and(revoked) AS revoked
+        FROM indicator_sources WHERE indicator_id = t.id) AS v
+    WHERE i.id = t.id"
+);
 
 /// A vote's fold against the stored vote (see [`VoteFold`] for why this equals applying the
 /// chunk's sightings one by one).
@@ -98,7 +136,8 @@ const INSERT_TAGS: &str = "
     SELECT * FROM unnest($1::int8[], $2::text[])
     ON CONFLICT DO NOTHING";
 
-/// Score, revocation and status of the indicators `$1` from their votes, as of `$2`.
+/// Score, revocation and status of the indicators `$1` from their votes, as of `$2` (a pull's
+/// withdrawals).
 pub(super) const REDERIVE: &str = concat!(
     "UPDATE indicators AS i SET score = v.score, revoked = v.revoked, updated_at = $2,
         status = ",
@@ -312,7 +351,38 @@ pub(super) fn merge_in(
         return Ok(());
     }
 
-    // 2. Indicators, in key order (as SQLite writes them), returning ids in input order.
+    // 2. New indicators, whole, in key order (as SQLite writes them).
+    let now_ms = millis(now);
+    let mut derived: Vec<(Option<i32>, bool)> = vec![(None, true); indicators.len()];
+    let mut best_live: Vec<Option<i32>> = vec![None; indicators.len()];
+    for vote in &votes {
+        let score = vote.win_score.or(vote.first_score);
+        let (best, all_revoked) = &mut derived[vote.id];
+        *best = (*best).max(score);
+        *all_revoked &= vote.revoked;
+        if !vote.revoked {
+            best_live[vote.id] = best_live[vote.id].max(score);
+        }
+    }
+    let scores: Vec<Option<i32>> = derived
+        .iter()
+        .zip(&best_live)
+        .map(|((best, _), live)| live.or(*best))
+        .collect();
+    let revoked: Vec<bool> = derived.iter().map(|(_, r)| *r).collect();
+    let statuses: Vec<&str> = indicators
+        .iter()
+        .zip(&revoked)
+        .map(|(f, revoked)| {
+            if *revoked {
+                "revoked"
+            } else if f.valid_until.is_some_and(|until| until < now_ms) {
+                "expired"
+            } else {
+                "active"
+            }
+        })
+        .collect();
     let kinds: Vec<&str> = indicators.iter().map(|f| f.kind.as_str()).collect();
     let values: Vec<&str> = indicators.iter().map(|f| f.value.as_str()).collect();
     let displays: Vec<Option<&str>> = indicators.iter().map(|f| f.display.as_deref()).collect();
@@ -325,28 +395,24 @@ pub(super) fn merge_in(
     let lasts: Vec<i64> = indicators.iter().map(|f| f.last_seen).collect();
     let untils: Vec<Option<i64>> = indicators.iter().map(|f| f.valid_until).collect();
     let counts: Vec<i64> = indicators.iter().map(|f| f.n).collect();
-    let rows = conn.query(
-        UPSERT_INDICATORS,
+    let inserted = conn.query(
+        INSERT_NEW,
         &[
             &kinds,
             &values,
             &displays,
+            &scores,
             &assets,
+            &statuses,
+            &revoked,
             &descriptions,
             &firsts,
             &lasts,
             &untils,
             &counts,
-            &millis(now),
+            &now_ms,
         ],
     )?;
-    if rows.len() != indicators.len() {
-        return Err(Error::corrupt(
-            "merge",
-            format!("{} rows for {} indicators", rows.len(), indicators.len()),
-            "the upsert did not return one row per indicator",
-        ));
-    }
     // Each row's id goes to its indicator's place (RETURNING promises no order).
     let places: HashMap<(&str, &str), usize> = kinds
         .iter()
@@ -354,30 +420,33 @@ pub(super) fn merge_in(
         .enumerate()
         .map(|(at, (kind, value))| ((*kind, *value), at))
         .collect();
-    let mut ids = vec![0i64; indicators.len()];
-    let mut created = 0;
-    for row in &rows {
-        let kind: &str = row.try_get(2)?;
-        let value: &str = row.try_get(3)?;
-        let at = places.get(&(kind, value)).copied().ok_or_else(|| {
-            Error::corrupt(
-                "merge",
-                value,
-                "the upsert returned an indicator it was not given",
-            )
-        })?;
-        ids[at] = row.try_get(0)?;
-        if row.try_get::<_, bool>(1)? {
-            created += 1;
-        }
-    }
+    let mut ids: Vec<Option<i64>> = vec![None; indicators.len()];
+    let mut new = vec![false; indicators.len()];
+    place_ids(&places, &inserted, true, &mut ids, &mut new)?;
+    let created = inserted.len();
     report.created += created;
     report.updated += merged - created;
 
-    // 3. Votes: update the stored ones first, then insert the rest (which the update left).
+    // The rest were there already: their ids.
+    let known: Vec<usize> = (0..indicators.len()).filter(|at| !new[*at]).collect();
+    if !known.is_empty() {
+        let known_kinds: Vec<&str> = known.iter().map(|at| kinds[*at]).collect();
+        let known_values: Vec<&str> = known.iter().map(|at| values[*at]).collect();
+        let found = conn.query(FIND_KNOWN, &[&known_kinds, &known_values])?;
+        place_ids(&places, &found, false, &mut ids, &mut new)?;
+    }
+    let ids: Vec<i64> = ids
+        .into_iter()
+        .zip(&values)
+        .map(|(id, value)| {
+            id.ok_or_else(|| Error::corrupt("merge", *value, "neither inserted nor found"))
+        })
+        .collect::<Result<_>>()?;
+
+    // 3. Votes: update the stored ones (only known indicators have any), then insert the rest.
     let vote_ids: Vec<i64> = votes.iter().map(|v| ids[v.id]).collect();
     let sources: Vec<&str> = votes.iter().map(|v| v.source.as_str()).collect();
-    let revoked: Vec<bool> = votes.iter().map(|v| v.revoked).collect();
+    let vote_revoked: Vec<bool> = votes.iter().map(|v| v.revoked).collect();
     let win_scores: Vec<Option<i32>> = votes.iter().map(|v| v.win_score).collect();
     let win_seen: Vec<Option<i64>> = votes.iter().map(|v| v.win_seen).collect();
     let first_scores: Vec<Option<i32>> = votes.iter().map(|v| v.first_score).collect();
@@ -387,7 +456,7 @@ pub(super) fn merge_in(
     let params: [&(dyn postgres::types::ToSql + Sync); 9] = [
         &vote_ids,
         &sources,
-        &revoked,
+        &vote_revoked,
         &win_scores,
         &win_seen,
         &first_scores,
@@ -395,7 +464,7 @@ pub(super) fn merge_in(
         &vote_lasts,
         &reported,
     ];
-    if created < indicators.len() {
+    if !known.is_empty() {
         conn.execute(UPDATE_VOTES, &params)?;
     }
     conn.execute(INSERT_VOTES, &params)?;
@@ -409,8 +478,63 @@ pub(super) fn merge_in(
         conn.execute(INSERT_TAGS, &[&tag_ids, &tag_names])?;
     }
 
-    // 5. Score, revocation and status from the votes.
-    conn.execute(REDERIVE, &[&ids, &millis(now)])?;
+    // 5. Known indicators: fields merged, score, revocation and status from the votes.
+    if !known.is_empty() {
+        let pick = |at: &usize| &indicators[*at];
+        conn.execute(
+            UPDATE_KNOWN,
+            &[
+                &known.iter().map(|at| ids[*at]).collect::<Vec<i64>>(),
+                &known
+                    .iter()
+                    .map(|at| pick(at).display.as_deref())
+                    .collect::<Vec<_>>(),
+                &known.iter().map(|at| pick(at).asset).collect::<Vec<_>>(),
+                &known
+                    .iter()
+                    .map(|at| pick(at).description.as_deref())
+                    .collect::<Vec<_>>(),
+                &known
+                    .iter()
+                    .map(|at| pick(at).first_seen)
+                    .collect::<Vec<_>>(),
+                &known
+                    .iter()
+                    .map(|at| pick(at).last_seen)
+                    .collect::<Vec<_>>(),
+                &known
+                    .iter()
+                    .map(|at| pick(at).valid_until)
+                    .collect::<Vec<_>>(),
+                &known.iter().map(|at| pick(at).n).collect::<Vec<_>>(),
+                &now_ms,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Puts each row's id (`id, kind, value`) at its indicator's place.
+fn place_ids(
+    places: &HashMap<(&str, &str), usize>,
+    rows: &[postgres::Row],
+    created: bool,
+    ids: &mut [Option<i64>],
+    new: &mut [bool],
+) -> Result<()> {
+    for row in rows {
+        let kind: &str = row.try_get(1)?;
+        let value: &str = row.try_get(2)?;
+        let at = places.get(&(kind, value)).copied().ok_or_else(|| {
+            Error::corrupt(
+                "merge",
+                value,
+                "the library returned a value it was not given",
+            )
+        })?;
+        ids[at] = Some(row.try_get(0)?);
+        new[at] = created;
+    }
     Ok(())
 }
 

@@ -4,19 +4,22 @@
 //! both); what differs is how the work reaches the server:
 //!
 //! - [`connect`]: connection strings, `sslmode` / CA file (rustls), redaction of passwords;
-//! - [`migrate`]: embedded migrations under an advisory lock, the schema version table;
-//! - [`merge`]: merges set-based, a chunk of sightings folded in Rust and sent as arrays;
-//! - [`query`]: collections and members, streamed from a portal in pages;
+//! - `migrate`: embedded migrations under an advisory lock, the schema version table;
+//! - `merge`: merges set-based, a chunk of sightings folded in Rust and sent as arrays;
+//! - `query`: collections and members, streamed from a portal in pages;
 //! - `ledger`, `runs`, `pull`, `taxii`, `lease`, `changes`: one module per concern, as in
 //!   SQLite's.
 //!
-//! One handle is one connection. Writers that SQLite serialises with its one write lock take
-//! transaction-scoped advisory locks here ([`locks`]), so the same read-then-write rules hold
+//! One handle is one connection, opened again on the next call when the server ended it (a
+//! restart, a failover: the call that met the broken connection fails). Writers that SQLite serialises with its one write lock take
+//! transaction-scoped advisory locks here (`locks`), so the same read-then-write rules hold
 //! with several processes: merges and pulls one at a time, one lease decision per name, one
 //! TAXII publication per collection, one ledger write at a time.
 //!
-//! The synchronous `postgres` client runs its own small Tokio runtime per connection: do not
-//! call it from inside an async runtime's worker (use `spawn_blocking`, as for SQLite).
+//! The synchronous `postgres` client runs its own small Tokio runtime per connection: calling
+//! it on an async runtime's worker thread panics ("Cannot start a runtime from within a
+//! runtime"), where SQLite would merely block the worker. Async callers must use
+//! `spawn_blocking` (or `block_in_place`), as the trait asks.
 
 mod changes;
 pub mod connect;
@@ -93,6 +96,24 @@ impl PostgresLibrary {
         })
     }
 
+    /// Connects to a database that must already hold a library (one iocsync made): commands
+    /// that act on targets use this, so a mistyped URL is an error ([`Error::NoLibrary`]),
+    /// never a new empty library that has forgotten what was pushed. Nothing is created.
+    pub fn connect_existing(options: &PostgresOptions) -> Result<Self> {
+        let connector = Connector::new(options)?;
+        let mut client = connector.connect()?;
+        if migrate::version(&mut client)? == 0 {
+            return Err(Error::NoLibrary {
+                url_redacted: connector.url_redacted.clone(),
+            });
+        }
+        migrate::apply(&mut client, &connector.url_redacted)?;
+        Ok(PostgresLibrary {
+            conn: RefCell::new(client),
+            connector,
+        })
+    }
+
     /// The connection string, password masked.
     pub fn url_redacted(&self) -> &str {
         &self.connector.url_redacted
@@ -103,12 +124,23 @@ impl PostgresLibrary {
         migrate::version(&mut *self.client()?)
     }
 
+    /// The connection, for a call with `&self`: reconnected first if the server ended it (a
+    /// restart, a failover: the call that met the broken connection failed, this one goes on).
     fn client(&self) -> Result<RefMut<'_, Client>> {
-        self.conn.try_borrow_mut().map_err(|_| Error::Busy)
+        let mut client = self.conn.try_borrow_mut().map_err(|_| Error::Busy)?;
+        if client.is_closed() {
+            *client = self.connector.connect()?;
+        }
+        Ok(client)
     }
 
-    fn client_mut(&mut self) -> &mut Client {
-        self.conn.get_mut()
+    /// [`client`](Self::client) for a call with `&mut self`.
+    fn client_mut(&mut self) -> Result<&mut Client> {
+        let client = self.conn.get_mut();
+        if client.is_closed() {
+            *client = self.connector.connect()?;
+        }
+        Ok(client)
     }
 }
 
@@ -153,11 +185,11 @@ fn score_of(what: &'static str, score: Option<i32>) -> Result<Option<u8>> {
 
 impl LibraryBackend for PostgresLibrary {
     fn merge_at(&mut self, sightings: &[Sighting], now: DateTime<Utc>) -> Result<MergeReport> {
-        merge::merge(self.client_mut(), sightings, now)
+        merge::merge(self.client_mut()?, sightings, now)
     }
 
     fn refresh_status(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        merge::refresh_status(self.client_mut(), now)
+        merge::refresh_status(self.client_mut()?, now)
     }
 
     fn set_disabled(
@@ -167,7 +199,7 @@ impl LibraryBackend for PostgresLibrary {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        merge::set_disabled(self.client_mut(), kind, value, disabled, now)
+        merge::set_disabled(self.client_mut()?, kind, value, disabled, now)
     }
 
     fn indicator(
@@ -188,7 +220,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn save_collection(&mut self, collection: &Collection, replace: bool) -> Result<()> {
-        query::save_collection(self.client_mut(), collection, replace)
+        query::save_collection(self.client_mut()?, collection, replace)
     }
 
     fn collection(&self, name: &str) -> Result<Option<Collection>> {
@@ -200,7 +232,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn remove_collection(&mut self, name: &str) -> Result<bool> {
-        query::remove_collection(self.client_mut(), name)
+        query::remove_collection(self.client_mut()?, name)
     }
 
     fn scan(
@@ -247,7 +279,7 @@ impl LibraryBackend for PostgresLibrary {
         changes: &[Published],
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        taxii::publish(self.client_mut(), collection, changes, now)
+        taxii::publish(self.client_mut()?, collection, changes, now)
     }
 
     fn published_page(
@@ -275,19 +307,19 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn set_workflow_state(&mut self, workflow: &str, state: &WorkflowState) -> Result<()> {
-        changes::set_workflow_state(self.client_mut(), workflow, state)
+        changes::set_workflow_state(self.client_mut()?, workflow, state)
     }
 
     fn forget_workflow_state(&mut self, workflow: &str) -> Result<bool> {
-        changes::forget_workflow_state(self.client_mut(), workflow)
+        changes::forget_workflow_state(self.client_mut()?, workflow)
     }
 
     fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()> {
-        ledger::ledger_apply(self.client_mut(), "", entries, &[]).map(drop)
+        ledger::ledger_apply(self.client_mut()?, "", entries, &[]).map(drop)
     }
 
     fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize> {
-        ledger::ledger_apply(self.client_mut(), target, &[], values)
+        ledger::ledger_apply(self.client_mut()?, target, &[], values)
     }
 
     fn ledger_apply(
@@ -296,7 +328,7 @@ impl LibraryBackend for PostgresLibrary {
         upserts: &[LedgerEntry],
         removals: &[(Kind, String)],
     ) -> Result<usize> {
-        ledger::ledger_apply(self.client_mut(), target, upserts, removals)
+        ledger::ledger_apply(self.client_mut()?, target, upserts, removals)
     }
 
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>> {
@@ -316,7 +348,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
-        ledger::set_claim_space(self.client_mut(), target, space)
+        ledger::set_claim_space(self.client_mut()?, target, space)
     }
 
     fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>> {
@@ -332,7 +364,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn start_run(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<i64> {
-        runs::start_run(self.client_mut(), workflow, at)
+        runs::start_run(self.client_mut()?, workflow, at)
     }
 
     fn finish_run(
@@ -343,7 +375,7 @@ impl LibraryBackend for PostgresLibrary {
         errors: &[String],
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        runs::finish_run(self.client_mut(), id, status, counts, errors, at)
+        runs::finish_run(self.client_mut()?, id, status, counts, errors, at)
     }
 
     fn record_run_items(
@@ -352,7 +384,7 @@ impl LibraryBackend for PostgresLibrary {
         subject: Option<&str>,
         items: &[RunItem],
     ) -> Result<()> {
-        runs::record_run_items(self.client_mut(), id, subject, items)
+        runs::record_run_items(self.client_mut()?, id, subject, items)
     }
 
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>> {
@@ -372,7 +404,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize> {
-        runs::interrupt_runs(self.client_mut(), workflow, at)
+        runs::interrupt_runs(self.client_mut()?, workflow, at)
     }
 
     fn cursor(&self, feed: &str) -> Result<Option<String>> {
@@ -380,19 +412,19 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()> {
-        runs::set_cursor(self.client_mut(), feed, cursor, at)
+        runs::set_cursor(self.client_mut()?, feed, cursor, at)
     }
 
     fn begin_pull(&mut self, feed: &str, at: DateTime<Utc>) -> Result<Box<dyn PullWriter + '_>> {
         Ok(Box::new(pull::PostgresPull::begin(
-            self.client_mut(),
+            self.client_mut()?,
             feed,
             at,
         )?))
     }
 
     fn record_pull(&mut self, feed: &str, unread: Unread, at: DateTime<Utc>) -> Result<PullReport> {
-        pull::record(self.client_mut(), feed, unread, at)
+        pull::record(self.client_mut()?, feed, unread, at)
     }
 
     fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
@@ -404,7 +436,7 @@ impl LibraryBackend for PostgresLibrary {
     }
 
     fn record_drops(&mut self, drops: &[GuardDrop]) -> Result<()> {
-        runs::record_drops(self.client_mut(), drops)
+        runs::record_drops(self.client_mut()?, drops)
     }
 
     fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>> {
@@ -418,7 +450,7 @@ impl LibraryBackend for PostgresLibrary {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<bool> {
-        lease::remember_signature(self.client_mut(), trigger, signature_hash, now, expires_at)
+        lease::remember_signature(self.client_mut()?, trigger, signature_hash, now, expires_at)
     }
 
     fn take_lease(
@@ -429,11 +461,11 @@ impl LibraryBackend for PostgresLibrary {
         expires_at: DateTime<Utc>,
         may_take: &dyn Fn(&Lease) -> bool,
     ) -> Result<Option<Lease>> {
-        lease::take_lease(self.client_mut(), name, holder, now, expires_at, may_take)
+        lease::take_lease(self.client_mut()?, name, holder, now, expires_at, may_take)
     }
 
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool> {
-        lease::release_lease(self.client_mut(), name, holder)
+        lease::release_lease(self.client_mut()?, name, holder)
     }
 
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {

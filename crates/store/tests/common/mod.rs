@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Mutex;
+
 use chrono::{DateTime, TimeZone, Utc};
 use indicator::Kind;
 use store::{Class, Library, Sighting};
@@ -84,7 +86,14 @@ macro_rules! proptest_on_both_backends {
 /// One library, on one backend, that tests open handles on (and reopen).
 pub enum Db {
     Sqlite(TempDir),
-    Postgres(TestDatabase),
+    Postgres(Box<Pg>),
+}
+
+/// A PostgreSQL test database, and a connection of the tests' own ([`Db::execute`]), made on
+/// first use.
+pub struct Pg {
+    db: TestDatabase,
+    conn: Mutex<Option<postgres::Client>>,
 }
 
 impl Db {
@@ -94,11 +103,16 @@ impl Db {
 
     /// A fresh PostgreSQL database, or `None` (said on stderr) when there is no PostgreSQL.
     pub fn postgres() -> Option<Db> {
-        testkit::postgres::database().map(Db::Postgres)
+        testkit::postgres::database().map(|db| {
+            Db::Postgres(Box::new(Pg {
+                db,
+                conn: Mutex::new(None),
+            }))
+        })
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(_))
+        matches!(self, Db::Postgres(..))
     }
 
     /// A new handle on the library (creating it the first time): a reopened file, a new
@@ -106,7 +120,7 @@ impl Db {
     pub fn open(&self) -> Library {
         match self {
             Db::Sqlite(dir) => Library::open(dir.path().join("lib.db")).unwrap(),
-            Db::Postgres(db) => Library::connect(db.url()).unwrap(),
+            Db::Postgres(pg) => Library::connect(pg.db.url()).unwrap(),
         }
     }
 
@@ -117,10 +131,14 @@ impl Db {
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap(),
-            Db::Postgres(db) => postgres::Client::connect(db.url(), postgres::NoTls)
-                .unwrap()
+            Db::Postgres(pg) => {
+                let mut conn = pg.conn.lock().unwrap();
+                conn.get_or_insert_with(|| {
+                    postgres::Client::connect(pg.db.url(), postgres::NoTls).unwrap()
+                })
                 .batch_execute(sql)
-                .unwrap(),
+                .unwrap();
+            }
         }
     }
 }
@@ -168,11 +186,14 @@ impl Db {
     /// made per case instead.
     pub fn reset(&self) {
         if self.is_postgres() {
+            // DELETE, not TRUNCATE: on a few rows it is several times faster (no new files).
+            // Votes, tags and run items go with their rows (ON DELETE CASCADE).
             self.execute(
-                "TRUNCATE indicators, indicator_sources, indicator_tags, collections, ledger,
-                          runs, run_items, cursors, guard_drops, hook_signatures, leases, feeds,
-                          workflow_state, ledger_changes, taxii_objects RESTART IDENTITY;
-                 UPDATE library_changes SET counter = 0;",
+                "DELETE FROM indicators; DELETE FROM collections; DELETE FROM ledger;
+                 DELETE FROM runs; DELETE FROM cursors; DELETE FROM guard_drops;
+                 DELETE FROM hook_signatures; DELETE FROM leases; DELETE FROM feeds;
+                 DELETE FROM workflow_state; DELETE FROM ledger_changes;
+                 DELETE FROM taxii_objects; UPDATE library_changes SET counter = 0;",
             );
         }
     }
