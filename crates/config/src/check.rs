@@ -227,8 +227,8 @@ fn collection_problems(config: &Config) -> Vec<Problem> {
             ));
             continue;
         }
-        let opened = library
-            .get_or_insert_with(|| config.library.open().map_err(|error| error.to_string()));
+        let opened =
+            library.get_or_insert_with(|| config.library.open().map_err(|error| error.to_string()));
         let found = match opened {
             Ok(library) => library
                 .collection(&workflow.collection)

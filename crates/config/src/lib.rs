@@ -41,8 +41,8 @@ pub mod triggers;
 pub mod workflows;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use library::{LibraryError, LibraryLocation, LibrarySection, PostgresLocation};
 pub use feeds::{Feed, FeedAuth, FeedFormat, Location, MispFilters};
+pub use library::{LibraryError, LibraryLocation, LibrarySection, PostgresLocation};
 pub use listener::ListenerLimits;
 pub use parameters::UrlScheme;
 pub use schedule::Schedule;

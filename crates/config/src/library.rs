@@ -72,10 +72,13 @@ pub enum LibraryError {
 }
 
 impl LibraryLocation {
-    /// `text` as a `--library` flag gives it: a `postgres://` URL, else a file path. A URL's
-    /// password comes from `PGPASSWORD`, as libpq's does.
+    /// `text` as a `--library` flag gives it: a `postgres://` URL (or libpq `dbname=…` pairs),
+    /// else a file path. The password comes from `PGPASSWORD`, as libpq's does.
     pub fn from_arg(text: &str) -> LibraryLocation {
-        if is_postgres_url(text) {
+        let pairs = text
+            .split_whitespace()
+            .any(|pair| pair.starts_with("dbname="));
+        if is_postgres_url(text) || pairs {
             LibraryLocation::Postgres(PostgresLocation {
                 url: text.to_owned(),
                 password: std::env::var_os("PGPASSWORD").map(|_| "env:PGPASSWORD".to_owned()),
@@ -97,14 +100,23 @@ impl LibraryLocation {
         }
     }
 
-    /// Opens a library that must exist: a missing or empty SQLite file is an error
-    /// ([`store::Error::Missing`]); a PostgreSQL database must exist (the server refuses a
-    /// name it does not know), and an empty one gets the schema.
+    /// Opens a library that must exist: a missing or empty SQLite file
+    /// ([`store::Error::Missing`]) or a PostgreSQL database without a library
+    /// ([`store::Error::NoLibrary`]) is an error, never a new empty library that has forgotten
+    /// what was pushed.
     pub fn open_existing(&self) -> Result<Library, LibraryError> {
         match self {
             LibraryLocation::File(path) => Ok(Library::open_existing(path)?),
-            LibraryLocation::Postgres(_) => self.open(),
+            LibraryLocation::Postgres(pg) => Ok(Library::connect_existing(&pg.options()?)?),
         }
+    }
+
+    /// Whether `error` says the library does not exist (rather than that it cannot be read).
+    pub fn is_missing(error: &LibraryError) -> bool {
+        matches!(
+            error,
+            LibraryError::Store(store::Error::Missing { .. } | store::Error::NoLibrary { .. })
+        )
     }
 
     /// Reads the PostgreSQL password's reference (`Ok(None)` for a file, or no password), so
@@ -191,7 +203,8 @@ fn holds_password(url: &str) -> bool {
         let query = rest.split_once('?').map_or("", |(_, query)| query);
         userinfo_has_password || query.split('&').any(|p| p.starts_with("password="))
     } else {
-        url.split_whitespace().any(|pair| pair.starts_with("password="))
+        url.split_whitespace()
+            .any(|pair| pair.starts_with("password="))
     }
 }
 
@@ -208,7 +221,10 @@ fn ssl_mode(text: &str) -> Option<SslMode> {
 
 /// Validates `[library]`: exactly one of `path` and `url`; the PostgreSQL keys only with
 /// `url`; no password written in the file.
-pub(crate) fn validate(section: LibrarySection, errors: &mut Vec<ConfigError>) -> Option<LibraryLocation> {
+pub(crate) fn validate(
+    section: LibrarySection,
+    errors: &mut Vec<ConfigError>,
+) -> Option<LibraryLocation> {
     let LibrarySection {
         path,
         url,
@@ -273,9 +289,7 @@ fn postgres(
         Some((text, None)) => {
             errors.push(invalid(
                 "library.sslmode",
-                format!(
-                    "`{text}` is not one of disable, prefer, require, verify-ca, verify-full"
-                ),
+                format!("`{text}` is not one of disable, prefer, require, verify-ca, verify-full"),
             ));
             None
         }

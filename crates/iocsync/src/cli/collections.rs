@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
-use indicator::Kind;
 use config::LibraryLocation;
+use indicator::Kind;
 use store::{Class, Collection, IndicatorRecord, Library, Order, SeenWithin, Status};
 
 use super::GlobalArgs;

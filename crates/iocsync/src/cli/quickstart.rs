@@ -246,7 +246,9 @@ fn quickstart(
 ) -> anyhow::Result<(Summary, crate::serve::RunningServer)> {
     let (feeds_url, publisher) = runtime.block_on(samples::publish())?;
     let (config, hook_secret, left_out) = write_config(paths, emulator, feeds_url)?;
-    let mut library = config.library.open()
+    let mut library = config
+        .library
+        .open()
         .with_context(|| format!("cannot open the library {}", config.library))?;
     say("pulling the sample feeds from loopback ...");
     // Blocking downloads on this thread; the publisher answers from the runtime's workers.

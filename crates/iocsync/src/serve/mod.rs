@@ -265,6 +265,7 @@ fn status_token(config: &Config, listen: SocketAddr) -> anyhow::Result<Option<St
 /// Opens the library once so a bad path fails at start, not at the first run; a library
 /// that does not exist is created only when `init` says so.
 async fn check_library(config: &Config, init: bool) -> anyhow::Result<()> {
+    crate::cli::run::refuse_postgres_for_targets(config)?;
     let location = config.library.clone();
     tokio::task::spawn_blocking(move || {
         let opened = if init {
@@ -274,11 +275,11 @@ async fn check_library(config: &Config, init: bool) -> anyhow::Result<()> {
         };
         match opened {
             Ok(_) => Ok(()),
-            Err(error @ config::LibraryError::Store(store::Error::Missing { .. })) => {
-                Err(error.into())
+            Err(error) if config::LibraryLocation::is_missing(&error) => Err(error.into()),
+            Err(error) => {
+                Err(anyhow::Error::new(error)
+                    .context(format!("cannot open the library {location}")))
             }
-            Err(error) => Err(anyhow::Error::new(error)
-                .context(format!("cannot open the library {location}"))),
         }
     })
     .await?

@@ -254,7 +254,9 @@ fn run_once(
     progress: &RunProgress,
     verify: bool,
 ) -> anyhow::Result<RunReport> {
-    let mut library = config.library.open_existing()
+    let mut library = config
+        .library
+        .open_existing()
         .with_context(|| format!("cannot open the library {}", config.library))?;
     let before = library.runs(1)?.first().map_or(0, |run| run.id);
     let options = RunOptions {

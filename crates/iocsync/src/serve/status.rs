@@ -106,7 +106,9 @@ pub struct TargetStatus {
 /// Reads the library and the daemon's state (blocking: call it off the async threads).
 pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
     let config = shared.config();
-    let library = config.library.open()
+    let library = config
+        .library
+        .open()
         .with_context(|| format!("cannot open the library {}", config.library))?;
     let runs = library.runs(RECENT_RUNS)?;
     let mut last: HashMap<&str, &RunRecord> = HashMap::new();

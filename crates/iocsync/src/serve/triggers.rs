@@ -118,10 +118,12 @@ impl Triggers {
         registry: &mut Registry,
     ) -> anyhow::Result<Arc<Triggers>> {
         let triggers = Triggers::arm(&config)?;
-        let library =
-            Mutex::new(config.library.open().with_context(|| {
-                format!("cannot open the library {}", config.library)
-            })?);
+        let library = Mutex::new(
+            config
+                .library
+                .open()
+                .with_context(|| format!("cannot open the library {}", config.library))?,
+        );
         for armed in triggers.values() {
             armed
                 .adopt_legacy_claims(&library)
