@@ -233,16 +233,17 @@ mod tests {
             pid: 1,
             started: None,
         };
-        let seen = std::cell::RefCell::new(None);
+        // A `Mutex`: `may_take` is `Sync` (the PostgreSQL backend calls it on its helper thread).
+        let seen = std::sync::Mutex::new(None);
         let now = Utc::now();
         let probe = |lease: &Lease| {
-            *seen.borrow_mut() = Some(lease.clone());
+            *seen.lock().unwrap() = Some(lease.clone());
             false
         };
         library
             .take_lease(&name(workflow), &other, now, now, &probe)
             .unwrap();
-        seen.into_inner().expect("the lease is held")
+        seen.into_inner().unwrap().expect("the lease is held")
     }
 
     #[test]

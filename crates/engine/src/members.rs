@@ -135,10 +135,17 @@ impl Reader<'_> {
             return Ok(Some(reason));
         }
         let mut filled = 0;
+        // The visitor may run on another thread (the PostgreSQL backend's helper), so it
+        // captures what `places` needs, not the reader and its library.
+        let place = Placer {
+            guard: self.guard,
+            parameters: &self.workflow.parameters,
+            describe: self.describe,
+        };
         let visited =
             self.library
                 .scan_kind(self.collection, kind, self.now, None, &mut |record| {
-                    filled += self.places(&record);
+                    filled += place.places(&record);
                     members.records.push(record);
                     if filled >= cap.objects {
                         ControlFlow::Break(())
@@ -156,14 +163,23 @@ impl Reader<'_> {
         members.unread.counts.push((reason.clone(), over));
         Ok(Some(reason))
     }
+}
 
+/// What counting a record's objects against a cap needs.
+struct Placer<'a> {
+    guard: &'a Guard,
+    parameters: &'a config::Parameters,
+    describe: &'a Describer<'a>,
+}
+
+impl Placer<'_> {
     /// How many objects `record` would become: none when the guard stops it or the mapping
     /// refuses it.
     fn places(&self, record: &IndicatorRecord) -> usize {
         if self.guard.check(&as_indicator(record)) != Verdict::Allow {
             return 0;
         }
-        match targets::objects(&self.workflow.parameters, record, self.describe) {
+        match targets::objects(self.parameters, record, self.describe) {
             Some(Ok(objects)) => objects.len(),
             _ => 0,
         }

@@ -75,7 +75,7 @@ type TakeLease<'a> = dyn FnMut(
         &store::LeaseHolder,
         chrono::DateTime<Utc>,
         chrono::DateTime<Utc>,
-        &dyn Fn(&Lease) -> bool,
+        &(dyn Fn(&Lease) -> bool + Sync),
     ) -> Result<Option<Lease>, store::Error>
     + Send
     + 'a;

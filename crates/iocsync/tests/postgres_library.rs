@@ -1,8 +1,8 @@
-//! The real binary on a PostgreSQL library (`[library] url`): import, collections and runs
-//! work as on a file; the commands that act on targets refuse it cleanly in this version and
-//! write nothing (a colleague's object on the list stays the only one); a database without a
-//! library is refused rather than taken for an empty one. Skipped, saying
-//! why, when PostgreSQL is absent here; CI requires it (`IOCSYNC_REQUIRE_POSTGRES=1`).
+//! The real binary on a PostgreSQL library (`[library] url`): import, collections, plan, run
+//! and runs work as on a file (the engine calls the library from async code), leaving a
+//! colleague's object on the list alone and finding nothing to do on a second run; a database
+//! without a library is refused rather than taken for an empty one. Skipped, saying why, when
+//! PostgreSQL is absent here; CI requires it (`IOCSYNC_REQUIRE_POSTGRES=1`).
 
 mod support;
 
@@ -39,7 +39,7 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 // A plain test with a runtime of its own: the synchronous PostgreSQL client (the test
 // database, the check at the end) must not run on an async worker thread.
 #[test]
-fn import_collections_and_runs_on_a_postgres_library_and_target_commands_refuse_it() {
+fn import_plan_run_and_runs_on_a_postgres_library() {
     let Some(db) = testkit::postgres::database() else {
         return;
     };
@@ -73,17 +73,23 @@ fn import_collections_and_runs_on_a_postgres_library_and_target_commands_refuse_
     let runs = json(&run_expecting(dir.path(), &["runs", "--json"], 0));
     assert_eq!(runs.as_array().unwrap().len(), 0, "{runs}");
 
-    // Commands that act on targets refuse the library cleanly, and write nothing.
-    for command in [["plan", "block"], ["run", "block"]] {
-        let refused = iocsync(dir.path()).args(command).output().unwrap();
-        let said = String::from_utf8_lossy(&refused.stderr);
-        assert!(
-            !refused.status.success() && said.contains("library.url"),
-            "{said}"
-        );
-    }
+    // The engine drives the library from async code: plan and run work on it as on a file.
+    let plan = json(&run_expecting(dir.path(), &["plan", "block", "--json"], 0));
+    assert_eq!(plan["adds"].as_array().unwrap().len(), 25, "{plan}");
+    let report = json(&run_expecting(dir.path(), &["run", "block", "--json"], 0));
+    assert_eq!(report["added"], 25, "{report}");
     let on_list = suspicious(&emu.emulator().snapshot());
-    assert_eq!(on_list, vec!["colleague.example.org".to_owned()]);
+    assert_eq!(on_list.len(), 26, "{on_list:?}");
+    assert!(
+        on_list.contains(&"colleague.example.org".to_owned()),
+        "{on_list:?}"
+    );
+    // The ledger the first run wrote is read back: nothing left to do.
+    let again = json(&run_expecting(dir.path(), &["run", "block", "--json"], 0));
+    assert_eq!(again["added"], 0, "{again}");
+    assert_eq!(again["removed"], 0, "{again}");
+    let runs = json(&run_expecting(dir.path(), &["runs", "--json"], 0));
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
 
     // The same library seen through `--library URL`, as a cron job would.
     let count = run_expecting(

@@ -93,7 +93,7 @@ pub trait LibraryBackend: Send {
         collection: &Collection,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64>;
 
     /// [`scan`](Self::scan) with every record's `tags` and `sources` left empty, for readers
@@ -103,7 +103,7 @@ pub trait LibraryBackend: Send {
         &self,
         collection: &Collection,
         now: DateTime<Utc>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64>;
 
     /// Streams the members of `collection` of one `kind` as of `now`, best ranked first, at most
@@ -121,7 +121,7 @@ pub trait LibraryBackend: Send {
         kind: Kind,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64>;
 
     /// How many members of one `kind` `collection` has as of `now` (none when it does not
@@ -136,7 +136,7 @@ pub trait LibraryBackend: Send {
         collection: &Collection,
         now: DateTime<Utc>,
         limit_per_kind: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
         let mut visited = 0;
         let mut stopped = false;
@@ -357,7 +357,7 @@ pub trait LibraryBackend: Send {
         holder: &LeaseHolder,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-        may_take: &dyn Fn(&Lease) -> bool,
+        may_take: &(dyn Fn(&Lease) -> bool + Sync),
     ) -> Result<Option<Lease>>;
 
     /// Gives the lease `name` back if `holder`'s process holds it; returns whether it did.

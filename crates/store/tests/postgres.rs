@@ -1,8 +1,7 @@
 //! What only the PostgreSQL backend has: migrations under an advisory lock (processes starting
 //! together migrate once), a schema from a newer iocsync refused, passwords kept out of every
-//! error, second handles (new connections) that are not blocked by the first's transaction, a
-//! visitor that calls back into its own handle told so rather than deadlocked, reconnection,
-//! TLS per `sslmode`; and merges and pulls checked against SQLite's on random inputs.
+//! error, second handles (new connections) that are not blocked by the first's transaction, every
+//! call working from inside a Tokio runtime, reconnection, TLS per `sslmode`; and merges and pulls checked against SQLite's on random inputs.
 
 #[macro_use]
 mod common;
@@ -13,6 +12,7 @@ use std::sync::Barrier;
 use std::thread;
 
 use common::{day, ip};
+use indicator::Kind;
 use secrecy::SecretString;
 use store::{
     Collection, Error, FeedMode, Finish, LeaseHolder, Library, LibraryBackend,
@@ -247,23 +247,95 @@ fn a_second_handle_is_not_held_up_by_the_first_ones_pull() {
     assert_eq!(second.change_counter().unwrap(), 1);
 }
 
+/// The engine calls the library from async code (inside `block_on`, on a runtime's worker):
+/// the synchronous client's own runtime must not be started from there, for any call, a
+/// pull's writer, a second handle or a drop.
 #[test]
-fn a_visitor_calling_back_into_its_own_handle_is_told_it_is_busy() {
+fn every_call_works_from_inside_a_tokio_runtime() {
     let Some(db) = database() else { return };
-    let mut lib = PostgresLibrary::connect(db.url()).unwrap();
-    lib.merge_at(&[ip("198.51.100.1", "a", 5, 1)], day(2))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
-    let mut inner = None;
-    let visited = lib
-        .scan(&Collection::new("all"), day(2), None, &mut |_| {
-            inner = Some(lib.count());
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    assert_eq!(visited, 1);
-    assert!(matches!(inner, Some(Err(Error::Busy))), "{inner:?}");
-    // The handle is usable again after the scan.
-    assert_eq!(lib.count().unwrap(), 1);
+    runtime.block_on(async {
+        let mut lib = PostgresLibrary::connect(db.url()).unwrap();
+        let report = lib
+            .merge_at(
+                &[ip("198.51.100.1", "a", 5, 1), ip("198.51.100.2", "a", 7, 1)],
+                day(2),
+            )
+            .unwrap();
+        assert_eq!(report.created, 2);
+        let mut seen = Vec::new();
+        let visited = lib
+            .scan_kind(
+                &Collection::new("all"),
+                Kind::Ipv4,
+                day(2),
+                None,
+                &mut |record| {
+                    seen.push(record.value);
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+        assert_eq!(visited, 2);
+        assert_eq!(seen, ["198.51.100.2", "198.51.100.1"]);
+        let holder = LeaseHolder {
+            holder: "iocsync serve".into(),
+            host: "here".into(),
+            pid: 7,
+            started: None,
+        };
+        // Taken (`None`); then refused to another holder, `may_take` asked on the way.
+        assert_eq!(
+            lib.take_lease("workflow:w", &holder, day(2), day(3), &|_| false)
+                .unwrap(),
+            None
+        );
+        let other = LeaseHolder {
+            pid: 8,
+            ..holder.clone()
+        };
+        let asked = std::sync::atomic::AtomicBool::new(false);
+        let held = lib
+            .take_lease("workflow:w", &other, day(2), day(3), &|_| {
+                asked.store(true, std::sync::atomic::Ordering::Relaxed);
+                false
+            })
+            .unwrap();
+        assert_eq!(held.map(|lease| lease.holder.pid), Some(7));
+        assert!(asked.into_inner());
+        {
+            let mut pull = lib.begin_pull("feed", day(3)).unwrap();
+            pull.merge(&[ip("198.51.100.3", "feed", 5, 3)]).unwrap();
+            let report = pull
+                .finish(Finish {
+                    mode: FeedMode::Snapshot,
+                    checks: None,
+                    records: 1,
+                    invalid: 0,
+                    validators: Validators::default(),
+                    cursor: None,
+                    expire_after: None,
+                })
+                .unwrap();
+            assert_eq!(report.new, 1);
+        }
+        {
+            // A pull dropped unfinished rolls back, here too.
+            let mut pull = lib.begin_pull("feed", day(4)).unwrap();
+            pull.merge(&[ip("198.51.100.4", "feed", 5, 4)]).unwrap();
+        }
+        assert_eq!(lib.count().unwrap(), 3);
+        let second = lib.second_handle().unwrap().unwrap();
+        assert_eq!(second.count().unwrap(), 3);
+        drop(second);
+        drop(lib);
+        // Through `Library`, as the CLI opens it.
+        let lib = Library::connect(db.url()).unwrap();
+        assert_eq!(lib.count().unwrap(), 3);
+    });
 }
 
 on_both_backends! {

@@ -241,7 +241,9 @@ fn show(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             args.name
         );
     };
-    let mut out = BufWriter::new(io::stdout().lock());
+    // `Stdout`, not its lock: the visitor below may run on another thread (a PostgreSQL
+    // library's helper) and a lock guard cannot go there. The buffer locks once per flush.
+    let mut out = BufWriter::new(io::stdout());
     let mut failure = None;
     if !args.json {
         failure = writeln!(out, "{}", row_header()).err();

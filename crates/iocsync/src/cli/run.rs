@@ -46,33 +46,11 @@ pub struct Args {
     pub now: Option<DateTime<Utc>>,
 }
 
-/// Loads the config file and opens its library, which must exist unless `init` (a lost or
-/// mistyped library is an error, never a new empty one that forgot what was pushed), for a
-/// command that acts on targets.
+/// Loads the config file and opens its library (SQLite or PostgreSQL), which must exist
+/// unless `init` (a lost or mistyped library is an error, never a new empty one that forgot
+/// what was pushed).
 pub(super) fn open(global: &GlobalArgs, init: bool) -> anyhow::Result<(Config, Library)> {
-    let config = Config::load(&global.config_path())?;
-    refuse_postgres_for_targets(&config)?;
-    open_library(config, init)
-}
-
-/// The commands that act on targets drive the library from async code, where the
-/// PostgreSQL client (which runs a runtime of its own) cannot be called yet: they refuse a
-/// PostgreSQL library with a clear error instead of failing half-way.
-pub fn refuse_postgres_for_targets(config: &Config) -> anyhow::Result<()> {
-    if matches!(config.library, config::LibraryLocation::Postgres(_)) {
-        anyhow::bail!(
-            "library.url: in this version a PostgreSQL library works with `import`, \
-             `collections` and `runs`; `plan`, `run`, `pull`, `serve` and the other commands \
-             that act on targets or feeds need a SQLite library (`library.path`)"
-        );
-    }
-    Ok(())
-}
-
-/// Loads the config file and opens its library as [`open`] does, for commands that only read
-/// it (`runs`): those work on a PostgreSQL library too.
-pub(super) fn open_to_read(global: &GlobalArgs) -> anyhow::Result<(Config, Library)> {
-    open_library(Config::load(&global.config_path())?, false)
+    open_library(Config::load(&global.config_path())?, init)
 }
 
 fn open_library(config: Config, init: bool) -> anyhow::Result<(Config, Library)> {

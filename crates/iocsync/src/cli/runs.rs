@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Runs `iocsync runs`.
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let (_, library) = super::run::open_to_read(global)?;
+    let (_, library) = super::run::open(global, false)?;
     let runs = library.runs(args.limit)?;
     if args.json {
         out::json(&runs)?;

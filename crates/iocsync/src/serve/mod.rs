@@ -265,7 +265,6 @@ fn status_token(config: &Config, listen: SocketAddr) -> anyhow::Result<Option<St
 /// Opens the library once so a bad path fails at start, not at the first run; a library
 /// that does not exist is created only when `init` says so.
 async fn check_library(config: &Config, init: bool) -> anyhow::Result<()> {
-    crate::cli::run::refuse_postgres_for_targets(config)?;
     let location = config.library.clone();
     tokio::task::spawn_blocking(move || {
         let opened = if init {

@@ -46,7 +46,7 @@ pub(super) fn take_lease(
     holder: &LeaseHolder,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-    may_take: &dyn Fn(&Lease) -> bool,
+    may_take: &(dyn Fn(&Lease) -> bool + Sync),
 ) -> Result<Option<Lease>> {
     let mut tx = conn.transaction()?;
     tx.execute(

@@ -16,10 +16,16 @@
 //! with several processes: merges and pulls one at a time, one lease decision per name, one
 //! TAXII publication per collection, one ledger write at a time.
 //!
-//! The synchronous `postgres` client runs its own small Tokio runtime per connection: calling
-//! it on an async runtime's worker thread panics ("Cannot start a runtime from within a
-//! runtime"), where SQLite would merely block the worker. Async callers must use
-//! `spawn_blocking` (or `block_in_place`), as the trait asks.
+//! The synchronous `postgres` client runs its own small Tokio runtime per connection and
+//! `block_on`s it for every call (connecting, each statement, and dropping the client):
+//! on a thread already inside a Tokio runtime that panics ("Cannot start a runtime from
+//! within a runtime"). The engine calls the library from async code (the CLI's `block_on`,
+//! the daemon's tasks), where SQLite merely blocks the worker. So every use of a client here
+//! goes through [`off_runtime`]: inside a runtime it runs on a scoped helper thread, which has
+//! no runtime, while the caller's thread blocks as it would on SQLite; elsewhere it runs
+//! inline. That is why the trait's scan visitors are `Send` and `take_lease`'s `may_take` is
+//! `Sync`: they are called on that helper thread. A pull's writer does the same for each of
+//! its calls and its rollback on drop.
 
 mod changes;
 pub mod connect;
@@ -32,7 +38,7 @@ mod query;
 mod runs;
 mod taxii;
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
@@ -69,11 +75,71 @@ pub(crate) mod locks {
     pub const TAXII: i32 = 0x696f_6302;
 }
 
+/// Runs `f` where the synchronous client may block on its own runtime: on a scoped helper
+/// thread when the caller is inside a Tokio runtime (blocking the caller until it is done, as
+/// a SQLite call would), inline otherwise. A panic in `f` is raised again on the caller.
+pub(crate) fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// A client that is dropped through [`off_runtime`]: closing the connection blocks on the
+/// client's runtime too, and a library may be dropped in async code. Empty once dropped, or
+/// when connecting again failed.
+struct Conn(Option<Client>);
+
+impl Conn {
+    fn new(client: Client) -> Self {
+        Conn(Some(client))
+    }
+
+    /// The client, connected again first if the server ended the connection (a restart, a
+    /// failover: the call that met the broken connection failed, this one goes on). Called
+    /// off the runtime's thread: the broken client is dropped here.
+    fn live(&mut self, connector: &Connector) -> Result<&mut Client> {
+        let client = match self.0.take() {
+            Some(client) if !client.is_closed() => client,
+            // Empty after a failed reconnect: the next call tries again.
+            _ => connector.connect()?,
+        };
+        Ok(self.0.insert(client))
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
 /// The library in a PostgreSQL database.
+///
+/// A scan's visitor runs on the helper thread and must be `Send`; this handle is not `Sync`,
+/// so a visitor cannot call back into the handle that is scanning:
+///
+/// ```compile_fail
+/// use std::ops::ControlFlow;
+/// use store::{Collection, LibraryBackend, PostgresLibrary};
+///
+/// fn count_while_scanning(lib: &PostgresLibrary, now: chrono::DateTime<chrono::Utc>) {
+///     let _ = lib.scan(&Collection::new("all"), now, None, &mut |_| {
+///         let _ = lib.count();
+///         ControlFlow::Continue(())
+///     });
+/// }
+/// ```
 pub struct PostgresLibrary {
-    /// `RefCell`: the trait's reads take `&self`, the client wants `&mut`. A read cannot
-    /// start while a scan streams to its visitor ([`Error::Busy`]).
-    conn: RefCell<Client>,
+    /// `RefCell`: the trait's reads take `&self`, the client wants `&mut`. A visitor is `Send`
+    /// and this handle is not `Sync`, so a scan's visitor cannot call back into it; a read
+    /// that still finds the client borrowed fails with [`Error::Busy`] rather than panic.
+    conn: RefCell<Conn>,
     connector: Connector,
 }
 
@@ -88,10 +154,14 @@ impl PostgresLibrary {
     /// URL.
     pub fn connect_with(options: &PostgresOptions) -> Result<Self> {
         let connector = Connector::new(options)?;
-        let mut client = connector.connect()?;
-        migrate::apply(&mut client, &connector.url_redacted)?;
+        // On an error the client is dropped in the closure, off the runtime's thread.
+        let conn = off_runtime(|| -> Result<Conn> {
+            let mut client = connector.connect()?;
+            migrate::apply(&mut client, &connector.url_redacted)?;
+            Ok(Conn::new(client))
+        })?;
         Ok(PostgresLibrary {
-            conn: RefCell::new(client),
+            conn: RefCell::new(conn),
             connector,
         })
     }
@@ -101,15 +171,18 @@ impl PostgresLibrary {
     /// never a new empty library that has forgotten what was pushed. Nothing is created.
     pub fn connect_existing(options: &PostgresOptions) -> Result<Self> {
         let connector = Connector::new(options)?;
-        let mut client = connector.connect()?;
-        if migrate::version(&mut client)? == 0 {
-            return Err(Error::NoLibrary {
-                url_redacted: connector.url_redacted.clone(),
-            });
-        }
-        migrate::apply(&mut client, &connector.url_redacted)?;
+        let conn = off_runtime(|| -> Result<Conn> {
+            let mut client = connector.connect()?;
+            if migrate::version(&mut client)? == 0 {
+                return Err(Error::NoLibrary {
+                    url_redacted: connector.url_redacted.clone(),
+                });
+            }
+            migrate::apply(&mut client, &connector.url_redacted)?;
+            Ok(Conn::new(client))
+        })?;
         Ok(PostgresLibrary {
-            conn: RefCell::new(client),
+            conn: RefCell::new(conn),
             connector,
         })
     }
@@ -121,26 +194,32 @@ impl PostgresLibrary {
 
     /// The schema version (number of PostgreSQL migrations applied).
     pub fn schema_version(&self) -> Result<i64> {
-        migrate::version(&mut *self.client()?)
+        self.with(migrate::version)
     }
 
-    /// The connection, for a call with `&self`: reconnected first if the server ended it (a
-    /// restart, a failover: the call that met the broken connection failed, this one goes on).
-    fn client(&self) -> Result<RefMut<'_, Client>> {
-        let mut client = self.conn.try_borrow_mut().map_err(|_| Error::Busy)?;
-        if client.is_closed() {
-            *client = self.connector.connect()?;
-        }
-        Ok(client)
+    /// Runs `f` with the connection ([`Conn::live`]), for a call with `&self`, off the
+    /// runtime's thread ([`off_runtime`]).
+    fn with<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+        let mut borrowed = self.conn.try_borrow_mut().map_err(|_| Error::Busy)?;
+        // The `RefMut` stays on this thread (it is not `Send`); the client it lends goes.
+        let conn: &mut Conn = &mut borrowed;
+        let connector = &self.connector;
+        off_runtime(move || f(conn.live(connector)?))
     }
 
-    /// [`client`](Self::client) for a call with `&mut self`.
+    /// [`with`](Self::with) for a call with `&mut self`.
+    fn with_mut<R: Send>(&mut self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+        let conn = self.conn.get_mut();
+        let connector = &self.connector;
+        off_runtime(move || f(conn.live(connector)?))
+    }
+
+    /// The connection for a pull's writer, which borrows it past this call: connected
+    /// again off the runtime's thread when needed.
     fn client_mut(&mut self) -> Result<&mut Client> {
-        let client = self.conn.get_mut();
-        if client.is_closed() {
-            *client = self.connector.connect()?;
-        }
-        Ok(client)
+        let conn = self.conn.get_mut();
+        let connector = &self.connector;
+        off_runtime(|| Conn::live(conn, connector))
     }
 }
 
@@ -185,11 +264,11 @@ fn score_of(what: &'static str, score: Option<i32>) -> Result<Option<u8>> {
 
 impl LibraryBackend for PostgresLibrary {
     fn merge_at(&mut self, sightings: &[Sighting], now: DateTime<Utc>) -> Result<MergeReport> {
-        merge::merge(self.client_mut()?, sightings, now)
+        self.with_mut(|conn| merge::merge(conn, sightings, now))
     }
 
     fn refresh_status(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        merge::refresh_status(self.client_mut()?, now)
+        self.with_mut(|conn| merge::refresh_status(conn, now))
     }
 
     fn set_disabled(
@@ -199,7 +278,7 @@ impl LibraryBackend for PostgresLibrary {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        merge::set_disabled(self.client_mut()?, kind, value, disabled, now)
+        self.with_mut(|conn| merge::set_disabled(conn, kind, value, disabled, now))
     }
 
     fn indicator(
@@ -208,31 +287,31 @@ impl LibraryBackend for PostgresLibrary {
         value: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<IndicatorRecord>> {
-        query::indicator(&mut *self.client()?, kind, value, now)
+        self.with(|conn| query::indicator(conn, kind, value, now))
     }
 
     fn votes(&self, kind: Kind, value: &str) -> Result<Vec<SourceVote>> {
-        query::votes(&mut *self.client()?, kind, value)
+        self.with(|conn| query::votes(conn, kind, value))
     }
 
     fn count(&self) -> Result<u64> {
-        query::count(&mut *self.client()?)
+        self.with(query::count)
     }
 
     fn save_collection(&mut self, collection: &Collection, replace: bool) -> Result<()> {
-        query::save_collection(self.client_mut()?, collection, replace)
+        self.with_mut(|conn| query::save_collection(conn, collection, replace))
     }
 
     fn collection(&self, name: &str) -> Result<Option<Collection>> {
-        query::collection(&mut *self.client()?, name)
+        self.with(|conn| query::collection(conn, name))
     }
 
     fn collections(&self) -> Result<Vec<Collection>> {
-        query::collections(&mut *self.client()?)
+        self.with(query::collections)
     }
 
     fn remove_collection(&mut self, name: &str) -> Result<bool> {
-        query::remove_collection(self.client_mut()?, name)
+        self.with_mut(|conn| query::remove_collection(conn, name))
     }
 
     fn scan(
@@ -240,18 +319,18 @@ impl LibraryBackend for PostgresLibrary {
         collection: &Collection,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
-        query::scan(&mut *self.client()?, collection, now, limit, false, visit)
+        self.with(|conn| query::scan(conn, collection, now, limit, false, visit))
     }
 
     fn scan_lean(
         &self,
         collection: &Collection,
         now: DateTime<Utc>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
-        query::scan(&mut *self.client()?, collection, now, None, true, visit)
+        self.with(|conn| query::scan(conn, collection, now, None, true, visit))
     }
 
     fn scan_kind(
@@ -260,17 +339,17 @@ impl LibraryBackend for PostgresLibrary {
         kind: Kind,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
-        query::scan_kind(&mut *self.client()?, collection, kind, now, limit, visit)
+        self.with(|conn| query::scan_kind(conn, collection, kind, now, limit, visit))
     }
 
     fn count_kind(&self, collection: &Collection, kind: Kind, now: DateTime<Utc>) -> Result<u64> {
-        query::count_kind(&mut *self.client()?, collection, kind, now)
+        self.with(|conn| query::count_kind(conn, collection, kind, now))
     }
 
     fn published(&self, collection: &str) -> Result<Vec<Published>> {
-        taxii::published(&mut *self.client()?, collection)
+        self.with(|conn| taxii::published(conn, collection))
     }
 
     fn publish(
@@ -279,7 +358,7 @@ impl LibraryBackend for PostgresLibrary {
         changes: &[Published],
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        taxii::publish(self.client_mut()?, collection, changes, now)
+        self.with_mut(|conn| taxii::publish(conn, collection, changes, now))
     }
 
     fn published_page(
@@ -289,37 +368,32 @@ impl LibraryBackend for PostgresLibrary {
         after_seq: u64,
         limit: u64,
     ) -> Result<Page> {
-        taxii::page(
-            &mut *self.client()?,
-            collection,
-            added_after,
-            after_seq,
-            limit,
-        )
+        self.with(|conn| taxii::page(conn, collection, added_after, after_seq, limit))
     }
 
     fn change_counter(&self) -> Result<u64> {
-        changes::counter(&mut *self.client()?)
+        self.with(changes::counter)
     }
 
     fn workflow_state(&self, workflow: &str) -> Result<Option<WorkflowState>> {
-        changes::workflow_state(&mut *self.client()?, workflow)
+        self.with(|conn| changes::workflow_state(conn, workflow))
     }
 
     fn set_workflow_state(&mut self, workflow: &str, state: &WorkflowState) -> Result<()> {
-        changes::set_workflow_state(self.client_mut()?, workflow, state)
+        self.with_mut(|conn| changes::set_workflow_state(conn, workflow, state))
     }
 
     fn forget_workflow_state(&mut self, workflow: &str) -> Result<bool> {
-        changes::forget_workflow_state(self.client_mut()?, workflow)
+        self.with_mut(|conn| changes::forget_workflow_state(conn, workflow))
     }
 
     fn ledger_upsert(&mut self, entries: &[LedgerEntry]) -> Result<()> {
-        ledger::ledger_apply(self.client_mut()?, "", entries, &[]).map(drop)
+        self.with_mut(|conn| ledger::ledger_apply(conn, "", entries, &[]))
+            .map(drop)
     }
 
     fn ledger_remove(&mut self, target: &str, values: &[(Kind, String)]) -> Result<usize> {
-        ledger::ledger_apply(self.client_mut()?, target, &[], values)
+        self.with_mut(|conn| ledger::ledger_apply(conn, target, &[], values))
     }
 
     fn ledger_apply(
@@ -328,43 +402,43 @@ impl LibraryBackend for PostgresLibrary {
         upserts: &[LedgerEntry],
         removals: &[(Kind, String)],
     ) -> Result<usize> {
-        ledger::ledger_apply(self.client_mut()?, target, upserts, removals)
+        self.with_mut(|conn| ledger::ledger_apply(conn, target, upserts, removals))
     }
 
     fn ledger(&self, target: &str) -> Result<Vec<LedgerEntry>> {
-        ledger::ledger(&mut *self.client()?, target)
+        self.with(|conn| ledger::ledger(conn, target))
     }
 
     fn space_claims(&self, space: &str) -> Result<Vec<LedgerEntry>> {
-        ledger::space_claims(&mut *self.client()?, space)
+        self.with(|conn| ledger::space_claims(conn, space))
     }
 
     fn claims_on(&self, space: &str, values: &[(Kind, String)]) -> Result<Vec<LedgerEntry>> {
-        ledger::claims_on(&mut *self.client()?, space, values)
+        self.with(|conn| ledger::claims_on(conn, space, values))
     }
 
     fn space_counts(&self, space: &str) -> Result<Vec<(Kind, u64)>> {
-        ledger::space_counts(&mut *self.client()?, space)
+        self.with(|conn| ledger::space_counts(conn, space))
     }
 
     fn set_claim_space(&mut self, target: &str, space: &str) -> Result<usize> {
-        ledger::set_claim_space(self.client_mut()?, target, space)
+        self.with_mut(|conn| ledger::set_claim_space(conn, target, space))
     }
 
     fn ledger_changes(&self, space: &str) -> Result<Vec<(String, u64)>> {
-        ledger::ledger_changes(&mut *self.client()?, space)
+        self.with(|conn| ledger::ledger_changes(conn, space))
     }
 
     fn library_id(&self) -> Result<String> {
-        ledger::library_id(&mut *self.client()?)
+        self.with(ledger::library_id)
     }
 
     fn ledger_count(&self, target: &str) -> Result<u64> {
-        ledger::ledger_count(&mut *self.client()?, target)
+        self.with(|conn| ledger::ledger_count(conn, target))
     }
 
     fn start_run(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<i64> {
-        runs::start_run(self.client_mut()?, workflow, at)
+        self.with_mut(|conn| runs::start_run(conn, workflow, at))
     }
 
     fn finish_run(
@@ -375,7 +449,7 @@ impl LibraryBackend for PostgresLibrary {
         errors: &[String],
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        runs::finish_run(self.client_mut()?, id, status, counts, errors, at)
+        self.with_mut(|conn| runs::finish_run(conn, id, status, counts, errors, at))
     }
 
     fn record_run_items(
@@ -384,63 +458,61 @@ impl LibraryBackend for PostgresLibrary {
         subject: Option<&str>,
         items: &[RunItem],
     ) -> Result<()> {
-        runs::record_run_items(self.client_mut()?, id, subject, items)
+        self.with_mut(|conn| runs::record_run_items(conn, id, subject, items))
     }
 
     fn runs(&self, limit: u64) -> Result<Vec<RunRecord>> {
-        runs::runs(&mut *self.client()?, None, limit)
+        self.with(|conn| runs::runs(conn, None, limit))
     }
 
     fn runs_named(&self, name: &str, limit: u64) -> Result<Vec<RunRecord>> {
-        runs::runs(&mut *self.client()?, Some(name), limit)
+        self.with(|conn| runs::runs(conn, Some(name), limit))
     }
 
     fn run(&self, id: i64) -> Result<Option<RunRecord>> {
-        runs::run(&mut *self.client()?, id)
+        self.with(|conn| runs::run(conn, id))
     }
 
     fn run_items(&self, id: i64, limit: u64) -> Result<Vec<RunItem>> {
-        runs::run_items(&mut *self.client()?, id, limit)
+        self.with(|conn| runs::run_items(conn, id, limit))
     }
 
     fn interrupt_runs(&mut self, workflow: &str, at: DateTime<Utc>) -> Result<usize> {
-        runs::interrupt_runs(self.client_mut()?, workflow, at)
+        self.with_mut(|conn| runs::interrupt_runs(conn, workflow, at))
     }
 
     fn cursor(&self, feed: &str) -> Result<Option<String>> {
-        runs::cursor(&mut *self.client()?, feed)
+        self.with(|conn| runs::cursor(conn, feed))
     }
 
     fn set_cursor(&mut self, feed: &str, cursor: &str, at: DateTime<Utc>) -> Result<()> {
-        runs::set_cursor(self.client_mut()?, feed, cursor, at)
+        self.with_mut(|conn| runs::set_cursor(conn, feed, cursor, at))
     }
 
     fn begin_pull(&mut self, feed: &str, at: DateTime<Utc>) -> Result<Box<dyn PullWriter + '_>> {
-        Ok(Box::new(pull::PostgresPull::begin(
-            self.client_mut()?,
-            feed,
-            at,
-        )?))
+        let conn = self.client_mut()?;
+        let pull = off_runtime(|| pull::PostgresPull::begin(conn, feed, at))?;
+        Ok(Box::new(pull))
     }
 
     fn record_pull(&mut self, feed: &str, unread: Unread, at: DateTime<Utc>) -> Result<PullReport> {
-        pull::record(self.client_mut()?, feed, unread, at)
+        self.with_mut(|conn| pull::record(conn, feed, unread, at))
     }
 
     fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
-        pull::state(&mut *self.client()?, feed)
+        self.with(|conn| pull::state(conn, feed))
     }
 
     fn feed_states(&self) -> Result<Vec<FeedState>> {
-        pull::states(&mut *self.client()?)
+        self.with(pull::states)
     }
 
     fn record_drops(&mut self, drops: &[GuardDrop]) -> Result<()> {
-        runs::record_drops(self.client_mut()?, drops)
+        self.with_mut(|conn| runs::record_drops(conn, drops))
     }
 
     fn drops(&self, limit: u64) -> Result<Vec<GuardDrop>> {
-        runs::drops(&mut *self.client()?, limit)
+        self.with(|conn| runs::drops(conn, limit))
     }
 
     fn remember_signature(
@@ -450,7 +522,9 @@ impl LibraryBackend for PostgresLibrary {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<bool> {
-        lease::remember_signature(self.client_mut()?, trigger, signature_hash, now, expires_at)
+        self.with_mut(|conn| {
+            lease::remember_signature(conn, trigger, signature_hash, now, expires_at)
+        })
     }
 
     fn take_lease(
@@ -459,20 +533,42 @@ impl LibraryBackend for PostgresLibrary {
         holder: &LeaseHolder,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-        may_take: &dyn Fn(&Lease) -> bool,
+        may_take: &(dyn Fn(&Lease) -> bool + Sync),
     ) -> Result<Option<Lease>> {
-        lease::take_lease(self.client_mut()?, name, holder, now, expires_at, may_take)
+        self.with_mut(|conn| lease::take_lease(conn, name, holder, now, expires_at, may_take))
     }
 
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool> {
-        lease::release_lease(self.client_mut()?, name, holder)
+        self.with_mut(|conn| lease::release_lease(conn, name, holder))
     }
 
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
         // The schema is migrated already: a new connection is all a second handle needs.
+        let connector = &self.connector;
+        let conn = off_runtime(|| connector.connect().map(Conn::new))?;
         Ok(Some(Box::new(PostgresLibrary {
-            conn: RefCell::new(self.connector.connect()?),
+            conn: RefCell::new(conn),
             connector: self.connector.clone(),
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::off_runtime;
+
+    #[test]
+    fn inside_a_runtime_the_work_runs_on_another_thread_and_its_panic_comes_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let here = std::thread::current().id();
+        runtime.block_on(async {
+            assert_ne!(off_runtime(|| std::thread::current().id()), here);
+            let panicked = std::panic::catch_unwind(|| off_runtime(|| panic!("in the helper")));
+            let payload = panicked.unwrap_err();
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"in the helper"));
+        });
+        assert_eq!(off_runtime(|| std::thread::current().id()), here);
     }
 }

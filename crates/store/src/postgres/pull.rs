@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, GenericClient, Row};
 
 use super::merge::{self, REDERIVE};
-use super::{changes, count_of, from_millis, int8, millis};
+use super::{changes, count_of, from_millis, int8, millis, off_runtime};
 use crate::error::{Error, Result};
 use crate::feed::{
     FeedMode, FeedState, Finish, Outcome, PullReport, PullWriter, Unread, Validators, held_reason,
@@ -128,19 +128,27 @@ impl<'c> PostgresPull<'c> {
     }
 }
 
+// Each call leaves the runtime's thread as the library's own do (`off_runtime`): the writer
+// is used from the same async code as the library that made it.
 impl PullWriter for PostgresPull<'_> {
     fn merge(&mut self, sightings: &[Sighting]) -> Result<()> {
-        let first = self.merged.received;
-        self.merged.received += sightings.len();
-        merge::merge_in(self.conn, sightings, self.at, first, &mut self.merged)
+        off_runtime(|| {
+            let first = self.merged.received;
+            self.merged.received += sightings.len();
+            merge::merge_in(self.conn, sightings, self.at, first, &mut self.merged)
+        })
     }
 
     fn finish(mut self: Box<Self>, finish: Finish) -> Result<PullReport> {
-        let listed = listed_now(self.conn, &self.feed, millis(self.at))?;
-        if let Some(reason) = held_reason(&finish, listed, self.previous) {
-            return self.hold(&finish, listed, reason);
-        }
-        self.apply(&finish, listed)
+        let pull = &mut *self;
+        off_runtime(|| {
+            let listed = listed_now(pull.conn, &pull.feed, millis(pull.at))?;
+            if let Some(reason) = held_reason(&finish, listed, pull.previous) {
+                return pull.hold(&finish, listed, reason);
+            }
+            pull.apply(&finish, listed)
+        })
+        // An error left the pull open: dropping it (here) rolls it back.
     }
 }
 
@@ -149,7 +157,10 @@ impl Drop for PostgresPull<'_> {
         if self.open {
             // An error mid-pull: nothing of it stays. A failing rollback (the connection
             // is gone) leaves the server to roll back when the session ends.
-            let _ = self.conn.batch_execute("ROLLBACK");
+            let conn = &mut *self.conn;
+            off_runtime(|| {
+                let _ = conn.batch_execute("ROLLBACK");
+            });
         }
     }
 }

@@ -126,7 +126,7 @@ pub(super) fn scan(
     now: DateTime<Utc>,
     limit: Option<u64>,
     lean: bool,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     let mut q = filtered(collection, now, None, &select_record(lean));
     q.sql.push_str(match collection.order {
@@ -145,7 +145,7 @@ pub(super) fn scan_kind(
     kind: Kind,
     now: DateTime<Utc>,
     limit: Option<u64>,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
         return Ok(0);
@@ -186,7 +186,7 @@ pub(super) fn count_kind(
 fn visit_rows(
     conn: &mut Client,
     q: QueryBuilder,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     let mut tx = conn.build_transaction().read_only(true).start()?;
     let portal = tx.bind(q.sql.as_str(), &q.params())?;

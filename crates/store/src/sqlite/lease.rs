@@ -75,7 +75,7 @@ pub(super) fn take_lease(
     holder: &LeaseHolder,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-    may_take: &dyn Fn(&Lease) -> bool,
+    may_take: &(dyn Fn(&Lease) -> bool + Sync),
 ) -> Result<Option<Lease>> {
     // IMMEDIATE: the read and the write below happen under one write lock.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -161,7 +161,7 @@ impl LibraryBackend for SqliteLibrary {
         collection: &Collection,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
         query::scan(&self.conn, collection, now, limit, visit)
     }
@@ -170,7 +170,7 @@ impl LibraryBackend for SqliteLibrary {
         &self,
         collection: &Collection,
         now: DateTime<Utc>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
         query::scan_lean(&self.conn, collection, now, visit)
     }
@@ -181,7 +181,7 @@ impl LibraryBackend for SqliteLibrary {
         kind: Kind,
         now: DateTime<Utc>,
         limit: Option<u64>,
-        visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64> {
         query::scan_kind(&self.conn, collection, kind, now, limit, visit)
     }
@@ -375,7 +375,7 @@ impl LibraryBackend for SqliteLibrary {
         holder: &LeaseHolder,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-        may_take: &dyn Fn(&Lease) -> bool,
+        may_take: &(dyn Fn(&Lease) -> bool + Sync),
     ) -> Result<Option<Lease>> {
         lease::take_lease(&mut self.conn, name, holder, now, expires_at, may_take)
     }

@@ -123,7 +123,7 @@ pub(super) fn scan(
     collection: &Collection,
     now: DateTime<Utc>,
     limit: Option<u64>,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     let (sql, values) = member_query(collection, now, limit, &select_record());
     let mut stmt = conn.prepare(&sql)?;
@@ -134,7 +134,7 @@ pub(super) fn scan_lean(
     conn: &Connection,
     collection: &Collection,
     now: DateTime<Utc>,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     let (sql, values) = member_query(collection, now, None, &select_lean());
     let mut stmt = conn.prepare(&sql)?;
@@ -147,7 +147,7 @@ pub(super) fn scan_kind(
     kind: Kind,
     now: DateTime<Utc>,
     limit: Option<u64>,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
         return Ok(0);
@@ -184,7 +184,7 @@ pub(super) fn count_kind(
 fn visit_rows(
     stmt: &mut rusqlite::Statement<'_>,
     values: Vec<Value>,
-    visit: &mut dyn FnMut(IndicatorRecord) -> ControlFlow<()>,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
     let mut rows = stmt.query(params_from_iter(values))?;
     let mut visited = 0;
