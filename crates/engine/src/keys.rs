@@ -106,6 +106,29 @@ pub fn lease_workflow(lease: &str) -> &str {
 
 const WORKFLOW_LEASE: &str = "workflow:";
 
+/// The lease a daemon holds while it pulls `feed`: `feed:<name>`.
+pub fn feed_lease(feed: &str) -> String {
+    format!("feed:{feed}")
+}
+
+/// The lease a daemon holds while it lifts the blocks of trigger `name` whose TTL passed:
+/// `lift:<name>`.
+pub fn lift_lease(trigger: &str) -> String {
+    format!("lift:{trigger}")
+}
+
+/// The lease a running daemon renews every tick, so the others see it: `daemon:<host>:<pid>`.
+pub fn daemon_lease(host: &str, pid: u32) -> String {
+    format!("{DAEMON_LEASE}{host}:{pid}")
+}
+
+/// Whether a lease name is a daemon's presence ([`daemon_lease`]).
+pub fn is_daemon_lease(lease: &str) -> bool {
+    lease.starts_with(DAEMON_LEASE)
+}
+
+const DAEMON_LEASE: &str = "daemon:";
+
 /// The lease held while one batch changes the objects of `space` (claims are re-read and
 /// objects written under it, so two processes never decide on one object at once).
 pub fn space_lease(space: &str) -> String {

@@ -1,9 +1,11 @@
 //! Workflow leases: a run that writes holds `workflow:<name>` in the library, so two processes
-//! never run one workflow at once. A holder on this host is known dead or alive from its pid
-//! and its process start stamp (a pid reused by a new process is not the holder); for a
-//! holder on another host (a library file shared between hosts) the lease's expiry is
-//! what frees it, so a [`Keeper`] renews it from a second library handle while the run goes
-//! on, and a vanished holder blocks the workflow for at most [`LEASE_TTL`].
+//! never run one workflow at once (a daemon's feed pull holds `feed:<name>` and a trigger's
+//! TTL lift `lift:<name>` the same way). A holder on this host is known dead or alive from its
+//! pid and its process start stamp (a pid reused by a new process is not the holder); for a
+//! holder on another host (daemons sharing a PostgreSQL library, or a library file shared
+//! between hosts) the lease's expiry is what frees it, so a [`Keeper`] renews it from a
+//! second library handle while the work goes on, and a vanished holder blocks the work for
+//! at most [`LEASE_TTL`].
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -16,12 +18,13 @@ use store::{Lease, LeaseHolder, LibraryBackend};
 
 use crate::error::EngineError;
 
-/// How long a lease lasts unless renewed.
-pub const LEASE_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long a lease lasts unless renewed: how long a daemon that died on another host keeps
+/// its work from the others.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
 
-/// How often a running workflow renews its lease: well inside [`LEASE_TTL`], so a slow
-/// renewal (a busy library) never lets it lapse.
-pub const RENEW_EVERY: Duration = Duration::from_secs(60);
+/// How often held work renews its lease: a third of [`LEASE_TTL`], so one slow renewal (a
+/// busy library) never lets it lapse.
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Longest command line kept in a lease, in characters.
 const HOLDER_CHARS: usize = 200;
@@ -114,16 +117,16 @@ pub(crate) fn may_take(lease: &Lease, me: &LeaseHolder, now: DateTime<Utc>) -> b
     }
 }
 
-/// Takes (or renews) `workflow`'s lease for this process, or says who holds it.
+/// Takes (or renews) the lease `lease` for this process, or says who holds it.
 pub(crate) fn take(
     library: &mut dyn LibraryBackend,
-    workflow: &str,
+    lease: &str,
     me: &LeaseHolder,
 ) -> Result<(), EngineError> {
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(LEASE_TTL).unwrap_or(chrono::Duration::MAX);
-    let check = |lease: &Lease| may_take(lease, me, now);
-    match library.take_lease(&name(workflow), me, now, now + ttl, &check)? {
+    let check = |held: &Lease| may_take(held, me, now);
+    match library.take_lease(lease, me, now, now + ttl, &check)? {
         None => Ok(()),
         Some(held) => Err(EngineError::Busy(Box::new(held))),
     }
@@ -137,28 +140,30 @@ pub(crate) async fn holding<T>(
     work: impl AsyncFnOnce(&mut dyn LibraryBackend) -> Result<T, EngineError>,
 ) -> Result<T, EngineError> {
     let me = lease_holder();
-    take(library, workflow, &me)?;
-    let keeper = Keeper::start(&*library, workflow, &me, RENEW_EVERY);
+    let lease = name(workflow);
+    take(library, &lease, &me)?;
+    let keeper = Keeper::start(&*library, &lease, &me, RENEW_EVERY);
     let outcome = work(&mut *library).await;
     keeper.stop();
-    let released = library.release_lease(&name(workflow), &me);
+    let released = library.release_lease(&lease, &me);
     let value = outcome?;
     released?;
     Ok(value)
 }
 
 /// Renews a lease every `every` on its own thread and library handle until stopped.
+#[must_use = "a keeper renews only until it is stopped or dropped"]
 pub struct Keeper {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Keeper {
-    /// Starts renewing `workflow`'s lease (held by `me`). Does nothing when the backend gives
+    /// Starts renewing the lease `lease` (held by `me`). Does nothing when the backend gives
     /// no second handle; the lease then lasts [`LEASE_TTL`] from when it was taken.
     pub fn start(
         library: &dyn LibraryBackend,
-        workflow: &str,
+        lease: &str,
         me: &LeaseHolder,
         every: Duration,
     ) -> Keeper {
@@ -166,15 +171,14 @@ impl Keeper {
             Ok(Some(handle)) => handle,
             Ok(None) => return Keeper::idle(),
             Err(error) => {
-                tracing::warn!(workflow, %error, "cannot open a handle to renew the lease");
+                tracing::warn!(lease, %error, "cannot open a handle to renew the lease");
                 return Keeper::idle();
             }
         };
         let (stop, stopped) = mpsc::channel();
-        let (workflow, me) = (workflow.to_owned(), me.clone());
-        let thread = std::thread::spawn(move || {
-            renew_until_stopped(handle, &workflow, &me, every, &stopped)
-        });
+        let (lease, me) = (lease.to_owned(), me.clone());
+        let thread =
+            std::thread::spawn(move || renew_until_stopped(handle, &lease, &me, every, &stopped));
         Keeper {
             stop: Some(stop),
             thread: Some(thread),
@@ -208,16 +212,16 @@ impl Drop for Keeper {
 
 fn renew_until_stopped(
     mut library: Box<dyn LibraryBackend + Send>,
-    workflow: &str,
+    lease: &str,
     me: &LeaseHolder,
     every: Duration,
     stopped: &mpsc::Receiver<()>,
 ) {
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-        if let Err(error) = take(&mut *library, workflow, me) {
+        if let Err(error) = take(&mut *library, lease, me) {
             // Another process took it (this one stalled past the expiry) or the library is
-            // unwell: the run goes on; the next renewal tries again.
-            tracing::warn!(workflow, %error, "cannot renew the workflow's lease");
+            // unwell: the work goes on; the next renewal tries again.
+            tracing::warn!(lease, %error, "cannot renew the lease");
         }
     }
 }
@@ -251,10 +255,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut library = store::SqliteLibrary::open(dir.path().join("l.db")).unwrap();
         let me = lease_holder();
-        take(&mut library, "flow", &me).unwrap();
+        take(&mut library, &name("flow"), &me).unwrap();
         assert!(me.started.is_some(), "Linux gives a start stamp");
         let first = lease_of(&mut library, "flow").expires_at;
-        let keeper = Keeper::start(&library, "flow", &me, Duration::from_millis(20));
+        let keeper = Keeper::start(&library, &name("flow"), &me, Duration::from_millis(20));
         std::thread::sleep(Duration::from_millis(200));
         keeper.stop();
         let renewed = lease_of(&mut library, "flow").expires_at;

@@ -39,6 +39,7 @@ pub mod lease;
 pub mod mapping;
 pub mod marker;
 pub mod members;
+pub mod occurrence;
 pub mod oneoff;
 pub mod plan;
 pub mod recorder;

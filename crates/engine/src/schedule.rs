@@ -12,6 +12,13 @@
 //! - a failed run is retried at the next tick (`retry` after it ended), and after repeated
 //!   failures the wait doubles (up to an hour, never later than the regular schedule) so a target
 //!   that keeps refusing is not hammered every tick.
+//!
+//! Several daemons may share one library, each with its own scheduler: each [`Due`] says since
+//! when a start anywhere counts for it ([`occurrence::take`](crate::occurrence::take) asks the
+//! library), and the daemon tells its scheduler when the occurrence [ran
+//! elsewhere](Scheduler::ran_elsewhere) (the next one is timed from that start, so the daemons
+//! keep one timetable) or is [running elsewhere](Scheduler::running_elsewhere) (asked again
+//! next tick, for the same occurrence).
 
 use std::collections::BTreeMap;
 
@@ -121,6 +128,9 @@ pub struct Slot {
     pub running_since: Option<DateTime<Utc>>,
     /// Failed runs in a row.
     pub failures: u32,
+    /// Since when a start counts for the next due, when the timetable does not say it: the end
+    /// of a failed run (its retry), a request, an occurrence another process held.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Slot {
@@ -144,8 +154,31 @@ impl Slot {
             next,
             running_since: None,
             failures: 0,
+            since: None,
         })
     }
+
+    /// Since when a start counts for the occurrence due at `now`: as set, else one interval
+    /// ago (a start anywhere since then did the interval's work), else the due time itself
+    /// (a cron time, a millisecond earlier so that a start at that very instant counts).
+    fn since(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let derived = match (&self.timetable, self.next) {
+            (Some(Timetable::Every(every)), _) => now.checked_sub_signed(*every),
+            (_, Some(next)) => next.checked_sub_signed(TimeDelta::milliseconds(1)),
+            (_, None) => None,
+        };
+        self.since
+            .take()
+            .or(derived)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+}
+
+/// A workflow (or feed) due now, and since when a start anywhere counts for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub name: String,
+    pub since: DateTime<Utc>,
 }
 
 /// Which scheduled workflows are due, and which are running.
@@ -208,18 +241,61 @@ impl Scheduler {
     }
 
     /// The workflows due at `now`, in name order, each marked running until
-    /// [`finished`](Self::finished) is called for it.
-    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<String> {
+    /// [`finished`](Self::finished) (or told it ran or runs elsewhere).
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Due> {
         let mut due = Vec::new();
         for (name, slot) in &mut self.slots {
             let is_due = slot.running_since.is_none() && slot.next.is_some_and(|next| next <= now);
             if is_due {
+                let since = slot.since(now);
                 slot.running_since = Some(now);
                 slot.next = slot.timetable.as_ref().and_then(|t| t.next_after(now));
-                due.push(name.clone());
+                due.push(Due {
+                    name: name.clone(),
+                    since,
+                });
             }
         }
         due
+    }
+
+    /// Records that another process started `name`'s due occurrence at `at`: nothing runs
+    /// here, and the next occurrence is timed from that start. Returns whether it was due here.
+    pub fn ran_elsewhere(&mut self, name: &str, at: DateTime<Utc>) -> bool {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return false;
+        };
+        if slot.running_since.take().is_none() {
+            return false;
+        }
+        if let Some(timetable) = &slot.timetable {
+            slot.next = timetable.next_after(at);
+        }
+        true
+    }
+
+    /// Records that another process holds `name` (or the library could not be asked) as of
+    /// `now`: the same occurrence, begun at `since`, is asked for again a `retry` later.
+    /// Returns whether it was due here.
+    pub fn running_elsewhere(
+        &mut self,
+        name: &str,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return false;
+        };
+        if slot.running_since.take().is_none() {
+            return false;
+        }
+        slot.since = Some(since);
+        let again = now.checked_add_signed(self.retry);
+        slot.next = match (slot.next, again) {
+            (Some(next), Some(again)) => Some(next.min(again)),
+            (next, again) => next.or(again),
+        };
+        true
     }
 
     /// Records that the run of `workflow` ended at `now`; returns whether it was running.
@@ -234,6 +310,8 @@ impl Scheduler {
             slot.failures = 0;
         } else {
             slot.failures = slot.failures.saturating_add(1);
+            // The retry is this failure's: a start anywhere after it counts.
+            slot.since = Some(now);
             let retry_at = now.checked_add_signed(retry_wait(self.retry, slot.failures));
             slot.next = match (slot.next, retry_at) {
                 (Some(next), Some(retry_at)) => Some(next.min(retry_at)),
@@ -250,6 +328,8 @@ impl Scheduler {
             return false;
         };
         slot.next = Some(slot.next.map_or(now, |next| next.min(now)));
+        // Only a start after the change that asked for this run has seen it.
+        slot.since = Some(now);
         true
     }
 
@@ -281,7 +361,12 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
     use config::Config;
+
+    fn due_names(due: Vec<Due>) -> Vec<String> {
+        due.into_iter().map(|due| due.name).collect()
+    }
 
     fn config(schedules: &[(&str, &str)]) -> Config {
         let mut text = String::from(
@@ -315,7 +400,7 @@ mod tests {
         );
         assert!(scheduler.request("f", at(12, 1, 0)));
         assert!(!scheduler.request("unknown", at(12, 1, 0)));
-        assert_eq!(scheduler.due(at(12, 1, 0)), ["f"]);
+        assert_eq!(due_names(scheduler.due(at(12, 1, 0))), ["f"]);
         assert!(
             scheduler.request("f", at(12, 1, 5)),
             "a pull lands during the run"
@@ -326,7 +411,7 @@ mod tests {
         );
         scheduler.finished("f", true, at(12, 1, 7));
         assert_eq!(
-            scheduler.due(at(12, 1, 8)),
+            due_names(scheduler.due(at(12, 1, 8))),
             ["f"],
             "the later pull gets its run"
         );
@@ -344,21 +429,21 @@ mod tests {
     fn an_interval_workflow_runs_at_start_then_each_interval_after_it_started() {
         let config = config(&[("a", "10m")]);
         let mut scheduler = Scheduler::new(&config.workflows, at(12, 0, 0), TICK).unwrap();
-        assert_eq!(scheduler.due(at(12, 0, 0)), ["a"]);
+        assert_eq!(due_names(scheduler.due(at(12, 0, 0))), ["a"]);
         assert!(scheduler.finished("a", true, at(12, 3, 0)));
         assert!(scheduler.due(at(12, 9, 59)).is_empty());
-        assert_eq!(scheduler.due(at(12, 10, 0)), ["a"]);
+        assert_eq!(due_names(scheduler.due(at(12, 10, 0))), ["a"]);
     }
 
     #[test]
     fn a_workflow_is_never_due_while_it_runs() {
         let config = config(&[("a", "1m")]);
         let mut scheduler = Scheduler::new(&config.workflows, at(12, 0, 0), TICK).unwrap();
-        assert_eq!(scheduler.due(at(12, 0, 0)), ["a"]);
+        assert_eq!(due_names(scheduler.due(at(12, 0, 0))), ["a"]);
         assert!(scheduler.due(at(12, 5, 0)).is_empty(), "still running");
         scheduler.finished("a", true, at(12, 5, 0));
         // The overdue run starts at once, and the missed ones collapse into it.
-        assert_eq!(scheduler.due(at(12, 5, 1)), ["a"]);
+        assert_eq!(due_names(scheduler.due(at(12, 5, 1))), ["a"]);
         assert!(scheduler.due(at(12, 5, 2)).is_empty());
     }
 
@@ -368,7 +453,7 @@ mod tests {
         let mut scheduler = Scheduler::new(&config.workflows, at(7, 30, 0), TICK).unwrap();
         assert_eq!(scheduler.slot("c").unwrap().next, Some(at(12, 0, 0)));
         assert!(scheduler.due(at(11, 59, 59)).is_empty());
-        assert_eq!(scheduler.due(at(12, 0, 0)), ["c"]);
+        assert_eq!(due_names(scheduler.due(at(12, 0, 0))), ["c"]);
         scheduler.finished("c", true, at(12, 0, 30));
         assert_eq!(scheduler.slot("c").unwrap().next, Some(at(18, 0, 0)));
     }
@@ -378,13 +463,17 @@ mod tests {
         let config = config(&[("c", "0 0 * * *")]);
         let mut scheduler = Scheduler::new(&config.workflows, at(23, 0, 0), TICK).unwrap();
         let midnight = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
-        assert_eq!(scheduler.due(midnight), ["c"]);
+        assert_eq!(due_names(scheduler.due(midnight)), ["c"]);
         scheduler.finished("c", false, midnight);
         let one = midnight + TimeDelta::seconds(1);
-        assert_eq!(scheduler.due(one), ["c"], "retried on the next tick");
+        assert_eq!(
+            due_names(scheduler.due(one)),
+            ["c"],
+            "retried on the next tick"
+        );
         scheduler.finished("c", false, one);
         assert!(scheduler.due(one + TimeDelta::seconds(1)).is_empty());
-        assert_eq!(scheduler.due(one + TimeDelta::seconds(2)), ["c"]);
+        assert_eq!(due_names(scheduler.due(one + TimeDelta::seconds(2))), ["c"]);
         scheduler.finished("c", true, one + TimeDelta::seconds(2));
         assert_eq!(scheduler.slot("c").unwrap().failures, 0);
         assert_eq!(
@@ -416,7 +505,7 @@ mod tests {
         let start = at(9, 0, 0);
         let before = config(&[("a", "1h"), ("b", "1h"), ("c", "1h"), ("gone", "1h")]);
         let mut scheduler = Scheduler::new(&before.workflows, start, TICK).unwrap();
-        assert_eq!(scheduler.due(start), ["a", "b", "c", "gone"]);
+        assert_eq!(due_names(scheduler.due(start)), ["a", "b", "c", "gone"]);
         scheduler.finished("a", true, start);
         scheduler.finished("b", false, start);
         let later = start + TimeDelta::minutes(10);
@@ -432,13 +521,59 @@ mod tests {
         // `c` was rescheduled while running: it stays running, due again only after it ends.
         assert!(reloaded.slot("c").unwrap().running_since.is_some());
         // `b` keeps its retry (due a tick after its failure), `new` starts at once.
-        assert_eq!(reloaded.due(later), ["b", "new"]);
+        assert_eq!(due_names(reloaded.due(later)), ["b", "new"]);
         assert!(reloaded.finished("c", true, later));
-        assert!(reloaded.due(later).contains(&"c".to_owned()));
+        assert!(due_names(reloaded.due(later)).contains(&"c".to_owned()));
         assert!(
             !reloaded.finished("gone", true, later),
             "a dropped workflow is forgotten"
         );
+    }
+
+    #[test]
+    fn each_due_says_since_when_a_start_elsewhere_counts() {
+        let config = config(&[("a", "10m"), ("c", "0 */6 * * *")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(5, 0, 0), TICK).unwrap();
+        let due = scheduler.due(at(6, 0, 0));
+        let since = |name: &str| due.iter().find(|d| d.name == name).unwrap().since;
+        // An interval: a start in the last interval did its work.
+        assert_eq!(since("a"), at(5, 50, 0));
+        // A cron time: a start at or after it.
+        assert_eq!(since("c"), at(6, 0, 0) - TimeDelta::milliseconds(1));
+        // A retry: a start after the failure.
+        scheduler.finished("a", false, at(6, 0, 5));
+        let retry = scheduler.due(at(6, 0, 6));
+        assert_eq!(retry[0].since, at(6, 0, 5));
+        // A request: a start after it.
+        scheduler.finished("a", true, at(6, 0, 7));
+        scheduler.request("a", at(6, 1, 0));
+        assert_eq!(scheduler.due(at(6, 1, 0))[0].since, at(6, 1, 0));
+    }
+
+    #[test]
+    fn an_occurrence_run_elsewhere_times_the_next_from_that_start() {
+        let config = config(&[("a", "10m"), ("c", "0 */6 * * *")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(5, 0, 0), TICK).unwrap();
+        assert_eq!(due_names(scheduler.due(at(6, 0, 0))), ["a", "c"]);
+        assert!(scheduler.ran_elsewhere("a", at(5, 58, 0)));
+        assert!(scheduler.ran_elsewhere("c", at(6, 0, 0)));
+        assert!(!scheduler.ran_elsewhere("a", at(5, 58, 0)), "no longer due");
+        assert_eq!(scheduler.slot("a").unwrap().next, Some(at(6, 8, 0)));
+        assert_eq!(scheduler.slot("c").unwrap().next, Some(at(12, 0, 0)));
+        assert_eq!(scheduler.slot("a").unwrap().failures, 0);
+    }
+
+    #[test]
+    fn an_occurrence_held_elsewhere_is_asked_for_again_next_tick() {
+        let config = config(&[("c", "0 */6 * * *")]);
+        let mut scheduler = Scheduler::new(&config.workflows, at(5, 0, 0), TICK).unwrap();
+        let first = scheduler.due(at(6, 0, 0)).remove(0);
+        assert!(scheduler.running_elsewhere("c", first.since, at(6, 0, 0)));
+        assert!(scheduler.due(at(6, 0, 0)).is_empty());
+        // The same occurrence: a start since the 06:00 time still counts for it.
+        let again = scheduler.due(at(6, 0, 1)).remove(0);
+        assert_eq!(again.since, first.since);
+        assert_eq!(scheduler.slot("c").unwrap().next, Some(at(12, 0, 0)));
     }
 
     #[test]
@@ -503,7 +638,7 @@ mod tests {
                 let idle_and_due: Vec<bool> = (0..3)
                     .map(|i| !running[i] && scheduler.slot(names[i]).unwrap().next.is_some_and(|n| n <= now))
                     .collect();
-                let due = scheduler.due(now);
+                let due = due_names(scheduler.due(now));
                 for i in 0..3 {
                     let claimed = due.iter().any(|d| d == names[i]);
                     prop_assert_eq!(claimed, idle_and_due[i]);

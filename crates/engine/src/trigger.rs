@@ -772,34 +772,73 @@ impl ArmedTrigger {
     }
 
     /// Lifts this trigger's blocks whose TTL has passed (as of `now`); recorded as run
-    /// `lift:<name>` when there was anything to lift. `None` when nothing was due. A lifted
+    /// `lift:<name>` when there was anything to lift. `None` when nothing was due, or another
+    /// process (a daemon sharing the library) is lifting them: the lift holds the lease
+    /// `lift:<name>` and reads what is due again under it, so a block is lifted once. A lifted
     /// value another claimant still wants stays on the target with that claimant's attributes.
     pub async fn lift_due(
         &self,
         library_lock: &Mutex<Library>,
         now: DateTime<Utc>,
     ) -> Result<Option<TriggerReport>, EngineError> {
-        let ledger = self.ledger();
-        let due: Vec<Item> = {
-            let library = library(library_lock);
-            library
-                .ledger(&ledger)?
-                .into_iter()
-                .filter(|entry| {
-                    ObjectAttributes::deserialize(&entry.attributes)
-                        .ok()
-                        .and_then(|a| a.lift_at)
-                        .is_some_and(|at| at <= now)
-                })
-                .map(|entry| Item {
-                    kind: entry.kind,
-                    value: entry.value,
-                })
-                .collect()
-        };
-        if due.is_empty() {
+        if self.due_lifts(library_lock, now)?.is_empty() {
             return Ok(None);
         }
+        let lease = keys::lift_lease(&self.trigger.name);
+        let me = crate::lease::lease_holder();
+        match crate::lease::take(&mut **library(library_lock), &lease, &me) {
+            Ok(()) => {}
+            Err(EngineError::Busy(_)) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+        let keeper = crate::lease::Keeper::start(
+            &**library(library_lock),
+            &lease,
+            &me,
+            crate::lease::RENEW_EVERY,
+        );
+        let lifted = match self.due_lifts(library_lock, now) {
+            Ok(due) if due.is_empty() => Ok(None),
+            Ok(due) => self.lift(library_lock, due, now).await,
+            Err(error) => Err(error),
+        };
+        keeper.stop();
+        let released = library(library_lock).release_lease(&lease, &me);
+        let lifted = lifted?;
+        released?;
+        Ok(lifted)
+    }
+
+    /// This trigger's blocks whose TTL has passed as of `now`.
+    fn due_lifts(
+        &self,
+        library_lock: &Mutex<Library>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Item>, EngineError> {
+        let library = library(library_lock);
+        Ok(library
+            .ledger(&self.ledger())?
+            .into_iter()
+            .filter(|entry| {
+                ObjectAttributes::deserialize(&entry.attributes)
+                    .ok()
+                    .and_then(|a| a.lift_at)
+                    .is_some_and(|at| at <= now)
+            })
+            .map(|entry| Item {
+                kind: entry.kind,
+                value: entry.value,
+            })
+            .collect())
+    }
+
+    /// Lifts `due` (held under the lift lease) and records the lift.
+    async fn lift(
+        &self,
+        library_lock: &Mutex<Library>,
+        due: Vec<Item>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TriggerReport>, EngineError> {
         let run = Recorder::start(
             &mut **library(library_lock),
             &keys::runs::lift(&self.trigger.name),

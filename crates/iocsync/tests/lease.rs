@@ -1,6 +1,7 @@
 //! Workflow leases and lifting trigger blocks by hand, with real processes: two `iocsync run`
 //! of one workflow never overlap (the second is refused, naming the first), the daemon skips a
-//! tick while a manual run holds the workflow, a killed holder's lease is taken over, and
+//! tick while a manual run holds the workflow and then counts that run as the interval's, a
+//! killed holder's lease is taken over, and
 //! `iocsync unblock --trigger` lifts what a webhook trigger blocked.
 
 mod support;
@@ -124,9 +125,18 @@ async fn the_daemon_skips_a_workflow_a_manual_run_holds() {
     )
     .await;
     assert!(manual.wait().unwrap().success());
-    wait_for("the daemon's own run", Duration::from_secs(30), || async {
-        daemon.succeeded("block").await == 2
-    })
+    // The manual run started after the hourly occurrence began: it did the hour's work, and
+    // the daemon's next run is an hour after it.
+    wait_for(
+        "the daemon to count the manual run",
+        Duration::from_secs(30),
+        || async {
+            daemon
+                .logs()
+                .iter()
+                .any(|line| line.contains("run not needed"))
+        },
+    )
     .await;
     let statuses: Vec<_> = daemon
         .runs_of("block")
@@ -134,7 +144,22 @@ async fn the_daemon_skips_a_workflow_a_manual_run_holds() {
         .iter()
         .map(|run| run["status"].clone())
         .collect();
-    assert_eq!(statuses, ["succeeded", "succeeded"], "skips record nothing");
+    assert_eq!(statuses, ["succeeded"], "skips record nothing");
+    let workflows = daemon.json("/api/workflows").await;
+    let block = workflows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "block")
+        .unwrap();
+    let next: chrono::DateTime<chrono::Utc> = block["next_run"].as_str().unwrap().parse().unwrap();
+    let manual_start: chrono::DateTime<chrono::Utc> =
+        daemon.runs_of("block").await[0]["started_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+    assert_eq!(next, manual_start + chrono::Duration::hours(1));
 }
 
 const TRIGGER: &str = r#"

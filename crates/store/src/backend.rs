@@ -363,6 +363,10 @@ pub trait LibraryBackend: Send {
     /// Gives the lease `name` back if `holder`'s process holds it; returns whether it did.
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool>;
 
+    /// Every lease on record, by name, lapsed ones included (a lapsed lease stays until it is
+    /// taken again or released): what each process sharing the library holds.
+    fn leases(&self) -> Result<Vec<Lease>>;
+
     /// A second handle on the same library, for renewing a lease from another thread while
     /// this handle is busy with the run. `None` when the backend cannot give one; its leases
     /// then last their whole term.

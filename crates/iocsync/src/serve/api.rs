@@ -31,6 +31,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/targets", get(api_targets))
         .route("/api/triggers", get(api_triggers))
         .route("/api/feeds", get(api_feeds))
+        .route("/api/cluster", get(api_cluster))
         .route("/api/runs", get(api_runs))
         .route("/api/runs/{id}", get(api_run))
         .route("/runs", get(history_page))
@@ -91,6 +92,10 @@ async fn api_workflows(State(shared): State<Arc<Shared>>) -> Result<Response, Ap
 
 async fn api_targets(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
     Ok(Json(status(shared).await?.targets).into_response())
+}
+
+async fn api_cluster(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    Ok(Json(status(shared).await?.cluster).into_response())
 }
 
 async fn api_feeds(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {

@@ -9,6 +9,7 @@
 //!   [`access`] the optional status token in front of them.
 //! - [`triggers`]: `POST /hooks/{name}` webhook triggers.
 //! - [`taxii`]: the TAXII 2.1 server of `[taxii]` under `/taxii2/`.
+//! - [`cluster`]: this daemon's presence in the library, and the daemons sharing it.
 //! - [`listener`]: the accept loop and HTTP/1 server, bounding slow and idle clients and the
 //!   number of connections (`[serve]` limits).
 //!
@@ -17,6 +18,7 @@
 
 mod access;
 mod api;
+mod cluster;
 mod drill;
 mod health;
 mod listener;
@@ -101,6 +103,8 @@ pub(crate) struct Shared {
     stop: CancellationToken,
     /// One permit per workflow run in flight (`serve.max_concurrent_runs`, read at the start).
     run_slots: tokio::sync::Semaphore,
+    /// This daemon among those sharing the library.
+    cluster: cluster::Cluster,
 }
 
 impl Shared {
@@ -239,6 +243,7 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         last_reload: Mutex::new(None),
         started_at: now,
         stop: CancellationToken::new(),
+        cluster: cluster::Cluster::new(now),
     });
     let app = api::router(Arc::clone(&shared))
         .merge(triggers.router())
@@ -304,6 +309,10 @@ async fn run(
     runner::schedule(Arc::clone(&shared)).await;
     if let Err(error) = probes.await {
         tracing::error!(%error, "the health probes panicked");
+    }
+    let leaving = Arc::clone(&shared);
+    if let Err(error) = tokio::task::spawn_blocking(move || cluster::leave(&leaving)).await {
+        tracing::error!(%error, "leaving the cluster view panicked");
     }
     closing.cancel();
     http.await.context("the HTTP server panicked")

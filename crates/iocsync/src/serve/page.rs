@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use store::{Outcome, RunItem, RunRecord};
 
+use super::cluster::View;
 use super::status::{Running, Status, TargetStatus, TriggerCall, WorkflowStatus};
 use ingest::pull::FeedView;
 
@@ -138,13 +139,54 @@ pub fn render(status: &Status) -> String {
         html.raw("<p class=\"stopping\">Shutting down: no new runs; runs in flight finish their batch.</p>");
     }
     reload(&mut html, status.reload.as_ref());
+    unreachable(&mut html, &status.cluster);
     held(&mut html, &status.workflows);
     held_feeds(&mut html, &status.feeds);
     workflows(&mut html, &status.workflows);
     feeds(&mut html, &status.feeds);
     targets(&mut html, &status.targets);
     triggers(&mut html, &status.triggers);
+    cluster(&mut html, &status.cluster);
     html.finish()
+}
+
+/// A banner while this daemon cannot reach the library (it takes no scheduled work).
+fn unreachable(html: &mut Html, cluster: &View) {
+    if cluster.library.reachable {
+        return;
+    }
+    html.raw("<p class=\"brake\" id=\"unreachable\"><strong>The library cannot be reached</strong> since ")
+        .when(cluster.library.since)
+        .raw(": ")
+        .text(cluster.library.error.as_deref().unwrap_or("no reason given"))
+        .raw(". This daemon takes no scheduled work until it can; the others go on.</p>");
+}
+
+/// The daemons sharing the library and the work each holds.
+fn cluster(html: &mut Html, cluster: &View) {
+    html.raw("<h2>Daemons on this library</h2><table id=\"cluster\"><thead><tr><th>Daemon</th>")
+        .raw("<th>Host</th><th>Seen until</th><th>Holds</th></tr></thead><tbody>");
+    for daemon in &cluster.daemons {
+        let this = daemon.holder.host == cluster.this.host && daemon.holder.pid == cluster.this.pid;
+        html.raw("<tr><td>")
+            .text(&format!("pid {}", daemon.holder.pid))
+            .raw(if this { " (this one)" } else { "" })
+            .raw("</td>")
+            .cell(&daemon.holder.host)
+            .when_cell(Some(daemon.seen_until))
+            .cell(&daemon.holds.join(", "))
+            .raw("</tr>");
+    }
+    for lease in &cluster.others {
+        html.raw("<tr><td>")
+            .text(&lease.holder.holder)
+            .raw("</td>")
+            .cell(&lease.holder.host)
+            .when_cell(Some(lease.expires_at))
+            .cell(&lease.name)
+            .raw("</tr>");
+    }
+    html.raw("</tbody></table>");
 }
 
 fn workflows(html: &mut Html, workflows: &[WorkflowStatus]) {
@@ -645,11 +687,43 @@ mod tests {
                 accepted: false,
                 error: Some(hostile.to_owned()),
             }),
+            cluster: hostile_cluster(hostile),
         };
         let page = render(&status);
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(page.contains("Shutting down"));
+        assert!(page.contains("The library cannot be reached"));
+    }
+
+    /// A cluster view whose every text is `hostile`: a host name, a holder, a lease name and
+    /// the library's error come from other processes.
+    fn hostile_cluster(hostile: &str) -> View {
+        let holder = store::LeaseHolder {
+            holder: hostile.to_owned(),
+            host: hostile.to_owned(),
+            pid: 7,
+            started: None,
+        };
+        View {
+            this: holder.clone(),
+            library: crate::serve::cluster::Reach {
+                reachable: false,
+                since: Utc::now(),
+                error: Some(hostile.to_owned()),
+            },
+            daemons: vec![crate::serve::cluster::Daemon {
+                holder: holder.clone(),
+                seen_until: Utc::now(),
+                holds: vec![hostile.to_owned()],
+            }],
+            others: vec![store::Lease {
+                name: hostile.to_owned(),
+                holder,
+                taken_at: Utc::now(),
+                expires_at: Utc::now(),
+            }],
+        }
     }
 
     #[test]

@@ -3,11 +3,17 @@
 //! stands behind makes every workflow that follows the feed (`after`, `after-feeds`) due at
 //! once, so a new indicator reaches the targets seconds after its feed listed it. A held pull
 //! is logged at WARN and shown on the status page and in `iocsync_feed_held`.
+//!
+//! Daemons sharing a library pull each due feed once between them: the pull is taken first
+//! ([`occurrence::take`], under the lease `feed:<name>`, renewed while the pull goes on); a
+//! feed another daemon pulled since it fell due is not pulled again here.
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use config::Config;
+use engine::occurrence::{self, Taken, Work};
+use engine::schedule::Due;
 use store::Outcome;
 
 use super::Shared;
@@ -15,16 +21,27 @@ use super::runner::lock;
 use ingest::problems::Logged;
 use ingest::pull::{PullOptions, PullSummary, pull};
 
-/// Pulls `feed` (due now) and tells the feed scheduler, the metrics and the workflows.
-pub async fn pull_scheduled(shared: Arc<Shared>, feed: String) {
+/// What became of a due pull.
+enum Pulled {
+    /// Pulled here: what it did, and what the feed stands behind afterwards.
+    Here(PullSummary, Option<u64>),
+    /// Another daemon has it.
+    Elsewhere(Taken),
+}
+
+/// Pulls `feed` (due now) unless another daemon has it, and tells the feed scheduler, the
+/// metrics and the workflows.
+pub async fn pull_scheduled(shared: Arc<Shared>, due: Due) {
+    let Due { name: feed, since } = due;
     let config = shared.config();
     let name = feed.clone();
-    let pulled = tokio::task::spawn_blocking(move || pull_once(&config, &name))
+    let pulled = tokio::task::spawn_blocking(move || pull_if_ours(&config, &name, since))
         .await
         .unwrap_or_else(|error| Err(anyhow::anyhow!("the pull panicked: {error}")));
     let now = Utc::now();
     match pulled {
-        Ok((summary, live)) => {
+        Ok(Pulled::Elsewhere(taken)) => elsewhere(&shared, &feed, since, taken, now),
+        Ok(Pulled::Here(summary, live)) => {
             log(&summary);
             shared
                 .metrics
@@ -43,12 +60,37 @@ pub async fn pull_scheduled(shared: Arc<Shared>, feed: String) {
     }
 }
 
-/// One pull on its own handle; also returns what the feed stands behind afterwards.
-fn pull_once(config: &Config, feed: &str) -> anyhow::Result<(PullSummary, Option<u64>)> {
+/// Tells the feed scheduler that another daemon pulled `feed` (or is pulling it).
+fn elsewhere(shared: &Shared, feed: &str, since: DateTime<Utc>, taken: Taken, now: DateTime<Utc>) {
+    let mut scheduler = lock(&shared.feed_scheduler);
+    match taken {
+        Taken::Done { at } => {
+            tracing::info!(feed, %at, "pull not needed: another process pulled the feed");
+            scheduler.ran_elsewhere(feed, at);
+        }
+        Taken::Running(lease) => {
+            tracing::info!(feed, holder = %lease.holder, "pull skipped: another process is pulling the feed");
+            scheduler.running_elsewhere(feed, since, now);
+        }
+        Taken::Mine => {
+            scheduler.running_elsewhere(feed, since, now);
+        }
+    }
+}
+
+/// Takes the pull of `feed` due `since` and pulls it on this thread's own handle when it is
+/// this daemon's, holding its lease meanwhile.
+fn pull_if_ours(config: &Config, feed: &str, since: DateTime<Utc>) -> anyhow::Result<Pulled> {
     let Some(index) = config.feeds.iter().position(|f| f.name == feed) else {
         anyhow::bail!("the feed was removed by a reload");
     };
     let mut library = config.library.open_existing()?;
+    let work = Work::Feed(feed);
+    match occurrence::take(&mut *library, work, since)? {
+        Taken::Mine => {}
+        taken => return Ok(Pulled::Elsewhere(taken)),
+    }
+    let keeper = occurrence::keep(&*library, work);
     let options = PullOptions::holding_in(config.library.held_dir(), false);
     let summary = pull(
         &mut library,
@@ -56,9 +98,13 @@ fn pull_once(config: &Config, feed: &str) -> anyhow::Result<(PullSummary, Option
         index,
         options,
         &mut Logged,
-    )?;
+    );
+    keeper.stop();
+    if let Err(error) = occurrence::release(&mut *library, work) {
+        tracing::warn!(feed, %error, "cannot give the feed's lease back; it lapses");
+    }
     let live = library.feed_state(feed)?.map(|state| state.live);
-    Ok((summary, live))
+    Ok(Pulled::Here(summary?, live))
 }
 
 /// Makes every workflow that follows `feed` due now.

@@ -2,8 +2,12 @@
 //! what is due and runs each due workflow exactly as `iocsync run` does, on its own library
 //! handle (a handle is `Send` but not `Sync`) and its own thread, so a slow target never holds
 //! up the listener or the other workflows; it also lifts webhook-trigger blocks whose TTL passed.
-//! A workflow whose lease another process holds (a manual `iocsync run`) is skipped for that
-//! tick, with nothing recorded.
+//!
+//! Daemons sharing one library share the work: a due run is first taken in the library
+//! ([`occurrence::take`]). One another daemon already ran is not run here, and the next is
+//! timed from that run; one another process is running (a daemon, a manual `iocsync run`) is
+//! asked for again next tick, with nothing recorded. A library that cannot be asked means no
+//! work is taken, and the cluster view says so.
 //!
 //! Shutdown: once the daemon's token is cancelled no run is started, and runs in flight see
 //! [`Progress::cancelled`] and stop after the batch in flight; the loop returns when they have
@@ -16,6 +20,8 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use config::Config;
+use engine::occurrence::{self, Taken, Work};
+use engine::schedule::Due;
 use engine::{EngineError, Progress, RunOptions, RunReport};
 use store::{LibraryBackend, RunStatus};
 use tokio::task::{JoinHandle, JoinSet};
@@ -71,6 +77,7 @@ pub async fn schedule(shared: Arc<Shared>) {
         for workflow in due {
             runs.spawn(run_scheduled(Arc::clone(&shared), workflow, now));
         }
+        super::cluster::beat(&shared);
         if lifting.as_ref().is_none_or(JoinHandle::is_finished) {
             let triggers = Arc::clone(&shared.triggers);
             lifting = Some(tokio::spawn(async move {
@@ -109,8 +116,12 @@ pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs one workflow that fell due `at` (the run's "now", so its record shows the schedule
-/// kept) and tells the scheduler and the metrics how it went.
-async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>) {
+/// kept) unless another process has it, and tells the scheduler and the metrics how it went.
+async fn run_scheduled(shared: Arc<Shared>, due: Due, at: DateTime<Utc>) {
+    let Due {
+        name: workflow,
+        since,
+    } = due;
     let progress = Arc::new(RunProgress {
         started_at: at,
         total: AtomicU64::new(0),
@@ -137,21 +148,30 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
     let name = workflow.clone();
     let run_progress = Arc::clone(&progress);
     let verify = verify_due(&shared, &config, &workflow, at);
+    let turn = tokio::task::spawn_blocking(move || {
+        run_if_ours(&config, &name, since, &run_progress, verify)
+    })
+    .await
+    .unwrap_or_else(|error| Turn::Ran(Box::new(Err(anyhow::anyhow!("the run panicked: {error}")))));
+    let outcome = match turn {
+        Turn::Ran(outcome) => *outcome,
+        other => {
+            lock(&shared.running).remove(&workflow);
+            elsewhere(&shared, &workflow, since, other);
+            return;
+        }
+    };
     if verify {
         // Recorded when tried, not when it worked: a workflow whose target fails is retried
         // every tick, and must not read its whole list back on every retry.
         lock(&shared.verified).insert(workflow.clone(), at);
     }
-    let outcome =
-        tokio::task::spawn_blocking(move || run_once(&config, &name, &run_progress, verify))
-            .await
-            .unwrap_or_else(|error| Err(anyhow::anyhow!("the run panicked: {error}")));
     if let Some(busy) = held_elsewhere(&outcome) {
-        // Another process (a manual `iocsync run`) holds the workflow: skip this tick, record
-        // nothing, and try again on the next one.
+        // Another process took the workflow between the take and the run: skip this tick,
+        // record nothing, and try again on the next one.
         tracing::info!(workflow, reason = %busy, "run skipped");
         lock(&shared.running).remove(&workflow);
-        lock(&shared.scheduler).finished(&workflow, false, Utc::now());
+        lock(&shared.scheduler).running_elsewhere(&workflow, since, Utc::now());
         return;
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -169,6 +189,39 @@ async fn run_scheduled(shared: Arc<Shared>, workflow: String, at: DateTime<Utc>)
         RunStatus::Succeeded | RunStatus::Partial | RunStatus::Held
     );
     lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+/// What became of a due run.
+enum Turn {
+    /// It ran here (boxed: a report is large, and most turns in a cluster are elsewhere).
+    Ran(Box<anyhow::Result<RunReport>>),
+    /// Another process has it ([`Taken::Done`] or [`Taken::Running`]).
+    Elsewhere(Taken),
+    /// The library could not be asked: no work is taken.
+    Unreachable(anyhow::Error),
+}
+
+/// Tells the scheduler of `workflow`'s occurrence (begun `since`) that another process has
+/// it, or that the library could not be asked.
+fn elsewhere(shared: &Shared, workflow: &str, since: DateTime<Utc>, turn: Turn) {
+    let now = Utc::now();
+    if let Turn::Unreachable(error) = &turn {
+        super::cluster::unreachable(shared, error);
+    }
+    let mut scheduler = lock(&shared.scheduler);
+    match turn {
+        Turn::Elsewhere(Taken::Done { at }) => {
+            tracing::info!(workflow, %at, "run not needed: another process ran this occurrence");
+            scheduler.ran_elsewhere(workflow, at);
+        }
+        Turn::Elsewhere(Taken::Running(lease)) => {
+            tracing::info!(workflow, holder = %lease.holder, "run skipped: the workflow is already running in another process");
+            scheduler.running_elsewhere(workflow, since, now);
+        }
+        _ => {
+            scheduler.running_elsewhere(workflow, since, now);
+        }
+    }
 }
 
 /// Waits for one of the `serve.max_concurrent_runs` run slots; `None` when shutdown is
@@ -245,19 +298,46 @@ fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunRe
     }
 }
 
+/// Takes the occurrence of `workflow` begun `since` ([`occurrence::take`]) and runs it on
+/// this thread when it is this daemon's; gives the lease back whatever the run did.
+fn run_if_ours(
+    config: &Config,
+    workflow: &str,
+    since: DateTime<Utc>,
+    progress: &RunProgress,
+    verify: bool,
+) -> Turn {
+    let opened = config
+        .library
+        .open_existing()
+        .with_context(|| format!("cannot open the library {}", config.library));
+    let mut library = match opened {
+        Ok(library) => library,
+        Err(error) => return Turn::Unreachable(error),
+    };
+    let work = Work::Workflow(workflow);
+    match occurrence::take(&mut *library, work, since) {
+        Ok(Taken::Mine) => {}
+        Ok(taken) => return Turn::Elsewhere(taken),
+        Err(error) => return Turn::Unreachable(error.into()),
+    }
+    let outcome = run_once(config, &mut *library, workflow, progress, verify);
+    if let Err(error) = occurrence::release(&mut *library, work) {
+        tracing::warn!(workflow, %error, "cannot give the workflow's lease back; it lapses");
+    }
+    Turn::Ran(Box::new(outcome))
+}
+
 /// One run on this thread: its own library handle and runtime, as `iocsync run` has. An error
 /// the engine returns before it recorded the run is recorded here as a failed run, so the
 /// status page and `iocsync runs` show every attempt.
 fn run_once(
     config: &Config,
+    library: &mut dyn LibraryBackend,
     workflow: &str,
     progress: &RunProgress,
     verify: bool,
 ) -> anyhow::Result<RunReport> {
-    let mut library = config
-        .library
-        .open_existing()
-        .with_context(|| format!("cannot open the library {}", config.library))?;
     let before = library.runs(1)?.first().map_or(0, |run| run.id);
     let options = RunOptions {
         now: progress.started_at,
@@ -271,18 +351,14 @@ fn run_once(
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(engine::run_workflow(
-        config,
-        &mut *library,
-        workflow,
-        options,
-        progress,
+        config, library, workflow, options, progress,
     ));
     outcome.map_err(|error| {
         if matches!(error, EngineError::Busy(_)) {
             return anyhow::Error::new(error);
         }
         let message = error.to_string();
-        if let Err(record) = record_failure(&mut *library, workflow, before, &message) {
+        if let Err(record) = record_failure(library, workflow, before, &message) {
             tracing::error!(workflow, error = %record, "cannot record the failed run");
         }
         anyhow::Error::new(error)

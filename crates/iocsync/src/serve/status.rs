@@ -48,6 +48,8 @@ pub struct Status {
     pub feeds: Vec<ingest::pull::FeedView>,
     /// The last configuration reload (SIGHUP), if there was one since the start.
     pub reload: Option<Reload>,
+    /// The daemons sharing the library and the work each holds.
+    pub cluster: super::cluster::View,
 }
 
 /// A configuration reload and how it went.
@@ -137,6 +139,7 @@ pub fn gather(shared: &Shared) -> anyhow::Result<Status> {
         triggers,
         feeds,
         reload: lock(&shared.last_reload).clone(),
+        cluster: super::cluster::view(shared, &*library)?,
     })
 }
 

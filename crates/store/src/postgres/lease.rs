@@ -36,6 +36,28 @@ pub(super) fn remember_signature(
     Ok(added == 1)
 }
 
+const LEASE_COLUMNS: &str = "name, holder, host, pid, taken_at, expires_at, started";
+
+fn lease(row: &postgres::Row) -> Result<Lease> {
+    let pid: i64 = row.try_get(3)?;
+    Ok(Lease {
+        name: row.try_get(0)?,
+        holder: LeaseHolder {
+            holder: row.try_get(1)?,
+            host: row.try_get(2)?,
+            pid: u32::try_from(pid).map_err(|e| Error::corrupt("lease pid", pid.to_string(), e))?,
+            started: row.try_get(6)?,
+        },
+        taken_at: from_millis(row.try_get(4)?)?,
+        expires_at: from_millis(row.try_get(5)?)?,
+    })
+}
+
+pub(super) fn leases(conn: &mut Client) -> Result<Vec<Lease>> {
+    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases ORDER BY name");
+    conn.query(&sql, &[])?.iter().map(lease).collect()
+}
+
 fn same_process(a: &LeaseHolder, b: &LeaseHolder) -> bool {
     a.host == b.host && a.pid == b.pid
 }
@@ -53,24 +75,9 @@ pub(super) fn take_lease(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
         &[&locks::LEASE, &name],
     )?;
-    let row = tx.query_opt(
-        "SELECT holder, host, pid, taken_at, expires_at, started FROM leases WHERE name = $1",
-        &[&name],
-    )?;
-    if let Some(row) = row {
-        let pid: i64 = row.try_get(2)?;
-        let held = Lease {
-            name: name.to_owned(),
-            holder: LeaseHolder {
-                holder: row.try_get(0)?,
-                host: row.try_get(1)?,
-                pid: u32::try_from(pid)
-                    .map_err(|e| Error::corrupt("lease pid", pid.to_string(), e))?,
-                started: row.try_get(5)?,
-            },
-            taken_at: from_millis(row.try_get(3)?)?,
-            expires_at: from_millis(row.try_get(4)?)?,
-        };
+    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases WHERE name = $1");
+    if let Some(row) = tx.query_opt(&sql, &[&name])? {
+        let held = lease(&row)?;
         if !same_process(&held.holder, holder) && !may_take(&held) {
             return Ok(Some(held));
         }

@@ -21,7 +21,7 @@
 //! on a thread already inside a Tokio runtime that panics ("Cannot start a runtime from
 //! within a runtime"). The engine calls the library from async code (the CLI's `block_on`,
 //! the daemon's tasks), where SQLite merely blocks the worker. So every use of a client here
-//! goes through [`off_runtime`]: inside a runtime it runs on a scoped helper thread, which has
+//! goes through `off_runtime`: inside a runtime it runs on a scoped helper thread, which has
 //! no runtime, while the caller's thread blocks as it would on SQLite; elsewhere it runs
 //! inline. That is why the trait's scan visitors are `Send` and `take_lease`'s `may_take` is
 //! `Sync`: they are called on that helper thread. A pull's writer does the same for each of
@@ -540,6 +540,10 @@ impl LibraryBackend for PostgresLibrary {
 
     fn release_lease(&mut self, name: &str, holder: &LeaseHolder) -> Result<bool> {
         self.with_mut(|conn| lease::release_lease(conn, name, holder))
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>> {
+        self.with(lease::leases)
     }
 
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {

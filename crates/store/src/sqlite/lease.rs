@@ -35,34 +35,45 @@ pub(super) fn remember_signature(
     Ok(added == 1)
 }
 
-fn read_lease(conn: &Connection, name: &str) -> Result<Option<Lease>> {
-    let row = conn
-        .query_row(
-            "SELECT holder, host, pid, taken_at, expires_at, started FROM leases WHERE name = ?1",
-            [name],
-            |row| {
-                Ok((
-                    LeaseHolder {
-                        holder: row.get(0)?,
-                        host: row.get(1)?,
-                        pid: row.get(2)?,
-                        started: row.get(5)?,
-                    },
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
-            },
-        )
-        .optional()?;
-    row.map(|(holder, taken, expires)| {
-        Ok(Lease {
-            name: name.to_owned(),
-            holder,
-            taken_at: from_millis(taken)?,
-            expires_at: from_millis(expires)?,
-        })
+/// A lease row as read: its holder, and when it was taken and expires in milliseconds.
+type LeaseRow = (String, LeaseHolder, i64, i64);
+
+const LEASE_COLUMNS: &str = "name, holder, host, pid, taken_at, expires_at, started";
+
+fn lease_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LeaseRow> {
+    Ok((
+        row.get(0)?,
+        LeaseHolder {
+            holder: row.get(1)?,
+            host: row.get(2)?,
+            pid: row.get(3)?,
+            started: row.get(6)?,
+        },
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn lease((name, holder, taken, expires): LeaseRow) -> Result<Lease> {
+    Ok(Lease {
+        name,
+        holder,
+        taken_at: from_millis(taken)?,
+        expires_at: from_millis(expires)?,
     })
-    .transpose()
+}
+
+fn read_lease(conn: &Connection, name: &str) -> Result<Option<Lease>> {
+    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases WHERE name = ?1");
+    let row = conn.query_row(&sql, [name], lease_row).optional()?;
+    row.map(lease).transpose()
+}
+
+pub(super) fn leases(conn: &Connection) -> Result<Vec<Lease>> {
+    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases ORDER BY name");
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map([], lease_row)?;
+    rows.map(|row| lease(row?)).collect()
 }
 
 fn same_process(a: &LeaseHolder, b: &LeaseHolder) -> bool {

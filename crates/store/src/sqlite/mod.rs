@@ -384,6 +384,10 @@ impl LibraryBackend for SqliteLibrary {
         lease::release_lease(&self.conn, name, holder)
     }
 
+    fn leases(&self) -> Result<Vec<Lease>> {
+        lease::leases(&self.conn)
+    }
+
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
         Ok(Some(Box::new(SqliteLibrary::open(&self.path)?)))
     }
