@@ -49,6 +49,16 @@ impl ConfigBuilder {
         }
     }
 
+    /// A config whose `[library]` is the PostgreSQL database at `url` (see [`crate::postgres`]).
+    pub fn postgres(url: &str) -> ConfigBuilder {
+        ConfigBuilder {
+            sections: vec![Section::Table {
+                header: "[library]".to_owned(),
+                entries: vec![("url".to_owned(), Value::from(url))],
+            }],
+        }
+    }
+
     /// Sections with no `[library]`, to append to a config made elsewhere (say, the engine
     /// tests' harness, which takes extra TOML).
     pub fn fragment() -> ConfigBuilder {

@@ -1,6 +1,7 @@
-//! The compliance harness: an emulator on a free port, a library file and a config file in a
-//! temporary directory, and helpers that make indicators and read the emulator's counters.
-//! [`suite`] is the one compliance suite every target passes.
+//! The compliance harness: an emulator on a free port, a library (a SQLite file in a
+//! temporary directory, or a fresh PostgreSQL database: [`Backend`]) and a config file, and
+//! helpers that make indicators and read the emulator's counters. [`suite`] is the one
+//! compliance suite every target passes, on both backends.
 
 #![allow(dead_code)]
 
@@ -21,6 +22,49 @@ pub const KEY: &str = "compliance-test-key";
 /// The Apex Central application the harness's `apex` target signs as (with [`KEY`]).
 pub const APEX_APP: &str = "2C4B1F4A-0A4E-4C5B-9D5E-8A6E2D4B7C10";
 
+/// The library a harness keeps.
+pub enum Backend {
+    /// `library.db` in the harness's folder.
+    Sqlite,
+    /// A database of its own on the test cluster, dropped with the harness.
+    Postgres(TestPostgres),
+}
+
+impl Backend {
+    /// A fresh PostgreSQL database, or `None` (saying why) when PostgreSQL is absent here and
+    /// not required.
+    pub fn postgres() -> Option<Backend> {
+        // The synchronous client must not run on the test's async thread.
+        let db = std::thread::scope(|scope| {
+            scope
+                .spawn(testkit::postgres::database)
+                .join()
+                .expect("creating the test database panicked")
+        });
+        db.map(|db| Backend::Postgres(TestPostgres(Some(db))))
+    }
+
+    /// The config's `[library]` for this backend.
+    fn config(&self) -> ConfigBuilder {
+        match self {
+            Backend::Sqlite => ConfigBuilder::new("library.db"),
+            Backend::Postgres(TestPostgres(Some(db))) => ConfigBuilder::postgres(db.url()),
+            Backend::Postgres(TestPostgres(None)) => unreachable!("dropped"),
+        }
+    }
+}
+
+/// A test database dropped off the async thread (dropping it uses the synchronous client).
+pub struct TestPostgres(Option<testkit::postgres::TestDatabase>);
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(db)).join();
+        }
+    }
+}
+
 pub struct Harness {
     pub dir: TempDir,
     pub emulator: RunningEmulator,
@@ -29,6 +73,8 @@ pub struct Harness {
     pub now: DateTime<Utc>,
     /// Runs send removals past the brake (tests of what removals do, not of the brake).
     pub allow_removals: bool,
+    /// Declared last: the library closes before its database is dropped.
+    pub backend: Backend,
 }
 
 impl Harness {
@@ -40,6 +86,11 @@ impl Harness {
 
     /// Like [`Harness::new`], with the emulator configured by `settings` (its keys replaced).
     pub async fn with_emulator(settings: EmulatorConfig, workflows: &str) -> Harness {
+        Harness::on(Backend::Sqlite, settings, workflows).await
+    }
+
+    /// Like [`Harness::with_emulator`], with the library on `backend`.
+    pub async fn on(backend: Backend, settings: EmulatorConfig, workflows: &str) -> Harness {
         let settings = EmulatorConfig {
             api_keys: vec![KEY.into()],
             ..settings
@@ -48,7 +99,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("key");
         std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
-        let text = config_text(&dir, &emulator, workflows);
+        let text = config_text(&dir, &emulator, backend.config(), workflows);
         std::fs::write(dir.path().join("iocsync.toml"), &text).unwrap();
         let config = Config::load(&dir.path().join("iocsync.toml")).unwrap();
         let library = config.library.open().unwrap();
@@ -59,6 +110,7 @@ impl Harness {
             config,
             now: Utc::now(),
             allow_removals: false,
+            backend,
         }
     }
 
@@ -214,7 +266,12 @@ impl Harness {
 
 /// The harness's config: its targets and collection, then `workflows` (any TOML; `@V1@` in it
 /// stands for the emulator's Vision One URL and `@KEY@` for the key file, for extra targets).
-fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> String {
+fn config_text(
+    dir: &TempDir,
+    emulator: &RunningEmulator,
+    library: ConfigBuilder,
+    workflows: &str,
+) -> String {
     let key = dir.path().join("key");
     let v1 = emulator.base_url();
     let workflows = workflows
@@ -224,7 +281,7 @@ fn config_text(dir: &TempDir, emulator: &RunningEmulator, workflows: &str) -> St
     let objects = format!("{v1}/v3.0/threatintel/suspiciousObjects");
     let payload = r#"[{"ip": "$value", "description": "$description"}]"#;
     let bearer = format!("Bearer ${{{key}}}");
-    ConfigBuilder::new("library.db")
+    library
         .vision_one("v1", &v1, &key)
         .vision_one("v1b", &v1, &key)
         .set("batch_size", 10)
