@@ -1,7 +1,8 @@
 //! The real binary on a PostgreSQL library (`[library] url`): import, collections, plan, run
 //! and runs work as on a file (the engine calls the library from async code), leaving a
 //! colleague's object on the list alone and finding nothing to do on a second run; a database
-//! without a library is refused rather than taken for an empty one. Skipped, saying why, when
+//! without a library is refused rather than taken for an empty one; `library copy` moves a
+//! file library there and back. Skipped, saying why, when
 //! PostgreSQL is absent here; CI requires it (`IOCSYNC_REQUIRE_POSTGRES=1`).
 
 mod support;
@@ -112,4 +113,95 @@ fn import_plan_run_and_runs_on_a_postgres_library() {
 fn assert_still_there(db: &TestDatabase) {
     let library = store::Library::connect(db.url()).unwrap();
     assert_eq!(library.count().unwrap(), 25);
+}
+
+/// A SQLite library with a run behind it, moved to PostgreSQL with `library copy` (as a team
+/// does before running several daemons): the copy knows what was pushed (a run on it finds
+/// nothing to do), lists the same runs and members, refuses a second copy into the same
+/// database, and copies back to a new file the same.
+#[test]
+fn library_copy_moves_a_file_library_to_postgres_and_back() {
+    let Some(db) = testkit::postgres::database() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emu = runtime.block_on(emulator());
+    let dir = tempfile::tempdir().unwrap();
+    let rest = ConfigBuilder::fragment()
+        .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .toml();
+    let file = dir.path().join("library.db");
+    let on_file = format!(
+        "[library]\npath = {:?}\n\n{rest}",
+        file.display().to_string()
+    );
+    std::fs::write(dir.path().join("iocsync.toml"), on_file).unwrap();
+    let values = feed(dir.path(), 25);
+    run_expecting(dir.path(), &["import", &values, "--score", "8"], 0);
+    let first = json(&run_expecting(dir.path(), &["run", "block", "--json"], 0));
+    assert_eq!(first["added"], 25, "{first}");
+    let runs_before = json(&run_expecting(dir.path(), &["runs", "--json"], 0));
+
+    let copied = json(&run_expecting(
+        dir.path(),
+        &["library", "copy", "--to", db.url(), "--json"],
+        0,
+    ));
+    // `tables`: [name, rows] pairs in copy order.
+    let rows = |table: &str| {
+        let pairs = copied["tables"].as_array().unwrap();
+        pairs.iter().find(|pair| pair[0] == table).unwrap()[1].clone()
+    };
+    assert_eq!(rows("indicators"), 25, "{copied}");
+    assert_eq!(rows("ledger"), 25, "{copied}");
+    assert_eq!(rows("runs"), 1, "{copied}");
+
+    // The config moved to the copy: it knows what was pushed.
+    write_config(dir.path(), db.url(), &emu.base_url());
+    assert_eq!(
+        json(&run_expecting(dir.path(), &["runs", "--json"], 0)),
+        runs_before
+    );
+    let again = json(&run_expecting(dir.path(), &["run", "block", "--json"], 0));
+    assert_eq!(
+        (again["added"].clone(), again["removed"].clone()),
+        (0.into(), 0.into()),
+        "{again}"
+    );
+    assert_eq!(suspicious(&emu.emulator().snapshot()).len(), 25);
+
+    // A second copy into a database that holds a library is refused.
+    let refused = iocsync(dir.path())
+        .args([
+            "library",
+            "copy",
+            "--library",
+            &file.display().to_string(),
+            "--to",
+            db.url(),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("not empty"),
+        "{said}"
+    );
+
+    // And back to a new file: the same members.
+    let back = dir.path().join("back.db");
+    let back = back.display().to_string();
+    run_expecting(dir.path(), &["library", "copy", "--to", &back], 0);
+    let show = |library: &str| {
+        let shown = run_expecting(
+            dir.path(),
+            &["collections", "show", "all", "--json", "--library", library],
+            0,
+        );
+        String::from_utf8_lossy(&shown.stdout).into_owned()
+    };
+    assert_eq!(show(&back), show(db.url()));
+    assert_eq!(show(&back).lines().count(), 25);
 }

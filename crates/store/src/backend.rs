@@ -367,6 +367,22 @@ pub trait LibraryBackend: Send {
     /// taken again or released): what each process sharing the library holds.
     fn leases(&self) -> Result<Vec<Lease>>;
 
+    // --- copying a whole library ([`crate::copy`]) -------------------------------------------
+
+    /// At most `limit` rows of `table` whose key comes after `after` (all from the first when
+    /// `None`), in key order, columns in [`Table::columns`](crate::copy::Table) order.
+    fn export_page(
+        &self,
+        table: &crate::copy::Table,
+        after: Option<&[crate::copy::Cell]>,
+        limit: u64,
+    ) -> Result<Vec<Vec<crate::copy::Cell>>>;
+
+    /// Starts filling this library with a copy, in one transaction: refused
+    /// ([`Error::NotEmpty`](crate::Error::NotEmpty)) unless it holds nothing but its own id
+    /// and change counter (which the copy replaces).
+    fn begin_copy(&mut self) -> Result<Box<dyn crate::copy::CopyWriter + '_>>;
+
     /// A second handle on the same library, for renewing a lease from another thread while
     /// this handle is busy with the run. `None` when the backend cannot give one; its leases
     /// then last their whole term.

@@ -101,6 +101,18 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A copy's destination already holds a library's data.
+    #[error(
+        "the destination library is not empty (its `{table}` table has rows): copy into a new, empty library"
+    )]
+    NotEmpty { table: String },
+    /// A copied value the destination's column cannot hold.
+    #[error("cannot copy `{table}.{column}`: {reason}")]
+    CopyCell {
+        table: &'static str,
+        column: &'static str,
+        reason: String,
+    },
     #[error("cannot write {what} as JSON")]
     Json {
         what: &'static str,

@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod collection;
+pub mod copy;
 pub mod error;
 pub mod feed;
 pub mod lease;

@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod guard;
 pub mod import;
 pub mod init;
+pub mod library;
 pub mod man;
 pub mod out;
 pub mod parse;
@@ -153,6 +154,9 @@ pub enum Command {
     Check(check::Args),
     /// List recent runs with their counts and errors.
     Runs(runs::Args),
+    /// Copy the whole library to a new one (SQLite to PostgreSQL and back).
+    #[command(subcommand)]
+    Library(library::Args),
     /// Explain why a value is (or is not) blocked: sources, collections, guard, claims.
     Why(why::Args),
     /// Run the daemon: scheduled workflows, webhook triggers, status page, JSON API and metrics.
@@ -217,6 +221,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unblock(args) => block::run(args, engine::oneoff::Mode::Unblock, &cli.global),
         Command::Check(args) => check::run(args, &cli.global),
         Command::Runs(args) => runs::run(args, &cli.global),
+        Command::Library(args) => library::run(args, &cli.global),
         Command::Why(args) => why::run(args, &cli.global),
         Command::Serve(args) => serve::run(args, &cli.global),
         Command::Init(args) => init::run(args, &cli.global),

@@ -29,6 +29,7 @@
 
 mod changes;
 pub mod connect;
+mod copy;
 mod lease;
 mod ledger;
 mod merge;
@@ -544,6 +545,21 @@ impl LibraryBackend for PostgresLibrary {
 
     fn leases(&self) -> Result<Vec<Lease>> {
         self.with(lease::leases)
+    }
+
+    fn export_page(
+        &self,
+        table: &crate::copy::Table,
+        after: Option<&[crate::copy::Cell]>,
+        limit: u64,
+    ) -> Result<Vec<Vec<crate::copy::Cell>>> {
+        self.with(|conn| copy::export_page(conn, table, after, limit))
+    }
+
+    fn begin_copy(&mut self) -> Result<Box<dyn crate::copy::CopyWriter + '_>> {
+        let conn = self.client_mut()?;
+        let copy = off_runtime(|| copy::PostgresCopy::begin(conn))?;
+        Ok(Box::new(copy))
     }
 
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {

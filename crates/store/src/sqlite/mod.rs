@@ -2,6 +2,7 @@
 //! handles (CLI, scheduler, webhook) can share it, and migrations embedded in the binary.
 
 mod changes;
+mod copy;
 mod lease;
 mod ledger;
 #[macro_use]
@@ -386,6 +387,19 @@ impl LibraryBackend for SqliteLibrary {
 
     fn leases(&self) -> Result<Vec<Lease>> {
         lease::leases(&self.conn)
+    }
+
+    fn export_page(
+        &self,
+        table: &crate::copy::Table,
+        after: Option<&[crate::copy::Cell]>,
+        limit: u64,
+    ) -> Result<Vec<Vec<crate::copy::Cell>>> {
+        copy::export_page(&self.conn, table, after, limit)
+    }
+
+    fn begin_copy(&mut self) -> Result<Box<dyn crate::copy::CopyWriter + '_>> {
+        Ok(Box::new(copy::SqliteCopy::begin(&mut self.conn)?))
     }
 
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
