@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod collection;
+mod columns;
 pub mod copy;
 pub mod error;
 pub mod feed;

@@ -48,6 +48,7 @@ use postgres::Client;
 
 use crate::backend::LibraryBackend;
 use crate::collection::Collection;
+use crate::columns::{from_json, from_millis, millis, parse_kind, to_json};
 use crate::error::{Error, Result};
 use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::lease::{Lease, LeaseHolder};
@@ -222,29 +223,6 @@ impl PostgresLibrary {
         let connector = &self.connector;
         off_runtime(|| Conn::live(conn, connector))
     }
-}
-
-/// Milliseconds since the Unix epoch, the unit every time column uses.
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| Error::corrupt("timestamp", ms.to_string(), "out of range"))
-}
-
-fn parse_kind(text: &str) -> Result<Kind> {
-    text.parse::<Kind>()
-        .map_err(|e| Error::corrupt("kind", text, e.to_string()))
-}
-
-fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|source| Error::Json { what, source })
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, text: String) -> Result<T> {
-    serde_json::from_str(&text).map_err(|e| Error::corrupt(what, text, e))
 }
 
 /// A count or size as PostgreSQL's `bigint`.

@@ -23,6 +23,7 @@ use rusqlite::Connection;
 
 use crate::backend::LibraryBackend;
 use crate::collection::Collection;
+use crate::columns::{from_json, from_millis, millis, parse_kind, to_json};
 use crate::error::{Error, Result};
 use crate::feed::{FeedState, PullReport, PullWriter, Unread};
 use crate::lease::{Lease, LeaseHolder};
@@ -88,21 +89,6 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
     Ok(())
-}
-
-/// Milliseconds since the Unix epoch, the unit every time column uses.
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| Error::corrupt("timestamp", ms.to_string(), "out of range"))
-}
-
-fn parse_kind(text: &str) -> Result<Kind> {
-    text.parse::<Kind>()
-        .map_err(|e| Error::corrupt("kind", text, e.to_string()))
 }
 
 impl LibraryBackend for SqliteLibrary {
@@ -405,17 +391,6 @@ impl LibraryBackend for SqliteLibrary {
     fn second_handle(&self) -> Result<Option<Box<dyn LibraryBackend + Send>>> {
         Ok(Some(Box::new(SqliteLibrary::open(&self.path)?)))
     }
-}
-
-pub(super) fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|source| Error::Json { what, source })
-}
-
-pub(super) fn from_json<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    text: String,
-) -> Result<T> {
-    serde_json::from_str(&text).map_err(|e| Error::corrupt(what, text, e))
 }
 
 pub(super) fn limit_param(limit: u64) -> i64 {
