@@ -256,3 +256,80 @@ fn a_daemon_killed_mid_run_is_taken_over_and_its_run_finished_by_the_other() {
     assert!(again <= 10, "{again} values written twice");
     eprintln!("values written again after the kill: {again} (at most the batch in flight)");
 }
+
+/// A daemon whose database stops taking connections: it takes no scheduled work and says so —
+/// in its log, in `/api/cluster` and with a 503 page — and goes on by itself once the database
+/// is back.
+#[test]
+fn a_daemon_cut_off_from_the_library_takes_no_work_says_so_and_resumes() {
+    let Some(db) = testkit::postgres::database() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emu = runtime.block_on(emulator());
+    let dir = tempfile::tempdir().unwrap();
+    let rest = ConfigBuilder::fragment()
+        .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
+        .collection("all")
+        .workflow("block", "v1", "blocklist")
+        .schedule("1s");
+    write_config(dir.path(), db.url(), &rest);
+    import(dir.path(), 5);
+    let daemon = Daemon::start(dir.path());
+    wait_until("a first run", Duration::from_secs(30), || {
+        runs_by_workflow(db.url())
+            .get("block")
+            .is_some_and(|runs| !runs.is_empty())
+    });
+
+    // Cut off: no new connection is let in, and the open ones are ended.
+    let allow = |allowed: bool| {
+        db.admin(&format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {allowed}",
+            db.name()
+        ));
+    };
+    allow(false);
+    db.admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+        db.name()
+    ));
+    let cut = Utc::now();
+    runtime.block_on(support::wait_for(
+        "the daemon to say it is cut off",
+        Duration::from_secs(30),
+        || async {
+            let view = daemon.json("/api/cluster").await;
+            view["library"]["reachable"] == false
+        },
+    ));
+    let page = runtime.block_on(daemon.get("/"));
+    assert_eq!(page.status(), 503);
+    let text = runtime.block_on(page.text()).unwrap();
+    assert!(text.contains("The library cannot be reached"), "{text}");
+    std::thread::sleep(Duration::from_secs(3));
+    let logs = daemon.logs().join("\n");
+    assert!(logs.contains("takes no scheduled work"), "{logs}");
+
+    // Back: it says so and runs again, and nothing ran while it was cut off.
+    allow(true);
+    let back = Utc::now();
+    wait_until(
+        "runs after the database is back",
+        Duration::from_secs(30),
+        || {
+            runs_by_workflow(db.url())["block"]
+                .iter()
+                .any(|run| run.started_at > back)
+        },
+    );
+    let view = runtime.block_on(daemon.json("/api/cluster"));
+    assert_eq!(view["library"]["reachable"], true, "{view:#}");
+    assert!(daemon.logs().join("\n").contains("reachable again"));
+    let during: Vec<_> = runs_by_workflow(db.url())["block"]
+        .iter()
+        .filter(|run| run.started_at > cut && run.started_at < back)
+        .map(|run| run.id)
+        .collect();
+    assert!(during.is_empty(), "runs started while cut off: {during:?}");
+}

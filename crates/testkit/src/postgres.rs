@@ -100,6 +100,12 @@ impl TestDatabase {
         with_dbname(&self.admin, name)
     }
 
+    /// Runs `sql` as the server's admin (connected to the admin's own database): to change
+    /// this database from outside, say to stop it taking connections.
+    pub fn admin(&self, sql: &str) {
+        admin_execute(&self.admin, sql).unwrap_or_else(|e| panic!("cannot run `{sql}`: {e}"));
+    }
+
     /// Creates another empty database on the same server, named after this one plus
     /// `suffix`; it is dropped with this one. Returns its connection string.
     pub fn create_database(&self, suffix: &str) -> String {

@@ -78,8 +78,17 @@ async fn status(shared: Arc<Shared>) -> Result<Status, ApiError> {
     blocking(shared, status::gather).await
 }
 
-async fn page(State(shared): State<Arc<Shared>>) -> Result<Html<String>, ApiError> {
-    Ok(Html(super::page::render(&status(shared).await?)))
+/// The status page; while the library cannot be reached, a page that says so (503).
+async fn page(State(shared): State<Arc<Shared>>) -> Response {
+    match status(Arc::clone(&shared)).await {
+        Ok(status) => Html(super::page::render(&status)).into_response(),
+        Err(ApiError(_, error)) => {
+            super::cluster::unreachable(&shared, &anyhow::anyhow!(error.clone()));
+            let reach = super::cluster::reach(&shared);
+            let page = super::page::render_unreachable(&error, reach.since);
+            (StatusCode::SERVICE_UNAVAILABLE, Html(page)).into_response()
+        }
+    }
 }
 
 async fn api_status(State(shared): State<Arc<Shared>>) -> Result<Json<Status>, ApiError> {
@@ -94,8 +103,10 @@ async fn api_targets(State(shared): State<Arc<Shared>>) -> Result<Response, ApiE
     Ok(Json(status(shared).await?.targets).into_response())
 }
 
+/// The cluster view; answered from this daemon's own state when the library cannot be reached.
 async fn api_cluster(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
-    Ok(Json(status(shared).await?.cluster).into_response())
+    let view = blocking(shared, |shared| Ok(super::cluster::view_or_reach(shared))).await?;
+    Ok(Json(view).into_response())
 }
 
 async fn api_feeds(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {

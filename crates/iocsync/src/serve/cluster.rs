@@ -170,10 +170,40 @@ pub fn leave(shared: &Shared) {
     }
 }
 
+/// The cluster view for `/api/cluster`: as [`view`] when the library answers; when it does not,
+/// this daemon's reach alone (the failure recorded, so the view says since when).
+pub fn view_or_reach(shared: &Shared) -> View {
+    let viewed = shared
+        .config()
+        .library
+        .open_existing()
+        .map_err(anyhow::Error::new)
+        .and_then(|library| view(shared, &*library));
+    match viewed {
+        Ok(view) => view,
+        Err(error) => {
+            unreachable(shared, &error);
+            View {
+                this: lease::lease_holder(),
+                library: lock(&shared.cluster.reach).clone(),
+                daemons: Vec::new(),
+                others: Vec::new(),
+            }
+        }
+    }
+}
+
+/// This daemon's reach of the library, as last found.
+pub fn reach(shared: &Shared) -> Reach {
+    lock(&shared.cluster.reach).clone()
+}
+
 /// The cluster as the library records it now.
 pub fn view(shared: &Shared, library: &dyn LibraryBackend) -> anyhow::Result<View> {
     let now = Utc::now();
     let leases = library.leases()?;
+    // Read just now: the library is reachable, whatever the last beat found.
+    shared.cluster.reached(Ok(()));
     let live = |lease: &Lease| lease.expires_at > now;
     let mut daemons: Vec<Daemon> = leases
         .iter()

@@ -150,6 +150,19 @@ pub fn render(status: &Status) -> String {
     html.finish()
 }
 
+/// The page shown instead of the status while the library cannot be reached (nothing in it can
+/// be read): what failed, and that this daemon takes no scheduled work meanwhile.
+pub fn render_unreachable(error: &str, since: DateTime<Utc>) -> String {
+    let mut html = Html::document("iocsync status: library unreachable", true);
+    html.raw("<p class=\"brake\" id=\"unreachable\"><strong>The library cannot be reached</strong> (since ")
+        .when(since)
+        .raw("): ")
+        .text(error)
+        .raw(". This daemon takes no scheduled work until it can; daemons that reach it go on. ")
+        .raw("<a href=\"/api/cluster\">/api/cluster</a> says when it is back.</p>");
+    html.finish()
+}
+
 /// A banner while this daemon cannot reach the library (it takes no scheduled work).
 fn unreachable(html: &mut Html, cluster: &View) {
     if cluster.library.reachable {
