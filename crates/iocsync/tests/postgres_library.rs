@@ -9,7 +9,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{KEY, emulator, iocsync, key_ref, run_expecting, suspicious};
+use support::{KEY, OnPostgres, iocsync, key_ref, on_postgres, run_expecting, suspicious};
 use testkit::ConfigBuilder;
 use testkit::postgres::TestDatabase;
 
@@ -41,12 +41,15 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 // database, the check at the end) must not run on an async worker thread.
 #[test]
 fn import_plan_run_and_runs_on_a_postgres_library() {
-    let Some(db) = testkit::postgres::database() else {
+    let Some(OnPostgres {
+        db,
+        runtime,
+        emu,
+        dir,
+    }) = on_postgres()
+    else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emu = runtime.block_on(emulator());
-    let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), db.url(), &emu.base_url());
     // A colleague's object on the list, not iocsync's.
     let added = runtime
@@ -121,12 +124,16 @@ fn assert_still_there(db: &TestDatabase) {
 /// database, and copies back to a new file the same.
 #[test]
 fn library_copy_moves_a_file_library_to_postgres_and_back() {
-    let Some(db) = testkit::postgres::database() else {
+    // The runtime serves the emulator: kept until the end.
+    let Some(OnPostgres {
+        db,
+        runtime: _runtime,
+        emu,
+        dir,
+    }) = on_postgres()
+    else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emu = runtime.block_on(emulator());
-    let dir = tempfile::tempdir().unwrap();
     let rest = ConfigBuilder::fragment()
         .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
         .collection("all")

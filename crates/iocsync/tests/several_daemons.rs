@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use emulator::faults::FaultSettings;
 use store::{RunRecord, RunStatus};
-use support::{Daemon, FeedServer, KEY, emulator, key_ref, run_expecting, suspicious};
+use support::{
+    Daemon, FeedServer, KEY, OnPostgres, key_ref, on_postgres, run_expecting, suspicious,
+};
 use testkit::ConfigBuilder;
 
 const WORKFLOWS: usize = 12;
@@ -78,13 +80,16 @@ fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
 // on the library) must not run on an async worker thread.
 #[test]
 fn two_daemons_do_each_due_run_and_pull_once_between_them() {
-    let Some(db) = testkit::postgres::database() else {
+    let Some(OnPostgres {
+        db,
+        runtime,
+        emu,
+        dir,
+    }) = on_postgres()
+    else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emu = runtime.block_on(emulator());
     let feed = runtime.block_on(FeedServer::start("listed.example.net\n"));
-    let dir = tempfile::tempdir().unwrap();
     let every = format!("{}s", EVERY.as_secs());
     let mut rest = ConfigBuilder::fragment()
         .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
@@ -178,12 +183,15 @@ fn two_daemons_do_each_due_run_and_pull_once_between_them() {
 
 #[test]
 fn a_daemon_killed_mid_run_is_taken_over_and_its_run_finished_by_the_other() {
-    let Some(db) = testkit::postgres::database() else {
+    let Some(OnPostgres {
+        db,
+        runtime,
+        emu,
+        dir,
+    }) = on_postgres()
+    else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emu = runtime.block_on(emulator());
-    let dir = tempfile::tempdir().unwrap();
     let rest = ConfigBuilder::fragment()
         .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
         .set("batch_size", 10)
@@ -262,12 +270,15 @@ fn a_daemon_killed_mid_run_is_taken_over_and_its_run_finished_by_the_other() {
 /// is back.
 #[test]
 fn a_daemon_cut_off_from_the_library_takes_no_work_says_so_and_resumes() {
-    let Some(db) = testkit::postgres::database() else {
+    let Some(OnPostgres {
+        db,
+        runtime,
+        emu,
+        dir,
+    }) = on_postgres()
+    else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let emu = runtime.block_on(emulator());
-    let dir = tempfile::tempdir().unwrap();
     let rest = ConfigBuilder::fragment()
         .vision_one("v1", &emu.base_url(), &key_ref(dir.path()))
         .collection("all")

@@ -21,6 +21,29 @@ use testkit::{ConfigBuilder, Test};
 pub const KEY: &str = "cli-test-key";
 pub const ADD: &str = "POST /v3.0/threatintel/suspiciousObjects";
 
+/// What a test of the binary on a PostgreSQL library starts from: a fresh database, a runtime
+/// of its own (the synchronous PostgreSQL client the test checks with must not run on an async
+/// worker thread, so these tests are plain `#[test]`s), an emulator and a folder.
+pub struct OnPostgres {
+    pub db: testkit::postgres::TestDatabase,
+    pub runtime: tokio::runtime::Runtime,
+    pub emu: RunningEmulator,
+    pub dir: tempfile::TempDir,
+}
+
+/// [`OnPostgres`], or `None` (saying why) where PostgreSQL is absent and not required.
+pub fn on_postgres() -> Option<OnPostgres> {
+    let db = testkit::postgres::database()?;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emu = runtime.block_on(emulator());
+    Some(OnPostgres {
+        db,
+        runtime,
+        emu,
+        dir: tempfile::tempdir().unwrap(),
+    })
+}
+
 /// An emulator that accepts [`KEY`] and finishes XDR tasks at once.
 pub async fn emulator() -> RunningEmulator {
     let settings = EmulatorConfig {
