@@ -129,6 +129,12 @@ pub fn is_daemon_lease(lease: &str) -> bool {
 
 const DAEMON_LEASE: &str = "daemon:";
 
+/// Where the library keeps when `workflow` last had a verifying pass (a feed cursor key:
+/// `verify-pass:<name>`, a name no feed URL or TAXII collection key takes).
+pub fn verify_pass(workflow: &str) -> String {
+    format!("verify-pass:{workflow}")
+}
+
 /// The lease held while one batch changes the objects of `space` (claims are re-read and
 /// objects written under it, so two processes never decide on one object at once).
 pub fn space_lease(space: &str) -> String {

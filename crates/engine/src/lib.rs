@@ -51,6 +51,7 @@ pub mod targets;
 pub mod taxii;
 pub mod trigger;
 pub mod unchanged;
+pub mod verify_pass;
 pub mod why;
 
 pub use error::EngineError;

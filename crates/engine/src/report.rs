@@ -71,6 +71,9 @@ pub struct RunReport {
     /// (see [`crate::unchanged`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub unchanged: usize,
+    /// Whether the run read the target back first (`--verify`, a daemon's verifying pass).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
     pub failed: Vec<Failure>,
     /// Errors that are not about one item (a Deep Security part that could not be written).
     pub errors: Vec<String>,
@@ -107,6 +110,7 @@ impl RunReport {
             skipped: usize::try_from(plan.skipped_total()).unwrap_or(usize::MAX),
             deferred: plan.deferred,
             unchanged: 0,
+            verified: false,
             failed: Vec::new(),
             errors: Vec::new(),
             notes: plan.notes.clone(),
@@ -243,11 +247,16 @@ impl RunReport {
             "paused_ms": self.paused_ms,
             "elapsed_ms": self.elapsed_ms,
         });
-        // Only skipped runs carry it, so the counts of every other run read as before.
+        // Only skipped (verifying) runs carry it (`verified`), so the counts of every other run read as before.
         if self.unchanged > 0
             && let Some(map) = counts.as_object_mut()
         {
             map.insert("unchanged".to_owned(), self.unchanged.into());
+        }
+        if self.verified
+            && let Some(map) = counts.as_object_mut()
+        {
+            map.insert("verified".to_owned(), true.into());
         }
         counts
     }

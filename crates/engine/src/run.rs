@@ -257,6 +257,9 @@ async fn run_leased(
     } else {
         Some(Recorder::start(library, &workflow.name, options.now)?)
     };
+    if options.verify && run.is_some() {
+        crate::verify_pass::mark(library, &workflow.name, options.now)?;
+    }
     let planned =
         plan_with_target(config, &*library, workflow, &inputs, &connection, &options).await;
     let mut report = match planned {
@@ -267,6 +270,7 @@ async fn run_leased(
             let plan = make_plan(config, workflow, &inputs, &offline, &options)?;
             let mut report = RunReport::new(plan, false);
             report.halted = Some(error.to_string());
+            report.verified = options.verify;
             report.run_id = run.map(|r| r.id());
             let report = record(
                 library,
@@ -282,6 +286,7 @@ async fn run_leased(
         }
         Err(error) => return Err(error),
     };
+    report.verified = options.verify;
     let Some(recorder) = run else {
         report.record_calls(connection.stats());
         report.elapsed_ms = elapsed_ms(started);

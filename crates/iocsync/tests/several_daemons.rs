@@ -23,6 +23,8 @@ use testkit::ConfigBuilder;
 const WORKFLOWS: usize = 12;
 /// The schedule of every workflow and of the feed.
 const EVERY: Duration = Duration::from_secs(2);
+/// How often each workflow's run is a verifying pass (the target read back).
+const VERIFY_EVERY: Duration = Duration::from_secs(5);
 
 /// The library's URL first, then `rest`.
 fn write_config(dir: &Path, url: &str, rest: &ConfigBuilder) {
@@ -100,7 +102,8 @@ fn two_daemons_do_each_due_run_and_pull_once_between_them() {
     for i in 0..WORKFLOWS {
         rest = rest
             .workflow(&format!("w{i}"), "v1", "blocklist")
-            .schedule(&every);
+            .schedule(&every)
+            .set("verify_every", format!("{}s", VERIFY_EVERY.as_secs()));
     }
     write_config(dir.path(), db.url(), &rest);
     colleague(&runtime, &emu.base_url());
@@ -127,6 +130,7 @@ fn two_daemons_do_each_due_run_and_pull_once_between_them() {
     let elapsed = started.elapsed();
 
     let runs = runs_by_workflow(db.url());
+    let intervals = elapsed.as_secs_f64() / EVERY.as_secs_f64();
     let every = chrono::Duration::from_std(EVERY).unwrap();
     for i in 0..WORKFLOWS {
         let name = format!("w{i}");
@@ -152,10 +156,36 @@ fn two_daemons_do_each_due_run_and_pull_once_between_them() {
             );
         }
     }
+    // The verifying passes are timed on the library: the first run of each workflow is one,
+    // then one every VERIFY_EVERY between both daemons (each timing its own would make two
+    // first passes, and about twice as many after).
+    let verify_every = chrono::Duration::from_std(VERIFY_EVERY).unwrap();
+    for (name, ours) in runs.iter().filter(|(name, _)| name.starts_with('w')) {
+        let verified: Vec<&RunRecord> = ours
+            .iter()
+            .filter(|run| run.counts["verified"] == true)
+            .collect();
+        assert_eq!(
+            verified.first().map(|run| run.id),
+            Some(ours[0].id),
+            "{name}"
+        );
+        for pair in verified.windows(2) {
+            let gap = pair[1].started_at - pair[0].started_at;
+            assert!(
+                gap >= verify_every,
+                "{name}: passes {gap} apart: {verified:?}"
+            );
+        }
+        assert!(
+            verified.len() >= 2 && verified.len() as f64 <= intervals / 2.5 + 1.0,
+            "{name}: {} verifying passes in {elapsed:?}",
+            verified.len()
+        );
+    }
     // Each interval's pull was made once: one daemon alone makes at most one a tick after
     // each interval; two pulling on their own would make about twice as many.
     let (pulls, _) = feed.requests();
-    let intervals = elapsed.as_secs_f64() / EVERY.as_secs_f64();
     assert!(
         f64::from(pulls) <= intervals + 1.0 && pulls >= 2,
         "{pulls} pulls in {elapsed:?}"

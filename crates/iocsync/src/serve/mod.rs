@@ -89,8 +89,6 @@ pub(crate) struct Shared {
     feed_scheduler: Mutex<Scheduler>,
     /// Runs in flight, by workflow.
     running: Mutex<BTreeMap<String, Arc<RunProgress>>>,
-    /// When each workflow last ran with `--verify` (its verifying pass, every `verify_every`).
-    verified: Mutex<BTreeMap<String, DateTime<Utc>>>,
     /// The last probe of each target, by name.
     health: Mutex<BTreeMap<String, Health>>,
     metrics: Metrics,
@@ -235,7 +233,6 @@ pub async fn start(options: Options) -> anyhow::Result<RunningServer> {
         scheduler: Mutex::new(scheduler),
         feed_scheduler: Mutex::new(feed_scheduler),
         running: Mutex::new(BTreeMap::new()),
-        verified: Mutex::new(BTreeMap::new()),
         health: Mutex::new(BTreeMap::new()),
         metrics,
         registry,

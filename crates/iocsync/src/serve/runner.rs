@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use config::Config;
 use engine::occurrence::{self, Taken, Work};
 use engine::schedule::Due;
-use engine::{EngineError, Progress, RunOptions, RunReport};
+use engine::{EngineError, Progress, RunOptions, RunReport, verify_pass};
 use store::{LibraryBackend, RunStatus};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -147,9 +147,9 @@ async fn run_scheduled(shared: Arc<Shared>, due: Due, at: DateTime<Utc>) {
     let started = Instant::now();
     let name = workflow.clone();
     let run_progress = Arc::clone(&progress);
-    let verify = verify_due(&shared, &config, &workflow, at);
     let turn = tokio::task::spawn_blocking(move || {
-        run_if_ours(&config, &name, since, &run_progress, verify)
+        let occurrence = Occurrence { since, at };
+        run_if_ours(&config, &name, occurrence, &run_progress)
     })
     .await
     .unwrap_or_else(|error| Turn::Ran(Box::new(Err(anyhow::anyhow!("the run panicked: {error}")))));
@@ -161,11 +161,6 @@ async fn run_scheduled(shared: Arc<Shared>, due: Due, at: DateTime<Utc>) {
             return;
         }
     };
-    if verify {
-        // Recorded when tried, not when it worked: a workflow whose target fails is retried
-        // every tick, and must not read its whole list back on every retry.
-        lock(&shared.verified).insert(workflow.clone(), at);
-    }
     if let Some(busy) = held_elsewhere(&outcome) {
         // Another process took the workflow between the take and the run: skip this tick,
         // record nothing, and try again on the next one.
@@ -189,6 +184,14 @@ async fn run_scheduled(shared: Arc<Shared>, due: Due, at: DateTime<Utc>) {
         RunStatus::Succeeded | RunStatus::Partial | RunStatus::Held
     );
     lock(&shared.scheduler).finished(&workflow, succeeded, Utc::now());
+}
+
+/// The occurrence a scheduled run is for.
+struct Occurrence {
+    /// When it began by this daemon's schedule ([`Due::since`]).
+    since: DateTime<Utc>,
+    /// When it fell due here: the run's "now".
+    at: DateTime<Utc>,
 }
 
 /// What became of a due run.
@@ -244,21 +247,22 @@ async fn run_slot<'a>(
     }
 }
 
-/// Whether this run of `workflow` is its verifying pass: the first after the daemon started,
-/// then one every `verify_every` after the last one tried (it reads the target back, restores
-/// what vanished or drifted and removes this library's orphans, within the brake).
-fn verify_due(shared: &Shared, config: &Config, workflow: &str, at: DateTime<Utc>) -> bool {
-    let Some(every) = config
-        .workflow(workflow)
-        .ok()
-        .and_then(|w| w.verify_every)
-        .and_then(|every| chrono::Duration::from_std(every).ok())
-    else {
+/// Whether the run of `workflow` taken for `occurrence` is its verifying pass
+/// ([`verify_pass::due`]); a mark that cannot be read makes it one (drift is what a pass finds).
+fn verify_due(
+    config: &Config,
+    library: &dyn LibraryBackend,
+    workflow: &str,
+    occurrence: &Occurrence,
+) -> bool {
+    let Some(every) = config.workflow(workflow).ok().and_then(|w| w.verify_every) else {
         return false;
     };
-    lock(&shared.verified)
-        .get(workflow)
-        .is_none_or(|last| at - *last >= every)
+    verify_pass::due(library, workflow, every, occurrence.at)
+        .unwrap_or_else(|error| {
+            tracing::warn!(workflow, %error, "cannot read when the workflow was last verified: this run verifies");
+            true
+        })
 }
 
 /// The lease error of a run that did not start because another process holds its workflow.
@@ -303,9 +307,8 @@ fn log_outcome(workflow: &str, status: RunStatus, outcome: &anyhow::Result<RunRe
 fn run_if_ours(
     config: &Config,
     workflow: &str,
-    since: DateTime<Utc>,
+    occurrence: Occurrence,
     progress: &RunProgress,
-    verify: bool,
 ) -> Turn {
     let opened = config
         .library
@@ -316,11 +319,12 @@ fn run_if_ours(
         Err(error) => return Turn::Unreachable(error),
     };
     let work = Work::Workflow(workflow);
-    match occurrence::take(&mut *library, work, since) {
+    match occurrence::take(&mut *library, work, occurrence.since) {
         Ok(Taken::Mine) => {}
         Ok(taken) => return Turn::Elsewhere(taken),
         Err(error) => return Turn::Unreachable(error.into()),
     }
+    let verify = verify_due(config, &*library, workflow, &occurrence);
     let outcome = run_once(config, &mut *library, workflow, progress, verify);
     if let Err(error) = occurrence::release(&mut *library, work) {
         tracing::warn!(workflow, %error, "cannot give the workflow's lease back; it lapses");
