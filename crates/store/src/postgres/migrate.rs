@@ -12,10 +12,16 @@ use super::locks;
 use crate::error::{Error, Result};
 
 /// Every migration, in order. Never edit a released one: add a new file.
-pub(super) const MIGRATIONS: &[(&str, &str)] = &[(
-    "001_library",
-    include_str!("../../migrations/postgres/001_library.sql"),
-)];
+pub(super) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_library",
+        include_str!("../../migrations/postgres/001_library.sql"),
+    ),
+    (
+        "002_merge_speed",
+        include_str!("../../migrations/postgres/002_merge_speed.sql"),
+    ),
+];
 
 /// The schema version this binary brings a library to.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

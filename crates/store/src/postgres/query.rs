@@ -128,6 +128,11 @@ pub(super) fn scan(
     lean: bool,
     visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
 ) -> Result<u64> {
+    // One kind in priority order is the rank index's order: read it there rather than sort
+    // every member (the 10,000 best domains of 3,333,334: 2.6 s sorted, see scripts/bench-pg-query).
+    if let (Order::Priority, [kind]) = (collection.order, collection.kinds.as_slice()) {
+        return ranked(conn, collection, *kind, now, limit, lean, visit);
+    }
     let mut q = filtered(collection, now, None, &select_record(lean));
     q.sql.push_str(match collection.order {
         Order::Priority => " ORDER BY i.score DESC NULLS LAST, i.last_seen DESC, i.kind, i.value",
@@ -150,8 +155,21 @@ pub(super) fn scan_kind(
     if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
         return Ok(0);
     }
-    // For `priority`, the order of the `indicators_by_rank` index.
-    let mut q = filtered(collection, now, Some(kind), &select_record(false));
+    ranked(conn, collection, kind, now, limit, false, visit)
+}
+
+/// The members of one kind in the collection's order; for `priority`, the order of the
+/// `indicators_by_rank` index, read from it.
+fn ranked(
+    conn: &mut Client,
+    collection: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+    limit: Option<u64>,
+    lean: bool,
+    visit: &mut (dyn FnMut(IndicatorRecord) -> ControlFlow<()> + Send),
+) -> Result<u64> {
+    let mut q = filtered(collection, now, Some(kind), &select_record(lean));
     q.sql.push_str(match collection.order {
         Order::Priority => " ORDER BY i.score DESC NULLS LAST, i.last_seen DESC, i.value",
         Order::Recent => " ORDER BY i.last_seen DESC, i.score DESC NULLS LAST, i.value",
@@ -236,8 +254,9 @@ fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>, head: &str) 
         sql: format!("{head} WHERE $1::int8 IS NOT NULL"),
         values: vec![Box::new(millis(now))],
     };
-    let statuses: Vec<String> = c.status.iter().map(|s| s.as_str().to_owned()).collect();
-    q.and_any(&format!("({EFFECTIVE_STATUS})"), statuses);
+    if let Some(condition) = status_condition(&c.status) {
+        q.sql.push_str(&format!(" AND ({condition})"));
+    }
     match kind {
         Some(kind) => q.and_bound("i.kind = ", Box::new(kind.as_str())),
         None => {
@@ -292,6 +311,30 @@ fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>, head: &str) 
         ));
     }
     q
+}
+
+/// The members whose [`EFFECTIVE_STATUS`] as of `$1` is one of `statuses` (`None`: any), said
+/// so that the planner can estimate it and read it from the rank index: compared as a `CASE`,
+/// it was estimated at a thousandth of its rows and counted by a full scan (200 ms a kind on a
+/// 3,000,000-indicator library, measured).
+fn status_condition(statuses: &[Status]) -> Option<String> {
+    let mut wanted = statuses.to_vec();
+    wanted.sort_by_key(|s| s.as_str());
+    wanted.dedup();
+    let parts: Vec<&str> = wanted
+        .iter()
+        .map(|status| match status {
+            Status::Active => {
+                "(i.status = 'active' AND (i.valid_until IS NULL OR i.valid_until >= $1))"
+            }
+            Status::Expired => {
+                "(i.status = 'expired' OR (i.status = 'active' AND i.valid_until < $1))"
+            }
+            Status::Revoked => "i.status = 'revoked'",
+            Status::Disabled => "i.status = 'disabled'",
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" OR "))
 }
 
 struct QueryBuilder {
