@@ -518,6 +518,52 @@ mod same_as_sqlite {
         );
     }
 
+    /// Over 2,000 sightings on 300 values: enough that PostgreSQL merges each chunk in two
+    /// halves on two connections.
+    fn many() -> impl Strategy<Value = Vec<Sighting>> {
+        prop::collection::vec((one(), 0..300u32), 2_000..2_600).prop_map(|rows| {
+            rows.into_iter()
+                .map(|(s, n)| Sighting {
+                    value: format!("203.0.{}.{}", n / 256, n % 256),
+                    ..s
+                })
+                .collect()
+        })
+    }
+
+    fn every_state(lib: &Library) -> Vec<(IndicatorRecord, Vec<SourceVote>)> {
+        (0..300u32)
+            .filter_map(|n| {
+                let value = format!("203.0.{}.{}", n / 256, n % 256);
+                let record = lib.indicator(Kind::Ipv4, &value, day(6)).unwrap()?;
+                Some((record, lib.votes(Kind::Ipv4, &value).unwrap()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_merge_split_over_two_connections_leaves_what_sqlite_leaves() {
+        let Some(pg) = Db::postgres() else { return };
+        drop(pg.open());
+        proptest!(
+            ProptestConfig::with_cases(6),
+            |(batches in prop::collection::vec(many(), 1..3))| {
+                pg.reset();
+                let sqlite = Db::sqlite();
+                let (mut a, mut b) = (sqlite.open(), pg.open());
+                prop_assert_eq!(merged(&mut a, &batches), merged(&mut b, &batches));
+                prop_assert_eq!(every_state(&a), every_state(&b));
+                prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+                // It was split: the handle holds a second connection.
+                let connections = pg.number(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE application_name = 'iocsync' AND datname = current_database()",
+                );
+                prop_assert_eq!(connections, 2);
+            }
+        );
+    }
+
     /// One step of a feed's life: a pull (applied, held, or dropped half-way) or a pull that
     /// did not read the feed.
     #[derive(Debug, Clone)]

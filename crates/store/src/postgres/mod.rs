@@ -142,6 +142,9 @@ pub struct PostgresLibrary {
     /// and this handle is not `Sync`, so a scan's visitor cannot call back into it; a read
     /// that still finds the client borrowed fails with [`Error::Busy`] rather than panic.
     conn: RefCell<Conn>,
+    /// A second connection, opened for the first merge large enough to split (see
+    /// [`merge::merge`]).
+    helper: Conn,
     connector: Connector,
 }
 
@@ -164,6 +167,7 @@ impl PostgresLibrary {
         })?;
         Ok(PostgresLibrary {
             conn: RefCell::new(conn),
+            helper: Conn(None),
             connector,
         })
     }
@@ -185,6 +189,7 @@ impl PostgresLibrary {
         })?;
         Ok(PostgresLibrary {
             conn: RefCell::new(conn),
+            helper: Conn(None),
             connector,
         })
     }
@@ -243,7 +248,17 @@ fn score_of(what: &'static str, score: Option<i32>) -> Result<Option<u8>> {
 
 impl LibraryBackend for PostgresLibrary {
     fn merge_at(&mut self, sightings: &[Sighting], now: DateTime<Utc>) -> Result<MergeReport> {
-        self.with_mut(|conn| merge::merge(conn, sightings, now))
+        let conn = self.conn.get_mut();
+        let helper = &mut self.helper;
+        let connector = &self.connector;
+        off_runtime(move || {
+            let conn = conn.live(connector)?;
+            // Without a second connection (the server's limit reached, say) one at a time.
+            let helper = (sightings.len() >= merge::SPLIT_AT)
+                .then(|| helper.live(connector).ok())
+                .flatten();
+            merge::merge(conn, helper, sightings, now)
+        })
     }
 
     fn refresh_status(&mut self, now: DateTime<Utc>) -> Result<usize> {
@@ -546,6 +561,7 @@ impl LibraryBackend for PostgresLibrary {
         let conn = off_runtime(|| connector.connect().map(Conn::new))?;
         Ok(Some(Box::new(PostgresLibrary {
             conn: RefCell::new(conn),
+            helper: Conn(None),
             connector: self.connector.clone(),
         })))
     }

@@ -143,6 +143,20 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The first column of the first row of `sql` as a number, on the PostgreSQL database.
+    pub fn number(&self, sql: &str) -> i64 {
+        let Db::Postgres(pg) = self else {
+            panic!("a query of the database is for PostgreSQL")
+        };
+        let mut conn = pg.conn.lock().unwrap();
+        conn.get_or_insert_with(|| postgres::Client::connect(pg.db.url(), postgres::NoTls).unwrap())
+            .query_one(sql, &[])
+            .unwrap()
+            .get(0)
+    }
+}
+
 /// A SQLite library in its own temporary directory (for tests of SQLite alone).
 pub fn library() -> (Db, Library) {
     let db = Db::sqlite();
