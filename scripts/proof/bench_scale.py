@@ -70,9 +70,13 @@ def timed(workspace, label, *args):
     return [label, result.seconds, result.max_rss_mib]
 
 
-def run(binary, work, emu, key, count):
-    """Returns the table rows: [command, wall seconds, peak MiB] (and requests where counted)."""
+def run(binary, work, emu, key, count, postgres=False):
+    """Returns the table rows: [command, wall seconds, peak MiB] (and requests where counted).
+
+    With `postgres`, the library is the database the PG* variables name (see `scripts/bench`)."""
     workspace = Workspace(binary, work / "scale", emu, key, extra=workflows())
+    if postgres:
+        workspace.use_postgres()
     feed = work / "scale.csv"
     log(f"scale: generating {count:,} indicators")
     write_feed(feed, count)
@@ -93,9 +97,10 @@ def run(binary, work, emu, key, count):
     return rows
 
 
-def table(count, rows):
+def table(count, rows, backend="SQLite"):
     ipv4, domains, urls = shares(count)
-    lines = [f"Scale: a library of {count:,} indicators ({ipv4:,} IPv4, {domains:,} domains, {urls:,} URLs).", "",
+    lines = [f"Scale: a {backend} library of {count:,} indicators ({ipv4:,} IPv4, {domains:,} domains, "
+             f"{urls:,} URLs).", "",
              "| command | wall | peak memory |", "|---|---:|---:|"]
     lines += [f"| {what} | {seconds:,.2f} s | {mib:,.0f} MiB |" for what, seconds, mib in rows]
     return "\n".join(lines)

@@ -81,6 +81,15 @@ parameters = {{ list_name = "iocsync_naive", aggregate = false }}
 {extra}
 """
 
+    def use_postgres(self, environ=None):
+        """Points the config's library at the PostgreSQL database the PG* variables name (as
+        `pg_virtualenv` sets them); the password stays in PGPASSWORD, read by reference."""
+        env = os.environ if environ is None else environ
+        url = f"postgres://{env['PGUSER']}@{env['PGHOST']}:{env['PGPORT']}/{env['PGDATABASE']}"
+        text = self.config.read_text().replace(
+            f'path = "{self.library}"', f'url = "{url}"\npassword = "env:PGPASSWORD"', 1)
+        self.config.write_text(text)
+
     def command(self, *args):
         return [self.binary, "--config", str(self.config), *(["-v"] if self.verbose else []), *args]
 
