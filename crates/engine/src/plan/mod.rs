@@ -263,7 +263,7 @@ fn first_claim(
     let Some(found) = remote else {
         return Ok((None, None));
     };
-    let seen = Some(Seen::Unclaimed(found.attributes.clone()));
+    let seen = Some(Seen::Unclaimed(Box::new(found.attributes.clone())));
     match &found.maker {
         Maker::ThisLibrary => Ok((
             seen,
@@ -474,7 +474,7 @@ fn unclaimed_on_target(
                 value: value.clone(),
                 attributes: found.attributes.clone().into(),
                 reason: "an orphan of this library (no ledger knows it) that the collection does not want".to_owned(),
-                seen: Some(Seen::Unclaimed(found.attributes.clone())),
+                seen: Some(Seen::Unclaimed(Box::new(found.attributes.clone()))),
             }),
             maker => *counts.entry(maker.describe()).or_default() += 1,
         }
