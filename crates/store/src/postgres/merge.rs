@@ -288,8 +288,9 @@ pub(super) fn lock_indicators(conn: &mut impl GenericClient) -> Result<()> {
     keyed_plans(conn)
 }
 
-/// Plans the rest of the caller's transaction as look-ups by key (see [`lock_indicators`]).
-fn keyed_plans(conn: &mut impl GenericClient) -> Result<()> {
+/// Plans the rest of the caller's transaction as look-ups by key (see [`lock_indicators`];
+/// the ledger's batches join the same way).
+pub(super) fn keyed_plans(conn: &mut impl GenericClient) -> Result<()> {
     conn.batch_execute(
         "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
          SET LOCAL enable_seqscan = off",
