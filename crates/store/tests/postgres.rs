@@ -484,7 +484,7 @@ mod same_as_sqlite {
             )
     }
 
-    fn state(lib: &Library) -> Vec<(IndicatorRecord, Vec<SourceVote>)> {
+    fn state(lib: &Library) -> State {
         VALUES
             .iter()
             .filter_map(|v| {
@@ -501,6 +501,24 @@ mod same_as_sqlite {
             .collect()
     }
 
+    type State = Vec<(IndicatorRecord, Vec<SourceVote>)>;
+
+    /// Merges `batches` into a new SQLite library and into `pg` (emptied first): the same
+    /// reports, `state` and change counter. Returns the PostgreSQL handle, still open.
+    fn same_merges(
+        pg: &Db,
+        batches: &[Vec<Sighting>],
+        state: fn(&Library) -> State,
+    ) -> Result<Library, TestCaseError> {
+        pg.reset();
+        let sqlite = Db::sqlite();
+        let (mut a, mut b) = (sqlite.open(), pg.open());
+        prop_assert_eq!(merged(&mut a, batches), merged(&mut b, batches));
+        prop_assert_eq!(state(&a), state(&b));
+        prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+        Ok(b)
+    }
+
     #[test]
     fn the_set_based_merge_leaves_what_sqlite_leaves() {
         let Some(pg) = Db::postgres() else { return };
@@ -508,12 +526,7 @@ mod same_as_sqlite {
         proptest!(
             ProptestConfig::with_cases(128),
             |(batches in prop::collection::vec(prop::collection::vec(one(), 0..10), 1..4))| {
-                pg.reset();
-                let sqlite = Db::sqlite();
-                let (mut a, mut b) = (sqlite.open(), pg.open());
-                prop_assert_eq!(merged(&mut a, &batches), merged(&mut b, &batches));
-                prop_assert_eq!(state(&a), state(&b));
-                prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+                same_merges(&pg, &batches, state)?;
             }
         );
     }
@@ -531,7 +544,7 @@ mod same_as_sqlite {
         })
     }
 
-    fn every_state(lib: &Library) -> Vec<(IndicatorRecord, Vec<SourceVote>)> {
+    fn every_state(lib: &Library) -> State {
         (0..300u32)
             .filter_map(|n| {
                 let value = format!("203.0.{}.{}", n / 256, n % 256);
@@ -548,12 +561,7 @@ mod same_as_sqlite {
         proptest!(
             ProptestConfig::with_cases(6),
             |(batches in prop::collection::vec(many(), 1..3))| {
-                pg.reset();
-                let sqlite = Db::sqlite();
-                let (mut a, mut b) = (sqlite.open(), pg.open());
-                prop_assert_eq!(merged(&mut a, &batches), merged(&mut b, &batches));
-                prop_assert_eq!(every_state(&a), every_state(&b));
-                prop_assert_eq!(a.change_counter().unwrap(), b.change_counter().unwrap());
+                let _open = same_merges(&pg, &batches, every_state)?;
                 // It was split: the handle holds a second connection.
                 let connections = pg.number(
                     "SELECT count(*) FROM pg_stat_activity
