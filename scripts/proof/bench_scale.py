@@ -4,8 +4,8 @@ Builds a library of N indicators with the import pipeline (public IPv4 a third o
 most 1,000,000, the rest domains and URLs in halves; scores 1-10), then measures, each as its own process under GNU time (wall and peak RSS):
 a Vision One blocklist workflow capped at 9,900 per type (plan, first sync, unchanged run, and a
 one-indicator change), and a Deep Security IP-list workflow over every IPv4 (plan, first sync,
-unchanged run). The one-indicator change imports one new best-scored domain and runs again:
-its cost should be the change's (one object sent), not the library's.
+unchanged run). The one-indicator changes import one new best-scored domain, then one IPv4, and
+run each workflow again: the cost should be the change's, not the library's.
 """
 
 import random
@@ -86,14 +86,19 @@ def run(binary, work, emu, key, count, postgres=False):
         rows.append(timed(workspace, f"plan: {name}", "plan", workflow))
         rows.append(timed(workspace, f"run, first sync: {name}", "run", workflow))
         rows.append(timed(workspace, f"run, nothing changed: {name}", "run", workflow))
-    one = work / "one.csv"
-    one.write_text("value,score\nchanged-one.evil-scale.com,10\n")
-    timed(workspace, "import one indicator", "import", "--source", "scale", "--format", "csv", str(one))
-    before = emu.traffic()
-    row = timed(workspace, "run, one indicator changed: Vision One", "run", V1)
-    sent = emu.traffic() - before
-    row[0] += f" ({sent.requests} API calls)"
-    rows.append(row)
+    # One new best-scored indicator of each workflow's kind, then each workflow's run: what it
+    # costs should be the change's, not the library's.
+    for value, workflow, name in (("changed-one.evil-scale.com", V1, "Vision One"),
+                                  ("5.188.10.1", DS, "Deep Security")):
+        one = work / "one.csv"
+        one.write_text(f"value,score\n{value},10\n")
+        timed(workspace, f"import one indicator ({value})", "import", "--source", "scale", "--format", "csv",
+              str(one))
+        before = emu.traffic()
+        row = timed(workspace, f"run, one indicator changed: {name}", "run", workflow)
+        sent = emu.traffic() - before
+        row[0] += f" ({sent.requests} API calls)"
+        rows.append(row)
     return rows
 
 
