@@ -247,7 +247,8 @@ impl RunReport {
             "paused_ms": self.paused_ms,
             "elapsed_ms": self.elapsed_ms,
         });
-        // Only skipped (verifying) runs carry it (`verified`), so the counts of every other run read as before.
+        // Only skipped runs carry `unchanged`, and only verifying runs `verified`, so the counts
+        // of every other run read as before.
         if self.unchanged > 0
             && let Some(map) = counts.as_object_mut()
         {

@@ -20,7 +20,7 @@ use crate::keys;
 
 /// When `workflow` last had a verifying pass, if the library knows (an unreadable mark counts
 /// as none: the next run verifies).
-pub fn last(
+fn last(
     library: &dyn LibraryBackend,
     workflow: &str,
 ) -> Result<Option<DateTime<Utc>>, EngineError> {

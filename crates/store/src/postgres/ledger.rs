@@ -37,7 +37,7 @@ pub(super) fn ledger_apply(
     let mut tx = conn.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::LEDGER])?;
     // A batch joins a few thousand keys to a ledger of any size.
-    super::merge::keyed_plans(&mut tx)?;
+    super::keyed_plans(&mut tx)?;
     let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
     if !rows.is_empty() {
         let targets: Vec<&str> = rows.iter().map(|(e, _)| e.key.as_str()).collect();

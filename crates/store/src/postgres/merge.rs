@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use indicator::Kind;
 use postgres::{Client, GenericClient};
 
-use super::{changes, locks, millis};
+use super::{changes, keyed_plans, locks, millis};
 use crate::collection::MAX_SCORE;
 use crate::error::{Error, Result};
 use crate::model::{Class, MergeReport, Rejected, Sighting};
@@ -276,26 +276,10 @@ fn half_of(sighting: &Sighting) -> u64 {
 }
 
 /// Takes the indicators' write lock for the caller's transaction, and has its statements
-/// planned as look-ups by key.
-///
-/// A write transaction joins a chunk (at most [`CHUNK`] keys) to tables of any size: a nested
-/// loop over the indexes costs the chunk, while the hash join with a full scan the planner
-/// picks once it has statistics costs the library (a re-import of 300,000 lines went from
-/// 13 s to 22 s after an `ANALYZE`, measured). So hash and merge joins and full scans are
-/// off for the transaction.
+/// planned as look-ups by key ([`keyed_plans`]).
 pub(super) fn lock_indicators(conn: &mut impl GenericClient) -> Result<()> {
     conn.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::INDICATORS])?;
     keyed_plans(conn)
-}
-
-/// Plans the rest of the caller's transaction as look-ups by key (see [`lock_indicators`];
-/// the ledger's batches join the same way).
-pub(super) fn keyed_plans(conn: &mut impl GenericClient) -> Result<()> {
-    conn.batch_execute(
-        "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
-         SET LOCAL enable_seqscan = off",
-    )?;
-    Ok(())
 }
 
 /// What the library refuses outright (feeds are expected to hand over canonical values).

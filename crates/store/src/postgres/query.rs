@@ -318,10 +318,7 @@ fn filtered(c: &Collection, now: DateTime<Utc>, kind: Option<Kind>, head: &str) 
 /// it was estimated at a thousandth of its rows and counted by a full scan (200 ms a kind on a
 /// 3,000,000-indicator library, measured).
 fn status_condition(statuses: &[Status]) -> Option<String> {
-    let mut wanted = statuses.to_vec();
-    wanted.sort_by_key(|s| s.as_str());
-    wanted.dedup();
-    let parts: Vec<&str> = wanted
+    let parts: Vec<&str> = statuses
         .iter()
         .map(|status| match status {
             Status::Active => {
