@@ -58,7 +58,7 @@ pub async fn adopt(
         library,
         &workflow.name,
         async |library: &mut dyn LibraryBackend| {
-            library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
+            crate::claims::join_space(library, &workflow.ledger_key(), &workflow.space())?;
             let entries =
                 crate::targets::adopt(target, workflow, &*library, &marker, now, &mut report)
                     .await?;

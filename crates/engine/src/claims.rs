@@ -278,6 +278,23 @@ pub fn by_object<'a>(
     objects
 }
 
+/// Claims written before spaces existed join `space` (their ledger's claims are moved into it).
+/// Once per ledger and space: the library remembers which space a ledger last joined, so a
+/// run does not scan every claim it holds (a million on a Deep Security list) to find none.
+pub fn join_space(
+    library: &mut dyn store::LibraryBackend,
+    ledger: &str,
+    space: &str,
+) -> Result<(), crate::error::EngineError> {
+    let key = crate::keys::claim_space(ledger);
+    if library.cursor(&key)?.as_deref() == Some(space) {
+        return Ok(());
+    }
+    library.set_claim_space(ledger, space)?;
+    library.set_cursor(&key, space, chrono::Utc::now())?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +466,46 @@ mod tests {
                 prop_assert!(expiry_rank(&forward) >= expiry_rank(c));
             }
         }
+    }
+
+    #[test]
+    fn claims_join_their_space_once_and_again_when_it_changes() {
+        use store::LibraryBackend;
+        let dir = tempfile::tempdir().unwrap();
+        let mut library = store::SqliteLibrary::open(dir.path().join("l.db")).unwrap();
+        let claim = |value: &str| store::LedgerEntry {
+            key: "v1/flow".to_owned(),
+            space: String::new(),
+            kind: indicator::Kind::Domain,
+            value: value.to_owned(),
+            attributes: serde_json::json!({}),
+            remote_id: None,
+            pushed_at: at(0),
+        };
+        library
+            .ledger_upsert(&[claim("a.example"), claim("b.example")])
+            .unwrap();
+        let spaces = |library: &store::SqliteLibrary| -> Vec<String> {
+            let claims = library.ledger("v1/flow").unwrap();
+            claims.into_iter().map(|c| c.space).collect()
+        };
+
+        join_space(&mut library, "v1/flow", "v1#suspicious").unwrap();
+        assert_eq!(spaces(&library), ["v1#suspicious", "v1#suspicious"]);
+        let key = crate::keys::claim_space("v1/flow");
+        assert_eq!(
+            library.cursor(&key).unwrap().as_deref(),
+            Some("v1#suspicious")
+        );
+        join_space(&mut library, "v1/flow", "v1#suspicious").unwrap();
+        assert_eq!(spaces(&library), ["v1#suspicious", "v1#suspicious"]);
+
+        // The workflow moved to another list: its claims follow.
+        join_space(&mut library, "v1/flow", "v1#exceptions").unwrap();
+        assert_eq!(spaces(&library), ["v1#exceptions", "v1#exceptions"]);
+        assert_eq!(
+            library.cursor(&key).unwrap().as_deref(),
+            Some("v1#exceptions")
+        );
     }
 }

@@ -135,6 +135,12 @@ pub fn verify_pass(workflow: &str) -> String {
     format!("verify-pass:{workflow}")
 }
 
+/// Where the library keeps the space a ledger's claims last joined ([`crate::claims::join_space`]):
+/// `claim-space:<ledger>`, a name no feed URL or TAXII collection key takes.
+pub fn claim_space(ledger: &str) -> String {
+    format!("claim-space:{ledger}")
+}
+
 /// The lease held while one batch changes the objects of `space` (claims are re-read and
 /// objects written under it, so two processes never decide on one object at once).
 pub fn space_lease(space: &str) -> String {

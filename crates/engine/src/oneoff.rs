@@ -619,7 +619,7 @@ async fn by_hand(
     let run = {
         let mut library = lock(library);
         library.record_drops(&drops)?;
-        library.set_claim_space(&claimer.ledger, &claimer.space())?;
+        crate::claims::join_space(&mut **library, &claimer.ledger, &claimer.space())?;
         Recorder::start(&mut **library, run_name, now)?
     };
     let extra = BTreeMap::new();

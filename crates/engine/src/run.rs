@@ -213,7 +213,7 @@ async fn run_leased(
     let target = config.target(&workflow.target)?;
     if !options.dry_run {
         // Claims written before spaces existed join their space.
-        library.set_claim_space(&workflow.ledger_key(), &workflow.space())?;
+        crate::claims::join_space(library, &workflow.ledger_key(), &workflow.space())?;
     }
     let collection = collection(config, &*library, &workflow.collection)?;
     let before = match unchanged::check(config, &*library, workflow, &collection, &options)? {

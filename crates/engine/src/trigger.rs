@@ -570,7 +570,7 @@ impl ArmedTrigger {
     /// the daemon arms it).
     pub fn adopt_legacy_claims(&self, library_lock: &Mutex<Library>) -> Result<(), EngineError> {
         let space = keys::space(&self.target.name, self.sender.list());
-        library(library_lock).set_claim_space(&self.ledger(), &space)?;
+        crate::claims::join_space(&mut **library(library_lock), &self.ledger(), &space)?;
         Ok(())
     }
 

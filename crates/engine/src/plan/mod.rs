@@ -36,7 +36,7 @@ pub fn plan(workflow: &Workflow, input: &PlanInput<'_>) -> Plan {
     plan.claimed = input
         .ledger
         .iter()
-        .map(|e| (e.kind, e.value.clone()))
+        .map(|e| model::claim_hash(e.kind, &e.value))
         .collect();
     for (reason, count) in &input.unread.counts {
         plan.skip_unlisted(reason, *count);

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 use guard::Guard;
@@ -175,9 +176,10 @@ pub struct Plan {
     #[serde(skip)]
     pub all_skips: bool,
     /// The values this workflow claims, whose skip reasons are kept whether listed or not
-    /// (a claim's removal says why the value is no longer sent).
+    /// (a claim's removal says why the value is no longer sent): their [`claim_hash`]es, not
+    /// a copy of every claimed value (a hash shared by chance keeps one reason too many).
     #[serde(skip)]
-    pub claimed: HashSet<(Kind, String)>,
+    pub claimed: HashSet<u64>,
     /// Why each claimed value was skipped.
     #[serde(skip)]
     pub claimed_skips: HashMap<(Kind, String), String>,
@@ -193,6 +195,13 @@ pub struct Plan {
     /// alone, objects of another iocsync, adds not checked against the target).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// A claim's value hashed, for [`Plan::claimed`]: the same in every process (no random keys).
+pub fn claim_hash(kind: Kind, value: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (kind, value).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Plan {
@@ -227,9 +236,9 @@ impl Plan {
 
     /// Counts `skip` under its reason, and lists it while the reason's sample has room.
     pub fn skip(&mut self, skip: Skip) {
-        let key = (skip.kind, skip.value.clone());
-        if self.claimed.contains(&key) {
-            self.claimed_skips.insert(key, skip.reason.clone());
+        if self.claimed.contains(&claim_hash(skip.kind, &skip.value)) {
+            self.claimed_skips
+                .insert((skip.kind, skip.value.clone()), skip.reason.clone());
         }
         let count = self.skipped.entry(reason_of(&skip.reason)).or_default();
         *count += 1;

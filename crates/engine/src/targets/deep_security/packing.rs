@@ -15,6 +15,7 @@
 //! the console): items keep their parts, so none is missing between two writes and no list is
 //! ever empty in between.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use indicator::Kind;
@@ -76,27 +77,37 @@ pub fn item_kind(item: &str) -> Kind {
     }
 }
 
-/// The ledger's view of the parts: index → items, and index → list ID.
+/// The ledger's parts, without their items: each one's size as the list counts it, and its
+/// list ID. The items themselves are gathered only for the parts a run writes.
 struct Placed {
-    parts: BTreeMap<u32, BTreeSet<String>>,
+    sizes: BTreeMap<u32, PartSize>,
     ids: BTreeMap<u32, u32>,
-    part_of: HashMap<String, u32>,
+}
+
+/// A part's items counted: their characters and how many they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct PartSize {
+    chars: usize,
+    items: usize,
+}
+
+impl PartSize {
+    /// The characters the list's text takes: its items and a separator between each two.
+    fn len(self) -> usize {
+        self.chars + self.items.saturating_sub(1)
+    }
 }
 
 fn placed(ledger: &[LedgerEntry]) -> Placed {
     let mut placed = Placed {
-        parts: BTreeMap::new(),
+        sizes: BTreeMap::new(),
         ids: BTreeMap::new(),
-        part_of: HashMap::new(),
     };
     for entry in ledger {
-        let part = part_of(&entry.attributes).unwrap_or(0);
-        placed
-            .parts
-            .entry(part)
-            .or_default()
-            .insert(entry.value.clone());
-        placed.part_of.insert(entry.value.clone(), part);
+        let part = placed_in(entry);
+        let size = placed.sizes.entry(part).or_default();
+        size.chars += entry.value.len();
+        size.items += 1;
         if let Some(id) = entry.remote_id.as_deref().and_then(|id| id.parse().ok()) {
             placed.ids.insert(part, id);
         }
@@ -104,8 +115,21 @@ fn placed(ledger: &[LedgerEntry]) -> Placed {
     placed
 }
 
-fn chars(items: &BTreeSet<String>) -> usize {
-    items.iter().map(String::len).sum::<usize>() + items.len().saturating_sub(1)
+/// The part the ledger places a claim in (part 0 when its attributes name none).
+fn placed_in(entry: &LedgerEntry) -> u32 {
+    part_of(&entry.attributes).unwrap_or(0)
+}
+
+/// The items the ledger places in each part `wanted` picks, in value order.
+fn contents(ledger: &[LedgerEntry], wanted: impl Fn(u32) -> bool) -> BTreeMap<u32, BTreeSet<&str>> {
+    let mut parts: BTreeMap<u32, BTreeSet<&str>> = BTreeMap::new();
+    for entry in ledger {
+        let part = placed_in(entry);
+        if wanted(part) {
+            parts.entry(part).or_default().insert(&entry.value);
+        }
+    }
+    parts
 }
 
 /// Plans a Deep Security "Export Indicators" run into `plan`.
@@ -116,7 +140,7 @@ pub(crate) fn plan_ip_list(
     input: &PlanInput<'_>,
     plan: &mut Plan,
 ) {
-    let mut nets = Vec::new();
+    let mut nets = Vec::with_capacity(allowed.len());
     for record in allowed {
         match mapping::ip_list(record, params) {
             Ok(net) => nets.push(net),
@@ -128,9 +152,8 @@ pub(crate) fn plan_ip_list(
         }
     }
     let desired = desired_items(nets, params.aggregate);
-    let placed = placed(input.ledger);
     let clear = input.manual && params.clear_on_manual_run;
-    pack_stable(workflow, params, &desired, placed, input, clear, plan);
+    pack_stable(workflow, params, &desired, input, clear, plan);
 }
 
 /// The items to hold, in priority order, without repeats. An aggregated network takes the
@@ -172,6 +195,59 @@ fn by_priority(mut aggregated: Vec<IpNet>, members: &[IpNet]) -> Vec<IpNet> {
     ranked.into_iter().map(|(_, net)| net).collect()
 }
 
+/// The order claims are compared in: the libraries' own (`ORDER BY kind, value`, byte by
+/// byte), so the ledger as read needs no sorting.
+fn claim_order(kind: Kind, value: &str) -> (&'static str, &str) {
+    (kind.as_str(), value)
+}
+
+/// What the collection wants against what the ledger holds.
+struct Difference<'a> {
+    /// Desired items no part holds yet, in priority order.
+    adds: Vec<&'a (Kind, String)>,
+    /// Claims on items no longer desired, in claim order.
+    removals: Vec<&'a LedgerEntry>,
+}
+
+/// [`Difference`] by one merge of the desired items and the ledger, both in claim order: no
+/// set or map of either is built (a million of each would be two more copies of the list).
+fn difference<'a>(desired: &'a [(Kind, String)], ledger: &'a [LedgerEntry]) -> Difference<'a> {
+    let wanted_key = |i: &usize| claim_order(desired[*i].0, &desired[*i].1);
+    fn claim_key<'e>(entry: &&'e LedgerEntry) -> (&'static str, &'e str) {
+        claim_order(entry.kind, &entry.value)
+    }
+    let mut wanted: Vec<usize> = (0..desired.len()).collect();
+    wanted.sort_unstable_by(|a, b| wanted_key(a).cmp(&wanted_key(b)));
+    let mut claims: Vec<&LedgerEntry> = ledger.iter().collect();
+    // A library whose text order is not byte order (a PostgreSQL collation) lists them otherwise.
+    if !claims.is_sorted_by(|a, b| claim_key(a) <= claim_key(b)) {
+        claims.sort_unstable_by(|a, b| claim_key(a).cmp(&claim_key(b)));
+    }
+    let mut adds: Vec<usize> = Vec::new();
+    let mut removals = Vec::new();
+    let (mut w, mut c) = (wanted.iter().peekable(), claims.into_iter().peekable());
+    loop {
+        match (w.peek(), c.peek()) {
+            (Some(i), Some(e)) => match wanted_key(i).cmp(&claim_key(e)) {
+                Ordering::Less => adds.extend(w.next().copied()),
+                Ordering::Greater => removals.extend(c.next()),
+                Ordering::Equal => {
+                    w.next();
+                    c.next();
+                }
+            },
+            (Some(_), None) => adds.extend(w.by_ref().copied()),
+            (None, Some(_)) => removals.extend(c.by_ref()),
+            (None, None) => break,
+        }
+    }
+    adds.sort_unstable();
+    Difference {
+        adds: adds.into_iter().map(|i| &desired[i]).collect(),
+        removals,
+    }
+}
+
 fn change(kind: Kind, value: &str, part: u32, reason: &str) -> Change {
     Change {
         kind,
@@ -188,18 +264,14 @@ fn pack_stable(
     workflow: &Workflow,
     params: &IpListParams,
     desired: &[(Kind, String)],
-    mut placed: Placed,
     input: &PlanInput<'_>,
     clear: bool,
     plan: &mut Plan,
 ) {
-    let wanted: HashSet<&str> = desired.iter().map(|(_, v)| v.as_str()).collect();
-    let before_parts = placed.parts.clone();
-    let mut removals: Vec<&LedgerEntry> = input
-        .ledger
-        .iter()
-        .filter(|e| !wanted.contains(e.value.as_str()))
-        .collect();
+    let Difference {
+        mut adds,
+        mut removals,
+    } = difference(desired, input.ledger);
     if !input.allow_removals
         && let Some(why) = workflow
             .max_removals
@@ -218,10 +290,6 @@ fn pack_stable(
             .collect();
         plan.brake = Some(why);
     }
-    let mut adds: Vec<&(Kind, String)> = desired
-        .iter()
-        .filter(|(_, v)| !placed.part_of.contains_key(v))
-        .collect();
     let before = removals.len() + adds.len();
     if let Some(room) = params.objects_per_run {
         removals.truncate(room);
@@ -229,21 +297,25 @@ fn pack_stable(
     }
     plan.deferred = before - removals.len() - adds.len();
 
+    let mut placed = placed(input.ledger);
     let mut dirty = BTreeSet::new();
     if clear {
         // Every known part, and at least part 0, so a clear on an empty collection empties it.
-        dirty.extend(placed.parts.keys().copied());
+        dirty.extend(placed.sizes.keys().copied());
         dirty.insert(0);
     }
     if let Some(remote) = input.remote_parts {
-        verify_parts(remote, &mut placed, &mut dirty, plan);
+        verify_parts(remote, input.ledger, &mut placed.ids, &mut dirty, plan);
     }
+    let mut moved: Vec<(u32, &str, bool)> = Vec::with_capacity(removals.len() + adds.len());
     for entry in removals {
-        let part = placed.part_of.get(&entry.value).copied().unwrap_or(0);
-        if let Some(items) = placed.parts.get_mut(&part) {
-            items.remove(&entry.value);
+        let part = placed_in(entry);
+        if let Some(size) = placed.sizes.get_mut(&part) {
+            size.chars = size.chars.saturating_sub(entry.value.len());
+            size.items = size.items.saturating_sub(1);
         }
         dirty.insert(part);
+        moved.push((part, &entry.value, false));
         plan.removals.push(Change {
             kind: entry.kind,
             value: entry.value.clone(),
@@ -252,57 +324,78 @@ fn pack_stable(
             seen: None,
         });
     }
-    let mut sizes: BTreeMap<u32, usize> =
-        placed.parts.iter().map(|(i, s)| (*i, chars(s))).collect();
+    let mut sizes: BTreeMap<u32, usize> = placed.sizes.iter().map(|(i, s)| (*i, s.len())).collect();
     for (kind, value) in adds {
         let part = first_fit(&sizes, value.len(), params.max_chars);
         let size = sizes.entry(part).or_default();
         *size += value.len() + usize::from(*size > 0);
-        placed.parts.entry(part).or_default().insert(value.clone());
         dirty.insert(part);
+        moved.push((part, value, true));
         plan.adds
             .push(change(*kind, value, part, "new in the collection"));
     }
-    plan.parts = dirty
-        .into_iter()
-        .map(|index| PartWrite {
+    plan.parts = written_parts(params, input.ledger, &placed.ids, &dirty, &moved, clear);
+}
+
+/// The parts in `dirty` with their whole new content: what the ledger places in each, less
+/// the removals and plus the adds `moved` puts there (`true` for an add).
+fn written_parts(
+    params: &IpListParams,
+    ledger: &[LedgerEntry],
+    ids: &BTreeMap<u32, u32>,
+    dirty: &BTreeSet<u32>,
+    moved: &[(u32, &str, bool)],
+    clear: bool,
+) -> Vec<PartWrite> {
+    let before = contents(ledger, |part| dirty.contains(&part));
+    let mut after = before.clone();
+    for (part, value, added) in moved {
+        let items = after.entry(*part).or_default();
+        if *added {
+            items.insert(value);
+        } else {
+            items.remove(value);
+        }
+    }
+    let owned = |items: Option<&BTreeSet<&str>>| -> Vec<String> {
+        items
+            .map(|s| s.iter().map(|item| (*item).to_owned()).collect())
+            .unwrap_or_default()
+    };
+    dirty
+        .iter()
+        .map(|&index| PartWrite {
             index,
             name: part_name(&params.list_name, index),
-            list_id: placed.ids.get(&index).copied(),
-            items: placed
-                .parts
-                .get(&index)
-                .map(|s| s.iter().cloned().collect())
-                .unwrap_or_default(),
-            ours_before: before_parts
-                .get(&index)
-                .map(|s| s.iter().cloned().collect())
-                .unwrap_or_default(),
+            list_id: ids.get(&index).copied(),
+            items: owned(after.get(&index)),
+            ours_before: owned(before.get(&index)),
             clear,
         })
-        .collect();
+        .collect()
 }
 
 /// `--verify`: a part whose list is gone or lacks some of iocsync's entries is written again;
 /// entries others added are counted, not touched.
 fn verify_parts(
     remote: &HashMap<u32, Vec<String>>,
-    placed: &mut Placed,
+    ledger: &[LedgerEntry],
+    ids: &mut BTreeMap<u32, u32>,
     dirty: &mut BTreeSet<u32>,
     plan: &mut Plan,
 ) {
     let mut foreign = 0;
-    for (index, items) in &placed.parts {
-        let Some(seen) = remote.get(index) else {
-            placed.ids.remove(index);
-            dirty.insert(*index);
+    for (index, items) in contents(ledger, |_| true) {
+        let Some(seen) = remote.get(&index) else {
+            ids.remove(&index);
+            dirty.insert(index);
             continue;
         };
-        let seen: BTreeSet<&String> = seen.iter().collect();
+        let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
         if items.iter().any(|item| !seen.contains(item)) {
-            dirty.insert(*index);
+            dirty.insert(index);
         }
-        foreign += seen.iter().filter(|item| !items.contains(**item)).count();
+        foreign += seen.iter().filter(|item| !items.contains(*item)).count();
     }
     if foreign > 0 {
         plan.notes.push(format!(
