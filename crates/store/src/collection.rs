@@ -216,6 +216,18 @@ impl Collection {
         }
     }
 
+    /// Whether a kind's member count follows from the library's totals per kind, status and
+    /// class (no filter on score, recency, tags or sources): then counting it costs a few
+    /// rows, not a pass over the kind.
+    pub fn counted_from_totals(&self) -> bool {
+        self.min_score.is_none()
+            && self.seen_within.is_none()
+            && self.tags_any.is_empty()
+            && self.tags_all.is_empty()
+            && self.tags_none.is_empty()
+            && self.sources.is_empty()
+    }
+
     /// Checks the definition without touching the library.
     pub fn validate(&self) -> Result<(), InvalidCollection> {
         validate_name(&self.name)?;

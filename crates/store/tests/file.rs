@@ -16,7 +16,7 @@ fn a_new_file_gets_every_migration_and_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let lib = SqliteLibrary::open(&path).unwrap();
-    assert_eq!(lib.schema_version().unwrap(), 9);
+    assert_eq!(lib.schema_version().unwrap(), 10);
     assert_eq!(lib.path(), path);
     drop(lib);
     let conn = Connection::open(&path).unwrap();
@@ -53,6 +53,10 @@ fn an_older_file_is_migrated_and_keeps_its_data() {
         (rec.score, rec.sources.as_slice()),
         (Some(4), ["old-feed".to_owned()].as_slice())
     );
+    // Migration 010 counted what the file held: the count a capped plan reports.
+    let all = store::Collection::new("all");
+    assert_eq!(lib.count_kind(&all, Kind::Ipv4, day(1)).unwrap(), 1);
+    assert_eq!(lib.count_kind(&all, Kind::Domain, day(1)).unwrap(), 0);
     // The tables of migration 002 exist now.
     lib.set_cursor("taxii", "2026-01-01T00:00:00Z", day(1))
         .unwrap();
@@ -66,7 +70,7 @@ fn an_older_file_is_migrated_and_keeps_its_data() {
             .unwrap()
             .schema_version()
             .unwrap(),
-        9
+        10
     );
 }
 
@@ -149,7 +153,7 @@ fn a_file_from_a_newer_iocsync_is_refused() {
             err,
             Error::TooNew {
                 found: 99,
-                known: 9,
+                known: 10,
                 ..
             }
         ),

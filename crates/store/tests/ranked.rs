@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use common::{day, sighting};
 use indicator::Kind;
 use proptest::prelude::*;
-use store::{Collection, IndicatorRecord, Library, Order, Sighting, Status};
+use store::{Class, Collection, IndicatorRecord, Library, Order, Sighting, Status};
 
 /// The rule the engine's caps keep values by, written out independently of the SQL: for
 /// `priority` score (unscored last) then last seen, both highest first; for `recent` the two
@@ -63,17 +63,19 @@ prop_compose! {
     fn sightings()(
         rows in prop::collection::vec(
             (0usize..4, 0usize..8, prop::option::weighted(0.8, 4u8..7), 1u32..4, 0usize..2,
-             prop::bool::weighted(0.1), prop::option::weighted(0.15, 2u32..8)),
+             prop::bool::weighted(0.1), prop::option::weighted(0.15, 2u32..8),
+             prop::bool::weighted(0.2)),
             1..40,
         )
     ) -> Vec<Sighting> {
-        rows.into_iter().map(|(kind, n, score, seen, source, revoked, until)| {
+        rows.into_iter().map(|(kind, n, score, seen, source, revoked, until, asset)| {
             let kind = KINDS[kind];
             Sighting {
                 score,
                 seen_at: day(seen),
                 revoked,
                 valid_until: until.map(day),
+                class: if asset { Class::Asset } else { Class::Indicator },
                 ..sighting(kind, &value(kind, n), ["a", "b"][source])
             }
         }).collect()
@@ -85,14 +87,18 @@ prop_compose! {
         recent in any::<bool>(),
         kinds in prop::sample::subsequence(KINDS.to_vec(), 0..=4),
         min_score in prop::option::weighted(0.3, 3u8..7),
-        expired_too in prop::bool::weighted(0.3),
+        status in prop::sample::subsequence(
+            vec![Status::Active, Status::Expired, Status::Revoked, Status::Disabled], 1..=4),
+        active_only in prop::bool::weighted(0.5),
+        class in prop::option::weighted(0.25, prop::sample::select(vec![Class::Indicator, Class::Asset])),
         within in prop::option::weighted(0.2, 1i64..4),
     ) -> Collection {
         Collection {
             kinds,
             min_score,
+            class,
             order: if recent { Order::Recent } else { Order::Priority },
-            status: if expired_too { vec![Status::Active, Status::Expired] } else { vec![Status::Active] },
+            status: if active_only { vec![Status::Active] } else { status },
             seen_within: within.map(|d| store::SeenWithin(Duration::days(d).to_std().unwrap())),
             ..Collection::new("c")
         }
@@ -108,9 +114,15 @@ proptest_on_both_backends! {
         collection in collections(),
         n in prop::option::weighted(0.8, 0u64..6),
         disabled in prop::collection::vec((0usize..4, 0usize..8), 0..3),
+        refresh in 3u32..8,
     ) {
         let mut lib = db.open();
-        lib.merge_at(&sightings, day(4)).unwrap();
+        // Two merges (the second re-sights, revokes and re-dates some of the first), then a
+        // status refresh part-way: statuses change in place as well as on insert.
+        let (first, second) = sightings.split_at(sightings.len() / 2);
+        lib.merge_at(first, day(3)).unwrap();
+        lib.refresh_status(day(refresh)).unwrap();
+        lib.merge_at(second, day(4)).unwrap();
         for (kind, v) in disabled {
             lib.set_disabled(KINDS[kind], &value(KINDS[kind], v), true, day(4)).unwrap();
         }
@@ -224,4 +236,48 @@ on_both_backends! {
         assert_eq!(visited, 1);
         assert_eq!(seen, ["203.0.113.1"]);
     }
+}
+
+/// PostgreSQL keeps the totals as rows added per statement (two connections of a split merge
+/// never wait on one counter row); a merge folds them once there are many. The fold keeps
+/// every count.
+#[test]
+fn folding_the_totals_on_postgresql_keeps_every_count() {
+    let Some(db) = common::Db::postgres() else {
+        return;
+    };
+    let mut lib = db.open();
+    let kinds = [Kind::Domain, Kind::Ipv4];
+    let batch: Vec<Sighting> = (0..6)
+        .flat_map(|n| kinds.map(|kind| sighting(kind, &value(kind, n), "a")))
+        .collect();
+    lib.merge_at(&batch, day(2)).unwrap();
+    lib.set_disabled(Kind::Domain, &value(Kind::Domain, 0), true, day(2))
+        .unwrap();
+    let counts = |lib: &Library| -> Vec<u64> {
+        let all = Collection {
+            status: vec![Status::Active, Status::Disabled],
+            ..Collection::new("c")
+        };
+        kinds
+            .iter()
+            .flat_map(|&kind| {
+                [Collection::new("c"), all.clone()]
+                    .map(|c| lib.count_kind(&c, kind, day(3)).unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(counts(&lib), [5, 6, 6, 6]);
+    // Rows that cancel out, as many statements leave them, past the point a merge folds.
+    db.execute(
+        "INSERT INTO kind_counts (kind, status, class, n)
+         SELECT 'domain', 'active', 'indicator', CASE WHEN g % 2 = 0 THEN 1 ELSE -1 END
+         FROM generate_series(1, 5000) AS g",
+    );
+    assert_eq!(counts(&lib), [5, 6, 6, 6]);
+    lib.merge_at(&[sighting(Kind::Ipv4, &value(Kind::Ipv4, 7), "a")], day(2))
+        .unwrap();
+    let rows = db.number("SELECT count(*) FROM kind_counts");
+    assert!(rows <= 4, "{rows} rows left after the fold");
+    assert_eq!(counts(&lib), [5, 6, 7, 7]);
 }

@@ -202,6 +202,12 @@ pub(super) fn merge(
             }
         }
     }
+    if report.created + report.updated > 0 {
+        let mut tx = conn.transaction()?;
+        lock_indicators(&mut tx)?;
+        super::counts::fold(&mut tx)?;
+        tx.commit()?;
+    }
     report.rejected.sort_by_key(|r| r.index);
     Ok(report)
 }

@@ -21,6 +21,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "002_merge_speed",
         include_str!("../../migrations/postgres/002_merge_speed.sql"),
     ),
+    (
+        "003_kind_counts",
+        include_str!("../../migrations/postgres/003_kind_counts.sql"),
+    ),
 ];
 
 /// The schema version this binary brings a library to.

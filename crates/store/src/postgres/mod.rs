@@ -30,6 +30,7 @@
 mod changes;
 pub mod connect;
 mod copy;
+mod counts;
 mod lease;
 mod ledger;
 mod merge;

@@ -193,6 +193,9 @@ pub(super) fn count_kind(
     if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
         return Ok(0);
     }
+    if collection.counted_from_totals() {
+        return super::counts::count_from_totals(conn, collection, kind, now);
+    }
     let q = filtered(
         collection,
         now,

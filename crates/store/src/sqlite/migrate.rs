@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "009_rank_counts",
         include_str!("../../migrations/009_rank_counts.sql"),
     ),
+    (
+        "010_kind_counts",
+        include_str!("../../migrations/010_kind_counts.sql"),
+    ),
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -168,6 +168,9 @@ pub(super) fn count_kind(
     if !collection.kinds.is_empty() && !collection.kinds.contains(&kind) {
         return Ok(0);
     }
+    if collection.counted_from_totals() {
+        return count_from_totals(conn, collection, kind, now);
+    }
     let q = filtered(
         collection,
         now,
@@ -176,6 +179,51 @@ pub(super) fn count_kind(
     );
     let mut stmt = conn.prepare_cached(&q.sql)?;
     let n: i64 = stmt.query_row(params_from_iter(q.values), |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A kind's members from the totals the triggers of migration 010 keep per kind, stored
+/// status and class, corrected for the active indicators whose validity ended since their
+/// status was refreshed (their effective status is `expired`, see [`EFFECTIVE_STATUS`]).
+fn count_from_totals(
+    conn: &Connection,
+    collection: &Collection,
+    kind: Kind,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let class = collection.class.map(|c| c.as_str());
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, sum(n) FROM kind_counts
+         WHERE kind = ?1 AND (?2 IS NULL OR class = ?2) GROUP BY status",
+    )?;
+    let mut rows = stmt.query(params![kind_name(kind), class])?;
+    let mut stored: i64 = 0;
+    while let Some(row) = rows.next()? {
+        let status: String = row.get(0)?;
+        let n: i64 = row.get(1)?;
+        if collection.status.iter().any(|s| s.as_str() == status) {
+            stored += n;
+        }
+    }
+    let active = collection.status.contains(&Status::Active);
+    let expired = collection.status.contains(&Status::Expired);
+    let lapsed: i64 = if active == expired {
+        0 // none, or both: a lapse moves a member between two statuses the collection takes
+    } else {
+        conn.prepare_cached(
+            "SELECT count(*) FROM indicators
+             WHERE kind = ?1 AND status = 'active' AND valid_until IS NOT NULL
+               AND valid_until < ?2 AND (?3 IS NULL OR class = ?3)",
+        )?
+        .query_row(params![kind_name(kind), millis(now), class], |row| {
+            row.get(0)
+        })?
+    };
+    let n = if active {
+        stored - lapsed
+    } else {
+        stored + lapsed
+    };
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
