@@ -176,7 +176,7 @@ pub struct Plan {
     #[serde(skip)]
     pub all_skips: bool,
     /// The values this workflow claims, whose skip reasons are kept whether listed or not
-    /// (a claim's removal says why the value is no longer sent): their [`claim_hash`]es, not
+    /// (a claim's removal says why the value is no longer sent): their hashes (`claim_hash`), not
     /// a copy of every claimed value (a hash shared by chance keeps one reason too many).
     #[serde(skip)]
     pub claimed: HashSet<u64>,
@@ -198,7 +198,7 @@ pub struct Plan {
 }
 
 /// A claim's value hashed, for [`Plan::claimed`]: the same in every process (no random keys).
-pub fn claim_hash(kind: Kind, value: &str) -> u64 {
+pub(crate) fn claim_hash(kind: Kind, value: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     (kind, value).hash(&mut hasher);
     hasher.finish()
