@@ -228,6 +228,16 @@ impl Collection {
             && self.sources.is_empty()
     }
 
+    /// How the active indicators whose validity has lapsed since their status was refreshed
+    /// (stored `active`, effectively `expired`) change a count from the totals: taken off (-1)
+    /// when the collection takes active but not expired ones, added (1) for the reverse, and
+    /// nothing when it takes both or neither.
+    pub(crate) fn lapse_sign(&self) -> i64 {
+        let active = self.status.contains(&Status::Active);
+        let expired = self.status.contains(&Status::Expired);
+        i64::from(expired) - i64::from(active)
+    }
+
     /// Checks the definition without touching the library.
     pub fn validate(&self) -> Result<(), InvalidCollection> {
         validate_name(&self.name)?;

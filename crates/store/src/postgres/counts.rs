@@ -10,7 +10,6 @@ use postgres::{Client, GenericClient};
 use super::{count_of, millis};
 use crate::collection::Collection;
 use crate::error::Result;
-use crate::model::Status;
 
 /// How many rows `kind_counts` may hold before a merge folds them (one per kind, status and
 /// class per statement that changed indicators; a sum over a few thousand is still quick).
@@ -33,10 +32,9 @@ pub(super) fn count_from_totals(
             &[&kind.as_str(), &class, &statuses],
         )?
         .try_get(0)?;
-    let active = collection.status.contains(&Status::Active);
-    let expired = collection.status.contains(&Status::Expired);
-    let lapsed: i64 = if active == expired {
-        0 // none, or both: a lapse moves a member between two statuses the collection takes
+    let sign = collection.lapse_sign();
+    let lapsed: i64 = if sign == 0 {
+        0
     } else {
         conn.query_one(
             "SELECT count(*) FROM indicators
@@ -46,11 +44,7 @@ pub(super) fn count_from_totals(
         )?
         .try_get(0)?
     };
-    Ok(count_of(if active {
-        stored - lapsed
-    } else {
-        stored + lapsed
-    }))
+    Ok(count_of(stored + sign * lapsed))
 }
 
 /// Folds `kind_counts` into one row per kind, status and class once it holds more than

@@ -205,10 +205,9 @@ fn count_from_totals(
             stored += n;
         }
     }
-    let active = collection.status.contains(&Status::Active);
-    let expired = collection.status.contains(&Status::Expired);
-    let lapsed: i64 = if active == expired {
-        0 // none, or both: a lapse moves a member between two statuses the collection takes
+    let sign = collection.lapse_sign();
+    let lapsed: i64 = if sign == 0 {
+        0
     } else {
         conn.prepare_cached(
             "SELECT count(*) FROM indicators
@@ -219,11 +218,7 @@ fn count_from_totals(
             row.get(0)
         })?
     };
-    let n = if active {
-        stored - lapsed
-    } else {
-        stored + lapsed
-    };
+    let n = stored + sign * lapsed;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
