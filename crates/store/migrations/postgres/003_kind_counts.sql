@@ -3,7 +3,7 @@
 -- Statement triggers add one row per kind, status and class a statement changed, never update
 -- one: a merge split over two connections (see merge.rs) writes its halves at once, and two
 -- writers of one counter row would wait on each other. Merges fold the rows together now and
--- then (`counts::compact`); a count sums them.
+-- then (`counts::fold`); a count sums them.
 CREATE TABLE kind_counts (
     kind   text   COLLATE "C" NOT NULL,
     status text   NOT NULL,
